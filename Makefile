@@ -1,0 +1,28 @@
+GO       ?= go
+RUN_DATE ?= $(shell date -u +%F)
+SAMPLE   ?= tmp/sample
+OUT      ?= out
+
+.PHONY: run build test bench clean
+
+build:
+	$(GO) build -o bin/retain ./cmd/retain
+
+## run: build, make the sample shop if missing, run the nightly job on it
+run: build
+	@test -d $(SAMPLE)/orders || bin/retain gen --customers 20000 --out $(SAMPLE) --end-date $(RUN_DATE)
+	bin/retain run --job jobs/nightly.yaml --run-date $(RUN_DATE) --output $(OUT)
+	@echo "tables: $(OUT)/<table>/snapshot_date=$(RUN_DATE)/part-00000.parquet; manifest: $(OUT)/_runs/snapshot_date=$(RUN_DATE)/_manifest.json"
+
+## test: vet, unit and golden tests
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+## bench: the job on 10M generated orders, and the Parquet library comparison
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/job/
+	cd bench/parquetlibs && $(GO) test -run '^$$' -bench . -benchtime 3x -benchmem
+
+clean:
+	rm -rf bin tmp out

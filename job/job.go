@@ -1,0 +1,229 @@
+// Package job holds the job file: what a nightly run reads, how it maps a
+// shop's columns onto the input contract, and where it writes. The struct tags
+// and doc comments here are the job file's reference documentation.
+package job
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"retain/schemas"
+)
+
+// ErrInvalid is wrapped by every job-file validation error.
+var ErrInvalid = errors.New("invalid job file")
+
+// Job is one job file.
+type Job struct {
+	// Name identifies the job in logs, the manifest and the run id.
+	Name string `yaml:"name"`
+	// Timezone is the IANA zone that defines calendar days: the run date ends
+	// at midnight there, and purchase days are local days. Default UTC.
+	Timezone string `yaml:"timezone"`
+	// Input names the source tables.
+	Input Input `yaml:"input"`
+	// Output says where tables are written.
+	Output Output `yaml:"output"`
+	// Validate configures which orders count.
+	Validate Validate `yaml:"validate"`
+
+	// dir is the job file's folder; relative paths resolve against it.
+	dir string
+	loc *time.Location
+}
+
+// Input lists the source tables. Only orders is required.
+type Input struct {
+	Orders     Source  `yaml:"orders"`
+	OrderItems *Source `yaml:"order_items"`
+}
+
+// Source is one input table in local files.
+type Source struct {
+	// Path is one file, a folder (every file in it with the format's
+	// extension) or a glob. Relative paths resolve against the job file.
+	Path string `yaml:"path"`
+	// Format is parquet or csv; empty means by file extension.
+	Format string `yaml:"format"`
+	// Columns maps canonical column names (see `retain schema`) to the
+	// shop's own column names. Unmapped canonical names are looked up as is.
+	Columns map[string]string `yaml:"columns"`
+	// TimestampFormat is a Go time layout for string timestamps that the
+	// built-in layouts (RFC 3339, 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD',
+	// 'YYYYMMDD') do not cover.
+	TimestampFormat string `yaml:"timestamp_format"`
+	// CSV holds options for CSV files.
+	CSV CSVOptions `yaml:"csv"`
+}
+
+// CSVOptions configures the CSV reader.
+type CSVOptions struct {
+	// Delimiter is the field separator, one character; default ",".
+	Delimiter string `yaml:"delimiter"`
+	// NullValues are the cell texts read as null; default "" and "NULL".
+	NullValues []string `yaml:"null_values"`
+}
+
+// Output says where and how tables are written.
+type Output struct {
+	// Path is the root folder of the output tables.
+	Path string `yaml:"path"`
+	// RowGroupRows caps rows per Parquet row group; default 1,048,576.
+	RowGroupRows int64 `yaml:"row_group_rows"`
+}
+
+// Validate configures which valid orders are used.
+type Validate struct {
+	// CountedStatuses are the order statuses that count as purchases
+	// (compared case-insensitively); default [completed]. Orders with
+	// another status are excluded and counted; orders with no status count.
+	CountedStatuses []string `yaml:"counted_statuses"`
+}
+
+// Load reads, defaults and checks a job file.
+func Load(path string) (*Job, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read job file: %w", err)
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	j, err := Parse(raw, dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return j, nil
+}
+
+// Parse decodes a job file's bytes; dir is where relative paths resolve.
+// Unknown keys are errors, so a typo fails the run instead of being ignored.
+func Parse(raw []byte, dir string) (*Job, error) {
+	var j Job
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&j); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	j.dir = dir
+	if err := j.defaults(); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+func (j *Job) defaults() error {
+	if j.Name == "" {
+		return fmt.Errorf("%w: name is required", ErrInvalid)
+	}
+	if strings.ContainsAny(j.Name, "/\\ ") {
+		return fmt.Errorf("%w: name %q must not contain slashes or spaces", ErrInvalid, j.Name)
+	}
+	if j.Timezone == "" {
+		j.Timezone = "UTC"
+	}
+	loc, err := time.LoadLocation(j.Timezone)
+	if err != nil {
+		return fmt.Errorf("%w: timezone %q: %v", ErrInvalid, j.Timezone, err)
+	}
+	j.loc = loc
+	if j.Output.RowGroupRows == 0 {
+		j.Output.RowGroupRows = 1 << 20
+	}
+	if j.Output.RowGroupRows < 1 {
+		return fmt.Errorf("%w: output.row_group_rows must be positive", ErrInvalid)
+	}
+	if len(j.Validate.CountedStatuses) == 0 {
+		j.Validate.CountedStatuses = []string{"completed"}
+	}
+	if err := j.Input.Orders.check("input.orders", schemas.Orders); err != nil {
+		return err
+	}
+	if j.Input.OrderItems != nil {
+		if err := j.Input.OrderItems.check("input.order_items", schemas.OrderItems); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Source) check(where string, t schemas.Table) error {
+	if s.Path == "" {
+		return fmt.Errorf("%w: %s.path is required", ErrInvalid, where)
+	}
+	switch s.Format {
+	case "", "parquet", "csv":
+	default:
+		return fmt.Errorf("%w: %s.format %q: want parquet or csv", ErrInvalid, where, s.Format)
+	}
+	known := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		known[i] = c.Name
+	}
+	names := make([]string, 0, len(s.Columns))
+	for k := range s.Columns {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !slices.Contains(known, k) {
+			return fmt.Errorf("%w: %s.columns: %q is not a column of %s (want one of %s)", ErrInvalid, where, k, t.Name, strings.Join(known, ", "))
+		}
+	}
+	if d := s.CSV.Delimiter; d != "" && len([]rune(d)) != 1 {
+		return fmt.Errorf("%w: %s.csv.delimiter %q must be one character", ErrInvalid, where, d)
+	}
+	if s.CSV.NullValues == nil {
+		s.CSV.NullValues = []string{"", "NULL"}
+	}
+	return nil
+}
+
+// SourceColumn returns the shop's column name for a canonical column.
+func (s *Source) SourceColumn(canonical string) string {
+	if n, ok := s.Columns[canonical]; ok {
+		return n
+	}
+	return canonical
+}
+
+// Location is the job's time zone.
+func (j *Job) Location() *time.Location { return j.loc }
+
+// Resolve makes a path from the job file absolute.
+func (j *Job) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(j.dir, p)
+}
+
+// OverrideInput points the inputs at a folder: orders at DIR/orders (a
+// folder, or orders.parquet / orders.csv), order items likewise.
+func (j *Job) OverrideInput(dir string) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	j.Input.Orders.Path = tablePath(dir, "orders")
+	if j.Input.OrderItems != nil {
+		j.Input.OrderItems.Path = tablePath(dir, "order_items")
+	}
+}
+
+func tablePath(dir, table string) string {
+	p := filepath.Join(dir, table)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return p + ".*"
+}

@@ -1,0 +1,96 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
+
+	"retain/job"
+)
+
+// RunContext is what every stage of one run shares: the job, the logical
+// date, the allocator, the logger and the row accounting.
+type RunContext struct {
+	Job   *job.Job
+	RunID string
+	// RunDate is midnight at the start of the run date in the job's zone.
+	RunDate time.Time
+	// WindowEnd is the first instant after the observation window: midnight
+	// at the end of the run date in the job's zone. Orders at or after it are
+	// excluded.
+	WindowEnd time.Time
+	// SnapshotDate is RunDate as the value of every snapshot_date column.
+	SnapshotDate arrow.Date32
+	Mem          memory.Allocator
+	Log          zerolog.Logger
+	Rows         *Accounting
+	// StagingDir is where the load stage writes this run's files before the
+	// commit makes them visible.
+	StagingDir string
+}
+
+// NewRunContext fixes the observation window for runDate ("YYYY-MM-DD") in
+// the job's time zone.
+func NewRunContext(j *job.Job, runID, runDate string, mem memory.Allocator, log zerolog.Logger) (*RunContext, error) {
+	loc := j.Location()
+	d, err := time.ParseInLocation(time.DateOnly, runDate, loc)
+	if err != nil {
+		return nil, fmt.Errorf("run date %q: want YYYY-MM-DD: %w", runDate, err)
+	}
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	return &RunContext{
+		Job:          j,
+		RunID:        runID,
+		RunDate:      d,
+		WindowEnd:    d.AddDate(0, 0, 1),
+		SnapshotDate: arrow.Date32FromTime(time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)),
+		Mem:          mem,
+		Log:          log,
+		Rows:         NewAccounting(),
+	}, nil
+}
+
+// RunDateString is the run date as YYYY-MM-DD.
+func (rc *RunContext) RunDateString() string { return rc.RunDate.Format(time.DateOnly) }
+
+// Accounting tracks where every input row went. Read must always equal
+// Used + quarantined + excluded; Check enforces it before a run commits.
+type Accounting struct {
+	Read        int64            `json:"rows_read"`
+	Used        int64            `json:"rows_used"`
+	Quarantined map[string]int64 `json:"rows_quarantined_by_reason"`
+	Excluded    map[string]int64 `json:"rows_excluded_by_reason"`
+}
+
+// NewAccounting returns empty accounting.
+func NewAccounting() *Accounting {
+	return &Accounting{Quarantined: map[string]int64{}, Excluded: map[string]int64{}}
+}
+
+// TotalQuarantined sums quarantined rows over reasons.
+func (a *Accounting) TotalQuarantined() int64 { return sum(a.Quarantined) }
+
+// TotalExcluded sums excluded rows over reasons.
+func (a *Accounting) TotalExcluded() int64 { return sum(a.Excluded) }
+
+// Check returns an error when rows went missing or were counted twice.
+func (a *Accounting) Check() error {
+	q, e := a.TotalQuarantined(), a.TotalExcluded()
+	if a.Read != a.Used+q+e {
+		return fmt.Errorf("row accounting does not add up: read %d != used %d + quarantined %d + excluded %d", a.Read, a.Used, q, e)
+	}
+	return nil
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"runtime/debug"
+	"time"
+
+	"retain/schemas"
+)
+
+// Manifest records what one run did; it is written next to _SUCCESS and is
+// the first thing to read when a number looks wrong.
+type Manifest struct {
+	RunID      string          `json:"run_id"`
+	RunDate    string          `json:"run_date"`
+	Job        string          `json:"job"`
+	Timezone   string          `json:"timezone"`
+	Version    string          `json:"version"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at"`
+	Rows       Accounting      `json:"row_accounting"`
+	Totals     RowTotals       `json:"row_totals"`
+	Tables     []TableManifest `json:"tables"`
+	Stages     []StageStat     `json:"stages"`
+}
+
+// RowTotals is the accounting identity spelled out: read = used + quarantined + excluded.
+type RowTotals struct {
+	Read        int64 `json:"rows_read"`
+	Used        int64 `json:"rows_used"`
+	Quarantined int64 `json:"rows_quarantined"`
+	Excluded    int64 `json:"rows_excluded"`
+}
+
+// TableManifest describes one written table.
+type TableManifest struct {
+	Name    string           `json:"name"`
+	Path    string           `json:"path"`
+	Rows    int64            `json:"rows"`
+	Columns []ColumnManifest `json:"columns"`
+}
+
+// ColumnManifest is one column of a written table.
+type ColumnManifest struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Nullable bool   `json:"nullable"`
+}
+
+func newTableManifest(t schemas.Table, path string, rows int64) TableManifest {
+	tm := TableManifest{Name: t.Name, Path: path, Rows: rows}
+	for _, c := range t.Columns {
+		tm.Columns = append(tm.Columns, ColumnManifest{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable})
+	}
+	return tm
+}
+
+func totals(a *Accounting) RowTotals {
+	return RowTotals{Read: a.Read, Used: a.Used, Quarantined: a.TotalQuarantined(), Excluded: a.TotalExcluded()}
+}
+
+// Version is the module version and VCS revision the binary was built from.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+		if s.Key == "vcs.modified" && s.Value == "true" {
+			v += "-dirty"
+		}
+	}
+	return v
+}

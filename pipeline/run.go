@@ -1,0 +1,166 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
+
+	"retain/job"
+	"retain/schemas"
+)
+
+// Options configure one run of a job.
+type Options struct {
+	Job      *job.Job
+	Registry *Registry
+	// RunDate is the logical date, YYYY-MM-DD.
+	RunDate string
+	// RunID names the run; empty means a new unique id.
+	RunID string
+	// OutputDir overrides the job file's output path.
+	OutputDir string
+	// DryRun checks the job and the input schemas and writes nothing.
+	DryRun bool
+	Mem    memory.Allocator
+	Log    zerolog.Logger
+}
+
+// Summary is the one-line outcome of a run, printed on stdout.
+type Summary struct {
+	Status     string           `json:"status"`
+	RunID      string           `json:"run_id"`
+	RunDate    string           `json:"run_date"`
+	Job        string           `json:"job"`
+	Output     string           `json:"output,omitempty"`
+	Tables     map[string]int64 `json:"tables,omitempty"`
+	Rows       RowTotals        `json:"rows"`
+	DurationMS int64            `json:"duration_ms"`
+}
+
+// NewRunID returns a unique, time-sortable run id.
+func NewRunID(now time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// Run executes the job for one date and commits its tables atomically.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	started := time.Now()
+	if o.RunID == "" {
+		o.RunID = NewRunID(started)
+	}
+	g, err := BuildGraph(o.Registry.Specs())
+	if err != nil {
+		return nil, err
+	}
+	log := o.Log.With().Str("run_id", o.RunID).Str("run_date", o.RunDate).Str("job", o.Job.Name).Logger()
+	rc, err := NewRunContext(o.Job, o.RunID, o.RunDate, o.Mem, log)
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{RunID: o.RunID, RunDate: rc.RunDateString(), Job: o.Job.Name}
+	if o.DryRun {
+		st, err := Instantiate(rc, g)
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Close(); err != nil {
+			return nil, err
+		}
+		sum.Status = "dry_run_ok"
+		sum.DurationMS = time.Since(started).Milliseconds()
+		return sum, nil
+	}
+
+	root := o.OutputDir
+	if root == "" {
+		root = o.Job.Resolve(o.Job.Output.Path)
+	}
+	if root == "" {
+		return nil, fmt.Errorf("%w: no output path (job output.path or --output)", job.ErrInvalid)
+	}
+	if root, err = filepath.Abs(root); err != nil {
+		return nil, err
+	}
+	sum.Output = root
+	date := rc.RunDateString()
+	unlock, err := lockDate(root, date)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if n, err := recoverDate(root, date); err != nil {
+		return nil, fmt.Errorf("recover earlier run of %s: %w", date, err)
+	} else if n > 0 {
+		log.Warn().Int("runs", n).Msg("rolled forward the commit of an earlier run that was interrupted")
+	}
+	staging, err := newStaging(root, date, o.RunID)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.RemoveAll(staging)
+		}
+	}()
+	rc.StagingDir = staging
+	log.Info().Str("output", root).Msg("run started")
+
+	st, err := Instantiate(rc, g)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Execute(ctx, rc, g, st)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := rc.Rows.Check(); err != nil {
+		return nil, err
+	}
+
+	m := Manifest{
+		RunID: o.RunID, RunDate: date, Job: o.Job.Name, Timezone: o.Job.Timezone, Version: Version(),
+		StartedAt: started.UTC(), Rows: *rc.Rows, Totals: totals(rc.Rows), Stages: res.Stages,
+	}
+	var tables []string
+	for _, t := range schemas.Outputs() {
+		if _, err := os.Stat(PartitionDir(staging, t.Name, date)); err != nil {
+			continue
+		}
+		tables = append(tables, t.Name)
+		rel, _ := filepath.Rel(root, PartitionDir(root, t.Name, date))
+		m.Tables = append(m.Tables, newTableManifest(t, rel, res.TableRows[t.Name]))
+	}
+	m.FinishedAt = time.Now().UTC()
+	raw, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := commit(root, staging, date, tables, raw); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	committed = true
+
+	sum.Status = "ok"
+	sum.Tables = map[string]int64{}
+	for _, t := range tables {
+		sum.Tables[t] = res.TableRows[t]
+	}
+	sum.Rows = m.Totals
+	sum.DurationMS = time.Since(started).Milliseconds()
+	log.Info().Int64("duration_ms", sum.DurationMS).Interface("tables", sum.Tables).Msg("run committed")
+	return sum, nil
+}

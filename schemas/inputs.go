@@ -1,0 +1,39 @@
+package schemas
+
+import "github.com/apache/arrow/go/v15/arrow"
+
+// Orders is the canonical input contract for orders. A job file maps a shop's
+// own column names onto these names; only the required ones must be mapped.
+// Source types may differ (see OrdersRequired and the extract stage): this is
+// the shape after validation.
+var Orders = Table{
+	Name:  "orders",
+	Grain: "one row per order",
+	Doc:   "Orders of the shop, as read from the source and typed by the validate stage.",
+	Columns: []Column{
+		{"order_id", arrow.BinaryTypes.String, false, "Order identifier, unique per order (required). Source: string or integer."},
+		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier (required). Source: string or integer."},
+		{"order_ts", Timestamp, false, "When the order was placed (required). Source: timestamp, date, or a string in RFC 3339, 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD' or 'YYYYMMDD'; strings without a zone are read in the job's time zone."},
+		{"amount", arrow.PrimitiveTypes.Float64, false, "Order value in the order's currency (required). Source: float, integer, decimal or numeric string."},
+		{"currency", arrow.BinaryTypes.String, true, "ISO 4217 currency code of amount."},
+		{"country", arrow.BinaryTypes.String, true, "Country of the order (ISO 3166 alpha-2 recommended)."},
+		{"channel", arrow.BinaryTypes.String, true, "Sales channel, e.g. web, app, store."},
+		{"status", arrow.BinaryTypes.String, true, "Order status; only statuses listed in the job's counted_statuses are used. Missing status counts as counted."},
+	},
+}
+
+// OrdersRequired lists the Orders columns a job must map.
+var OrdersRequired = []string{"order_id", "customer_id", "order_ts", "amount"}
+
+// OrderItems is the canonical input contract for order line items (optional input).
+var OrderItems = Table{
+	Name:  "order_items",
+	Grain: "one row per order line",
+	Doc:   "Line items of orders, used for product affinity.",
+	Columns: []Column{
+		{"order_id", arrow.BinaryTypes.String, false, "Order the line belongs to."},
+		{"sku", arrow.BinaryTypes.String, false, "Product identifier."},
+		{"quantity", arrow.PrimitiveTypes.Int64, true, "Units of the product in the order."},
+		{"unit_price", arrow.PrimitiveTypes.Float64, true, "Price per unit in the order's currency."},
+	},
+}

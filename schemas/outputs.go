@@ -1,0 +1,62 @@
+package schemas
+
+import "github.com/apache/arrow/go/v15/arrow"
+
+// Quarantine holds every input row that could not be used, with the reason.
+// Values are kept as text exactly as read so nothing is lost to a failed conversion.
+var Quarantine = Table{
+	Name:  "quarantine",
+	Grain: "one row per rejected input row",
+	Doc: "Input rows rejected by validation. Checks run in this order and the first failing one is the reason: " +
+		"missing_order_id, missing_customer_id, missing_order_ts, unparseable_order_ts, missing_amount, non_numeric_amount, negative_amount; " +
+		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (the first row of an order_id in input order wins; " +
+		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check.",
+	Columns: []Column{
+		snapshotDate,
+		{"reason", arrow.BinaryTypes.String, false, "Why the row was rejected (see table description)."},
+		{"source_file", arrow.BinaryTypes.String, false, "Input file the row came from."},
+		{"source_row", arrow.PrimitiveTypes.Int64, false, "1-based row number within source_file (data rows, header not counted)."},
+		{"order_id", arrow.BinaryTypes.String, true, "order_id as read, as text."},
+		{"customer_id", arrow.BinaryTypes.String, true, "customer_id as read, as text."},
+		{"order_ts", arrow.BinaryTypes.String, true, "order_ts as read, as text."},
+		{"amount", arrow.BinaryTypes.String, true, "amount as read, as text."},
+		{"status", arrow.BinaryTypes.String, true, "status as read, as text."},
+	},
+}
+
+// CustomerSummary is the per-customer summary every later stage builds on.
+var CustomerSummary = Table{
+	Name:  "customer_summary",
+	Grain: "one row per customer with at least one used order",
+	Doc: "Per-customer order history up to the end of the run date. Purchase periods are calendar days in the job's time zone: " +
+		"orders on the same day collapse into one period, as the BTYD models (BG/NBD, Pareto/NBD, Gamma-Gamma) expect. " +
+		"Money is in the orders' amount unit (the reporting currency when all orders share one).",
+	Columns: []Column{
+		snapshotDate,
+		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
+		{"first_order_at", Timestamp, false, "Time of the customer's first used order, UTC."},
+		{"last_order_at", Timestamp, false, "Time of the customer's last used order up to the run date, UTC."},
+		{"order_count", arrow.PrimitiveTypes.Int64, false, "Number of used orders."},
+		{"total_revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount over used orders."},
+		{"avg_order_value", arrow.PrimitiveTypes.Float64, false, "total_revenue / order_count."},
+		{"frequency", arrow.PrimitiveTypes.Int64, false, "BTYD frequency: number of repeat purchase days (distinct order days minus the first)."},
+		{"recency_days", arrow.PrimitiveTypes.Int64, false, "BTYD recency: days from the first to the last purchase day."},
+		{"tenure_days", arrow.PrimitiveTypes.Int64, false, "BTYD T: days from the first purchase day to the run date."},
+		{"repeat_avg_value", arrow.PrimitiveTypes.Float64, true, "BTYD monetary value: mean spend per repeat purchase day (the first day excluded); null when frequency is 0."},
+	},
+}
+
+// Outputs lists every table a run writes, in the order they are documented.
+func Outputs() []Table {
+	return []Table{CustomerSummary, Quarantine}
+}
+
+// Lookup returns the output table with the given name.
+func Lookup(name string) (Table, bool) {
+	for _, t := range Outputs() {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Table{}, false
+}

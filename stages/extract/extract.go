@@ -1,0 +1,256 @@
+// Package extract is the source stage: it streams the job's input files
+// (Parquet or CSV) as Arrow record batches with canonical column names.
+package extract
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	arrowcsv "github.com/apache/arrow/go/v15/arrow/csv"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/schemas"
+)
+
+// RawOrders is the table of order rows as read: canonical names, source types.
+const RawOrders = "orders_raw"
+
+// Metadata keys on every emitted batch, so later stages can point at the
+// exact input row.
+const (
+	MetaSourceFile = "source_file"
+	MetaFirstRow   = "first_row"
+)
+
+// BatchRows is the number of rows per emitted batch.
+const BatchRows = 64 * 1024
+
+// ErrInputSchema is wrapped when an input file lacks a required column or
+// has a column of a type that cannot be converted.
+var ErrInputSchema = errors.New("input schema")
+
+// Register adds the extract stage.
+func Register(r *pipeline.Registry) error {
+	return r.Register(pipeline.Spec{
+		Name:    "extract",
+		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob) and emits its rows with canonical column names.",
+		Outputs: []string{RawOrders},
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			return newReader(rc, &rc.Job.Input.Orders, schemas.Orders, schemas.OrdersRequired)
+		},
+	})
+}
+
+// column is a canonical column found in a file.
+type column struct {
+	canonical, source string
+}
+
+type plannedFile struct {
+	inputFile
+	columns []column
+}
+
+type reader struct {
+	pipeline.BaseStage
+	rc    *pipeline.RunContext
+	src   *job.Source
+	files []plannedFile
+}
+
+// newReader resolves the files and checks every file's columns up front, so
+// a bad file fails the run before any row is processed.
+func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string) (*reader, error) {
+	files, err := resolveFiles(rc.Job.Resolve(src.Path), src.Format)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{rc: rc, src: src}
+	for _, f := range files {
+		fields, err := fileFields(f, src)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(fields))
+		for i, fl := range fields {
+			names[i] = fl.Name
+		}
+		pf := plannedFile{inputFile: f}
+		for _, c := range t.Columns {
+			source := src.SourceColumn(c.Name)
+			i := slices.Index(names, source)
+			if i < 0 {
+				if slices.Contains(required, c.Name) {
+					return nil, missingColumn(f.path, c.Name, source, names)
+				}
+				continue
+			}
+			if err := checkType(f.path, c.Name, source, fields[i].Type); err != nil {
+				return nil, err
+			}
+			pf.columns = append(pf.columns, column{canonical: c.Name, source: source})
+		}
+		r.files = append(r.files, pf)
+	}
+	rc.Log.Info().Str("stage", "extract").Int("files", len(files)).Msg("input files checked")
+	return r, nil
+}
+
+// fileFields reads only a file's schema: the Parquet footer or the CSV header.
+func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
+	if f.format == "csv" {
+		fh, err := os.Open(f.path)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		cr := csv.NewReader(fh)
+		cr.Comma = comma(src)
+		header, err := cr.Read()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: read CSV header: %v", ErrInputSchema, f.path, err)
+		}
+		fields := make([]arrow.Field, len(header))
+		for i, h := range header {
+			fields[i] = arrow.Field{Name: h, Type: arrow.BinaryTypes.String, Nullable: true}
+		}
+		return fields, nil
+	}
+	pr, err := file.OpenParquetFile(f.path, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: not a readable Parquet file: %v", ErrInputSchema, f.path, err)
+	}
+	defer pr.Close()
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInputSchema, f.path, err)
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInputSchema, f.path, err)
+	}
+	return sc.Fields(), nil
+}
+
+func comma(src *job.Source) rune {
+	if d := src.CSV.Delimiter; d != "" {
+		return []rune(d)[0]
+	}
+	return ','
+}
+
+// Finish streams every file in order.
+func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
+	for _, f := range r.files {
+		var err error
+		if f.format == "csv" {
+			err = r.readCSV(ctx, f, out)
+		} else {
+			err = r.readParquet(ctx, f, out)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.path, err)
+		}
+	}
+	return nil
+}
+
+// recordReader is what both Arrow readers offer.
+type recordReader interface {
+	Next() bool
+	Record() arrow.Record
+	Err() error
+}
+
+func (r *reader) readParquet(ctx context.Context, f plannedFile, out pipeline.Emitter) error {
+	pr, err := file.OpenParquetFile(f.path, false)
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: BatchRows, Parallel: true}, r.rc.Mem)
+	if err != nil {
+		return err
+	}
+	leaves := make([]int, len(f.columns))
+	for i, c := range f.columns {
+		leaves[i] = pr.MetaData().Schema.ColumnIndexByName(c.source)
+		if leaves[i] < 0 {
+			return fmt.Errorf("%w: column %q is not a flat column", ErrInputSchema, c.source)
+		}
+	}
+	rr, err := fr.GetRecordReader(ctx, leaves, nil)
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	return r.emitAll(ctx, f, rr, out)
+}
+
+func (r *reader) readCSV(ctx context.Context, f plannedFile, out pipeline.Emitter) error {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	include := make([]string, len(f.columns))
+	types := make(map[string]arrow.DataType, len(f.columns))
+	for i, c := range f.columns {
+		include[i] = c.source
+		types[c.source] = arrow.BinaryTypes.String
+	}
+	// Every column is read as text; the validate stage converts each value
+	// and quarantines the ones that do not convert, instead of failing the file.
+	cr := arrowcsv.NewInferringReader(fh,
+		arrowcsv.WithHeader(true),
+		arrowcsv.WithComma(comma(r.src)),
+		arrowcsv.WithIncludeColumns(include),
+		arrowcsv.WithColumnTypes(types),
+		arrowcsv.WithNullReader(true, r.src.CSV.NullValues...),
+		arrowcsv.WithChunk(BatchRows),
+		arrowcsv.WithAllocator(r.rc.Mem),
+	)
+	defer cr.Release()
+	return r.emitAll(ctx, f, cr, out)
+}
+
+func (r *reader) emitAll(ctx context.Context, f plannedFile, rr recordReader, out pipeline.Emitter) error {
+	row := int64(1)
+	for rr.Next() {
+		rec := rr.Record()
+		fields := make([]arrow.Field, len(f.columns))
+		cols := make([]arrow.Array, len(f.columns))
+		for i, c := range f.columns {
+			idx := rec.Schema().FieldIndices(c.source)
+			if len(idx) == 0 {
+				return fmt.Errorf("%w: reader returned no column %q", ErrInputSchema, c.source)
+			}
+			cols[i] = rec.Column(idx[0])
+			fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
+		}
+		md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{f.path, strconv.FormatInt(row, 10)})
+		renamed := array.NewRecord(arrow.NewSchema(fields, &md), cols, rec.NumRows())
+		r.rc.Rows.Read += rec.NumRows()
+		row += rec.NumRows()
+		err := out.Emit(ctx, RawOrders, renamed)
+		renamed.Release()
+		if err != nil {
+			return err
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read row %d: %w", row, err)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package extract
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"retain/pipeline"
+)
+
+// inputFile is one file to read and how.
+type inputFile struct {
+	path   string
+	format string
+}
+
+// resolveFiles expands a source path (one file, a folder or a glob) into
+// files in lexical order, so "first row wins" rules see the same order on
+// every run. Files whose names start with "_" or "." (markers such as
+// _SUCCESS) are skipped in folders and globs.
+func resolveFiles(path, format string) ([]inputFile, error) {
+	var paths []string
+	switch st, err := os.Stat(path); {
+	case err == nil && st.IsDir():
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.IsDir() || hidden(e.Name()) {
+				continue
+			}
+			if f := formatOf(e.Name(), format); f != "" {
+				paths = append(paths, filepath.Join(path, e.Name()))
+			}
+		}
+	case err == nil:
+		paths = []string{path}
+	case strings.ContainsAny(path, "*?["):
+		matches, err := filepath.Glob(path)
+		if err != nil {
+			return nil, fmt.Errorf("input glob %q: %w", path, err)
+		}
+		for _, m := range matches {
+			if st, err := os.Stat(m); err == nil && !st.IsDir() && !hidden(filepath.Base(m)) {
+				paths = append(paths, m)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s does not exist", pipeline.ErrNoInput, path)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%w: no input files at %s", pipeline.ErrNoInput, path)
+	}
+	sort.Strings(paths)
+	files := make([]inputFile, 0, len(paths))
+	for _, p := range paths {
+		f := formatOf(p, format)
+		if f == "" {
+			return nil, fmt.Errorf("%w: %s: cannot tell the format from the extension; set format: parquet or csv", ErrInputSchema, p)
+		}
+		files = append(files, inputFile{path: p, format: f})
+	}
+	return files, nil
+}
+
+func hidden(name string) bool { return strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") }
+
+func formatOf(name, explicit string) string {
+	if explicit != "" {
+		return explicit
+	}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".parquet", ".pq":
+		return "parquet"
+	case ".csv", ".txt", ".tsv":
+		return "csv"
+	}
+	return ""
+}

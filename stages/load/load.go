@@ -1,0 +1,150 @@
+// Package load is the sink stage: it writes every output table as zstd
+// Parquet into the run's staging folder, from which the pipeline commits
+// them atomically.
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"retain/pipeline"
+	"retain/schemas"
+)
+
+// PartName is the file each table partition is written to.
+const PartName = "part-00000.parquet"
+
+// Register adds the load stage; it consumes every table in schemas.Outputs.
+func Register(r *pipeline.Registry) error {
+	var inputs []string
+	for _, t := range schemas.Outputs() {
+		inputs = append(inputs, t.Name)
+	}
+	return r.Register(pipeline.Spec{
+		Name:   "load",
+		Doc:    "Writes every output table as Parquet (zstd, UTC microsecond timestamps, DATE dates) to <output>/<table>/snapshot_date=<date>/.",
+		Inputs: inputs,
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			return &loader{rc: rc, writers: map[string]*tableWriter{}}, nil
+		},
+	})
+}
+
+type loader struct {
+	pipeline.BaseStage
+	rc      *pipeline.RunContext
+	writers map[string]*tableWriter
+}
+
+type tableWriter struct {
+	file *os.File
+	buf  *bufio.Writer
+	fw   *pqarrow.FileWriter
+}
+
+// WriterProperties are the Parquet settings of every output file: zstd,
+// statistics for predicate pushdown in readers, and row groups large enough
+// for scans yet bounded in writer memory.
+func WriterProperties(rowGroupRows int64) *parquet.WriterProperties {
+	return parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithMaxRowGroupLength(rowGroupRows),
+		parquet.WithStats(true),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithCreatedBy("retain"),
+	)
+}
+
+func (l *loader) open(table string) (*tableWriter, error) {
+	if w, ok := l.writers[table]; ok {
+		return w, nil
+	}
+	t, ok := schemas.Lookup(table)
+	if !ok {
+		return nil, fmt.Errorf("table %q is not in schemas.Outputs", table)
+	}
+	dir := pipeline.PartitionDir(l.rc.StagingDir, table, l.rc.RunDateString())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(dir, PartName))
+	if err != nil {
+		return nil, err
+	}
+	// The stored Arrow schema carries the column descriptions and the UTC
+	// zone of timestamps to Arrow-based readers.
+	buf := bufio.NewWriterSize(f, 1<<20)
+	// Hiding Close from the Parquet writer keeps the file open for the
+	// flush and fsync that must follow the footer.
+	fw, err := pqarrow.NewFileWriter(t.Schema(), struct{ io.Writer }{buf}, WriterProperties(l.rc.Job.Output.RowGroupRows),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(l.rc.Mem)))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w := &tableWriter{file: f, buf: buf, fw: fw}
+	l.writers[table] = w
+	return w, nil
+}
+
+func (l *loader) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+	w, err := l.open(table)
+	if err != nil {
+		return err
+	}
+	if err := w.fw.WriteBuffered(rec); err != nil {
+		return fmt.Errorf("write %s: %w", table, err)
+	}
+	return nil
+}
+
+// Finish completes every file, writing empty tables too, so a table with no
+// rows today is an empty partition rather than a missing one.
+func (l *loader) Finish(context.Context, pipeline.Emitter) error {
+	for _, t := range schemas.Outputs() {
+		w, err := l.open(t.Name)
+		if err != nil {
+			return err
+		}
+		if err := w.close(); err != nil {
+			return fmt.Errorf("finish %s: %w", t.Name, err)
+		}
+		delete(l.writers, t.Name)
+	}
+	return nil
+}
+
+func (w *tableWriter) close() error {
+	if err := w.fw.Close(); err != nil {
+		w.file.Close()
+		return err
+	}
+	if err := w.buf.Flush(); err != nil {
+		w.file.Close()
+		return err
+	}
+	if err := w.file.Sync(); err != nil {
+		w.file.Close()
+		return err
+	}
+	return w.file.Close()
+}
+
+// Close releases writers left open by a failed run; their files are in the
+// staging folder, which the pipeline removes.
+func (l *loader) Close() error {
+	for _, w := range l.writers {
+		w.fw.Close()
+		w.file.Close()
+	}
+	return nil
+}

@@ -1,0 +1,23 @@
+// Package stages registers every stage of the nightly job. Adding a stage is
+// a new package under stages/ with a Register function and one line here.
+package stages
+
+import (
+	"errors"
+
+	"retain/pipeline"
+	"retain/stages/customersummary"
+	"retain/stages/extract"
+	"retain/stages/load"
+	"retain/stages/validate"
+)
+
+// RegisterAll adds every stage to r.
+func RegisterAll(r *pipeline.Registry) error {
+	return errors.Join(
+		extract.Register(r),
+		validate.Register(r),
+		customersummary.Register(r),
+		load.Register(r),
+	)
+}

@@ -1,0 +1,220 @@
+package validate
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+)
+
+// status of one converted value.
+type status uint8
+
+const (
+	ok status = iota
+	null
+	bad
+)
+
+// Accessors turn a source column of any accepted type into the canonical
+// value of row i. They are built once per batch, so the per-row work is one
+// indirect call and no type switch.
+type (
+	textFn   func(i int) (string, status)
+	tsFn     func(i int) (int64, status)
+	amountFn func(i int) (float64, status)
+)
+
+func textAccessor(a arrow.Array) textFn {
+	if a == nil {
+		return func(int) (string, status) { return "", null }
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return func(i int) (string, status) {
+			if a.IsNull(i) {
+				return "", null
+			}
+			return a.Value(i), ok
+		}
+	case *array.LargeString:
+		return func(i int) (string, status) {
+			if a.IsNull(i) {
+				return "", null
+			}
+			return a.Value(i), ok
+		}
+	}
+	return func(i int) (string, status) {
+		if a.IsNull(i) {
+			return "", null
+		}
+		return a.ValueStr(i), ok
+	}
+}
+
+// rawText is how a quarantined value is kept: as the reader saw it.
+func rawText(a arrow.Array, i int) (string, bool) {
+	if a == nil || a.IsNull(i) {
+		return "", false
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i), true
+	case *array.LargeString:
+		return a.Value(i), true
+	}
+	return a.ValueStr(i), true
+}
+
+func tsAccessor(a arrow.Array, loc *time.Location, layout string) tsFn {
+	switch a := a.(type) {
+	case *array.Timestamp:
+		tt := a.DataType().(*arrow.TimestampType)
+		toMicro := unitToMicro(tt.Unit)
+		// A timestamp without a zone is a wall-clock reading (Arrow's and
+		// Parquet's isAdjustedToUTC=false), so it is placed in the job's zone.
+		wall := tt.TimeZone == "" && loc != time.UTC
+		return func(i int) (int64, status) {
+			if a.IsNull(i) {
+				return 0, null
+			}
+			us := toMicro(int64(a.Value(i)))
+			if wall {
+				us = wallToInstant(us, loc)
+			}
+			return us, ok
+		}
+	case *array.Date32:
+		return func(i int) (int64, status) {
+			if a.IsNull(i) {
+				return 0, null
+			}
+			return time.Date(1970, 1, 1+int(a.Value(i)), 0, 0, 0, 0, loc).UnixMicro(), ok
+		}
+	case *array.Date64:
+		return func(i int) (int64, status) {
+			if a.IsNull(i) {
+				return 0, null
+			}
+			days := int(math.Floor(float64(a.Value(i)) / 86400000))
+			return time.Date(1970, 1, 1+days, 0, 0, 0, 0, loc).UnixMicro(), ok
+		}
+	}
+	text := textAccessor(a)
+	return func(i int) (int64, status) {
+		s, st := text(i)
+		if st != ok {
+			return 0, st
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return 0, null
+		}
+		t, good := parseTimestamp(s, loc, layout)
+		if !good {
+			return 0, bad
+		}
+		return t.UnixMicro(), ok
+	}
+}
+
+func unitToMicro(u arrow.TimeUnit) func(int64) int64 {
+	switch u {
+	case arrow.Second:
+		return func(v int64) int64 { return v * 1e6 }
+	case arrow.Millisecond:
+		return func(v int64) int64 { return v * 1e3 }
+	case arrow.Nanosecond:
+		return func(v int64) int64 { return floorDiv(v, 1e3) }
+	}
+	return func(v int64) int64 { return v }
+}
+
+func wallToInstant(us int64, loc *time.Location) int64 {
+	t := time.UnixMicro(us).UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc).UnixMicro()
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func finite(f float64) status {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return bad
+	}
+	return ok
+}
+
+func amountAccessor(a arrow.Array) amountFn {
+	switch a := a.(type) {
+	case *array.Float64:
+		return func(i int) (float64, status) {
+			if a.IsNull(i) {
+				return 0, null
+			}
+			v := a.Value(i)
+			return v, finite(v)
+		}
+	case *array.Float32:
+		return func(i int) (float64, status) {
+			if a.IsNull(i) {
+				return 0, null
+			}
+			v := float64(a.Value(i))
+			return v, finite(v)
+		}
+	case *array.Decimal128:
+		scale := a.DataType().(*arrow.Decimal128Type).Scale
+		return func(i int) (float64, status) {
+			if a.IsNull(i) {
+				return 0, null
+			}
+			return a.Value(i).ToFloat64(scale), ok
+		}
+	case *array.Decimal256:
+		scale := a.DataType().(*arrow.Decimal256Type).Scale
+		return func(i int) (float64, status) {
+			if a.IsNull(i) {
+				return 0, null
+			}
+			return a.Value(i).ToFloat64(scale), ok
+		}
+	case *array.String, *array.LargeString:
+		text := textAccessor(a)
+		return func(i int) (float64, status) {
+			s, st := text(i)
+			if st != ok {
+				return 0, st
+			}
+			s = strings.TrimSpace(s)
+			if s == "" {
+				return 0, null
+			}
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return 0, bad
+			}
+			return v, finite(v)
+		}
+	}
+	// Integer columns: extract accepts no other type.
+	return func(i int) (float64, status) {
+		if a.IsNull(i) {
+			return 0, null
+		}
+		v, err := strconv.ParseFloat(a.ValueStr(i), 64)
+		if err != nil {
+			return 0, bad
+		}
+		return v, ok
+	}
+}

@@ -1,0 +1,202 @@
+// Package validate is the stage that types every raw order row and decides
+// its fate: used (the orders table), quarantined with a reason, or excluded
+// (after the run date, or a status that does not count).
+package validate
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages/extract"
+)
+
+// Quarantine reasons, in the order the checks run.
+const (
+	ReasonMissingOrderID     = "missing_order_id"
+	ReasonMissingCustomerID  = "missing_customer_id"
+	ReasonMissingOrderTS     = "missing_order_ts"
+	ReasonUnparseableOrderTS = "unparseable_order_ts"
+	ReasonMissingAmount      = "missing_amount"
+	ReasonNonNumericAmount   = "non_numeric_amount"
+	ReasonNegativeAmount     = "negative_amount"
+	ReasonDuplicateOrderID   = "duplicate_order_id"
+)
+
+// Exclusion reasons: rows that are valid but not used by this run.
+const (
+	ExcludedAfterRunDate     = "after_run_date"
+	ExcludedStatusNotCounted = "status_not_counted"
+)
+
+// Register adds the validate stage.
+func Register(r *pipeline.Registry) error {
+	return r.Register(pipeline.Spec{
+		Name:    "validate",
+		Doc:     "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
+		Inputs:  []string{extract.RawOrders},
+		Outputs: []string{schemas.Orders.Name, schemas.Quarantine.Name},
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			return &validator{
+				rc:         rc,
+				ids:        newIDSet(),
+				windowEnd:  rc.WindowEnd.UnixMicro(),
+				orders:     array.NewRecordBuilder(rc.Mem, schemas.Orders.Schema()),
+				quarantine: array.NewRecordBuilder(rc.Mem, schemas.Quarantine.Schema()),
+			}, nil
+		},
+	})
+}
+
+type validator struct {
+	pipeline.BaseStage
+	rc         *pipeline.RunContext
+	ids        *idSet
+	windowEnd  int64
+	orders     *array.RecordBuilder
+	quarantine *array.RecordBuilder
+}
+
+func (v *validator) Close() error {
+	v.orders.Release()
+	v.quarantine.Release()
+	return nil
+}
+
+func column(rec arrow.Record, name string) arrow.Array {
+	if idx := rec.Schema().FieldIndices(name); len(idx) > 0 {
+		return rec.Column(idx[0])
+	}
+	return nil
+}
+
+func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
+	md := rec.Schema().Metadata()
+	file := md.Values()[md.FindKey(extract.MetaSourceFile)]
+	firstRow, _ := strconv.ParseInt(md.Values()[md.FindKey(extract.MetaFirstRow)], 10, 64)
+
+	raw := map[string]arrow.Array{}
+	for _, c := range schemas.Orders.Columns {
+		raw[c.Name] = column(rec, c.Name)
+	}
+	src := &v.rc.Job.Input.Orders
+	orderID := textAccessor(raw["order_id"])
+	customerID := textAccessor(raw["customer_id"])
+	orderTS := tsAccessor(raw["order_ts"], v.rc.Job.Location(), src.TimestampFormat)
+	amount := amountAccessor(raw["amount"])
+	statusOf := textAccessor(raw["status"])
+	currency := textAccessor(raw["currency"])
+	country := textAccessor(raw["country"])
+	channel := textAccessor(raw["channel"])
+	counted := v.rc.Job.Validate.CountedStatuses
+
+	ob := v.orders
+	oID := ob.Field(0).(*array.StringBuilder)
+	oCust := ob.Field(1).(*array.StringBuilder)
+	oTS := ob.Field(2).(*array.TimestampBuilder)
+	oAmt := ob.Field(3).(*array.Float64Builder)
+	oText := []*array.StringBuilder{ob.Field(4).(*array.StringBuilder), ob.Field(5).(*array.StringBuilder), ob.Field(6).(*array.StringBuilder), ob.Field(7).(*array.StringBuilder)}
+	texts := []textFn{currency, country, channel, statusOf}
+	n := int(rec.NumRows())
+	ob.Reserve(n)
+
+	rows := v.rc.Rows
+	var quarantined int
+	for i := 0; i < n; i++ {
+		oid, s1 := orderID(i)
+		cid, s2 := customerID(i)
+		ts, s3 := orderTS(i)
+		amt, s4 := amount(i)
+		reason := ""
+		switch {
+		case s1 != ok || strings.TrimSpace(oid) == "":
+			reason = ReasonMissingOrderID
+		case s2 != ok || strings.TrimSpace(cid) == "":
+			reason = ReasonMissingCustomerID
+		case s3 == null:
+			reason = ReasonMissingOrderTS
+		case s3 == bad:
+			reason = ReasonUnparseableOrderTS
+		case s4 == null:
+			reason = ReasonMissingAmount
+		case s4 == bad:
+			reason = ReasonNonNumericAmount
+		case amt < 0:
+			reason = ReasonNegativeAmount
+		case ts >= v.windowEnd:
+			rows.Excluded[ExcludedAfterRunDate]++
+			continue
+		case !v.ids.add(oid):
+			reason = ReasonDuplicateOrderID
+		}
+		if reason != "" {
+			v.addQuarantine(raw, i, reason, file, firstRow+int64(i))
+			rows.Quarantined[reason]++
+			quarantined++
+			continue
+		}
+		if st, s := statusOf(i); s == ok && !isCounted(st, counted) {
+			rows.Excluded[ExcludedStatusNotCounted]++
+			continue
+		}
+		rows.Used++
+		oID.Append(oid)
+		oCust.Append(cid)
+		oTS.Append(arrow.Timestamp(ts))
+		oAmt.Append(amt)
+		for k, f := range texts {
+			if s, st := f(i); st == ok {
+				oText[k].Append(s)
+			} else {
+				oText[k].AppendNull()
+			}
+		}
+	}
+	if err := emit(ctx, out, schemas.Orders.Name, ob); err != nil {
+		return err
+	}
+	if quarantined > 0 {
+		return emit(ctx, out, schemas.Quarantine.Name, v.quarantine)
+	}
+	return nil
+}
+
+func emit(ctx context.Context, out pipeline.Emitter, table string, b *array.RecordBuilder) error {
+	rec := b.NewRecord()
+	defer rec.Release()
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	return out.Emit(ctx, table, rec)
+}
+
+func isCounted(status string, counted []string) bool {
+	status = strings.TrimSpace(status)
+	for _, c := range counted {
+		if strings.EqualFold(status, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) addQuarantine(raw map[string]arrow.Array, i int, reason, file string, row int64) {
+	qb := v.quarantine
+	qb.Field(0).(*array.Date32Builder).Append(v.rc.SnapshotDate)
+	qb.Field(1).(*array.StringBuilder).Append(reason)
+	qb.Field(2).(*array.StringBuilder).Append(file)
+	qb.Field(3).(*array.Int64Builder).Append(row)
+	for k, name := range []string{"order_id", "customer_id", "order_ts", "amount", "status"} {
+		b := qb.Field(4 + k).(*array.StringBuilder)
+		if s, valid := rawText(raw[name], i); valid {
+			b.Append(s)
+		} else {
+			b.AppendNull()
+		}
+	}
+}
