@@ -101,8 +101,8 @@ func Generate(o Options) (*Result, error) {
 	lateUS := end.AddDate(0, 0, 3).UnixMicro()
 	const dayUS = 86400e6
 
-	rate := distuv.Gamma{Alpha: 1.2, Beta: 12, Src: rng}      // purchases per day, mean 0.1
-	dropout := distuv.Beta{Alpha: 1.5, Beta: 14, Src: rng}    // churn chance after each purchase
+	rate := distuv.Gamma{Alpha: 1.2, Beta: 12, Src: rng}     // purchases per day, mean 0.1
+	dropout := distuv.Beta{Alpha: 1.5, Beta: 10.5, Src: rng} // churn chance after each purchase
 	spend := distuv.LogNormal{Mu: math.Log(45), Sigma: 0.6, Src: rng}
 	res := &Result{Dir: o.Dir, Customers: o.Customers}
 

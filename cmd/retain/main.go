@@ -37,7 +37,7 @@ const usage = `retain: nightly customer-retention tables from order data.
 Commands:
   retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run]
   retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N]
-  retain schema
+  retain schema [--format text|markdown]
   retain version
 `
 
@@ -71,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "gen":
 		return gen(args[1:], stdout, stderr)
 	case "schema":
-		return printSchema(stdout)
+		return printSchema(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, pipeline.Version())
 		return nil
@@ -120,11 +120,16 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *runID == "" {
+		*runID = pipeline.NewRunID(time.Now())
+	}
 	sum, err := pipeline.Run(ctx, pipeline.Options{
 		Job: j, Registry: reg, RunDate: *runDate, RunID: *runID,
 		OutputDir: *output, DryRun: *dryRun, Log: newLogger(stderr),
 	})
 	if err != nil {
+		// A scheduler that reads stdout gets a parseable line on failure too.
+		_ = json.NewEncoder(stdout).Encode(map[string]string{"status": "failed", "run_id": *runID, "run_date": *runDate, "job": j.Name, "error": err.Error()})
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(sum)
@@ -157,17 +162,18 @@ func gen(args []string, stdout, stderr io.Writer) error {
 	return json.NewEncoder(stdout).Encode(res)
 }
 
-func printSchema(stdout io.Writer) error {
-	for _, t := range schemas.Outputs() {
-		fmt.Fprintf(stdout, "%s (%s)\n  %s\n", t.Name, t.Grain, t.Doc)
-		for _, c := range t.Columns {
-			null := "not null"
-			if c.Nullable {
-				null = "nullable"
-			}
-			fmt.Fprintf(stdout, "  %-20s %-28s %-9s %s\n", c.Name, c.Type, null, c.Doc)
-		}
-		fmt.Fprintln(stdout)
+func printSchema(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "text or markdown")
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	return nil
+	switch *format {
+	case "text":
+		return schemas.WriteText(stdout)
+	case "markdown":
+		return schemas.WriteMarkdown(stdout)
+	}
+	return fmt.Errorf("%w: --format %q: want text or markdown", errUsage, *format)
 }

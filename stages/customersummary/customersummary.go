@@ -4,7 +4,8 @@ package customersummary
 
 import (
 	"context"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -72,7 +73,7 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	sort.Slice(order, func(a, b int) bool { return c.ids[order[a]] < c.ids[order[b]] })
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(c.ids[a], c.ids[b]) })
 
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerSummary.Schema())
 	defer b.Release()

@@ -104,6 +104,8 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	texts := []textFn{currency, country, channel, statusOf}
 	n := int(rec.NumRows())
 	ob.Reserve(n)
+	reserveText(oID, raw["order_id"])
+	reserveText(oCust, raw["customer_id"])
 
 	rows := v.rc.Rows
 	var quarantined int
@@ -198,5 +200,13 @@ func (v *validator) addQuarantine(raw map[string]arrow.Array, i int, reason, fil
 		} else {
 			b.AppendNull()
 		}
+	}
+}
+
+// reserveText sizes a string builder's data buffer from the source column,
+// so appending a batch copies each value once instead of regrowing.
+func reserveText(b *array.StringBuilder, src arrow.Array) {
+	if s, ok := src.(*array.String); ok && s.Len() > 0 {
+		b.ReserveData(int(s.ValueOffset(s.Len()-1)) + s.ValueLen(s.Len()-1) - int(s.ValueOffset(0)))
 	}
 }
