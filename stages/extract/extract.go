@@ -225,32 +225,64 @@ func (r *reader) readCSV(ctx context.Context, f plannedFile, out pipeline.Emitte
 	return r.emitAll(ctx, f, cr, out)
 }
 
+// emitAll decodes the next batch on another goroutine while the current one
+// flows through the stages, so Parquet decoding overlaps validation on a
+// second core; two batches in flight bound the memory this costs.
 func (r *reader) emitAll(ctx context.Context, f plannedFile, rr recordReader, out pipeline.Emitter) error {
-	row := int64(1)
-	for rr.Next() {
-		rec := rr.Record()
-		fields := make([]arrow.Field, len(f.columns))
-		cols := make([]arrow.Array, len(f.columns))
-		for i, c := range f.columns {
-			idx := rec.Schema().FieldIndices(c.source)
-			if len(idx) == 0 {
-				return fmt.Errorf("%w: reader returned no column %q", ErrInputSchema, c.source)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan arrow.Record, 1)
+	var readErr error
+	go func() {
+		defer close(batches)
+		for rr.Next() {
+			rec := rr.Record()
+			rec.Retain()
+			select {
+			case batches <- rec:
+			case <-ctx.Done():
+				rec.Release()
+				return
 			}
-			cols[i] = rec.Column(idx[0])
-			fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
 		}
-		md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{f.path, strconv.FormatInt(row, 10)})
-		renamed := array.NewRecord(arrow.NewSchema(fields, &md), cols, rec.NumRows())
-		r.rc.Rows.Read += rec.NumRows()
+		readErr = rr.Err()
+	}()
+	defer func() {
+		cancel()
+		for rec := range batches {
+			rec.Release()
+		}
+	}()
+
+	row := int64(1)
+	for rec := range batches {
+		err := r.emitBatch(ctx, f, rec, row, out)
 		row += rec.NumRows()
-		err := out.Emit(ctx, RawOrders, renamed)
-		renamed.Release()
+		rec.Release()
 		if err != nil {
 			return err
 		}
 	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read row %d: %w", row, err)
+	if readErr != nil && !errors.Is(readErr, io.EOF) {
+		return fmt.Errorf("read row %d: %w", row, readErr)
 	}
 	return nil
+}
+
+func (r *reader) emitBatch(ctx context.Context, f plannedFile, rec arrow.Record, row int64, out pipeline.Emitter) error {
+	fields := make([]arrow.Field, len(f.columns))
+	cols := make([]arrow.Array, len(f.columns))
+	for i, c := range f.columns {
+		idx := rec.Schema().FieldIndices(c.source)
+		if len(idx) == 0 {
+			return fmt.Errorf("%w: reader returned no column %q", ErrInputSchema, c.source)
+		}
+		cols[i] = rec.Column(idx[0])
+		fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
+	}
+	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{f.path, strconv.FormatInt(row, 10)})
+	renamed := array.NewRecord(arrow.NewSchema(fields, &md), cols, rec.NumRows())
+	defer renamed.Release()
+	r.rc.Rows.Read += rec.NumRows()
+	return out.Emit(ctx, RawOrders, renamed)
 }
