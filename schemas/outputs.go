@@ -43,6 +43,25 @@ var CustomerSummary = Table{
 		{"recency_days", arrow.PrimitiveTypes.Int64, false, "BTYD recency: days from the first to the last purchase day."},
 		{"tenure_days", arrow.PrimitiveTypes.Int64, false, "BTYD T: days from the first purchase day to the run date."},
 		{"repeat_avg_value", arrow.PrimitiveTypes.Float64, true, "BTYD monetary value: mean spend per repeat purchase day (the first day excluded); null when frequency is 0."},
+		{"country", arrow.BinaryTypes.String, true, "Country of the customer's latest order; null when that order has none."},
+		{"channel", arrow.BinaryTypes.String, true, "Channel of the customer's latest order; null when that order has none."},
+	},
+}
+
+// CustomerActivity is an intermediate table (not written): one row per
+// customer and purchase day, sorted by customer_id then activity_date, so
+// cohort and KPI stages see each customer's history contiguously and in time
+// order without holding orders.
+var CustomerActivity = Table{
+	Name:  "customer_activity",
+	Grain: "one row per customer and local calendar day with at least one used order",
+	Doc:   "Per-customer daily activity, sorted by customer_id then activity_date.",
+	Columns: []Column{
+		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
+		{"country", arrow.BinaryTypes.String, true, "Country of the customer's latest order (as in customer_summary)."},
+		{"activity_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the orders."},
+		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders that day."},
+		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount that day."},
 	},
 }
 

@@ -24,7 +24,7 @@ func Register(r *pipeline.Registry) error {
 		Name:    "customer_summary",
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
 		Inputs:  []string{schemas.Orders.Name},
-		Outputs: []string{schemas.CustomerSummary.Name},
+		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return &stage{rc: rc, state: newCustomers(), runDay: localDay(rc.RunDate.UnixMicro(), rc.Job.Location())}, nil
 		},
@@ -56,17 +56,26 @@ func localDay(us int64, loc *time.Location) int32 {
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
-	ids := rec.Column(schemas.Orders.MustIndex("customer_id")).(*array.String)
-	ts := rec.Column(schemas.Orders.MustIndex("order_ts")).(*array.Timestamp).TimestampValues()
-	amounts := rec.Column(schemas.Orders.MustIndex("amount")).(*array.Float64).Float64Values()
+	col := func(name string) arrow.Array { return rec.Column(schemas.Orders.MustIndex(name)) }
+	ids := col("customer_id").(*array.String)
+	ts := col("order_ts").(*array.Timestamp).TimestampValues()
+	amounts := col("amount").(*array.Float64).Float64Values()
+	country := col("country").(*array.String)
+	channel := col("channel").(*array.String)
 	loc := s.rc.Job.Location()
 	for i := range ts {
-		s.state.add(ids.Value(i), int64(ts[i]), localDay(int64(ts[i]), loc), amounts[i])
+		us := int64(ts[i])
+		s.state.add(order{
+			customer: ids.Value(i), ts: us, day: localDay(us, loc), amount: amounts[i],
+			country: country.Value(i), hasCtry: country.IsValid(i),
+			channel: channel.Value(i), hasChan: channel.IsValid(i),
+		})
 	}
 	return nil
 }
 
-// Finish emits customers sorted by customer_id, so reruns write identical files.
+// Finish emits customers sorted by customer_id, so reruns write identical
+// files, then their daily activity in the same order.
 func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	c := s.state
 	order := make([]int32, c.len())
@@ -74,7 +83,22 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(c.ids[a], c.ids[b]) })
+	if err := s.emitSummary(ctx, order, out); err != nil {
+		return err
+	}
+	return s.emitActivity(ctx, order, out)
+}
 
+func appendText(b *array.StringBuilder, v string) {
+	if v == "" {
+		b.AppendNull()
+	} else {
+		b.Append(v)
+	}
+}
+
+func (s *stage) emitSummary(ctx context.Context, order []int32, out pipeline.Emitter) error {
+	c := s.state
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerSummary.Schema())
 	defer b.Release()
 	col := func(name string) array.Builder { return b.Field(schemas.CustomerSummary.MustIndex(name)) }
@@ -89,10 +113,11 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	recency := col("recency_days").(*array.Int64Builder)
 	tenure := col("tenure_days").(*array.Int64Builder)
 	repeat := col("repeat_avg_value").(*array.Float64Builder)
+	country := col("country").(*array.StringBuilder)
+	channel := col("channel").(*array.StringBuilder)
 
 	for start := 0; start < len(order); start += BatchRows {
-		end := min(start+BatchRows, len(order))
-		for _, k := range order[start:end] {
+		for _, k := range order[start:min(start+BatchRows, len(order))] {
 			days := c.days[k]
 			f := int64(len(days) - 1)
 			snapshot.Append(s.rc.SnapshotDate)
@@ -103,20 +128,58 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 			revenue.Append(c.revenue[k])
 			aov.Append(c.revenue[k] / float64(c.orders[k]))
 			freq.Append(f)
-			recency.Append(int64(days[len(days)-1] - days[0]))
-			tenure.Append(int64(s.runDay - days[0]))
+			recency.Append(int64(days[len(days)-1].day - days[0].day))
+			tenure.Append(int64(s.runDay - days[0].day))
 			if f > 0 {
-				repeat.Append((c.revenue[k] - c.firstDayValue[k]) / float64(f))
+				// Monetary value leaves out the first purchase day.
+				repeat.Append((c.revenue[k] - days[0].revenue) / float64(f))
 			} else {
 				repeat.AppendNull()
 			}
+			appendText(country, c.country[k])
+			appendText(channel, c.channel[k])
 		}
-		rec := b.NewRecord()
-		err := out.Emit(ctx, schemas.CustomerSummary.Name, rec)
-		rec.Release()
-		if err != nil {
+		if err := emitBuilt(ctx, out, schemas.CustomerSummary.Name, b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (s *stage) emitActivity(ctx context.Context, order []int32, out pipeline.Emitter) error {
+	c := s.state
+	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerActivity.Schema())
+	defer b.Release()
+	id := b.Field(0).(*array.StringBuilder)
+	country := b.Field(1).(*array.StringBuilder)
+	date := b.Field(2).(*array.Date32Builder)
+	orders := b.Field(3).(*array.Int64Builder)
+	revenue := b.Field(4).(*array.Float64Builder)
+	rows := 0
+	for _, k := range order {
+		for _, d := range c.days[k] {
+			id.Append(c.ids[k])
+			appendText(country, c.country[k])
+			date.Append(arrow.Date32(d.day))
+			orders.Append(int64(d.orders))
+			revenue.Append(d.revenue)
+			rows++
+		}
+		if rows >= BatchRows {
+			if err := emitBuilt(ctx, out, schemas.CustomerActivity.Name, b); err != nil {
+				return err
+			}
+			rows = 0
+		}
+	}
+	if rows > 0 {
+		return emitBuilt(ctx, out, schemas.CustomerActivity.Name, b)
+	}
+	return nil
+}
+
+func emitBuilt(ctx context.Context, out pipeline.Emitter, table string, b *array.RecordBuilder) error {
+	rec := b.NewRecord()
+	defer rec.Release()
+	return out.Emit(ctx, table, rec)
 }
