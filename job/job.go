@@ -35,6 +35,12 @@ type Job struct {
 	Output Output `yaml:"output"`
 	// Validate configures which orders count.
 	Validate Validate `yaml:"validate"`
+	// Segments configures RFM segments and historical CLV.
+	Segments Segments `yaml:"segments"`
+	// Cohorts configures the cohort retention table.
+	Cohorts Cohorts `yaml:"cohorts"`
+	// KPIs configures the retention KPI table.
+	KPIs KPIs `yaml:"kpis"`
 
 	// dir is the job file's folder; relative paths resolve against it.
 	dir string
@@ -87,6 +93,65 @@ type Validate struct {
 	// (compared case-insensitively); default [completed]. Orders with
 	// another status are excluded and counted; orders with no status count.
 	CountedStatuses []string `yaml:"counted_statuses"`
+}
+
+// Segments configures customer_segments and segment_summary.
+type Segments struct {
+	// CAC is the customer acquisition cost subtracted from historical CLV; default 0.
+	CAC float64 `yaml:"cac"`
+	// Rules name segments by score ranges; the first matching rule wins and
+	// a customer matching none is "Other". Default: DefaultSegmentRules.
+	Rules []SegmentRule `yaml:"rules"`
+}
+
+// SegmentRule matches customers whose scores lie in the inclusive ranges.
+type SegmentRule struct {
+	Name string `yaml:"name"`
+	R    [2]int `yaml:"r"`
+	F    [2]int `yaml:"f"`
+	M    [2]int `yaml:"m"`
+}
+
+// Matches reports whether scores r, f, m fall in the rule's ranges.
+func (s SegmentRule) Matches(r, f, m int) bool {
+	in := func(v int, rg [2]int) bool { return v >= rg[0] && v <= rg[1] }
+	return in(r, s.R) && in(f, s.F) && in(m, s.M)
+}
+
+// DefaultSegmentRules is the R×F grid common in RFM practice, which gives
+// every (R, F) pair exactly one of the 11 named segments; its Hibernating
+// cell is split by recency into Hibernating (R 2) and Lost (R 1). M is not
+// used by default; a shop can add M ranges in its job file.
+var DefaultSegmentRules = []SegmentRule{
+	{"Champions", [2]int{5, 5}, [2]int{4, 5}, [2]int{1, 5}},
+	{"Loyal Customers", [2]int{3, 4}, [2]int{4, 5}, [2]int{1, 5}},
+	{"Potential Loyalist", [2]int{4, 5}, [2]int{2, 3}, [2]int{1, 5}},
+	{"New Customers", [2]int{5, 5}, [2]int{1, 1}, [2]int{1, 5}},
+	{"Promising", [2]int{4, 4}, [2]int{1, 1}, [2]int{1, 5}},
+	{"Need Attention", [2]int{3, 3}, [2]int{3, 3}, [2]int{1, 5}},
+	{"About To Sleep", [2]int{3, 3}, [2]int{1, 2}, [2]int{1, 5}},
+	{"Can't Lose Them", [2]int{1, 2}, [2]int{5, 5}, [2]int{1, 5}},
+	{"At Risk", [2]int{1, 2}, [2]int{3, 4}, [2]int{1, 5}},
+	{"Hibernating", [2]int{2, 2}, [2]int{1, 2}, [2]int{1, 5}},
+	{"Lost", [2]int{1, 1}, [2]int{1, 2}, [2]int{1, 5}},
+}
+
+// Cohorts configures cohort_retention.
+type Cohorts struct {
+	// Period groups customers by the period of their first order: month
+	// (default), week (ISO, starting Monday) or quarter.
+	Period string `yaml:"period"`
+}
+
+// KPIs configures retention_kpis.
+type KPIs struct {
+	// Period is the reporting period: month (default), week or quarter.
+	Period string `yaml:"period"`
+	// ChurnDays is how long without an order makes a customer churned; default 180.
+	ChurnDays int `yaml:"churn_days"`
+	// RetentionSpend gives retention spend per period, keyed by the period's
+	// start date (YYYY-MM-DD), for retention_cost_per_customer.
+	RetentionSpend map[string]float64 `yaml:"retention_spend"`
 }
 
 // Load reads, defaults and checks a job file.
@@ -146,12 +211,55 @@ func (j *Job) defaults() error {
 	if len(j.Validate.CountedStatuses) == 0 {
 		j.Validate.CountedStatuses = []string{"completed"}
 	}
+	if err := j.Segments.check(); err != nil {
+		return err
+	}
+	for _, p := range []*string{&j.Cohorts.Period, &j.KPIs.Period} {
+		switch *p {
+		case "":
+			*p = "month"
+		case "month", "week", "quarter":
+		default:
+			return fmt.Errorf("%w: period %q: want month, week or quarter", ErrInvalid, *p)
+		}
+	}
+	if j.KPIs.ChurnDays == 0 {
+		j.KPIs.ChurnDays = 180
+	}
+	if j.KPIs.ChurnDays < 1 {
+		return fmt.Errorf("%w: kpis.churn_days must be positive", ErrInvalid)
+	}
+	for k := range j.KPIs.RetentionSpend {
+		if _, err := time.Parse(time.DateOnly, k); err != nil {
+			return fmt.Errorf("%w: kpis.retention_spend key %q: want the period's start date YYYY-MM-DD", ErrInvalid, k)
+		}
+	}
 	if err := j.Input.Orders.check("input.orders", schemas.Orders); err != nil {
 		return err
 	}
 	if j.Input.OrderItems != nil {
 		if err := j.Input.OrderItems.check("input.order_items", schemas.OrderItems); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+func (s *Segments) check() error {
+	if s.CAC < 0 {
+		return fmt.Errorf("%w: segments.cac must not be negative", ErrInvalid)
+	}
+	if len(s.Rules) == 0 {
+		s.Rules = DefaultSegmentRules
+	}
+	for i, r := range s.Rules {
+		if r.Name == "" {
+			return fmt.Errorf("%w: segments.rules[%d] has no name", ErrInvalid, i)
+		}
+		for _, rg := range [][2]int{r.R, r.F, r.M} {
+			if rg[0] < 1 || rg[1] > 5 || rg[0] > rg[1] {
+				return fmt.Errorf("%w: segments.rules[%d] (%s): ranges must be [low, high] within 1..5", ErrInvalid, i, r.Name)
+			}
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"retain/stages/customersummary"
 	"retain/stages/extract"
 	"retain/stages/load"
+	"retain/stages/segments"
 	"retain/stages/validate"
 )
 
@@ -18,6 +19,7 @@ func RegisterAll(r *pipeline.Registry) error {
 		extract.Register(r),
 		validate.Register(r),
 		customersummary.Register(r),
+		segments.Register(r),
 		load.Register(r),
 	)
 }

@@ -1,0 +1,47 @@
+package calendar
+
+import (
+	"testing"
+	"time"
+)
+
+func day(s string) int32 {
+	t, err := timeParse(s)
+	if err != nil {
+		panic(err)
+	}
+	return Day(t)
+}
+
+func TestPeriods(t *testing.T) {
+	tests := []struct {
+		unit        Unit
+		in          string
+		start, next string
+	}{
+		{Month, "2026-02-28", "2026-02-01", "2026-03-01"},
+		{Month, "2024-02-29", "2024-02-01", "2024-03-01"},
+		{Month, "2026-12-31", "2026-12-01", "2027-01-01"},
+		{Quarter, "2026-05-17", "2026-04-01", "2026-07-01"},
+		{Quarter, "2026-12-31", "2026-10-01", "2027-01-01"},
+		{Week, "2026-11-22", "2026-11-16", "2026-11-23"}, // a Sunday belongs to the week from Monday
+		{Week, "2026-11-23", "2026-11-23", "2026-11-30"},
+		{Week, "1970-01-01", "1969-12-29", "1970-01-05"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.unit)+"/"+tt.in, func(t *testing.T) {
+			s := tt.unit.Start(day(tt.in))
+			if s != day(tt.start) {
+				t.Errorf("Start = %s, want %s", Date(s).Format("2006-01-02"), tt.start)
+			}
+			if n := tt.unit.Next(s); n != day(tt.next) {
+				t.Errorf("Next = %s, want %s", Date(n).Format("2006-01-02"), tt.next)
+			}
+			if d := tt.unit.Index(day(tt.next)) - tt.unit.Index(day(tt.in)); d != 1 {
+				t.Errorf("Index step = %d, want 1", d)
+			}
+		})
+	}
+}
+
+func timeParse(s string) (t time.Time, err error) { return time.Parse(time.DateOnly, s) }

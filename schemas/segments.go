@@ -1,0 +1,51 @@
+package schemas
+
+import "github.com/apache/arrow/go/v15/arrow"
+
+// ScoreRule is how r_score, f_score and m_score are computed; quoted in the
+// docs of both segment tables.
+const ScoreRule = "Scores are quintiles over the customers of the run, 5 best: score = min(5, 1 + floor(5 × percent_rank)), " +
+	"percent_rank = (number of customers with a strictly worse value) / (customers − 1), 0 for a single customer. " +
+	"Customers with the same value always get the same score, whatever the input order (SQL PERCENT_RANK semantics). " +
+	"Recency is scored on days_since_last_order (fewer is better), frequency on order_count, monetary on total_revenue."
+
+// CustomerSegments is customer_summary plus RFM scores, segment and historical CLV.
+var CustomerSegments = Table{
+	Name:  "customer_segments",
+	Grain: "one row per customer",
+	Doc: "Everything in customer_summary plus RFM scores and segment. " + ScoreRule +
+		" Segments come from the job's segments.rules (first matching rule wins; default: the 11-segment R×F grid, see README); a customer matching no rule is 'Other'.",
+	Columns: append(append([]Column(nil), CustomerSummary.Columns...),
+		Column{"days_since_last_order", arrow.PrimitiveTypes.Int64, false, "Days from the last purchase day to the run date (tenure_days − recency_days)."},
+		Column{"r_score", arrow.PrimitiveTypes.Int64, false, "Recency score 1–5, 5 = most recent."},
+		Column{"f_score", arrow.PrimitiveTypes.Int64, false, "Frequency score 1–5 on order_count, 5 = most orders."},
+		Column{"m_score", arrow.PrimitiveTypes.Int64, false, "Monetary score 1–5 on total_revenue, 5 = highest."},
+		Column{"rfm_cell", arrow.BinaryTypes.String, false, "The three scores as text, e.g. '543'."},
+		Column{"rfm_segment", arrow.BinaryTypes.String, false, "Named segment (Champions … Lost, or Other)."},
+		Column{"historical_clv", arrow.PrimitiveTypes.Float64, false, "avg_order_value × purchase frequency × lifespan − CAC, with the customer's own observed frequency and lifespan, i.e. revenue to date minus the job's CAC (default 0)."},
+		Column{"is_repeat_customer", arrow.FixedWidthTypes.Boolean, false, "True when the customer ordered on two or more days (frequency ≥ 1)."},
+	),
+}
+
+// SegmentSummary aggregates customer_segments by segment, overall and per country and channel.
+var SegmentSummary = Table{
+	Name:  "segment_summary",
+	Grain: "one row per dimension, dimension value and segment",
+	Doc: "Segment figures in long form: dimension 'total' (dimension_value 'all'), 'country' and 'channel' (the customer's latest order; " +
+		"'unknown' when missing). One long table rather than one per split keeps a BI filter on dimension enough to switch views. " +
+		"Shares are within the dimension value: the shares of all segments of one country add up to 1.",
+	Columns: []Column{
+		snapshotDate,
+		{"dimension", arrow.BinaryTypes.String, false, "total, country or channel."},
+		{"dimension_value", arrow.BinaryTypes.String, false, "'all' for total, else the country or channel."},
+		{"rfm_segment", arrow.BinaryTypes.String, false, "Named segment."},
+		{"customers", arrow.PrimitiveTypes.Int64, false, "Customers in the segment."},
+		{"customer_share", arrow.PrimitiveTypes.Float64, false, "customers / all customers of the dimension value."},
+		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of total_revenue."},
+		{"revenue_share", arrow.PrimitiveTypes.Float64, false, "revenue / revenue of the dimension value (0 when that is 0)."},
+		{"avg_order_value", arrow.PrimitiveTypes.Float64, false, "revenue / orders of the segment."},
+		{"avg_orders", arrow.PrimitiveTypes.Float64, false, "Orders per customer."},
+		{"avg_historical_clv", arrow.PrimitiveTypes.Float64, false, "Mean historical_clv."},
+		{"avg_days_since_last_order", arrow.PrimitiveTypes.Float64, false, "Mean days_since_last_order."},
+	},
+}

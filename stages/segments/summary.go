@@ -1,0 +1,109 @@
+package segments
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/schemas"
+)
+
+type key struct{ dimension, value, segment string }
+
+type sums struct {
+	customers                  int64
+	orders, revenue, clv, days float64
+}
+
+// summary accumulates segment_summary; its size is dimensions × values ×
+// segments, independent of the number of customers.
+type summary struct {
+	order  map[string]int // segment → position in the rule list, for a stable row order
+	cells  map[key]*sums
+	totals map[[2]string]*sums
+}
+
+func newSummary(rules []job.SegmentRule) *summary {
+	s := &summary{order: map[string]int{}, cells: map[key]*sums{}, totals: map[[2]string]*sums{}}
+	for i, r := range rules {
+		if _, dup := s.order[r.Name]; !dup {
+			s.order[r.Name] = i
+		}
+	}
+	s.order[Other] = len(rules)
+	return s
+}
+
+func (s *summary) add(segment, country, channel string, orders, revenue, clv, days float64) {
+	for _, dv := range [][2]string{{"total", "all"}, {"country", country}, {"channel", channel}} {
+		for _, k := range []key{{dv[0], dv[1], segment}, {dv[0], dv[1], ""}} {
+			var x *sums
+			if k.segment == "" {
+				x = s.totals[dv]
+				if x == nil {
+					x = &sums{}
+					s.totals[dv] = x
+				}
+			} else {
+				x = s.cells[k]
+				if x == nil {
+					x = &sums{}
+					s.cells[k] = x
+				}
+			}
+			x.customers++
+			x.orders += orders
+			x.revenue += revenue
+			x.clv += clv
+			x.days += days
+		}
+	}
+}
+
+var dimensionOrder = map[string]int{"total": 0, "country": 1, "channel": 2}
+
+func (s *summary) record(rc *pipeline.RunContext) arrow.Record {
+	keys := make([]key, 0, len(s.cells))
+	for k := range s.cells {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if d := dimensionOrder[a.dimension] - dimensionOrder[b.dimension]; d != 0 {
+			return d
+		}
+		if c := strings.Compare(a.value, b.value); c != 0 {
+			return c
+		}
+		return s.order[a.segment] - s.order[b.segment]
+	})
+	b := array.NewRecordBuilder(rc.Mem, schemas.SegmentSummary.Schema())
+	defer b.Release()
+	for _, k := range keys {
+		x, t := s.cells[k], s.totals[[2]string{k.dimension, k.value}]
+		b.Field(0).(*array.Date32Builder).Append(rc.SnapshotDate)
+		b.Field(1).(*array.StringBuilder).Append(k.dimension)
+		b.Field(2).(*array.StringBuilder).Append(k.value)
+		b.Field(3).(*array.StringBuilder).Append(k.segment)
+		b.Field(4).(*array.Int64Builder).Append(x.customers)
+		b.Field(5).(*array.Float64Builder).Append(float64(x.customers) / float64(t.customers))
+		b.Field(6).(*array.Float64Builder).Append(x.revenue)
+		b.Field(7).(*array.Float64Builder).Append(ratio(x.revenue, t.revenue))
+		b.Field(8).(*array.Float64Builder).Append(ratio(x.revenue, x.orders))
+		n := float64(x.customers)
+		b.Field(9).(*array.Float64Builder).Append(x.orders / n)
+		b.Field(10).(*array.Float64Builder).Append(x.clv / n)
+		b.Field(11).(*array.Float64Builder).Append(x.days / n)
+	}
+	return b.NewRecord()
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
