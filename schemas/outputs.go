@@ -67,7 +67,7 @@ var CustomerActivity = Table{
 
 // Outputs lists every table a run writes, in the order they are documented.
 func Outputs() []Table {
-	return []Table{CustomerSummary, CustomerSegments, SegmentSummary, Quarantine}
+	return []Table{CustomerSummary, CustomerSegments, SegmentSummary, CohortRetention, RetentionKPIs, Quarantine}
 }
 
 // Lookup returns the output table with the given name.

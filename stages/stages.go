@@ -6,8 +6,10 @@ import (
 	"errors"
 
 	"retain/pipeline"
+	"retain/stages/cohorts"
 	"retain/stages/customersummary"
 	"retain/stages/extract"
+	"retain/stages/kpis"
 	"retain/stages/load"
 	"retain/stages/segments"
 	"retain/stages/validate"
@@ -20,6 +22,8 @@ func RegisterAll(r *pipeline.Registry) error {
 		validate.Register(r),
 		customersummary.Register(r),
 		segments.Register(r),
+		cohorts.Register(r),
+		kpis.Register(r),
 		load.Register(r),
 	)
 }

@@ -26,7 +26,7 @@ func Register(r *pipeline.Registry) error {
 		Inputs:  []string{schemas.Orders.Name},
 		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
-			return &stage{rc: rc, state: newCustomers(), runDay: localDay(rc.RunDate.UnixMicro(), rc.Job.Location())}, nil
+			return &stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}, nil
 		},
 	})
 }
@@ -39,6 +39,11 @@ type stage struct {
 }
 
 const microsPerDay = 86400 * 1e6
+
+// RunDay is the run date as a day number, the unit of activity_date.
+func RunDay(rc *pipeline.RunContext) int32 {
+	return localDay(rc.RunDate.UnixMicro(), rc.Job.Location())
+}
 
 // localDay is the calendar day (days since 1970-01-01) of an instant in loc;
 // purchase periods are local days, so two orders on one local evening are

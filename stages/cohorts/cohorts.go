@@ -1,0 +1,126 @@
+// Package cohorts is the stage that follows each acquisition cohort through
+// the periods after its first order.
+package cohorts
+
+import (
+	"context"
+	"slices"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/calendar"
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages/customersummary"
+	"retain/stages/internal/history"
+)
+
+// Register adds the cohorts stage.
+func Register(r *pipeline.Registry) error {
+	return r.Register(pipeline.Spec{
+		Name:    "cohorts",
+		Doc:     "cohort_retention: per first-order cohort and period offset, active customers, retention, orders and revenue.",
+		Inputs:  []string{schemas.CustomerActivity.Name},
+		Outputs: []string{schemas.CohortRetention.Name},
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			unit, err := calendar.ParseUnit(rc.Job.Cohorts.Period)
+			if err != nil {
+				return nil, err
+			}
+			s := &stage{rc: rc, unit: unit, cohorts: map[int32]*cohort{}}
+			s.walk.Visit = s.visit
+			return s, nil
+		},
+	})
+}
+
+type cell struct {
+	active, orders int64
+	revenue        float64
+}
+
+// cohort holds one cohort's cells by period offset; a shop has a few dozen
+// cohorts, so this stays small whatever the number of customers.
+type cohort struct {
+	size  int64
+	cells []cell
+}
+
+type stage struct {
+	pipeline.BaseStage
+	rc      *pipeline.RunContext
+	unit    calendar.Unit
+	cohorts map[int32]*cohort
+	walk    history.Walker
+}
+
+func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+	return s.walk.Add(rec)
+}
+
+func (s *stage) visit(c *history.Customer) error {
+	start := s.unit.Start(c.Days[0])
+	co := s.cohorts[start]
+	if co == nil {
+		co = &cohort{}
+		s.cohorts[start] = co
+	}
+	co.size++
+	base := s.unit.Index(start)
+	last := -1
+	for i, d := range c.Days {
+		off := s.unit.Index(d) - base
+		for len(co.cells) <= off {
+			co.cells = append(co.cells, cell{})
+		}
+		if off != last {
+			co.cells[off].active++
+			last = off
+		}
+		co.cells[off].orders += c.Orders[i]
+		co.cells[off].revenue += c.Revenue[i]
+	}
+	return nil
+}
+
+func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+	if err := s.walk.Flush(); err != nil {
+		return err
+	}
+	runDay := customersummary.RunDay(s.rc)
+	starts := make([]int32, 0, len(s.cohorts))
+	for k := range s.cohorts {
+		starts = append(starts, k)
+	}
+	slices.Sort(starts)
+	b := array.NewRecordBuilder(s.rc.Mem, schemas.CohortRetention.Schema())
+	defer b.Release()
+	for _, start := range starts {
+		co := s.cohorts[start]
+		last := s.unit.Index(runDay) - s.unit.Index(start)
+		var cumulative float64
+		period := start
+		for off := 0; off <= last; off++ {
+			var c cell
+			if off < len(co.cells) {
+				c = co.cells[off]
+			}
+			cumulative += c.revenue
+			b.Field(0).(*array.Date32Builder).Append(s.rc.SnapshotDate)
+			b.Field(1).(*array.Date32Builder).Append(arrow.Date32(start))
+			b.Field(2).(*array.Int64Builder).Append(int64(off))
+			b.Field(3).(*array.Date32Builder).Append(arrow.Date32(period))
+			b.Field(4).(*array.Int64Builder).Append(co.size)
+			b.Field(5).(*array.Int64Builder).Append(c.active)
+			b.Field(6).(*array.Float64Builder).Append(float64(c.active) / float64(co.size))
+			b.Field(7).(*array.Int64Builder).Append(c.orders)
+			b.Field(8).(*array.Float64Builder).Append(c.revenue)
+			b.Field(9).(*array.Float64Builder).Append(cumulative / float64(co.size))
+			period = s.unit.Next(period)
+		}
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	return out.Emit(ctx, schemas.CohortRetention.Name, rec)
+}
