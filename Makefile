@@ -14,10 +14,11 @@ run: build
 	bin/retain run --job jobs/nightly.yaml --run-date $(RUN_DATE) --output $(OUT)
 	@echo "tables: $(OUT)/<table>/snapshot_date=$(RUN_DATE)/part-00000.parquet; manifest: $(OUT)/_runs/snapshot_date=$(RUN_DATE)/_manifest.json"
 
-## test: vet, unit and golden tests
+## test: vet, unit and golden tests, then DuckDB reading the output (types, and SQL cross-checks on CDNOW)
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
+	bash scripts/duckdb/run.sh
 
 ## bench: the job on 10M generated orders, and the Parquet library comparison
 bench: build

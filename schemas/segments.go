@@ -7,7 +7,7 @@ import "github.com/apache/arrow/go/v15/arrow"
 const ScoreRule = "Scores are quintiles over the customers of the run, 5 best: score = min(5, 1 + floor(5 × percent_rank)), " +
 	"percent_rank = (number of customers with a strictly worse value) / (customers − 1), 0 for a single customer. " +
 	"Customers with the same value always get the same score, whatever the input order (SQL PERCENT_RANK semantics). " +
-	"Recency is scored on days_since_last_order (fewer is better), frequency on order_count, monetary on total_revenue."
+	"Recency is scored on days_since_last_order (fewer is better), frequency on order_count, monetary on total_revenue rounded to cents (so equal spend ties whatever the summation order)."
 
 // CustomerSegments is customer_summary plus RFM scores, segment and historical CLV.
 var CustomerSegments = Table{

@@ -5,6 +5,7 @@ package segments
 
 import (
 	"context"
+	"math"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -53,7 +54,7 @@ func (s *stage) Close() error {
 	return nil
 }
 
-// customer is the per-customer figures the summary needs, by row.
+// columns are the per-customer figures scoring needs, in row order.
 type columns struct {
 	daysSince []float64
 	orders    []float64
@@ -81,7 +82,13 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	c := s.gather()
 	r := quintileScores(c.daysSince, false)
 	f := quintileScores(c.orders, true)
-	m := quintileScores(c.revenue, true)
+	// Money is scored in cents: sums of the same amounts in another order
+	// differ in the last bits, and such customers must still tie.
+	cents := make([]float64, len(c.revenue))
+	for i, v := range c.revenue {
+		cents[i] = math.Round(v * 100)
+	}
+	m := quintileScores(cents, true)
 	rules := s.rc.Job.Segments.Rules
 	cac := s.rc.Job.Segments.CAC
 	agg := newSummary(rules)

@@ -1,0 +1,148 @@
+// check.mjs <output_root> <run_date> [<orders.csv> <churn_days>]
+//
+// Opens every table of one run with DuckDB and checks, against the run's
+// _manifest.json, that columns, their order and their types and row counts
+// are what schemas/ promises. Given the input orders as CSV (columns
+// customer_id, order_date YYYYMMDD, dollars), it also recomputes the RFM
+// scores, the monthly cohort table and the monthly retention KPIs in SQL and
+// compares them with retain's tables, row by row.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [root, runDate, ordersCsv, churnArg] = process.argv.slice(2);
+if (!root || !runDate) {
+  console.error('usage: check.mjs <output_root> <run_date> [<orders.csv> <churn_days>]');
+  process.exit(2);
+}
+const churnDays = Number(churnArg || 180);
+let passed = 0, failed = 0;
+function check(ok, what) {
+  if (ok) passed++;
+  else { failed++; console.error(`FAIL ${what}`); }
+}
+
+const duckType = {
+  'utf8': 'VARCHAR', 'int64': 'BIGINT', 'float64': 'DOUBLE', 'bool': 'BOOLEAN',
+  'date32': 'DATE', 'timestamp[us, tz=UTC]': 'TIMESTAMP WITH TIME ZONE',
+};
+const db = await DuckDBInstance.create(':memory:');
+const con = await db.connect();
+const rows = async (sql) => (await con.runAndReadAll(sql)).getRowObjectsJS();
+const part = (t) => join(root, t, `snapshot_date=${runDate}`, '*.parquet');
+
+const manifest = JSON.parse(readFileSync(join(root, '_runs', `snapshot_date=${runDate}`, '_manifest.json'), 'utf8'));
+for (const t of manifest.tables) {
+  const cols = await rows(`DESCRIBE SELECT * FROM read_parquet('${part(t.name)}')`);
+  check(cols.length === t.columns.length, `${t.name}: ${cols.length} columns, manifest has ${t.columns.length}`);
+  t.columns.forEach((c, i) => {
+    const got = cols[i] || {};
+    check(got.column_name === c.name && got.column_type === duckType[c.type],
+      `${t.name}.${c.name}: DuckDB sees ${got.column_name} ${got.column_type}, want ${duckType[c.type]} (arrow ${c.type})`);
+  });
+  const [{ n }] = await rows(`SELECT count(*) AS n FROM read_parquet('${part(t.name)}')`);
+  check(Number(n) === t.rows, `${t.name}: DuckDB counts ${n} rows, manifest ${t.rows}`);
+}
+
+// Invariants of customer_summary, computed by DuckDB.
+const [inv] = await rows(`
+  SELECT sum(order_count) AS orders,
+         count(*) FILTER (WHERE frequency > order_count - 1 OR recency_days > tenure_days) AS bad_btyd,
+         count(*) FILTER (WHERE (repeat_avg_value IS NULL) <> (frequency = 0)) AS bad_null
+  FROM read_parquet('${part('customer_summary')}')`);
+check(Number(inv.orders) === manifest.row_totals.rows_used, `sum(order_count) ${inv.orders} != rows_used ${manifest.row_totals.rows_used}`);
+check(Number(inv.bad_btyd) === 0, `${inv.bad_btyd} customers with frequency > orders-1 or recency > tenure`);
+check(Number(inv.bad_null) === 0, `${inv.bad_null} customers where repeat_avg_value is null iff frequency = 0 fails`);
+
+if (ordersCsv) {
+  await con.run(`
+    CREATE TABLE orders AS
+    SELECT customer_id::VARCHAR AS customer_id, strptime(order_date::VARCHAR, '%Y%m%d')::DATE AS d, dollars::DOUBLE AS amount
+    FROM read_csv('${ordersCsv}', header = true, delim = ',', all_varchar = true)
+    WHERE strptime(order_date::VARCHAR, '%Y%m%d')::DATE <= DATE '${runDate}'`);
+
+  // RFM scores: min(5, 1 + floor(5 * (rank - 1) / (n - 1))), ties share the rank.
+  const rfm = await rows(`
+    WITH c AS (
+      SELECT customer_id, DATE '${runDate}' - max(d) AS days_since, count(*) AS orders, round(sum(amount), 2) AS revenue
+      FROM orders GROUP BY customer_id),
+    ref AS (
+      SELECT customer_id,
+        least(5, 1 + (5 * (rank() OVER (ORDER BY days_since DESC) - 1)) // (count(*) OVER () - 1)) AS r,
+        least(5, 1 + (5 * (rank() OVER (ORDER BY orders ASC) - 1)) // (count(*) OVER () - 1)) AS f,
+        least(5, 1 + (5 * (rank() OVER (ORDER BY revenue ASC) - 1)) // (count(*) OVER () - 1)) AS m
+      FROM c)
+    SELECT count(*) AS customers,
+           count(*) FILTER (WHERE s.customer_id IS NULL OR s.r_score <> ref.r OR s.f_score <> ref.f OR s.m_score <> ref.m) AS mismatches
+    FROM ref LEFT JOIN read_parquet('${part('customer_segments')}') s USING (customer_id)`);
+  check(Number(rfm[0].mismatches) === 0, `RFM scores: ${rfm[0].mismatches} of ${rfm[0].customers} customers differ from SQL`);
+
+  // Cohorts by first-order month; every offset up to the run month present.
+  const cohort = await rows(`
+    WITH first AS (SELECT customer_id, date_trunc('month', min(d)) AS cohort FROM orders GROUP BY 1),
+    sizes AS (SELECT cohort, count(*) AS size FROM first GROUP BY 1),
+    cells AS (
+      SELECT f.cohort, datediff('month', f.cohort, date_trunc('month', o.d)) AS off,
+             count(DISTINCT o.customer_id) AS active, count(*) AS orders, sum(o.amount) AS revenue
+      FROM orders o JOIN first f USING (customer_id) GROUP BY 1, 2),
+    grid AS (
+      SELECT s.cohort, g.off, s.size FROM sizes s,
+        LATERAL generate_series(0, datediff('month', s.cohort, date_trunc('month', DATE '${runDate}'))) AS g(off)),
+    ref AS (
+      SELECT g.cohort, g.off, g.size, coalesce(c.active, 0) AS active, coalesce(c.orders, 0) AS orders, coalesce(c.revenue, 0) AS revenue
+      FROM grid g LEFT JOIN cells c USING (cohort, off))
+    SELECT count(*) AS cells,
+           count(*) FILTER (WHERE t.cohort_period IS NULL OR t.cohort_size <> ref.size OR t.active_customers <> ref.active
+                            OR t.orders <> ref.orders OR abs(t.revenue - ref.revenue) > 1e-6) AS mismatches,
+           (SELECT count(*) FROM read_parquet('${part('cohort_retention')}')) AS ours
+    FROM ref LEFT JOIN read_parquet('${part('cohort_retention')}') t
+      ON t.cohort_period = ref.cohort::DATE AND t.period_offset = ref.off`);
+  check(Number(cohort[0].mismatches) === 0 && Number(cohort[0].cells) === Number(cohort[0].ours),
+    `cohort_retention: ${cohort[0].mismatches} of ${cohort[0].cells} SQL cells differ; retain has ${cohort[0].ours} rows`);
+
+  // Monthly KPIs. A customer is one at the end of day x when their last
+  // order on or before x is fewer than churn_days before x.
+  const kpi = await rows(`
+    WITH days AS (SELECT DISTINCT customer_id, d FROM orders),
+    seq AS (SELECT customer_id, d, lag(d) OVER w AS prev, lead(d) OVER w AS next
+            FROM days WINDOW w AS (PARTITION BY customer_id ORDER BY d)),
+    events AS (
+      SELECT date_trunc('month', d) AS m, count(*) FILTER (WHERE prev IS NULL) AS n,
+             count(*) FILTER (WHERE prev IS NOT NULL AND d - prev >= ${churnDays}) AS reactivated
+      FROM seq GROUP BY 1),
+    churn AS (
+      SELECT date_trunc('month', d + ${churnDays}) AS m, count(*) AS churned FROM seq
+      WHERE (next IS NULL OR next - d >= ${churnDays}) AND d + ${churnDays} <= DATE '${runDate}' GROUP BY 1),
+    months AS (
+      SELECT m::DATE AS m, least(m + INTERVAL 1 MONTH - INTERVAL 1 DAY, DATE '${runDate}')::DATE AS m_end
+      FROM generate_series((SELECT date_trunc('month', min(d)) FROM orders), DATE '${runDate}', INTERVAL 1 MONTH) AS g(m)),
+    state AS (
+      SELECT mo.m,
+        (SELECT count(*) FROM (SELECT customer_id, max(d) AS last FROM orders WHERE d < mo.m GROUP BY 1) WHERE (mo.m - 1) - last < ${churnDays}) AS s,
+        (SELECT count(*) FROM (SELECT customer_id, max(d) AS last FROM orders WHERE d <= mo.m_end GROUP BY 1) WHERE mo.m_end - last < ${churnDays}) AS e
+      FROM months mo),
+    money AS (
+      SELECT date_trunc('month', d) AS m, customer_id, count(*) AS orders, sum(amount) AS revenue FROM orders GROUP BY 1, 2),
+    top AS (
+      SELECT m, sum(revenue) FILTER (WHERE rn <= ceil(0.2 * cnt)) / sum(revenue) AS top20,
+             count(*) AS active, sum(orders) AS orders, sum(revenue) AS revenue
+      FROM (SELECT *, row_number() OVER (PARTITION BY m ORDER BY revenue DESC) AS rn, count(*) OVER (PARTITION BY m) AS cnt FROM money)
+      GROUP BY 1),
+    ref AS (
+      SELECT mo.m, st.s, st.e, coalesce(ev.n, 0) AS n, coalesce(ev.reactivated, 0) AS r, coalesce(ch.churned, 0) AS c,
+             coalesce(tp.active, 0) AS active, coalesce(tp.orders, 0) AS orders, coalesce(tp.revenue, 0) AS revenue, tp.top20
+      FROM months mo JOIN state st USING (m)
+      LEFT JOIN events ev ON ev.m = mo.m LEFT JOIN churn ch ON ch.m = mo.m LEFT JOIN top tp ON tp.m = mo.m)
+    SELECT count(*) AS months,
+      count(*) FILTER (WHERE k.period_start IS NULL OR k.customers_start <> ref.s OR k.customers_end <> ref.e OR k.new_customers <> ref.n
+        OR k.reactivated_customers <> ref.r OR k.churned_customers <> ref.c OR k.active_customers <> ref.active OR k.orders <> ref.orders
+        OR abs(k.revenue - ref.revenue) > 1e-6 OR abs(coalesce(k.top20_revenue_share, -1) - coalesce(ref.top20, -1)) > 1e-9
+        OR (ref.s > 0 AND abs(k.retention_rate - (ref.e - ref.n) / ref.s) > 1e-12)) AS mismatches,
+      (SELECT count(*) FROM read_parquet('${part('retention_kpis')}') WHERE dimension = 'total') AS ours
+    FROM ref LEFT JOIN (SELECT * FROM read_parquet('${part('retention_kpis')}') WHERE dimension = 'total') k ON k.period_start = ref.m`);
+  check(Number(kpi[0].mismatches) === 0 && Number(kpi[0].months) === Number(kpi[0].ours),
+    `retention_kpis: ${kpi[0].mismatches} of ${kpi[0].months} SQL months differ; retain has ${kpi[0].ours} total rows`);
+}
+
+console.log(`duckdb-check: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Checks retain's Parquet output with DuckDB (an independent reader): column
+# types on every table, and on CDNOW master the cohort, KPI and RFM tables
+# against SQL computed from the input. Run from anywhere; `make test` runs it.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$here"
+[ -d node_modules/@duckdb/node-api ] || npm ci --no-audit --no-fund --loglevel=error
+cd "$repo"
+go build -o bin/retain ./cmd/retain
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+bin/retain run --job testdata/cdnow_master/job.yaml --run-date 1998-06-30 --output "$work/cdnow" 2>/dev/null >/dev/null
+node "$here/check.mjs" "$work/cdnow" 1998-06-30 testdata/cdnow_master/input/orders.csv 180
+
+bin/retain gen --customers 3000 --out "$work/shop" --end-date 2026-11-22 >/dev/null
+bin/retain run --job jobs/nightly.yaml --input "$work/shop" --output "$work/out" --run-date 2026-11-22 2>/dev/null >/dev/null
+node "$here/check.mjs" "$work/out" 2026-11-22
