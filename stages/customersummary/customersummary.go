@@ -91,7 +91,12 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	if err := s.emitSummary(ctx, order, out); err != nil {
 		return err
 	}
-	return s.emitActivity(ctx, order, out)
+	if err := s.emitActivity(ctx, order, out); err != nil {
+		return err
+	}
+	// Later stages finish with this state no longer needed.
+	s.state = nil
+	return nil
 }
 
 func appendText(b *array.StringBuilder, v string) {

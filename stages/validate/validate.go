@@ -62,6 +62,13 @@ type validator struct {
 	quarantine *array.RecordBuilder
 }
 
+// Finish drops the order-id set, the one piece of state that grows with
+// orders, before the downstream stages start their own finishing work.
+func (v *validator) Finish(context.Context, pipeline.Emitter) error {
+	v.ids = nil
+	return nil
+}
+
 func (v *validator) Close() error {
 	v.orders.Release()
 	v.quarantine.Release()
