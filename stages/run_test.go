@@ -1,0 +1,244 @@
+package stages_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/decimal128"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/rs/zerolog"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/stages"
+	"retain/stages/extract"
+)
+
+// runJob runs stages.RegisterAll on a job file text whose input is written
+// into a temporary folder.
+func runJob(t *testing.T, dir, jobYAML, date, out string, dryRun bool) (*pipeline.Summary, error) {
+	t.Helper()
+	j, err := job.Parse([]byte(jobYAML), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &pipeline.Registry{}
+	if err := stages.RegisterAll(reg); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	return pipeline.Run(context.Background(), pipeline.Options{
+		Job: j, Registry: reg, RunDate: date, OutputDir: out, DryRun: dryRun, Mem: mem, Log: zerolog.Nop(),
+	})
+}
+
+const csvJob = "name: t\ninput: {orders: {path: orders.csv}}\n"
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapshot reads every file under root except staging, keyed by path.
+func snapshot(t *testing.T, root string, skip func(rel string) bool) map[string][]byte {
+	files := map[string][]byte{}
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if strings.HasPrefix(rel, "_staging") || (skip != nil && skip(rel)) {
+			return nil
+		}
+		raw, err := os.ReadFile(p)
+		files[rel] = raw
+		return err
+	})
+	return files
+}
+
+func TestFailedRunLeavesCommittedDateUntouched(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	write(t, filepath.Join(dir, "orders.csv"), "order_id,customer_id,order_ts,amount\n1,a,2026-11-01,10\n2,b,2026-11-02,20\n")
+	if _, err := runJob(t, dir, csvJob, "2026-11-22", out, false); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, out, nil)
+
+	// A broken line deep in the file fails the run after tables were opened.
+	var b strings.Builder
+	b.WriteString("order_id,customer_id,order_ts,amount\n")
+	for i := 0; i < 100_000; i++ {
+		b.WriteString("x,c,2026-11-03,5\n")
+	}
+	b.WriteString("broken,\"unterminated,2026-11-03,5\n")
+	write(t, filepath.Join(dir, "orders.csv"), b.String())
+	if _, err := runJob(t, dir, csvJob, "2026-11-22", out, false); err == nil {
+		t.Fatal("run on a broken file succeeded")
+	}
+	after := snapshot(t, out, nil)
+	if len(after) != len(before) {
+		t.Fatalf("files changed: %d before, %d after", len(before), len(after))
+	}
+	for p, raw := range before {
+		if !bytes.Equal(after[p], raw) {
+			t.Errorf("%s changed by the failed run", p)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(out, "_staging"))
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("failed run left staging folder %s", e.Name())
+		}
+	}
+}
+
+func TestRerunGivesIdenticalTables(t *testing.T) {
+	out := t.TempDir()
+	dir, err := filepath.Abs("../testdata/retention_small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobYAML, err := os.ReadFile(filepath.Join(dir, "job.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tablesOnly := func(rel string) bool { return strings.HasPrefix(rel, "_runs") }
+	if _, err := runJob(t, dir, string(jobYAML), "2026-04-15", out, false); err != nil {
+		t.Fatal(err)
+	}
+	first := snapshot(t, out, tablesOnly)
+	if _, err := runJob(t, dir, string(jobYAML), "2026-04-15", out, false); err != nil {
+		t.Fatal(err)
+	}
+	second := snapshot(t, out, tablesOnly)
+	if len(first) == 0 || len(first) != len(second) {
+		t.Fatalf("%d files after the first run, %d after the rerun", len(first), len(second))
+	}
+	for p, raw := range first {
+		if !bytes.Equal(second[p], raw) {
+			t.Errorf("%s differs between runs of the same date", p)
+		}
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	write(t, filepath.Join(dir, "orders.csv"), "order_id,customer_id,order_ts,amount\n1,a,2026-11-01,10\n")
+	sum, err := runJob(t, dir, csvJob, "2026-11-22", out, true)
+	if err != nil || sum.Status != "dry_run_ok" {
+		t.Fatalf("dry run: %+v, %v", sum, err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("dry run created %s", out)
+	}
+}
+
+func writeParquet(t *testing.T, path string, schema *arrow.Schema, build func(b *array.RecordBuilder)) {
+	t.Helper()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	build(b)
+	rec := b.NewRecord()
+	defer rec.Release()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, err := pqarrow.NewFileWriter(schema, f, nil, pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInputSchemaErrors(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "no_amount.csv"), "order_id,customer_id,order_ts,total\n1,a,2026-11-01,10\n")
+	writeParquet(t, filepath.Join(dir, "bool_amount.parquet"), arrow.NewSchema([]arrow.Field{
+		{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "customer_id", Type: arrow.BinaryTypes.String},
+		{Name: "order_ts", Type: arrow.FixedWidthTypes.Date32}, {Name: "amount", Type: arrow.FixedWidthTypes.Boolean},
+	}, nil), func(b *array.RecordBuilder) {
+		b.Field(0).(*array.StringBuilder).Append("1")
+		b.Field(1).(*array.StringBuilder).Append("a")
+		b.Field(2).(*array.Date32Builder).Append(20000)
+		b.Field(3).(*array.BooleanBuilder).Append(true)
+	})
+	tests := []struct {
+		name, job string
+		is        error
+		want      []string
+	}{
+		{"missing column", "name: t\ninput: {orders: {path: no_amount.csv}}\n", extract.ErrInputSchema,
+			[]string{"no_amount.csv", `"amount"`, "(mapped to amount)", "the file has: order_id, customer_id, order_ts, total"}},
+		{"mapped column missing", "name: t\ninput: {orders: {path: no_amount.csv, columns: {amount: Total}}}\n", extract.ErrInputSchema,
+			[]string{`"Total"`, "mapped to amount"}},
+		{"unconvertible type", "name: t\ninput: {orders: {path: bool_amount.parquet}}\n", extract.ErrInputSchema,
+			[]string{"bool_amount.parquet", `"amount"`, "type bool", "want float, integer, decimal or numeric string"}},
+		{"no files", "name: t\ninput: {orders: {path: \"nothing/*.parquet\"}}\n", pipeline.ErrNoInput,
+			[]string{"no input files"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := runJob(t, dir, tt.job, "2026-11-22", t.TempDir(), false)
+			if !errors.Is(err, tt.is) {
+				t.Fatalf("err = %v, want %v", err, tt.is)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestTypedParquetInput reads typed source columns (integer ids, a decimal
+// amount, a zone-less nanosecond timestamp in a non-UTC job) and checks the
+// converted values.
+func TestTypedParquetInput(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	dec := &arrow.Decimal128Type{Precision: 10, Scale: 2}
+	writeParquet(t, filepath.Join(dir, "orders.parquet"), arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "cust", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Nanosecond}}, {Name: "amt", Type: dec},
+	}, nil), func(b *array.RecordBuilder) {
+		// 2026-11-01 23:30 wall clock in Berlin is 22:30Z, still Nov 1 locally.
+		wall := int64(1793575800) * 1e9 // 2026-11-01T23:30:00 read as UTC
+		for i, amount := range []int64{1050, 2000} {
+			b.Field(0).(*array.Int64Builder).Append(int64(100 + i))
+			b.Field(1).(*array.Int32Builder).Append(7)
+			b.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(wall + int64(i)*3600e9))
+			b.Field(3).(*array.Decimal128Builder).Append(decimalOf(amount))
+		}
+	})
+	jobYAML := "name: t\ntimezone: Europe/Berlin\ninput: {orders: {path: orders.parquet, columns: {order_id: id, customer_id: cust, order_ts: ts, amount: amt}}}\n"
+	if _, err := runJob(t, dir, jobYAML, "2026-11-22", out, false); err != nil {
+		t.Fatal(err)
+	}
+	got := renderTable(t, out, "customer_summary", "2026-11-22", dir)
+	// Orders at 23:30 and 00:30 Berlin time fall on two local days.
+	want := "snapshot_date,customer_id,first_order_at,last_order_at,order_count,total_revenue,avg_order_value,frequency,recency_days,tenure_days,repeat_avg_value,country,channel\n" +
+		"2026-11-22,7,2026-11-01 22:30:00Z,2026-11-01 23:30:00Z,2,30.5,15.25,1,1,21,20,,\n"
+	if got != want {
+		t.Errorf("customer_summary:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func decimalOf(cents int64) decimal128.Num { return decimal128.FromI64(cents) }
