@@ -210,21 +210,21 @@ func TestInputSchemaErrors(t *testing.T) {
 }
 
 // TestTypedParquetInput reads typed source columns (integer ids, a decimal
-// amount, a zone-less nanosecond timestamp in a non-UTC job) and checks the
-// converted values.
+// amount, a nanosecond timestamp) in a non-UTC job and checks the converted
+// values and the local purchase days.
 func TestTypedParquetInput(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	dec := &arrow.Decimal128Type{Precision: 10, Scale: 2}
 	writeParquet(t, filepath.Join(dir, "orders.parquet"), arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "cust", Type: arrow.PrimitiveTypes.Int32},
-		{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Nanosecond}}, {Name: "amt", Type: dec},
+		{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}}, {Name: "amt", Type: dec},
 	}, nil), func(b *array.RecordBuilder) {
-		// 2026-11-01 23:30 wall clock in Berlin is 22:30Z, still Nov 1 locally.
-		wall := int64(1793575800) * 1e9 // 2026-11-01T23:30:00 read as UTC
+		// 22:30Z and 23:30Z are 23:30 on Nov 1 and 00:30 on Nov 2 in Berlin.
+		first := int64(1793572200) * 1e9 // 2026-11-01T22:30:00Z
 		for i, amount := range []int64{1050, 2000} {
 			b.Field(0).(*array.Int64Builder).Append(int64(100 + i))
 			b.Field(1).(*array.Int32Builder).Append(7)
-			b.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(wall + int64(i)*3600e9))
+			b.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(first + int64(i)*3600e9))
 			b.Field(3).(*array.Decimal128Builder).Append(decimalOf(amount))
 		}
 	})
