@@ -6,7 +6,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$here"
-[ -d node_modules/@duckdb/node-api ] || npm ci --no-audit --no-fund --loglevel=error
+# npm ci rejects a lock that lists only this platform's optional binding;
+# install from package.json and the lock without rewriting either.
+[ -d node_modules/@duckdb/node-api ] || npm install --no-audit --no-fund --no-save --loglevel=error
 cd "$repo"
 go build -o bin/retain ./cmd/retain
 work="$(mktemp -d)"
