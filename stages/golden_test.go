@@ -44,6 +44,7 @@ func TestGolden(t *testing.T) {
 			date := readRunDate(t, dir)
 			expDir := filepath.Join(dir, "expected")
 			for _, tbl := range schemas.Outputs() {
+				checkWrittenSchema(t, out, tbl, date)
 				got := renderTable(t, out, tbl.Name, date, dir)
 				want := filepath.Join(expDir, tbl.Name+".csv")
 				if *update && fileExists(want) {
@@ -243,5 +244,25 @@ func checkPublishedSummary(t *testing.T, out, date, published string) {
 	}
 	if seen != len(want) {
 		t.Errorf("matched %d customers, published %d", seen, len(want))
+	}
+}
+
+// checkWrittenSchema keeps schemas/ and the written files in step: names,
+// types and nullability read back from Parquet must be the declared ones.
+func checkWrittenSchema(t *testing.T, out string, tbl schemas.Table, date string) {
+	written := readTable(t, out, tbl.Name, date)
+	defer written.Release()
+	got, want := written.Schema().Fields(), tbl.Schema().Fields()
+	if len(got) != len(want) {
+		t.Fatalf("%s: written %d columns, declared %d", tbl.Name, len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name || !arrow.TypeEqual(got[i].Type, want[i].Type) || got[i].Nullable != want[i].Nullable {
+			t.Errorf("%s column %d: written %s %s nullable=%v, declared %s %s nullable=%v", tbl.Name, i,
+				got[i].Name, got[i].Type, got[i].Nullable, want[i].Name, want[i].Type, want[i].Nullable)
+		}
+		if d, ok := got[i].Metadata.GetValue(schemas.DescriptionKey); !ok || d != tbl.Columns[i].Doc {
+			t.Errorf("%s.%s: description not stored in the file", tbl.Name, want[i].Name)
+		}
 	}
 }

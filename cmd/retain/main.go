@@ -37,7 +37,7 @@ const usage = `retain: nightly customer-retention tables from order data.
 Commands:
   retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run]
   retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N]
-  retain schema [--format text|markdown]
+  retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
   retain version
 `
 
@@ -165,7 +165,10 @@ func gen(args []string, stdout, stderr io.Writer) error {
 func printSchema(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "text or markdown")
+	format := fs.String("format", "text", "text, markdown, dbt (sources.yml) or bigquery (JSON schema)")
+	table := fs.String("table", "", "with --format bigquery: one table's schema, as `bq mk --schema` reads it")
+	source := fs.String("dbt-source", "retain", "with --format dbt: the source name")
+	dataset := fs.String("dbt-schema", "retain", "with --format dbt: the dataset/schema holding the tables")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -174,6 +177,10 @@ func printSchema(args []string, stdout, stderr io.Writer) error {
 		return schemas.WriteText(stdout)
 	case "markdown":
 		return schemas.WriteMarkdown(stdout)
+	case "dbt":
+		return schemas.WriteDBT(stdout, *source, *dataset)
+	case "bigquery":
+		return schemas.WriteBigQuery(stdout, *table)
 	}
-	return fmt.Errorf("%w: --format %q: want text or markdown", errUsage, *format)
+	return fmt.Errorf("%w: --format %q: want text, markdown, dbt or bigquery", errUsage, *format)
 }
