@@ -35,7 +35,8 @@ const (
 const usage = `retain: nightly customer-retention tables from order data.
 
 Commands:
-  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run]
+  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F]
+  retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR]
   retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N]
   retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
   retain version
@@ -44,20 +45,24 @@ Commands:
 var errUsage = errors.New("usage")
 
 func main() {
-	code := exitOK
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		code = exitFailure
-		switch {
-		case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp):
-			code = exitUsage
-		case errors.Is(err, pipeline.ErrNoInput):
-			code = exitNoInput
-		}
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(os.Stderr, "retain: %v\n", err)
-		}
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(os.Stderr, "retain: %v\n", err)
 	}
-	os.Exit(code)
+	os.Exit(exitCode(err))
+}
+
+// exitCode maps an outcome to the documented exit codes.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp):
+		return exitUsage
+	case errors.Is(err, pipeline.ErrNoInput):
+		return exitNoInput
+	}
+	return exitFailure
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -68,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "run":
 		return runJob(args[1:], stdout, stderr)
+	case "backfill":
+		return backfill(args[1:], stdout, stderr)
 	case "gen":
 		return gen(args[1:], stdout, stderr)
 	case "schema":
@@ -91,48 +98,121 @@ func newLogger(stderr io.Writer) zerolog.Logger {
 	return zerolog.New(w).With().Timestamp().Logger()
 }
 
+// jobFlags are the flags run and backfill share.
+type jobFlags struct {
+	job, input, output, xcom string
+}
+
+func (f *jobFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.job, "job", "", "job file (YAML)")
+	fs.StringVar(&f.input, "input", "", "folder holding the input tables (orders/, order_items/); overrides the job file")
+	fs.StringVar(&f.output, "output", "", "output root folder; overrides the job file")
+	fs.StringVar(&f.xcom, "xcom-file", "", "also write the summary JSON here (Airflow: /airflow/xcom/return.json)")
+}
+
+// options loads the job file and the stage registry.
+func (f *jobFlags) options(stderr io.Writer) (pipeline.Options, error) {
+	if f.job == "" {
+		return pipeline.Options{}, fmt.Errorf("%w: --job is required", errUsage)
+	}
+	j, err := job.Load(f.job)
+	if err != nil {
+		return pipeline.Options{}, err
+	}
+	if f.input != "" {
+		j.OverrideInput(f.input)
+	}
+	reg := &pipeline.Registry{}
+	if err := stages.RegisterAll(reg); err != nil {
+		return pipeline.Options{}, err
+	}
+	return pipeline.Options{Job: j, Registry: reg, OutputDir: f.output, Log: newLogger(stderr)}, nil
+}
+
+// report prints the summary line on stdout and, when asked, to the XCom file.
+func (f *jobFlags) report(stdout io.Writer, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	raw = append(raw, '\n')
+	if f.xcom != "" {
+		if err := os.MkdirAll(filepath.Dir(f.xcom), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.xcom, raw, 0o644); err != nil {
+			return err
+		}
+	}
+	_, err = stdout.Write(raw)
+	return err
+}
+
 func runJob(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	jobFile := fs.String("job", "", "job file (YAML)")
+	var jf jobFlags
+	jf.register(fs)
 	runDate := fs.String("run-date", "", "logical run date, YYYY-MM-DD")
-	input := fs.String("input", "", "folder holding the input tables (orders/, order_items/); overrides the job file")
-	output := fs.String("output", "", "output root folder; overrides the job file")
 	runID := fs.String("run-id", "", "run id (default: generated)")
 	dryRun := fs.Bool("dry-run", false, "check the job file and input schemas, write nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *jobFile == "" || *runDate == "" {
+	if *runDate == "" {
 		fs.Usage()
-		return fmt.Errorf("%w: --job and --run-date are required", errUsage)
+		return fmt.Errorf("%w: --run-date is required", errUsage)
 	}
-	j, err := job.Load(*jobFile)
+	o, err := jf.options(stderr)
 	if err != nil {
 		return err
 	}
-	if *input != "" {
-		j.OverrideInput(*input)
-	}
-	reg := &pipeline.Registry{}
-	if err := stages.RegisterAll(reg); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if *runID == "" {
 		*runID = pipeline.NewRunID(time.Now())
 	}
-	sum, err := pipeline.Run(ctx, pipeline.Options{
-		Job: j, Registry: reg, RunDate: *runDate, RunID: *runID,
-		OutputDir: *output, DryRun: *dryRun, Log: newLogger(stderr),
-	})
+	o.RunDate, o.RunID, o.DryRun = *runDate, *runID, *dryRun
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := pipeline.Run(ctx, o)
 	if err != nil {
 		// A scheduler that reads stdout gets a parseable line on failure too.
-		_ = json.NewEncoder(stdout).Encode(map[string]string{"status": "failed", "run_id": *runID, "run_date": *runDate, "job": j.Name, "error": err.Error()})
+		_ = jf.report(stdout, map[string]string{"status": "failed", "run_id": *runID, "run_date": *runDate, "job": o.Job.Name, "error": err.Error()})
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(sum)
+	return jf.report(stdout, sum)
+}
+
+func backfill(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var jf jobFlags
+	jf.register(fs)
+	var bo pipeline.BackfillOptions
+	fs.StringVar(&bo.From, "from", "", "first run date, YYYY-MM-DD")
+	fs.StringVar(&bo.To, "to", "", "last run date, YYYY-MM-DD")
+	fs.IntVar(&bo.Parallel, "parallel", 1, "dates run at once")
+	fs.BoolVar(&bo.Force, "force", false, "rerun dates that already have a _SUCCESS")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if bo.From == "" || bo.To == "" {
+		fs.Usage()
+		return fmt.Errorf("%w: --from and --to are required", errUsage)
+	}
+	o, err := jf.options(stderr)
+	if err != nil {
+		return err
+	}
+	bo.Options = o
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := pipeline.Backfill(ctx, bo)
+	if sum != nil {
+		if rerr := jf.report(stdout, sum); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	return err
 }
 
 func gen(args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	job := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(job, []byte("name: t\ninput: {orders: {path: \"orders/*.csv\"}}\noutput: {path: out}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: t\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"no command", nil, exitUsage},
+		{"unknown command", []string{"frobnicate"}, exitUsage},
+		{"missing run date", []string{"run", "--job", job}, exitUsage},
+		{"no input files", []string{"run", "--job", job, "--run-date", "2026-11-22"}, exitNoInput},
+		{"invalid job file", []string{"run", "--job", bad, "--run-date", "2026-11-22"}, exitFailure},
+		{"bad run date", []string{"run", "--job", job, "--run-date", "22.11.2026", "--input", dir}, exitFailure},
+		{"schema", []string{"schema", "--format", "dbt"}, exitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(tt.args, &stdout, &stderr)
+			if got := exitCode(err); got != tt.code {
+				t.Errorf("exit code %d (err %v), want %d", got, err, tt.code)
+			}
+		})
+	}
+}
+
+// TestRunWritesXCom: the summary line on stdout and the XCom file hold the
+// run id, the tables and their row counts.
+func TestRunWritesXCom(t *testing.T) {
+	dir := t.TempDir()
+	xcom := filepath.Join(dir, "airflow", "xcom", "return.json")
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"run", "--job", "../../testdata/bad_rows/job.yaml", "--run-date", "2026-06-30",
+		"--output", filepath.Join(dir, "out"), "--run-id", "manual-1", "--xcom-file", xcom}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	raw, err := os.ReadFile(xcom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(raw, stdout.Bytes()) || strings.Count(stdout.String(), "\n") != 1 {
+		t.Errorf("stdout %q and XCom %q should be the same single line", stdout.String(), raw)
+	}
+	var sum struct {
+		Status string           `json:"status"`
+		RunID  string           `json:"run_id"`
+		Tables map[string]int64 `json:"tables"`
+		Rows   map[string]int64 `json:"rows"`
+	}
+	if err := json.Unmarshal(raw, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != "ok" || sum.RunID != "manual-1" || sum.Tables["quarantine"] != 11 || sum.Tables["customer_summary"] != 2 || sum.Rows["rows_read"] != 15 {
+		t.Errorf("summary = %+v", sum)
+	}
+}

@@ -1,0 +1,96 @@
+package stages_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/stages"
+	"retain/synth"
+)
+
+func backfillOpts(t *testing.T, shop, out string) pipeline.BackfillOptions {
+	j, err := job.Parse([]byte("name: sample\ninput: {orders: {path: orders}}\n"), shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &pipeline.Registry{}
+	if err := stages.RegisterAll(reg); err != nil {
+		t.Fatal(err)
+	}
+	return pipeline.BackfillOptions{
+		Options: pipeline.Options{Job: j, Registry: reg, OutputDir: out, Log: zerolog.Nop()},
+		From:    "2026-10-24", To: "2026-11-22", Parallel: 2,
+	}
+}
+
+// TestBackfillIsIdempotent backfills 30 days of a generated shop, then again
+// with --force: no table changes. Without --force every date is skipped.
+func TestBackfillIsIdempotent(t *testing.T) {
+	shop, out := t.TempDir(), t.TempDir()
+	if _, err := synth.Generate(synth.Options{Dir: shop, Customers: 300, EndDate: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	o := backfillOpts(t, shop, out)
+	sum, err := pipeline.Backfill(context.Background(), o)
+	if err != nil || sum.OK != 30 {
+		t.Fatalf("first backfill: %+v, %v", sum, err)
+	}
+	tablesOnly := func(rel string) bool { return strings.HasPrefix(rel, "_runs") }
+	first := snapshot(t, out, tablesOnly)
+	if len(first) != 30*6 {
+		t.Fatalf("%d table files, want 30 dates × 6 tables", len(first))
+	}
+
+	sum, err = pipeline.Backfill(context.Background(), o)
+	if err != nil || sum.Skip != 30 || sum.OK != 0 {
+		t.Fatalf("rerun without force: %+v, %v", sum, err)
+	}
+	o.Force = true
+	if sum, err = pipeline.Backfill(context.Background(), o); err != nil || sum.OK != 30 {
+		t.Fatalf("forced rerun: %+v, %v", sum, err)
+	}
+	second := snapshot(t, out, tablesOnly)
+	for p, raw := range first {
+		if !bytes.Equal(second[p], raw) {
+			t.Errorf("%s changed on rerun", p)
+		}
+	}
+}
+
+// TestBackfillStopsOnFirstFailure: a date that cannot commit fails; later
+// dates are not started, earlier ones stay committed.
+func TestBackfillStopsOnFirstFailure(t *testing.T) {
+	shop, out := t.TempDir(), t.TempDir()
+	if _, err := synth.Generate(synth.Options{Dir: shop, Customers: 50, EndDate: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	// A file where the run folder of 2026-10-27 must go makes its commit fail.
+	blocked := pipeline.RunDir(out, "2026-10-27")
+	if err := os.MkdirAll(filepath.Dir(blocked), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocked, []byte("in the way"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := backfillOpts(t, shop, out)
+	o.Parallel = 1
+	sum, err := pipeline.Backfill(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "2026-10-27 failed") {
+		t.Fatalf("err = %v", err)
+	}
+	if sum.Status != "failed" || sum.OK != 3 || sum.Failed != 1 || sum.NotRun != 26 {
+		t.Errorf("summary: ok %d failed %d not_run %d, want 3, 1, 26", sum.OK, sum.Failed, sum.NotRun)
+	}
+	if sum.Dates[4].Status != "not_run" || sum.Dates[3].Status != "failed" || sum.Dates[2].Status != "ok" {
+		t.Errorf("dates: %+v", sum.Dates[:5])
+	}
+}
