@@ -18,6 +18,7 @@ run: build
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
+	python3 scripts/check_dag.py
 	bash scripts/duckdb/run.sh
 
 ## bench: the job on 10M generated orders, and the Parquet library comparison
