@@ -41,6 +41,8 @@ type Job struct {
 	Cohorts Cohorts `yaml:"cohorts"`
 	// KPIs configures the retention KPI table.
 	KPIs KPIs `yaml:"kpis"`
+	// Lineage sends OpenLineage events for each run when set.
+	Lineage Lineage `yaml:"lineage"`
 
 	// dir is the job file's folder; relative paths resolve against it.
 	dir string
@@ -93,6 +95,14 @@ type Validate struct {
 	// (compared case-insensitively); default [completed]. Orders with
 	// another status are excluded and counted; orders with no status count.
 	CountedStatuses []string `yaml:"counted_statuses"`
+}
+
+// Lineage says where OpenLineage events go: a file of JSON lines, an HTTP
+// endpoint (e.g. http://marquez:5000/api/v1/lineage), or both.
+type Lineage struct {
+	File      string `yaml:"file"`
+	URL       string `yaml:"url"`
+	Namespace string `yaml:"namespace"`
 }
 
 // Segments configures customer_segments and segment_summary.

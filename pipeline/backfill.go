@@ -140,4 +140,3 @@ func done(root, date string) bool {
 	_, err := os.Stat(filepath.Join(RunDir(root, date), SuccessName))
 	return err == nil
 }
-

@@ -31,6 +31,34 @@ type Options struct {
 	DryRun bool
 	Mem    memory.Allocator
 	Log    zerolog.Logger
+	// Observer, when set, hears of every run's start and end (lineage).
+	Observer Observer
+}
+
+// Observer is told when a run starts and how it ends. Its errors are logged
+// and never fail the run: a lineage server being down must not stop a night.
+type Observer interface {
+	RunStarted(ctx context.Context, o Options) error
+	RunFinished(ctx context.Context, o Options, sum *Summary, err error) error
+}
+
+// Run executes the job for one date and commits its tables atomically.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	if o.RunID == "" {
+		o.RunID = NewRunID(time.Now())
+	}
+	if o.DryRun || o.Observer == nil {
+		return run1(ctx, o)
+	}
+	log := o.Log.With().Str("run_id", o.RunID).Str("run_date", o.RunDate).Logger()
+	if err := o.Observer.RunStarted(ctx, o); err != nil {
+		log.Warn().Err(err).Msg("lineage START not delivered")
+	}
+	sum, err := run1(ctx, o)
+	if oerr := o.Observer.RunFinished(ctx, o, sum, err); oerr != nil {
+		log.Warn().Err(oerr).Msg("lineage end event not delivered")
+	}
+	return sum, err
 }
 
 // Summary is the one-line outcome of a run, printed on stdout.
@@ -52,12 +80,8 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-// Run executes the job for one date and commits its tables atomically.
-func Run(ctx context.Context, o Options) (*Summary, error) {
+func run1(ctx context.Context, o Options) (*Summary, error) {
 	started := time.Now()
-	if o.RunID == "" {
-		o.RunID = NewRunID(started)
-	}
 	g, err := BuildGraph(o.Registry.Specs())
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
+	"retain/lineage"
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages"
@@ -126,7 +127,12 @@ func (f *jobFlags) options(stderr io.Writer) (pipeline.Options, error) {
 	if err := stages.RegisterAll(reg); err != nil {
 		return pipeline.Options{}, err
 	}
-	return pipeline.Options{Job: j, Registry: reg, OutputDir: f.output, Log: newLogger(stderr)}, nil
+	o := pipeline.Options{Job: j, Registry: reg, OutputDir: f.output, Log: newLogger(stderr)}
+	j.Lineage.File = j.Resolve(j.Lineage.File)
+	if e := lineage.New(j.Lineage); e != nil {
+		o.Observer = e
+	}
+	return o, nil
 }
 
 // report prints the summary line on stdout and, when asked, to the XCom file.
