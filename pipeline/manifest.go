@@ -20,7 +20,9 @@ type Manifest struct {
 	Rows       Accounting      `json:"row_accounting"`
 	Totals     RowTotals       `json:"row_totals"`
 	Tables     []TableManifest `json:"tables"`
-	Stages     []StageStat     `json:"stages"`
+	// Artifacts are other committed files' folders, such as the report.
+	Artifacts []string    `json:"artifacts,omitempty"`
+	Stages    []StageStat `json:"stages"`
 }
 
 // RowTotals is the accounting identity spelled out: read = used + quarantined + excluded.

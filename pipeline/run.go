@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -168,12 +170,22 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		rel, _ := filepath.Rel(root, PartitionDir(root, t.Name, date))
 		m.Tables = append(m.Tables, newTableManifest(t, rel, res.TableRows[t.Name]))
 	}
+	// Other folders a stage staged for this date (the report) commit with
+	// the tables.
+	artifacts, err := stagedArtifacts(staging, date, tables)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range artifacts {
+		rel, _ := filepath.Rel(root, PartitionDir(root, a, date))
+		m.Artifacts = append(m.Artifacts, rel)
+	}
 	m.FinishedAt = time.Now().UTC()
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := commit(root, staging, date, tables, raw); err != nil {
+	if err := commit(root, staging, date, append(tables, artifacts...), raw); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	committed = true
@@ -187,4 +199,24 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	sum.DurationMS = time.Since(started).Milliseconds()
 	log.Info().Int64("duration_ms", sum.DurationMS).Interface("tables", sum.Tables).Msg("run committed")
 	return sum, nil
+}
+
+// stagedArtifacts lists staged folders holding a partition for date that are
+// not tables.
+func stagedArtifacts(staging, date string, tables []string) ([]string, error) {
+	entries, err := os.ReadDir(staging)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || strings.HasPrefix(name, "_") || slices.Contains(tables, name) {
+			continue
+		}
+		if _, err := os.Stat(PartitionDir(staging, name, date)); err == nil {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }

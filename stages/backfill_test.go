@@ -44,7 +44,7 @@ func TestBackfillIsIdempotent(t *testing.T) {
 	if err != nil || sum.OK != 30 {
 		t.Fatalf("first backfill: %+v, %v", sum, err)
 	}
-	tablesOnly := func(rel string) bool { return strings.HasPrefix(rel, "_runs") }
+	tablesOnly := func(rel string) bool { return strings.HasPrefix(rel, "_runs") || strings.HasPrefix(rel, "report") }
 	first := snapshot(t, out, tablesOnly)
 	if len(first) != 30*6 {
 		t.Fatalf("%d table files, want 30 dates × 6 tables", len(first))

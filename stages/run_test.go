@@ -114,7 +114,7 @@ func TestRerunGivesIdenticalTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tablesOnly := func(rel string) bool { return strings.HasPrefix(rel, "_runs") }
+	tablesOnly := func(rel string) bool { return strings.HasPrefix(rel, "_runs") || strings.HasPrefix(rel, "report") }
 	if _, err := runJob(t, dir, string(jobYAML), "2026-04-15", out, false); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"retain/stages/extract"
 	"retain/stages/kpis"
 	"retain/stages/load"
+	"retain/stages/report"
 	"retain/stages/segments"
 	"retain/stages/validate"
 )
@@ -24,6 +25,7 @@ func RegisterAll(r *pipeline.Registry) error {
 		segments.Register(r),
 		cohorts.Register(r),
 		kpis.Register(r),
+		report.Register(r),
 		load.Register(r),
 	)
 }

@@ -1,0 +1,238 @@
+// Package report is the stage that writes report.html next to the run's
+// tables: a self-contained page (inline CSS and SVG, no network) with the
+// cohort heatmap, RFM segments, the retention trend, the CLV distribution
+// and win-back stage counts.
+package report
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/calendar"
+	"retain/pipeline"
+	"retain/schemas"
+)
+
+// Dir is the folder (like a table's) that holds report.html for a date.
+const Dir = "report"
+
+// FileName is the report's file name.
+const FileName = "report.html"
+
+//go:embed report.html.tmpl
+var pageTemplate string
+
+// Register adds the report stage.
+func Register(r *pipeline.Registry) error {
+	return r.Register(pipeline.Spec{
+		Name: "report",
+		Doc:  "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages) next to the tables.",
+		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
+			schemas.CustomerSegments.Name},
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
+			if err != nil {
+				return nil, err
+			}
+			return &stage{rc: rc, tmpl: tmpl, cohorts: map[int32][]float64{}, sizes: map[int32]int64{}}, nil
+		},
+	})
+}
+
+type segmentRow struct {
+	Name                        string
+	Customers                   int64
+	Revenue                     float64
+	CustomerShare, RevenueShare float64
+}
+
+type stage struct {
+	pipeline.BaseStage
+	rc       *pipeline.RunContext
+	tmpl     *template.Template
+	segments []segmentRow
+	cohorts  map[int32][]float64 // retention by offset
+	sizes    map[int32]int64
+	trend    []point
+	clv      []float64
+	recency  [5]int64
+}
+
+type point struct {
+	Label string
+	Value float64
+}
+
+// Win-back buckets by days since the last order, at the brief's 3, 6 and 9
+// months, so the report shows the stages before the win-back lists exist.
+var recencyBuckets = []string{"active (< 90 days)", "win-back 1 (90–179)", "win-back 2 (180–269)", "win-back 3 (270–359)", "lapsed (360+)"}
+
+func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+	n := int(rec.NumRows())
+	switch table {
+	case schemas.SegmentSummary.Name:
+		t := schemas.SegmentSummary
+		dim := rec.Column(t.MustIndex("dimension")).(*array.String)
+		seg := rec.Column(t.MustIndex("rfm_segment")).(*array.String)
+		cust := rec.Column(t.MustIndex("customers")).(*array.Int64)
+		rev := rec.Column(t.MustIndex("revenue")).(*array.Float64)
+		cs := rec.Column(t.MustIndex("customer_share")).(*array.Float64)
+		rs := rec.Column(t.MustIndex("revenue_share")).(*array.Float64)
+		for i := 0; i < n; i++ {
+			if dim.Value(i) == "total" {
+				s.segments = append(s.segments, segmentRow{seg.Value(i), cust.Value(i), rev.Value(i), cs.Value(i), rs.Value(i)})
+			}
+		}
+	case schemas.CohortRetention.Name:
+		t := schemas.CohortRetention
+		cohort := rec.Column(t.MustIndex("cohort_period")).(*array.Date32)
+		off := rec.Column(t.MustIndex("period_offset")).(*array.Int64)
+		size := rec.Column(t.MustIndex("cohort_size")).(*array.Int64)
+		rate := rec.Column(t.MustIndex("retention_rate")).(*array.Float64)
+		for i := 0; i < n; i++ {
+			c := int32(cohort.Value(i))
+			for int64(len(s.cohorts[c])) <= off.Value(i) {
+				s.cohorts[c] = append(s.cohorts[c], 0)
+			}
+			s.cohorts[c][off.Value(i)] = rate.Value(i)
+			s.sizes[c] = size.Value(i)
+		}
+	case schemas.RetentionKPIs.Name:
+		t := schemas.RetentionKPIs
+		dim := rec.Column(t.MustIndex("dimension")).(*array.String)
+		start := rec.Column(t.MustIndex("period_start")).(*array.Date32)
+		rate := rec.Column(t.MustIndex("retention_rate")).(*array.Float64)
+		for i := 0; i < n; i++ {
+			if dim.Value(i) == "total" && rate.IsValid(i) {
+				s.trend = append(s.trend, point{calendar.Date(int32(start.Value(i))).Format("2006-01"), rate.Value(i)})
+			}
+		}
+	case schemas.CustomerSegments.Name:
+		t := schemas.CustomerSegments
+		clv := rec.Column(t.MustIndex("historical_clv")).(*array.Float64).Float64Values()
+		days := rec.Column(t.MustIndex("days_since_last_order")).(*array.Int64).Int64Values()
+		s.clv = append(s.clv, clv...)
+		for _, d := range days {
+			s.recency[min(int(d/90), 4)]++
+		}
+	}
+	return nil
+}
+
+// page is what the template renders.
+type page struct {
+	Job, RunDate, RunID, Generated string
+	Customers                      int
+	Segments                       []segmentRow
+	SegmentChart, TrendChart       template.HTML
+	CLVChart, WinbackChart         template.HTML
+	Heatmap                        heatmap
+}
+
+func (s *stage) Finish(_ context.Context, _ pipeline.Emitter) error {
+	p := page{
+		Job: s.rc.Job.Name, RunDate: s.rc.RunDateString(), RunID: s.rc.RunID,
+		Generated: time.Now().UTC().Format(time.RFC3339), Customers: len(s.clv), Segments: s.segments,
+		SegmentChart: segmentBars(s.segments),
+		TrendChart:   lineChart(s.trend),
+		CLVChart:     histogram(s.clv),
+		WinbackChart: bars(recencyBuckets, s.recency[:]),
+		Heatmap:      s.heatmap(24),
+	}
+	var buf bytes.Buffer
+	if err := s.tmpl.Execute(&buf, p); err != nil {
+		return err
+	}
+	dir := pipeline.PartitionDir(s.rc.StagingDir, Dir, s.rc.RunDateString())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, FileName), buf.Bytes(), 0o644)
+}
+
+type heatmap struct {
+	Offsets []int
+	Rows    []heatRow
+}
+
+type heatRow struct {
+	Cohort string
+	Size   int64
+	Cells  []heatCell
+}
+
+type heatCell struct {
+	Text  string
+	Style template.CSS
+}
+
+// heatmap keeps the latest cohorts so the table stays readable.
+func (s *stage) heatmap(latest int) heatmap {
+	keys := make([]int32, 0, len(s.cohorts))
+	for k := range s.cohorts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if len(keys) > latest {
+		keys = keys[len(keys)-latest:]
+	}
+	var h heatmap
+	width := 0
+	for _, k := range keys {
+		width = max(width, len(s.cohorts[k]))
+	}
+	for o := 0; o < width; o++ {
+		h.Offsets = append(h.Offsets, o)
+	}
+	for _, k := range keys {
+		row := heatRow{Cohort: calendar.Date(k).Format("2006-01-02"), Size: s.sizes[k]}
+		for o := 0; o < width; o++ {
+			if o >= len(s.cohorts[k]) {
+				row.Cells = append(row.Cells, heatCell{})
+				continue
+			}
+			v := s.cohorts[k][o]
+			// Offset 0 is always 100%; shade later offsets on their own scale.
+			alpha := math.Min(1, v*2.5)
+			if o == 0 {
+				alpha = 1
+			}
+			row.Cells = append(row.Cells, heatCell{
+				Text:  pct(v),
+				Style: template.CSS(fmt.Sprintf("background: rgba(37, 99, 235, %.2f); color: %s", alpha, textColor(alpha))),
+			})
+		}
+		h.Rows = append(h.Rows, row)
+	}
+	return h
+}
+
+func textColor(alpha float64) string {
+	if alpha > 0.55 {
+		return "#fff"
+	}
+	return "#111"
+}
+
+func pct(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
+
+func money(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case a >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.2f", v)
+}

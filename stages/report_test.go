@@ -1,0 +1,120 @@
+package stages_test
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"retain/pipeline"
+	"retain/stages/report"
+)
+
+func reportOf(t *testing.T) (string, string) {
+	t.Helper()
+	out := runCase(t, "../testdata/retention_small", t.TempDir())
+	path := filepath.Join(pipeline.PartitionDir(out, report.Dir, "2026-04-15"), report.FileName)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, string(raw)
+}
+
+// TestReportContent checks the page is self-contained and shows the run's numbers.
+func TestReportContent(t *testing.T) {
+	_, html := reportOf(t)
+	for _, want := range []string{
+		`id="cohorts"`, `id="segments"`, `id="trend"`, `id="clv"`, `id="winback"`,
+		"Retention report — retention_small", "Run date 2026-04-15 · 5 customers",
+		// January cohort: 2 customers, P1 back in March (+2) = 50%.
+		`<td class="cohort">2026-01-01</td><td>2</td>`, ">50.0%<",
+		// March retention (E − N) / S = 2/3.
+		"2026-03: 66.7%",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if m := regexp.MustCompile(`(?i)(src|href)\s*=\s*"?(https?:)?//`).FindString(html); m != "" {
+		t.Errorf("report loads from the network: %s", m)
+	}
+	heat := html[:strings.Index(html, `id="segment-table"`)]
+	if n := strings.Count(heat, `<tr><td class="cohort">`); n != 3 {
+		t.Errorf("heatmap has %d cohort rows, want 3 (Jan, Feb, Apr)", n)
+	}
+}
+
+// chromium finds Debian's headless browser. CI installs it (.ci/run), so
+// there a missing browser is a failure, not a skip.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium not installed; .ci/run installs it")
+	}
+	t.Skip("chromium not installed (apt-get install chromium)")
+	return ""
+}
+
+func headless(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+		"--user-data-dir=" + t.TempDir()}
+	cmd := exec.Command(bin, append(base, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	return out
+}
+
+// TestReportInChromium renders the report in headless Chromium: a laptop-size
+// screenshot that is not blank, and no horizontal overflow at 1024 px.
+func TestReportInChromium(t *testing.T) {
+	bin := chromium(t)
+	path, _ := reportOf(t)
+	url := "file://" + path
+	shot := filepath.Join(t.TempDir(), "report.png")
+	headless(t, bin, "--window-size=1366,900", "--screenshot="+shot, url)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 1366 || b.Dy() != 900 {
+		t.Errorf("screenshot is %v", b)
+	}
+	colors := map[uint32]bool{}
+	for y := 0; y < img.Bounds().Dy(); y += 7 {
+		for x := 0; x < img.Bounds().Dx(); x += 7 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colors[r>>12<<8|g>>12<<4|b>>12] = true
+		}
+	}
+	if len(colors) < 8 {
+		t.Errorf("screenshot looks blank: %d colours", len(colors))
+	}
+	if dir := os.Getenv("RETAIN_REPORT_SCREENSHOT_DIR"); dir != "" {
+		raw, _ := os.ReadFile(shot)
+		os.WriteFile(filepath.Join(dir, "report.png"), raw, 0o644)
+	}
+	dom := headless(t, bin, "--window-size=1024,768", "--dump-dom", url)
+	if !bytes.Contains(dom, []byte(`data-overflow="false"`)) {
+		t.Errorf("page wider than a 1024 px window (or the check did not run)")
+	}
+}
