@@ -1,0 +1,170 @@
+package btyd
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mathext"
+)
+
+// BGNBD holds fitted BG/NBD parameters (Fader, Hardie & Lee 2005):
+// purchase rates ~ Gamma(R, Alpha), dropout after each purchase ~ Beta(A, B).
+type BGNBD struct{ R, Alpha, A, B float64 }
+
+// bgnbdData is a fit's inputs with lookup tables over the distinct values of
+// each column, so an evaluation touches each distinct value once.
+type bgnbdData struct {
+	c                 Customers
+	xs, ts, txs       table
+	weight            float64
+	perX, perT, perTx []float64 // scratch
+	dX                [][5]float64
+	invT, invTx       []float64
+}
+
+func newBGNBDData(c Customers) *bgnbdData {
+	d := &bgnbdData{c: c, xs: newTable(c.Frequency), ts: newTable(c.T), txs: newTable(c.Recency)}
+	for i := 0; i < c.Len(); i++ {
+		d.weight += c.weight(i)
+	}
+	return d
+}
+
+// nll is the negative mean log-likelihood and its gradient in log-parameters.
+//
+// Per customer (Fader, Hardie & Lee 2005, eq. 6, in log form):
+//
+//	ll = lnΓ(r+x) − lnΓ(r) + r ln α + ln B(a, b+x) − ln B(a, b)
+//	     + logaddexp(−(r+x) ln(α+T), [x>0] (ln a − ln(b+x−1) − (r+x) ln(α+tₓ)))
+func (d *bgnbdData) nll(lp, grad []float64) float64 {
+	r, alpha, a, b := math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2]), math.Exp(lp[3])
+	lnAlpha := math.Log(alpha)
+	base := -lgamma(r) + r*lnAlpha + lgamma(a+b) - lgamma(b)
+	psiR, psiAB, psiB := mathext.Digamma(r), mathext.Digamma(a+b), mathext.Digamma(b)
+	// Per distinct x: the x-only terms and their partial derivatives.
+	if cap(d.dX) < len(d.xs.values) {
+		d.dX = make([][5]float64, len(d.xs.values))
+	}
+	dX := d.dX[:len(d.xs.values)]
+	for j, x := range d.xs.values {
+		dX[j][0] = base + lgamma(r+x) + lgamma(b+x) - lgamma(a+b+x)
+		if grad != nil {
+			psiABX := mathext.Digamma(a + b + x)
+			dX[j][1] = mathext.Digamma(r+x) - psiR + lnAlpha // ∂/∂r
+			dX[j][2] = psiAB - psiABX                        // ∂/∂a
+			dX[j][3] = psiAB + mathext.Digamma(b+x) - psiB - psiABX
+		}
+		if x > 0 {
+			dX[j][4] = math.Log(a) - math.Log(b+x-1)
+		}
+	}
+	d.perT = d.ts.apply(d.perT, func(T float64) float64 { return math.Log(alpha + T) })
+	d.perTx = d.txs.apply(d.perTx, func(tx float64) float64 { return math.Log(alpha + tx) })
+	if grad != nil {
+		d.invT = d.ts.apply(d.invT, func(T float64) float64 { return 1 / (alpha + T) })
+		d.invTx = d.txs.apply(d.invTx, func(tx float64) float64 { return 1 / (alpha + tx) })
+	}
+	var ll, gr, gAlpha, ga, gb float64
+	c := d.c
+	for i := 0; i < c.Len(); i++ {
+		x, w := c.Frequency[i], c.weight(i)
+		jx, jt, jtx := d.xs.index[i], d.ts.index[i], d.txs.index[i]
+		a3 := -(r + x) * d.perT[jt]
+		l := a3
+		w3, w4 := 1.0, 0.0
+		var a4 float64
+		if x > 0 {
+			a4 = dX[jx][4] - (r+x)*d.perTx[jtx]
+			l = logAddExp(a3, a4)
+			w3, w4 = math.Exp(a3-l), math.Exp(a4-l)
+		}
+		ll += w * (dX[jx][0] + l)
+		if grad != nil {
+			gr += w * (dX[jx][1] - w3*d.perT[jt] - w4*d.perTx[jtx])
+			gAlpha += w * (r/alpha - (r+x)*(w3*d.invT[jt]+w4*d.invTx[jtx]))
+			ga += w * (dX[jx][2] + w4/a)
+			if x > 0 {
+				gb += w * (dX[jx][3] - w4/(b+x-1))
+			} else {
+				gb += w * dX[jx][3]
+			}
+		}
+	}
+	if grad != nil {
+		// Chain rule to log-parameters, sign and scale of the objective.
+		grad[0], grad[1], grad[2], grad[3] = -gr*r/d.weight, -gAlpha*alpha/d.weight, -ga*a/d.weight, -gb*b/d.weight
+	}
+	return -ll / d.weight
+}
+
+// FitBGNBD fits BG/NBD by maximum likelihood. Customers may be compressed.
+func FitBGNBD(c Customers) (BGNBD, Fit, error) {
+	if err := c.validate(); err != nil {
+		return BGNBD{}, Fit{Model: "bgnbd"}, err
+	}
+	d := newBGNBDData(c)
+	start := []float64{1, meanOf(c.T, c) / 10, 1, 1}
+	fit, err := minimize("bgnbd", []string{"r", "alpha", "a", "b"}, start, d.weight, d.nll, true)
+	if err != nil {
+		return BGNBD{}, fit, err
+	}
+	return BGNBD{fit.Params[0], fit.Params[1], fit.Params[2], fit.Params[3]}, fit, nil
+}
+
+func meanOf(v []float64, c Customers) float64 {
+	var s, w float64
+	for i, x := range v {
+		s += c.weight(i) * x
+		w += c.weight(i)
+	}
+	if w == 0 || s == 0 {
+		return 10
+	}
+	return s / w
+}
+
+// LogLikelihood is the summed log-likelihood of customers under m.
+func (m BGNBD) LogLikelihood(c Customers) float64 {
+	d := newBGNBDData(c)
+	return -d.nll([]float64{math.Log(m.R), math.Log(m.Alpha), math.Log(m.A), math.Log(m.B)}, nil) * d.weight
+}
+
+// logDropoutOdds is ln of the odds that a customer with x > 0 repeat
+// purchases has already dropped out: a/(b+x−1) · ((α+T)/(α+tₓ))^(r+x).
+func (m BGNBD) logDropoutOdds(x, tx, T float64) float64 {
+	return math.Log(m.A) - math.Log(m.B+x-1) + (m.R+x)*(math.Log(m.Alpha+T)-math.Log(m.Alpha+tx))
+}
+
+// PAlive is the probability the customer is still active; exactly 1 for a
+// customer without repeat purchases, who by the model cannot have dropped out.
+func (m BGNBD) PAlive(x, tx, T float64) float64 {
+	if x == 0 {
+		return 1
+	}
+	return sigmoid(-m.logDropoutOdds(x, tx, T))
+}
+
+// ExpectedPurchases is the expected number of purchases in the next t time
+// units (Fader, Hardie & Lee 2005, eq. 10).
+func (m BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
+	if t <= 0 {
+		return 0
+	}
+	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	z := t / (alpha + T + t)
+	// 1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; z), in log space.
+	logTerm := (r+x)*math.Log1p(-z) + logHyp2F1(r+x, b+x, a+b+x-1, z)
+	bracket := -math.Expm1(logTerm)
+	e := (a + b + x - 1) / (a - 1) * bracket
+	if x > 0 {
+		e *= sigmoid(-m.logDropoutOdds(x, tx, T))
+	}
+	return math.Max(e, 0)
+}
+
+func sigmoid(v float64) float64 {
+	if v >= 0 {
+		return 1 / (1 + math.Exp(-v))
+	}
+	e := math.Exp(v)
+	return e / (1 + e)
+}

@@ -1,0 +1,131 @@
+// Package btyd fits "buy till you die" models by maximum likelihood — BG/NBD
+// and Pareto/NBD for purchase counts and dropout, Gamma-Gamma for spend — and
+// predicts per customer from them. All times of one fit share one unit
+// (days in the nightly job, weeks for the published CDNOW figures).
+package btyd
+
+import (
+	"errors"
+	"math"
+	"slices"
+)
+
+// Sentinel errors; a failed fit wraps one of them with the model and reason.
+var (
+	ErrNoData       = errors.New("no customers to fit")
+	ErrNotConverged = errors.New("fit did not converge")
+	ErrBadInput     = errors.New("invalid input")
+)
+
+// Customers are the BTYD inputs of a set of customers as column slices, the
+// way the caller holds them in Arrow: frequency (repeat purchase periods),
+// recency (first to last purchase) and T (first purchase to the end of the
+// observation), with an optional weight per row (nil means 1 each).
+type Customers struct {
+	Frequency, Recency, T []float64
+	Weight                []float64
+}
+
+// Len is the number of rows.
+func (c Customers) Len() int { return len(c.Frequency) }
+
+func (c Customers) weight(i int) float64 {
+	if c.Weight == nil {
+		return 1
+	}
+	return c.Weight[i]
+}
+
+// validate rejects inputs no model can explain, instead of fitting NaN.
+func (c Customers) validate() error {
+	n := c.Len()
+	if n == 0 {
+		return ErrNoData
+	}
+	if len(c.Recency) != n || len(c.T) != n || (c.Weight != nil && len(c.Weight) != n) {
+		return errors.Join(ErrBadInput, errors.New("columns differ in length"))
+	}
+	for i := 0; i < n; i++ {
+		x, tx, T := c.Frequency[i], c.Recency[i], c.T[i]
+		if !(x >= 0 && tx >= 0 && T >= tx) || math.IsInf(T, 0) {
+			return errors.Join(ErrBadInput, errors.New("need 0 <= recency <= T and frequency >= 0"))
+		}
+	}
+	return nil
+}
+
+// Compress merges customers with identical (frequency, recency, T) into one
+// weighted row: a nightly run in days has far fewer distinct triples than
+// customers, and the likelihood only needs each triple once.
+func Compress(c Customers) Customers {
+	type key struct{ x, tx, T float64 }
+	idx := make(map[key]int, c.Len()/4)
+	var out Customers
+	out.Weight = []float64{}
+	for i := 0; i < c.Len(); i++ {
+		k := key{c.Frequency[i], c.Recency[i], c.T[i]}
+		j, ok := idx[k]
+		if !ok {
+			j = len(out.Frequency)
+			idx[k] = j
+			out.Frequency = append(out.Frequency, k.x)
+			out.Recency = append(out.Recency, k.tx)
+			out.T = append(out.T, k.T)
+			out.Weight = append(out.Weight, 0)
+		}
+		out.Weight[j] += c.weight(i)
+	}
+	return out
+}
+
+// table caches a function of the parameters over the distinct values of one
+// input column, so an evaluation costs one call per distinct value rather
+// than per customer.
+type table struct {
+	values []float64 // distinct values, sorted
+	index  []int32   // row → position in values
+}
+
+func newTable(col []float64) table {
+	values := slices.Clone(col)
+	slices.Sort(values)
+	values = slices.Compact(values)
+	t := table{values: values, index: make([]int32, len(col))}
+	for i, v := range col {
+		j, _ := slices.BinarySearch(values, v)
+		t.index[i] = int32(j)
+	}
+	return t
+}
+
+func (t table) apply(dst []float64, f func(v float64) float64) []float64 {
+	dst = dst[:0]
+	for _, v := range t.values {
+		dst = append(dst, f(v))
+	}
+	return dst
+}
+
+// logAddExp is log(exp(a) + exp(b)) without overflow.
+func logAddExp(a, b float64) float64 {
+	if a < b {
+		a, b = b, a
+	}
+	if math.IsInf(b, -1) {
+		return a
+	}
+	return a + math.Log1p(math.Exp(b-a))
+}
+
+// logSubExp is log(exp(a) − exp(b)) for a > b.
+func logSubExp(a, b float64) float64 {
+	if math.IsInf(b, -1) {
+		return a
+	}
+	return a + math.Log(-math.Expm1(b-a))
+}
+
+func lgamma(x float64) float64 {
+	v, _ := math.Lgamma(x)
+	return v
+}

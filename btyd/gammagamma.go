@@ -1,0 +1,118 @@
+package btyd
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/stat"
+)
+
+// GammaGamma holds fitted Gamma-Gamma spend parameters (Fader, Hardie & Lee
+// 2005b): each customer's mean spend per transaction ~ Gamma(Q, Gamma)-mixed
+// with shape P per transaction.
+type GammaGamma struct{ P, Q, Gamma float64 }
+
+// Spend is what Gamma-Gamma fits: repeat buyers' number of repeat purchases
+// and their mean spend, with optional weights.
+type Spend struct {
+	Frequency, Monetary, Weight []float64
+}
+
+// RepeatBuyers picks the customers Gamma-Gamma models: frequency > 0 and a
+// positive mean spend (a zero spend has no Gamma density).
+func RepeatBuyers(frequency, monetary []float64) Spend {
+	var s Spend
+	for i, x := range frequency {
+		if x > 0 && monetary[i] > 0 {
+			s.Frequency = append(s.Frequency, x)
+			s.Monetary = append(s.Monetary, monetary[i])
+		}
+	}
+	return s
+}
+
+func (s Spend) weight(i int) float64 {
+	if s.Weight == nil {
+		return 1
+	}
+	return s.Weight[i]
+}
+
+// Correlation is the Pearson correlation of frequency and mean spend: the
+// model assumes they are independent, so a strong correlation (|ρ| > 0.3 is
+// the usual warning level) says its predictions deserve less trust.
+func (s Spend) Correlation() float64 {
+	return stat.Correlation(s.Frequency, s.Monetary, s.Weight)
+}
+
+// nll per customer: lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln γ + (px−1) ln m
+// + px ln x − (px+q) ln(xm+γ), the density of the observed mean spend m.
+func (s Spend) nll(xs table, logM []float64, weight float64) objective {
+	var lgPX, psiPX []float64
+	return func(lp, grad []float64) float64 {
+		p, q, g := math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2])
+		lgPX = xs.apply(lgPX, func(x float64) float64 { return lgamma(p*x+q) - lgamma(p*x) + p*x*math.Log(x) })
+		if grad != nil {
+			psiPX = xs.apply(psiPX, func(x float64) float64 {
+				return x*(mathext.Digamma(p*x+q)-mathext.Digamma(p*x)) + x*math.Log(x)
+			})
+		}
+		base := -lgamma(q) + q*math.Log(g)
+		psiQ := mathext.Digamma(q)
+		var ll, gp, gq, gg float64
+		for i, x := range s.Frequency {
+			w, m := s.weight(i), s.Monetary[i]
+			j := xs.index[i]
+			lnXMG := math.Log(x*m + g)
+			ll += w * (base + lgPX[j] + (p*x-1)*logM[i] - (p*x+q)*lnXMG)
+			if grad != nil {
+				gp += w * (psiPX[j] + x*logM[i] - x*lnXMG)
+				gq += w * (mathext.Digamma(p*x+q) - psiQ + math.Log(g) - lnXMG)
+				gg += w * (q/g - (p*x+q)/(x*m+g))
+			}
+		}
+		if grad != nil {
+			grad[0], grad[1], grad[2] = -gp*p/weight, -gq*q/weight, -gg*g/weight
+		}
+		return -ll / weight
+	}
+}
+
+// FitGammaGamma fits the spend model on repeat buyers.
+func FitGammaGamma(s Spend) (GammaGamma, Fit, error) {
+	if len(s.Frequency) == 0 {
+		return GammaGamma{}, Fit{Model: "gamma_gamma"}, fmt.Errorf("gamma_gamma: %w: no repeat buyers", ErrNoData)
+	}
+	logM := make([]float64, len(s.Monetary))
+	var weight, mean float64
+	for i, m := range s.Monetary {
+		if !(m > 0) || !(s.Frequency[i] > 0) || math.IsInf(m, 0) {
+			return GammaGamma{}, Fit{Model: "gamma_gamma"}, fmt.Errorf("gamma_gamma: %w", errors.Join(ErrBadInput, errors.New("needs frequency > 0 and a positive, finite mean spend")))
+		}
+		logM[i] = math.Log(m)
+		weight += s.weight(i)
+		mean += s.weight(i) * m
+	}
+	mean /= weight
+	f := s.nll(newTable(s.Frequency), logM, weight)
+	fit, err := minimize("gamma_gamma", []string{"p", "q", "gamma"}, []float64{1, 1, mean}, weight, f, true)
+	if err != nil {
+		return GammaGamma{}, fit, err
+	}
+	return GammaGamma{fit.Params[0], fit.Params[1], fit.Params[2]}, fit, nil
+}
+
+// ExpectedAverageValue is the expected mean spend per future purchase of a
+// customer with x repeat purchases of mean spend m: a weighted average of
+// the population mean pγ/(q−1) and the customer's own mean, the weight growing
+// with x. For x = 0 it is the population mean.
+func (g GammaGamma) ExpectedAverageValue(x, m float64) float64 {
+	population := g.P * g.Gamma / (g.Q - 1)
+	if x <= 0 || !(m > 0) {
+		return population
+	}
+	w := g.P * x / (g.P*x + g.Q - 1)
+	return (1-w)*population + w*m
+}
