@@ -63,32 +63,41 @@ func (d *bgnbdData) nll(lp, grad []float64) float64 {
 		d.invT = d.ts.apply(d.invT, func(T float64) float64 { return 1 / (alpha + T) })
 		d.invTx = d.txs.apply(d.invTx, func(tx float64) float64 { return 1 / (alpha + tx) })
 	}
-	var ll, gr, gAlpha, ga, gb float64
-	c := d.c
-	for i := 0; i < c.Len(); i++ {
-		x, w := c.Frequency[i], c.weight(i)
-		jx, jt, jtx := d.xs.index[i], d.ts.index[i], d.txs.index[i]
-		a3 := -(r + x) * d.perT[jt]
-		l := a3
-		w3, w4 := 1.0, 0.0
-		var a4 float64
-		if x > 0 {
-			a4 = dX[jx][4] - (r+x)*d.perTx[jtx]
-			l = logAddExp(a3, a4)
-			w3, w4 = math.Exp(a3-l), math.Exp(a4-l)
-		}
-		ll += w * (dX[jx][0] + l)
-		if grad != nil {
-			gr += w * (dX[jx][1] - w3*d.perT[jt] - w4*d.perTx[jtx])
-			gAlpha += w * (r/alpha - (r+x)*(w3*d.invT[jt]+w4*d.invTx[jtx]))
-			ga += w * (dX[jx][2] + w4/a)
+	withGrad := grad != nil
+	sums := sumChunks(d.c.Len(), func(lo, hi int) (acc [5]float64) {
+		c := d.c
+		for i := lo; i < hi; i++ {
+			x, w := c.Frequency[i], c.weight(i)
+			jx, jt, jtx := d.xs.index[i], d.ts.index[i], d.txs.index[i]
+			a3 := -(r + x) * d.perT[jt]
+			l, w3, w4 := a3, 1.0, 0.0
 			if x > 0 {
-				gb += w * (dX[jx][3] - w4/(b+x-1))
-			} else {
-				gb += w * dX[jx][3]
+				// e = exp(A4 − A3): one exp and one log1p instead of a
+				// log-sum-exp and two exps; the exponent is clamped where
+				// the weights are exactly 0 or 1 in float64 anyway.
+				diff := dX[jx][4] - (r+x)*(d.perTx[jtx]-d.perT[jt])
+				if diff > 700 {
+					l, w3, w4 = a3+diff, 0, 1
+				} else {
+					e := math.Exp(diff)
+					l, w3, w4 = a3+math.Log1p(e), 1/(1+e), e/(1+e)
+				}
+			}
+			acc[0] += w * (dX[jx][0] + l)
+			if withGrad {
+				acc[1] += w * (dX[jx][1] - w3*d.perT[jt] - w4*d.perTx[jtx])
+				acc[2] += w * (r/alpha - (r+x)*(w3*d.invT[jt]+w4*d.invTx[jtx]))
+				acc[3] += w * (dX[jx][2] + w4/a)
+				if x > 0 {
+					acc[4] += w * (dX[jx][3] - w4/(b+x-1))
+				} else {
+					acc[4] += w * dX[jx][3]
+				}
 			}
 		}
-	}
+		return acc
+	})
+	ll, gr, gAlpha, ga, gb := sums[0], sums[1], sums[2], sums[3], sums[4]
 	if grad != nil {
 		// Chain rule to log-parameters, sign and scale of the objective.
 		grad[0], grad[1], grad[2], grad[3] = -gr*r/d.weight, -gAlpha*alpha/d.weight, -ga*a/d.weight, -gb*b/d.weight
@@ -144,8 +153,15 @@ func (m BGNBD) PAlive(x, tx, T float64) float64 {
 }
 
 // ExpectedPurchases is the expected number of purchases in the next t time
-// units (Fader, Hardie & Lee 2005, eq. 10).
+// units (Fader, Hardie & Lee 2005, eq. 10): P(alive) times ExpectedIfAlive.
 func (m BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
+	return m.PAlive(x, tx, T) * m.ExpectedIfAlive(t, x, T)
+}
+
+// ExpectedIfAlive is the expected number of purchases in the next t time
+// units of a customer known to be alive; it does not depend on recency, so
+// predictions compute it once per distinct (x, T).
+func (m BGNBD) ExpectedIfAlive(t, x, T float64) float64 {
 	if t <= 0 {
 		return 0
 	}
@@ -153,12 +169,7 @@ func (m BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 	z := t / (alpha + T + t)
 	// 1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; z), in log space.
 	logTerm := (r+x)*math.Log1p(-z) + logHyp2F1(r+x, b+x, a+b+x-1, z)
-	bracket := -math.Expm1(logTerm)
-	e := (a + b + x - 1) / (a - 1) * bracket
-	if x > 0 {
-		e *= sigmoid(-m.logDropoutOdds(x, tx, T))
-	}
-	return math.Max(e, 0)
+	return math.Max(0, (a+b+x-1)/(a-1)*-math.Expm1(logTerm))
 }
 
 func sigmoid(v float64) float64 {

@@ -58,15 +58,22 @@ func (c Customers) validate() error {
 // weighted row: a nightly run in days has far fewer distinct triples than
 // customers, and the likelihood only needs each triple once.
 func Compress(c Customers) Customers {
+	out, _ := compress(c)
+	return out
+}
+
+// compress also returns, for every input row, its row in the output.
+func compress(c Customers) (Customers, []int32) {
 	type key struct{ x, tx, T float64 }
-	idx := make(map[key]int, c.Len()/4)
+	idx := make(map[key]int32, c.Len()/4)
+	rows := make([]int32, c.Len())
 	var out Customers
 	out.Weight = []float64{}
 	for i := 0; i < c.Len(); i++ {
 		k := key{c.Frequency[i], c.Recency[i], c.T[i]}
 		j, ok := idx[k]
 		if !ok {
-			j = len(out.Frequency)
+			j = int32(len(out.Frequency))
 			idx[k] = j
 			out.Frequency = append(out.Frequency, k.x)
 			out.Recency = append(out.Recency, k.tx)
@@ -74,8 +81,9 @@ func Compress(c Customers) Customers {
 			out.Weight = append(out.Weight, 0)
 		}
 		out.Weight[j] += c.weight(i)
+		rows[i] = j
 	}
-	return out
+	return out, rows
 }
 
 // table caches a function of the parameters over the distinct values of one

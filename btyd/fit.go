@@ -86,13 +86,21 @@ func minimize(model string, names []string, start []float64, weight float64, f o
 		return fit, fmt.Errorf("%s: %w: likelihood is not finite at %v", model, ErrNotConverged, fit.Params)
 	case !finiteAll(fit.Params):
 		return fit, fmt.Errorf("%s: %w: parameters ran off to %v", model, ErrNotConverged, fit.Params)
-	case err != nil:
-		return fit, fmt.Errorf("%s: %w: %v (status %v)", model, ErrNotConverged, err, res.Status)
 	}
-	fit.Converged = res.Status == optimize.GradientThreshold || res.Status == optimize.FunctionConvergence ||
-		res.Status == optimize.MethodConverge
+	fit.Converged = err == nil && (res.Status == optimize.GradientThreshold || res.Status == optimize.FunctionConvergence ||
+		res.Status == optimize.MethodConverge)
+	// A line search that cannot improve on a point where the gradient has
+	// vanished is at the optimum, only flatter than float precision resolves.
+	if !fit.Converged && withGrad {
+		g := make([]float64, len(res.X))
+		f(res.X, g)
+		fit.Converged = maxAbs(g) < 1e-5
+	}
 	if !fit.Converged {
-		return fit, fmt.Errorf("%s: %w: stopped with status %v", model, ErrNotConverged, res.Status)
+		if err == nil {
+			err = fmt.Errorf("stopped with status %v", res.Status)
+		}
+		return fit, fmt.Errorf("%s: %w: %v", model, ErrNotConverged, err)
 	}
 	return fit, nil
 }
@@ -104,4 +112,12 @@ func finiteAll(v []float64) bool {
 		}
 	}
 	return true
+}
+
+func maxAbs(v []float64) float64 {
+	var m float64
+	for _, x := range v {
+		m = math.Max(m, math.Abs(x))
+	}
+	return m
 }

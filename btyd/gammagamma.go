@@ -50,7 +50,7 @@ func (s Spend) Correlation() float64 {
 // nll per customer: lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln γ + (px−1) ln m
 // + px ln x − (px+q) ln(xm+γ), the density of the observed mean spend m.
 func (s Spend) nll(xs table, logM []float64, weight float64) objective {
-	var lgPX, psiPX []float64
+	var lgPX, psiPX, psiPXQ []float64
 	return func(lp, grad []float64) float64 {
 		p, q, g := math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2])
 		lgPX = xs.apply(lgPX, func(x float64) float64 { return lgamma(p*x+q) - lgamma(p*x) + p*x*math.Log(x) })
@@ -58,21 +58,27 @@ func (s Spend) nll(xs table, logM []float64, weight float64) objective {
 			psiPX = xs.apply(psiPX, func(x float64) float64 {
 				return x*(mathext.Digamma(p*x+q)-mathext.Digamma(p*x)) + x*math.Log(x)
 			})
+			psiPXQ = xs.apply(psiPXQ, func(x float64) float64 { return mathext.Digamma(p*x + q) })
 		}
 		base := -lgamma(q) + q*math.Log(g)
 		psiQ := mathext.Digamma(q)
-		var ll, gp, gq, gg float64
-		for i, x := range s.Frequency {
-			w, m := s.weight(i), s.Monetary[i]
-			j := xs.index[i]
-			lnXMG := math.Log(x*m + g)
-			ll += w * (base + lgPX[j] + (p*x-1)*logM[i] - (p*x+q)*lnXMG)
-			if grad != nil {
-				gp += w * (psiPX[j] + x*logM[i] - x*lnXMG)
-				gq += w * (mathext.Digamma(p*x+q) - psiQ + math.Log(g) - lnXMG)
-				gg += w * (q/g - (p*x+q)/(x*m+g))
+		withGrad := grad != nil
+		lnG := math.Log(g)
+		sums := sumChunks(len(s.Frequency), func(lo, hi int) (acc [5]float64) {
+			for i := lo; i < hi; i++ {
+				x, w, m := s.Frequency[i], s.weight(i), s.Monetary[i]
+				j := xs.index[i]
+				lnXMG := math.Log(x*m + g)
+				acc[0] += w * (base + lgPX[j] + (p*x-1)*logM[i] - (p*x+q)*lnXMG)
+				if withGrad {
+					acc[1] += w * (psiPX[j] + x*logM[i] - x*lnXMG)
+					acc[2] += w * (psiPXQ[j] - psiQ + lnG - lnXMG)
+					acc[3] += w * (q/g - (p*x+q)/(x*m+g))
+				}
 			}
-		}
+			return acc
+		})
+		ll, gp, gq, gg := sums[0], sums[1], sums[2], sums[3]
 		if grad != nil {
 			grad[0], grad[1], grad[2] = -gp*p/weight, -gq*q/weight, -gg*g/weight
 		}

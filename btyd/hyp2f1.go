@@ -19,17 +19,25 @@ func logHyp2F1(a, b, c, z float64) float64 {
 	return logSeries(a, b, c, z)
 }
 
+// logSeries sums the Gauss series in linear space, one multiply per term,
+// rescaling into a separate log factor whenever the partial sum grows past
+// 1e200 — heavy buyers' terms rise far beyond float range before falling.
 func logSeries(a, b, c, z float64) float64 {
-	logZ := math.Log(z)
-	logTerm, logSum := 0.0, 0.0
+	logScale := 0.0
+	term, sum := 1.0, 1.0
 	for k := 0.0; k < 1e6; k++ {
-		logTerm += math.Log((a+k)*(b+k)/((c+k)*(k+1))) + logZ
-		logSum = logAddExp(logSum, logTerm)
-		// Stop once terms fall and are negligible; a falling geometric-like
-		// tail with ratio below 1 cannot add more than the bound.
-		if ratio := (a + k + 1) * (b + k + 1) / ((c + k + 1) * (k + 2)) * z; ratio < 1 && logTerm-math.Log1p(-ratio) < logSum-36 {
-			return logSum
+		ratio := (a + k) * (b + k) / ((c + k) * (k + 1)) * z
+		term *= ratio
+		sum += term
+		if sum > 1e200 {
+			term /= sum
+			logScale += math.Log(sum)
+			sum = 1
+		}
+		// Once terms fall with ratio below 1, the tail is at most term·r/(1−r).
+		if ratio < 1 && term*ratio/(1-ratio) < 1e-16*sum {
+			break
 		}
 	}
-	return logSum
+	return logScale + math.Log(sum)
 }

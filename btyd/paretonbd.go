@@ -75,21 +75,26 @@ func (m ParetoNBD) PAlive(x, tx, T float64) float64 {
 	return sigmoid(-(math.Log(s) - math.Log(r+s+x) + (r+x)*math.Log(alpha+T) + s*math.Log(beta+T) + m.logA0(x, tx, T)))
 }
 
-// ExpectedPurchases is the expected number of purchases in the next t time units.
+// ExpectedPurchases is the expected number of purchases in the next t time
+// units: P(alive) times ExpectedIfAlive.
 func (m ParetoNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
+	return m.PAlive(x, tx, T) * m.ExpectedIfAlive(t, x, T)
+}
+
+// ExpectedIfAlive is the expected number of purchases in the next t time
+// units of a customer known to be alive:
+// (r+x)/(α+T) · (β+T)/(s−1) · (1 − ((β+T)/(β+T+t))^(s−1)), with its s → 1 limit.
+func (m ParetoNBD) ExpectedIfAlive(t, x, T float64) float64 {
 	if t <= 0 {
 		return 0
 	}
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
-	// (1 − ((β+T)/(β+T+t))^(s−1)) / (s−1), with its s → 1 limit ln((β+T+t)/(β+T)).
 	shrink := math.Log((beta + T) / (beta + T + t))
-	var third float64
+	var horizon float64
 	if math.Abs(s-1) < 1e-9 {
-		third = -shrink
+		horizon = (beta + T) * -shrink
 	} else {
-		third = -math.Expm1((s-1)*shrink) / (s - 1)
+		horizon = (beta + T) * -math.Expm1((s-1)*shrink) / (s - 1)
 	}
-	logE := lgamma(r+x) - lgamma(r) + r*math.Log(alpha) + s*math.Log(beta) - (r+x)*math.Log(alpha+T) - s*math.Log(beta+T) +
-		math.Log(r+x) + math.Log(beta+T) - math.Log(alpha+T) + math.Log(third) - m.logLikelihood(x, tx, T)
-	return math.Exp(logE)
+	return (r + x) / (alpha + T) * horizon
 }
