@@ -102,8 +102,20 @@ func FitGammaGamma(s Spend) (GammaGamma, Fit, error) {
 		mean += s.weight(i) * m
 	}
 	mean /= weight
+	start := []float64{1, 1, mean}
+	if k := len(s.Frequency) / warmRows; k > 1 {
+		var part Spend
+		for i := 0; i < len(s.Frequency); i += k {
+			part.Frequency = append(part.Frequency, s.Frequency[i])
+			part.Monetary = append(part.Monetary, s.Monetary[i])
+			part.Weight = append(part.Weight, s.weight(i)*float64(k))
+		}
+		if g, _, err := FitGammaGamma(part); err == nil {
+			start = []float64{g.P, g.Q, g.Gamma}
+		}
+	}
 	f := s.nll(newTable(s.Frequency), logM, weight)
-	fit, err := minimize("gamma_gamma", []string{"p", "q", "gamma"}, []float64{1, 1, mean}, weight, f, true)
+	fit, err := minimize("gamma_gamma", []string{"p", "q", "gamma"}, start, weight, f, true)
 	if err != nil {
 		return GammaGamma{}, fit, err
 	}
