@@ -15,6 +15,7 @@ var (
 	ErrNoData       = errors.New("no customers to fit")
 	ErrNotConverged = errors.New("fit did not converge")
 	ErrBadInput     = errors.New("invalid input")
+	ErrDegenerate   = errors.New("fitted model is degenerate")
 )
 
 // Customers are the BTYD inputs of a set of customers as column slices, the

@@ -119,6 +119,13 @@ func FitGammaGamma(s Spend) (GammaGamma, Fit, error) {
 	if err != nil {
 		return GammaGamma{}, fit, err
 	}
+	if fit.Params[1] <= 1 {
+		// The population mean spend pγ/(q−1) does not exist: spends this
+		// heavy-tailed (often unconverted currencies mixed together) are not
+		// Gamma-Gamma, and any value it predicted would be meaningless.
+		fit.Converged = false
+		return GammaGamma{}, fit, fmt.Errorf("gamma_gamma: %w: q = %.3g <= 1, so mean spend has no finite expectation (mixed currencies or extreme spends?)", ErrDegenerate, fit.Params[1])
+	}
 	return GammaGamma{fit.Params[0], fit.Params[1], fit.Params[2]}, fit, nil
 }
 

@@ -64,6 +64,19 @@ func Predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o
 	return p
 }
 
+// Expected is the expected number of purchases of every customer over the
+// next horizon time units, the model's costly part done once per distinct (x, T).
+func Expected(pm PurchaseModel, c Customers, horizon float64) []float64 {
+	u, rows := compress(Customers{Frequency: c.Frequency, Recency: c.T, T: c.T})
+	ifAlive := make([]float64, u.Len())
+	parallel(u.Len(), func(j int) { ifAlive[j] = pm.ExpectedIfAlive(horizon, u.Frequency[j], u.T[j]) })
+	out := make([]float64, c.Len())
+	parallel(c.Len(), func(i int) {
+		out[i] = pm.PAlive(c.Frequency[i], c.Recency[i], c.T[i]) * ifAlive[rows[i]]
+	})
+	return out
+}
+
 // parallel runs f over 0..n−1 in contiguous chunks, one per CPU.
 func parallel(n int, f func(i int)) {
 	workers := runtime.GOMAXPROCS(0)

@@ -41,6 +41,8 @@ type Job struct {
 	Cohorts Cohorts `yaml:"cohorts"`
 	// KPIs configures the retention KPI table.
 	KPIs KPIs `yaml:"kpis"`
+	// CLV configures the predictive models.
+	CLV CLV `yaml:"clv"`
 	// Lineage sends OpenLineage events for each run when set.
 	Lineage Lineage `yaml:"lineage"`
 
@@ -96,6 +98,28 @@ type Validate struct {
 	// another status are excluded and counted; orders with no status count.
 	CountedStatuses []string `yaml:"counted_statuses"`
 }
+
+// CLV configures predictive customer lifetime value.
+type CLV struct {
+	// Model is auto (default: BG/NBD and Pareto/NBD, the better one on the
+	// holdout, or by likelihood without one), bgnbd, pareto_nbd or none.
+	Model string `yaml:"model"`
+	// HorizonDays is the window of expected_purchases_<h>d; default 90.
+	HorizonDays int `yaml:"horizon_days"`
+	// HorizonMonths and MonthlyDiscountRate shape predicted_clv; defaults 12 and 0.01.
+	HorizonMonths       int      `yaml:"horizon_months"`
+	MonthlyDiscountRate *float64 `yaml:"monthly_discount_rate"`
+	// HoldoutDays, when positive, also fits on history before run date − N
+	// and scores predictions against the last N days.
+	HoldoutDays int `yaml:"holdout_days"`
+	// MinCustomers is the fewest customers a model is fitted on (default
+	// 100): four parameters from a handful of histories would only produce
+	// confident nonsense, so smaller shops get null predictions and say why.
+	MinCustomers int `yaml:"min_customers"`
+}
+
+// Layout is what in the job shapes output columns.
+func (j *Job) Layout() schemas.Layout { return schemas.Layout{HorizonDays: j.CLV.HorizonDays} }
 
 // Lineage says where OpenLineage events go: a file of JSON lines, an HTTP
 // endpoint (e.g. http://marquez:5000/api/v1/lineage), or both.
@@ -233,6 +257,9 @@ func (j *Job) defaults() error {
 			return fmt.Errorf("%w: period %q: want month, week or quarter", ErrInvalid, *p)
 		}
 	}
+	if err := j.CLV.check(); err != nil {
+		return err
+	}
 	if j.KPIs.ChurnDays == 0 {
 		j.KPIs.ChurnDays = 180
 	}
@@ -251,6 +278,33 @@ func (j *Job) defaults() error {
 		if err := j.Input.OrderItems.check("input.order_items", schemas.OrderItems); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (c *CLV) check() error {
+	switch c.Model {
+	case "":
+		c.Model = "auto"
+	case "auto", "bgnbd", "pareto_nbd", "none":
+	default:
+		return fmt.Errorf("%w: clv.model %q: want auto, bgnbd, pareto_nbd or none", ErrInvalid, c.Model)
+	}
+	if c.HorizonDays == 0 {
+		c.HorizonDays = 90
+	}
+	if c.HorizonMonths == 0 {
+		c.HorizonMonths = 12
+	}
+	if c.MinCustomers == 0 {
+		c.MinCustomers = 100
+	}
+	if c.MonthlyDiscountRate == nil {
+		d := 0.01
+		c.MonthlyDiscountRate = &d
+	}
+	if c.HorizonDays < 1 || c.HorizonMonths < 1 || *c.MonthlyDiscountRate < 0 || c.HoldoutDays < 0 {
+		return fmt.Errorf("%w: clv: horizons must be positive, the discount rate and holdout_days not negative", ErrInvalid)
 	}
 	return nil
 }

@@ -120,7 +120,7 @@ func (e *Emitter) RunFinished(ctx context.Context, o pipeline.Options, sum *pipe
 		return e.send(ctx, ev)
 	}
 	ev := e.base("COMPLETE", o)
-	for _, t := range schemas.Outputs() {
+	for _, t := range schemas.OutputsFor(o.Job.Layout()) {
 		rows, ok := sum.Tables[t.Name]
 		if !ok {
 			continue

@@ -162,7 +162,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		StartedAt: started.UTC(), Rows: *rc.Rows, Totals: totals(rc.Rows), Stages: res.Stages,
 	}
 	var tables []string
-	for _, t := range schemas.Outputs() {
+	for _, t := range schemas.OutputsFor(o.Job.Layout()) {
 		if _, err := os.Stat(PartitionDir(staging, t.Name, date)); err != nil {
 			continue
 		}

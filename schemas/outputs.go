@@ -65,17 +65,36 @@ var CustomerActivity = Table{
 	},
 }
 
+// Layout holds the job settings that shape output columns.
+type Layout struct {
+	// HorizonDays names the expected_purchases_<h>d column.
+	HorizonDays int
+}
+
+// DefaultLayout is the layout of a job that sets nothing; docs use it.
+func DefaultLayout() Layout { return Layout{HorizonDays: 90} }
+
 // Outputs lists every table a run writes, in the order they are documented.
-func Outputs() []Table {
-	return []Table{CustomerSummary, CustomerSegments, SegmentSummary, CohortRetention, RetentionKPIs, Quarantine}
+func Outputs() []Table { return OutputsFor(DefaultLayout()) }
+
+// OutputsFor lists every output table as a job with layout l writes it.
+func OutputsFor(l Layout) []Table {
+	return []Table{CustomerSummary, customerSegments(l.HorizonDays), SegmentSummary, CohortRetention, RetentionKPIs,
+		ModelFit, ModelHoldout, Quarantine}
 }
 
 // Lookup returns the output table with the given name.
-func Lookup(name string) (Table, bool) {
-	for _, t := range Outputs() {
+func Lookup(name string) (Table, bool) { return LookupFor(name, DefaultLayout()) }
+
+// LookupFor returns the output table with the given name as layout l shapes it.
+func LookupFor(name string, l Layout) (Table, bool) {
+	for _, t := range OutputsFor(l) {
 		if t.Name == name {
 			return t, true
 		}
 	}
 	return Table{}, false
 }
+
+// LookupForSegments is customer_segments as layout l shapes it.
+func LookupForSegments(l Layout) Table { return customerSegments(l.HorizonDays) }

@@ -1,6 +1,10 @@
 package schemas
 
-import "github.com/apache/arrow/go/v15/arrow"
+import (
+	"fmt"
+
+	"github.com/apache/arrow/go/v15/arrow"
+)
 
 // ScoreRule is how r_score, f_score and m_score are computed; quoted in the
 // docs of both segment tables.
@@ -9,8 +13,24 @@ const ScoreRule = "Scores are quintiles over the customers of the run, 5 best: s
 	"Customers with the same value always get the same score, whatever the input order (SQL PERCENT_RANK semantics). " +
 	"Recency is scored on days_since_last_order (fewer is better), frequency on order_count, monetary on total_revenue rounded to cents (so equal spend ties whatever the summation order)."
 
-// CustomerSegments is customer_summary plus RFM scores, segment and historical CLV.
-var CustomerSegments = Table{
+// CustomerSegments is customer_summary plus RFM scores, segment, historical
+// CLV and the predictive CLV columns, for the default prediction horizon.
+var CustomerSegments = customerSegments(DefaultLayout().HorizonDays)
+
+func customerSegments(horizonDays int) Table {
+	t := customerSegmentsBase
+	t.Columns = append(append([]Column(nil), t.Columns...),
+		Column{"p_alive", arrow.PrimitiveTypes.Float64, true, "Probability the customer is still active (clv_model); null when no purchase model was fitted."},
+		Column{fmt.Sprintf("expected_purchases_%dd", horizonDays), arrow.PrimitiveTypes.Float64, true,
+			fmt.Sprintf("Expected purchase days in the %d days after the run date (clv.horizon_days), from clv_model.", horizonDays)},
+		Column{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "Gamma-Gamma expected spend per future purchase day, in the amount unit; the population mean for customers without repeat purchases."},
+		Column{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "Discounted value of the next clv.horizon_months months (default 12): Σ monthly expected purchases × expected_avg_order_value / (1 + monthly rate)^month; months of 30 days."},
+		Column{"clv_model", arrow.BinaryTypes.String, true, "Purchase model behind the predictions: bgnbd or pareto_nbd; null when none could be fitted (see model_fit)."},
+	)
+	return t
+}
+
+var customerSegmentsBase = Table{
 	Name:  "customer_segments",
 	Grain: "one row per customer",
 	Doc: "Everything in customer_summary plus RFM scores and segment. " + ScoreRule +

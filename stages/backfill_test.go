@@ -44,10 +44,14 @@ func TestBackfillIsIdempotent(t *testing.T) {
 	if err != nil || sum.OK != 30 {
 		t.Fatalf("first backfill: %+v, %v", sum, err)
 	}
-	tablesOnly := func(rel string) bool { return strings.HasPrefix(rel, "_runs") || strings.HasPrefix(rel, "report") }
+	tablesOnly := exceptRunVariant
 	first := snapshot(t, out, tablesOnly)
-	if len(first) != 30*6 {
-		t.Fatalf("%d table files, want 30 dates × 6 tables", len(first))
+	if len(first) != 30*7 {
+		t.Fatalf("%d table files, want 30 dates × 7 tables", len(first))
+	}
+	var fits []string
+	for _, d := range []string{"2026-10-24", "2026-11-22"} {
+		fits = append(fits, modelFitWithoutTimes(t, out, d))
 	}
 
 	sum, err = pipeline.Backfill(context.Background(), o)
@@ -62,6 +66,11 @@ func TestBackfillIsIdempotent(t *testing.T) {
 	for p, raw := range first {
 		if !bytes.Equal(second[p], raw) {
 			t.Errorf("%s changed on rerun", p)
+		}
+	}
+	for i, d := range []string{"2026-10-24", "2026-11-22"} {
+		if got := modelFitWithoutTimes(t, out, d); got != fits[i] {
+			t.Errorf("model_fit of %s changed on rerun:\n%s\nwas\n%s", d, got, fits[i])
 		}
 	}
 }

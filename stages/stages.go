@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"retain/pipeline"
+	"retain/stages/clv"
 	"retain/stages/cohorts"
 	"retain/stages/customersummary"
 	"retain/stages/extract"
@@ -22,6 +23,7 @@ func RegisterAll(r *pipeline.Registry) error {
 		extract.Register(r),
 		validate.Register(r),
 		customersummary.Register(r),
+		clv.Register(r),
 		segments.Register(r),
 		cohorts.Register(r),
 		kpis.Register(r),

@@ -68,7 +68,7 @@ func (l *loader) open(table string) (*tableWriter, error) {
 	if w, ok := l.writers[table]; ok {
 		return w, nil
 	}
-	t, ok := schemas.Lookup(table)
+	t, ok := schemas.LookupFor(table, l.rc.Job.Layout())
 	if !ok {
 		return nil, fmt.Errorf("table %q is not in schemas.Outputs", table)
 	}
@@ -110,7 +110,7 @@ func (l *loader) Process(_ context.Context, table string, rec arrow.Record, _ pi
 // Finish completes every file, writing empty tables too, so a table with no
 // rows today is an empty partition rather than a missing one.
 func (l *loader) Finish(context.Context, pipeline.Emitter) error {
-	for _, t := range schemas.Outputs() {
+	for _, t := range schemas.OutputsFor(l.rc.Job.Layout()) {
 		w, err := l.open(t.Name)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ package segments
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strconv"
 
@@ -24,7 +25,7 @@ func Register(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "segments",
 		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments), and segment_summary.",
-		Inputs:  []string{schemas.CustomerSummary.Name},
+		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name},
 		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return &stage{rc: rc}, nil
@@ -36,22 +37,68 @@ func Register(r *pipeline.Registry) error {
 // follows customers) because quintiles need every customer before any score.
 type stage struct {
 	pipeline.BaseStage
-	rc   *pipeline.RunContext
-	recs []arrow.Record
+	rc    *pipeline.RunContext
+	recs  []arrow.Record
+	preds []arrow.Record
 }
 
-func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
 	rec.Retain()
-	s.recs = append(s.recs, rec)
+	if table == schemas.CustomerPredictions.Name {
+		s.preds = append(s.preds, rec)
+	} else {
+		s.recs = append(s.recs, rec)
+	}
 	return nil
 }
 
 func (s *stage) Close() error {
-	for _, r := range s.recs {
+	for _, r := range append(s.recs, s.preds...) {
 		r.Release()
 	}
-	s.recs = nil
+	s.recs, s.preds = nil, nil
 	return nil
+}
+
+// predictionColumns joins the prediction batches into one array per
+// column, checked to be in customer_summary's customer order.
+func (s *stage) predictionColumns() ([]arrow.Array, error) {
+	n := len(schemas.CustomerPredictions.Columns)
+	cols := make([]arrow.Array, n)
+	for k := 0; k < n; k++ {
+		parts := make([]arrow.Array, len(s.preds))
+		for i, r := range s.preds {
+			parts[i] = r.Column(k)
+		}
+		if len(parts) == 0 {
+			cols[k] = array.MakeArrayOfNull(s.rc.Mem, schemas.CustomerPredictions.Columns[k].Type, 0)
+			continue
+		}
+		c, err := array.Concatenate(parts, s.rc.Mem)
+		if err != nil {
+			return nil, err
+		}
+		cols[k] = c
+	}
+	ids := cols[0].(*array.String)
+	base := 0
+	cs := schemas.CustomerSummary
+	for _, rec := range s.recs {
+		sum := rec.Column(cs.MustIndex("customer_id")).(*array.String)
+		for i := 0; i < sum.Len(); i++ {
+			if base+i >= ids.Len() || ids.Value(base+i) != sum.Value(i) {
+				for _, c := range cols {
+					c.Release()
+				}
+				return nil, fmt.Errorf("%s does not line up with %s at row %d", schemas.CustomerPredictions.Name, cs.Name, base+i)
+			}
+		}
+		base += sum.Len()
+	}
+	if base != ids.Len() {
+		return nil, fmt.Errorf("%d predictions for %d customers", ids.Len(), base)
+	}
+	return cols, nil
 }
 
 // columns are the per-customer figures scoring needs, in row order.
@@ -93,12 +140,22 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	cac := s.rc.Job.Segments.CAC
 	agg := newSummary(rules)
 
-	schema := schemas.CustomerSegments.Schema()
+	preds, err := s.predictionColumns()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, c := range preds {
+			c.Release()
+		}
+	}()
+	schema := schemas.LookupForSegments(s.rc.Job.Layout()).Schema()
 	cs := schemas.CustomerSummary
+	scoreCols := len(schema.Fields()) - len(cs.Columns) - (len(preds) - 1)
 	base := 0
 	for _, rec := range s.recs {
 		n := int(rec.NumRows())
-		extra := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(schema.Fields()[len(cs.Columns):], nil))
+		extra := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(schema.Fields()[len(cs.Columns):len(cs.Columns)+scoreCols], nil))
 		days := extra.Field(0).(*array.Int64Builder)
 		rs, fs, ms := extra.Field(1).(*array.Int64Builder), extra.Field(2).(*array.Int64Builder), extra.Field(3).(*array.Int64Builder)
 		cell, seg := extra.Field(4).(*array.StringBuilder), extra.Field(5).(*array.StringBuilder)
@@ -123,8 +180,17 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 		added := extra.NewRecord()
 		extra.Release()
 		cols := append(append([]arrow.Array(nil), rec.Columns()...), added.Columns()...)
+		var slices []arrow.Array
+		for _, p := range preds[1:] {
+			sl := array.NewSlice(p, int64(base), int64(base+n))
+			slices = append(slices, sl)
+			cols = append(cols, sl)
+		}
 		outRec := array.NewRecord(schema, cols, int64(n))
 		added.Release()
+		for _, sl := range slices {
+			sl.Release()
+		}
 		err := out.Emit(ctx, schemas.CustomerSegments.Name, outRec)
 		outRec.Release()
 		if err != nil {

@@ -1,0 +1,77 @@
+package schemas
+
+import "github.com/apache/arrow/go/v15/arrow"
+
+// ModelFit reports every model fitted in a run.
+var ModelFit = Table{
+	Name:  "model_fit",
+	Grain: "one row per model fitted in the run and fit scope",
+	Doc: "Maximum-likelihood fits behind the predictive CLV columns, times in days. fit_scope 'full' is fitted on all history up to the run date " +
+		"and drives the predictions; 'calibration' is fitted on history up to run date − holdout_days and scored on the holdout. " +
+		"A failed fit is a row with converged false and the reason in error; the run still writes every table. " +
+		"With clv.model auto the purchase model with the lower holdout MAE is selected (the higher log-likelihood without a holdout), and selection_reason says so.",
+	Columns: []Column{
+		snapshotDate,
+		{"model", arrow.BinaryTypes.String, false, "bgnbd, pareto_nbd or gamma_gamma."},
+		{"role", arrow.BinaryTypes.String, false, "purchase (counts and dropout) or spend."},
+		{"fit_scope", arrow.BinaryTypes.String, false, "full or calibration."},
+		{"is_selected", arrow.FixedWidthTypes.Boolean, false, "True for the full-scope models behind the predictions."},
+		{"selection_reason", arrow.BinaryTypes.String, true, "Why the purchase model was chosen (on the selected purchase model's row)."},
+		{"converged", arrow.FixedWidthTypes.Boolean, false, "Whether the optimiser reached a maximum."},
+		{"error", arrow.BinaryTypes.String, true, "Why the fit failed; null when it converged."},
+		{"customers", arrow.PrimitiveTypes.Int64, false, "Customers the fit used (repeat buyers with positive spend for gamma_gamma)."},
+		{"iterations", arrow.PrimitiveTypes.Int64, false, "Optimiser iterations."},
+		{"log_likelihood", arrow.PrimitiveTypes.Float64, true, "Summed log-likelihood at the fitted parameters."},
+		{"fit_seconds", arrow.PrimitiveTypes.Float64, false, "Wall time of the fit."},
+		{"r", arrow.PrimitiveTypes.Float64, true, "Purchase-rate Gamma shape (bgnbd, pareto_nbd)."},
+		{"alpha", arrow.PrimitiveTypes.Float64, true, "Purchase-rate Gamma scale, days (bgnbd, pareto_nbd)."},
+		{"a", arrow.PrimitiveTypes.Float64, true, "Dropout Beta a (bgnbd)."},
+		{"b", arrow.PrimitiveTypes.Float64, true, "Dropout Beta b (bgnbd)."},
+		{"s", arrow.PrimitiveTypes.Float64, true, "Dropout-rate Gamma shape (pareto_nbd)."},
+		{"beta", arrow.PrimitiveTypes.Float64, true, "Dropout-rate Gamma scale, days (pareto_nbd)."},
+		{"p", arrow.PrimitiveTypes.Float64, true, "Spend shape per purchase (gamma_gamma)."},
+		{"q", arrow.PrimitiveTypes.Float64, true, "Gamma shape of mean spend (gamma_gamma)."},
+		{"gamma", arrow.PrimitiveTypes.Float64, true, "Gamma scale of mean spend (gamma_gamma)."},
+		{"spend_frequency_correlation", arrow.PrimitiveTypes.Float64, true, "Pearson correlation of repeat buyers' frequency and mean spend (gamma_gamma); the model assumes independence, so |value| above 0.3 deserves a look."},
+		{"holdout_days", arrow.PrimitiveTypes.Int64, true, "Length of the holdout (calibration rows)."},
+		{"holdout_mae", arrow.PrimitiveTypes.Float64, true, "Mean absolute error of predicted against actual holdout purchase days per customer."},
+		{"holdout_rmse", arrow.PrimitiveTypes.Float64, true, "Root mean squared error of the same."},
+		{"holdout_predicted_total", arrow.PrimitiveTypes.Float64, true, "Predicted holdout purchase days, all calibration customers."},
+		{"holdout_actual_total", arrow.PrimitiveTypes.Float64, true, "Actual holdout purchase days, all calibration customers."},
+	},
+}
+
+// ModelHoldout breaks the holdout check down by calibration frequency.
+var ModelHoldout = Table{
+	Name:  "model_holdout",
+	Grain: "one row per purchase model and calibration-frequency bucket",
+	Doc: "Predicted against actual purchase days in the holdout window (the last holdout_days before the run date) for customers whose " +
+		"first order falls before it, by their number of repeat purchase days in calibration; bucket 'all' is every such customer. Empty without a holdout.",
+	Columns: []Column{
+		snapshotDate,
+		{"model", arrow.BinaryTypes.String, false, "bgnbd or pareto_nbd."},
+		{"frequency_bucket", arrow.BinaryTypes.String, false, "all, 0, 1, 2, 3-5, 6-10 or 11+ repeat purchase days in calibration."},
+		{"customers", arrow.PrimitiveTypes.Int64, false, "Calibration customers in the bucket."},
+		{"actual_purchases", arrow.PrimitiveTypes.Float64, false, "Purchase days in the holdout."},
+		{"predicted_purchases", arrow.PrimitiveTypes.Float64, false, "Expected purchase days in the holdout."},
+		{"mae", arrow.PrimitiveTypes.Float64, false, "Mean absolute error per customer."},
+		{"rmse", arrow.PrimitiveTypes.Float64, false, "Root mean squared error per customer."},
+	},
+}
+
+// CustomerPredictions is an intermediate table (not written): the predictive
+// CLV columns per customer, sorted by customer_id like customer_summary, which
+// the segments stage joins into customer_segments.
+var CustomerPredictions = Table{
+	Name:  "customer_predictions",
+	Grain: "one row per customer, in customer_summary's order",
+	Doc:   "Per-customer predictions of the selected models.",
+	Columns: []Column{
+		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
+		{"p_alive", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"expected_purchases", arrow.PrimitiveTypes.Float64, true, "Over clv.horizon_days."},
+		{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"clv_model", arrow.BinaryTypes.String, true, "As in customer_segments."},
+	},
+}

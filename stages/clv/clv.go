@@ -1,0 +1,273 @@
+// Package clv is the stage that fits the BTYD models (package btyd) on every
+// customer's purchase history, checks them on a holdout, and predicts each
+// customer's P(alive), purchases, order value and discounted CLV.
+package clv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/btyd"
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages/customersummary"
+	"retain/stages/internal/history"
+)
+
+// BatchRows is the number of customers per emitted prediction batch.
+const BatchRows = 64 * 1024
+
+// monthDays is a month in the CLV sum, as the lifetimes package counts it.
+const monthDays = 30
+
+// Register adds the clv stage.
+func Register(r *pipeline.Registry) error {
+	return r.Register(pipeline.Spec{
+		Name:    "clv",
+		Doc:     "Fits BG/NBD, Pareto/NBD and Gamma-Gamma in days; model_fit, model_holdout and per-customer predictions.",
+		Inputs:  []string{schemas.CustomerActivity.Name},
+		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name},
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			s := &stage{rc: rc, runDay: customersummary.RunDay(rc), holdout: rc.Job.CLV.HoldoutDays}
+			s.walk.Visit = s.visit
+			return s, nil
+		},
+	})
+}
+
+// inputs are BTYD inputs in days, one entry per customer.
+type inputs struct {
+	btyd.Customers
+	monetary []float64
+}
+
+func (in *inputs) add(x, tx, T, m float64) {
+	in.Frequency = append(in.Frequency, x)
+	in.Recency = append(in.Recency, tx)
+	in.T = append(in.T, T)
+	in.monetary = append(in.monetary, m)
+}
+
+type stage struct {
+	pipeline.BaseStage
+	rc      *pipeline.RunContext
+	runDay  int32
+	holdout int
+	walk    history.Walker
+	ids     []string
+	full    inputs
+	// calibration inputs and holdout purchase days of customers whose first
+	// order falls before the holdout window.
+	cal    inputs
+	actual []float64
+}
+
+func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+	return s.walk.Add(rec)
+}
+
+func (s *stage) visit(c *history.Customer) error {
+	s.ids = append(s.ids, c.ID)
+	first := c.Days[0]
+	x, tx, T, m := btydInputs(c.Days, c.Revenue, len(c.Days), s.runDay)
+	s.full.add(x, tx, T, m)
+	if s.holdout > 0 {
+		calEnd := s.runDay - int32(s.holdout)
+		if first <= calEnd {
+			k := 0
+			for k < len(c.Days) && c.Days[k] <= calEnd {
+				k++
+			}
+			x, tx, T, m := btydInputs(c.Days, c.Revenue, k, calEnd)
+			s.cal.add(x, tx, T, m)
+			s.actual = append(s.actual, float64(len(c.Days)-k))
+		}
+	}
+	return nil
+}
+
+// btydInputs are frequency, recency, T and mean repeat spend from the first
+// k purchase days, observed until day end.
+func btydInputs(days []int32, revenue []float64, k int, end int32) (x, tx, T, m float64) {
+	x = float64(k - 1)
+	tx = float64(days[k-1] - days[0])
+	T = float64(end - days[0])
+	if k > 1 {
+		var sum float64
+		for _, r := range revenue[1:k] {
+			sum += r
+		}
+		m = sum / x
+	}
+	return x, tx, T, m
+}
+
+// fitted is one purchase model's outcome.
+type fitted struct {
+	name  string
+	model btyd.PurchaseModel
+	fit   btyd.Fit
+	err   error
+	// calibration fit and holdout scores
+	calFit   btyd.Fit
+	calErr   error
+	scores   []bucketScore
+	holdMAE  float64
+	hasScore bool
+}
+
+// ErrTooFewCustomers is wrapped when a fit is refused for lack of data.
+var ErrTooFewCustomers = errors.New("too few customers to fit")
+
+func (s *stage) fitPurchase(name string, c btyd.Customers) (btyd.PurchaseModel, btyd.Fit, error) {
+	if n, min := c.Len(), s.rc.Job.CLV.MinCustomers; n < min {
+		return nil, btyd.Fit{Model: name, Customers: float64(n)}, fmt.Errorf("%s: %w: %d, clv.min_customers is %d", name, ErrTooFewCustomers, n, min)
+	}
+	switch name {
+	case "bgnbd":
+		m, f, err := btyd.FitBGNBD(btyd.Compress(c))
+		return m, f, err
+	default:
+		m, f, err := btyd.FitParetoNBD(btyd.Compress(c))
+		return m, f, err
+	}
+}
+
+func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+	if err := s.walk.Flush(); err != nil {
+		return err
+	}
+	cfg := s.rc.Job.CLV
+	log := s.rc.Log.With().Str("stage", "clv").Logger()
+	var candidates []string
+	switch cfg.Model {
+	case "auto":
+		candidates = []string{"bgnbd", "pareto_nbd"}
+	case "bgnbd", "pareto_nbd":
+		candidates = []string{cfg.Model}
+	}
+	var models []*fitted
+	for _, name := range candidates {
+		f := &fitted{name: name}
+		f.model, f.fit, f.err = s.fitPurchase(name, s.full.Customers)
+		if f.err != nil {
+			log.Error().Str("model", name).Err(f.err).Msg("purchase model fit failed; its predictions are left out")
+		}
+		if s.holdout > 0 && len(s.actual) > 0 {
+			var calModel btyd.PurchaseModel
+			calModel, f.calFit, f.calErr = s.fitPurchase(name, s.cal.Customers)
+			if f.calErr == nil {
+				predicted := btyd.Expected(calModel, s.cal.Customers, float64(s.holdout))
+				f.scores = score(s.cal.Frequency, predicted, s.actual)
+				f.holdMAE, f.hasScore = f.scores[0].mae, true
+			} else {
+				log.Error().Str("model", name).Err(f.calErr).Msg("calibration fit failed; no holdout score")
+			}
+		}
+		models = append(models, f)
+	}
+	selected, reason := choose(models)
+
+	spend := btyd.RepeatBuyers(s.full.Frequency, s.full.monetary)
+	var gg btyd.GammaGamma
+	var ggFit btyd.Fit
+	var ggErr error
+	if n := len(spend.Frequency); n < cfg.MinCustomers {
+		ggFit.Model, ggFit.Customers = "gamma_gamma", float64(n)
+		ggErr = fmt.Errorf("gamma_gamma: %w: %d repeat buyers, clv.min_customers is %d", ErrTooFewCustomers, n, cfg.MinCustomers)
+	} else {
+		gg, ggFit, ggErr = btyd.FitGammaGamma(spend)
+	}
+	if ggErr != nil {
+		log.Error().Err(ggErr).Msg("spend model fit failed; expected order value and CLV are left out")
+	}
+	if err := s.emitPredictions(ctx, out, selected, gg, ggErr == nil); err != nil {
+		return err
+	}
+	if err := s.emitFits(ctx, out, models, selected, reason, ggFit, ggErr, spend); err != nil {
+		return err
+	}
+	return s.emitHoldout(ctx, out, models)
+}
+
+// choose picks the purchase model behind the predictions.
+func choose(models []*fitted) (*fitted, string) {
+	var best *fitted
+	reason := ""
+	for _, m := range models {
+		if m.err != nil {
+			continue
+		}
+		switch {
+		case best == nil:
+			best = m
+		case m.hasScore && best.hasScore && m.holdMAE < best.holdMAE:
+			best = m
+		case !(m.hasScore && best.hasScore) && m.fit.LogLikelihood > best.fit.LogLikelihood:
+			best = m
+		}
+	}
+	switch {
+	case best == nil:
+		return nil, ""
+	case len(models) == 1:
+		reason = "the only model configured (clv.model)"
+	case best.hasScore:
+		reason = fmt.Sprintf("lower holdout MAE (%.4f)", best.holdMAE)
+	default:
+		reason = fmt.Sprintf("higher log-likelihood (%.1f); no holdout", best.fit.LogLikelihood)
+	}
+	for _, m := range models {
+		if m != best && m.err != nil {
+			reason += "; " + m.name + " failed"
+		}
+	}
+	return best, reason
+}
+
+func (s *stage) emitPredictions(ctx context.Context, out pipeline.Emitter, selected *fitted, gg btyd.GammaGamma, hasValue bool) error {
+	var p btyd.Predictions
+	if selected != nil && len(s.ids) > 0 {
+		cfg := s.rc.Job.CLV
+		p = btyd.Predict(selected.model, gg, s.full.Customers, s.full.monetary, btyd.PredictOptions{
+			Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: *cfg.MonthlyDiscountRate,
+		})
+	}
+	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerPredictions.Schema())
+	defer b.Release()
+	opt := func(k int, v []float64, i int, ok bool) {
+		fb := b.Field(k).(*array.Float64Builder)
+		if ok && !math.IsNaN(v[i]) {
+			fb.Append(v[i])
+		} else {
+			fb.AppendNull()
+		}
+	}
+	for start := 0; start < len(s.ids); start += BatchRows {
+		for i := start; i < min(start+BatchRows, len(s.ids)); i++ {
+			b.Field(0).(*array.StringBuilder).Append(s.ids[i])
+			has := selected != nil
+			opt(1, p.PAlive, i, has)
+			opt(2, p.ExpectedPurchases, i, has)
+			opt(3, p.ExpectedAvgValue, i, hasValue && has)
+			opt(4, p.CLV, i, hasValue && has)
+			if has {
+				b.Field(5).(*array.StringBuilder).Append(selected.name)
+			} else {
+				b.Field(5).AppendNull()
+			}
+		}
+		rec := b.NewRecord()
+		err := out.Emit(ctx, schemas.CustomerPredictions.Name, rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

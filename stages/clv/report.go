@@ -1,0 +1,204 @@
+package clv
+
+import (
+	"context"
+	"math"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/btyd"
+	"retain/pipeline"
+	"retain/schemas"
+)
+
+// bucketScore compares predicted and actual holdout purchases for one
+// calibration-frequency bucket.
+type bucketScore struct {
+	bucket            string
+	customers         int64
+	actual, predicted float64
+	mae, rmse         float64
+}
+
+var buckets = []struct {
+	name   string
+	lo, hi float64
+}{{"0", 0, 0}, {"1", 1, 1}, {"2", 2, 2}, {"3-5", 3, 5}, {"6-10", 6, 10}, {"11+", 11, math.Inf(1)}}
+
+// score returns the overall row first, then one per non-empty bucket.
+func score(frequency, predicted, actual []float64) []bucketScore {
+	all := bucketScore{bucket: "all"}
+	per := make([]bucketScore, len(buckets))
+	sq := make([]float64, len(buckets)+1)
+	for i, x := range frequency {
+		d := predicted[i] - actual[i]
+		for k, b := range buckets {
+			if x >= b.lo && x <= b.hi {
+				per[k].customers++
+				per[k].actual += actual[i]
+				per[k].predicted += predicted[i]
+				per[k].mae += math.Abs(d)
+				sq[k] += d * d
+			}
+		}
+		all.customers++
+		all.actual += actual[i]
+		all.predicted += predicted[i]
+		all.mae += math.Abs(d)
+		sq[len(buckets)] += d * d
+	}
+	finish := func(s *bucketScore, sum float64) {
+		if s.customers > 0 {
+			s.mae /= float64(s.customers)
+			s.rmse = math.Sqrt(sum / float64(s.customers))
+		}
+	}
+	finish(&all, sq[len(buckets)])
+	out := []bucketScore{all}
+	for k := range per {
+		per[k].bucket = buckets[k].name
+		finish(&per[k], sq[k])
+		if per[k].customers > 0 {
+			out = append(out, per[k])
+		}
+	}
+	return out
+}
+
+// fitRow is one row of model_fit.
+type fitRow struct {
+	model, role, scope string
+	selected           bool
+	reason             string
+	fit                btyd.Fit
+	err                error
+	corr               *float64
+	holdout            *bucketScore
+}
+
+func (s *stage) emitFits(ctx context.Context, out pipeline.Emitter, models []*fitted, selected *fitted, reason string,
+	ggFit btyd.Fit, ggErr error, spend btyd.Spend) error {
+	var rows []fitRow
+	for _, m := range models {
+		r := fitRow{model: m.name, role: "purchase", scope: "full", selected: m == selected, fit: m.fit, err: m.err}
+		if m == selected {
+			r.reason = reason
+		}
+		rows = append(rows, r)
+		if s.holdout > 0 && len(s.actual) > 0 {
+			c := fitRow{model: m.name, role: "purchase", scope: "calibration", fit: m.calFit, err: m.calErr}
+			if m.hasScore {
+				c.holdout = &m.scores[0]
+			}
+			rows = append(rows, c)
+		}
+	}
+	if len(s.ids) > 0 {
+		g := fitRow{model: "gamma_gamma", role: "spend", scope: "full", selected: ggErr == nil && selected != nil, fit: ggFit, err: ggErr}
+		if len(spend.Frequency) > 1 {
+			corr := spend.Correlation()
+			if !math.IsNaN(corr) {
+				g.corr = &corr
+			}
+		}
+		rows = append(rows, g)
+	}
+
+	b := array.NewRecordBuilder(s.rc.Mem, schemas.ModelFit.Schema())
+	defer b.Release()
+	t := schemas.ModelFit
+	str := func(name, v string) { b.Field(t.MustIndex(name)).(*array.StringBuilder).Append(v) }
+	optStr := func(name, v string) {
+		if v == "" {
+			b.Field(t.MustIndex(name)).AppendNull()
+		} else {
+			str(name, v)
+		}
+	}
+	f64 := func(name string, v float64, ok bool) {
+		fb := b.Field(t.MustIndex(name)).(*array.Float64Builder)
+		if ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			fb.Append(v)
+		} else {
+			fb.AppendNull()
+		}
+	}
+	for _, r := range rows {
+		b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(s.rc.SnapshotDate)
+		str("model", r.model)
+		str("role", r.role)
+		str("fit_scope", r.scope)
+		b.Field(t.MustIndex("is_selected")).(*array.BooleanBuilder).Append(r.selected)
+		optStr("selection_reason", r.reason)
+		b.Field(t.MustIndex("converged")).(*array.BooleanBuilder).Append(r.err == nil && r.fit.Converged)
+		errText := ""
+		if r.err != nil {
+			errText = r.err.Error()
+		}
+		optStr("error", errText)
+		b.Field(t.MustIndex("customers")).(*array.Int64Builder).Append(int64(math.Round(r.fit.Customers)))
+		b.Field(t.MustIndex("iterations")).(*array.Int64Builder).Append(int64(r.fit.Iterations))
+		ok := r.err == nil && r.fit.Converged
+		f64("log_likelihood", r.fit.LogLikelihood, ok)
+		b.Field(t.MustIndex("fit_seconds")).(*array.Float64Builder).Append(r.fit.Duration.Seconds())
+		for _, p := range []string{"r", "alpha", "a", "b", "s", "beta", "p", "q", "gamma"} {
+			v, has := param(r.fit, p)
+			f64(p, v, ok && has)
+		}
+		if r.corr != nil {
+			f64("spend_frequency_correlation", *r.corr, true)
+		} else {
+			f64("spend_frequency_correlation", 0, false)
+		}
+		hb := b.Field(t.MustIndex("holdout_days")).(*array.Int64Builder)
+		if r.scope == "calibration" {
+			hb.Append(int64(s.holdout))
+		} else {
+			hb.AppendNull()
+		}
+		h := r.holdout
+		f64("holdout_mae", val(h, func(h *bucketScore) float64 { return h.mae }), h != nil)
+		f64("holdout_rmse", val(h, func(h *bucketScore) float64 { return h.rmse }), h != nil)
+		f64("holdout_predicted_total", val(h, func(h *bucketScore) float64 { return h.predicted }), h != nil)
+		f64("holdout_actual_total", val(h, func(h *bucketScore) float64 { return h.actual }), h != nil)
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	return out.Emit(ctx, schemas.ModelFit.Name, rec)
+}
+
+func val(h *bucketScore, f func(*bucketScore) float64) float64 {
+	if h == nil {
+		return 0
+	}
+	return f(h)
+}
+
+func param(f btyd.Fit, name string) (float64, bool) {
+	for i, n := range f.Names {
+		if n == name && i < len(f.Params) {
+			return f.Params[i], true
+		}
+	}
+	return 0, false
+}
+
+func (s *stage) emitHoldout(ctx context.Context, out pipeline.Emitter, models []*fitted) error {
+	b := array.NewRecordBuilder(s.rc.Mem, schemas.ModelHoldout.Schema())
+	defer b.Release()
+	for _, m := range models {
+		for _, sc := range m.scores {
+			b.Field(0).(*array.Date32Builder).Append(s.rc.SnapshotDate)
+			b.Field(1).(*array.StringBuilder).Append(m.name)
+			b.Field(2).(*array.StringBuilder).Append(sc.bucket)
+			b.Field(3).(*array.Int64Builder).Append(sc.customers)
+			b.Field(4).(*array.Float64Builder).Append(sc.actual)
+			b.Field(5).(*array.Float64Builder).Append(sc.predicted)
+			b.Field(6).(*array.Float64Builder).Append(sc.mae)
+			b.Field(7).(*array.Float64Builder).Append(sc.rmse)
+		}
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	return out.Emit(ctx, schemas.ModelHoldout.Name, rec)
+}

@@ -1,0 +1,192 @@
+package stages_test
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/rs/zerolog"
+
+	"retain/btyd"
+	"retain/job"
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages"
+	"retain/synth"
+)
+
+func near(t *testing.T, name string, got, want, rel float64) {
+	t.Helper()
+	if math.Abs(got-want) > rel*math.Abs(want) {
+		t.Errorf("%s = %.5g, want %.5g ± %.1f%%", name, got, want, rel*100)
+	}
+}
+
+// modelFitRows reads model_fit into maps keyed by "model/fit_scope".
+func modelFitRows(t *testing.T, out, date string) map[string]map[string]any {
+	tbl := readTable(t, out, schemas.ModelFit.Name, date)
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, 1000)
+	defer tr.Release()
+	rows := map[string]map[string]any{}
+	for tr.Next() {
+		rec := tr.Record()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			row := map[string]any{}
+			for c, f := range rec.Schema().Fields() {
+				col := rec.Column(c)
+				if col.IsNull(i) {
+					continue
+				}
+				switch a := col.(type) {
+				case *array.Float64:
+					row[f.Name] = a.Value(i)
+				case *array.String:
+					row[f.Name] = a.Value(i)
+				case *array.Boolean:
+					row[f.Name] = a.Value(i)
+				case *array.Int64:
+					row[f.Name] = a.Value(i)
+				}
+			}
+			rows[row["model"].(string)+"/"+row["fit_scope"].(string)] = row
+		}
+	}
+	return rows
+}
+
+// TestCDNOWModelsFromRawOrders runs the job on CDNOW_sample's raw orders and
+// checks the published CDNOW fits. In days, r, a, b, p, q and γ are the
+// published values and α is 7 × the weekly α; refitting the run's own
+// customer_summary in weeks gives the published log-likelihoods too.
+func TestCDNOWModelsFromRawOrders(t *testing.T) {
+	out := runCase(t, "../testdata/cdnow_sample", t.TempDir())
+	fits := modelFitRows(t, out, "1997-09-30")
+	bg, gg := fits["bgnbd/full"], fits["gamma_gamma/full"]
+	if bg == nil || gg == nil || bg["converged"] != true || gg["converged"] != true {
+		t.Fatalf("fits: %v", fits)
+	}
+	near(t, "r", bg["r"].(float64), 0.243, 0.005)
+	near(t, "alpha/7", bg["alpha"].(float64)/7, 4.414, 0.005)
+	near(t, "a", bg["a"].(float64), 0.793, 0.005)
+	near(t, "b", bg["b"].(float64), 2.426, 0.005)
+	near(t, "p", gg["p"].(float64), 6.25, 0.005)
+	near(t, "q", gg["q"].(float64), 3.74, 0.005)
+	near(t, "gamma", gg["gamma"].(float64), 15.44, 0.005)
+	pn := fits["pareto_nbd/full"]
+	near(t, "pareto r", pn["r"].(float64), 0.553, 0.005)
+	near(t, "pareto alpha/7", pn["alpha"].(float64)/7, 10.578, 0.005)
+	near(t, "pareto s", pn["s"].(float64), 0.606, 0.005)
+	near(t, "pareto beta/7", pn["beta"].(float64)/7, 11.669, 0.005)
+	if gg["customers"].(int64) != 946 {
+		t.Errorf("gamma_gamma on %d repeat buyers, published 946", gg["customers"])
+	}
+
+	// The same customers in weeks: the published log-likelihoods.
+	tbl := readTable(t, out, schemas.CustomerSummary.Name, "1997-09-30")
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, 1<<20)
+	defer tr.Release()
+	var c btyd.Customers
+	for tr.Next() {
+		rec := tr.Record()
+		idx := schemas.CustomerSummary.MustIndex
+		f := rec.Column(idx("frequency")).(*array.Int64)
+		r := rec.Column(idx("recency_days")).(*array.Int64)
+		T := rec.Column(idx("tenure_days")).(*array.Int64)
+		for i := 0; i < f.Len(); i++ {
+			c.Frequency = append(c.Frequency, float64(f.Value(i)))
+			c.Recency = append(c.Recency, float64(r.Value(i))/7)
+			c.T = append(c.T, float64(T.Value(i))/7)
+		}
+	}
+	_, fit, err := btyd.FitBGNBD(btyd.Compress(c))
+	if err != nil || math.Abs(fit.LogLikelihood-(-9582.4)) > 0.5 {
+		t.Errorf("BG/NBD in weeks: LL %.2f (%v), published -9582.4", fit.LogLikelihood, err)
+	}
+	_, pfit, err := btyd.FitParetoNBD(btyd.Compress(c))
+	if err != nil || math.Abs(pfit.LogLikelihood-(-9595.0)) > 0.5 {
+		t.Errorf("Pareto/NBD in weeks: LL %.2f (%v), published -9595.0", pfit.LogLikelihood, err)
+	}
+}
+
+// TestHoldoutAndAutoSelection runs a generated shop with a 90-day holdout.
+func TestHoldoutAndAutoSelection(t *testing.T) {
+	shop, out := t.TempDir(), t.TempDir()
+	if _, err := synth.Generate(synth.Options{Dir: shop, Customers: 3000, EndDate: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := job.Parse([]byte("name: h\ninput: {orders: {path: orders}}\nclv: {holdout_days: 90, horizon_days: 30}\n"), shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &pipeline.Registry{}
+	if err := stages.RegisterAll(reg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.Run(context.Background(), pipeline.Options{Job: j, Registry: reg, RunDate: "2026-11-22", OutputDir: out, Log: zerolog.Nop()}); err != nil {
+		t.Fatal(err)
+	}
+	fits := modelFitRows(t, out, "2026-11-22")
+	if len(fits) != 5 {
+		t.Fatalf("model_fit rows %v, want full and calibration for 2 models plus gamma_gamma", len(fits))
+	}
+	var selected string
+	for k, r := range fits {
+		if r["converged"] != true && r["model"] != "gamma_gamma" {
+			t.Errorf("%s did not converge: %v", k, r["error"])
+		}
+		if r["is_selected"] == true && r["role"] == "purchase" {
+			selected = r["model"].(string)
+			if !strings.Contains(r["selection_reason"].(string), "holdout MAE") {
+				t.Errorf("selection reason %q", r["selection_reason"])
+			}
+		}
+	}
+	bgMAE, pnMAE := fits["bgnbd/calibration"]["holdout_mae"].(float64), fits["pareto_nbd/calibration"]["holdout_mae"].(float64)
+	if want := map[bool]string{true: "bgnbd", false: "pareto_nbd"}[bgMAE <= pnMAE]; selected != want {
+		t.Errorf("selected %s with MAEs bgnbd %.4f, pareto_nbd %.4f", selected, bgMAE, pnMAE)
+	}
+	cal := fits["bgnbd/calibration"]
+	pred, act := cal["holdout_predicted_total"].(float64), cal["holdout_actual_total"].(float64)
+	if act <= 0 || math.Abs(pred-act)/act > 0.25 {
+		t.Errorf("holdout: predicted %.0f purchase days against %.0f actual", pred, act)
+	}
+
+	// Predictions: the selected model's, bounded, in the renamed column; the
+	// value columns exist exactly when the spend model fitted (this shop
+	// mixes unconverted currencies, which can make Gamma-Gamma degenerate).
+	spendOK := fits["gamma_gamma/full"]["converged"] == true
+	if !spendOK && !strings.Contains(fits["gamma_gamma/full"]["error"].(string), "gamma_gamma") {
+		t.Errorf("spend fit failed without saying why")
+	}
+	seg := readTable(t, out, schemas.CustomerSegments.Name, "2026-11-22")
+	defer seg.Release()
+	names := map[string]int{}
+	for i, f := range seg.Schema().Fields() {
+		names[f.Name] = i
+	}
+	if _, ok := names["expected_purchases_30d"]; !ok {
+		t.Fatalf("no expected_purchases_30d column: %v", seg.Schema())
+	}
+	tr := array.NewTableReader(seg, 1<<20)
+	defer tr.Release()
+	for tr.Next() {
+		rec := tr.Record()
+		pa := rec.Column(names["p_alive"]).(*array.Float64)
+		clv := rec.Column(names["predicted_clv"]).(*array.Float64)
+		model := rec.Column(names["clv_model"]).(*array.String)
+		for i := 0; i < pa.Len(); i++ {
+			if pa.IsNull(i) || pa.Value(i) < 0 || pa.Value(i) > 1 || clv.IsNull(i) == spendOK || (spendOK && clv.Value(i) < 0) || model.Value(i) != selected {
+				t.Fatalf("row %d: p_alive %v clv %v model %v", i, pa.Value(i), clv.Value(i), model.Value(i))
+			}
+		}
+	}
+	hold := renderTable(t, out, schemas.ModelHoldout.Name, "2026-11-22", out)
+	if !strings.Contains(hold, ",bgnbd,all,") || !strings.Contains(hold, ",pareto_nbd,0,") {
+		t.Errorf("model_holdout:\n%s", hold)
+	}
+}
