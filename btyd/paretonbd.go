@@ -39,11 +39,13 @@ func (m ParetoNBD) logLikelihood(x, tx, T float64) float64 {
 
 // LogLikelihood is the summed log-likelihood of customers under m.
 func (m ParetoNBD) LogLikelihood(c Customers) float64 {
-	var ll float64
-	for i := 0; i < c.Len(); i++ {
-		ll += c.weight(i) * m.logLikelihood(c.Frequency[i], c.Recency[i], c.T[i])
-	}
-	return ll
+	sums := sumChunks(c.Len(), func(lo, hi int) (acc [5]float64) {
+		for i := lo; i < hi; i++ {
+			acc[0] += c.weight(i) * m.logLikelihood(c.Frequency[i], c.Recency[i], c.T[i])
+		}
+		return acc
+	})
+	return sums[0]
 }
 
 // FitParetoNBD fits Pareto/NBD by maximum likelihood. Its likelihood has no
@@ -86,7 +88,7 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 }
 
 // ParetoMaxRows caps the distinct histories a Pareto/NBD search evaluates.
-const ParetoMaxRows = 50_000
+const ParetoMaxRows = 25_000
 
 // PAlive is the probability the customer is still active.
 func (m ParetoNBD) PAlive(x, tx, T float64) float64 {

@@ -99,7 +99,7 @@ func parallel(n int, f func(i int)) {
 // of CPUs.
 func sumChunks(n int, f func(lo, hi int) [5]float64) [5]float64 {
 	const chunks = 8
-	if n < 20_000 {
+	if n < 5_000 {
 		return f(0, n)
 	}
 	parts := make([][5]float64, chunks)

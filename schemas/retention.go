@@ -52,7 +52,7 @@ var RetentionKPIs = Table{
 		{"avg_order_value", arrow.PrimitiveTypes.Float64, true, "revenue / orders; null without orders."},
 		{"purchase_frequency", arrow.PrimitiveTypes.Float64, true, "orders / active_customers; null without orders."},
 		{"repeat_purchase_rate", arrow.PrimitiveTypes.Float64, true, "Share of active customers with 2 or more orders in the period; null without orders."},
-		{"top20_revenue_share", arrow.PrimitiveTypes.Float64, true, "Revenue share of the top 20% of active customers by revenue in the period (ceil(0.2 × active_customers) customers); null without revenue."},
+		{"top20_revenue_share", arrow.PrimitiveTypes.Float64, true, "Revenue share of the top 20% of active customers by revenue in the period (ceil(0.2 × active_customers) customers), from per-customer revenues held to 7 significant digits; null without revenue."},
 		{"retention_spend", arrow.PrimitiveTypes.Float64, true, "Retention spend for the period from kpis.retention_spend; null when not given."},
 		{"retention_cost_per_customer", arrow.PrimitiveTypes.Float64, true, "retention_spend / active_customers; null when spend is not given or there are no active customers."},
 	},

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -45,7 +46,15 @@ Commands:
 
 var errUsage = errors.New("usage")
 
+// gcPercent is the default GOGC: a nightly batch job on shared workers
+// prefers a lower memory high-water mark to a few percent of CPU; about a
+// third less peak RSS at 1M customers for about a tenth more time.
+const gcPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	err := run(os.Args[1:], os.Stdout, os.Stderr)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(os.Stderr, "retain: %v\n", err)

@@ -136,7 +136,7 @@ if (ordersCsv) {
     SELECT count(*) AS months,
       count(*) FILTER (WHERE k.period_start IS NULL OR k.customers_start <> ref.s OR k.customers_end <> ref.e OR k.new_customers <> ref.n
         OR k.reactivated_customers <> ref.r OR k.churned_customers <> ref.c OR k.active_customers <> ref.active OR k.orders <> ref.orders
-        OR abs(k.revenue - ref.revenue) > 1e-6 OR abs(coalesce(k.top20_revenue_share, -1) - coalesce(ref.top20, -1)) > 1e-9
+        OR abs(k.revenue - ref.revenue) > 1e-6 OR abs(coalesce(k.top20_revenue_share, -1) - coalesce(ref.top20, -1)) > 1e-6
         OR (ref.s > 0 AND abs(k.retention_rate - (ref.e - ref.n) / ref.s) > 1e-12)) AS mismatches,
       (SELECT count(*) FROM read_parquet('${part('retention_kpis')}') WHERE dimension = 'total') AS ours
     FROM ref LEFT JOIN (SELECT * FROM read_parquet('${part('retention_kpis')}') WHERE dimension = 'total') k ON k.period_start = ref.m`);
