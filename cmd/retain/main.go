@@ -37,7 +37,7 @@ const (
 const usage = `retain: nightly customer-retention tables from order data.
 
 Commands:
-  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F]
+  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F] [--holdout-days N]
   retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR]
   retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N]
   retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
@@ -111,6 +111,7 @@ func newLogger(stderr io.Writer) zerolog.Logger {
 // jobFlags are the flags run and backfill share.
 type jobFlags struct {
 	job, input, output, xcom string
+	holdoutDays              int
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -118,6 +119,7 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.input, "input", "", "folder holding the input tables (orders/, order_items/); overrides the job file")
 	fs.StringVar(&f.output, "output", "", "output root folder; overrides the job file")
 	fs.StringVar(&f.xcom, "xcom-file", "", "also write the summary JSON here (Airflow: /airflow/xcom/return.json)")
+	fs.IntVar(&f.holdoutDays, "holdout-days", -1, "score the CLV models on the last N days (overrides clv.holdout_days)")
 }
 
 // options loads the job file and the stage registry.
@@ -131,6 +133,9 @@ func (f *jobFlags) options(stderr io.Writer) (pipeline.Options, error) {
 	}
 	if f.input != "" {
 		j.OverrideInput(f.input)
+	}
+	if f.holdoutDays >= 0 {
+		j.CLV.HoldoutDays = f.holdoutDays
 	}
 	reg := &pipeline.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
