@@ -43,6 +43,8 @@ type Job struct {
 	KPIs KPIs `yaml:"kpis"`
 	// CLV configures the predictive models.
 	CLV CLV `yaml:"clv"`
+	// Actions configures win-back stages, churn risk, tiers and milestones.
+	Actions Actions `yaml:"actions"`
 	// Lineage sends OpenLineage events for each run when set.
 	Lineage Lineage `yaml:"lineage"`
 
@@ -116,6 +118,105 @@ type CLV struct {
 	// 100): four parameters from a handful of histories would only produce
 	// confident nonsense, so smaller shops get null predictions and say why.
 	MinCustomers int `yaml:"min_customers"`
+}
+
+// Actions configures the per-customer columns marketers act on.
+type Actions struct {
+	// WinbackDays are the days since the last order at which a customer
+	// enters winback_1, winback_2, winback_3 and lapsed; default 90, 180, 270, 365.
+	WinbackDays []int `yaml:"winback_days"`
+	// DeclineWindowDays is the recent window compared with the customer's
+	// earlier history; default 90. A customer's order rate is declining
+	// below FrequencyDeclineRatio (default 0.5) of the earlier rate, order
+	// value below ValueDeclineRatio (default 0.8) of the earlier average.
+	DeclineWindowDays     int     `yaml:"decline_window_days"`
+	FrequencyDeclineRatio float64 `yaml:"frequency_decline_ratio"`
+	ValueDeclineRatio     float64 `yaml:"value_decline_ratio"`
+	// Tiers are loyalty levels on Basis: lifetime_spend (default),
+	// trailing_12m_spend or orders.
+	Tiers Tiers `yaml:"tiers"`
+	// Milestones are the order counts celebrated; default 5, 10, 25, 50, 100.
+	Milestones []int `yaml:"milestones"`
+	// NewCustomerDays makes a customer new while their first order is that
+	// recent; default 30.
+	NewCustomerDays int `yaml:"new_customer_days"`
+	// TopSpenderPercent marks the top share of customers by revenue; default 10.
+	TopSpenderPercent float64 `yaml:"top_spender_percent"`
+	// ChurnRisk sets the churn_risk cut-offs.
+	ChurnRisk ChurnRisk `yaml:"churn_risk"`
+}
+
+// Tiers are loyalty levels, each reached at Min of the basis.
+type Tiers struct {
+	Basis  string `yaml:"basis"`
+	Levels []Tier `yaml:"levels"`
+}
+
+// Tier is one loyalty level.
+type Tier struct {
+	Name string  `yaml:"name"`
+	Min  float64 `yaml:"min"`
+}
+
+// ChurnRisk cut-offs: by p_alive when a model predicted it (high below
+// PAliveHigh, default 0.3; medium below PAliveMedium, 0.7), otherwise by days
+// since the last order over the customer's typical gap between orders (high
+// above GapHigh, default 3; medium above GapMedium, 1.5).
+type ChurnRisk struct {
+	PAliveHigh   float64 `yaml:"p_alive_high"`
+	PAliveMedium float64 `yaml:"p_alive_medium"`
+	GapHigh      float64 `yaml:"gap_high"`
+	GapMedium    float64 `yaml:"gap_medium"`
+}
+
+func (a *Actions) check() error {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	deff := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if len(a.WinbackDays) == 0 {
+		a.WinbackDays = []int{90, 180, 270, 365}
+	}
+	if len(a.WinbackDays) != 4 || !sort.IntsAreSorted(a.WinbackDays) || a.WinbackDays[0] < 1 || a.WinbackDays[0] == a.WinbackDays[1] || a.WinbackDays[1] == a.WinbackDays[2] || a.WinbackDays[2] == a.WinbackDays[3] {
+		return fmt.Errorf("%w: actions.winback_days must be 4 increasing day counts (winback_1, winback_2, winback_3, lapsed)", ErrInvalid)
+	}
+	def(&a.DeclineWindowDays, 90)
+	deff(&a.FrequencyDeclineRatio, 0.5)
+	deff(&a.ValueDeclineRatio, 0.8)
+	def(&a.NewCustomerDays, 30)
+	deff(&a.TopSpenderPercent, 10)
+	deff(&a.ChurnRisk.PAliveHigh, 0.3)
+	deff(&a.ChurnRisk.PAliveMedium, 0.7)
+	deff(&a.ChurnRisk.GapHigh, 3)
+	deff(&a.ChurnRisk.GapMedium, 1.5)
+	if len(a.Milestones) == 0 {
+		a.Milestones = []int{5, 10, 25, 50, 100}
+	}
+	switch a.Tiers.Basis {
+	case "":
+		a.Tiers.Basis = "lifetime_spend"
+	case "lifetime_spend", "trailing_12m_spend", "orders":
+	default:
+		return fmt.Errorf("%w: actions.tiers.basis %q: want lifetime_spend, trailing_12m_spend or orders", ErrInvalid, a.Tiers.Basis)
+	}
+	if len(a.Tiers.Levels) == 0 {
+		a.Tiers.Levels = []Tier{{"Bronze", 0}, {"Silver", 500}, {"Gold", 2000}, {"Platinum", 5000}}
+	}
+	for i := 1; i < len(a.Tiers.Levels); i++ {
+		if a.Tiers.Levels[i].Min <= a.Tiers.Levels[i-1].Min {
+			return fmt.Errorf("%w: actions.tiers.levels must be in increasing min order", ErrInvalid)
+		}
+	}
+	if a.TopSpenderPercent <= 0 || a.TopSpenderPercent > 100 || a.DeclineWindowDays < 1 {
+		return fmt.Errorf("%w: actions: top_spender_percent must be in (0, 100] and decline_window_days positive", ErrInvalid)
+	}
+	return nil
 }
 
 // Layout is what in the job shapes output columns.
@@ -258,6 +359,9 @@ func (j *Job) defaults() error {
 		}
 	}
 	if err := j.CLV.check(); err != nil {
+		return err
+	}
+	if err := j.Actions.check(); err != nil {
 		return err
 	}
 	if j.KPIs.ChurnDays == 0 {

@@ -27,6 +27,7 @@ func customerSegments(horizonDays int) Table {
 		Column{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "Discounted value of the next clv.horizon_months months (default 12): Σ monthly expected purchases × expected_avg_order_value / (1 + monthly rate)^month; months of 30 days."},
 		Column{"clv_model", arrow.BinaryTypes.String, true, "Purchase model behind the predictions: bgnbd or pareto_nbd; null when none could be fitted (see model_fit)."},
 	)
+	t.Columns = append(append(t.Columns, actionColumns...), segmentActionColumns...)
 	return t
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"retain/pipeline"
+	"retain/stages/actions"
 	"retain/stages/clv"
 	"retain/stages/cohorts"
 	"retain/stages/customersummary"
@@ -24,6 +25,7 @@ func RegisterAll(r *pipeline.Registry) error {
 		validate.Register(r),
 		customersummary.Register(r),
 		clv.Register(r),
+		actions.Register(r),
 		segments.Register(r),
 		cohorts.Register(r),
 		kpis.Register(r),

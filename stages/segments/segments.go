@@ -25,7 +25,7 @@ func Register(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "segments",
 		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments), and segment_summary.",
-		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name},
+		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name},
 		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return &stage{rc: rc}, nil
@@ -33,93 +33,115 @@ func Register(r *pipeline.Registry) error {
 	})
 }
 
+// joined are the per-customer tables merged into customer_segments; each
+// comes in customer_summary's customer order.
+var joined = []schemas.Table{schemas.CustomerPredictions, schemas.CustomerActions}
+
 // stage keeps the customer_summary batches (one row per customer, so memory
 // follows customers) because quintiles need every customer before any score.
 type stage struct {
 	pipeline.BaseStage
-	rc    *pipeline.RunContext
-	recs  []arrow.Record
-	preds []arrow.Record
+	rc     *pipeline.RunContext
+	recs   []arrow.Record
+	joined map[string][]arrow.Record
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
 	rec.Retain()
-	if table == schemas.CustomerPredictions.Name {
-		s.preds = append(s.preds, rec)
-	} else {
+	if table == schemas.CustomerSummary.Name {
 		s.recs = append(s.recs, rec)
+		return nil
 	}
+	if s.joined == nil {
+		s.joined = map[string][]arrow.Record{}
+	}
+	s.joined[table] = append(s.joined[table], rec)
 	return nil
 }
 
 func (s *stage) Close() error {
-	for _, r := range append(s.recs, s.preds...) {
+	for _, r := range s.recs {
 		r.Release()
 	}
-	s.recs, s.preds = nil, nil
+	for _, recs := range s.joined {
+		for _, r := range recs {
+			r.Release()
+		}
+	}
+	s.recs, s.joined = nil, nil
 	return nil
 }
 
-// predictionColumns joins the prediction batches into one array per
-// column, checked to be in customer_summary's customer order.
-func (s *stage) predictionColumns() ([]arrow.Array, error) {
-	n := len(schemas.CustomerPredictions.Columns)
-	cols := make([]arrow.Array, n)
-	for k := 0; k < n; k++ {
-		parts := make([]arrow.Array, len(s.preds))
-		for i, r := range s.preds {
-			parts[i] = r.Column(k)
-		}
-		if len(parts) == 0 {
-			cols[k] = array.MakeArrayOfNull(s.rc.Mem, schemas.CustomerPredictions.Columns[k].Type, 0)
-			continue
-		}
-		c, err := array.Concatenate(parts, s.rc.Mem)
-		if err != nil {
-			return nil, err
-		}
-		cols[k] = c
-	}
-	ids := cols[0].(*array.String)
-	base := 0
-	cs := schemas.CustomerSummary
-	for _, rec := range s.recs {
-		sum := rec.Column(cs.MustIndex("customer_id")).(*array.String)
-		for i := 0; i < sum.Len(); i++ {
-			if base+i >= ids.Len() || ids.Value(base+i) != sum.Value(i) {
-				for _, c := range cols {
-					c.Release()
-				}
-				return nil, fmt.Errorf("%s does not line up with %s at row %d", schemas.CustomerPredictions.Name, cs.Name, base+i)
+// joinColumns concatenates a joined table's batches into one array per
+// column after customer_id, checked to line up with customer_summary.
+func (s *stage) joinColumns(t schemas.Table, ids []string) ([]arrow.Array, error) {
+	recs := s.joined[t.Name]
+	cols := make([]arrow.Array, len(t.Columns))
+	release := func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
 			}
 		}
-		base += sum.Len()
 	}
-	if base != ids.Len() {
-		return nil, fmt.Errorf("%d predictions for %d customers", ids.Len(), base)
+	for k, c := range t.Columns {
+		if len(recs) == 0 {
+			cols[k] = array.MakeArrayOfNull(s.rc.Mem, c.Type, 0)
+			continue
+		}
+		parts := make([]arrow.Array, len(recs))
+		for i, r := range recs {
+			parts[i] = r.Column(k)
+		}
+		joinedCol, err := array.Concatenate(parts, s.rc.Mem)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		cols[k] = joinedCol
 	}
-	return cols, nil
+	got := cols[0].(*array.String)
+	if got.Len() != len(ids) {
+		release()
+		return nil, fmt.Errorf("%s has %d rows for %d customers", t.Name, got.Len(), len(ids))
+	}
+	for i, id := range ids {
+		if got.Value(i) != id {
+			release()
+			return nil, fmt.Errorf("%s does not line up with %s at row %d", t.Name, schemas.CustomerSummary.Name, i)
+		}
+	}
+	cols[0].Release()
+	return cols[1:], nil
 }
 
 // columns are the per-customer figures scoring needs, in row order.
 type columns struct {
+	ids       []string
 	daysSince []float64
 	orders    []float64
 	revenue   []float64
+	recency   []float64
+	frequency []float64
 }
 
 func (s *stage) gather() columns {
 	var c columns
 	cs := schemas.CustomerSummary
 	for _, rec := range s.recs {
+		ids := rec.Column(cs.MustIndex("customer_id")).(*array.String)
 		tenure := rec.Column(cs.MustIndex("tenure_days")).(*array.Int64).Int64Values()
 		recency := rec.Column(cs.MustIndex("recency_days")).(*array.Int64).Int64Values()
 		orders := rec.Column(cs.MustIndex("order_count")).(*array.Int64).Int64Values()
 		revenue := rec.Column(cs.MustIndex("total_revenue")).(*array.Float64).Float64Values()
+		freq := rec.Column(cs.MustIndex("frequency")).(*array.Int64).Int64Values()
 		for i := range tenure {
+			c.ids = append(c.ids, ids.Value(i))
 			c.daysSince = append(c.daysSince, float64(tenure[i]-recency[i]))
 			c.orders = append(c.orders, float64(orders[i]))
 			c.revenue = append(c.revenue, revenue[i])
+			c.recency = append(c.recency, float64(recency[i]))
+			c.frequency = append(c.frequency, float64(freq[i]))
 		}
 	}
 	return c
@@ -140,27 +162,36 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	cac := s.rc.Job.Segments.CAC
 	agg := newSummary(rules)
 
-	preds, err := s.predictionColumns()
-	if err != nil {
-		return err
-	}
+	var extraCols []arrow.Array
 	defer func() {
-		for _, c := range preds {
-			c.Release()
+		for _, col := range extraCols {
+			col.Release()
 		}
 	}()
+	for _, t := range joined {
+		cols, err := s.joinColumns(t, c.ids)
+		if err != nil {
+			return err
+		}
+		extraCols = append(extraCols, cols...)
+	}
+	pAlive := extraCols[schemas.CustomerPredictions.MustIndex("p_alive")-1].(*array.Float64)
+	risk := churnRisk(s.rc.Job.Actions.ChurnRisk, c, pAlive)
+	top := topSpenders(cents, s.rc.Job.Actions.TopSpenderPercent)
+
 	schema := schemas.LookupForSegments(s.rc.Job.Layout()).Schema()
 	cs := schemas.CustomerSummary
-	scoreCols := len(schema.Fields()) - len(cs.Columns) - (len(preds) - 1)
+	scoreFields := schema.Fields()[len(cs.Columns) : len(cs.Columns)+8]
 	base := 0
 	for _, rec := range s.recs {
 		n := int(rec.NumRows())
-		extra := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(schema.Fields()[len(cs.Columns):len(cs.Columns)+scoreCols], nil))
+		extra := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(scoreFields, nil))
 		days := extra.Field(0).(*array.Int64Builder)
 		rs, fs, ms := extra.Field(1).(*array.Int64Builder), extra.Field(2).(*array.Int64Builder), extra.Field(3).(*array.Int64Builder)
 		cell, seg := extra.Field(4).(*array.StringBuilder), extra.Field(5).(*array.StringBuilder)
 		hclv, repeat := extra.Field(6).(*array.Float64Builder), extra.Field(7).(*array.BooleanBuilder)
-		freq := rec.Column(cs.MustIndex("frequency")).(*array.Int64).Int64Values()
+		tail := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(schema.Fields()[len(schema.Fields())-2:], nil))
+		riskB, topB := tail.Field(0).(*array.StringBuilder), tail.Field(1).(*array.BooleanBuilder)
 		country := rec.Column(cs.MustIndex("country")).(*array.String)
 		channel := rec.Column(cs.MustIndex("channel")).(*array.String)
 		for i := 0; i < n; i++ {
@@ -174,20 +205,25 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 			cell.Append(strconv.Itoa(int(r[k])*100 + int(f[k])*10 + int(m[k])))
 			seg.Append(name)
 			hclv.Append(clv)
-			repeat.Append(freq[i] > 0)
+			repeat.Append(c.frequency[k] > 0)
+			riskB.Append(risk[k])
+			topB.Append(top[k])
 			agg.add(name, valueOr(country, i), valueOr(channel, i), c.orders[k], c.revenue[k], clv, c.daysSince[k])
 		}
-		added := extra.NewRecord()
+		scores, tailRec := extra.NewRecord(), tail.NewRecord()
 		extra.Release()
-		cols := append(append([]arrow.Array(nil), rec.Columns()...), added.Columns()...)
+		tail.Release()
+		cols := append(append([]arrow.Array(nil), rec.Columns()...), scores.Columns()...)
 		var slices []arrow.Array
-		for _, p := range preds[1:] {
-			sl := array.NewSlice(p, int64(base), int64(base+n))
+		for _, col := range extraCols {
+			sl := array.NewSlice(col, int64(base), int64(base+n))
 			slices = append(slices, sl)
 			cols = append(cols, sl)
 		}
+		cols = append(cols, tailRec.Columns()...)
 		outRec := array.NewRecord(schema, cols, int64(n))
-		added.Release()
+		scores.Release()
+		tailRec.Release()
 		for _, sl := range slices {
 			sl.Release()
 		}

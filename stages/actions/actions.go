@@ -1,0 +1,256 @@
+// Package actions is the stage that turns each customer's purchase days into
+// the columns a marketing tool triggers on: win-back stage and the day it was
+// entered, declining frequency or order value, loyalty tier, milestones,
+// anniversaries and new customers. Everything is a function of the run date,
+// so "entered today" lists come out once and the same on a rerun.
+package actions
+
+import (
+	"context"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/calendar"
+	"retain/job"
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages/customersummary"
+	"retain/stages/internal/history"
+)
+
+// BatchRows is the number of customers per emitted batch.
+const BatchRows = 64 * 1024
+
+// Register adds the actions stage.
+func Register(r *pipeline.Registry) error {
+	return r.Register(pipeline.Spec{
+		Name:    "actions",
+		Doc:     "Win-back stage, declining behaviour, loyalty tier, milestones, anniversaries and new customers per customer.",
+		Inputs:  []string{schemas.CustomerActivity.Name},
+		Outputs: []string{schemas.CustomerActions.Name},
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			s := &stage{rc: rc, cfg: rc.Job.Actions, runDay: customersummary.RunDay(rc),
+				b: array.NewRecordBuilder(rc.Mem, schemas.CustomerActions.Schema())}
+			s.walk.Visit = s.visit
+			return s, nil
+		},
+	})
+}
+
+type stage struct {
+	pipeline.BaseStage
+	rc     *pipeline.RunContext
+	cfg    job.Actions
+	runDay int32
+	walk   history.Walker
+	b      *array.RecordBuilder
+	ctx    context.Context
+	out    pipeline.Emitter
+	rows   int
+}
+
+func (s *stage) Close() error {
+	s.b.Release()
+	return nil
+}
+
+func (s *stage) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
+	// Rows are emitted as customers complete, so memory stays at one batch.
+	s.ctx, s.out = ctx, out
+	return s.walk.Add(rec)
+}
+
+// Customer is what the rules below read of one customer.
+type Customer struct {
+	Days    []int32
+	Orders  []int64
+	Revenue []float64
+}
+
+// Row is one customer's action columns.
+type Row struct {
+	WinbackStage                       string
+	WinbackEnteredOn                   int32
+	FrequencyDeclining, ValueDeclining bool
+	Tier, NextTier                     string
+	SpendToNext                        *float64
+	OrdersToNext                       *int64
+	TierUpgradedToday                  bool
+	Milestone                          *int64
+	Anniversary, NewCustomer           bool
+}
+
+// Evaluate applies the job's action rules to one customer on runDay.
+func Evaluate(cfg job.Actions, runDay int32, c Customer) Row {
+	var r Row
+	first, last := c.Days[0], c.Days[len(c.Days)-1]
+	since := runDay - last
+	stages := []string{"active", "winback_1", "winback_2", "winback_3", "lapsed"}
+	r.WinbackStage, r.WinbackEnteredOn = stages[0], last
+	for k, d := range cfg.WinbackDays {
+		if since >= int32(d) {
+			r.WinbackStage, r.WinbackEnteredOn = stages[k+1], last+int32(d)
+		}
+	}
+
+	cutoff := runDay - int32(cfg.DeclineWindowDays)
+	var earlyOrders, recentOrders, todayOrders int64
+	var earlyValue, recentValue, total, trailing, todayValue float64
+	for i, d := range c.Days {
+		total += c.Revenue[i]
+		if d <= cutoff {
+			earlyOrders += c.Orders[i]
+			earlyValue += c.Revenue[i]
+		} else {
+			recentOrders += c.Orders[i]
+			recentValue += c.Revenue[i]
+		}
+		if d > runDay-365 {
+			trailing += c.Revenue[i]
+		}
+		if d == runDay {
+			todayOrders += c.Orders[i]
+			todayValue += c.Revenue[i]
+		}
+	}
+	if first <= cutoff && earlyOrders >= 2 {
+		earlyRate := float64(earlyOrders) / float64(cutoff-first+1)
+		recentRate := float64(recentOrders) / float64(cfg.DeclineWindowDays)
+		r.FrequencyDeclining = recentRate < cfg.FrequencyDeclineRatio*earlyRate
+	}
+	if earlyOrders > 0 && recentOrders > 0 {
+		r.ValueDeclining = recentValue/float64(recentOrders) < cfg.ValueDeclineRatio*earlyValue/float64(earlyOrders)
+	}
+
+	orders := total0(c.Orders)
+	var value, before float64
+	switch cfg.Tiers.Basis {
+	case "orders":
+		value, before = float64(orders), float64(orders-todayOrders)
+	case "trailing_12m_spend":
+		value, before = trailing, trailing-todayValue
+	default:
+		value, before = total, total-todayValue
+	}
+	tier := tierIndex(cfg.Tiers.Levels, value)
+	if tier >= 0 {
+		r.Tier = cfg.Tiers.Levels[tier].Name
+	}
+	if tier+1 < len(cfg.Tiers.Levels) {
+		next := cfg.Tiers.Levels[tier+1]
+		r.NextTier = next.Name
+		if cfg.Tiers.Basis == "orders" {
+			n := int64(next.Min - value)
+			r.OrdersToNext = &n
+		} else {
+			v := next.Min - value
+			r.SpendToNext = &v
+		}
+	}
+	r.TierUpgradedToday = todayOrders > 0 && tier > tierIndex(cfg.Tiers.Levels, before)
+
+	for _, m := range cfg.Milestones {
+		if orders-todayOrders < int64(m) && int64(m) <= orders {
+			v := int64(m)
+			r.Milestone = &v
+		}
+	}
+	r.Anniversary = isAnniversary(calendar.Date(first), calendar.Date(runDay))
+	r.NewCustomer = runDay-first < int32(cfg.NewCustomerDays)
+	return r
+}
+
+func total0(v []int64) int64 {
+	var n int64
+	for _, x := range v {
+		n += x
+	}
+	return n
+}
+
+// tierIndex is the highest level reached, −1 below the first.
+func tierIndex(levels []job.Tier, value float64) int {
+	idx := -1
+	for i, l := range levels {
+		if value >= l.Min {
+			idx = i
+		}
+	}
+	return idx
+}
+
+// isAnniversary: same month and day in a later year; a 29 February first
+// order has its anniversary on 28 February when the year has no 29th.
+func isAnniversary(first, day time.Time) bool {
+	if day.Year() <= first.Year() {
+		return false
+	}
+	if first.Month() == time.February && first.Day() == 29 && !leap(day.Year()) {
+		return day.Month() == time.February && day.Day() == 28
+	}
+	return day.Month() == first.Month() && day.Day() == first.Day()
+}
+
+func leap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+func (s *stage) visit(c *history.Customer) error {
+	r := Evaluate(s.cfg, s.runDay, Customer{Days: c.Days, Orders: c.Orders, Revenue: c.Revenue})
+	b := s.b
+	str := func(k int, v string) {
+		if v == "" {
+			b.Field(k).AppendNull()
+		} else {
+			b.Field(k).(*array.StringBuilder).Append(v)
+		}
+	}
+	str(0, c.ID)
+	str(1, r.WinbackStage)
+	b.Field(2).(*array.Date32Builder).Append(arrow.Date32(r.WinbackEnteredOn))
+	b.Field(3).(*array.BooleanBuilder).Append(r.FrequencyDeclining)
+	b.Field(4).(*array.BooleanBuilder).Append(r.ValueDeclining)
+	str(5, r.Tier)
+	str(6, r.NextTier)
+	if r.SpendToNext != nil {
+		b.Field(7).(*array.Float64Builder).Append(*r.SpendToNext)
+	} else {
+		b.Field(7).AppendNull()
+	}
+	if r.OrdersToNext != nil {
+		b.Field(8).(*array.Int64Builder).Append(*r.OrdersToNext)
+	} else {
+		b.Field(8).AppendNull()
+	}
+	b.Field(9).(*array.BooleanBuilder).Append(r.TierUpgradedToday)
+	if r.Milestone != nil {
+		b.Field(10).(*array.Int64Builder).Append(*r.Milestone)
+	} else {
+		b.Field(10).AppendNull()
+	}
+	b.Field(11).(*array.BooleanBuilder).Append(r.Anniversary)
+	b.Field(12).(*array.BooleanBuilder).Append(r.NewCustomer)
+	s.rows++
+	if s.rows >= BatchRows {
+		return s.flush()
+	}
+	return nil
+}
+
+func (s *stage) flush() error {
+	s.rows = 0
+	rec := s.b.NewRecord()
+	defer rec.Release()
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	return s.out.Emit(s.ctx, schemas.CustomerActions.Name, rec)
+}
+
+func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+	s.ctx, s.out = ctx, out
+	if err := s.walk.Flush(); err != nil {
+		return err
+	}
+	return s.flush()
+}
