@@ -89,7 +89,8 @@ type CSVOptions struct {
 type Output struct {
 	// Path is the root folder of the output tables.
 	Path string `yaml:"path"`
-	// RowGroupRows caps rows per Parquet row group; default 1,048,576.
+	// RowGroupRows caps rows per Parquet row group; default 262,144, which
+	// bounds the writer's buffer per table while keeping row groups large.
 	RowGroupRows int64 `yaml:"row_group_rows"`
 }
 
@@ -338,7 +339,7 @@ func (j *Job) defaults() error {
 	}
 	j.loc = loc
 	if j.Output.RowGroupRows == 0 {
-		j.Output.RowGroupRows = 1 << 20
+		j.Output.RowGroupRows = 256 * 1024
 	}
 	if j.Output.RowGroupRows < 1 {
 		return fmt.Errorf("%w: output.row_group_rows must be positive", ErrInvalid)

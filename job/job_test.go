@@ -11,7 +11,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Timezone != "UTC" || j.Output.RowGroupRows != 1<<20 || j.KPIs.ChurnDays != 180 ||
+	if j.Timezone != "UTC" || j.Output.RowGroupRows != 256*1024 || j.KPIs.ChurnDays != 180 ||
 		j.KPIs.Period != "month" || j.Cohorts.Period != "month" || len(j.Segments.Rules) != 11 ||
 		strings.Join(j.Validate.CountedStatuses, ",") != "completed" {
 		t.Errorf("defaults not applied: %+v", j)
