@@ -45,6 +45,8 @@ type Job struct {
 	CLV CLV `yaml:"clv"`
 	// Actions configures win-back stages, churn risk, tiers and milestones.
 	Actions Actions `yaml:"actions"`
+	// Audiences configures the per-audience CSV lists.
+	Audiences Audiences `yaml:"audiences"`
 	// Lineage sends OpenLineage events for each run when set.
 	Lineage Lineage `yaml:"lineage"`
 
@@ -145,6 +147,37 @@ type Actions struct {
 	TopSpenderPercent float64 `yaml:"top_spender_percent"`
 	// ChurnRisk sets the churn_risk cut-offs.
 	ChurnRisk ChurnRisk `yaml:"churn_risk"`
+}
+
+// Audiences says which customer lists are written as CSV under
+// <output>/audiences/snapshot_date=D/ for mail and automation tools.
+type Audiences struct {
+	// Enabled turns the lists off when false; default true.
+	Enabled *bool `yaml:"enabled"`
+	// Lists names the audiences to write; default all of AudienceNames.
+	Lists []string `yaml:"lists"`
+}
+
+// AudienceNames are the audiences retain knows, in their documented order.
+var AudienceNames = []string{
+	"winback_1_entered_today", "winback_2_entered_today", "winback_3_entered_today", "lapsed_entered_today",
+	"new_customers", "tier_upgrades", "milestones_today", "anniversaries_today", "at_risk_high_value",
+}
+
+func (a *Audiences) check() error {
+	if a.Enabled == nil {
+		on := true
+		a.Enabled = &on
+	}
+	if len(a.Lists) == 0 {
+		a.Lists = AudienceNames
+	}
+	for _, l := range a.Lists {
+		if !slices.Contains(AudienceNames, l) {
+			return fmt.Errorf("%w: audiences.lists: unknown audience %q (want one of %s)", ErrInvalid, l, strings.Join(AudienceNames, ", "))
+		}
+	}
+	return nil
 }
 
 // Tiers are loyalty levels, each reached at Min of the basis.
@@ -363,6 +396,9 @@ func (j *Job) defaults() error {
 		return err
 	}
 	if err := j.Actions.check(); err != nil {
+		return err
+	}
+	if err := j.Audiences.check(); err != nil {
 		return err
 	}
 	if j.KPIs.ChurnDays == 0 {

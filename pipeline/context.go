@@ -30,6 +30,9 @@ type RunContext struct {
 	// StagingDir is where the load stage writes this run's files before the
 	// commit makes them visible.
 	StagingDir string
+	// ArtifactRows counts rows of files other than tables (audience lists),
+	// by path under the output root; the manifest reports them.
+	ArtifactRows map[string]int64
 }
 
 // NewRunContext fixes the observation window for runDate ("YYYY-MM-DD") in
@@ -52,6 +55,7 @@ func NewRunContext(j *job.Job, runID, runDate string, mem memory.Allocator, log 
 		Mem:          mem,
 		Log:          log,
 		Rows:         NewAccounting(),
+		ArtifactRows: map[string]int64{},
 	}, nil
 }
 

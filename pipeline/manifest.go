@@ -21,8 +21,10 @@ type Manifest struct {
 	Totals     RowTotals       `json:"row_totals"`
 	Tables     []TableManifest `json:"tables"`
 	// Artifacts are other committed files' folders, such as the report.
-	Artifacts []string    `json:"artifacts,omitempty"`
-	Stages    []StageStat `json:"stages"`
+	Artifacts []string `json:"artifacts,omitempty"`
+	// ArtifactRows counts the rows of artifact files such as audience lists.
+	ArtifactRows map[string]int64 `json:"artifact_rows,omitempty"`
+	Stages       []StageStat      `json:"stages"`
 }
 
 // RowTotals is the accounting identity spelled out: read = used + quarantined + excluded.

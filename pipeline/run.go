@@ -180,6 +180,9 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		rel, _ := filepath.Rel(root, PartitionDir(root, a, date))
 		m.Artifacts = append(m.Artifacts, rel)
 	}
+	if len(rc.ArtifactRows) > 0 {
+		m.ArtifactRows = rc.ArtifactRows
+	}
 	m.FinishedAt = time.Now().UTC()
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

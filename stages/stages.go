@@ -7,6 +7,7 @@ import (
 
 	"retain/pipeline"
 	"retain/stages/actions"
+	"retain/stages/audiences"
 	"retain/stages/clv"
 	"retain/stages/cohorts"
 	"retain/stages/customersummary"
@@ -30,6 +31,7 @@ func RegisterAll(r *pipeline.Registry) error {
 		cohorts.Register(r),
 		kpis.Register(r),
 		report.Register(r),
+		audiences.Register(r),
 		load.Register(r),
 	)
 }

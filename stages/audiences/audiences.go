@@ -1,0 +1,234 @@
+// Package audiences is the stage that writes the customer lists a mail or
+// automation tool triggers on — who entered a win-back stage today, new
+// customers, tier upgrades, milestones, anniversaries, valuable customers at
+// risk — one CSV per audience, committed atomically with the tables. Each
+// list is a function of the run date, so a tool that reads it once per day
+// contacts each customer once.
+package audiences
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/calendar"
+	"retain/pipeline"
+	"retain/schemas"
+)
+
+// Dir is the folder (like a table's) holding a date's lists.
+const Dir = "audiences"
+
+// Columns are written in every list, in this order: what a mail tool needs
+// to address and personalise a message.
+var Columns = []string{
+	"customer_id", "country", "channel", "rfm_segment", "loyalty_tier", "winback_stage", "total_revenue",
+	"order_count", "last_order_at", "days_since_last_order", "milestone_reached_today", "p_alive", "predicted_clv", "churn_risk",
+}
+
+// row gives an audience predicate what it reads of a customer.
+type row struct {
+	rec arrow.Record
+	i   int
+	idx map[string]int
+	run arrow.Date32
+}
+
+func (r row) str(name string) string {
+	a := r.rec.Column(r.idx[name]).(*array.String)
+	if a.IsNull(r.i) {
+		return ""
+	}
+	return a.Value(r.i)
+}
+
+func (r row) boolean(name string) bool {
+	return r.rec.Column(r.idx[name]).(*array.Boolean).Value(r.i)
+}
+
+func (r row) valid(name string) bool { return r.rec.Column(r.idx[name]).IsValid(r.i) }
+
+// enteredToday is a win-back stage entered on the run date.
+func enteredToday(stage string) func(row) bool {
+	return func(r row) bool {
+		return r.str("winback_stage") == stage &&
+			r.rec.Column(r.idx["winback_stage_entered_on"]).(*array.Date32).Value(r.i) == r.run
+	}
+}
+
+// audiences define each list; their names are job.AudienceNames.
+var audiences = map[string]func(row) bool{
+	"winback_1_entered_today": enteredToday("winback_1"),
+	"winback_2_entered_today": enteredToday("winback_2"),
+	"winback_3_entered_today": enteredToday("winback_3"),
+	"lapsed_entered_today":    enteredToday("lapsed"),
+	"new_customers":           func(r row) bool { return r.boolean("is_new_customer") },
+	"tier_upgrades":           func(r row) bool { return r.boolean("is_tier_upgraded_today") },
+	"milestones_today":        func(r row) bool { return r.valid("milestone_reached_today") },
+	"anniversaries_today":     func(r row) bool { return r.boolean("is_first_order_anniversary_today") },
+	"at_risk_high_value":      func(r row) bool { return r.str("churn_risk") == "high" && r.boolean("is_top_spender") },
+}
+
+// Register adds the audiences stage.
+func Register(r *pipeline.Registry) error {
+	return r.Register(pipeline.Spec{
+		Name:   "audiences",
+		Doc:    "One CSV per configured audience under <output>/audiences/snapshot_date=<date>/.",
+		Inputs: []string{schemas.CustomerSegments.Name},
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			return &stage{rc: rc}, nil
+		},
+	})
+}
+
+type list struct {
+	name string
+	keep func(row) bool
+	file *os.File
+	buf  *bufio.Writer
+	csv  *csv.Writer
+	rows int64
+}
+
+type stage struct {
+	pipeline.BaseStage
+	rc    *pipeline.RunContext
+	lists []*list
+}
+
+func (s *stage) open() error {
+	dir := pipeline.PartitionDir(s.rc.StagingDir, Dir, s.rc.RunDateString())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range s.rc.Job.Audiences.Lists {
+		f, err := os.Create(filepath.Join(dir, name+".csv"))
+		if err != nil {
+			return err
+		}
+		l := &list{name: name, keep: audiences[name], file: f, buf: bufio.NewWriter(f)}
+		l.csv = csv.NewWriter(l.buf)
+		if err := l.csv.Write(Columns); err != nil {
+			return err
+		}
+		s.lists = append(s.lists, l)
+	}
+	return nil
+}
+
+func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+	if !*s.rc.Job.Audiences.Enabled {
+		return nil
+	}
+	if s.lists == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
+	idx := map[string]int{}
+	for i, f := range rec.Schema().Fields() {
+		idx[f.Name] = i
+	}
+	for _, c := range Columns {
+		if _, ok := idx[c]; !ok {
+			return fmt.Errorf("%s has no column %s", schemas.CustomerSegments.Name, c)
+		}
+	}
+	values := make([]string, len(Columns))
+	for i := 0; i < int(rec.NumRows()); i++ {
+		r := row{rec: rec, i: i, idx: idx, run: s.rc.SnapshotDate}
+		filled := false
+		for _, l := range s.lists {
+			if !l.keep(r) {
+				continue
+			}
+			if !filled {
+				for k, c := range Columns {
+					values[k] = text(rec.Column(idx[c]), i)
+				}
+				filled = true
+			}
+			if err := l.csv.Write(values); err != nil {
+				return err
+			}
+			l.rows++
+		}
+	}
+	return nil
+}
+
+// text renders a value the way spreadsheet and mail tools read it: RFC 3339
+// times, plain decimals, empty for null.
+func text(a arrow.Array, i int) string {
+	if a.IsNull(i) {
+		return ""
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i)
+	case *array.Int64:
+		return strconv.FormatInt(a.Value(i), 10)
+	case *array.Float64:
+		v := a.Value(i)
+		if math.Abs(v) >= 0.01 {
+			return strconv.FormatFloat(v, 'f', 2, 64)
+		}
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	case *array.Timestamp:
+		return time.UnixMicro(int64(a.Value(i))).UTC().Format(time.RFC3339)
+	case *array.Date32:
+		return calendar.Date(int32(a.Value(i))).Format(time.DateOnly)
+	}
+	return a.ValueStr(i)
+}
+
+// Finish flushes every list, writing empty ones too: an empty file says
+// "nobody today", a missing one would say "the job did not run".
+func (s *stage) Finish(context.Context, pipeline.Emitter) error {
+	if !*s.rc.Job.Audiences.Enabled {
+		return nil
+	}
+	if s.lists == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
+	for _, l := range s.lists {
+		l.csv.Flush()
+		if err := l.csv.Error(); err != nil {
+			return err
+		}
+		if err := l.buf.Flush(); err != nil {
+			return err
+		}
+		if err := l.file.Sync(); err != nil {
+			return err
+		}
+		if err := l.file.Close(); err != nil {
+			return err
+		}
+		l.file = nil
+		rel := filepath.Join(Dir, "snapshot_date="+s.rc.RunDateString(), l.name+".csv")
+		s.rc.ArtifactRows[rel] = l.rows
+	}
+	return nil
+}
+
+// Close closes lists left open by a failed run; the staging folder goes with them.
+func (s *stage) Close() error {
+	for _, l := range s.lists {
+		if l.file != nil {
+			l.file.Close()
+		}
+	}
+	return nil
+}
