@@ -59,6 +59,11 @@ type Job struct {
 type Input struct {
 	Orders     Source  `yaml:"orders"`
 	OrderItems *Source `yaml:"order_items"`
+	// FXRates converts order amounts into ReportingCurrency (see schemas.FXRates).
+	FXRates *Source `yaml:"fx_rates"`
+	// ReportingCurrency is the currency every money column is in when
+	// fx_rates is given; orders without a currency are taken to be in it.
+	ReportingCurrency string `yaml:"reporting_currency"`
 }
 
 // Source is one input table in local files.
@@ -414,6 +419,14 @@ func (j *Job) defaults() error {
 	}
 	if err := j.Input.Orders.check("input.orders", schemas.Orders); err != nil {
 		return err
+	}
+	if j.Input.FXRates != nil {
+		if err := j.Input.FXRates.check("input.fx_rates", schemas.FXRates); err != nil {
+			return err
+		}
+		if len(j.Input.ReportingCurrency) != 3 {
+			return fmt.Errorf("%w: input.reporting_currency must be a 3-letter currency code when fx_rates is set", ErrInvalid)
+		}
 	}
 	if j.Input.OrderItems != nil {
 		if err := j.Input.OrderItems.check("input.order_items", schemas.OrderItems); err != nil {

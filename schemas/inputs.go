@@ -14,7 +14,7 @@ var Orders = Table{
 		{"order_id", arrow.BinaryTypes.String, false, "Order identifier, unique per order (required). Source: string or integer."},
 		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier (required). Source: string or integer."},
 		{"order_ts", Timestamp, false, "When the order was placed (required). Source: timestamp, date, or a string in RFC 3339, 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD' or 'YYYYMMDD'; strings without a zone are read in the job's time zone."},
-		{"amount", arrow.PrimitiveTypes.Float64, false, "Order value in the order's currency (required). Source: float, integer, decimal or numeric string."},
+		{"amount", arrow.PrimitiveTypes.Float64, false, "Order value (required); after validation in input.reporting_currency when input.fx_rates is given. Source: float, integer, decimal or numeric string."},
 		{"currency", arrow.BinaryTypes.String, true, "ISO 4217 currency code of amount."},
 		{"country", arrow.BinaryTypes.String, true, "Country of the order (ISO 3166 alpha-2 recommended)."},
 		{"channel", arrow.BinaryTypes.String, true, "Sales channel, e.g. web, app, store."},
@@ -35,5 +35,19 @@ var OrderItems = Table{
 		{"sku", arrow.BinaryTypes.String, false, "Product identifier."},
 		{"quantity", arrow.PrimitiveTypes.Int64, true, "Units of the product in the order."},
 		{"unit_price", arrow.PrimitiveTypes.Float64, true, "Price per unit in the order's currency."},
+	},
+}
+
+// FXRates is the optional exchange-rate input: one rate per currency and
+// day, applied to an order at the rate of its local order date or the latest
+// earlier date.
+var FXRates = Table{
+	Name:  "fx_rates",
+	Grain: "one row per currency and date",
+	Doc:   "Exchange rates into the reporting currency (input.fx_rates).",
+	Columns: []Column{
+		{"date", arrow.FixedWidthTypes.Date32, false, "Day the rate applies from. Source: date, timestamp or date string."},
+		{"currency", arrow.BinaryTypes.String, false, "ISO 4217 code."},
+		{"rate_to_reporting", arrow.PrimitiveTypes.Float64, false, "Units of the reporting currency per unit of currency."},
 	},
 }

@@ -8,7 +8,8 @@ var Quarantine = Table{
 	Name:  "quarantine",
 	Grain: "one row per rejected input row",
 	Doc: "Input rows rejected by validation. Checks run in this order and the first failing one is the reason: " +
-		"missing_order_id, missing_customer_id, missing_order_ts, unparseable_order_ts, missing_amount, non_numeric_amount, negative_amount; " +
+		"missing_order_id, missing_customer_id, missing_order_ts, unparseable_order_ts, missing_amount, non_numeric_amount, negative_amount, " +
+		"unknown_currency (with input.fx_rates: no rate for the order's currency on or before its date); " +
 		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (the first row of an order_id in input order wins; " +
 		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check.",
 	Columns: []Column{
@@ -30,7 +31,7 @@ var CustomerSummary = Table{
 	Grain: "one row per customer with at least one used order",
 	Doc: "Per-customer order history up to the end of the run date. Purchase periods are calendar days in the job's time zone: " +
 		"orders on the same day collapse into one period, as the BTYD models (BG/NBD, Pareto/NBD, Gamma-Gamma) expect. " +
-		"Money is in the orders' amount unit (the reporting currency when all orders share one).",
+		"Money is in input.reporting_currency when input.fx_rates is given (each order converted at the rate of its date), otherwise in the orders' amount unit.",
 	Columns: []Column{
 		snapshotDate,
 		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},

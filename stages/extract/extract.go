@@ -67,6 +67,8 @@ type reader struct {
 	rc    *pipeline.RunContext
 	src   *job.Source
 	files []plannedFile
+	// table is what batches are emitted as; only orders count as rows read.
+	table string
 }
 
 // newReader resolves the files and checks every file's columns up front, so
@@ -76,7 +78,7 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{rc: rc, src: src}
+	r := &reader{rc: rc, src: src, table: RawOrders}
 	for _, f := range files {
 		fields, err := fileFields(f, src)
 		if err != nil {
@@ -283,6 +285,25 @@ func (r *reader) emitBatch(ctx context.Context, f plannedFile, rec arrow.Record,
 	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{f.path, strconv.FormatInt(row, 10)})
 	renamed := array.NewRecord(arrow.NewSchema(fields, &md), cols, rec.NumRows())
 	defer renamed.Release()
-	r.rc.Rows.Read += rec.NumRows()
-	return out.Emit(ctx, RawOrders, renamed)
+	if r.table == RawOrders {
+		r.rc.Rows.Read += rec.NumRows()
+	}
+	return out.Emit(ctx, r.table, renamed)
+}
+
+// emitFunc adapts a function to pipeline.Emitter.
+type emitFunc func(rec arrow.Record) error
+
+func (f emitFunc) Emit(_ context.Context, _ string, rec arrow.Record) error { return f(rec) }
+
+// ReadAll reads a small side input (such as FX rates) with the same file,
+// format, column-mapping and type checks as orders, handing each batch to
+// visit. Batches are released after visit returns.
+func ReadAll(ctx context.Context, rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
+	r, err := newReader(rc, src, t, required)
+	if err != nil {
+		return err
+	}
+	r.table = t.Name
+	return r.Finish(ctx, emitFunc(visit))
 }

@@ -20,17 +20,19 @@ const (
 
 // wantKind says which source types each canonical column accepts.
 var wantKind = map[string]kind{
-	"order_id":    kindID,
-	"customer_id": kindID,
-	"order_ts":    kindTimestamp,
-	"amount":      kindAmount,
-	"currency":    kindText,
-	"country":     kindText,
-	"channel":     kindText,
-	"status":      kindText,
-	"sku":         kindID,
-	"quantity":    kindQuantity,
-	"unit_price":  kindAmount,
+	"order_id":          kindID,
+	"customer_id":       kindID,
+	"order_ts":          kindTimestamp,
+	"amount":            kindAmount,
+	"currency":          kindText,
+	"country":           kindText,
+	"channel":           kindText,
+	"status":            kindText,
+	"sku":               kindID,
+	"quantity":          kindQuantity,
+	"unit_price":        kindAmount,
+	"date":              kindTimestamp,
+	"rate_to_reporting": kindAmount,
 }
 
 func (k kind) String() string {

@@ -42,7 +42,12 @@ func Register(r *pipeline.Registry) error {
 		Inputs:  []string{extract.RawOrders},
 		Outputs: []string{schemas.Orders.Name, schemas.Quarantine.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			fx, err := loadRates(rc)
+			if err != nil {
+				return nil, err
+			}
 			return &validator{
+				fx:         fx,
 				rc:         rc,
 				ids:        newIDSet(),
 				windowEnd:  rc.WindowEnd.UnixMicro(),
@@ -55,6 +60,7 @@ func Register(r *pipeline.Registry) error {
 
 type validator struct {
 	pipeline.BaseStage
+	fx         *rates
 	rc         *pipeline.RunContext
 	ids        *idSet
 	windowEnd  int64
@@ -98,8 +104,6 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	amount := amountAccessor(raw["amount"])
 	statusOf := textAccessor(raw["status"])
 	currency := textAccessor(raw["currency"])
-	country := textAccessor(raw["country"])
-	channel := textAccessor(raw["channel"])
 	counted := v.rc.Job.Validate.CountedStatuses
 
 	ob := v.orders
@@ -108,7 +112,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	oTS := ob.Field(2).(*array.TimestampBuilder)
 	oAmt := ob.Field(3).(*array.Float64Builder)
 	oText := []*array.StringBuilder{ob.Field(4).(*array.StringBuilder), ob.Field(5).(*array.StringBuilder), ob.Field(6).(*array.StringBuilder), ob.Field(7).(*array.StringBuilder)}
-	texts := []textFn{currency, country, channel, statusOf}
+	texts := []textFn{currency, textAccessor(raw["country"]), textAccessor(raw["channel"]), statusOf}
 	n := int(rec.NumRows())
 	ob.Reserve(n)
 	reserveText(oID, raw["order_id"])
@@ -137,6 +141,8 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			reason = ReasonNonNumericAmount
 		case amt < 0:
 			reason = ReasonNegativeAmount
+		case v.fx != nil && !v.convertInPlace(&amt, currency, i, ts):
+			reason = ReasonUnknownCurrency
 		case ts >= v.windowEnd:
 			rows.Excluded[ExcludedAfterRunDate]++
 			continue
@@ -173,6 +179,16 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		return emit(ctx, out, schemas.Quarantine.Name, v.quarantine)
 	}
 	return nil
+}
+
+// convertInPlace turns *amount into the reporting currency.
+func (v *validator) convertInPlace(amount *float64, currency textFn, i int, ts int64) bool {
+	c, st := currency(i)
+	converted, ok := v.fx.convert(*amount, c, st == ok, ts)
+	if ok {
+		*amount = converted
+	}
+	return ok
 }
 
 func emit(ctx context.Context, out pipeline.Emitter, table string, b *array.RecordBuilder) error {

@@ -1,0 +1,91 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages/extract"
+)
+
+// ReasonUnknownCurrency quarantines an order whose currency has no rate on
+// or before its order date, so no amount is used unconverted.
+const ReasonUnknownCurrency = "unknown_currency"
+
+type ratePoint struct {
+	day  int32
+	rate float64
+}
+
+// rates converts amounts into the reporting currency at the rate of the
+// order's local date, or the latest earlier date with a rate.
+type rates struct {
+	reporting string
+	loc       *time.Location
+	byCode    map[string][]ratePoint
+}
+
+func localDay(us int64, loc *time.Location) int32 {
+	y, m, d := time.UnixMicro(us).In(loc).Date()
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// loadRates reads input.fx_rates whole: it is small (currencies × days).
+// A rate that is missing or not positive fails the run, naming the row,
+// because a wrong rate would silently misstate every converted order.
+func loadRates(rc *pipeline.RunContext) (*rates, error) {
+	src := rc.Job.Input.FXRates
+	if src == nil {
+		return nil, nil
+	}
+	r := &rates{reporting: strings.ToUpper(rc.Job.Input.ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
+	err := extract.ReadAll(context.Background(), rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
+		md := rec.Schema().Metadata()
+		file := md.Values()[md.FindKey(extract.MetaSourceFile)]
+		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
+		code := textAccessor(column(rec, "currency"))
+		rate := amountAccessor(column(rec, "rate_to_reporting"))
+		for i := 0; i < int(rec.NumRows()); i++ {
+			us, s1 := date(i)
+			c, s2 := code(i)
+			v, s3 := rate(i)
+			if s1 != ok || s2 != ok || s3 != ok || !(v > 0) || strings.TrimSpace(c) == "" {
+				return fmt.Errorf("%s: fx rate row %d: need a date, a currency and a positive rate", file, i+1)
+			}
+			k := strings.ToUpper(strings.TrimSpace(c))
+			r.byCode[k] = append(r.byCode[k], ratePoint{localDay(us, r.loc), v})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("input.fx_rates: %w", err)
+	}
+	for _, pts := range r.byCode {
+		slices.SortStableFunc(pts, func(a, b ratePoint) int { return int(a.day - b.day) })
+	}
+	return r, nil
+}
+
+// convert returns amount in the reporting currency; false when the currency
+// has no rate on or before the order's day. An order without a currency is
+// taken to be in the reporting currency.
+func (r *rates) convert(amount float64, currency string, hasCurrency bool, orderUS int64) (float64, bool) {
+	code := strings.ToUpper(strings.TrimSpace(currency))
+	if !hasCurrency || code == "" || code == r.reporting {
+		return amount, true
+	}
+	pts := r.byCode[code]
+	day := localDay(orderUS, r.loc)
+	// The last point on or before the order day; a later duplicate day wins.
+	i, _ := slices.BinarySearchFunc(pts, day+1, func(p ratePoint, d int32) int { return int(p.day - d) })
+	if i == 0 {
+		return 0, false
+	}
+	return amount * pts[i-1].rate, true
+}
