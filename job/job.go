@@ -47,6 +47,8 @@ type Job struct {
 	Actions Actions `yaml:"actions"`
 	// Audiences configures the per-audience CSV lists.
 	Audiences Audiences `yaml:"audiences"`
+	// Affinity configures product_affinity.
+	Affinity Affinity `yaml:"affinity"`
 	// Lineage sends OpenLineage events for each run when set.
 	Lineage Lineage `yaml:"lineage"`
 
@@ -152,6 +154,13 @@ type Actions struct {
 	TopSpenderPercent float64 `yaml:"top_spender_percent"`
 	// ChurnRisk sets the churn_risk cut-offs.
 	ChurnRisk ChurnRisk `yaml:"churn_risk"`
+}
+
+// Affinity configures product_affinity (needs input.order_items).
+type Affinity struct {
+	MinPairOrders int `yaml:"min_pair_orders"`
+	TopK          int `yaml:"top_k"`
+	MaxPairs      int `yaml:"max_pairs"`
 }
 
 // Audiences says which customer lists are written as CSV under
@@ -405,6 +414,18 @@ func (j *Job) defaults() error {
 	}
 	if err := j.Audiences.check(); err != nil {
 		return err
+	}
+	if j.Affinity.MinPairOrders == 0 {
+		j.Affinity.MinPairOrders = 5
+	}
+	if j.Affinity.TopK == 0 {
+		j.Affinity.TopK = 10
+	}
+	if j.Affinity.MaxPairs == 0 {
+		j.Affinity.MaxPairs = 5_000_000
+	}
+	if j.Affinity.MinPairOrders < 1 || j.Affinity.TopK < 1 || j.Affinity.MaxPairs < 1000 {
+		return fmt.Errorf("%w: affinity: min_pair_orders and top_k must be positive, max_pairs at least 1000", ErrInvalid)
 	}
 	if j.KPIs.ChurnDays == 0 {
 		j.KPIs.ChurnDays = 180

@@ -103,8 +103,20 @@ func (e *Emitter) base(eventType string, o pipeline.Options) event {
 			"nominalTime": e.facet("NominalTimeRunFacet", map[string]any{"nominalStartTime": nominal.Format(time.RFC3339)}),
 		}},
 		Job:    jobRef{Namespace: e.cfg.Namespace, Name: o.Job.Name},
-		Inputs: []dataset{{Namespace: "file", Name: o.Job.Resolve(o.Job.Input.Orders.Path)}},
+		Inputs: inputs(o),
 	}
+}
+
+// inputs lists every file input the job reads.
+func inputs(o pipeline.Options) []dataset {
+	in := o.Job.Input
+	ds := []dataset{{Namespace: "file", Name: o.Job.Resolve(in.Orders.Path)}}
+	for _, src := range []*job.Source{in.OrderItems, in.FXRates} {
+		if src != nil {
+			ds = append(ds, dataset{Namespace: "file", Name: o.Job.Resolve(src.Path)})
+		}
+	}
+	return ds
 }
 
 // RunStarted sends START.

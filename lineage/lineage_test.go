@@ -104,7 +104,7 @@ func TestStartAndComplete(t *testing.T) {
 			t.Errorf("%s has no schema facet", o.Name)
 		}
 	}
-	if len(rows) != 8 || rows["customer_summary"] != 2 || rows["quarantine"] != 11 {
+	if len(rows) != 9 || rows["customer_summary"] != 2 || rows["quarantine"] != 11 {
 		t.Errorf("output row counts %v", rows)
 	}
 	raw, err := os.ReadFile(file)

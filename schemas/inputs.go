@@ -51,3 +51,6 @@ var FXRates = Table{
 		{"rate_to_reporting", arrow.PrimitiveTypes.Float64, false, "Units of the reporting currency per unit of currency."},
 	},
 }
+
+// OrderItemsRequired lists the OrderItems columns a job must map.
+var OrderItemsRequired = []string{"order_id", "sku"}

@@ -52,8 +52,8 @@ func TestBackfillIsIdempotent(t *testing.T) {
 			parquet++
 		}
 	}
-	if parquet != 30*7 {
-		t.Fatalf("%d table files, want 30 dates × 7 tables (model_fit compared apart)", parquet)
+	if parquet != 30*8 {
+		t.Fatalf("%d table files, want 30 dates × 8 tables (model_fit compared apart)", parquet)
 	}
 	var fits []string
 	for _, d := range []string{"2026-10-24", "2026-11-22"} {

@@ -7,6 +7,7 @@ import (
 
 	"retain/pipeline"
 	"retain/stages/actions"
+	"retain/stages/affinity"
 	"retain/stages/audiences"
 	"retain/stages/clv"
 	"retain/stages/cohorts"
@@ -24,6 +25,8 @@ func RegisterAll(r *pipeline.Registry) error {
 	return errors.Join(
 		extract.Register(r),
 		validate.Register(r),
+		extract.RegisterItems(r),
+		affinity.Register(r),
 		customersummary.Register(r),
 		clv.Register(r),
 		actions.Register(r),

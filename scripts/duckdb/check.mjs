@@ -1,4 +1,5 @@
 // check.mjs <output_root> <run_date> [<orders.csv> <churn_days>]
+// check.mjs <output_root> <run_date> --shop <generated shop folder>
 //
 // Opens every table of one run with DuckDB and checks, against the run's
 // _manifest.json, that columns, their order and their types and row counts
@@ -10,7 +11,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [root, runDate, ordersCsv, churnArg] = process.argv.slice(2);
+const [root, runDate, ordersCsvOrFlag, churnOrShop] = process.argv.slice(2);
+const shop = ordersCsvOrFlag === '--shop' ? churnOrShop : undefined;
+const ordersCsv = shop ? undefined : ordersCsvOrFlag;
+const churnArg = shop ? undefined : churnOrShop;
 if (!root || !runDate) {
   console.error('usage: check.mjs <output_root> <run_date> [<orders.csv> <churn_days>]');
   process.exit(2);
@@ -142,6 +146,44 @@ if (ordersCsv) {
     FROM ref LEFT JOIN (SELECT * FROM read_parquet('${part('retention_kpis')}') WHERE dimension = 'total') k ON k.period_start = ref.m`);
   check(Number(kpi[0].mismatches) === 0 && Number(kpi[0].months) === Number(kpi[0].ours),
     `retention_kpis: ${kpi[0].mismatches} of ${kpi[0].months} SQL months differ; retain has ${kpi[0].ours} total rows`);
+}
+
+if (shop) {
+  // Product affinity recomputed from the generated shop's raw files with the
+  // validate stage's rules: valid fields, up to the run date, first row of an
+  // order id wins, counted status; then distinct products per used order.
+  await con.run(`
+    CREATE TABLE used AS
+    WITH valid AS (
+      SELECT order_id, status, filename, file_row_number
+      FROM read_parquet('${shop}/orders/*.parquet', filename = true, file_row_number = true)
+      WHERE order_id IS NOT NULL AND trim(order_id) <> '' AND customer_id IS NOT NULL AND trim(customer_id) <> ''
+        AND order_ts IS NOT NULL AND amount IS NOT NULL AND NOT isnan(amount) AND amount >= 0
+        AND order_ts < (DATE '${runDate}' + INTERVAL 1 DAY)::TIMESTAMPTZ),
+    firsts AS (
+      SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY filename, file_row_number) AS rn FROM valid)
+    SELECT order_id FROM firsts WHERE rn = 1 AND (status IS NULL OR lower(trim(status)) = 'completed')`);
+  await con.run(`
+    CREATE TABLE baskets AS
+    SELECT DISTINCT i.order_id, i.sku FROM read_parquet('${shop}/order_items/*.parquet') i JOIN used USING (order_id)`);
+  const [aff] = await rows(`
+    WITH n AS (SELECT count(DISTINCT order_id) AS n FROM baskets),
+    per AS (SELECT sku, count(*) AS c FROM baskets GROUP BY sku),
+    pairs AS (
+      SELECT a.sku AS product_a, b.sku AS product_b, count(*) AS pair_orders
+      FROM baskets a JOIN baskets b ON a.order_id = b.order_id AND a.sku < b.sku GROUP BY 1, 2),
+    ref AS (
+      SELECT p.*, pa.c AS ca, pb.c AS cb, p.pair_orders * (SELECT n FROM n) / (pa.c * pb.c) AS lift
+      FROM pairs p JOIN per pa ON pa.sku = p.product_a JOIN per pb ON pb.sku = p.product_b),
+    ours AS (SELECT * FROM read_parquet('${part('product_affinity')}'))
+    SELECT (SELECT count(*) FROM ours) AS rows,
+      (SELECT count(*) FROM ours o LEFT JOIN ref r USING (product_a, product_b)
+        WHERE r.product_a IS NULL OR o.pair_orders <> r.pair_orders OR o.orders_with_a <> r.ca OR o.orders_with_b <> r.cb
+          OR abs(o.lift - r.lift) > 1e-9 * r.lift OR o.max_undercount <> 0) AS mismatches,
+      (SELECT count(*) FROM (SELECT product_a, product_b FROM ref ORDER BY pair_orders DESC, lift DESC LIMIT 1) t
+        JOIN ours USING (product_a, product_b)) AS has_top_pair`);
+  check(Number(aff.rows) > 0 && Number(aff.mismatches) === 0 && Number(aff.has_top_pair) === 1,
+    `product_affinity: ${aff.mismatches} of ${aff.rows} rows differ from SQL (top pair present: ${aff.has_top_pair})`);
 }
 
 console.log(`duckdb-check: ${passed} passed, ${failed} failed`);

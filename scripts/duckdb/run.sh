@@ -19,4 +19,4 @@ node "$here/check.mjs" "$work/cdnow" 1998-06-30 testdata/cdnow_master/input/orde
 
 bin/retain gen --customers 3000 --out "$work/shop" --end-date 2026-11-22 >/dev/null
 bin/retain run --job jobs/nightly.yaml --input "$work/shop" --output "$work/out" --run-date 2026-11-22 2>/dev/null >/dev/null
-node "$here/check.mjs" "$work/out" 2026-11-22
+node "$here/check.mjs" "$work/out" 2026-11-22 --shop "$work/shop"

@@ -40,6 +40,37 @@ const BatchRows = 64 * 1024
 // has a column of a type that cannot be converted.
 var ErrInputSchema = errors.New("input schema")
 
+// RawItems is the table of order-item rows as read.
+const RawItems = "order_items_raw"
+
+// RegisterItems adds the stage that reads input.order_items. It declares the
+// used orders as its input only to run after them: product affinity counts
+// items of used orders, so it must know them all before the first item.
+func RegisterItems(r *pipeline.Registry) error {
+	return r.Register(pipeline.Spec{
+		Name:    "extract_items",
+		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
+		Inputs:  []string{schemas.Orders.Name},
+		Outputs: []string{RawItems},
+		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			if rc.Job.Input.OrderItems == nil {
+				return pipeline.BaseStage{}, nil
+			}
+			r, err := newReader(rc, rc.Job.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
+			if err != nil {
+				return nil, err
+			}
+			r.table = RawItems
+			return &itemsReader{r}, nil
+		},
+	})
+}
+
+// itemsReader ignores the order batches it depends on.
+type itemsReader struct{ *reader }
+
+func (itemsReader) Process(context.Context, string, arrow.Record, pipeline.Emitter) error { return nil }
+
 // Register adds the extract stage.
 func Register(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{

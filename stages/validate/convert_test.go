@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -42,23 +41,6 @@ func TestParseTimestamp(t *testing.T) {
 				t.Errorf("got %v (ok %v), want %s", got.UTC(), ok, tt.want)
 			}
 		})
-	}
-}
-
-func TestIDSet(t *testing.T) {
-	s := newIDSet()
-	for i := 0; i < 200_000; i++ {
-		if !s.add(fmt.Sprintf("O%d", i)) {
-			t.Fatalf("O%d reported as seen", i)
-		}
-	}
-	for i := 0; i < 200_000; i += 997 {
-		if s.add(fmt.Sprintf("O%d", i)) {
-			t.Fatalf("O%d not remembered after growth", i)
-		}
-	}
-	if s.n != 200_000 || len(s.slots) < s.n*4/3 {
-		t.Errorf("n = %d with %d slots", s.n, len(s.slots))
 	}
 }
 

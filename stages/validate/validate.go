@@ -14,6 +14,7 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
+	"retain/stages/internal/fingerprint"
 )
 
 // Quarantine reasons, in the order the checks run.
@@ -49,7 +50,7 @@ func Register(r *pipeline.Registry) error {
 			return &validator{
 				fx:         fx,
 				rc:         rc,
-				ids:        newIDSet(),
+				ids:        fingerprint.NewSet(),
 				windowEnd:  rc.WindowEnd.UnixMicro(),
 				orders:     array.NewRecordBuilder(rc.Mem, schemas.Orders.Schema()),
 				quarantine: array.NewRecordBuilder(rc.Mem, schemas.Quarantine.Schema()),
@@ -62,7 +63,7 @@ type validator struct {
 	pipeline.BaseStage
 	fx         *rates
 	rc         *pipeline.RunContext
-	ids        *idSet
+	ids        *fingerprint.Set
 	windowEnd  int64
 	orders     *array.RecordBuilder
 	quarantine *array.RecordBuilder
@@ -146,7 +147,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		case ts >= v.windowEnd:
 			rows.Excluded[ExcludedAfterRunDate]++
 			continue
-		case !v.ids.add(oid):
+		case !v.ids.Add(oid):
 			reason = ReasonDuplicateOrderID
 		}
 		if reason != "" {
