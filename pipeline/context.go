@@ -27,6 +27,9 @@ type RunContext struct {
 	Mem          memory.Allocator
 	Log          zerolog.Logger
 	Rows         *Accounting
+	// Items accounts for input.order_items rows the same way, when the job
+	// reads them.
+	Items *Accounting
 	// StagingDir is where the load stage writes this run's files before the
 	// commit makes them visible.
 	StagingDir string
@@ -55,6 +58,7 @@ func NewRunContext(j *job.Job, runID, runDate string, mem memory.Allocator, log 
 		Mem:          mem,
 		Log:          log,
 		Rows:         NewAccounting(),
+		Items:        NewAccounting(),
 		ArtifactRows: map[string]int64{},
 	}, nil
 }

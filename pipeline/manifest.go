@@ -10,16 +10,18 @@ import (
 // Manifest records what one run did; it is written next to _SUCCESS and is
 // the first thing to read when a number looks wrong.
 type Manifest struct {
-	RunID      string          `json:"run_id"`
-	RunDate    string          `json:"run_date"`
-	Job        string          `json:"job"`
-	Timezone   string          `json:"timezone"`
-	Version    string          `json:"version"`
-	StartedAt  time.Time       `json:"started_at"`
-	FinishedAt time.Time       `json:"finished_at"`
-	Rows       Accounting      `json:"row_accounting"`
-	Totals     RowTotals       `json:"row_totals"`
-	Tables     []TableManifest `json:"tables"`
+	RunID      string     `json:"run_id"`
+	RunDate    string     `json:"run_date"`
+	Job        string     `json:"job"`
+	Timezone   string     `json:"timezone"`
+	Version    string     `json:"version"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt time.Time  `json:"finished_at"`
+	Rows       Accounting `json:"row_accounting"`
+	Totals     RowTotals  `json:"row_totals"`
+	// ItemRows accounts for input.order_items rows when the job reads them.
+	ItemRows *Accounting     `json:"item_accounting,omitempty"`
+	Tables   []TableManifest `json:"tables"`
 	// Artifacts are other committed files' folders, such as the report.
 	Artifacts []string `json:"artifacts,omitempty"`
 	// ArtifactRows counts the rows of artifact files such as audience lists.

@@ -156,6 +156,9 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if err := rc.Rows.Check(); err != nil {
 		return nil, err
 	}
+	if err := rc.Items.Check(); err != nil {
+		return nil, fmt.Errorf("order_items: %w", err)
+	}
 
 	m := Manifest{
 		RunID: o.RunID, RunDate: date, Job: o.Job.Name, Timezone: o.Job.Timezone, Version: Version(),
@@ -179,6 +182,9 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	for _, a := range artifacts {
 		rel, _ := filepath.Rel(root, PartitionDir(root, a, date))
 		m.Artifacts = append(m.Artifacts, rel)
+	}
+	if o.Job.Input.OrderItems != nil {
+		m.ItemRows = rc.Items
 	}
 	if len(rc.ArtifactRows) > 0 {
 		m.ArtifactRows = rc.ArtifactRows

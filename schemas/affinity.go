@@ -9,7 +9,7 @@ var ProductAffinity = Table{
 	Doc: "Pairs of SKUs in the same used order (valid, counted, up to the run date), from input.order_items. product_a sorts before product_b. " +
 		"A pair is kept when it has at least affinity.min_pair_orders orders (default 5) and is among the top affinity.top_k pairs (default 10, by pair_orders then lift) of either product. " +
 		"Products are counted exactly; pair counts are exact unless the number of distinct pairs outgrew affinity.max_pairs (default 5,000,000), " +
-		"when the rarest pairs were dropped to stay in memory and max_undercount bounds how much any pair_orders may be too low. " +
+		"when the rarest pairs were dropped to stay in memory (a lossy count: frequent pairs are never dropped) and max_undercount bounds how much that pair's pair_orders may be too low. " +
 		"Items of one order must be adjacent in the input (as exports sorted by order are); a later, non-adjacent part of an order is left out and logged.",
 	Columns: []Column{
 		snapshotDate,
@@ -22,6 +22,6 @@ var ProductAffinity = Table{
 		{"confidence_a_to_b", arrow.PrimitiveTypes.Float64, false, "pair_orders / orders_with_a: chance an order with a also has b."},
 		{"confidence_b_to_a", arrow.PrimitiveTypes.Float64, false, "pair_orders / orders_with_b."},
 		{"lift", arrow.PrimitiveTypes.Float64, false, "support / (support of a × support of b); above 1 means bought together more than by chance."},
-		{"max_undercount", arrow.PrimitiveTypes.Int64, false, "Upper bound on how much pair_orders may undercount; 0 means exact."},
+		{"max_undercount", arrow.PrimitiveTypes.Int64, false, "Upper bound on how much this pair's pair_orders may undercount (pair_orders ≤ true count ≤ pair_orders + max_undercount); 0 means exact."},
 	},
 }

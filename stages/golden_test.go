@@ -64,7 +64,7 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", tbl.Name, want, got, raw)
 				}
 			}
-			checkAccounting(t, out, date, filepath.Join(expDir, "rows.json"))
+			checkAccounting(t, out, date, filepath.Join(expDir, "rows.json"), filepath.Join(expDir, "item_rows.json"))
 			if pub := filepath.Join(expDir, "published_summary_weeks.csv"); fileExists(pub) {
 				checkPublishedSummary(t, out, date, pub)
 			}
@@ -158,7 +158,9 @@ func renderTable(t *testing.T, out, table, date, caseDir string) string {
 	return buf.String()
 }
 
-func checkAccounting(t *testing.T, out, date, want string) {
+// checkAccounting compares the manifest's row accounting with want, and its
+// item accounting with wantItems when the case reads order_items.
+func checkAccounting(t *testing.T, out, date, want, wantItems string) {
 	raw, err := os.ReadFile(filepath.Join(pipeline.RunDir(out, date), pipeline.ManifestName))
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +172,17 @@ func checkAccounting(t *testing.T, out, date, want string) {
 	if m.Totals.Read != m.Totals.Used+m.Totals.Quarantined+m.Totals.Excluded {
 		t.Errorf("manifest totals do not add up: %+v", m.Totals)
 	}
-	got, _ := json.MarshalIndent(m.Rows, "", "  ")
+	compareJSON(t, m.Rows, want)
+	if m.ItemRows != nil {
+		if m.ItemRows.Check() != nil {
+			t.Errorf("item accounting does not add up: %+v", m.ItemRows)
+		}
+		compareJSON(t, m.ItemRows, wantItems)
+	}
+}
+
+func compareJSON(t *testing.T, v any, want string) {
+	got, _ := json.MarshalIndent(v, "", "  ")
 	got = append(got, '\n')
 	if *update {
 		if err := os.WriteFile(want, got, 0o644); err != nil {
@@ -183,7 +195,7 @@ func checkAccounting(t *testing.T, out, date, want string) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, exp) {
-		t.Errorf("row accounting:\n--- got\n%s--- want\n%s", got, exp)
+		t.Errorf("%s:\n--- got\n%s--- want\n%s", filepath.Base(want), got, exp)
 	}
 }
 

@@ -26,30 +26,45 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "product_affinity: pairs of SKUs bought together in used orders, with support, confidence and lift.",
 		Inputs:  []string{schemas.Orders.Name, extract.RawItems},
 		Outputs: []string{schemas.ProductAffinity.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
-			return &stage{rc: rc, used: fingerprint.NewSet(), closed: fingerprint.NewSet(), sku: map[string]int32{}, pairs: map[uint64]int64{}}, nil
-		},
+		New:     New,
 	})
 }
+
+// New builds the stage for a run.
+func New(rc *pipeline.RunContext) (pipeline.Stage, error) {
+	return &stage{rc: rc, used: fingerprint.NewSet(), sku: map[string]int32{}, pairs: map[uint64]pairCount{}}, nil
+}
+
+// Item-row outcomes in the manifest's item_accounting.
+const (
+	// ReasonMissingOrderID quarantines an item without an order id.
+	ReasonMissingOrderID = "missing_order_id"
+	// ReasonMissingSKU quarantines an item without a SKU.
+	ReasonMissingSKU = "missing_sku"
+	// ExcludedOrderNotUsed: the item's order is unknown, quarantined,
+	// excluded by status or after the run date.
+	ExcludedOrderNotUsed = "order_not_used"
+	// ExcludedNotAdjacent: a later, non-adjacent run of items of an order
+	// already counted.
+	ExcludedNotAdjacent = "order_items_not_adjacent"
+)
 
 type stage struct {
 	pipeline.BaseStage
 	rc *pipeline.RunContext
-	// used holds fingerprints of used orders, only while items are expected.
+	// used holds fingerprints of used orders; a counted order is marked.
 	used *fingerprint.Set
 	// products: SKU → id, orders per product.
-	sku      map[string]int32
-	names    []string
-	orders   []int64
-	baskets  int64
-	pairs    map[uint64]int64
-	dropped  int64 // largest count ever pruned: the undercount bound
-	current  string
-	basket   []int32
-	closed   *fingerprint.Set
-	split    int64
-	skipped  int64
-	hasItems bool
+	sku     map[string]int32
+	names   []string
+	orders  []int64
+	baskets int64
+	pairs   map[uint64]pairCount
+	// floor bounds the true count of every pair not in pairs: the most a
+	// pruned pair could have had.
+	floor   int64
+	current string
+	basket  []int32
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
@@ -63,7 +78,6 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 		}
 		return nil
 	}
-	s.hasItems = true
 	var orderCol, skuCol arrow.Array
 	for i, f := range rec.Schema().Fields() {
 		switch f.Name {
@@ -73,12 +87,23 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 			skuCol = rec.Column(i)
 		}
 	}
+	items := s.rc.Items
 	for i := 0; i < int(rec.NumRows()); i++ {
-		if orderCol.IsNull(i) || skuCol.IsNull(i) {
-			s.skipped++
+		var order, sku string
+		if !orderCol.IsNull(i) {
+			order = orderCol.ValueStr(i)
+		}
+		if !skuCol.IsNull(i) {
+			sku = skuCol.ValueStr(i)
+		}
+		switch {
+		case strings.TrimSpace(order) == "":
+			items.Quarantined[ReasonMissingOrderID]++
+			continue
+		case strings.TrimSpace(sku) == "":
+			items.Quarantined[ReasonMissingSKU]++
 			continue
 		}
-		order, sku := orderCol.ValueStr(i), skuCol.ValueStr(i)
 		if order != s.current {
 			s.closeBasket()
 			s.current = strings.Clone(order)
@@ -107,22 +132,31 @@ func (s *stage) closeBasket() {
 	}
 	basket := s.basket
 	s.basket = s.basket[:0]
-	if !s.used.Has(s.current) {
-		return // items of orders that were quarantined or excluded
-	}
-	if !s.closed.Add(s.current) {
-		// A later, non-adjacent part of an order already counted: counting
-		// it as another basket would count its products twice.
-		s.split++
+	items := s.rc.Items
+	switch used, first := s.used.Mark(s.current); {
+	case !used:
+		items.Excluded[ExcludedOrderNotUsed] += int64(len(basket))
+		return
+	case !first:
+		// Counting a later part of an order as another basket would count
+		// its products twice.
+		items.Excluded[ExcludedNotAdjacent] += int64(len(basket))
 		return
 	}
+	items.Used += int64(len(basket))
 	slices.Sort(basket)
 	basket = slices.Compact(basket)
 	s.baskets++
 	for i, a := range basket {
 		s.orders[a]++
 		for _, b := range basket[i+1:] {
-			s.pairs[uint64(a)<<32|uint64(uint32(b))]++
+			k := uint64(a)<<32 | uint64(uint32(b))
+			pc, ok := s.pairs[k]
+			if !ok {
+				pc.base = s.floor
+			}
+			pc.count++
+			s.pairs[k] = pc
 		}
 	}
 	if len(s.pairs) > s.rc.Job.Affinity.MaxPairs {
@@ -130,50 +164,57 @@ func (s *stage) closeBasket() {
 	}
 }
 
-// prune drops the rarest pairs until the map is half full; a dropped pair
-// that reappears restarts from zero, so counts may be short by at most the
-// largest count ever dropped, which max_undercount reports.
+// pairCount is a pair's count since it last entered the map, and base,
+// the most it may have had before: count ≤ true count ≤ count + base.
+type pairCount struct{ count, base int64 }
+
+// prune drops the rarest pairs until the map is half full, a lossy count in
+// the manner of Space-Saving: a dropped pair could have had at most
+// count + base orders, which raises floor, and a pair that (re)enters later
+// takes floor as its base, so every count keeps a true upper bound. Frequent
+// pairs are never dropped and stay exact.
 func (s *stage) prune() {
 	limit := s.rc.Job.Affinity.MaxPairs / 2
 	counts := make([]int64, 0, len(s.pairs))
-	for _, c := range s.pairs {
-		counts = append(counts, c)
+	for _, pc := range s.pairs {
+		counts = append(counts, pc.count)
 	}
 	slices.Sort(counts)
 	cut := counts[len(counts)-limit]
-	for k, c := range s.pairs {
-		if c < cut || (c == cut && len(s.pairs) > limit) {
+	for k, pc := range s.pairs {
+		if pc.count < cut || (pc.count == cut && len(s.pairs) > limit) {
 			delete(s.pairs, k)
-			s.dropped = max(s.dropped, c)
+			s.floor = max(s.floor, pc.count+pc.base)
 		}
 	}
 }
 
 type pair struct {
-	a, b  int32
-	count int64
-	lift  float64
+	a, b        int32
+	count, base int64
+	lift        float64
 }
 
 func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	s.closeBasket()
-	s.used, s.closed = nil, nil
-	if s.split > 0 {
-		s.rc.Log.Warn().Str("stage", "affinity").Int64("orders", s.split).
-			Msg("items of some orders were not adjacent in the input; only each order's first run of items was counted")
+	s.used = nil
+	if n := s.rc.Items.Excluded[ExcludedNotAdjacent]; n > 0 {
+		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).
+			Msg("items of some orders were not adjacent in order_items; only each order's first run of items was counted (sort the export by order_id)")
 	}
-	if s.skipped > 0 {
-		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", s.skipped).Msg("items without order_id or sku were left out of product_affinity")
+	if n := s.rc.Items.TotalQuarantined(); n > 0 {
+		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).Msg("items without order_id or sku were left out of product_affinity")
 	}
 	cfg := s.rc.Job.Affinity
 	n := float64(s.baskets)
 	var kept []pair
-	for k, c := range s.pairs {
-		if c < int64(cfg.MinPairOrders) {
+	for k, pc := range s.pairs {
+		if pc.count < int64(cfg.MinPairOrders) {
 			continue
 		}
 		a, b := int32(k>>32), int32(uint32(k))
-		kept = append(kept, pair{a, b, c, float64(c) * n / (float64(s.orders[a]) * float64(s.orders[b]))})
+		lift := float64(pc.count) * n / (float64(s.orders[a]) * float64(s.orders[b]))
+		kept = append(kept, pair{a, b, pc.count, pc.base, lift})
 	}
 	// Top K per product: rank each product's pairs, keep a pair that ranks
 	// within K for either side.
@@ -214,7 +255,7 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 		b.Field(7).(*array.Float64Builder).Append(float64(p.count) / float64(s.orders[a]))
 		b.Field(8).(*array.Float64Builder).Append(float64(p.count) / float64(s.orders[c]))
 		b.Field(9).(*array.Float64Builder).Append(p.lift)
-		b.Field(10).(*array.Int64Builder).Append(s.dropped)
+		b.Field(10).(*array.Int64Builder).Append(p.base)
 	}
 	rec := b.NewRecord()
 	defer rec.Release()

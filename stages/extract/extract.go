@@ -316,8 +316,11 @@ func (r *reader) emitBatch(ctx context.Context, f plannedFile, rec arrow.Record,
 	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{f.path, strconv.FormatInt(row, 10)})
 	renamed := array.NewRecord(arrow.NewSchema(fields, &md), cols, rec.NumRows())
 	defer renamed.Release()
-	if r.table == RawOrders {
+	switch r.table {
+	case RawOrders:
 		r.rc.Rows.Read += rec.NumRows()
+	case RawItems:
+		r.rc.Items.Read += rec.NumRows()
 	}
 	return out.Emit(ctx, r.table, renamed)
 }
