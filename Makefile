@@ -10,7 +10,7 @@ build:
 
 ## run: build, make the sample shop if missing, run the nightly job on it
 run: build
-	@test -d $(SAMPLE)/orders || bin/retain gen --customers 20000 --out $(SAMPLE) --end-date $(RUN_DATE)
+	@test -f $(SAMPLE)/fx_rates.csv || bin/retain gen --customers 20000 --out $(SAMPLE) --end-date $(RUN_DATE)
 	bin/retain run --job jobs/nightly.yaml --run-date $(RUN_DATE) --output $(OUT)
 	@echo "tables: $(OUT)/<table>/snapshot_date=$(RUN_DATE)/part-00000.parquet; manifest: $(OUT)/_runs/snapshot_date=$(RUN_DATE)/_manifest.json"
 

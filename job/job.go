@@ -63,8 +63,11 @@ type Input struct {
 	OrderItems *Source `yaml:"order_items"`
 	// FXRates converts order amounts into ReportingCurrency (see schemas.FXRates).
 	FXRates *Source `yaml:"fx_rates"`
-	// ReportingCurrency is the currency every money column is in when
-	// fx_rates is given; orders without a currency are taken to be in it.
+	// ReportingCurrency is the currency every money column is in; orders
+	// without a currency are taken to be in it. Without fx_rates, orders in
+	// any other currency are quarantined as unknown_currency; with neither
+	// set, orders in more than one currency fail the run rather than be
+	// summed unconverted.
 	ReportingCurrency string `yaml:"reporting_currency"`
 }
 
@@ -449,6 +452,9 @@ func (j *Job) defaults() error {
 			return fmt.Errorf("%w: input.reporting_currency must be a 3-letter currency code when fx_rates is set", ErrInvalid)
 		}
 	}
+	if c := j.Input.ReportingCurrency; c != "" && len(c) != 3 {
+		return fmt.Errorf("%w: input.reporting_currency %q: want a 3-letter currency code", ErrInvalid, c)
+	}
 	if j.Input.OrderItems != nil {
 		if err := j.Input.OrderItems.check("input.order_items", schemas.OrderItems); err != nil {
 			return err
@@ -556,7 +562,7 @@ func (j *Job) Resolve(p string) string {
 }
 
 // OverrideInput points the inputs at a folder: orders at DIR/orders (a
-// folder, or orders.parquet / orders.csv), order items likewise.
+// folder, or orders.parquet / orders.csv), order items and FX rates likewise.
 func (j *Job) OverrideInput(dir string) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
@@ -564,6 +570,9 @@ func (j *Job) OverrideInput(dir string) {
 	j.Input.Orders.Path = tablePath(dir, "orders")
 	if j.Input.OrderItems != nil {
 		j.Input.OrderItems.Path = tablePath(dir, "order_items")
+	}
+	if j.Input.FXRates != nil {
+		j.Input.FXRates.Path = tablePath(dir, "fx_rates")
 	}
 }
 

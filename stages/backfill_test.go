@@ -18,7 +18,7 @@ import (
 )
 
 func backfillOpts(t *testing.T, shop, out string) pipeline.BackfillOptions {
-	j, err := job.Parse([]byte("name: sample\ninput: {orders: {path: orders}}\n"), shop)
+	j, err := job.Parse([]byte("name: sample\ninput: {orders: {path: orders}, order_items: {path: order_items}, fx_rates: {path: fx_rates.csv}, reporting_currency: USD}\n"), shop)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 	if _, err := synth.Generate(synth.Options{Dir: shop, Customers: 3000, EndDate: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
-	j, err := job.Parse([]byte("name: h\ninput: {orders: {path: orders}}\nclv: {holdout_days: 90, horizon_days: 30}\n"), shop)
+	j, err := job.Parse([]byte("name: h\ninput: {orders: {path: orders}, fx_rates: {path: fx_rates.csv}, reporting_currency: USD}\nclv: {holdout_days: 90, horizon_days: 30}\n"), shop)
 	if err != nil {
 		t.Fatal(err)
 	}

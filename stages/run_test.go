@@ -20,6 +20,7 @@ import (
 	"retain/pipeline"
 	"retain/stages"
 	"retain/stages/extract"
+	"retain/stages/validate"
 )
 
 // runJob runs stages.RegisterAll on a job file text whose input is written
@@ -277,4 +278,48 @@ func modelFitWithoutTimes(t *testing.T, out, date string) string {
 		lines[i] = strings.Join(fields, ",")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestCurrenciesAreNeverSummedUnconverted: orders in two currencies without
+// fx_rates fail the run and commit nothing; with reporting_currency alone the
+// other currency is quarantined; one foreign currency alone is just a shop's
+// currency.
+func TestCurrenciesAreNeverSummedUnconverted(t *testing.T) {
+	const orders = "order_id,customer_id,order_ts,amount,currency\n" +
+		"O1,C1,2026-11-01,10,USD\nO2,C1,2026-11-02,20,usd\nO3,C2,2026-11-03,1500,JPY\nO4,C3,2026-11-04,7,\n"
+	for _, tc := range []struct {
+		name, extra string
+		wantErr     bool
+		used        int64
+		quarantined int64
+	}{
+		{"no conversion", "", true, 0, 0},
+		{"reporting currency only", "  reporting_currency: USD\n", false, 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, out := t.TempDir(), t.TempDir()
+			write(t, filepath.Join(dir, "orders.csv"), orders)
+			sum, err := runJob(t, dir, "name: fx\ninput:\n  orders: {path: orders.csv}\n"+tc.extra, "2026-11-22", out, false)
+			if tc.wantErr {
+				if !errors.Is(err, validate.ErrMixedCurrencies) || !strings.Contains(err.Error(), "JPY, USD") {
+					t.Fatalf("err = %v, want mixed currencies naming JPY, USD", err)
+				}
+				if _, serr := os.Stat(pipeline.RunDir(out, "2026-11-22")); !os.IsNotExist(serr) {
+					t.Errorf("a failed run committed: %v", serr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Rows.Used != tc.used || sum.Rows.Quarantined != tc.quarantined {
+				t.Errorf("rows %+v, want %d used, %d quarantined", sum.Rows, tc.used, tc.quarantined)
+			}
+		})
+	}
+	dir, out := t.TempDir(), t.TempDir()
+	write(t, filepath.Join(dir, "orders.csv"), "order_id,customer_id,order_ts,amount,currency\nO1,C1,2026-11-01,1500,JPY\nO2,C2,2026-11-02,900,\n")
+	if _, err := runJob(t, dir, "name: fx\ninput:\n  orders: {path: orders.csv}\n", "2026-11-22", out, false); err != nil {
+		t.Errorf("a single currency failed: %v", err)
+	}
 }

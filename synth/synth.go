@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -167,7 +168,36 @@ func Generate(o Options) (*Result, error) {
 	res.Orders = int64(len(orders))
 	items, err := write(o, orders, rng)
 	res.OrderItems = items
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	return res, writeRates(filepath.Join(o.Dir, "fx_rates.csv"), start, end.AddDate(0, 0, 7), rng)
+}
+
+// ReportingCurrency is the currency the generated fx_rates.csv converts to.
+const ReportingCurrency = "USD"
+
+// writeRates writes weekly rates to USD for every other currency of the
+// shop, from before the first order to after the last: a small random walk
+// around each market's rate, so conversions differ by date as real ones do.
+func writeRates(path string, from, to time.Time, rng *rand.Rand) error {
+	var b strings.Builder
+	b.WriteString("date,currency,rate_to_reporting\n")
+	level := map[string]float64{}
+	var codes []string
+	for _, m := range markets {
+		if _, ok := level[m.currency]; !ok && m.currency != ReportingCurrency {
+			level[m.currency] = 1 / m.fx
+			codes = append(codes, m.currency)
+		}
+	}
+	for d := from.AddDate(0, 0, -7); d.Before(to); d = d.AddDate(0, 0, 7) {
+		for _, c := range codes {
+			level[c] *= math.Exp(rng.NormFloat64() * 0.01)
+			fmt.Fprintf(&b, "%s,%s,%.8g\n", d.Format(time.DateOnly), c, level[c])
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func monthOf(us int64) int64 { return us / (31 * 86400e6) }

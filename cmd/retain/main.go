@@ -183,6 +183,9 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --run-date is required", errUsage)
 	}
+	if _, err := time.Parse(time.DateOnly, *runDate); err != nil {
+		return fmt.Errorf("%w: --run-date %q: want YYYY-MM-DD", errUsage, *runDate)
+	}
 	o, err := jf.options(stderr)
 	if err != nil {
 		return err
@@ -196,7 +199,11 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	sum, err := pipeline.Run(ctx, o)
 	if err != nil {
 		// A scheduler that reads stdout gets a parseable line on failure too.
-		_ = jf.report(stdout, map[string]string{"status": "failed", "run_id": *runID, "run_date": *runDate, "job": o.Job.Name, "error": err.Error()})
+		status := "failed"
+		if errors.Is(err, pipeline.ErrNoInput) {
+			status = "no_input"
+		}
+		_ = jf.report(stdout, map[string]string{"status": status, "run_id": *runID, "run_date": *runDate, "job": o.Job.Name, "error": err.Error()})
 		return err
 	}
 	return jf.report(stdout, sum)

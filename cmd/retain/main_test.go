@@ -15,6 +15,16 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(job, []byte("name: t\ninput: {orders: {path: \"orders/*.csv\"}}\noutput: {path: out}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "shop"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "shop", "orders.csv"), []byte("order_id,customer_id,order_ts,amount\nO1,C1,2026-11-01,5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withItems := filepath.Join(dir, "items.yaml")
+	if err := os.WriteFile(withItems, []byte("name: t\ninput: {orders: {path: shop/orders.csv}, order_items: {path: shop/items}}\noutput: {path: out}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("name: t\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -29,7 +39,8 @@ func TestExitCodes(t *testing.T) {
 		{"missing run date", []string{"run", "--job", job}, exitUsage},
 		{"no input files", []string{"run", "--job", job, "--run-date", "2026-11-22"}, exitNoInput},
 		{"invalid job file", []string{"run", "--job", bad, "--run-date", "2026-11-22"}, exitFailure},
-		{"bad run date", []string{"run", "--job", job, "--run-date", "22.11.2026", "--input", dir}, exitFailure},
+		{"bad run date", []string{"run", "--job", job, "--run-date", "22.11.2026", "--input", dir}, exitUsage},
+		{"missing order items", []string{"run", "--job", withItems, "--run-date", "2026-11-22"}, exitFailure},
 		{"schema", []string{"schema", "--format", "dbt"}, exitOK},
 	}
 	for _, tt := range tests {
@@ -38,6 +49,9 @@ func TestExitCodes(t *testing.T) {
 			err := run(tt.args, &stdout, &stderr)
 			if got := exitCode(err); got != tt.code {
 				t.Errorf("exit code %d (err %v), want %d", got, err, tt.code)
+			}
+			if tt.code == exitNoInput && !strings.Contains(stdout.String(), `"status":"no_input"`) {
+				t.Errorf("summary line %q, want status no_input", stdout.String())
 			}
 		})
 	}

@@ -174,18 +174,26 @@ type pairCount struct{ count, base int64 }
 // takes floor as its base, so every count keeps a true upper bound. Frequent
 // pairs are never dropped and stay exact.
 func (s *stage) prune() {
-	limit := s.rc.Job.Affinity.MaxPairs / 2
-	counts := make([]int64, 0, len(s.pairs))
-	for _, pc := range s.pairs {
-		counts = append(counts, pc.count)
+	type entry struct {
+		key   uint64
+		count int64
 	}
-	slices.Sort(counts)
-	cut := counts[len(counts)-limit]
+	all := make([]entry, 0, len(s.pairs))
 	for k, pc := range s.pairs {
-		if pc.count < cut || (pc.count == cut && len(s.pairs) > limit) {
-			delete(s.pairs, k)
-			s.floor = max(s.floor, pc.count+pc.base)
+		all = append(all, entry{k, pc.count})
+	}
+	// Ties at the cut go by key, not map order, so a rerun drops the same
+	// pairs and writes the same table.
+	slices.SortFunc(all, func(x, y entry) int {
+		if c := cmp.Compare(x.count, y.count); c != 0 {
+			return c
 		}
+		return cmp.Compare(x.key, y.key)
+	})
+	for _, e := range all[:len(all)-s.rc.Job.Affinity.MaxPairs/2] {
+		pc := s.pairs[e.key]
+		delete(s.pairs, e.key)
+		s.floor = max(s.floor, pc.count+pc.base)
 	}
 }
 

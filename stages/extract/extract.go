@@ -58,7 +58,7 @@ func RegisterItems(r *pipeline.Registry) error {
 			}
 			r, err := newReader(rc, rc.Job.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 			if err != nil {
-				return nil, err
+				return nil, sideInput("input.order_items", err)
 			}
 			r.table = RawItems
 			return &itemsReader{r}, nil
@@ -70,6 +70,16 @@ func RegisterItems(r *pipeline.Registry) error {
 type itemsReader struct{ *reader }
 
 func (itemsReader) Process(context.Context, string, arrow.Record, pipeline.Emitter) error { return nil }
+
+// sideInput keeps a missing side input from reading as "no orders for this
+// date": without its items or rates the night's output would be wrong, so
+// the run fails instead of being skipped.
+func sideInput(name string, err error) error {
+	if errors.Is(err, pipeline.ErrNoInput) {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	return err
+}
 
 // Register adds the extract stage.
 func Register(r *pipeline.Registry) error {
@@ -336,7 +346,7 @@ func (f emitFunc) Emit(_ context.Context, _ string, rec arrow.Record) error { re
 func ReadAll(ctx context.Context, rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
 	r, err := newReader(rc, src, t, required)
 	if err != nil {
-		return err
+		return sideInput("input."+t.Name, err)
 	}
 	r.table = t.Name
 	return r.Finish(ctx, emitFunc(visit))

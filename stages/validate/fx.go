@@ -2,8 +2,10 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +15,11 @@ import (
 	"retain/schemas"
 	"retain/stages/extract"
 )
+
+// ErrMixedCurrencies fails a run whose orders are in several currencies when
+// the job converts none of them: summing yen and dollars would misstate
+// every money column without a trace.
+var ErrMixedCurrencies = errors.New("orders in several currencies and no conversion")
 
 // ReasonUnknownCurrency quarantines an order whose currency has no rate on
 // or before its order date, so no amount is used unconverted.
@@ -41,13 +48,17 @@ func localDay(us int64, loc *time.Location) int32 {
 // because a wrong rate would silently misstate every converted order.
 func loadRates(rc *pipeline.RunContext) (*rates, error) {
 	src := rc.Job.Input.FXRates
-	if src == nil {
-		return nil, nil
-	}
 	r := &rates{reporting: strings.ToUpper(rc.Job.Input.ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
+	if src == nil {
+		if r.reporting == "" {
+			return nil, nil
+		}
+		return r, nil // no rates: only the reporting currency converts
+	}
 	err := extract.ReadAll(context.Background(), rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
 		md := rec.Schema().Metadata()
 		file := md.Values()[md.FindKey(extract.MetaSourceFile)]
+		firstRow, _ := strconv.ParseInt(md.Values()[md.FindKey(extract.MetaFirstRow)], 10, 64)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
 		rate := amountAccessor(column(rec, "rate_to_reporting"))
@@ -56,7 +67,7 @@ func loadRates(rc *pipeline.RunContext) (*rates, error) {
 			c, s2 := code(i)
 			v, s3 := rate(i)
 			if s1 != ok || s2 != ok || s3 != ok || !(v > 0) || strings.TrimSpace(c) == "" {
-				return fmt.Errorf("%s: fx rate row %d: need a date, a currency and a positive rate", file, i+1)
+				return fmt.Errorf("%s: fx rate row %d: need a date, a currency and a positive rate", file, firstRow+int64(i))
 			}
 			k := strings.ToUpper(strings.TrimSpace(c))
 			r.byCode[k] = append(r.byCode[k], ratePoint{localDay(us, r.loc), v})

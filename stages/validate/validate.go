@@ -5,6 +5,9 @@ package validate
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,12 +70,20 @@ type validator struct {
 	windowEnd  int64
 	orders     *array.RecordBuilder
 	quarantine *array.RecordBuilder
+	// currencies seen when the job converts none; more than one fails.
+	currencies   map[string]bool
+	lastCurrency string
 }
 
 // Finish drops the order-id set, the one piece of state that grows with
 // orders, before the downstream stages start their own finishing work.
 func (v *validator) Finish(context.Context, pipeline.Emitter) error {
 	v.ids = nil
+	if len(v.currencies) > 1 {
+		codes := slices.Sorted(maps.Keys(v.currencies))
+		return fmt.Errorf("%w: used orders are in %s; set input.fx_rates and input.reporting_currency to convert them, or input.reporting_currency alone to quarantine the others",
+			ErrMixedCurrencies, strings.Join(codes, ", "))
+	}
 	return nil
 }
 
@@ -160,6 +171,9 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			rows.Excluded[ExcludedStatusNotCounted]++
 			continue
 		}
+		if v.fx == nil {
+			v.noteCurrency(currency, i)
+		}
 		rows.Used++
 		oID.Append(oid)
 		oCust.Append(cid)
@@ -180,6 +194,24 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		return emit(ctx, out, schemas.Quarantine.Name, v.quarantine)
 	}
 	return nil
+}
+
+// noteCurrency remembers the currencies of used orders (a handful; capped
+// so a column of junk cannot grow it) when nothing converts them.
+func (v *validator) noteCurrency(currency textFn, i int) {
+	c, st := currency(i)
+	if st != ok || c == v.lastCurrency || len(v.currencies) > 20 {
+		return
+	}
+	v.lastCurrency = c
+	code := strings.ToUpper(strings.TrimSpace(c))
+	if code == "" || v.currencies[code] {
+		return
+	}
+	if v.currencies == nil {
+		v.currencies = map[string]bool{}
+	}
+	v.currencies[code] = true
 }
 
 // convertInPlace turns *amount into the reporting currency.
