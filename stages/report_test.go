@@ -35,6 +35,12 @@ func TestReportContent(t *testing.T) {
 		`<td class="cohort">2026-01-01</td><td>2</td>`, ">50.0%<",
 		// March retention (E − N) / S = 2/3.
 		"2026-03: 66.7%",
+		// Win-back stages at the job's thresholds: every customer ordered
+		// within 90 days of 2026-04-15.
+		`aria-label="Customers by win-back stage"`, `class="small">5</text><text x="64.0" y="192" text-anchor="middle" class="small">active (&lt; 90 days)`,
+		"win-back 3 (270–364)", "lapsed (365+)",
+		// Five customers are too few to fit a model: historical CLV is shown.
+		`aria-label="Customers by historical CLV"`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)

@@ -83,10 +83,10 @@ func lineChart(points []point) template.HTML {
 }
 
 // bars is a vertical bar chart of counts.
-func bars(labels []string, counts []int64) template.HTML {
+func bars(title string, labels []string, counts []int64) template.HTML {
 	const h, bottom = 220, 44
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" role="img" aria-label="Customers by win-back stage">`, chartWidth, h)
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartWidth, h, template.HTMLEscapeString(title))
 	var top int64 = 1
 	for _, c := range counts {
 		top = max(top, c)
@@ -107,9 +107,9 @@ func bars(labels []string, counts []int64) template.HTML {
 // on a log scale when they span more than two orders of magnitude (customer
 // value usually does); values outside fall in the end bars, so one whale does
 // not flatten the chart.
-func histogram(values []float64) template.HTML {
+func histogram(title string, values []float64) template.HTML {
 	if len(values) == 0 {
-		return bars([]string{"no customers"}, []int64{0})
+		return bars(title, []string{"no customers"}, []int64{0})
 	}
 	sorted := slices.Clone(values)
 	slices.Sort(sorted)
@@ -138,5 +138,5 @@ func histogram(values []float64) template.HTML {
 	}
 	labels[0] = "≤" + money(lo)
 	labels[n-1] = "≥" + money(unscale(a+(z-a)*(n-1)/n))
-	return bars(labels, counts)
+	return bars(title, labels, counts)
 }

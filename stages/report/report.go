@@ -59,14 +59,15 @@ type segmentRow struct {
 
 type stage struct {
 	pipeline.BaseStage
-	rc       *pipeline.RunContext
-	tmpl     *template.Template
-	segments []segmentRow
-	cohorts  map[int32][]float64 // retention by offset
-	sizes    map[int32]int64
-	trend    []point
-	clv      []float64
-	recency  [5]int64
+	rc        *pipeline.RunContext
+	tmpl      *template.Template
+	segments  []segmentRow
+	cohorts   map[int32][]float64 // retention by offset
+	sizes     map[int32]int64
+	trend     []point
+	clv       []float64
+	predicted []float64
+	winback   [5]int64
 }
 
 type point struct {
@@ -74,9 +75,20 @@ type point struct {
 	Value float64
 }
 
-// Win-back buckets by days since the last order, at the brief's 3, 6 and 9
-// months, so the report shows the stages before the win-back lists exist.
-var recencyBuckets = []string{"active (< 90 days)", "win-back 1 (90–179)", "win-back 2 (180–269)", "win-back 3 (270–359)", "lapsed (360+)"}
+// winbackStages are customer_segments' winback_stage values in chart order.
+var winbackStages = []string{"active", "winback_1", "winback_2", "winback_3", "lapsed"}
+
+// winbackLabels names the stages with the job's own thresholds, so the chart
+// counts exactly the customers the win-back lists hold.
+func winbackLabels(days []int) []string {
+	return []string{
+		fmt.Sprintf("active (< %d days)", days[0]),
+		fmt.Sprintf("win-back 1 (%d–%d)", days[0], days[1]-1),
+		fmt.Sprintf("win-back 2 (%d–%d)", days[1], days[2]-1),
+		fmt.Sprintf("win-back 3 (%d–%d)", days[2], days[3]-1),
+		fmt.Sprintf("lapsed (%d+)", days[3]),
+	}
+}
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
 	n := int(rec.NumRows())
@@ -121,10 +133,16 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 	case schemas.CustomerSegments.Name:
 		t := schemas.CustomerSegments
 		clv := rec.Column(t.MustIndex("historical_clv")).(*array.Float64).Float64Values()
-		days := rec.Column(t.MustIndex("days_since_last_order")).(*array.Int64).Int64Values()
 		s.clv = append(s.clv, clv...)
-		for _, d := range days {
-			s.recency[min(int(d/90), 4)]++
+		predicted := rec.Column(t.MustIndex("predicted_clv")).(*array.Float64)
+		stage := rec.Column(t.MustIndex("winback_stage")).(*array.String)
+		for i := 0; i < n; i++ {
+			if predicted.IsValid(i) {
+				s.predicted = append(s.predicted, predicted.Value(i))
+			}
+			if k := slices.Index(winbackStages, stage.Value(i)); k >= 0 {
+				s.winback[k]++
+			}
 		}
 	}
 	return nil
@@ -137,6 +155,7 @@ type page struct {
 	Segments                       []segmentRow
 	SegmentChart, TrendChart       template.HTML
 	CLVChart, WinbackChart         template.HTML
+	CLVNote                        string
 	Heatmap                        heatmap
 }
 
@@ -146,9 +165,17 @@ func (s *stage) Finish(_ context.Context, _ pipeline.Emitter) error {
 		Generated: time.Now().UTC().Format(time.RFC3339), Customers: len(s.clv), Segments: s.segments,
 		SegmentChart: segmentBars(s.segments),
 		TrendChart:   lineChart(s.trend),
-		CLVChart:     histogram(s.clv),
-		WinbackChart: bars(recencyBuckets, s.recency[:]),
+		CLVChart:     histogram("Customers by historical CLV", s.clv),
+		CLVNote:      "Historical CLV per customer (revenue to date − CAC); log-scaled bins when values span orders of magnitude.",
+		WinbackChart: bars("Customers by win-back stage", winbackLabels(s.rc.Job.Actions.WinbackDays), s.winback[:]),
 		Heatmap:      s.heatmap(24),
+	}
+	// Predicted value is what a marketer budgets with; history is the
+	// fallback when no model could be fitted.
+	if len(s.predicted) > 0 {
+		p.CLVChart = histogram("Customers by predicted CLV", s.predicted)
+		p.CLVNote = fmt.Sprintf("Predicted CLV per customer: discounted value of the next %d months (%d of %d customers have a prediction); log-scaled bins when values span orders of magnitude.",
+			s.rc.Job.CLV.HorizonMonths, len(s.predicted), len(s.clv))
 	}
 	var buf bytes.Buffer
 	if err := s.tmpl.Execute(&buf, p); err != nil {
