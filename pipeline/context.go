@@ -30,6 +30,11 @@ type RunContext struct {
 	// Items accounts for input.order_items rows the same way, when the job
 	// reads them.
 	Items *Accounting
+	// UsedOrders is set by validation when a later stage reads order items:
+	// it lends its order-id fingerprints instead of that stage building a
+	// second set of the same size, the largest state of a run. The borrower
+	// clears it when done.
+	UsedOrders OrderLookup
 	// StagingDir is where the load stage writes this run's files before the
 	// commit makes them visible.
 	StagingDir string
@@ -61,6 +66,16 @@ func NewRunContext(j *job.Job, runID, runDate string, mem memory.Allocator, log 
 		Items:        NewAccounting(),
 		ArtifactRows: map[string]int64{},
 	}, nil
+}
+
+// OrderLookup tells a stage that reads order items which orders the run
+// used.
+type OrderLookup interface {
+	// Claim looks up ids in order and claims each: used[i] says whether
+	// ids[i] is a used order, claimed[i] whether it was claimed before (by
+	// an earlier call or earlier in ids). It works on a batch so the
+	// lookups can overlap their memory reads.
+	Claim(ids []string, used, claimed []bool)
 }
 
 // RunDateString is the run date as YYYY-MM-DD.

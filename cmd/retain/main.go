@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -176,8 +177,20 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	runDate := fs.String("run-date", "", "logical run date, YYYY-MM-DD")
 	runID := fs.String("run-id", "", "run id (default: generated)")
 	dryRun := fs.Bool("dry-run", false, "check the job file and input schemas, write nothing")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *runDate == "" {
 		fs.Usage()

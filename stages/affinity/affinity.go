@@ -16,7 +16,6 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
-	"retain/stages/internal/fingerprint"
 )
 
 // Register adds the affinity stage.
@@ -24,7 +23,7 @@ func Register(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "affinity",
 		Doc:     "product_affinity: pairs of SKUs bought together in used orders, with support, confidence and lift.",
-		Inputs:  []string{schemas.Orders.Name, extract.RawItems},
+		Inputs:  []string{extract.RawItems},
 		Outputs: []string{schemas.ProductAffinity.Name},
 		New:     New,
 	})
@@ -32,7 +31,7 @@ func Register(r *pipeline.Registry) error {
 
 // New builds the stage for a run.
 func New(rc *pipeline.RunContext) (pipeline.Stage, error) {
-	return &stage{rc: rc, used: fingerprint.NewSet(), sku: map[string]int32{}, pairs: map[uint64]pairCount{}}, nil
+	return &stage{rc: rc, sku: map[string]int32{}, pairs: map[uint64]pairCount{}}, nil
 }
 
 // Item-row outcomes in the manifest's item_accounting.
@@ -52,8 +51,6 @@ const (
 type stage struct {
 	pipeline.BaseStage
 	rc *pipeline.RunContext
-	// used holds fingerprints of used orders; a counted order is marked.
-	used *fingerprint.Set
 	// products: SKU → id, orders per product.
 	sku     map[string]int32
 	names   []string
@@ -62,20 +59,17 @@ type stage struct {
 	pairs   map[uint64]pairCount
 	// floor bounds the true count of every pair not in pairs: the most a
 	// pruned pair could have had.
-	floor   int64
-	current string
-	basket  []int32
+	floor int64
+	// current is the order whose items are being collected, in a reused
+	// buffer: one string allocation per order adds up at 10M orders.
+	current    []byte
+	hasCurrent bool
+	basket     []int32
+	queued     basketQueue
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
 	if s.rc.Job.Input.OrderItems == nil {
-		return nil
-	}
-	if table == schemas.Orders.Name {
-		ids := rec.Column(schemas.Orders.MustIndex("order_id")).(*array.String)
-		for i := 0; i < ids.Len(); i++ {
-			s.used.Add(ids.Value(i))
-		}
 		return nil
 	}
 	var orderCol, skuCol arrow.Array
@@ -104,9 +98,9 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 			items.Quarantined[ReasonMissingSKU]++
 			continue
 		}
-		if order != s.current {
+		if !s.hasCurrent || order != string(s.current) {
 			s.closeBasket()
-			s.current = strings.Clone(order)
+			s.current, s.hasCurrent = append(s.current[:0], order...), true
 		}
 		s.basket = append(s.basket, s.product(sku))
 	}
@@ -125,25 +119,79 @@ func (s *stage) product(sku string) int32 {
 	return id
 }
 
-// closeBasket counts the finished order's distinct products and pairs.
+// closeBasket queues the finished order's items; baskets are looked up and
+// counted a batch at a time (see flush).
 func (s *stage) closeBasket() {
-	if s.current == "" {
+	if !s.hasCurrent {
 		return
 	}
-	basket := s.basket
+	s.queued.orders = append(s.queued.orders, s.current...)
+	s.queued.orderEnds = append(s.queued.orderEnds, len(s.queued.orders))
+	s.queued.items = append(s.queued.items, s.basket...)
+	s.queued.itemEnds = append(s.queued.itemEnds, len(s.queued.items))
 	s.basket = s.basket[:0]
-	items := s.rc.Items
-	switch used, first := s.used.Mark(s.current); {
-	case !used:
-		items.Excluded[ExcludedOrderNotUsed] += int64(len(basket))
-		return
-	case !first:
-		// Counting a later part of an order as another basket would count
-		// its products twice.
-		items.Excluded[ExcludedNotAdjacent] += int64(len(basket))
+	s.hasCurrent = false
+	if len(s.queued.orderEnds) == flushBaskets {
+		s.flush()
+	}
+}
+
+// flushBaskets is how many baskets are looked up together: enough to keep
+// many memory reads in flight in the order-id table, few enough that what
+// they bring in stays in cache until used.
+const flushBaskets = 256
+
+// basketQueue holds finished baskets, flattened, until flush.
+type basketQueue struct {
+	orders    []byte
+	orderEnds []int
+	items     []int32
+	itemEnds  []int
+	ids       []string
+	used      []bool
+	claimed   []bool
+}
+
+// flush looks up the queued baskets' orders in one batch, then counts the
+// distinct products and pairs of each used one, in arrival order.
+func (s *stage) flush() {
+	q := &s.queued
+	if len(q.orderEnds) == 0 {
 		return
 	}
-	items.Used += int64(len(basket))
+	all := string(q.orders) // one allocation; the ids below are views into it
+	q.ids = q.ids[:0]
+	from := 0
+	for _, end := range q.orderEnds {
+		q.ids = append(q.ids, all[from:end])
+		from = end
+	}
+	n := len(q.ids)
+	q.used, q.claimed = slices.Grow(q.used[:0], n)[:n], slices.Grow(q.claimed[:0], n)[:n]
+	s.rc.UsedOrders.Claim(q.ids, q.used, q.claimed)
+	items := s.rc.Items
+	from = 0
+	for b, end := range q.itemEnds {
+		basket := q.items[from:end]
+		from = end
+		switch {
+		case !q.used[b]:
+			items.Excluded[ExcludedOrderNotUsed] += int64(len(basket))
+			continue
+		case q.claimed[b]:
+			// Counting a later part of an order as another basket would
+			// count its products twice.
+			items.Excluded[ExcludedNotAdjacent] += int64(len(basket))
+			continue
+		}
+		items.Used += int64(len(basket))
+		s.count(basket)
+	}
+	q.orders, q.orderEnds, q.items, q.itemEnds = q.orders[:0], q.orderEnds[:0], q.items[:0], q.itemEnds[:0]
+}
+
+// count adds one used basket's distinct products and pairs.
+func (s *stage) count(basket []int32) {
 	slices.Sort(basket)
 	basket = slices.Compact(basket)
 	s.baskets++
@@ -204,8 +252,12 @@ type pair struct {
 }
 
 func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+	if s.rc.Job.Input.OrderItems == nil {
+		return s.emit(ctx, out, nil)
+	}
 	s.closeBasket()
-	s.used = nil
+	s.flush()
+	s.rc.UsedOrders = nil // the order-id set goes with its last user
 	if n := s.rc.Items.Excluded[ExcludedNotAdjacent]; n > 0 {
 		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).
 			Msg("items of some orders were not adjacent in order_items; only each order's first run of items was counted (sort the export by order_id)")
@@ -246,6 +298,13 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 			final = append(final, p)
 		}
 	}
+	return s.emit(ctx, out, final)
+}
+
+// emit writes the kept pairs; a job without order items writes the table
+// empty, so its schema is there for BI tools either way.
+func (s *stage) emit(ctx context.Context, out pipeline.Emitter, final []pair) error {
+	n := float64(s.baskets)
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.ProductAffinity.Schema())
 	defer b.Release()
 	for _, p := range final {

@@ -71,6 +71,7 @@ type validator struct {
 	orders     *array.RecordBuilder
 	quarantine *array.RecordBuilder
 	// currencies seen when the job converts none; more than one fails.
+	keys         []uint64
 	currencies   map[string]bool
 	lastCurrency string
 }
@@ -78,6 +79,9 @@ type validator struct {
 // Finish drops the order-id set, the one piece of state that grows with
 // orders, before the downstream stages start their own finishing work.
 func (v *validator) Finish(context.Context, pipeline.Emitter) error {
+	if v.rc.Job.Input.OrderItems != nil {
+		v.rc.UsedOrders = &usedOrders{ids: v.ids}
+	}
 	v.ids = nil
 	if len(v.currencies) > 1 {
 		codes := slices.Sorted(maps.Keys(v.currencies))
@@ -130,9 +134,34 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	reserveText(oID, raw["order_id"])
 	reserveText(oCust, raw["customer_id"])
 
+	// Order-id fingerprints up front, so the set's memory reads can be
+	// issued a chunk at a time (see fingerprint.Set.Touch).
+	keys := v.keys[:0]
+	for i := 0; i < n; i++ {
+		var k uint64
+		if id, st := orderID(i); st == ok {
+			k = fingerprint.Key(id)
+		}
+		keys = append(keys, k)
+	}
+	v.keys = keys
+
 	rows := v.rc.Rows
 	var quarantined int
 	for i := 0; i < n; i++ {
+		if i%touchRows == 0 {
+			v.ids.Touch(keys[i:min(i+touchRows, n)])
+		}
+		// Known before the duplicate check, so the id goes into the set
+		// already flagged as used or not: one probe per order.
+		countedStatus := true
+		if st, s := statusOf(i); s == ok && !isCounted(st, counted) {
+			countedStatus = false
+		}
+		var used fingerprint.Flag
+		if countedStatus {
+			used = flagUsed
+		}
 		oid, s1 := orderID(i)
 		cid, s2 := customerID(i)
 		ts, s3 := orderTS(i)
@@ -158,7 +187,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		case ts >= v.windowEnd:
 			rows.Excluded[ExcludedAfterRunDate]++
 			continue
-		case !v.ids.Add(oid):
+		case !v.ids.AddKey(keys[i], used):
 			reason = ReasonDuplicateOrderID
 		}
 		if reason != "" {
@@ -167,7 +196,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			quarantined++
 			continue
 		}
-		if st, s := statusOf(i); s == ok && !isCounted(st, counted) {
+		if !countedStatus {
 			rows.Excluded[ExcludedStatusNotCounted]++
 			continue
 		}
@@ -194,6 +223,36 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		return emit(ctx, out, schemas.Quarantine.Name, v.quarantine)
 	}
 	return nil
+}
+
+// touchRows is how many order ids' slots are read ahead at a time.
+const touchRows = 256
+
+// Flags on the order-id set: used orders, and orders whose items a later
+// stage has claimed.
+const (
+	flagUsed    = fingerprint.FlagA
+	flagClaimed = fingerprint.FlagB
+)
+
+// usedOrders lends the order-id set to the stage that reads order items.
+type usedOrders struct {
+	ids  *fingerprint.Set
+	keys []uint64
+}
+
+// Claim implements pipeline.OrderLookup.
+func (u *usedOrders) Claim(ids []string, used, claimed []bool) {
+	u.keys = u.keys[:0]
+	for _, id := range ids {
+		u.keys = append(u.keys, fingerprint.Key(id))
+	}
+	u.ids.Touch(u.keys)
+	for i, k := range u.keys {
+		before, found := u.ids.MarkKey(k, flagClaimed)
+		used[i] = found && before&flagUsed != 0
+		claimed[i] = used[i] && before&flagClaimed != 0
+	}
 }
 
 // noteCurrency remembers the currencies of used orders (a handful; capped

@@ -22,36 +22,47 @@ func TestSet(t *testing.T) {
 	}
 }
 
-// TestMark: marks survive growth and never turn a non-member into a member.
-func TestMark(t *testing.T) {
+// TestFlags: flags survive growth, never turn a non-member into a member,
+// and an added id keeps the flags it was added with.
+func TestFlags(t *testing.T) {
 	s := NewSet()
 	for i := 0; i < 1000; i++ {
-		s.Add(fmt.Sprintf("O%d", i))
+		f := Flag(0)
+		if i%2 == 0 {
+			f = FlagA
+		}
+		s.AddFlagged(fmt.Sprintf("O%d", i), f)
 	}
 	for _, tc := range []struct {
-		id           string
-		found, first bool
+		id     string
+		flag   Flag
+		before Flag
+		found  bool
 	}{
-		{"O1", true, true},
-		{"O1", true, false},
-		{"O2", true, true},
-		{"X1", false, false},
-		{"X1", false, false},
+		{"O1", FlagB, 0, true},
+		{"O1", FlagB, FlagB, true},
+		{"O2", FlagB, FlagA, true},
+		{"O2", FlagA, FlagA | FlagB, true},
+		{"X1", FlagB, 0, false},
+		{"X1", FlagB, 0, false},
 	} {
-		if found, first := s.Mark(tc.id); found != tc.found || first != tc.first {
-			t.Errorf("Mark(%s) = %v, %v; want %v, %v", tc.id, found, first, tc.found, tc.first)
+		if before, found := s.Mark(tc.id, tc.flag); before != tc.before || found != tc.found {
+			t.Errorf("Mark(%s, %x) = %x, %v; want %x, %v", tc.id, tc.flag, before, found, tc.before, tc.found)
 		}
 	}
 	for i := 1000; i < 100_000; i++ {
 		s.Add(fmt.Sprintf("O%d", i))
 	}
-	if found, first := s.Mark("O1"); !found || first {
-		t.Errorf("mark of O1 lost in growth: %v %v", found, first)
+	if before, _ := s.Mark("O1", FlagB); before != FlagB {
+		t.Errorf("flag of O1 lost in growth: %x", before)
 	}
-	if found, first := s.Mark("O3"); !found || !first {
-		t.Errorf("O3 marked without Mark: %v %v", found, first)
+	if before, _ := s.Mark("O4", FlagB); before != FlagA {
+		t.Errorf("O4 flags %x, want FlagA from AddFlagged", before)
 	}
-	if s.Add("O1") || !s.Has("O1") || s.Has("X1") || s.Len() != 100_000 {
-		t.Errorf("membership changed by marks")
+	if s.AddFlagged("O3", FlagA) || s.Add("O1") || !s.Has("O1") || s.Has("X1") || s.Len() != 100_000 {
+		t.Errorf("membership changed by flags")
+	}
+	if before, _ := s.Mark("O3", 0); before != 0 {
+		t.Errorf("re-adding O3 changed its flags to %x", before)
 	}
 }
