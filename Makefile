@@ -12,7 +12,12 @@ build:
 run: build
 	@test -f $(SAMPLE)/fx_rates.csv || bin/retain gen --customers 20000 --out $(SAMPLE) --end-date $(RUN_DATE)
 	bin/retain run --job jobs/nightly.yaml --run-date $(RUN_DATE) --output $(OUT)
+	@echo; echo "segment_summary, all customers:"
+	@bin/retain show --output $(OUT) --run-date $(RUN_DATE) --table segment_summary --where dimension=total \
+		--columns rfm_segment,customers,customer_share,revenue,revenue_share,avg_order_value,avg_orders,avg_days_since_last_order
+	@echo
 	@echo "tables: $(OUT)/<table>/snapshot_date=$(RUN_DATE)/part-00000.parquet; manifest: $(OUT)/_runs/snapshot_date=$(RUN_DATE)/_manifest.json"
+	@echo "report: $(OUT)/report/snapshot_date=$(RUN_DATE)/report.html"
 
 ## test: vet, unit and golden tests, then DuckDB reading the output (types, and SQL cross-checks on CDNOW)
 test:

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"retain/job"
 	"retain/lineage"
 	"retain/pipeline"
+	"retain/preview"
 	"retain/schemas"
 	"retain/stages"
 	"retain/synth"
@@ -42,6 +44,7 @@ Commands:
   retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR]
   retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N]
   retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
+  retain show [--output DIR] --run-date YYYY-MM-DD [--table T] [--columns a,b] [--where col=value] [--limit N]
   retain version
 `
 
@@ -90,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return gen(args[1:], stdout, stderr)
 	case "schema":
 		return printSchema(args[1:], stdout, stderr)
+	case "show":
+		return show(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, pipeline.Version())
 		return nil
@@ -280,6 +285,38 @@ func gen(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(res)
+}
+
+func show(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	output := fs.String("output", "out", "output root folder of the run")
+	runDate := fs.String("run-date", "", "snapshot date to show, YYYY-MM-DD")
+	table := fs.String("table", "segment_summary", "table to show")
+	columns := fs.String("columns", "", "comma-separated columns (default: all)")
+	where := fs.String("where", "", "column=value filters, comma-separated")
+	limit := fs.Int("limit", 20, "rows at most; 0 for all")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if _, err := time.Parse(time.DateOnly, *runDate); err != nil {
+		return fmt.Errorf("%w: --run-date %q: want YYYY-MM-DD", errUsage, *runDate)
+	}
+	o := preview.Options{Limit: *limit, Where: map[string]string{}}
+	if *columns != "" {
+		o.Columns = strings.Split(*columns, ",")
+	}
+	if *where != "" {
+		for _, kv := range strings.Split(*where, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("%w: --where %q: want column=value", errUsage, kv)
+			}
+			o.Where[k] = v
+		}
+	}
+	path := filepath.Join(pipeline.PartitionDir(*output, *table, *runDate), "part-00000.parquet")
+	return preview.Print(stdout, path, o)
 }
 
 func printSchema(args []string, stdout, stderr io.Writer) error {

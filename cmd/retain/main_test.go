@@ -42,6 +42,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad run date", []string{"run", "--job", job, "--run-date", "22.11.2026", "--input", dir}, exitUsage},
 		{"missing order items", []string{"run", "--job", withItems, "--run-date", "2026-11-22"}, exitFailure},
 		{"schema", []string{"schema", "--format", "dbt"}, exitOK},
+		{"show without a date", []string{"show", "--table", "segment_summary"}, exitUsage},
+		{"show a missing run", []string{"show", "--output", dir, "--run-date", "2026-11-22"}, exitFailure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
