@@ -9,8 +9,9 @@ import (
 	"retain/job"
 )
 
-// churnRisk grades every customer: by p_alive where a model predicted it,
-// otherwise by days since the last order over the customer's typical gap
+// churnRisk grades every customer: by p_alive where a model predicted it
+// (and it is not BG/NBD's uninformative 1 for a one-time buyer), otherwise
+// by days since the last order over the customer's typical gap
 // between orders — the shop's median gap for one-time buyers, who have none.
 func churnRisk(cfg job.ChurnRisk, c columns, pAlive *array.Float64) []string {
 	var gaps []float64
@@ -26,7 +27,11 @@ func churnRisk(cfg job.ChurnRisk, c columns, pAlive *array.Float64) []string {
 	}
 	out := make([]string, len(c.ids))
 	for i := range out {
-		if pAlive.Len() > i && pAlive.IsValid(i) {
+		// BG/NBD holds a customer without a repeat purchase alive by
+		// construction (p_alive = 1): that says nothing about churn, so
+		// such customers are graded by their silence like everyone else.
+		informative := pAlive.Len() > i && pAlive.IsValid(i) && !(c.frequency[i] == 0 && pAlive.Value(i) >= 1)
+		if informative {
 			switch p := pAlive.Value(i); {
 			case p < cfg.PAliveHigh:
 				out[i] = "high"
