@@ -166,6 +166,9 @@ if (shop) {
   await con.run(`
     CREATE TABLE baskets AS
     SELECT DISTINCT i.order_id, i.sku FROM read_parquet('${shop}/order_items/*.parquet') i JOIN used USING (order_id)`);
+  // The job's defaults: min_pair_orders 5, top_k 10 per product, a pair
+  // kept when it ranks within K for either of its products (by pair_orders,
+  // then lift, then the product names).
   const [aff] = await rows(`
     WITH n AS (SELECT count(DISTINCT order_id) AS n FROM baskets),
     per AS (SELECT sku, count(*) AS c FROM baskets GROUP BY sku),
@@ -173,17 +176,28 @@ if (shop) {
       SELECT a.sku AS product_a, b.sku AS product_b, count(*) AS pair_orders
       FROM baskets a JOIN baskets b ON a.order_id = b.order_id AND a.sku < b.sku GROUP BY 1, 2),
     ref AS (
-      SELECT p.*, pa.c AS ca, pb.c AS cb, p.pair_orders * (SELECT n FROM n) / (pa.c * pb.c) AS lift
-      FROM pairs p JOIN per pa ON pa.sku = p.product_a JOIN per pb ON pb.sku = p.product_b),
+      SELECT p.*, pa.c AS ca, pb.c AS cb, p.pair_orders / (SELECT n FROM n) AS support,
+        p.pair_orders / pa.c AS conf_ab, p.pair_orders / pb.c AS conf_ba,
+        p.pair_orders * (SELECT n FROM n) / (pa.c * pb.c) AS lift
+      FROM pairs p JOIN per pa ON pa.sku = p.product_a JOIN per pb ON pb.sku = p.product_b
+      WHERE p.pair_orders >= 5),
+    sides AS (
+      SELECT product_a, product_b, row_number() OVER (PARTITION BY product
+        ORDER BY pair_orders DESC, lift DESC, product_a, product_b) AS rk
+      FROM (SELECT *, product_a AS product FROM ref UNION ALL SELECT *, product_b AS product FROM ref)),
+    kept AS (
+      SELECT r.* FROM ref r JOIN (SELECT product_a, product_b, min(rk) AS rk FROM sides GROUP BY 1, 2) s
+        USING (product_a, product_b) WHERE s.rk <= 10),
     ours AS (SELECT * FROM read_parquet('${part('product_affinity')}'))
-    SELECT (SELECT count(*) FROM ours) AS rows,
-      (SELECT count(*) FROM ours o LEFT JOIN ref r USING (product_a, product_b)
-        WHERE r.product_a IS NULL OR o.pair_orders <> r.pair_orders OR o.orders_with_a <> r.ca OR o.orders_with_b <> r.cb
-          OR abs(o.lift - r.lift) > 1e-9 * r.lift OR o.max_undercount <> 0) AS mismatches,
-      (SELECT count(*) FROM (SELECT product_a, product_b FROM ref ORDER BY pair_orders DESC, lift DESC LIMIT 1) t
-        JOIN ours USING (product_a, product_b)) AS has_top_pair`);
-  check(Number(aff.rows) > 0 && Number(aff.mismatches) === 0 && Number(aff.has_top_pair) === 1,
-    `product_affinity: ${aff.mismatches} of ${aff.rows} rows differ from SQL (top pair present: ${aff.has_top_pair})`);
+    SELECT (SELECT count(*) FROM ours) AS rows, (SELECT count(*) FROM kept) AS expected,
+      (SELECT count(*) FROM ours o FULL JOIN kept r USING (product_a, product_b)
+        WHERE o.pair_orders IS NULL OR r.pair_orders IS NULL
+          OR o.pair_orders <> r.pair_orders OR o.orders_with_a <> r.ca OR o.orders_with_b <> r.cb
+          OR abs(o.support - r.support) > 1e-12 OR abs(o.confidence_a_to_b - r.conf_ab) > 1e-12
+          OR abs(o.confidence_b_to_a - r.conf_ba) > 1e-12
+          OR abs(o.lift - r.lift) > 1e-9 * r.lift OR o.max_undercount <> 0) AS mismatches`);
+  check(Number(aff.rows) > 0 && Number(aff.rows) === Number(aff.expected) && Number(aff.mismatches) === 0,
+    `product_affinity: ${aff.rows} rows, SQL keeps ${aff.expected}; ${aff.mismatches} pairs missing, extra or different`);
 }
 
 console.log(`duckdb-check: ${passed} passed, ${failed} failed`);

@@ -285,7 +285,12 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 		if c := cmp.Compare(y.lift, x.lift); c != 0 {
 			return c
 		}
-		return cmp.Compare(s.names[x.a]+"\x00"+s.names[x.b], s.names[y.a]+"\x00"+s.names[y.b])
+		xa, xb := s.ordered(x)
+		ya, yb := s.ordered(y)
+		if c := cmp.Compare(xa, ya); c != 0 {
+			return c
+		}
+		return cmp.Compare(xb, yb)
 	}
 	slices.SortFunc(kept, better)
 	rank := make([]int32, len(s.names))
@@ -301,6 +306,16 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	return s.emit(ctx, out, final)
 }
 
+// ordered returns p's SKUs in name order, as the table shows them: ties in
+// the top-K ranking break on them, not on internal ids.
+func (s *stage) ordered(p pair) (string, string) {
+	a, b := s.names[p.a], s.names[p.b]
+	if a > b {
+		a, b = b, a
+	}
+	return a, b
+}
+
 // emit writes the kept pairs; a job without order items writes the table
 // empty, so its schema is there for BI tools either way.
 func (s *stage) emit(ctx context.Context, out pipeline.Emitter, final []pair) error {
@@ -312,6 +327,7 @@ func (s *stage) emit(ctx context.Context, out pipeline.Emitter, final []pair) er
 		if s.names[a] > s.names[c] {
 			a, c = c, a
 		}
+		// a and c are now in name order, as product_a and product_b.
 		b.Field(0).(*array.Date32Builder).Append(s.rc.SnapshotDate)
 		b.Field(1).(*array.StringBuilder).Append(s.names[a])
 		b.Field(2).(*array.StringBuilder).Append(s.names[c])
