@@ -161,9 +161,15 @@ type Actions struct {
 
 // Affinity configures product_affinity (needs input.order_items).
 type Affinity struct {
+	// MinPairOrders is the fewest orders a pair needs to be listed; default 5.
 	MinPairOrders int `yaml:"min_pair_orders"`
-	TopK          int `yaml:"top_k"`
-	MaxPairs      int `yaml:"max_pairs"`
+	// TopK keeps each product's K strongest pairs; default 10.
+	TopK int `yaml:"top_k"`
+	// MaxPairs caps the distinct pairs held in memory; default 5,000,000.
+	MaxPairs int `yaml:"max_pairs"`
+	// OpenOrders is how many orders may collect items at once, so items of
+	// interleaved orders still form one basket; default 4,096.
+	OpenOrders int `yaml:"open_orders"`
 }
 
 // Audiences says which customer lists are written as CSV under
@@ -427,8 +433,11 @@ func (j *Job) defaults() error {
 	if j.Affinity.MaxPairs == 0 {
 		j.Affinity.MaxPairs = 5_000_000
 	}
-	if j.Affinity.MinPairOrders < 1 || j.Affinity.TopK < 1 || j.Affinity.MaxPairs < 1000 {
-		return fmt.Errorf("%w: affinity: min_pair_orders and top_k must be positive, max_pairs at least 1000", ErrInvalid)
+	if j.Affinity.OpenOrders == 0 {
+		j.Affinity.OpenOrders = 4096
+	}
+	if j.Affinity.MinPairOrders < 1 || j.Affinity.TopK < 1 || j.Affinity.MaxPairs < 1000 || j.Affinity.OpenOrders < 1 || j.Affinity.OpenOrders > 1<<24 {
+		return fmt.Errorf("%w: affinity: min_pair_orders, top_k and open_orders (at most 16,777,216) must be positive, max_pairs at least 1000", ErrInvalid)
 	}
 	if j.KPIs.ChurnDays == 0 {
 		j.KPIs.ChurnDays = 180

@@ -10,7 +10,7 @@ var ProductAffinity = Table{
 		"A pair is kept when it has at least affinity.min_pair_orders orders (default 5) and is among the top affinity.top_k pairs (default 10, by pair_orders then lift) of either product. " +
 		"Products are counted exactly; pair counts are exact unless the number of distinct pairs outgrew affinity.max_pairs (default 5,000,000), " +
 		"when the rarest pairs were dropped to stay in memory (a lossy count: frequent pairs are never dropped) and max_undercount bounds how much that pair's pair_orders may be too low. " +
-		"Items of one order must be adjacent in the input (as exports sorted by order are); a later, non-adjacent part of an order is left out and logged.",
+		"Items need not be sorted: up to affinity.open_orders orders (default 4,096) collect items at once; items of an order already counted, more than that many orders later, are excluded (order_items_not_adjacent in the manifest's item_accounting) and logged.",
 	Columns: []Column{
 		snapshotDate,
 		{"product_a", arrow.BinaryTypes.String, false, "First SKU of the pair."},

@@ -16,6 +16,7 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
+	"retain/stages/internal/fingerprint"
 )
 
 // Register adds the affinity stage.
@@ -31,7 +32,8 @@ func Register(r *pipeline.Registry) error {
 
 // New builds the stage for a run.
 func New(rc *pipeline.RunContext) (pipeline.Stage, error) {
-	return &stage{rc: rc, sku: map[string]int32{}, pairs: map[uint64]pairCount{}}, nil
+	return &stage{rc: rc, sku: map[string]int32{}, pairs: map[uint64]pairCount{},
+		open: make([]openBasket, rc.Job.Affinity.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
 }
 
 // Item-row outcomes in the manifest's item_accounting.
@@ -43,8 +45,8 @@ const (
 	// ExcludedOrderNotUsed: the item's order is unknown, quarantined,
 	// excluded by status or after the run date.
 	ExcludedOrderNotUsed = "order_not_used"
-	// ExcludedNotAdjacent: a later, non-adjacent run of items of an order
-	// already counted.
+	// ExcludedNotAdjacent: items of an order already counted, more than
+	// affinity.open_orders orders after its earlier items.
 	ExcludedNotAdjacent = "order_items_not_adjacent"
 )
 
@@ -60,12 +62,14 @@ type stage struct {
 	// floor bounds the true count of every pair not in pairs: the most a
 	// pruned pair could have had.
 	floor int64
-	// current is the order whose items are being collected, in a reused
-	// buffer: one string allocation per order adds up at 10M orders.
-	current    []byte
-	hasCurrent bool
-	basket     []int32
-	queued     basketQueue
+	// open holds the baskets still collecting items, oldest first, in a
+	// ring of affinity.open_orders slots, found by order fingerprint.
+	open   []openBasket
+	openAt map[uint64]int32
+	head   int
+	nOpen  int
+	last   int32 // slot of the latest item's order, -1 before any
+	queued basketQueue
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
@@ -98,13 +102,43 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 			items.Quarantined[ReasonMissingSKU]++
 			continue
 		}
-		if !s.hasCurrent || order != string(s.current) {
-			s.closeBasket()
-			s.current, s.hasCurrent = append(s.current[:0], order...), true
+		slot := s.last
+		if slot < 0 || order != string(s.open[slot].order) {
+			slot = s.openBasket(order)
 		}
-		s.basket = append(s.basket, s.product(sku))
+		s.open[slot].items = append(s.open[slot].items, s.product(sku))
 	}
 	return nil
+}
+
+// openBasket is an order whose items are still being collected; its
+// buffers are reused by the slot's next order.
+type openBasket struct {
+	key   uint64
+	order []byte
+	items []int32
+}
+
+// openBasket returns the slot collecting order's items, opening one — and
+// closing the oldest open order when all slots are taken — if needed.
+// Exports sorted by order need one slot; items of concurrent orders
+// interleaved within affinity.open_orders orders still come together.
+func (s *stage) openBasket(order string) int32 {
+	key := fingerprint.Key(order)
+	if slot, ok := s.openAt[key]; ok {
+		s.last = slot
+		return slot
+	}
+	if s.nOpen == len(s.open) {
+		s.closeOldest()
+	}
+	slot := int32((s.head + s.nOpen) % len(s.open))
+	s.nOpen++
+	b := &s.open[slot]
+	b.key, b.order, b.items = key, append(b.order[:0], order...), b.items[:0]
+	s.openAt[key] = slot
+	s.last = slot
+	return slot
 }
 
 func (s *stage) product(sku string) int32 {
@@ -119,18 +153,20 @@ func (s *stage) product(sku string) int32 {
 	return id
 }
 
-// closeBasket queues the finished order's items; baskets are looked up and
+// closeOldest queues the oldest open basket; baskets are looked up and
 // counted a batch at a time (see flush).
-func (s *stage) closeBasket() {
-	if !s.hasCurrent {
-		return
-	}
-	s.queued.orders = append(s.queued.orders, s.current...)
+func (s *stage) closeOldest() {
+	b := &s.open[s.head]
+	s.queued.orders = append(s.queued.orders, b.order...)
 	s.queued.orderEnds = append(s.queued.orderEnds, len(s.queued.orders))
-	s.queued.items = append(s.queued.items, s.basket...)
+	s.queued.items = append(s.queued.items, b.items...)
 	s.queued.itemEnds = append(s.queued.itemEnds, len(s.queued.items))
-	s.basket = s.basket[:0]
-	s.hasCurrent = false
+	delete(s.openAt, b.key)
+	if s.last == int32(s.head) {
+		s.last = -1
+	}
+	s.head = (s.head + 1) % len(s.open)
+	s.nOpen--
 	if len(s.queued.orderEnds) == flushBaskets {
 		s.flush()
 	}
@@ -255,7 +291,9 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	if s.rc.Job.Input.OrderItems == nil {
 		return s.emit(ctx, out, nil)
 	}
-	s.closeBasket()
+	for s.nOpen > 0 {
+		s.closeOldest()
+	}
 	s.flush()
 	s.rc.UsedOrders = nil // the order-id set goes with its last user
 	if n := s.rc.Items.Excluded[ExcludedNotAdjacent]; n > 0 {

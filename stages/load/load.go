@@ -45,10 +45,45 @@ type loader struct {
 	writers map[string]*tableWriter
 }
 
+// tableWriter encodes one table on a goroutine of its own: Parquet encoding
+// and zstd are a large share of a run's CPU, and this way they overlap with
+// the stages still computing instead of adding to them.
 type tableWriter struct {
-	file *os.File
-	buf  *bufio.Writer
-	fw   *pqarrow.FileWriter
+	table string
+	file  *os.File
+	buf   *bufio.Writer
+	fw    *pqarrow.FileWriter
+	recs  chan arrow.Record
+	done  chan struct{}
+	err   error // set by the goroutine; read after done is closed
+}
+
+// queuedBatches bounds the batches waiting per table, and so the memory a
+// slow disk can hold up.
+const queuedBatches = 4
+
+func (w *tableWriter) run() {
+	defer close(w.done)
+	for rec := range w.recs {
+		if w.err == nil {
+			if err := w.fw.WriteBuffered(rec); err != nil {
+				w.err = fmt.Errorf("write %s: %w", w.table, err)
+			}
+		}
+		rec.Release() // after a failure, drain so senders never block
+	}
+}
+
+// finish waits for the queued batches and completes the file.
+func (w *tableWriter) finish() error {
+	close(w.recs)
+	<-w.done
+	if w.err != nil {
+		w.fw.Close()
+		w.file.Close()
+		return w.err
+	}
+	return w.close()
 }
 
 // WriterProperties are the Parquet settings of every output file: zstd,
@@ -91,7 +126,8 @@ func (l *loader) open(table string) (*tableWriter, error) {
 		f.Close()
 		return nil, err
 	}
-	w := &tableWriter{file: f, buf: buf, fw: fw}
+	w := &tableWriter{table: table, file: f, buf: buf, fw: fw, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{})}
+	go w.run()
 	l.writers[table] = w
 	return w, nil
 }
@@ -101,9 +137,13 @@ func (l *loader) Process(_ context.Context, table string, rec arrow.Record, _ pi
 	if err != nil {
 		return err
 	}
-	if err := w.fw.WriteBuffered(rec); err != nil {
-		return fmt.Errorf("write %s: %w", table, err)
+	select {
+	case <-w.done: // the writer stopped on an error
+		return w.err
+	default:
 	}
+	rec.Retain()
+	w.recs <- rec
 	return nil
 }
 
@@ -115,10 +155,10 @@ func (l *loader) Finish(context.Context, pipeline.Emitter) error {
 		if err != nil {
 			return err
 		}
-		if err := w.close(); err != nil {
+		delete(l.writers, t.Name)
+		if err := w.finish(); err != nil {
 			return fmt.Errorf("finish %s: %w", t.Name, err)
 		}
-		delete(l.writers, t.Name)
 	}
 	return nil
 }
@@ -143,6 +183,8 @@ func (w *tableWriter) close() error {
 // staging folder, which the pipeline removes.
 func (l *loader) Close() error {
 	for _, w := range l.writers {
+		close(w.recs)
+		<-w.done
 		w.fw.Close()
 		w.file.Close()
 	}
