@@ -32,7 +32,7 @@ func Register(r *pipeline.Registry) error {
 
 // New builds the stage for a run.
 func New(rc *pipeline.RunContext) (pipeline.Stage, error) {
-	return &stage{rc: rc, sku: map[string]int32{}, pairs: map[uint64]pairCount{},
+	return &stage{rc: rc, sku: map[string]int32{}, pairs: newPairTable(),
 		open: make([]openBasket, rc.Job.Affinity.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
 }
 
@@ -58,7 +58,7 @@ type stage struct {
 	names   []string
 	orders  []int64
 	baskets int64
-	pairs   map[uint64]pairCount
+	pairs   *pairTable
 	// floor bounds the true count of every pair not in pairs: the most a
 	// pruned pair could have had.
 	floor int64
@@ -183,6 +183,7 @@ type basketQueue struct {
 	orderEnds []int
 	items     []int32
 	itemEnds  []int
+	keys      []uint64
 	ids       []string
 	used      []bool
 	claimed   []bool
@@ -206,6 +207,7 @@ func (s *stage) flush() {
 	q.used, q.claimed = slices.Grow(q.used[:0], n)[:n], slices.Grow(q.claimed[:0], n)[:n]
 	s.rc.UsedOrders.Claim(q.ids, q.used, q.claimed)
 	items := s.rc.Items
+	s.touchPairs()
 	from = 0
 	for b, end := range q.itemEnds {
 		basket := q.items[from:end]
@@ -234,23 +236,37 @@ func (s *stage) count(basket []int32) {
 	for i, a := range basket {
 		s.orders[a]++
 		for _, b := range basket[i+1:] {
-			k := uint64(a)<<32 | uint64(uint32(b))
-			pc, ok := s.pairs[k]
-			if !ok {
-				pc.base = s.floor
-			}
-			pc.count++
-			s.pairs[k] = pc
+			s.pairs.add(uint64(a)<<32|uint64(uint32(b)), s.floor)
 		}
 	}
-	if len(s.pairs) > s.rc.Job.Affinity.MaxPairs {
+	if s.pairs.n > s.rc.Job.Affinity.MaxPairs {
 		s.prune()
 	}
 }
 
-// pairCount is a pair's count since it last entered the map, and base,
-// the most it may have had before: count ≤ true count ≤ count + base.
-type pairCount struct{ count, base int64 }
+// touchPairs touches the slots of every pair the queued used baskets will
+// count, before counting them.
+func (s *stage) touchPairs() {
+	q := &s.queued
+	q.keys = q.keys[:0]
+	from := 0
+	for b, end := range q.itemEnds {
+		basket := q.items[from:end]
+		from = end
+		if !q.used[b] || q.claimed[b] {
+			continue
+		}
+		for i, x := range basket {
+			for _, y := range basket[i+1:] {
+				a, c := min(x, y), max(x, y)
+				if a != c {
+					q.keys = append(q.keys, uint64(a)<<32|uint64(uint32(c)))
+				}
+			}
+		}
+	}
+	s.pairs.touch(q.keys)
+}
 
 // prune drops the rarest pairs until the map is half full, a lossy count in
 // the manner of Space-Saving: a dropped pair could have had at most
@@ -262,10 +278,8 @@ func (s *stage) prune() {
 		key   uint64
 		count int64
 	}
-	all := make([]entry, 0, len(s.pairs))
-	for k, pc := range s.pairs {
-		all = append(all, entry{k, pc.count})
-	}
+	all := make([]entry, 0, s.pairs.n)
+	s.pairs.each(func(k uint64, pc pairCount) { all = append(all, entry{k, pc.count}) })
 	// Ties at the cut go by key, not map order, so a rerun drops the same
 	// pairs and writes the same table.
 	slices.SortFunc(all, func(x, y entry) int {
@@ -274,11 +288,16 @@ func (s *stage) prune() {
 		}
 		return cmp.Compare(x.key, y.key)
 	})
-	for _, e := range all[:len(all)-s.rc.Job.Affinity.MaxPairs/2] {
-		pc := s.pairs[e.key]
-		delete(s.pairs, e.key)
-		s.floor = max(s.floor, pc.count+pc.base)
-	}
+	// Keys are unique, so (count, key) orders pairs strictly: everything up
+	// to the last dropped entry goes.
+	last := all[len(all)-s.rc.Job.Affinity.MaxPairs/2-1]
+	s.pairs.keep(func(k uint64, pc pairCount) bool {
+		if pc.count < last.count || (pc.count == last.count && k <= last.key) {
+			s.floor = max(s.floor, pc.count+pc.base)
+			return false
+		}
+		return true
+	})
 }
 
 type pair struct {
@@ -306,14 +325,14 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	cfg := s.rc.Job.Affinity
 	n := float64(s.baskets)
 	var kept []pair
-	for k, pc := range s.pairs {
+	s.pairs.each(func(k uint64, pc pairCount) {
 		if pc.count < int64(cfg.MinPairOrders) {
-			continue
+			return
 		}
 		a, b := int32(k>>32), int32(uint32(k))
 		lift := float64(pc.count) * n / (float64(s.orders[a]) * float64(s.orders[b]))
 		kept = append(kept, pair{a, b, pc.count, pc.base, lift})
-	}
+	})
 	// Top K per product: rank each product's pairs, keep a pair that ranks
 	// within K for either side.
 	better := func(x, y pair) int {

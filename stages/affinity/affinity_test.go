@@ -104,8 +104,8 @@ func TestPrunedCountsStayWithinBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.rec.Release()
-	if len(s.pairs) > 1000 {
-		t.Errorf("pair map holds %d pairs, cap 1000", len(s.pairs))
+	if s.pairs.n > 1000 {
+		t.Errorf("pair table holds %d pairs, cap 1000", s.pairs.n)
 	}
 	if s.baskets != orders || rc.Items.Used != irec.NumRows() {
 		t.Errorf("baskets %d, items used %d", s.baskets, rc.Items.Used)
