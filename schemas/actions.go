@@ -11,7 +11,7 @@ var actionColumns = []Column{
 	{"is_order_value_declining", arrow.FixedWidthTypes.Boolean, false, "Average order value in the window below value_decline_ratio (default 0.8) × the customer's earlier average; needs orders in both periods."},
 	{"loyalty_tier", arrow.BinaryTypes.String, true, "Highest actions.tiers level whose min the customer reaches on the tier basis (lifetime_spend by default: Bronze 0, Silver 500, Gold 2000, Platinum 5000); null below the first."},
 	{"next_tier", arrow.BinaryTypes.String, true, "The level above loyalty_tier; null at the top."},
-	{"spend_to_next_tier", arrow.PrimitiveTypes.Float64, true, "Spend still needed for next_tier, in the amount unit; null for an order-count basis or at the top."},
+	{"spend_to_next_tier", arrow.PrimitiveTypes.Float64, true, "Spend still needed for next_tier, in the amount unit; null for an order-count basis or at the top. In the reporting currency."},
 	{"orders_to_next_tier", arrow.PrimitiveTypes.Int64, true, "Orders still needed for next_tier; null for a spend basis or at the top."},
 	{"is_tier_upgraded_today", arrow.FixedWidthTypes.Boolean, false, "The run date's orders lifted the customer into a higher tier."},
 	{"milestone_reached_today", arrow.PrimitiveTypes.Int64, true, "The actions.milestones order count (default 5, 10, 25, 50, 100) the run date's orders reached; null if none."},

@@ -70,8 +70,8 @@ var CustomerPredictions = Table{
 		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
 		{"p_alive", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
 		{"expected_purchases", arrow.PrimitiveTypes.Float64, true, "Over clv.horizon_days."},
-		{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
-		{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
+		{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"clv_model", arrow.BinaryTypes.String, true, "As in customer_segments."},
 	},
 }

@@ -18,8 +18,8 @@ var CohortRetention = Table{
 		{"active_customers", arrow.PrimitiveTypes.Int64, false, "Cohort customers with at least one order in the period."},
 		{"retention_rate", arrow.PrimitiveTypes.Float64, false, "active_customers / cohort_size; 1 at offset 0."},
 		{"orders", arrow.PrimitiveTypes.Int64, false, "Orders of the cohort in the period."},
-		{"revenue", arrow.PrimitiveTypes.Float64, false, "Revenue of the cohort in the period."},
-		{"cumulative_revenue_per_customer", arrow.PrimitiveTypes.Float64, false, "Revenue of the cohort from offset 0 through this offset, per cohort customer."},
+		{"revenue", arrow.PrimitiveTypes.Float64, false, "Revenue of the cohort in the period. In the reporting currency."},
+		{"cumulative_revenue_per_customer", arrow.PrimitiveTypes.Float64, false, "Revenue of the cohort from offset 0 through this offset, per cohort customer. In the reporting currency."},
 	},
 }
 
@@ -48,12 +48,12 @@ var RetentionKPIs = Table{
 		{"churn_rate", arrow.PrimitiveTypes.Float64, true, "churned_customers / S; null when S is 0."},
 		{"active_customers", arrow.PrimitiveTypes.Int64, false, "Customers with at least one order in the period."},
 		{"orders", arrow.PrimitiveTypes.Int64, false, "Orders in the period."},
-		{"revenue", arrow.PrimitiveTypes.Float64, false, "Revenue in the period."},
-		{"avg_order_value", arrow.PrimitiveTypes.Float64, true, "revenue / orders; null without orders."},
+		{"revenue", arrow.PrimitiveTypes.Float64, false, "Revenue in the period. In the reporting currency."},
+		{"avg_order_value", arrow.PrimitiveTypes.Float64, true, "revenue / orders; null without orders. In the reporting currency."},
 		{"purchase_frequency", arrow.PrimitiveTypes.Float64, true, "orders / active_customers; null without orders."},
 		{"repeat_purchase_rate", arrow.PrimitiveTypes.Float64, true, "Share of active customers with 2 or more orders in the period; null without orders."},
 		{"top20_revenue_share", arrow.PrimitiveTypes.Float64, true, "Revenue share of the top 20% of active customers by revenue in the period (ceil(0.2 × active_customers) customers), from per-customer revenues held to 7 significant digits; null without revenue."},
-		{"retention_spend", arrow.PrimitiveTypes.Float64, true, "Retention spend for the period from kpis.retention_spend; null when not given."},
-		{"retention_cost_per_customer", arrow.PrimitiveTypes.Float64, true, "retention_spend / active_customers; null when spend is not given or there are no active customers."},
+		{"retention_spend", arrow.PrimitiveTypes.Float64, true, "Retention spend for the period from kpis.retention_spend; null when not given. In the reporting currency."},
+		{"retention_cost_per_customer", arrow.PrimitiveTypes.Float64, true, "retention_spend / active_customers; null when spend is not given or there are no active customers. In the reporting currency."},
 	},
 }

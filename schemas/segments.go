@@ -23,8 +23,8 @@ func customerSegments(horizonDays int) Table {
 		Column{"p_alive", arrow.PrimitiveTypes.Float64, true, "Probability the customer is still active (clv_model); null when no purchase model was fitted."},
 		Column{fmt.Sprintf("expected_purchases_%dd", horizonDays), arrow.PrimitiveTypes.Float64, true,
 			fmt.Sprintf("Expected purchase days in the %d days after the run date (clv.horizon_days), from clv_model.", horizonDays)},
-		Column{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "Gamma-Gamma expected spend per future purchase day, in the amount unit; the population mean for customers without repeat purchases."},
-		Column{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "Discounted value of the next clv.horizon_months months (default 12): Σ monthly expected purchases × expected_avg_order_value / (1 + monthly rate)^month; months of 30 days."},
+		Column{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "Gamma-Gamma expected spend per future purchase day, in the amount unit; the population mean for customers without repeat purchases. In the reporting currency."},
+		Column{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "Discounted value of the next clv.horizon_months months (default 12): Σ monthly expected purchases × expected_avg_order_value / (1 + monthly rate)^month; months of 30 days. In the reporting currency."},
 		Column{"clv_model", arrow.BinaryTypes.String, true, "Purchase model behind the predictions: bgnbd or pareto_nbd; null when none could be fitted (see model_fit)."},
 	)
 	t.Columns = append(append(t.Columns, actionColumns...), segmentActionColumns...)
@@ -43,7 +43,7 @@ var customerSegmentsBase = Table{
 		Column{"m_score", arrow.PrimitiveTypes.Int64, false, "Monetary score 1–5 on total_revenue, 5 = highest."},
 		Column{"rfm_cell", arrow.BinaryTypes.String, false, "The three scores as text, e.g. '543'."},
 		Column{"rfm_segment", arrow.BinaryTypes.String, false, "Named segment (Champions … Lost, or Other)."},
-		Column{"historical_clv", arrow.PrimitiveTypes.Float64, false, "avg_order_value × purchase frequency × lifespan − CAC, with the customer's own observed frequency and lifespan, i.e. revenue to date minus the job's CAC (default 0)."},
+		Column{"historical_clv", arrow.PrimitiveTypes.Float64, false, "avg_order_value × purchase frequency × lifespan − CAC, with the customer's own observed frequency and lifespan, i.e. revenue to date minus the job's CAC (default 0). In the reporting currency."},
 		Column{"is_repeat_customer", arrow.FixedWidthTypes.Boolean, false, "True when the customer ordered on two or more days (frequency ≥ 1)."},
 	),
 }
@@ -62,11 +62,11 @@ var SegmentSummary = Table{
 		{"rfm_segment", arrow.BinaryTypes.String, false, "Named segment."},
 		{"customers", arrow.PrimitiveTypes.Int64, false, "Customers in the segment."},
 		{"customer_share", arrow.PrimitiveTypes.Float64, false, "customers / all customers of the dimension value."},
-		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of total_revenue."},
+		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of total_revenue. In the reporting currency."},
 		{"revenue_share", arrow.PrimitiveTypes.Float64, false, "revenue / revenue of the dimension value (0 when that is 0)."},
-		{"avg_order_value", arrow.PrimitiveTypes.Float64, false, "revenue / orders of the segment."},
+		{"avg_order_value", arrow.PrimitiveTypes.Float64, false, "revenue / orders of the segment. In the reporting currency."},
 		{"avg_orders", arrow.PrimitiveTypes.Float64, false, "Orders per customer."},
-		{"avg_historical_clv", arrow.PrimitiveTypes.Float64, false, "Mean historical_clv."},
+		{"avg_historical_clv", arrow.PrimitiveTypes.Float64, false, "Mean historical_clv. In the reporting currency."},
 		{"avg_days_since_last_order", arrow.PrimitiveTypes.Float64, false, "Mean days_since_last_order."},
 	},
 }
