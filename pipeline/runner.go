@@ -70,6 +70,9 @@ func Execute(ctx context.Context, rc *RunContext, g *Graph, st Stages) (*Result,
 	for i, spec := range g.Order {
 		err := r.call(i, func() error { return st[i].Finish(ctx, r.emitters[i]) })
 		s := &r.stats[i]
+		if b, ok := st[i].(*background); ok {
+			s.Duration += b.backgroundTime()
+		}
 		s.DurationMS = s.Duration.Milliseconds()
 		if err != nil {
 			return nil, inStage(spec.Name, err)

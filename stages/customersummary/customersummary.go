@@ -26,7 +26,7 @@ func Register(r *pipeline.Registry) error {
 		Inputs:  []string{schemas.Orders.Name},
 		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
-			return &stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}, nil
+			return pipeline.InBackground(&stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}), nil
 		},
 	})
 }
