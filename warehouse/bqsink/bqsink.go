@@ -106,7 +106,7 @@ func (s *Sink) publishTable(ctx context.Context, c *bigquery.Client, p pipeline.
 	log := p.Log.With().Str("table", ref.String()).Logger()
 	retry := s.opts.RetryPolicy()
 	bt := c.DatasetInProject(ref.Project, ref.Dataset).Table(ref.Table)
-	if err := retry.Do(ctx, log, "create table", func() error { return ensureTable(ctx, bt, t) }); err != nil {
+	if err := retry.Do(ctx, log, "create table", func() error { return EnsureTable(ctx, bt, t) }); err != nil {
 		return err
 	}
 	digest, err := fileDigest(pt.Files[0])
@@ -187,9 +187,9 @@ func isAlreadyExists(err error) bool {
 	return errors.As(err, &ge) && ge.Code == http.StatusConflict
 }
 
-// ensureTable creates the table from schemas/ when it does not exist, and
+// EnsureTable creates the table from schemas/ when it does not exist, and
 // otherwise checks it is partitioned the way the load needs.
-func ensureTable(ctx context.Context, bt *bigquery.Table, t schemas.Table) error {
+func EnsureTable(ctx context.Context, bt *bigquery.Table, t schemas.Table) error {
 	md, err := bt.Metadata(ctx)
 	if err == nil {
 		if md.TimePartitioning == nil || md.TimePartitioning.Field != PartitionColumn || md.TimePartitioning.Type != bigquery.DayPartitioningType {
