@@ -195,6 +195,10 @@ func arrowType(f *bigquery.FieldSchema) (arrow.DataType, error) {
 
 // Finish runs the query and streams its result.
 func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
+	// Cancelling stops the client's stream readers when a later stage
+	// fails before the result is drained.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	q := r.client.Query(r.query.SQL)
 	q.Parameters = r.query.Params
 	q.Location = r.cfg.Location
