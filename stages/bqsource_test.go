@@ -51,22 +51,29 @@ type sourceOrder struct {
 // orders it, with a duplicate order id, a missing customer, a missing
 // timestamp and a cancelled order, and one order after the run date.
 func sourceOrders() (rows []sourceOrder, late sourceOrder) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < 1500; i++ {
-		rows = append(rows, sourceOrder{
-			id:       fmt.Sprintf("o%05d", i),
-			customer: 1 + rng.Int64N(300),
-			ts:       start.Add(time.Duration(rng.Int64N(450*24)) * time.Hour).Add(time.Duration(rng.IntN(3600)) * time.Second),
-			cents:    500 + rng.Int64N(20000),
-			status:   []string{"completed", "completed", "completed", "cancelled"}[rng.IntN(4)],
-		})
-	}
+	rows = genOrders(1500, 300)
 	rows[10].id = rows[9].id
 	rows[20].customer = 0
 	rows[30].ts = time.Time{}
 	late = sourceOrder{id: "o99999", customer: 5, ts: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), cents: 100, status: "completed"}
 	return rows, late
+}
+
+// genOrders makes n orders of customers over 450 days, in order id order.
+func genOrders(n int, customers int64) []sourceOrder {
+	rng := rand.New(rand.NewPCG(7, 7))
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([]sourceOrder, n)
+	for i := range rows {
+		rows[i] = sourceOrder{
+			id:       fmt.Sprintf("o%08d", i),
+			customer: 1 + rng.Int64N(customers),
+			ts:       start.Add(time.Duration(rng.Int64N(450*24)) * time.Hour).Add(time.Duration(rng.IntN(3600)) * time.Second),
+			cents:    500 + rng.Int64N(20000),
+			status:   []string{"completed", "completed", "completed", "cancelled"}[rng.IntN(4)],
+		}
+	}
+	return rows
 }
 
 func (o sourceOrder) csv() string {
@@ -141,38 +148,14 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 		{Name: "OrderNo", Type: "STRING"}, {Name: "Client", Type: "INTEGER"}, {Name: "PlacedAt", Type: "TIMESTAMP"},
 		{Name: "Total", Type: "NUMERIC"}, {Name: "State", Type: "STRING"}, {Name: "Note", Type: "STRING"},
 	}}}
-	fake.Query = func(string, []*bq.QueryParameter) (*bq.TableReference, error) {
-		return fake.ArrowTable("shop-analytics", "_anon", "result", resultSchema), nil
-	}
-	srv := fake.Start()
-	defer srv.Close()
-	storage := bqfake.NewStorage()
 	batches := resultBatches(rows, 400)
 	defer func() {
 		for _, r := range batches {
 			r.Release()
 		}
 	}()
-	if err := storage.Serve("shop-analytics", "_anon", "result", resultSchema, batches...); err != nil {
-		t.Fatal(err)
-	}
-	conn, stop, err := storage.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-
-	bqSum, err := runJobWith(t, dir, bqSourceJob, date, bqOut, func(o *pipeline.Options) {
-		o.Registry = &pipeline.Registry{}
-		err := stages.RegisterAllWith(o.Registry, stages.Options{BigQuery: bqclient.Options{
-			REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(srv.URL)), option.WithoutAuthentication()},
-			Storage: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
-			Retry:   fastRetry,
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	storage, useFakes := serveQueryResult(t, fake, batches)
+	bqSum, err := runJobWith(t, dir, bqSourceJob, date, bqOut, useFakes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,6 +195,38 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 	for p, raw := range want {
 		if !bytes.Equal(got[p], raw) {
 			t.Errorf("%s differs between the BigQuery and the file source", p)
+		}
+	}
+}
+
+// serveQueryResult makes batches the answer to any query: fake names a
+// result table, a Storage Read fake serves it. The returned function points
+// a run's stages at both.
+func serveQueryResult(tb testing.TB, fake *bqfake.Server, batches []arrow.Record) (*bqfake.Storage, func(*pipeline.Options)) {
+	tb.Helper()
+	fake.Query = func(string, []*bq.QueryParameter) (*bq.TableReference, error) {
+		return fake.ArrowTable("shop-analytics", "_anon", "result", resultSchema), nil
+	}
+	srv := fake.Start()
+	tb.Cleanup(srv.Close)
+	storage := bqfake.NewStorage()
+	if err := storage.Serve("shop-analytics", "_anon", "result", resultSchema, batches...); err != nil {
+		tb.Fatal(err)
+	}
+	conn, stop, err := storage.Start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(stop)
+	return storage, func(o *pipeline.Options) {
+		o.Registry = &pipeline.Registry{}
+		err := stages.RegisterAllWith(o.Registry, stages.Options{BigQuery: bqclient.Options{
+			REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(srv.URL)), option.WithoutAuthentication()},
+			Storage: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
+			Retry:   fastRetry,
+		}})
+		if err != nil {
+			tb.Fatal(err)
 		}
 	}
 }

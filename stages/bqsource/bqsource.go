@@ -26,9 +26,15 @@ import (
 	"retain/warehouse/bqident"
 )
 
-// ErrSchema is wrapped when the source table's columns do not fit the
-// orders contract.
-var ErrSchema = errors.New("BigQuery source schema")
+// Sentinel errors; callers test them with errors.Is.
+var (
+	// ErrSchema is wrapped when the source table's columns do not fit the
+	// orders contract.
+	ErrSchema = errors.New("BigQuery source schema")
+	// ErrStorage is wrapped when results cannot be read through the
+	// Storage Read API.
+	ErrStorage = errors.New("BigQuery Storage Read API")
+)
 
 // New returns the extract stage's warehouse reader; opts are extra client
 // options (tests, private endpoints).
@@ -213,6 +219,12 @@ func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.cfg.Ref(), err)
+	}
+	if !it.IsAccelerated() {
+		// The client falls back to paging JSON rows when it cannot open a
+		// read session, which would be slow and lose the Arrow types.
+		return fmt.Errorf("%w: %s: the Storage Read API is not usable for the query result (the credentials need bigquery.readsessions.create on project %s)",
+			ErrStorage, r.cfg.Ref(), r.cfg.Project)
 	}
 	ai, err := it.ArrowIterator()
 	if err != nil {

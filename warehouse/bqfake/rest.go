@@ -289,8 +289,9 @@ func (s *Server) runQuery(project string, j *bq.Job) error {
 	return nil
 }
 
-// ArrowTable registers a result table with the schema of rec, as the
-// Storage API would serve it, and returns its reference.
+// ArrowTable registers a table whose schema is sc in BigQuery types, as
+// the Storage Read API would serve it, and returns its reference. Call it
+// from Query or before Start.
 func (s *Server) ArrowTable(project, dataset, table string, sc *arrow.Schema) *bq.TableReference {
 	fields := make([]*bq.TableFieldSchema, sc.NumFields())
 	for i, f := range sc.Fields() {

@@ -129,7 +129,10 @@ func (s *Storage) Start() (*grpc.ClientConn, func(), error) {
 	srv := grpc.NewServer()
 	storagepb.RegisterBigQueryReadServer(srv, s)
 	go srv.Serve(lis)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// The real client allows large messages; a connection passed with
+	// option.WithGRPCConn must too.
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<28)))
 	if err != nil {
 		srv.Stop()
 		return nil, nil, err
