@@ -81,6 +81,7 @@ func newReader(rc *pipeline.RunContext, opts bqclient.Options) (*reader, error) 
 	return r, nil
 }
 
+// Close releases the client and its connections.
 func (r *reader) Close() error { return r.client.Close() }
 
 // Query is the SQL that reads orders, with its parameters.
