@@ -59,7 +59,7 @@ func BenchmarkOrdersSource(b *testing.B) {
 	b.Run("bigquery", func(b *testing.B) {
 		fake := bqfake.New()
 		fake.ArrowTable("shop-analytics", "sales", "orders", resultSchema)
-		_, useFakes := serveQueryResult(b, fake, batches)
+		_, _, useFakes := serveQueryResult(b, fake, batches)
 		for range b.N {
 			out := b.TempDir()
 			_, err := runJobWith(b, dir, bqJob, date, out, useFakes)

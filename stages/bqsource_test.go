@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,7 +155,12 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 			r.Release()
 		}
 	}()
-	storage, useFakes := serveQueryResult(t, fake, batches)
+	// Transient failures on the way: the table's schema, the query, and a
+	// read stream that breaks after its first batch.
+	storage, faults, useFakes := serveQueryResult(t, fake, batches,
+		&bqfake.Fault{Match: bqfake.IsTableGet, Code: http.StatusServiceUnavailable, Reason: "backendError", Times: 1},
+		&bqfake.Fault{Match: bqfake.IsJobInsert, Code: http.StatusTooManyRequests, Reason: "rateLimitExceeded", Times: 1})
+	storage.FailReads = 1
 	bqSum, err := runJobWith(t, dir, bqSourceJob, date, bqOut, useFakes)
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +182,12 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 	}
 	if q.UseLegacySql == nil || *q.UseLegacySql {
 		t.Error("query is not standard SQL")
+	}
+	if faults.Injected != 2 {
+		t.Errorf("%d REST faults injected, want 2", faults.Injected)
+	}
+	if storage.Reads != 2 {
+		t.Errorf("%d stream reads, want 2 (one broken, one resumed)", storage.Reads)
 	}
 	if len(storage.Sessions) != 1 || storage.Sessions[0].ReadSession.Table != "projects/shop-analytics/datasets/_anon/tables/result" {
 		t.Errorf("read sessions = %v", storage.Sessions)
@@ -200,15 +212,21 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 }
 
 // serveQueryResult makes batches the answer to any query: fake names a
-// result table, a Storage Read fake serves it. The returned function points
-// a run's stages at both.
-func serveQueryResult(tb testing.TB, fake *bqfake.Server, batches []arrow.Record) (*bqfake.Storage, func(*pipeline.Options)) {
+// result table, a Storage Read fake serves it. The REST calls go through a
+// proxy injecting faults. The returned function points a run's stages at
+// both.
+func serveQueryResult(tb testing.TB, fake *bqfake.Server, batches []arrow.Record, faults ...*bqfake.Fault) (*bqfake.Storage, *bqfake.Proxy, func(*pipeline.Options)) {
 	tb.Helper()
 	fake.Query = func(string, []*bq.QueryParameter) (*bq.TableReference, error) {
 		return fake.ArrowTable("shop-analytics", "_anon", "result", resultSchema), nil
 	}
 	srv := fake.Start()
 	tb.Cleanup(srv.Close)
+	proxy, injected, err := bqfake.NewProxy(srv.URL, faults...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(proxy.Close)
 	storage := bqfake.NewStorage()
 	if err := storage.Serve("shop-analytics", "_anon", "result", resultSchema, batches...); err != nil {
 		tb.Fatal(err)
@@ -218,10 +236,10 @@ func serveQueryResult(tb testing.TB, fake *bqfake.Server, batches []arrow.Record
 		tb.Fatal(err)
 	}
 	tb.Cleanup(stop)
-	return storage, func(o *pipeline.Options) {
+	return storage, injected, func(o *pipeline.Options) {
 		o.Registry = &pipeline.Registry{}
 		err := stages.RegisterAllWith(o.Registry, stages.Options{BigQuery: bqclient.Options{
-			REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(srv.URL)), option.WithoutAuthentication()},
+			REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(proxy.URL)), option.WithoutAuthentication()},
 			Storage: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
 			Retry:   fastRetry,
 		}})

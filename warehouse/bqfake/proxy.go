@@ -81,3 +81,8 @@ func IsLoadInsert(r *http.Request) bool {
 func IsTableGet(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/tables/")
 }
+
+// IsJobInsert matches submitting a job without an upload (queries).
+func IsJobInsert(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Query().Get("uploadType") == "" && strings.HasSuffix(r.URL.Path, "/jobs")
+}

@@ -24,6 +24,11 @@ type Storage struct {
 	tables map[string]*ipcTable
 	// Sessions are the read sessions requested.
 	Sessions []*storagepb.CreateReadSessionRequest
+	// FailReads is how many ReadRows calls fail with Unavailable, after
+	// sending their first batch, as when a stream breaks mid-way.
+	FailReads int
+	// Reads counts ReadRows calls.
+	Reads int
 }
 
 type ipcTable struct {
@@ -99,6 +104,11 @@ func (s *Storage) ReadRows(req *storagepb.ReadRowsRequest, stream storagepb.BigQ
 			t = tt
 		}
 	}
+	s.Reads++
+	fail := s.FailReads > 0
+	if fail {
+		s.FailReads--
+	}
 	s.mu.Unlock()
 	if t == nil {
 		return status.Errorf(codes.NotFound, "stream %s not found", req.GetReadStream())
@@ -112,6 +122,9 @@ func (s *Storage) ReadRows(req *storagepb.ReadRowsRequest, stream storagepb.BigQ
 			})
 			if err != nil {
 				return err
+			}
+			if fail {
+				return status.Error(codes.Unavailable, "injected: stream broken")
 			}
 		}
 		at += t.rows[i]
