@@ -28,6 +28,11 @@ type BigQuerySource struct {
 	// Dataset and Table name the orders table (or a view over it).
 	Dataset string `yaml:"dataset"`
 	Table   string `yaml:"table"`
+	// Pushdown validates the orders and folds them into per-customer daily
+	// activity in BigQuery, so only those rows (and rejected rows) come
+	// back. It needs typed columns: order_ts a TIMESTAMP, DATETIME or DATE,
+	// amount a number; and no fx_rates or order_items.
+	Pushdown bool `yaml:"pushdown"`
 }
 
 // Sink loads every committed table into a warehouse as well.

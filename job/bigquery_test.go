@@ -69,3 +69,19 @@ func TestParseBigQueryHostile(t *testing.T) {
 		})
 	}
 }
+
+func TestParsePushdownNeeds(t *testing.T) {
+	base := strings.Replace(bqJob, "location: EU,", "location: EU, pushdown: true,", 1)
+	if _, err := Parse([]byte(base), "/"); err != nil {
+		t.Fatal(err)
+	}
+	for _, extra := range []string{
+		"  fx_rates: {path: fx.csv}\n  reporting_currency: EUR\n",
+		"  order_items: {path: items.csv}\n",
+	} {
+		src := strings.Replace(base, "input:\n", "input:\n"+extra, 1)
+		if _, err := Parse([]byte(src), "/"); !errors.Is(err, ErrInvalid) {
+			t.Errorf("pushdown with %q accepted: %v", extra, err)
+		}
+	}
+}

@@ -454,6 +454,9 @@ func (j *Job) defaults() error {
 	}
 	if bq := j.Input.Orders.BigQuery; bq != nil {
 		bq.CredentialsFile = j.Resolve(bq.CredentialsFile)
+		if bq.Pushdown && (j.Input.FXRates != nil || j.Input.OrderItems != nil || j.Input.Orders.TimestampFormat != "") {
+			return fmt.Errorf("%w: input.orders.bigquery.pushdown works without fx_rates, order_items and timestamp_format", ErrInvalid)
+		}
 	}
 	if j.Input.FXRates != nil {
 		if j.Input.FXRates.BigQuery != nil {

@@ -231,14 +231,18 @@ func serveQueryResult(tb testing.TB, fake *bqfake.Server, batches []arrow.Record
 	if err := storage.Serve("shop-analytics", "_anon", "result", resultSchema, batches...); err != nil {
 		tb.Fatal(err)
 	}
-	conn, stop, err := storage.Start()
+	addr, stop, err := storage.Start()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(stop)
 	return storage, injected, func(o *pipeline.Options) {
+		conn, err := bqfake.Dial(addr)
+		if err != nil {
+			tb.Fatal(err)
+		}
 		o.Registry = &pipeline.Registry{}
-		err := stages.RegisterAllWith(o.Registry, stages.Options{BigQuery: bqclient.Options{
+		err = stages.RegisterAllWith(o.Registry, stages.Options{BigQuery: bqclient.Options{
 			REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(proxy.URL)), option.WithoutAuthentication()},
 			Storage: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
 			Retry:   fastRetry,

@@ -51,6 +51,8 @@ type reader struct {
 	client *bigquery.Client
 	opts   bqclient.Options
 	query  *Query
+	// pushdown is set when the job pushes validation and the fold down.
+	pushdown *Pushdown
 }
 
 // newReader opens the clients and checks the table's columns, so a wrong
@@ -77,6 +79,12 @@ func newReader(rc *pipeline.RunContext, opts bqclient.Options) (*reader, error) 
 		c.Close()
 		return nil, err
 	}
+	if cfg.Pushdown {
+		if r.pushdown, err = PlanPushdown(rc, md.Schema); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	rc.Log.Info().Str("stage", "extract").Str("table", ref.String()).Strs("columns", r.query.Columns).Msg("BigQuery source checked")
 	return r, nil
 }
@@ -90,6 +98,12 @@ type Query struct {
 	Params []bigquery.QueryParameter
 	// Columns are the canonical names selected, in order.
 	Columns []string
+
+	// The parts pushdown builds on: the select list, the source with its
+	// filter, the order, and each canonical column's BigQuery type.
+	sel, order []string
+	from       string
+	types      map[string]bigquery.FieldType
 }
 
 // Plan builds the read query for the job's source table with schema:
@@ -110,8 +124,7 @@ func Plan(rc *pipeline.RunContext, schema bigquery.Schema) (*Query, error) {
 		byName[f.Name] = f
 		have = append(have, f.Name)
 	}
-	q := &Query{}
-	var sel, order []string
+	q := &Query{types: map[string]bigquery.FieldType{}}
 	var where string
 	for _, c := range schemas.Orders.Columns {
 		col := src.SourceColumn(c.Name)
@@ -137,9 +150,10 @@ func Plan(rc *pipeline.RunContext, schema bigquery.Schema) (*Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		sel = append(sel, qcol+" AS "+alias)
-		order = append(order, alias)
+		q.sel = append(q.sel, qcol+" AS "+alias)
+		q.order = append(q.order, alias)
 		q.Columns = append(q.Columns, c.Name)
+		q.types[c.Name] = f.Type
 		if c.Name == "order_ts" {
 			if p, ok := windowEnd(rc, f.Type); ok {
 				// Rows without a timestamp are read so validate can
@@ -149,7 +163,8 @@ func Plan(rc *pipeline.RunContext, schema bigquery.Schema) (*Query, error) {
 			}
 		}
 	}
-	q.SQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + from + where + " ORDER BY " + strings.Join(order, ", ")
+	q.from = from + where
+	q.SQL = "SELECT " + strings.Join(q.sel, ", ") + " FROM " + q.from + " ORDER BY " + strings.Join(q.order, ", ")
 	return q, nil
 }
 
@@ -202,16 +217,38 @@ func arrowType(f *bigquery.FieldSchema) (arrow.DataType, error) {
 
 // Finish runs the query and streams its result.
 func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
+	if r.pushdown != nil {
+		return r.finishPushdown(ctx, out)
+	}
+	source := "bigquery://" + r.cfg.Ref().String()
+	row := int64(1)
+	err := r.read(ctx, r.query, func(rec arrow.Record) error {
+		if err := extract.EmitOrders(ctx, r.rc, out, rec, source, row); err != nil {
+			return err
+		}
+		row += rec.NumRows()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.rc.Log.Info().Str("stage", "extract").Int64("rows", row-1).Msg("BigQuery rows read")
+	return nil
+}
+
+// read runs q and hands each Arrow batch of its result, with the planned
+// columns, to visit, which must not keep it.
+func (r *reader) read(ctx context.Context, q *Query, visit func(arrow.Record) error) error {
 	// Cancelling stops the client's stream readers when a later stage
 	// fails before the result is drained.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	q := r.client.Query(r.query.SQL)
-	q.Parameters = r.query.Params
-	q.Location = r.cfg.Location
+	bq := r.client.Query(q.SQL)
+	bq.Parameters = q.Params
+	bq.Location = r.cfg.Location
 	var it *bigquery.RowIterator
 	err := r.opts.RetryPolicy().Do(ctx, r.rc.Log, "query", func() error {
-		j, err := q.Run(ctx)
+		j, err := bq.Run(ctx)
 		if err != nil {
 			return err
 		}
@@ -236,33 +273,31 @@ func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
 		return fmt.Errorf("%s: open Arrow stream: %w", r.cfg.Ref(), err)
 	}
 	defer rr.Release()
-	source := "bigquery://" + r.cfg.Ref().String()
-	row := int64(1)
+	var rows int64
 	for rr.Next() {
 		rec := rr.Record()
-		if err := r.checkBatch(rec.Schema()); err != nil {
+		if err := checkBatch(q, rec.Schema()); err != nil {
 			return err
 		}
-		if err := extract.EmitOrders(ctx, r.rc, out, rec, source, row); err != nil {
+		if err := visit(rec); err != nil {
 			return err
 		}
-		row += rec.NumRows()
+		rows += rec.NumRows()
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: read row %d: %w", r.cfg.Ref(), row, err)
+		return fmt.Errorf("%s: read row %d: %w", r.cfg.Ref(), rows+1, err)
 	}
-	r.rc.Log.Info().Str("stage", "extract").Int64("rows", row-1).Msg("BigQuery rows read")
 	return nil
 }
 
 // checkBatch makes sure the stream carries the planned columns by name.
-func (r *reader) checkBatch(sc *arrow.Schema) error {
-	if sc.NumFields() != len(r.query.Columns) {
-		return fmt.Errorf("%w: result has %d columns, want %d", ErrSchema, sc.NumFields(), len(r.query.Columns))
+func checkBatch(q *Query, sc *arrow.Schema) error {
+	if sc.NumFields() != len(q.Columns) {
+		return fmt.Errorf("%w: result has %d columns, want %d", ErrSchema, sc.NumFields(), len(q.Columns))
 	}
 	for i, f := range sc.Fields() {
-		if f.Name != r.query.Columns[i] {
-			return fmt.Errorf("%w: result column %d is %q, want %q", ErrSchema, i, f.Name, r.query.Columns[i])
+		if f.Name != q.Columns[i] {
+			return fmt.Errorf("%w: result column %d is %q, want %q", ErrSchema, i, f.Name, q.Columns[i])
 		}
 	}
 	return nil

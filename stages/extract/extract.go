@@ -82,12 +82,13 @@ type Warehouse func(rc *pipeline.RunContext) (pipeline.Stage, error)
 var ErrNoWarehouse = errors.New("no warehouse reader")
 
 // Register adds the extract stage; wh reads orders when the job file names a
-// BigQuery table (nil: such jobs fail).
+// BigQuery table (nil: such jobs fail). Only a warehouse reader with
+// pushdown emits order_days.
 func Register(r *pipeline.Registry, wh Warehouse) error {
 	return r.Register(pipeline.Spec{
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
-		Outputs: []string{RawOrders},
+		Outputs: []string{RawOrders, schemas.OrderDays.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.Orders.BigQuery != nil {
 				if wh == nil {

@@ -122,6 +122,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusNotFound, "notFound", "Not found: Job "+p[3])
 			return
 		}
+		if e := j.Status.ErrorResult; e != nil {
+			// BigQuery answers for a failed query job with its error.
+			apiError(w, http.StatusBadRequest, e.Reason, e.Message)
+			return
+		}
 		res := &bq.GetQueryResultsResponse{JobComplete: true, JobReference: j.JobReference, TotalRows: 0}
 		if dst := j.Configuration.Query.DestinationTable; dst != nil {
 			if t, ok := s.Tables[dst.ProjectId+"."+dst.DatasetId+"."+dst.TableId]; ok {

@@ -132,23 +132,24 @@ func (s *Storage) ReadRows(req *storagepb.ReadRowsRequest, stream storagepb.BigQ
 	return nil
 }
 
-// Start serves the fake on a local port and returns a connection to it for
-// option.WithGRPCConn, and a function that stops both.
-func (s *Storage) Start() (*grpc.ClientConn, func(), error) {
+// Start serves the fake on a local port and returns its address for Dial,
+// and a function that stops it.
+func (s *Storage) Start() (string, func(), error) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	srv := grpc.NewServer()
 	storagepb.RegisterBigQueryReadServer(srv, s)
 	go srv.Serve(lis)
+	return lis.Addr().String(), srv.Stop, nil
+}
+
+// Dial connects to a fake at addr, for option.WithGRPCConn. Closing the
+// BigQuery client closes the connection, so each client needs its own.
+func Dial(addr string) (*grpc.ClientConn, error) {
 	// The real client allows large messages; a connection passed with
 	// option.WithGRPCConn must too.
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<28)))
-	if err != nil {
-		srv.Stop()
-		return nil, nil, err
-	}
-	return conn, func() { conn.Close(); srv.Stop() }, nil
 }

@@ -26,6 +26,13 @@ const project = "shop-analytics"
 // returns a client of it.
 func start(t *testing.T) *bigquery.Client {
 	t.Helper()
+	c, _ := startURL(t)
+	return c
+}
+
+// startURL is start that also returns the emulator's endpoint.
+func startURL(t *testing.T) (*bigquery.Client, string) {
+	t.Helper()
 	srv, err := server.New(server.TempStorage)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +50,7 @@ func start(t *testing.T) *bigquery.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c
+	return c, ts.URL
 }
 
 func exec(t *testing.T, c *bigquery.Client, sql string) {
