@@ -2,7 +2,8 @@
 // one query that selects only the mapped columns and only rows up to the end
 // of the run date, its result streamed as Arrow record batches through the
 // BigQuery Storage Read API and emitted exactly as the file reader emits
-// them.
+// them; or, with pushdown, queries that leave validation and the
+// per-customer daily fold to BigQuery (see Pushdown).
 package bqsource
 
 import (
@@ -85,7 +86,7 @@ func newReader(rc *pipeline.RunContext, opts bqclient.Options) (*reader, error) 
 			return nil, err
 		}
 	}
-	rc.Log.Info().Str("stage", "extract").Str("table", ref.String()).Strs("columns", r.query.Columns).Msg("BigQuery source checked")
+	rc.Log.Info().Str("stage", "extract").Str("table", ref.String()).Strs("columns", r.query.Columns).Bool("pushdown", cfg.Pushdown).Msg("BigQuery source checked")
 	return r, nil
 }
 
