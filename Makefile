@@ -3,7 +3,7 @@ RUN_DATE ?= $(shell date -u +%F)
 SAMPLE   ?= tmp/sample
 OUT      ?= out
 
-.PHONY: run build test bench clean
+.PHONY: run build test test-bigquery bench clean
 
 build:
 	$(GO) build -o bin/retain ./cmd/retain
@@ -25,6 +25,11 @@ test:
 	$(GO) test ./...
 	python3 scripts/check_dag.py
 	bash scripts/duckdb/run.sh
+
+## test-bigquery: the BigQuery source and sink SQL against goccy/bigquery-emulator, a
+## module of its own (first build about 6 minutes and 6 GB; cached afterwards)
+test-bigquery:
+	cd warehouse/emulatortest && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## bench: the job on 10M generated orders, and the Parquet library comparison
 bench: build

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"retain/schemas"
+	"retain/warehouse/bqident"
 )
 
 // ErrInvalid is wrapped by every job-file validation error.
@@ -51,6 +52,8 @@ type Job struct {
 	Affinity Affinity `yaml:"affinity"`
 	// Lineage sends OpenLineage events for each run when set.
 	Lineage Lineage `yaml:"lineage"`
+	// Sink, when set, also loads every committed table into a warehouse.
+	Sink *Sink `yaml:"sink"`
 
 	// dir is the job file's folder; relative paths resolve against it.
 	dir string
@@ -71,11 +74,13 @@ type Input struct {
 	ReportingCurrency string `yaml:"reporting_currency"`
 }
 
-// Source is one input table in local files.
+// Source is one input table: local files by default, or a BigQuery table.
 type Source struct {
 	// Path is one file, a folder (every file in it with the format's
 	// extension) or a glob. Relative paths resolve against the job file.
 	Path string `yaml:"path"`
+	// BigQuery reads the table from BigQuery instead of files (orders only).
+	BigQuery *BigQuerySource `yaml:"bigquery"`
 	// Format is parquet or csv; empty means by file extension.
 	Format string `yaml:"format"`
 	// Columns maps canonical column names (see `retain schema`) to the
@@ -453,7 +458,22 @@ func (j *Job) defaults() error {
 	if err := j.Input.Orders.check("input.orders", schemas.Orders); err != nil {
 		return err
 	}
+	if j.Sink != nil {
+		if err := j.Sink.check(); err != nil {
+			return err
+		}
+		j.Sink.CredentialsFile = j.Resolve(j.Sink.CredentialsFile)
+	}
+	if bq := j.Input.Orders.BigQuery; bq != nil {
+		bq.CredentialsFile = j.Resolve(bq.CredentialsFile)
+		if bq.Pushdown && (j.Input.FXRates != nil || j.Input.OrderItems != nil || j.Input.Orders.TimestampFormat != "") {
+			return fmt.Errorf("%w: input.orders.bigquery.pushdown works without fx_rates, order_items and timestamp_format", ErrInvalid)
+		}
+	}
 	if j.Input.FXRates != nil {
+		if j.Input.FXRates.BigQuery != nil {
+			return fmt.Errorf("%w: input.fx_rates: only input.orders can be read from BigQuery", ErrInvalid)
+		}
 		if err := j.Input.FXRates.check("input.fx_rates", schemas.FXRates); err != nil {
 			return err
 		}
@@ -465,6 +485,9 @@ func (j *Job) defaults() error {
 		return fmt.Errorf("%w: input.reporting_currency %q: want a 3-letter currency code", ErrInvalid, c)
 	}
 	if j.Input.OrderItems != nil {
+		if j.Input.OrderItems.BigQuery != nil {
+			return fmt.Errorf("%w: input.order_items: only input.orders can be read from BigQuery", ErrInvalid)
+		}
 		if err := j.Input.OrderItems.check("input.order_items", schemas.OrderItems); err != nil {
 			return err
 		}
@@ -520,7 +543,19 @@ func (s *Segments) check() error {
 }
 
 func (s *Source) check(where string, t schemas.Table) error {
-	if s.Path == "" {
+	if s.BigQuery != nil {
+		if s.Path != "" || s.Format != "" {
+			return fmt.Errorf("%w: %s: path/format and bigquery are exclusive", ErrInvalid, where)
+		}
+		if err := s.BigQuery.check(where + ".bigquery"); err != nil {
+			return err
+		}
+		for _, c := range t.Columns {
+			if err := bqident.Column(s.SourceColumn(c.Name)); err != nil {
+				return fmt.Errorf("%w: %s.columns.%s: %w", ErrInvalid, where, c.Name, err)
+			}
+		}
+	} else if s.Path == "" {
 		return fmt.Errorf("%w: %s.path is required", ErrInvalid, where)
 	}
 	switch s.Format {
@@ -570,13 +605,15 @@ func (j *Job) Resolve(p string) string {
 	return filepath.Join(j.dir, p)
 }
 
-// OverrideInput points the inputs at a folder: orders at DIR/orders (a
-// folder, or orders.parquet / orders.csv), order items and FX rates likewise.
+// OverrideInput points the inputs at a folder (also when the job reads
+// orders from BigQuery): orders at DIR/orders (a folder, or orders.parquet /
+// orders.csv), order items and FX rates likewise.
 func (j *Job) OverrideInput(dir string) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
 	j.Input.Orders.Path = tablePath(dir, "orders")
+	j.Input.Orders.BigQuery = nil
 	if j.Input.OrderItems != nil {
 		j.Input.OrderItems.Path = tablePath(dir, "order_items")
 	}

@@ -35,6 +35,9 @@ type Options struct {
 	Log    zerolog.Logger
 	// Observer, when set, hears of every run's start and end (lineage).
 	Observer Observer
+	// Publisher, when set, copies the tables to a warehouse after the local
+	// commit; its failure fails the run and leaves the local commit in place.
+	Publisher Publisher
 }
 
 // Observer is told when a run starts and how it ends. Its errors are logged
@@ -198,6 +201,17 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+
+	if o.Publisher != nil {
+		log.Info().Msg("tables committed locally; publishing to the warehouse")
+		p, err := publication(root, date, o.RunID, tables, res.TableRows, log)
+		if err == nil {
+			err = o.Publisher.Publish(ctx, p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: tables for %s are committed under %s but not in the warehouse; rerun the date to load them: %w", ErrPublish, date, root, err)
+		}
+	}
 
 	sum.Status = "ok"
 	sum.Tables = map[string]int64{}

@@ -66,6 +66,25 @@ var CustomerActivity = Table{
 	},
 }
 
+// OrderDays is an intermediate table (not written) that a warehouse source
+// with pushdown emits instead of raw orders: the used orders of each customer
+// and local calendar day, folded in SQL.
+var OrderDays = Table{
+	Name:  "order_days",
+	Grain: "one row per customer and local calendar day with at least one used order",
+	Doc:   "Used orders folded per customer and day by the warehouse.",
+	Columns: []Column{
+		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
+		{"activity_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the orders."},
+		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders that day."},
+		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount that day."},
+		{"first_order_at", Timestamp, false, "Time of the day's first order."},
+		{"last_order_at", Timestamp, false, "Time of the day's last order."},
+		{"country", arrow.BinaryTypes.String, true, "Country of the day's last order (the later row on a tie)."},
+		{"channel", arrow.BinaryTypes.String, true, "Channel of the day's last order (the later row on a tie)."},
+	},
+}
+
 // Layout holds the job settings that shape output columns.
 type Layout struct {
 	// HorizonDays names the expected_purchases_<h>d column.

@@ -25,7 +25,13 @@ import (
 
 // runJob runs stages.RegisterAll on a job file text whose input is written
 // into a temporary folder.
-func runJob(t *testing.T, dir, jobYAML, date, out string, dryRun bool) (*pipeline.Summary, error) {
+func runJob(t testing.TB, dir, jobYAML, date, out string, dryRun bool) (*pipeline.Summary, error) {
+	t.Helper()
+	return runJobWith(t, dir, jobYAML, date, out, func(o *pipeline.Options) { o.DryRun = dryRun })
+}
+
+// runJobWith is runJob with options set by configure (after the job is parsed).
+func runJobWith(t testing.TB, dir, jobYAML, date, out string, configure func(o *pipeline.Options)) (*pipeline.Summary, error) {
 	t.Helper()
 	j, err := job.Parse([]byte(jobYAML), dir)
 	if err != nil {
@@ -37,9 +43,9 @@ func runJob(t *testing.T, dir, jobYAML, date, out string, dryRun bool) (*pipelin
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	return pipeline.Run(context.Background(), pipeline.Options{
-		Job: j, Registry: reg, RunDate: date, OutputDir: out, DryRun: dryRun, Mem: mem, Log: zerolog.Nop(),
-	})
+	o := pipeline.Options{Job: j, Registry: reg, RunDate: date, OutputDir: out, Mem: mem, Log: zerolog.Nop()}
+	configure(&o)
+	return pipeline.Run(context.Background(), o)
 }
 
 const csvJob = "name: t\ninput: {orders: {path: orders.csv}}\n"

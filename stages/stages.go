@@ -9,6 +9,7 @@ import (
 	"retain/stages/actions"
 	"retain/stages/affinity"
 	"retain/stages/audiences"
+	"retain/stages/bqsource"
 	"retain/stages/clv"
 	"retain/stages/cohorts"
 	"retain/stages/customersummary"
@@ -18,12 +19,22 @@ import (
 	"retain/stages/report"
 	"retain/stages/segments"
 	"retain/stages/validate"
+	"retain/warehouse/bqclient"
 )
 
+// Options configure stages that talk to other systems.
+type Options struct {
+	// BigQuery adds client options for reading orders from BigQuery.
+	BigQuery bqclient.Options
+}
+
 // RegisterAll adds every stage to r.
-func RegisterAll(r *pipeline.Registry) error {
+func RegisterAll(r *pipeline.Registry) error { return RegisterAllWith(r, Options{}) }
+
+// RegisterAllWith adds every stage to r, configured by o.
+func RegisterAllWith(r *pipeline.Registry, o Options) error {
 	return errors.Join(
-		extract.Register(r),
+		extract.Register(r, bqsource.New(o.BigQuery)),
 		validate.Register(r),
 		extract.RegisterItems(r),
 		affinity.Register(r),

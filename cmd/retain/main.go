@@ -27,6 +27,8 @@ import (
 	"retain/schemas"
 	"retain/stages"
 	"retain/synth"
+	"retain/warehouse/bqclient"
+	"retain/warehouse/bqsink"
 )
 
 // Exit codes, documented in README.md.
@@ -148,6 +150,9 @@ func (f *jobFlags) options(stderr io.Writer) (pipeline.Options, error) {
 		return pipeline.Options{}, err
 	}
 	o := pipeline.Options{Job: j, Registry: reg, OutputDir: f.output, Log: newLogger(stderr)}
+	if j.Sink != nil {
+		o.Publisher = bqsink.New(*j.Sink, j.Layout(), bqclient.Options{})
+	}
 	j.Lineage.File = j.Resolve(j.Lineage.File)
 	if e := lineage.New(j.Lineage); e != nil {
 		o.Observer = e

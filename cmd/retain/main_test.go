@@ -90,3 +90,28 @@ func TestRunWritesXCom(t *testing.T) {
 		t.Errorf("summary = %+v", sum)
 	}
 }
+
+// TestSinkFailureExitCode: a warehouse load that fails (here: its key file
+// is missing) exits 1 with a failed summary line after the local commit.
+func TestSinkFailureExitCode(t *testing.T) {
+	dir := t.TempDir()
+	job := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(job, []byte("name: t\ninput: {orders: {path: orders.csv}}\noutput: {path: out}\n"+
+		"sink: {kind: bigquery, project: shop-analytics, dataset: retain, credentials_file: missing-key.json}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "orders.csv"), []byte("order_id,customer_id,order_ts,amount\n1,a,2026-11-01,10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"run", "--job", job, "--run-date", "2026-11-22"}, &stdout, &stderr)
+	if got := exitCode(err); got != exitFailure {
+		t.Fatalf("exit code %d (err %v), want %d", got, err, exitFailure)
+	}
+	if !strings.Contains(stdout.String(), `"status":"failed"`) || !strings.Contains(err.Error(), "not in the warehouse") {
+		t.Errorf("stdout %s, err %v", stdout.String(), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "_runs", "snapshot_date=2026-11-22", "_SUCCESS")); err != nil {
+		t.Errorf("local commit missing: %v", err)
+	}
+}

@@ -23,7 +23,7 @@ func Register(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "customer_summary",
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
-		Inputs:  []string{schemas.Orders.Name},
+		Inputs:  []string{schemas.Orders.Name, schemas.OrderDays.Name},
 		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return pipeline.InBackground(&stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}), nil
@@ -60,7 +60,11 @@ func localDay(us int64, loc *time.Location) int32 {
 	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
-func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+	if table == schemas.OrderDays.Name {
+		s.processDays(rec)
+		return nil
+	}
 	col := func(name string) arrow.Array { return rec.Column(schemas.Orders.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
 	ts := col("order_ts").(*array.Timestamp).TimestampValues()
@@ -71,12 +75,34 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipelin
 	for i := range ts {
 		us := int64(ts[i])
 		s.state.add(order{
-			customer: ids.Value(i), ts: us, day: localDay(us, loc), amount: amounts[i],
+			customer: ids.Value(i), ts: us, lastTS: us, day: localDay(us, loc), orders: 1, amount: amounts[i],
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})
 	}
 	return nil
+}
+
+// processDays folds a batch of order_days rows, which a warehouse computed
+// with the same rules as Process.
+func (s *stage) processDays(rec arrow.Record) {
+	col := func(name string) arrow.Array { return rec.Column(schemas.OrderDays.MustIndex(name)) }
+	ids := col("customer_id").(*array.String)
+	days := col("activity_date").(*array.Date32).Date32Values()
+	orders := col("orders").(*array.Int64).Int64Values()
+	revenue := col("revenue").(*array.Float64).Float64Values()
+	first := col("first_order_at").(*array.Timestamp).TimestampValues()
+	last := col("last_order_at").(*array.Timestamp).TimestampValues()
+	country := col("country").(*array.String)
+	channel := col("channel").(*array.String)
+	for i := range days {
+		s.state.add(order{
+			customer: ids.Value(i), ts: int64(first[i]), lastTS: int64(last[i]), day: int32(days[i]),
+			orders: int32(orders[i]), amount: revenue[i],
+			country: country.Value(i), hasCtry: country.IsValid(i),
+			channel: channel.Value(i), hasChan: channel.IsValid(i),
+		})
+	}
 }
 
 // Finish emits customers sorted by customer_id, so reruns write identical

@@ -49,19 +49,23 @@ func (c *customers) intern(s string, valid bool) string {
 	return v
 }
 
-// order is one used order as the stage reads it.
+// order is one used order as the stage reads it, or, from a warehouse that
+// folded them, all used orders of a customer on one day.
 type order struct {
 	customer string
-	ts       int64
-	day      int32
-	amount   float64
-	country  string
-	channel  string
-	hasCtry  bool
-	hasChan  bool
+	// ts and lastTS are the first and last order time; equal for one order.
+	ts, lastTS int64
+	day        int32
+	orders     int32
+	amount     float64
+	country    string
+	channel    string
+	hasCtry    bool
+	hasChan    bool
 }
 
-// add folds one order into its customer's state.
+// add folds an order (or a customer's day of orders) into its customer's
+// state.
 func (c *customers) add(o order) {
 	k, found := c.index[o.customer]
 	if !found {
@@ -72,21 +76,21 @@ func (c *customers) add(o order) {
 		c.index[id] = k
 		c.ids = append(c.ids, id)
 		c.firstTS = append(c.firstTS, o.ts)
-		c.lastTS = append(c.lastTS, o.ts)
-		c.orders = append(c.orders, 1)
+		c.lastTS = append(c.lastTS, o.lastTS)
+		c.orders = append(c.orders, int64(o.orders))
 		c.revenue = append(c.revenue, o.amount)
-		c.days = append(c.days, []purchaseDay{{day: o.day, orders: 1, revenue: o.amount}})
+		c.days = append(c.days, []purchaseDay{{day: o.day, orders: o.orders, revenue: o.amount}})
 		c.country = append(c.country, c.intern(o.country, o.hasCtry))
 		c.channel = append(c.channel, c.intern(o.channel, o.hasChan))
 		return
 	}
-	c.orders[k]++
+	c.orders[k] += int64(o.orders)
 	c.revenue[k] += o.amount
 	c.firstTS[k] = min(c.firstTS[k], o.ts)
 	// The latest order names the customer's country and channel; on a tie
 	// the later row wins, as input order is fixed.
-	if o.ts >= c.lastTS[k] {
-		c.lastTS[k] = o.ts
+	if o.lastTS >= c.lastTS[k] {
+		c.lastTS[k] = o.lastTS
 		c.country[k] = c.intern(o.country, o.hasCtry)
 		c.channel[k] = c.intern(o.channel, o.hasChan)
 	}
@@ -94,17 +98,17 @@ func (c *customers) add(o order) {
 	last := &d[len(d)-1]
 	switch {
 	case o.day == last.day:
-		last.orders++
+		last.orders += o.orders
 		last.revenue += o.amount
 	case o.day > last.day:
-		c.days[k] = append(d, purchaseDay{day: o.day, orders: 1, revenue: o.amount})
+		c.days[k] = append(d, purchaseDay{day: o.day, orders: o.orders, revenue: o.amount})
 	default:
 		i, seen := slices.BinarySearchFunc(d, o.day, func(p purchaseDay, day int32) int { return int(p.day - day) })
 		if seen {
-			d[i].orders++
+			d[i].orders += o.orders
 			d[i].revenue += o.amount
 		} else {
-			c.days[k] = slices.Insert(d, i, purchaseDay{day: o.day, orders: 1, revenue: o.amount})
+			c.days[k] = slices.Insert(d, i, purchaseDay{day: o.day, orders: o.orders, revenue: o.amount})
 		}
 	}
 }

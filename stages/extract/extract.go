@@ -81,13 +81,31 @@ func sideInput(name string, err error) error {
 	return err
 }
 
-// Register adds the extract stage.
-func Register(r *pipeline.Registry) error {
+// Warehouse builds the stage that reads input.orders from a warehouse table
+// instead of files. It must emit batches the way this stage does (see
+// EmitOrders), so validation and everything after it cannot tell the
+// difference.
+type Warehouse func(rc *pipeline.RunContext) (pipeline.Stage, error)
+
+// ErrNoWarehouse is wrapped when a job reads orders from a warehouse that
+// this build of the stage was not given.
+var ErrNoWarehouse = errors.New("no warehouse reader")
+
+// Register adds the extract stage; wh reads orders when the job file names a
+// BigQuery table (nil: such jobs fail). Only a warehouse reader with
+// pushdown emits order_days.
+func Register(r *pipeline.Registry, wh Warehouse) error {
 	return r.Register(pipeline.Spec{
 		Name:    "extract",
-		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob) and emits its rows with canonical column names.",
-		Outputs: []string{RawOrders},
+		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
+		Outputs: []string{RawOrders, schemas.OrderDays.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+			if rc.Job.Input.Orders.BigQuery != nil {
+				if wh == nil {
+					return nil, fmt.Errorf("%w: input.orders.bigquery", ErrNoWarehouse)
+				}
+				return wh(rc)
+			}
 			return newReader(rc, &rc.Job.Input.Orders, schemas.Orders, schemas.OrdersRequired)
 		},
 	})
@@ -135,11 +153,11 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 			i := slices.Index(names, source)
 			if i < 0 {
 				if slices.Contains(required, c.Name) {
-					return nil, missingColumn(f.path, c.Name, source, names)
+					return nil, MissingColumn(f.path, c.Name, source, names)
 				}
 				continue
 			}
-			if err := checkType(f.path, c.Name, source, fields[i].Type); err != nil {
+			if err := CheckType(f.path, c.Name, source, fields[i].Type); err != nil {
 				return nil, err
 			}
 			pf.columns = append(pf.columns, column{canonical: c.Name, source: source})
@@ -323,16 +341,30 @@ func (r *reader) emitBatch(ctx context.Context, f plannedFile, rec arrow.Record,
 		cols[i] = rec.Column(idx[0])
 		fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
 	}
-	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{f.path, strconv.FormatInt(row, 10)})
-	renamed := array.NewRecord(arrow.NewSchema(fields, &md), cols, rec.NumRows())
+	renamed := array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 	defer renamed.Release()
 	switch r.table {
 	case RawOrders:
-		r.rc.Rows.Read += rec.NumRows()
+		return EmitOrders(ctx, r.rc, out, renamed, f.path, row)
 	case RawItems:
 		r.rc.Items.Read += rec.NumRows()
 	}
-	return out.Emit(ctx, r.table, renamed)
+	return emitWithSource(ctx, out, r.table, renamed, f.path, row)
+}
+
+// EmitOrders emits a batch of raw order rows whose columns already carry
+// canonical names, tagged with where its first row came from (source and
+// 1-based row number), and counts its rows as read.
+func EmitOrders(ctx context.Context, rc *pipeline.RunContext, out pipeline.Emitter, rec arrow.Record, source string, firstRow int64) error {
+	rc.Rows.Read += rec.NumRows()
+	return emitWithSource(ctx, out, RawOrders, rec, source, firstRow)
+}
+
+func emitWithSource(ctx context.Context, out pipeline.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
+	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
+	tagged := array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
+	defer tagged.Release()
+	return out.Emit(ctx, table, tagged)
 }
 
 // emitFunc adapts a function to pipeline.Emitter.

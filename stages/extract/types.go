@@ -80,7 +80,9 @@ func (k kind) accepts(t arrow.DataType) bool {
 	return false
 }
 
-func checkType(file, canonical, source string, t arrow.DataType) error {
+// CheckType checks that a source column of type t can be converted to the
+// canonical column it is mapped to; file names the source in the message.
+func CheckType(file, canonical, source string, t arrow.DataType) error {
 	k := wantKind[canonical]
 	if !k.accepts(t) {
 		return fmt.Errorf("%w: %s: column %q (mapped to %s) has type %s, want %s", ErrInputSchema, file, source, canonical, t, k)
@@ -88,7 +90,8 @@ func checkType(file, canonical, source string, t arrow.DataType) error {
 	return nil
 }
 
-func missingColumn(file, canonical, source string, have []string) error {
+// MissingColumn is the error for a required column the source lacks.
+func MissingColumn(file, canonical, source string, have []string) error {
 	return fmt.Errorf("%w: %s: required column %q (mapped to %s) is missing; the file has: %s",
 		ErrInputSchema, file, source, canonical, strings.Join(have, ", "))
 }

@@ -178,7 +178,13 @@ func amountAccessor(a arrow.Array) amountFn {
 			if a.IsNull(i) {
 				return 0, null
 			}
-			return a.Value(i).ToFloat64(scale), ok
+			v := a.Value(i)
+			neg := v.Sign() < 0
+			if neg {
+				v = v.Negate()
+			}
+			small := v.HighBits() == 0 && v.LowBits() < 1<<53
+			return decimalFloat(neg, v.LowBits(), small, scale, func() string { return a.Value(i).ToString(scale) }), ok
 		}
 	case *array.Decimal256:
 		scale := a.DataType().(*arrow.Decimal256Type).Scale
@@ -186,7 +192,14 @@ func amountAccessor(a arrow.Array) amountFn {
 			if a.IsNull(i) {
 				return 0, null
 			}
-			return a.Value(i).ToFloat64(scale), ok
+			v := a.Value(i)
+			neg := v.Sign() < 0
+			if neg {
+				v = v.Negate()
+			}
+			w := v.Array()
+			small := w[1] == 0 && w[2] == 0 && w[3] == 0 && w[0] < 1<<53
+			return decimalFloat(neg, w[0], small, scale, func() string { return a.Value(i).ToString(scale) }), ok
 		}
 	case *array.String, *array.LargeString:
 		text := textAccessor(a)
@@ -217,4 +230,31 @@ func amountAccessor(a arrow.Array) amountFn {
 		}
 		return v, ok
 	}
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// decimalFloat is the float64 nearest a decimal, the same value parsing its
+// text gives, so a NUMERIC amount and the same amount in a CSV file agree
+// to the last bit. Arrow's ToFloat64 multiplies by an inexact 10^-scale and
+// can miss by one unit in the last place. unscaled is the magnitude when
+// small says it is below 2^53 (exact in a float64): one division by an exact
+// power of ten then rounds once, correctly. Other values go through text.
+func decimalFloat(neg bool, unscaled uint64, small bool, scale int32, text func() string) float64 {
+	if small && scale >= -22 && scale <= 22 {
+		v := float64(unscaled)
+		if scale >= 0 {
+			v /= pow10[scale]
+		} else {
+			v *= pow10[-scale]
+		}
+		if neg {
+			v = -v
+		}
+		return v
+	}
+	v, _ := strconv.ParseFloat(text(), 64)
+	return v
 }

@@ -1,11 +1,14 @@
 package validate
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/decimal128"
+	"github.com/apache/arrow/go/v15/arrow/decimal256"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 )
 
@@ -83,5 +86,43 @@ func TestTimestampColumns(t *testing.T) {
 				t.Errorf("null read as %v", st)
 			}
 		})
+	}
+}
+
+// TestDecimalAmounts: a decimal amount converts to the float64 its text
+// parses to, for every scale a warehouse uses (NUMERIC has 9, BIGNUMERIC 38).
+func TestDecimalAmounts(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	texts := []string{"0", "12.34", "822.1", "19.99", "-0.07", "123456789.123456789", "0.000000001", "99999999999999999.99"}
+	for _, scale := range []int32{2, 9, 20} {
+		b128 := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 38, Scale: scale})
+		b256 := array.NewDecimal256Builder(mem, &arrow.Decimal256Type{Precision: 76, Scale: scale})
+		var want []float64
+		for _, s := range texts {
+			v128, err := decimal128.FromString(s, 38, scale)
+			if err != nil {
+				continue // more digits than the scale keeps
+			}
+			v256, err := decimal256.FromString(s, 76, scale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := strconv.ParseFloat(v128.ToString(scale), 64)
+			want = append(want, f)
+			b128.Append(v128)
+			b256.Append(v256)
+		}
+		for _, b := range []array.Builder{b128, b256} {
+			arr := b.NewArray()
+			get := amountAccessor(arr)
+			for i, w := range want {
+				if got, st := get(i); st != ok || got != w {
+					t.Errorf("%s scale %d row %d: got %v, want %v", arr.DataType(), scale, i, got, w)
+				}
+			}
+			arr.Release()
+			b.Release()
+		}
 	}
 }

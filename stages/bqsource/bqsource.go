@@ -1,0 +1,305 @@
+// Package bqsource reads input.orders from BigQuery for the extract stage:
+// one query that selects only the mapped columns and only rows up to the end
+// of the run date, its result streamed as Arrow record batches through the
+// BigQuery Storage Read API and emitted exactly as the file reader emits
+// them; or, with pushdown, queries that leave validation and the
+// per-customer daily fold to BigQuery (see Pushdown).
+package bqsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/civil"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/ipc"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages/extract"
+	"retain/warehouse/bqclient"
+	"retain/warehouse/bqident"
+)
+
+// Sentinel errors; callers test them with errors.Is.
+var (
+	// ErrSchema is wrapped when the source table's columns do not fit the
+	// orders contract.
+	ErrSchema = errors.New("BigQuery source schema")
+	// ErrStorage is wrapped when results cannot be read through the
+	// Storage Read API.
+	ErrStorage = errors.New("BigQuery Storage Read API")
+)
+
+// New returns the extract stage's warehouse reader; opts are extra client
+// options (tests, private endpoints).
+func New(opts bqclient.Options) extract.Warehouse {
+	return func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		return newReader(rc, opts)
+	}
+}
+
+type reader struct {
+	pipeline.BaseStage
+	rc     *pipeline.RunContext
+	cfg    *job.BigQuerySource
+	client *bigquery.Client
+	opts   bqclient.Options
+	query  *Query
+	// pushdown is set when the job pushes validation and the fold down.
+	pushdown *Pushdown
+}
+
+// newReader opens the clients and checks the table's columns, so a wrong
+// mapping fails the run before a query is paid for.
+func newReader(rc *pipeline.RunContext, opts bqclient.Options) (*reader, error) {
+	cfg := rc.Job.Input.Orders.BigQuery
+	ctx := context.Background()
+	c, err := bqclient.OpenStorage(ctx, cfg.BigQuery, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{rc: rc, cfg: cfg, client: c, opts: opts}
+	var md *bigquery.TableMetadata
+	ref := cfg.Ref()
+	err = opts.RetryPolicy().Do(ctx, rc.Log, "read table schema", func() (err error) {
+		md, err = c.DatasetInProject(ref.Project, ref.Dataset).Table(ref.Table).Metadata(ctx)
+		return err
+	})
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	if r.query, err = Plan(rc, md.Schema); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if cfg.Pushdown {
+		if r.pushdown, err = PlanPushdown(rc, md.Schema); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	rc.Log.Info().Str("stage", "extract").Str("table", ref.String()).Strs("columns", r.query.Columns).Bool("pushdown", cfg.Pushdown).Msg("BigQuery source checked")
+	return r, nil
+}
+
+// Close releases the client and its connections.
+func (r *reader) Close() error { return r.client.Close() }
+
+// Query is the SQL that reads orders, with its parameters.
+type Query struct {
+	SQL    string
+	Params []bigquery.QueryParameter
+	// Columns are the canonical names selected, in order.
+	Columns []string
+
+	// The parts pushdown builds on: the select list, the source with its
+	// filter, the order, and each canonical column's BigQuery type.
+	sel, order []string
+	from       string
+	types      map[string]bigquery.FieldType
+}
+
+// Plan builds the read query for the job's source table with schema:
+// mapped columns renamed to canonical names, rows from the end of the run
+// date on left out when order_ts is a TIMESTAMP, DATETIME or DATE (strings
+// are filtered by validate), and a total order so that "first row wins"
+// rules and source row numbers are the same on every run.
+func Plan(rc *pipeline.RunContext, schema bigquery.Schema) (*Query, error) {
+	src := &rc.Job.Input.Orders
+	ref := src.BigQuery.Ref()
+	from, err := ref.Quoted()
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*bigquery.FieldSchema{}
+	var have []string
+	for _, f := range schema {
+		byName[f.Name] = f
+		have = append(have, f.Name)
+	}
+	q := &Query{types: map[string]bigquery.FieldType{}}
+	var where string
+	for _, c := range schemas.Orders.Columns {
+		col := src.SourceColumn(c.Name)
+		f, ok := byName[col]
+		if !ok {
+			if slices.Contains(schemas.OrdersRequired, c.Name) {
+				return nil, extract.MissingColumn(ref.String(), c.Name, col, have)
+			}
+			continue
+		}
+		t, err := arrowType(f)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s column %q: %w", ErrSchema, ref, col, err)
+		}
+		if err := extract.CheckType(ref.String(), c.Name, col, t); err != nil {
+			return nil, err
+		}
+		qcol, err := bqident.QuoteColumn(col)
+		if err != nil {
+			return nil, err
+		}
+		alias, err := bqident.QuoteColumn(c.Name)
+		if err != nil {
+			return nil, err
+		}
+		q.sel = append(q.sel, qcol+" AS "+alias)
+		q.order = append(q.order, alias)
+		q.Columns = append(q.Columns, c.Name)
+		q.types[c.Name] = f.Type
+		if c.Name == "order_ts" {
+			if p, ok := windowEnd(rc, f.Type); ok {
+				// Rows without a timestamp are read so validate can
+				// quarantine them.
+				where = " WHERE " + qcol + " IS NULL OR " + qcol + " < @window_end"
+				q.Params = append(q.Params, p)
+			}
+		}
+	}
+	q.from = from + where
+	q.SQL = "SELECT " + strings.Join(q.sel, ", ") + " FROM " + q.from + " ORDER BY " + strings.Join(q.order, ", ")
+	return q, nil
+}
+
+// windowEnd is the first instant after the run date as a value of the
+// column's type.
+func windowEnd(rc *pipeline.RunContext, t bigquery.FieldType) (bigquery.QueryParameter, bool) {
+	end := rc.WindowEnd
+	var v any
+	switch t {
+	case bigquery.TimestampFieldType:
+		v = end.UTC()
+	case bigquery.DateTimeFieldType:
+		// DATETIME values are wall-clock times in the job's zone.
+		v = civil.DateTimeOf(end)
+	case bigquery.DateFieldType:
+		v = civil.DateOf(end)
+	default:
+		return bigquery.QueryParameter{}, false
+	}
+	return bigquery.QueryParameter{Name: "window_end", Value: v}, true
+}
+
+// arrowType is the Arrow type the Storage Read API delivers a column as.
+func arrowType(f *bigquery.FieldSchema) (arrow.DataType, error) {
+	if f.Repeated || f.Type == bigquery.RecordFieldType {
+		return nil, errors.New("repeated and record columns cannot be mapped")
+	}
+	switch f.Type {
+	case bigquery.StringFieldType:
+		return arrow.BinaryTypes.String, nil
+	case bigquery.IntegerFieldType:
+		return arrow.PrimitiveTypes.Int64, nil
+	case bigquery.FloatFieldType:
+		return arrow.PrimitiveTypes.Float64, nil
+	case bigquery.NumericFieldType:
+		return &arrow.Decimal128Type{Precision: 38, Scale: 9}, nil
+	case bigquery.BigNumericFieldType:
+		return &arrow.Decimal256Type{Precision: 76, Scale: 38}, nil
+	case bigquery.TimestampFieldType:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, nil
+	case bigquery.DateTimeFieldType:
+		return &arrow.TimestampType{Unit: arrow.Microsecond}, nil
+	case bigquery.DateFieldType:
+		return arrow.FixedWidthTypes.Date32, nil
+	case bigquery.BooleanFieldType:
+		return arrow.FixedWidthTypes.Boolean, nil
+	}
+	return nil, fmt.Errorf("type %s is not supported", f.Type)
+}
+
+// Finish runs the query and streams its result.
+func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
+	if r.pushdown != nil {
+		return r.finishPushdown(ctx, out)
+	}
+	source := "bigquery://" + r.cfg.Ref().String()
+	row := int64(1)
+	err := r.read(ctx, r.query, func(rec arrow.Record) error {
+		if err := extract.EmitOrders(ctx, r.rc, out, rec, source, row); err != nil {
+			return err
+		}
+		row += rec.NumRows()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.rc.Log.Info().Str("stage", "extract").Int64("rows", row-1).Msg("BigQuery rows read")
+	return nil
+}
+
+// read runs q and hands each Arrow batch of its result, with the planned
+// columns, to visit, which must not keep it.
+func (r *reader) read(ctx context.Context, q *Query, visit func(arrow.Record) error) error {
+	// Cancelling stops the client's stream readers when a later stage
+	// fails before the result is drained.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bq := r.client.Query(q.SQL)
+	bq.Parameters = q.Params
+	bq.Location = r.cfg.Location
+	var it *bigquery.RowIterator
+	err := r.opts.RetryPolicy().Do(ctx, r.rc.Log, "query", func() error {
+		j, err := bq.Run(ctx)
+		if err != nil {
+			return err
+		}
+		it, err = j.Read(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.cfg.Ref(), err)
+	}
+	if !it.IsAccelerated() {
+		// The client falls back to paging JSON rows when it cannot open a
+		// read session, which would be slow and lose the Arrow types.
+		return fmt.Errorf("%w: %s: the Storage Read API is not usable for the query result (the credentials need bigquery.readsessions.create on project %s)",
+			ErrStorage, r.cfg.Ref(), r.cfg.Project)
+	}
+	ai, err := it.ArrowIterator()
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.cfg.Ref(), err)
+	}
+	rr, err := ipc.NewReader(bigquery.NewArrowIteratorReader(ai), ipc.WithAllocator(r.rc.Mem))
+	if err != nil {
+		return fmt.Errorf("%s: open Arrow stream: %w", r.cfg.Ref(), err)
+	}
+	defer rr.Release()
+	var rows int64
+	for rr.Next() {
+		rec := rr.Record()
+		if err := checkBatch(q, rec.Schema()); err != nil {
+			return err
+		}
+		if err := visit(rec); err != nil {
+			return err
+		}
+		rows += rec.NumRows()
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: read row %d: %w", r.cfg.Ref(), rows+1, err)
+	}
+	return nil
+}
+
+// checkBatch makes sure the stream carries the planned columns by name.
+func checkBatch(q *Query, sc *arrow.Schema) error {
+	if sc.NumFields() != len(q.Columns) {
+		return fmt.Errorf("%w: result has %d columns, want %d", ErrSchema, sc.NumFields(), len(q.Columns))
+	}
+	for i, f := range sc.Fields() {
+		if f.Name != q.Columns[i] {
+			return fmt.Errorf("%w: result column %d is %q, want %q", ErrSchema, i, f.Name, q.Columns[i])
+		}
+	}
+	return nil
+}

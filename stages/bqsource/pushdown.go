@@ -1,0 +1,194 @@
+package bqsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"cloud.google.com/go/bigquery"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages/extract"
+	"retain/stages/validate"
+)
+
+// ErrPushdown is wrapped when a source table cannot be pushed down.
+var ErrPushdown = errors.New("BigQuery pushdown")
+
+// Pushdown is a read that leaves validation and the per-customer daily fold
+// to BigQuery. Rows that need validate's judgement come back as they are:
+// rows failing a check, and every row of a customer touched by a duplicate
+// order id, since "the first row wins" and the latest order's country
+// depend on the order of that customer's rows. All other rows come back
+// folded per customer and day, in SQL that applies the same rules.
+type Pushdown struct {
+	// Counts has one row: folded rows, and of those the used ones and the
+	// ones excluded for their status.
+	Counts Query
+	// Raw are the rows validate sees, with their row number (_row) in the
+	// order the plain read gives them, so source_row in quarantine is the
+	// same with and without pushdown.
+	Raw Query
+	// Days are order_days rows.
+	Days Query
+}
+
+// PlanPushdown builds the pushdown queries for the job's source table.
+func PlanPushdown(rc *pipeline.RunContext, schema bigquery.Schema) (*Pushdown, error) {
+	q, err := Plan(rc, schema)
+	if err != nil {
+		return nil, err
+	}
+	switch q.types["order_ts"] {
+	case bigquery.TimestampFieldType, bigquery.DateTimeFieldType, bigquery.DateFieldType:
+	default:
+		return nil, fmt.Errorf("%w: order_ts must be a TIMESTAMP, DATETIME or DATE column, not %s", ErrPushdown, q.types["order_ts"])
+	}
+	amountType := q.types["amount"]
+	switch amountType {
+	case bigquery.IntegerFieldType, bigquery.FloatFieldType, bigquery.NumericFieldType, bigquery.BigNumericFieldType:
+	default:
+		return nil, fmt.Errorf("%w: amount must be a number column, not %s", ErrPushdown, amountType)
+	}
+	has := func(c string) bool { _, ok := q.types[c]; return ok }
+
+	// ts is order_ts as an instant: DATE and DATETIME values are local to
+	// the job's zone, as validate reads them.
+	ts := "`order_ts`"
+	if q.types["order_ts"] != bigquery.TimestampFieldType {
+		ts = "TIMESTAMP(`order_ts`, @tz)"
+	}
+	bad := []string{
+		"`order_id` IS NULL OR TRIM(CAST(`order_id` AS STRING)) = ''",
+		"`customer_id` IS NULL OR TRIM(CAST(`customer_id` AS STRING)) = ''",
+		"`order_ts` IS NULL",
+		"`amount` IS NULL OR `amount` < 0",
+	}
+	if amountType == bigquery.FloatFieldType {
+		bad = append(bad, "IS_NAN(`amount`) OR IS_INF(`amount`)")
+	}
+	counted := "TRUE"
+	if has("status") {
+		counted = "(`status` IS NULL OR LOWER(TRIM(`status`)) IN UNNEST(@counted))"
+	}
+	text := func(c string) string {
+		if has(c) {
+			return "`" + c + "`"
+		}
+		return "CAST(NULL AS STRING)"
+	}
+	// The row number orders by the canonical names, which only a later
+	// SELECT sees.
+	with := "WITH picked AS (SELECT " + strings.Join(q.sel, ", ") + " FROM " + q.from + "), " +
+		"src AS (SELECT *, ROW_NUMBER() OVER (ORDER BY " + strings.Join(q.order, ", ") + ") AS _row FROM picked), " +
+		"checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad FROM src), " +
+		// Duplicates count among rows that passed the checks, as validate
+		// only remembers ids of those.
+		"flagged AS (SELECT *, NOT _bad AND COUNTIF(NOT _bad) OVER (PARTITION BY CAST(`order_id` AS STRING)) > 1 AS _dup FROM checked), " +
+		"routed AS (SELECT *, _bad OR COALESCE(LOGICAL_OR(_dup) OVER (PARTITION BY CAST(`customer_id` AS STRING)), FALSE) AS _raw FROM flagged) "
+
+	params := append([]bigquery.QueryParameter(nil), q.Params...)
+	params = append(params, bigquery.QueryParameter{Name: "tz", Value: rc.Job.Timezone})
+	lower := make([]string, len(rc.Job.Validate.CountedStatuses))
+	for i, s := range rc.Job.Validate.CountedStatuses {
+		lower[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	params = append(params, bigquery.QueryParameter{Name: "counted", Value: lower})
+	// BigQuery rejects parameters a query does not use.
+	only := func(sql string) []bigquery.QueryParameter {
+		var out []bigquery.QueryParameter
+		for _, p := range params {
+			if strings.Contains(sql, "@"+p.Name) {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	p := &Pushdown{}
+	p.Counts.SQL = with + "SELECT COUNTIF(NOT _raw) AS folded, COUNTIF(NOT _raw AND " + counted + ") AS used, " +
+		"COUNTIF(NOT _raw AND NOT " + counted + ") AS excluded FROM routed"
+	p.Counts.Columns = []string{"folded", "used", "excluded"}
+	p.Raw.SQL = with + "SELECT " + strings.Join(q.order, ", ") + ", _row FROM routed WHERE _raw ORDER BY _row"
+	p.Raw.Columns = append(append([]string(nil), q.Columns...), "_row")
+	p.Days.SQL = with + "SELECT customer_id, activity_date, orders, revenue, first_order_at, last_order_at, latest.country AS country, latest.channel AS channel FROM (" +
+		"SELECT CAST(`customer_id` AS STRING) AS customer_id, DATE(" + ts + ", @tz) AS activity_date, COUNT(*) AS orders, " +
+		"SUM(CAST(`amount` AS FLOAT64)) AS revenue, MIN(" + ts + ") AS first_order_at, MAX(" + ts + ") AS last_order_at, " +
+		"ARRAY_AGG(STRUCT(" + text("country") + " AS country, " + text("channel") + " AS channel) ORDER BY " + ts + " DESC, _row DESC LIMIT 1)[OFFSET(0)] AS latest " +
+		"FROM routed WHERE NOT _raw AND " + counted + " GROUP BY customer_id, activity_date) ORDER BY customer_id, activity_date"
+	for _, c := range schemas.OrderDays.Columns {
+		p.Days.Columns = append(p.Days.Columns, c.Name)
+	}
+	for _, qq := range []*Query{&p.Counts, &p.Raw, &p.Days} {
+		qq.Params = only(qq.SQL)
+	}
+	return p, nil
+}
+
+// finishPushdown runs the pushdown queries: raw rows go to validate like a
+// plain read's, folded days straight to the customer summary, and the folded
+// rows join the row accounting.
+func (r *reader) finishPushdown(ctx context.Context, out pipeline.Emitter) error {
+	p := r.pushdown
+	var folded, used, excluded int64
+	err := r.read(ctx, &p.Counts, func(rec arrow.Record) error {
+		if rec.NumRows() != 1 {
+			return fmt.Errorf("%w: counts query returned %d rows", ErrPushdown, rec.NumRows())
+		}
+		for i, v := range []*int64{&folded, &used, &excluded} {
+			c, ok := rec.Column(i).(*array.Int64)
+			if !ok {
+				return fmt.Errorf("%w: counts column %d is %s", ErrPushdown, i, rec.Column(i).DataType())
+			}
+			*v = c.Value(0)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	source := "bigquery://" + r.cfg.Ref().String()
+	err = r.read(ctx, &p.Raw, func(rec arrow.Record) error {
+		last := int(rec.NumCols()) - 1
+		rows := rec.Column(last).(*array.Int64).Int64Values()
+		cols := rec.Columns()[:last]
+		sc := arrow.NewSchema(rec.Schema().Fields()[:last], nil)
+		// validate numbers rows from a batch's first row on, so each run
+		// of consecutive row numbers is emitted on its own.
+		for start := 0; start < len(rows); {
+			end := start + 1
+			for end < len(rows) && rows[end] == rows[end-1]+1 {
+				end++
+			}
+			whole := array.NewRecord(sc, cols, rec.NumRows())
+			run := whole.NewSlice(int64(start), int64(end))
+			whole.Release()
+			err := extract.EmitOrders(ctx, r.rc, out, run, source, rows[start])
+			run.Release()
+			if err != nil {
+				return err
+			}
+			start = end
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var days int64
+	err = r.read(ctx, &p.Days, func(rec arrow.Record) error {
+		days += rec.NumRows()
+		return out.Emit(ctx, schemas.OrderDays.Name, rec)
+	})
+	if err != nil {
+		return err
+	}
+	r.rc.Rows.Read += folded
+	r.rc.Rows.Used += used
+	r.rc.Rows.Excluded[validate.ExcludedStatusNotCounted] += excluded
+	r.rc.Log.Info().Str("stage", "extract").Int64("rows_folded", folded).Int64("customer_days", days).Msg("BigQuery pushdown read")
+	return nil
+}

@@ -1,0 +1,78 @@
+package bqsource
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"cloud.google.com/go/bigquery"
+	"github.com/rs/zerolog"
+
+	"retain/job"
+	"retain/pipeline"
+)
+
+func TestPlanPushdown(t *testing.T) {
+	j, err := job.Parse([]byte(`
+name: n
+input:
+  orders:
+    bigquery: {project: shop-analytics, dataset: sales, table: orders, pushdown: true}
+    columns: {order_id: OrderNo, order_ts: PlacedAt}
+`), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := pipeline.NewRunContext(j, "r", "2026-03-31", nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := func(ts, amount bigquery.FieldType) bigquery.Schema {
+		return bigquery.Schema{
+			{Name: "OrderNo", Type: bigquery.StringFieldType}, {Name: "customer_id", Type: bigquery.IntegerFieldType},
+			{Name: "PlacedAt", Type: ts}, {Name: "amount", Type: amount},
+		}
+	}
+	tests := []struct {
+		name       string
+		ts, amount bigquery.FieldType
+		ok         bool
+	}{
+		{"timestamp and numeric", bigquery.TimestampFieldType, bigquery.NumericFieldType, true},
+		{"date and float", bigquery.DateFieldType, bigquery.FloatFieldType, true},
+		{"string timestamps", bigquery.StringFieldType, bigquery.NumericFieldType, false},
+		{"string amounts", bigquery.TimestampFieldType, bigquery.StringFieldType, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := PlanPushdown(rc, schema(tt.ts, tt.amount))
+			if !tt.ok {
+				if !errors.Is(err, ErrPushdown) {
+					t.Fatalf("err = %v, want ErrPushdown", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []Query{p.Counts, p.Raw, p.Days} {
+				// BigQuery rejects unused parameters, so each query carries
+				// only the ones it names.
+				for _, par := range q.Params {
+					if !strings.Contains(q.SQL, "@"+par.Name) {
+						t.Errorf("parameter %s not used in %s", par.Name, q.SQL)
+					}
+				}
+				if strings.Contains(q.SQL, "2026") || strings.Contains(q.SQL, "completed") {
+					t.Errorf("a value is spliced into the SQL: %s", q.SQL)
+				}
+			}
+			if tt.ts == bigquery.DateFieldType && !strings.Contains(p.Days.SQL, "TIMESTAMP(`order_ts`, @tz)") {
+				t.Errorf("DATE order_ts not read in the job's zone: %s", p.Days.SQL)
+			}
+			if tt.amount == bigquery.FloatFieldType && !strings.Contains(p.Raw.SQL, "IS_NAN(`amount`)") {
+				t.Errorf("non-finite amounts not sent to validate: %s", p.Raw.SQL)
+			}
+		})
+	}
+}

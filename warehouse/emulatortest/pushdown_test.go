@@ -1,0 +1,321 @@
+package emulatortest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/decimal128"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
+	bq "google.golang.org/api/bigquery/v2"
+	"google.golang.org/api/option"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/stages"
+	"retain/warehouse/bqclient"
+	"retain/warehouse/bqfake"
+)
+
+// TestPushdownEqualsPlainRead runs the job on one orders table twice, with
+// and without pushdown, and checks every table (quarantine included) is the
+// same file. The emulator executes every query the job sends; its results
+// reach the job through the real client and the Storage Read API fake, as
+// Arrow, because the emulator's own Storage Read API returns no rows.
+//
+// The shop has rows failing each check, duplicate order ids across and
+// within customers, statuses in mixed case, orders after the run date, and
+// same-time orders with different countries. Amounts are whole quarters, so
+// every sum is exact and the order BigQuery adds them in cannot show.
+func TestPushdownEqualsPlainRead(t *testing.T) {
+	c, url := startURL(t)
+	exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, Ctry STRING, Chan STRING, State STRING)")
+	exec(t, c, "INSERT INTO `shop-analytics.sales.orders` (OrderNo, Client, PlacedAt, Total, Cur, Ctry, Chan, State) VALUES "+strings.Join(shopRows(), ",\n"))
+
+	fake := bqfake.New()
+	storage := bqfake.NewStorage()
+	svc, err := bq.NewService(context.Background(), option.WithEndpoint(url), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := 0
+	var resultRows []int
+	fake.Query = func(sql string, params []*bq.QueryParameter) (*bq.TableReference, error) {
+		useLegacy := false
+		res, err := svc.Jobs.Query(project, &bq.QueryRequest{Query: sql, QueryParameters: params, UseLegacySql: &useLegacy, ParameterMode: "NAMED",
+			FormatOptions: &bq.DataFormatOptions{UseInt64Timestamp: true}}).Do()
+		if err != nil {
+			return nil, fmt.Errorf("emulator: %w\n%s", err, sql)
+		}
+		results++
+		resultRows = append(resultRows, len(res.Rows))
+		name := fmt.Sprintf("result%d", results)
+		sc, rec, err := toArrow(res)
+		if err != nil {
+			return nil, err
+		}
+		defer rec.Release()
+		if err := storage.Serve(project, "_anon", name, sc, rec); err != nil {
+			return nil, err
+		}
+		return fake.ArrowTable(project, "_anon", name, sc), nil
+	}
+	// The source table's schema, as the job reads it before querying.
+	md, err := c.Dataset("sales").Table("orders").Metadata(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := make([]*bq.TableFieldSchema, len(md.Schema))
+	for i, f := range md.Schema {
+		fields[i] = &bq.TableFieldSchema{Name: f.Name, Type: string(f.Type), Mode: "NULLABLE"}
+	}
+	fake.Tables[project+".sales.orders"] = &bq.Table{Schema: &bq.TableSchema{Fields: fields}}
+	srv := fake.Start()
+	defer srv.Close()
+	addr, stop, err := storage.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	opts := func() stages.Options {
+		conn, err := bqfake.Dial(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stages.Options{BigQuery: bqclient.Options{
+			REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(srv.URL)), option.WithoutAuthentication()},
+			Storage: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
+		}}
+	}
+
+	plain, pushed := t.TempDir(), t.TempDir()
+	sumPlain := runPipeline(t, jobYAML(false), plain, opts())
+	queries := len(fake.Queries)
+	sumPushed := runPipeline(t, jobYAML(true), pushed, opts())
+	if len(fake.Queries)-queries != 3 {
+		t.Fatalf("pushdown sent %d queries, want 3", len(fake.Queries)-queries)
+	}
+	if sumPlain.Rows != sumPushed.Rows || sumPlain.Rows.Quarantined == 0 || sumPlain.Rows.Excluded == 0 {
+		t.Errorf("rows: plain %+v, pushdown %+v", sumPlain.Rows, sumPushed.Rows)
+	}
+	// Result rows of the plain read, then of counts, raw rows and days:
+	// fewer rows come back, most of them folded.
+	if n := resultRows; len(n) != 4 || n[0] != int(sumPlain.Rows.Read) || n[1] != 1 || n[2] >= n[0]/2 || n[2]+n[3] >= n[0] {
+		t.Errorf("result rows %v: want most of %d rows folded", n, sumPlain.Rows.Read)
+	}
+	t.Logf("rows %+v; result rows (plain, counts, raw, days) %v", sumPushed.Rows, resultRows)
+	want, got := tableFiles(t, plain), tableFiles(t, pushed)
+	if len(want) < 9 || len(got) != len(want) {
+		t.Fatalf("%d tables with pushdown, %d without", len(got), len(want))
+	}
+	for p, raw := range want {
+		if !bytes.Equal(got[p], raw) {
+			t.Errorf("%s differs with pushdown", p)
+		}
+	}
+}
+
+func jobYAML(pushdown bool) string {
+	return fmt.Sprintf(`
+name: emu
+timezone: Europe/Berlin
+input:
+  orders:
+    bigquery: {project: shop-analytics, dataset: sales, table: orders, pushdown: %t}
+    columns: {order_id: OrderNo, customer_id: Client, order_ts: PlacedAt, amount: Total, currency: Cur, country: Ctry, channel: Chan, status: State}
+validate: {counted_statuses: [completed, Shipped]}
+clv: {min_customers: 20}
+`, pushdown)
+}
+
+// shopRows are SQL row literals of the test shop.
+func shopRows() []string {
+	rng := rand.New(rand.NewPCG(3, 5))
+	start := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	lit := func(s string) string {
+		if s == "" {
+			return "NULL"
+		}
+		return "'" + s + "'"
+	}
+	var rows []string
+	var ids, clients []string
+	for i := range 600 {
+		id := fmt.Sprintf("o%04d", i)
+		client := strconv.Itoa(1 + rng.IntN(80))
+		ts := "TIMESTAMP '" + start.Add(time.Duration(rng.IntN(320*24*60))*time.Minute).Format("2006-01-02 15:04:05") + "+00'"
+		total := fmt.Sprintf("%d.%02d", rng.IntN(300), 25*rng.IntN(4))
+		country := []string{"DE", "FR", "US", ""}[rng.IntN(4)]
+		channel := []string{"web", "app", ""}[rng.IntN(3)]
+		state := []string{"completed", "Completed ", "shipped", "cancelled", ""}[rng.IntN(5)]
+		switch i % 50 {
+		case 1:
+			id = ""
+		case 2:
+			client = "NULL"
+		case 3:
+			ts = "NULL"
+		case 4:
+			total = "-5"
+		case 5:
+			if i > 50 {
+				id = ids[i-10] // a duplicate id, usually of another customer's order
+			}
+		case 9:
+			if i > 50 {
+				id, client = ids[i-20], clients[i-20] // a duplicate order of the same customer
+			}
+		case 6:
+			total = "NULL"
+		case 7:
+			ts = "TIMESTAMP '2026-03-31 22:30:00+00'" // after the run date in Berlin
+		case 8:
+			// Same time as the previous row's, same customer: the later row
+			// names the country.
+			rows = append(rows, fmt.Sprintf("('%s-a', 7, TIMESTAMP '2026-01-10 10:00:00+00', 10, 'EUR', 'DE', 'web', 'completed')", id))
+			id, client, ts, country = id+"-b", "7", "TIMESTAMP '2026-01-10 10:00:00+00'", "AT"
+		}
+		ids, clients = append(ids, id), append(clients, client)
+		var state2 string
+		if state == "" {
+			state2 = "NULL"
+		} else {
+			state2 = lit(state)
+		}
+		rows = append(rows, fmt.Sprintf("(%s, %s, %s, %s, 'EUR', %s, %s, %s)", lit(id), client, ts, total, lit(country), lit(channel), state2))
+	}
+	return rows
+}
+
+func runPipeline(t *testing.T, jobText, out string, opts stages.Options) *pipeline.Summary {
+	t.Helper()
+	j, err := job.Parse([]byte(jobText), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &pipeline.Registry{}
+	if err := stages.RegisterAllWith(reg, opts); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sum, err := pipeline.Run(context.Background(), pipeline.Options{
+		Job: j, Registry: reg, RunDate: "2026-03-31", RunID: "r", OutputDir: out, Mem: mem, Log: zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// tableFiles reads every table file but the run-specific ones.
+func tableFiles(t *testing.T, root string) map[string][]byte {
+	files := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		for _, skip := range []string{"_", "report", "model_fit"} {
+			if strings.HasPrefix(rel, skip) {
+				return nil
+			}
+		}
+		files[rel], err = os.ReadFile(p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// toArrow turns a REST query result into the Arrow record the Storage Read
+// API would deliver.
+func toArrow(res *bq.QueryResponse) (*arrow.Schema, arrow.Record, error) {
+	fields := make([]arrow.Field, len(res.Schema.Fields))
+	for i, f := range res.Schema.Fields {
+		var typ arrow.DataType
+		switch f.Type {
+		case "STRING":
+			typ = arrow.BinaryTypes.String
+		case "INTEGER", "INT64":
+			typ = arrow.PrimitiveTypes.Int64
+		case "FLOAT", "FLOAT64":
+			typ = arrow.PrimitiveTypes.Float64
+		case "NUMERIC":
+			typ = &arrow.Decimal128Type{Precision: 38, Scale: 9}
+		case "TIMESTAMP":
+			typ = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+		case "DATE":
+			typ = arrow.FixedWidthTypes.Date32
+		default:
+			return nil, nil, fmt.Errorf("result column %s has type %s", f.Name, f.Type)
+		}
+		fields[i] = arrow.Field{Name: f.Name, Type: typ, Nullable: true}
+	}
+	sc := arrow.NewSchema(fields, nil)
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), sc)
+	defer b.Release()
+	for _, row := range res.Rows {
+		for i, cell := range row.F {
+			fb := b.Field(i)
+			if cell.V == nil {
+				fb.AppendNull()
+				continue
+			}
+			v, ok := cell.V.(string)
+			if !ok {
+				return nil, nil, fmt.Errorf("column %s: unexpected value %v", fields[i].Name, cell.V)
+			}
+			var err error
+			switch fb := fb.(type) {
+			case *array.StringBuilder:
+				fb.Append(v)
+			case *array.Int64Builder:
+				var n int64
+				n, err = strconv.ParseInt(v, 10, 64)
+				fb.Append(n)
+			case *array.Float64Builder:
+				var x float64
+				x, err = strconv.ParseFloat(v, 64)
+				fb.Append(x)
+			case *array.Decimal128Builder:
+				var d decimal128.Num
+				d, err = decimal128.FromString(v, 38, 9)
+				fb.Append(d)
+			case *array.TimestampBuilder:
+				var us int64
+				us, err = parseMicros(v)
+				fb.Append(arrow.Timestamp(us))
+			case *array.Date32Builder:
+				var d time.Time
+				d, err = time.Parse(time.DateOnly, v)
+				fb.Append(arrow.Date32FromTime(d))
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("column %s value %q: %w", fields[i].Name, v, err)
+			}
+		}
+	}
+	return sc, b.NewRecord(), nil
+}
+
+// parseMicros reads a REST timestamp: integer microseconds, or float seconds.
+func parseMicros(v string) (int64, error) {
+	if us, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return us, nil
+	}
+	s, err := strconv.ParseFloat(v, 64)
+	return int64(s*1e6 + 0.5), err
+}
