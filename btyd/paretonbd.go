@@ -73,7 +73,15 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 		return -m.LogLikelihood(search) / weight
 	}
 	scale := meanOf(c.T, c) / 4
-	fit, err := minimize("pareto_nbd", []string{"r", "alpha", "s", "beta"}, []float64{1, scale, 1, scale}, weight, f, false)
+	start := []float64{1, scale, 1, scale}
+	// Nelder-Mead spends most of a cold search far from the optimum; a
+	// search on a slice of the sample gets close for a tenth of the cost.
+	if k := search.Len() / paretoWarmRows; k > 1 {
+		if m, _, err := FitParetoNBD(search.subsample(k)); err == nil {
+			start = []float64{m.R, m.Alpha, m.S, m.Beta}
+		}
+	}
+	fit, err := minimize("pareto_nbd", []string{"r", "alpha", "s", "beta"}, start, weight, f, false)
 	if err != nil {
 		return ParetoNBD{}, fit, err
 	}
@@ -89,6 +97,9 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 
 // ParetoMaxRows caps the distinct histories a Pareto/NBD search evaluates.
 const ParetoMaxRows = 25_000
+
+// paretoWarmRows is the size of the slice a large Pareto/NBD search warms up on.
+const paretoWarmRows = 2_500
 
 // PAlive is the probability the customer is still active.
 func (m ParetoNBD) PAlive(x, tx, T float64) float64 {
