@@ -81,6 +81,11 @@ func TestCDNOWModelsFromRawOrders(t *testing.T) {
 	near(t, "pareto alpha/7", pn["alpha"].(float64)/7, 10.578, 0.005)
 	near(t, "pareto s", pn["s"].(float64), 0.606, 0.005)
 	near(t, "pareto beta/7", pn["beta"].(float64)/7, 11.669, 0.005)
+	// Spend does not depend on the time unit: the run's own fit is the
+	// published Gamma-Gamma likelihood.
+	if ll := gg["log_likelihood"].(float64); math.Abs(ll-(-4055.9)) > 0.5 {
+		t.Errorf("Gamma-Gamma LL %.2f, published -4055.9", ll)
+	}
 	if gg["customers"].(int64) != 946 {
 		t.Errorf("gamma_gamma on %d repeat buyers, published 946", gg["customers"])
 	}
