@@ -207,9 +207,11 @@ func (s *stage) flush() {
 	q.used, q.claimed = slices.Grow(q.used[:0], n)[:n], slices.Grow(q.claimed[:0], n)[:n]
 	s.rc.UsedOrders.Claim(q.ids, q.used, q.claimed)
 	items := s.rc.Items
-	s.touchPairs()
-	from = 0
+	from, touched := 0, 0
 	for b, end := range q.itemEnds {
+		if b == touched {
+			touched = s.touchPairs(b, from)
+		}
 		basket := q.items[from:end]
 		from = end
 		switch {
@@ -244,13 +246,19 @@ func (s *stage) count(basket []int32) {
 	}
 }
 
-// touchPairs touches the slots of every pair the queued used baskets will
-// count, before counting them.
-func (s *stage) touchPairs() {
+// touchKeys is about how many pair slots are touched at a time: enough to
+// overlap many memory reads, few enough to stay in cache until counted.
+const touchKeys = 2048
+
+// touchPairs touches the slots of the pairs that the queued used baskets
+// from basket first (whose items start at from) will count, up to about
+// touchKeys of them, and returns the basket after the last one touched.
+func (s *stage) touchPairs(first, from int) int {
 	q := &s.queued
 	q.keys = q.keys[:0]
-	from := 0
-	for b, end := range q.itemEnds {
+	b := first
+	for ; b < len(q.itemEnds) && len(q.keys) < touchKeys; b++ {
+		end := q.itemEnds[b]
 		basket := q.items[from:end]
 		from = end
 		if !q.used[b] || q.claimed[b] {
@@ -266,31 +274,57 @@ func (s *stage) touchPairs() {
 		}
 	}
 	s.pairs.touch(q.keys)
+	return b
 }
 
-// prune drops the rarest pairs until the map is half full, a lossy count in
-// the manner of Space-Saving: a dropped pair could have had at most
-// count + base orders, which raises floor, and a pair that (re)enters later
-// takes floor as its base, so every count keeps a true upper bound. Frequent
-// pairs are never dropped and stay exact.
+// prune drops the rarest pairs until at most half of affinity.max_pairs
+// remain, a lossy count in the manner of Space-Saving: a dropped pair could
+// have had at most count + base orders, which raises floor, and a pair that
+// (re)enters later takes floor as its base, so every count keeps a true
+// upper bound. Frequent pairs are never dropped and stay exact.
+//
+// Every pair at or below a cut count goes, so no tie needs breaking and a
+// rerun drops the same pairs; the cut comes from a histogram of counts, one
+// pass instead of a sort of millions of pairs.
 func (s *stage) prune() {
+	const buckets = 256
+	var hist [buckets + 1]int
+	s.pairs.each(func(_ uint64, pc pairCount) { hist[min(pc.count, buckets)]++ })
+	need := s.pairs.n - s.rc.Job.Affinity.MaxPairs/2
+	cut, dropped := int64(0), 0
+	for c := 1; c <= buckets && dropped < need; c++ {
+		cut, dropped = int64(c), dropped+hist[c]
+	}
+	if dropped < need {
+		// Over half the pairs seen more than 256 times: a huge catalogue
+		// slice of very frequent pairs. Drop by count, then key.
+		s.pruneSorted(need)
+		return
+	}
+	s.pairs.keep(func(_ uint64, pc pairCount) bool {
+		if pc.count <= cut {
+			s.floor = max(s.floor, pc.count+pc.base)
+			return false
+		}
+		return true
+	})
+}
+
+// pruneSorted drops exactly need pairs, the lowest by (count, key).
+func (s *stage) pruneSorted(need int) {
 	type entry struct {
 		key   uint64
 		count int64
 	}
 	all := make([]entry, 0, s.pairs.n)
 	s.pairs.each(func(k uint64, pc pairCount) { all = append(all, entry{k, pc.count}) })
-	// Ties at the cut go by key, not map order, so a rerun drops the same
-	// pairs and writes the same table.
 	slices.SortFunc(all, func(x, y entry) int {
 		if c := cmp.Compare(x.count, y.count); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.key, y.key)
 	})
-	// Keys are unique, so (count, key) orders pairs strictly: everything up
-	// to the last dropped entry goes.
-	last := all[len(all)-s.rc.Job.Affinity.MaxPairs/2-1]
+	last := all[need-1]
 	s.pairs.keep(func(k uint64, pc pairCount) bool {
 		if pc.count < last.count || (pc.count == last.count && k <= last.key) {
 			s.floor = max(s.floor, pc.count+pc.base)

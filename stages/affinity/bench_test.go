@@ -1,0 +1,80 @@
+package affinity
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/stages/extract"
+)
+
+// BenchmarkWideCatalogue is the bounded-memory case: a catalogue of 100k
+// products and orders of 50 items (1,225 pairs each), far more distinct pairs
+// than max_pairs holds. It reports the pairs held, the heap in use after
+// the run and the time per item.
+func BenchmarkWideCatalogue(b *testing.B) {
+	const orders, perOrder, products = 20_000, 50, 100_000
+	rng := rand.New(rand.NewPCG(1, 1))
+	schema := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "sku", Type: arrow.BinaryTypes.String}}, nil)
+	var recs []arrow.Record
+	used := usedSet{}
+	ib := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	for o := 0; o < orders; o++ {
+		id := fmt.Sprintf("O%d", o)
+		used[id] = false
+		for k := 0; k < perOrder; k++ {
+			ib.Field(0).(*array.StringBuilder).Append(id)
+			// Half the items from a popular 1% of the catalogue.
+			p := rng.IntN(products)
+			if k%2 == 0 {
+				p = rng.IntN(products / 100)
+			}
+			ib.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("SKU%06d", p))
+		}
+		if (o+1)%1000 == 0 {
+			recs = append(recs, ib.NewRecord())
+		}
+	}
+	ib.Release()
+	j, err := job.Parse([]byte("name: b\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\n"), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rc, _ := pipeline.NewRunContext(j, "b", "2026-11-22", memory.DefaultAllocator, zerolog.Nop())
+		for k := range used {
+			used[k] = false
+		}
+		rc.UsedOrders = used
+		st, _ := New(rc)
+		s := st.(*stage)
+		for _, rec := range recs {
+			if err := s.Process(context.Background(), extract.RawItems, rec, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var out collect
+		if err := s.Finish(context.Background(), &out); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(s.pairs.n), "pairs-held")
+		b.ReportMetric(float64(s.floor), "max-undercount")
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+		b.ReportMetric(float64(out.rec.NumRows()), "rows")
+		out.rec.Release()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*orders*perOrder), "ns/item")
+}
