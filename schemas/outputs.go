@@ -11,7 +11,8 @@ var Quarantine = Table{
 		"missing_order_id, missing_customer_id, missing_order_ts, unparseable_order_ts, missing_amount, non_numeric_amount, negative_amount, " +
 		"unknown_currency (with input.fx_rates: no rate for the order's currency on or before its date); " +
 		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (the first row of an order_id in input order wins; " +
-		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check.",
+		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check. " +
+		"order_items rows (source_table order_items) are quarantined as missing_order_id or missing_sku; items of orders that were not used are excluded and counted in the manifest's item_accounting.",
 	Columns: []Column{
 		snapshotDate,
 		{"reason", arrow.BinaryTypes.String, false, "Why the row was rejected (see table description)."},
@@ -22,8 +23,17 @@ var Quarantine = Table{
 		{"order_ts", arrow.BinaryTypes.String, true, "order_ts as read, as text."},
 		{"amount", arrow.BinaryTypes.String, true, "amount as read, as text."},
 		{"status", arrow.BinaryTypes.String, true, "status as read, as text."},
+		{"source_table", arrow.BinaryTypes.String, false, "Input the row came from: orders or order_items."},
+		{"sku", arrow.BinaryTypes.String, true, "sku as read, as text (order_items rows)."},
 	},
 }
+
+// QuarantineParts are the tables the quarantine stage merges into
+// Quarantine: rejected order rows and rejected order-item rows.
+const (
+	QuarantinedOrders = "quarantined_orders"
+	QuarantinedItems  = "quarantined_items"
+)
 
 // CustomerSummary is the per-customer summary every later stage builds on.
 var CustomerSummary = Table{

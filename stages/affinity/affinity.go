@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -25,7 +26,7 @@ func Register(r *pipeline.Registry) error {
 		Name:    "affinity",
 		Doc:     "product_affinity: pairs of SKUs bought together in used orders, with support, confidence and lift.",
 		Inputs:  []string{extract.RawItems},
-		Outputs: []string{schemas.ProductAffinity.Name},
+		Outputs: []string{schemas.ProductAffinity.Name, schemas.QuarantinedItems},
 		New:     New,
 	})
 }
@@ -72,7 +73,7 @@ type stage struct {
 	queued basketQueue
 }
 
-func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out pipeline.Emitter) error {
 	if s.rc.Job.Input.OrderItems == nil {
 		return nil
 	}
@@ -85,7 +86,7 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 			skuCol = rec.Column(i)
 		}
 	}
-	items := s.rc.Items
+	var rejected []rejectedItem
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var order, sku string
 		if !orderCol.IsNull(i) {
@@ -96,10 +97,10 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 		}
 		switch {
 		case strings.TrimSpace(order) == "":
-			items.Quarantined[ReasonMissingOrderID]++
+			rejected = append(rejected, rejectedItem{i, ReasonMissingOrderID})
 			continue
 		case strings.TrimSpace(sku) == "":
-			items.Quarantined[ReasonMissingSKU]++
+			rejected = append(rejected, rejectedItem{i, ReasonMissingSKU})
 			continue
 		}
 		slot := s.last
@@ -108,7 +109,50 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 		}
 		s.open[slot].items = append(s.open[slot].items, s.product(sku))
 	}
+	if len(rejected) > 0 {
+		return s.quarantine(ctx, rec, orderCol, skuCol, rejected, out)
+	}
 	return nil
+}
+
+type rejectedItem struct {
+	row    int
+	reason string
+}
+
+// quarantine emits the batch's rejected item rows with their reason, file
+// and row number, values as read.
+func (s *stage) quarantine(ctx context.Context, rec arrow.Record, orderCol, skuCol arrow.Array, rejected []rejectedItem, out pipeline.Emitter) error {
+	md := rec.Schema().Metadata()
+	file := md.Values()[md.FindKey(extract.MetaSourceFile)]
+	firstRow, _ := strconv.ParseInt(md.Values()[md.FindKey(extract.MetaFirstRow)], 10, 64)
+	t := schemas.Quarantine
+	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
+	defer b.Release()
+	text := func(col string, a arrow.Array, i int) {
+		fb := b.Field(t.MustIndex(col)).(*array.StringBuilder)
+		if a.IsNull(i) {
+			fb.AppendNull()
+		} else {
+			fb.Append(a.ValueStr(i))
+		}
+	}
+	for _, r := range rejected {
+		s.rc.Items.Quarantined[r.reason]++
+		b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(s.rc.SnapshotDate)
+		b.Field(t.MustIndex("reason")).(*array.StringBuilder).Append(r.reason)
+		b.Field(t.MustIndex("source_file")).(*array.StringBuilder).Append(file)
+		b.Field(t.MustIndex("source_row")).(*array.Int64Builder).Append(firstRow + int64(r.row))
+		text("order_id", orderCol, r.row)
+		for _, c := range []string{"customer_id", "order_ts", "amount", "status"} {
+			b.Field(t.MustIndex(c)).AppendNull()
+		}
+		b.Field(t.MustIndex("source_table")).(*array.StringBuilder).Append("order_items")
+		text("sku", skuCol, r.row)
+	}
+	q := b.NewRecord()
+	defer q.Release()
+	return out.Emit(ctx, schemas.QuarantinedItems, q)
 }
 
 // openBasket is an order whose items are still being collected; its

@@ -44,7 +44,7 @@ func Register(r *pipeline.Registry) error {
 		Name:    "validate",
 		Doc:     "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
 		Inputs:  []string{extract.RawOrders},
-		Outputs: []string{schemas.Orders.Name, schemas.Quarantine.Name},
+		Outputs: []string{schemas.Orders.Name, schemas.QuarantinedOrders},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			fx, err := loadRates(rc)
 			if err != nil {
@@ -220,7 +220,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		return err
 	}
 	if quarantined > 0 {
-		return emit(ctx, out, schemas.Quarantine.Name, v.quarantine)
+		return emit(ctx, out, schemas.QuarantinedOrders, v.quarantine)
 	}
 	return nil
 }
@@ -316,6 +316,8 @@ func (v *validator) addQuarantine(raw map[string]arrow.Array, i int, reason, fil
 			b.AppendNull()
 		}
 	}
+	qb.Field(schemas.Quarantine.MustIndex("source_table")).(*array.StringBuilder).Append("orders")
+	qb.Field(schemas.Quarantine.MustIndex("sku")).AppendNull()
 }
 
 // reserveText sizes a string builder's data buffer from the source column,
