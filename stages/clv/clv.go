@@ -35,7 +35,9 @@ func Register(r *pipeline.Registry) error {
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			s := &stage{rc: rc, runDay: customersummary.RunDay(rc), holdout: rc.Job.CLV.HoldoutDays}
 			s.walk.Visit = s.visit
-			return s, nil
+			// Folding the activity stream needs no emitter, so it runs
+			// beside the stages that share the stream.
+			return pipeline.InBackground(s), nil
 		},
 	})
 }

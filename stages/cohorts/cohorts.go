@@ -30,7 +30,9 @@ func Register(r *pipeline.Registry) error {
 			}
 			s := &stage{rc: rc, unit: unit, cohorts: map[int32]*cohort{}}
 			s.walk.Visit = s.visit
-			return s, nil
+			// Folding the activity stream needs no emitter, so it runs
+			// beside the stages that share the stream.
+			return pipeline.InBackground(s), nil
 		},
 	})
 }

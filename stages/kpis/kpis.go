@@ -33,7 +33,9 @@ func Register(r *pipeline.Registry) error {
 			}
 			s := &stage{rc: rc, unit: unit, churn: int32(rc.Job.KPIs.ChurnDays), runDay: customersummary.RunDay(rc), dims: map[string]*dimension{}}
 			s.walk.Visit = s.visit
-			return s, nil
+			// Folding the activity stream needs no emitter, so it runs
+			// beside the stages that share the stream.
+			return pipeline.InBackground(s), nil
 		},
 	})
 }
