@@ -8,7 +8,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -18,6 +17,7 @@ import (
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
+	"retain/stages/quarantine"
 )
 
 // Register adds the affinity stage.
@@ -74,18 +74,11 @@ type stage struct {
 }
 
 func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out pipeline.Emitter) error {
-	if s.rc.Job.Input.OrderItems == nil {
-		return nil
-	}
-	var orderCol, skuCol arrow.Array
+	cols := map[string]arrow.Array{}
 	for i, f := range rec.Schema().Fields() {
-		switch f.Name {
-		case "order_id":
-			orderCol = rec.Column(i)
-		case "sku":
-			skuCol = rec.Column(i)
-		}
+		cols[f.Name] = rec.Column(i)
 	}
+	orderCol, skuCol := cols["order_id"], cols["sku"]
 	var rejected []rejectedItem
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var order, sku string
@@ -110,7 +103,7 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		s.open[slot].items = append(s.open[slot].items, s.product(sku))
 	}
 	if len(rejected) > 0 {
-		return s.quarantine(ctx, rec, orderCol, skuCol, rejected, out)
+		return s.quarantine(ctx, rec, cols, rejected, out)
 	}
 	return nil
 }
@@ -122,37 +115,15 @@ type rejectedItem struct {
 
 // quarantine emits the batch's rejected item rows with their reason, file
 // and row number, values as read.
-func (s *stage) quarantine(ctx context.Context, rec arrow.Record, orderCol, skuCol arrow.Array, rejected []rejectedItem, out pipeline.Emitter) error {
-	md := rec.Schema().Metadata()
-	file := md.Values()[md.FindKey(extract.MetaSourceFile)]
-	firstRow, _ := strconv.ParseInt(md.Values()[md.FindKey(extract.MetaFirstRow)], 10, 64)
-	t := schemas.Quarantine
-	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
-	defer b.Release()
-	text := func(col string, a arrow.Array, i int) {
-		fb := b.Field(t.MustIndex(col)).(*array.StringBuilder)
-		if a.IsNull(i) {
-			fb.AppendNull()
-		} else {
-			fb.Append(a.ValueStr(i))
-		}
-	}
+func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[string]arrow.Array, rejected []rejectedItem, out pipeline.Emitter) error {
+	file, firstRow := extract.SourceOf(rec)
+	q := quarantine.NewBuilder(s.rc.Mem, s.rc.SnapshotDate)
+	defer q.Release()
 	for _, r := range rejected {
 		s.rc.Items.Quarantined[r.reason]++
-		b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(s.rc.SnapshotDate)
-		b.Field(t.MustIndex("reason")).(*array.StringBuilder).Append(r.reason)
-		b.Field(t.MustIndex("source_file")).(*array.StringBuilder).Append(file)
-		b.Field(t.MustIndex("source_row")).(*array.Int64Builder).Append(firstRow + int64(r.row))
-		text("order_id", orderCol, r.row)
-		for _, c := range []string{"customer_id", "order_ts", "amount", "status"} {
-			b.Field(t.MustIndex(c)).AppendNull()
-		}
-		b.Field(t.MustIndex("source_table")).(*array.StringBuilder).Append("order_items")
-		text("sku", skuCol, r.row)
+		q.Add(r.reason, schemas.OrderItems.Name, file, firstRow+int64(r.row), cols, r.row)
 	}
-	q := b.NewRecord()
-	defer q.Release()
-	return out.Emit(ctx, schemas.QuarantinedItems, q)
+	return q.Emit(ctx, out, schemas.QuarantinedItems)
 }
 
 // openBasket is an order whose items are still being collected; its

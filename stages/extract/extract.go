@@ -360,6 +360,19 @@ func EmitOrders(ctx context.Context, rc *pipeline.RunContext, out pipeline.Emitt
 	return emitWithSource(ctx, out, RawOrders, rec, source, firstRow)
 }
 
+// SourceOf returns where a batch from this stage came from: the source
+// (file path or table) and the 1-based row number of its first row.
+func SourceOf(rec arrow.Record) (source string, firstRow int64) {
+	md := rec.Schema().Metadata()
+	if i := md.FindKey(MetaSourceFile); i >= 0 {
+		source = md.Values()[i]
+	}
+	if i := md.FindKey(MetaFirstRow); i >= 0 {
+		firstRow, _ = strconv.ParseInt(md.Values()[i], 10, 64)
+	}
+	return source, firstRow
+}
+
 func emitWithSource(ctx context.Context, out pipeline.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
 	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
 	tagged := array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())

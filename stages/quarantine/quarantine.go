@@ -7,6 +7,8 @@ import (
 	"context"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"retain/pipeline"
 	"retain/schemas"
@@ -30,4 +32,74 @@ type stage struct{ pipeline.BaseStage }
 // Process forwards the batch: both parts are built on the quarantine schema.
 func (stage) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
 	return out.Emit(ctx, schemas.Quarantine.Name, rec)
+}
+
+// Builder collects rejected rows of one input batch on the quarantine
+// schema, for the stage that rejects them.
+type Builder struct {
+	b        *array.RecordBuilder
+	snapshot arrow.Date32
+	// values are the columns that keep a rejected row's values as text.
+	values []string
+}
+
+// NewBuilder returns an empty builder; Release it when done.
+func NewBuilder(mem memory.Allocator, snapshot arrow.Date32) *Builder {
+	q := &Builder{b: array.NewRecordBuilder(mem, schemas.Quarantine.Schema()), snapshot: snapshot}
+	for _, c := range schemas.Quarantine.Columns {
+		if c.Type == arrow.BinaryTypes.String && c.Nullable {
+			q.values = append(q.values, c.Name)
+		}
+	}
+	return q
+}
+
+// Add appends row i of an input batch from sourceTable, whose columns by
+// canonical name are cols; a value column the input lacks stays null.
+func (q *Builder) Add(reason, sourceTable, file string, sourceRow int64, cols map[string]arrow.Array, i int) {
+	t := schemas.Quarantine
+	q.b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(q.snapshot)
+	q.b.Field(t.MustIndex("reason")).(*array.StringBuilder).Append(reason)
+	q.b.Field(t.MustIndex("source_file")).(*array.StringBuilder).Append(file)
+	q.b.Field(t.MustIndex("source_row")).(*array.Int64Builder).Append(sourceRow)
+	q.b.Field(t.MustIndex("source_table")).(*array.StringBuilder).Append(sourceTable)
+	for _, name := range q.values {
+		fb := q.b.Field(t.MustIndex(name)).(*array.StringBuilder)
+		if s, ok := rawText(cols[name], i); ok {
+			fb.Append(s)
+		} else {
+			fb.AppendNull()
+		}
+	}
+}
+
+// Len is the number of rows added since the last Emit.
+func (q *Builder) Len() int { return q.b.Field(0).Len() }
+
+// Emit sends the rows added so far as table, if any, and starts afresh.
+func (q *Builder) Emit(ctx context.Context, out pipeline.Emitter, table string) error {
+	if q.Len() == 0 {
+		return nil
+	}
+	rec := q.b.NewRecord()
+	defer rec.Release()
+	return out.Emit(ctx, table, rec)
+}
+
+// Release frees the builder.
+func (q *Builder) Release() { q.b.Release() }
+
+// rawText is how a rejected value is kept: as the reader saw it, so
+// nothing is lost to a failed conversion.
+func rawText(a arrow.Array, i int) (string, bool) {
+	if a == nil || a.IsNull(i) {
+		return "", false
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i), true
+	case *array.LargeString:
+		return a.Value(i), true
+	}
+	return a.ValueStr(i), true
 }

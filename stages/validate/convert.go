@@ -56,20 +56,6 @@ func textAccessor(a arrow.Array) textFn {
 	}
 }
 
-// rawText is how a quarantined value is kept: as the reader saw it.
-func rawText(a arrow.Array, i int) (string, bool) {
-	if a == nil || a.IsNull(i) {
-		return "", false
-	}
-	switch a := a.(type) {
-	case *array.String:
-		return a.Value(i), true
-	case *array.LargeString:
-		return a.Value(i), true
-	}
-	return a.ValueStr(i), true
-}
-
 func tsAccessor(a arrow.Array, loc *time.Location, layout string) tsFn {
 	switch a := a.(type) {
 	case *array.Timestamp:

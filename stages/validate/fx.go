@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -56,9 +55,7 @@ func loadRates(rc *pipeline.RunContext) (*rates, error) {
 		return r, nil // no rates: only the reporting currency converts
 	}
 	err := extract.ReadAll(context.Background(), rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
-		md := rec.Schema().Metadata()
-		file := md.Values()[md.FindKey(extract.MetaSourceFile)]
-		firstRow, _ := strconv.ParseInt(md.Values()[md.FindKey(extract.MetaFirstRow)], 10, 64)
+		file, firstRow := extract.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
 		rate := amountAccessor(column(rec, "rate_to_reporting"))

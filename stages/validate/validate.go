@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -18,6 +17,7 @@ import (
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
+	"retain/stages/quarantine"
 )
 
 // Quarantine reasons, in the order the checks run.
@@ -56,7 +56,7 @@ func Register(r *pipeline.Registry) error {
 				ids:        fingerprint.NewSet(),
 				windowEnd:  rc.WindowEnd.UnixMicro(),
 				orders:     array.NewRecordBuilder(rc.Mem, schemas.Orders.Schema()),
-				quarantine: array.NewRecordBuilder(rc.Mem, schemas.Quarantine.Schema()),
+				quarantine: quarantine.NewBuilder(rc.Mem, rc.SnapshotDate),
 			}, nil
 		},
 	})
@@ -69,15 +69,16 @@ type validator struct {
 	ids        *fingerprint.Set
 	windowEnd  int64
 	orders     *array.RecordBuilder
-	quarantine *array.RecordBuilder
+	quarantine *quarantine.Builder
+	keys       []uint64 // the batch's order-id fingerprints
 	// currencies seen when the job converts none; more than one fails.
-	keys         []uint64
 	currencies   map[string]bool
 	lastCurrency string
 }
 
-// Finish drops the order-id set, the one piece of state that grows with
-// orders, before the downstream stages start their own finishing work.
+// Finish hands the order-id set, the one piece of state that grows with
+// orders, to product affinity when the job reads order items, and otherwise
+// drops it before the downstream stages start their own finishing work.
 func (v *validator) Finish(context.Context, pipeline.Emitter) error {
 	if v.rc.Job.Input.OrderItems != nil {
 		v.rc.UsedOrders = &usedOrders{ids: v.ids}
@@ -105,9 +106,7 @@ func column(rec arrow.Record, name string) arrow.Array {
 }
 
 func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
-	md := rec.Schema().Metadata()
-	file := md.Values()[md.FindKey(extract.MetaSourceFile)]
-	firstRow, _ := strconv.ParseInt(md.Values()[md.FindKey(extract.MetaFirstRow)], 10, 64)
+	file, firstRow := extract.SourceOf(rec)
 
 	raw := map[string]arrow.Array{}
 	for _, c := range schemas.Orders.Columns {
@@ -147,7 +146,6 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	v.keys = keys
 
 	rows := v.rc.Rows
-	var quarantined int
 	for i := 0; i < n; i++ {
 		if i%touchRows == 0 {
 			v.ids.Touch(keys[i:min(i+touchRows, n)])
@@ -191,9 +189,8 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			reason = ReasonDuplicateOrderID
 		}
 		if reason != "" {
-			v.addQuarantine(raw, i, reason, file, firstRow+int64(i))
+			v.quarantine.Add(reason, schemas.Orders.Name, file, firstRow+int64(i), raw, i)
 			rows.Quarantined[reason]++
-			quarantined++
 			continue
 		}
 		if !countedStatus {
@@ -219,10 +216,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	if err := emit(ctx, out, schemas.Orders.Name, ob); err != nil {
 		return err
 	}
-	if quarantined > 0 {
-		return emit(ctx, out, schemas.QuarantinedOrders, v.quarantine)
-	}
-	return nil
+	return v.quarantine.Emit(ctx, out, schemas.QuarantinedOrders)
 }
 
 // touchRows is how many order ids' slots are read ahead at a time.
@@ -300,24 +294,6 @@ func isCounted(status string, counted []string) bool {
 		}
 	}
 	return false
-}
-
-func (v *validator) addQuarantine(raw map[string]arrow.Array, i int, reason, file string, row int64) {
-	qb := v.quarantine
-	qb.Field(0).(*array.Date32Builder).Append(v.rc.SnapshotDate)
-	qb.Field(1).(*array.StringBuilder).Append(reason)
-	qb.Field(2).(*array.StringBuilder).Append(file)
-	qb.Field(3).(*array.Int64Builder).Append(row)
-	for k, name := range []string{"order_id", "customer_id", "order_ts", "amount", "status"} {
-		b := qb.Field(4 + k).(*array.StringBuilder)
-		if s, valid := rawText(raw[name], i); valid {
-			b.Append(s)
-		} else {
-			b.AppendNull()
-		}
-	}
-	qb.Field(schemas.Quarantine.MustIndex("source_table")).(*array.StringBuilder).Append("orders")
-	qb.Field(schemas.Quarantine.MustIndex("sku")).AppendNull()
 }
 
 // reserveText sizes a string builder's data buffer from the source column,
