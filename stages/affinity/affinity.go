@@ -168,21 +168,24 @@ func (s *stage) product(sku string) int32 {
 	return id
 }
 
-// closeOldest queues the oldest open basket; baskets are looked up and
-// counted a batch at a time (see flush).
+// closeOldest queues the oldest open basket as its distinct products;
+// baskets are looked up and counted a batch at a time (see flush).
 func (s *stage) closeOldest() {
 	b := &s.open[s.head]
-	s.queued.orders = append(s.queued.orders, b.order...)
-	s.queued.orderEnds = append(s.queued.orderEnds, len(s.queued.orders))
-	s.queued.items = append(s.queued.items, b.items...)
-	s.queued.itemEnds = append(s.queued.itemEnds, len(s.queued.items))
+	q := &s.queued
+	q.orders = append(q.orders, b.order...)
+	q.orderEnds = append(q.orderEnds, len(q.orders))
+	q.itemRows = append(q.itemRows, int64(len(b.items)))
+	slices.Sort(b.items)
+	q.items = append(q.items, slices.Compact(b.items)...)
+	q.itemEnds = append(q.itemEnds, len(q.items))
 	delete(s.openAt, b.key)
 	if s.last == int32(s.head) {
 		s.last = -1
 	}
 	s.head = (s.head + 1) % len(s.open)
 	s.nOpen--
-	if len(s.queued.orderEnds) == flushBaskets {
+	if len(q.orderEnds) == flushBaskets {
 		s.flush()
 	}
 }
@@ -192,13 +195,16 @@ func (s *stage) closeOldest() {
 // they bring in stays in cache until used.
 const flushBaskets = 256
 
-// basketQueue holds finished baskets, flattened, until flush.
+// basketQueue holds finished baskets, flattened, until flush: each one's
+// order id, distinct products (sorted) and item rows as read.
 type basketQueue struct {
 	orders    []byte
 	orderEnds []int
 	items     []int32
 	itemEnds  []int
-	keys      []uint64
+	itemRows  []int64
+	keys      []uint64 // pair slots to touch
+	pairs     []uint64 // one basket's pairs
 	ids       []string
 	used      []bool
 	claimed   []bool
@@ -231,30 +237,40 @@ func (s *stage) flush() {
 		from = end
 		switch {
 		case !q.used[b]:
-			items.Excluded[ExcludedOrderNotUsed] += int64(len(basket))
+			items.Excluded[ExcludedOrderNotUsed] += q.itemRows[b]
 			continue
 		case q.claimed[b]:
 			// Counting a later part of an order as another basket would
 			// count its products twice.
-			items.Excluded[ExcludedNotAdjacent] += int64(len(basket))
+			items.Excluded[ExcludedNotAdjacent] += q.itemRows[b]
 			continue
 		}
-		items.Used += int64(len(basket))
+		items.Used += q.itemRows[b]
 		s.count(basket)
 	}
-	q.orders, q.orderEnds, q.items, q.itemEnds = q.orders[:0], q.orderEnds[:0], q.items[:0], q.itemEnds[:0]
+	q.orders, q.orderEnds, q.items, q.itemEnds, q.itemRows = q.orders[:0], q.orderEnds[:0], q.items[:0], q.itemEnds[:0], q.itemRows[:0]
 }
 
-// count adds one used basket's distinct products and pairs.
-func (s *stage) count(basket []int32) {
-	slices.Sort(basket)
-	basket = slices.Compact(basket)
-	s.baskets++
+// appendPairKeys appends the key of every pair in a basket of distinct,
+// sorted products: a<<32 | b with a < b.
+func appendPairKeys(dst []uint64, basket []int32) []uint64 {
 	for i, a := range basket {
-		s.orders[a]++
 		for _, b := range basket[i+1:] {
-			s.pairs.add(uint64(a)<<32|uint64(uint32(b)), s.floor)
+			dst = append(dst, uint64(a)<<32|uint64(uint32(b)))
 		}
+	}
+	return dst
+}
+
+// count adds one used basket's products and pairs.
+func (s *stage) count(basket []int32) {
+	s.baskets++
+	for _, a := range basket {
+		s.orders[a]++
+	}
+	s.queued.pairs = appendPairKeys(s.queued.pairs[:0], basket)
+	for _, k := range s.queued.pairs {
+		s.pairs.add(k, s.floor)
 	}
 	if s.pairs.n > s.rc.Job.Affinity.MaxPairs {
 		s.prune()
@@ -276,16 +292,8 @@ func (s *stage) touchPairs(first, from int) int {
 		end := q.itemEnds[b]
 		basket := q.items[from:end]
 		from = end
-		if !q.used[b] || q.claimed[b] {
-			continue
-		}
-		for i, x := range basket {
-			for _, y := range basket[i+1:] {
-				a, c := min(x, y), max(x, y)
-				if a != c {
-					q.keys = append(q.keys, uint64(a)<<32|uint64(uint32(c)))
-				}
-			}
+		if q.used[b] && !q.claimed[b] {
+			q.keys = appendPairKeys(q.keys, basket)
 		}
 	}
 	s.pairs.touch(q.keys)
@@ -349,6 +357,7 @@ func (s *stage) pruneSorted(need int) {
 	})
 }
 
+// pair is a kept pair, a and b in name order.
 type pair struct {
 	a, b        int32
 	count, base int64
@@ -366,10 +375,10 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	s.rc.UsedOrders = nil // the order-id set goes with its last user
 	if n := s.rc.Items.Excluded[ExcludedNotAdjacent]; n > 0 {
 		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).
-			Msg("items of some orders were not adjacent in order_items; only each order's first run of items was counted (sort the export by order_id)")
+			Msg("items of some orders came more than affinity.open_orders orders after their earlier items, when the order was already counted; they were left out (raise open_orders, or sort the export by order_id)")
 	}
 	if n := s.rc.Items.TotalQuarantined(); n > 0 {
-		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).Msg("items without order_id or sku were left out of product_affinity")
+		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).Msg("items without order_id or sku are in the quarantine table")
 	}
 	cfg := s.rc.Job.Affinity
 	n := float64(s.baskets)
@@ -378,7 +387,12 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 		if pc.count < int64(cfg.MinPairOrders) {
 			return
 		}
+		// Rows show a pair in name order, and ties in the ranking below
+		// break on names, not on internal ids.
 		a, b := int32(k>>32), int32(uint32(k))
+		if s.names[a] > s.names[b] {
+			a, b = b, a
+		}
 		lift := float64(pc.count) * n / (float64(s.orders[a]) * float64(s.orders[b]))
 		kept = append(kept, pair{a, b, pc.count, pc.base, lift})
 	})
@@ -391,12 +405,10 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 		if c := cmp.Compare(y.lift, x.lift); c != 0 {
 			return c
 		}
-		xa, xb := s.ordered(x)
-		ya, yb := s.ordered(y)
-		if c := cmp.Compare(xa, ya); c != 0 {
+		if c := cmp.Compare(s.names[x.a], s.names[y.a]); c != 0 {
 			return c
 		}
-		return cmp.Compare(xb, yb)
+		return cmp.Compare(s.names[x.b], s.names[y.b])
 	}
 	slices.SortFunc(kept, better)
 	rank := make([]int32, len(s.names))
@@ -412,16 +424,6 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 	return s.emit(ctx, out, final)
 }
 
-// ordered returns p's SKUs in name order, as the table shows them: ties in
-// the top-K ranking break on them, not on internal ids.
-func (s *stage) ordered(p pair) (string, string) {
-	a, b := s.names[p.a], s.names[p.b]
-	if a > b {
-		a, b = b, a
-	}
-	return a, b
-}
-
 // emit writes the kept pairs; a job without order items writes the table
 // empty, so its schema is there for BI tools either way.
 func (s *stage) emit(ctx context.Context, out pipeline.Emitter, final []pair) error {
@@ -430,10 +432,6 @@ func (s *stage) emit(ctx context.Context, out pipeline.Emitter, final []pair) er
 	defer b.Release()
 	for _, p := range final {
 		a, c := p.a, p.b
-		if s.names[a] > s.names[c] {
-			a, c = c, a
-		}
-		// a and c are now in name order, as product_a and product_b.
 		b.Field(0).(*array.Date32Builder).Append(s.rc.SnapshotDate)
 		b.Field(1).(*array.StringBuilder).Append(s.names[a])
 		b.Field(2).(*array.StringBuilder).Append(s.names[c])
