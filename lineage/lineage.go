@@ -107,10 +107,15 @@ func (e *Emitter) base(eventType string, o pipeline.Options) event {
 	}
 }
 
-// inputs lists every file input the job reads.
+// inputs lists every input the job reads: orders from files or BigQuery
+// (OpenLineage's bigquery namespace and project.dataset.table name), order
+// items and FX rates from files.
 func inputs(o pipeline.Options) []dataset {
 	in := o.Job.Input
 	ds := []dataset{{Namespace: "file", Name: o.Job.Resolve(in.Orders.Path)}}
+	if bq := in.Orders.BigQuery; bq != nil {
+		ds[0] = dataset{Namespace: "bigquery", Name: bq.Project + "." + bq.Dataset + "." + bq.Table}
+	}
 	for _, src := range []*job.Source{in.OrderItems, in.FXRates} {
 		if src != nil {
 			ds = append(ds, dataset{Namespace: "file", Name: o.Job.Resolve(src.Path)})

@@ -139,3 +139,46 @@ func TestFailAndUnreachableEndpoint(t *testing.T) {
 		t.Errorf("run failed because lineage was unreachable: %v", err)
 	}
 }
+
+// TestInputsNameEveryInput: orders read from BigQuery are a bigquery
+// dataset named project.dataset.table; items and rates are files.
+func TestInputsNameEveryInput(t *testing.T) {
+	dir := t.TempDir()
+	j, err := job.Parse([]byte(`name: bq
+input:
+  orders:
+    bigquery: {project: shop-prod-1, dataset: sales, table: orders}
+  order_items: {path: items.csv}
+  fx_rates: {path: rates.csv}
+  reporting_currency: USD
+`), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "events.jsonl")
+	e := lineage.New(job.Lineage{File: file, Namespace: "shop"})
+	if err := e.RunStarted(context.Background(), pipeline.Options{Job: j, RunDate: "2026-06-30", RunID: "r-1"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev received
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ Namespace, Name string }{
+		{"bigquery", "shop-prod-1.sales.orders"},
+		{"file", filepath.Join(dir, "items.csv")},
+		{"file", filepath.Join(dir, "rates.csv")},
+	}
+	if len(ev.Inputs) != len(want) {
+		t.Fatalf("inputs %+v, want %+v", ev.Inputs, want)
+	}
+	for i := range want {
+		if ev.Inputs[i] != want[i] {
+			t.Errorf("input %d: %+v, want %+v", i, ev.Inputs[i], want[i])
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"retain/preview"
 	"retain/schemas"
 	"retain/stages"
+	"retain/stages/load"
 	"retain/synth"
 	"retain/warehouse/bqclient"
 	"retain/warehouse/bqsink"
@@ -206,8 +207,8 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --run-date is required", errUsage)
 	}
-	if _, err := time.Parse(time.DateOnly, *runDate); err != nil {
-		return fmt.Errorf("%w: --run-date %q: want YYYY-MM-DD", errUsage, *runDate)
+	if err := checkRunDate(*runDate); err != nil {
+		return err
 	}
 	o, err := jf.options(stderr)
 	if err != nil {
@@ -304,8 +305,8 @@ func show(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := time.Parse(time.DateOnly, *runDate); err != nil {
-		return fmt.Errorf("%w: --run-date %q: want YYYY-MM-DD", errUsage, *runDate)
+	if err := checkRunDate(*runDate); err != nil {
+		return err
 	}
 	o := preview.Options{Limit: *limit, Where: map[string]string{}}
 	if *columns != "" {
@@ -320,8 +321,16 @@ func show(args []string, stdout, stderr io.Writer) error {
 			o.Where[k] = v
 		}
 	}
-	path := filepath.Join(pipeline.PartitionDir(*output, *table, *runDate), "part-00000.parquet")
+	path := filepath.Join(pipeline.PartitionDir(*output, *table, *runDate), load.PartName)
 	return preview.Print(stdout, path, o)
+}
+
+// checkRunDate makes a malformed run date a usage error (exit 2).
+func checkRunDate(d string) error {
+	if _, err := time.Parse(time.DateOnly, d); err != nil {
+		return fmt.Errorf("%w: --run-date %q: want YYYY-MM-DD", errUsage, d)
+	}
+	return nil
 }
 
 func printSchema(args []string, stdout, stderr io.Writer) error {
