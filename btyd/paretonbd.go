@@ -69,6 +69,13 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 		weight += search.weight(i)
 	}
 	f := func(lp, _ []float64) float64 {
+		// Shapes beyond maxShape describe rates and lifetimes with no
+		// spread at all; data without heterogeneity drives the search
+		// there, where ₂F₁'s series needs a million terms a customer. The
+		// wall makes such a search end, near it, in seconds.
+		if lp[0] > logMaxShape || lp[2] > logMaxShape {
+			return math.Inf(1)
+		}
 		m := ParetoNBD{math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2]), math.Exp(lp[3])}
 		return -m.LogLikelihood(search) / weight
 	}
@@ -77,7 +84,9 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 	// Nelder-Mead spends most of a cold search far from the optimum; a
 	// search on a slice of the sample gets close for a tenth of the cost.
 	if k := search.Len() / paretoWarmRows; k > 1 {
-		if m, _, err := FitParetoNBD(search.subsample(k)); err == nil {
+		// A slice that ran into the shape wall says the data has no spread
+		// to fit; starting there would pin the full search to the wall too.
+		if m, wf, err := FitParetoNBD(search.subsample(k)); err == nil && wf.Converged && max(m.R, m.S) < math.Exp(logMaxShape)/10 {
 			start = []float64{m.R, m.Alpha, m.S, m.Beta}
 		}
 	}
@@ -97,6 +106,10 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 
 // ParetoMaxRows caps the distinct histories a Pareto/NBD search evaluates.
 const ParetoMaxRows = 25_000
+
+// logMaxShape is the log of the largest r or s a Pareto/NBD search tries:
+// a gamma shape of 1,000 is a coefficient of variation of 3%.
+var logMaxShape = math.Log(1000)
 
 // paretoWarmRows is the size of the slice a large Pareto/NBD search warms up on.
 const paretoWarmRows = 2_500
