@@ -100,6 +100,10 @@ type CSVOptions struct {
 	Delimiter string `yaml:"delimiter"`
 	// NullValues are the cell texts read as null; default "" and "NULL".
 	NullValues []string `yaml:"null_values"`
+	// MaxMalformedShare is the share of a file's records, 0 to 1, that may
+	// be malformed (quarantined as malformed_row) before the file fails the
+	// run; default 0.01. FX rates fail on any malformed record.
+	MaxMalformedShare *float64 `yaml:"max_malformed_share"`
 }
 
 // Output says where and how tables are written.
@@ -582,6 +586,13 @@ func (s *Source) check(where string, t schemas.Table) error {
 	}
 	if s.CSV.NullValues == nil {
 		s.CSV.NullValues = []string{"", "NULL"}
+	}
+	if s.CSV.MaxMalformedShare == nil {
+		share := 0.01
+		s.CSV.MaxMalformedShare = &share
+	}
+	if m := *s.CSV.MaxMalformedShare; !(m >= 0 && m <= 1) {
+		return fmt.Errorf("%w: %s.csv.max_malformed_share %g: want a share from 0 to 1", ErrInvalid, where, m)
 	}
 	return nil
 }

@@ -12,12 +12,13 @@ var Quarantine = Table{
 		"unknown_currency (with input.fx_rates: no rate for the order's currency on or before its date); " +
 		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (the first row of an order_id in input order wins; " +
 		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check. " +
-		"order_items rows (source_table order_items) are quarantined as missing_order_id or missing_sku; items of orders that were not used are excluded and counted in the manifest's item_accounting.",
+		"order_items rows (source_table order_items) are quarantined as missing_order_id or missing_sku; items of orders that were not used are excluded and counted in the manifest's item_accounting. " +
+		"A CSV record of orders or order_items that does not split into the header's columns (a ragged row, a stray quote) is quarantined by the reader as malformed_row, with the fields it has mapped to the value columns by position.",
 	Columns: []Column{
 		snapshotDate,
 		{"reason", arrow.BinaryTypes.String, false, "Why the row was rejected (see table description)."},
 		{"source_file", arrow.BinaryTypes.String, false, "Input file the row came from."},
-		{"source_row", arrow.PrimitiveTypes.Int64, false, "1-based row number within source_file (data rows, header not counted)."},
+		{"source_row", arrow.PrimitiveTypes.Int64, false, "1-based row number within source_file (data rows, header not counted); for malformed_row, the line number in the CSV file (the header is line 1)."},
 		{"order_id", arrow.BinaryTypes.String, true, "order_id as read, as text."},
 		{"customer_id", arrow.BinaryTypes.String, true, "customer_id as read, as text."},
 		{"order_ts", arrow.BinaryTypes.String, true, "order_ts as read, as text."},
@@ -29,10 +30,14 @@ var Quarantine = Table{
 }
 
 // QuarantineParts are the tables the quarantine stage merges into
-// Quarantine: rejected order rows and rejected order-item rows.
+// Quarantine: rejected order rows and rejected order-item rows, and the
+// CSV records of each that the reader could not split into columns
+// (malformed_row), which never reach validation.
 const (
 	QuarantinedOrders = "quarantined_orders"
 	QuarantinedItems  = "quarantined_items"
+	MalformedOrders   = "malformed_orders"
+	MalformedItems    = "malformed_items"
 )
 
 // CustomerSummary is the per-customer summary every later stage builds on.

@@ -83,13 +83,14 @@ func TestFailedRunLeavesCommittedDateUntouched(t *testing.T) {
 	}
 	before := snapshot(t, out, nil)
 
-	// A broken line deep in the file fails the run after tables were opened.
+	// A stray quote deep in the file, which joins the rows after it, fails
+	// the run after tables were opened.
 	var b strings.Builder
 	b.WriteString("order_id,customer_id,order_ts,amount\n")
 	for i := 0; i < 100_000; i++ {
 		b.WriteString("x,c,2026-11-03,5\n")
 	}
-	b.WriteString("broken,\"unterminated,2026-11-03,5\n")
+	b.WriteString("broken,\"unterminated,2026-11-03,5\nx,c,2026-11-03,5\n")
 	write(t, filepath.Join(dir, "orders.csv"), b.String())
 	if _, err := runJob(t, dir, csvJob, "2026-11-22", out, false); err == nil {
 		t.Fatal("run on a broken file succeeded")
@@ -178,6 +179,9 @@ func writeParquet(t *testing.T, path string, schema *arrow.Schema, build func(b 
 func TestInputSchemaErrors(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "no_amount.csv"), "order_id,customer_id,order_ts,total\n1,a,2026-11-01,10\n")
+	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	writeParquet(t, filepath.Join(dir, "bool_amount.parquet"), arrow.NewSchema([]arrow.Field{
 		{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "customer_id", Type: arrow.BinaryTypes.String},
 		{Name: "order_ts", Type: arrow.FixedWidthTypes.Date32}, {Name: "amount", Type: arrow.FixedWidthTypes.Boolean},
@@ -198,8 +202,12 @@ func TestInputSchemaErrors(t *testing.T) {
 			[]string{`"Total"`, "mapped to amount"}},
 		{"unconvertible type", "name: t\ninput: {orders: {path: bool_amount.parquet}}\n", extract.ErrInputSchema,
 			[]string{"bool_amount.parquet", `"amount"`, "type bool", "want float, integer, decimal or numeric string"}},
-		{"no files", "name: t\ninput: {orders: {path: \"nothing/*.parquet\"}}\n", pipeline.ErrNoInput,
+		{"no files", "name: t\ninput: {orders: {path: \"empty/*.parquet\"}}\n", pipeline.ErrNoInput,
 			[]string{"no input files"}},
+		{"no folder", "name: t\ninput: {orders: {path: \"nothing/*.parquet\"}}\n", extract.ErrNoLocation,
+			[]string{"nothing"}},
+		{"no file", "name: t\ninput: {orders: {path: orders.csv}}\n", extract.ErrNoLocation,
+			[]string{"orders.csv"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

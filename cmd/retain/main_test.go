@@ -25,6 +25,16 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(withItems, []byte("name: t\ninput: {orders: {path: shop/orders.csv}, order_items: {path: shop/items}}\noutput: {path: out}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	emptyDir, zeroRows := filepath.Join(dir, "empty"), filepath.Join(dir, "zero")
+	if err := os.MkdirAll(filepath.Join(zeroRows, "orders"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(emptyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(zeroRows, "orders", "part-0.csv"), []byte("order_id,customer_id,order_ts,amount\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("name: t\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -37,7 +47,10 @@ func TestExitCodes(t *testing.T) {
 		{"no command", nil, exitUsage},
 		{"unknown command", []string{"frobnicate"}, exitUsage},
 		{"missing run date", []string{"run", "--job", job}, exitUsage},
-		{"no input files", []string{"run", "--job", job, "--run-date", "2026-11-22"}, exitNoInput},
+		{"orders folder missing", []string{"run", "--job", job, "--run-date", "2026-11-22"}, exitFailure},
+		{"input folder missing", []string{"run", "--job", job, "--run-date", "2026-11-22", "--input", filepath.Join(dir, "nothing")}, exitFailure},
+		{"no orders file yet", []string{"run", "--job", job, "--run-date", "2026-11-22", "--input", emptyDir}, exitNoInput},
+		{"orders without rows", []string{"run", "--job", job, "--run-date", "2026-11-22", "--input", zeroRows}, exitNoInput},
 		{"invalid job file", []string{"run", "--job", bad, "--run-date", "2026-11-22"}, exitFailure},
 		{"bad run date", []string{"run", "--job", job, "--run-date", "22.11.2026", "--input", dir}, exitUsage},
 		{"missing order items", []string{"run", "--job", withItems, "--run-date", "2026-11-22"}, exitFailure},
@@ -54,6 +67,9 @@ func TestExitCodes(t *testing.T) {
 			}
 			if tt.code == exitNoInput && !strings.Contains(stdout.String(), `"status":"no_input"`) {
 				t.Errorf("summary line %q, want status no_input", stdout.String())
+			}
+			if strings.HasSuffix(tt.name, "folder missing") && !strings.Contains(stdout.String(), `"status":"failed"`) {
+				t.Errorf("summary line %q, want status failed", stdout.String())
 			}
 		})
 	}

@@ -4,23 +4,20 @@ package extract
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	arrowcsv "github.com/apache/arrow/go/v15/arrow/csv"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
+	"retain/stages/quarantine"
 )
 
 // RawOrders is the table of order rows as read: canonical names, source types.
@@ -51,7 +48,7 @@ func RegisterItems(r *pipeline.Registry) error {
 		Name:    "extract_items",
 		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
 		Inputs:  []string{schemas.Orders.Name},
-		Outputs: []string{RawItems},
+		Outputs: []string{RawItems, schemas.MalformedItems},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.OrderItems == nil {
 				return pipeline.BaseStage{}, nil
@@ -60,7 +57,7 @@ func RegisterItems(r *pipeline.Registry) error {
 			if err != nil {
 				return nil, sideInput("input.order_items", err)
 			}
-			r.table = RawItems
+			r.table, r.malformedTable, r.acct = RawItems, schemas.MalformedItems, rc.Items
 			return &itemsReader{r}, nil
 		},
 	})
@@ -98,7 +95,7 @@ func Register(r *pipeline.Registry, wh Warehouse) error {
 	return r.Register(pipeline.Spec{
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
-		Outputs: []string{RawOrders, schemas.OrderDays.Name},
+		Outputs: []string{RawOrders, schemas.OrderDays.Name, schemas.MalformedOrders},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.Orders.BigQuery != nil {
 				if wh == nil {
@@ -114,40 +111,67 @@ func Register(r *pipeline.Registry, wh Warehouse) error {
 // column is a canonical column found in a file.
 type column struct {
 	canonical, source string
+	// index is the column's position in a CSV file's header.
+	index int
 }
 
 type plannedFile struct {
 	inputFile
 	columns []column
+	// empty is a CSV file without even a header: an export that wrote
+	// nothing, which holds no rows (and so needs no columns).
+	empty bool
+	// malformed counts the file's records quarantined as malformed_row;
+	// firstMalformed is the line of the first.
+	malformed, firstMalformed int64
 }
 
 type reader struct {
 	pipeline.BaseStage
-	rc    *pipeline.RunContext
-	src   *job.Source
-	files []plannedFile
+	rc *pipeline.RunContext
+	// where names the input in messages (input.orders).
+	where    string
+	src      *job.Source
+	location string
+	files    []plannedFile
 	// table is what batches are emitted as; only orders count as rows read.
 	table string
+	// sourceTable is the input's name in the quarantine table.
+	sourceTable string
+	// malformedTable receives malformed CSV records as quarantine rows,
+	// counted in acct; without one (FX rates) any malformed record fails.
+	malformedTable string
+	acct           *pipeline.Accounting
+	quarantine     *quarantine.Builder
 }
 
 // newReader resolves the files and checks every file's columns up front, so
-// a bad file fails the run before any row is processed.
+// a bad file fails the run before any row is processed. It reads orders;
+// callers reading another input set table, malformedTable and acct.
 func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string) (*reader, error) {
-	files, err := resolveFiles(rc.Job.Resolve(src.Path), src.Format)
+	location := rc.Job.Resolve(src.Path)
+	files, err := resolveFiles(location, src.Format)
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{rc: rc, src: src, table: RawOrders}
+	r := &reader{
+		rc: rc, where: "input." + t.Name, src: src, location: location, table: RawOrders,
+		sourceTable: t.Name, malformedTable: schemas.MalformedOrders, acct: rc.Rows,
+	}
 	for _, f := range files {
 		fields, err := fileFields(f, src)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", f.path, err)
+		}
+		pf := plannedFile{inputFile: f, empty: fields == nil}
+		if pf.empty {
+			r.files = append(r.files, pf)
+			continue
 		}
 		names := make([]string, len(fields))
 		for i, fl := range fields {
 			names[i] = fl.Name
 		}
-		pf := plannedFile{inputFile: f}
 		for _, c := range t.Columns {
 			source := src.SourceColumn(c.Name)
 			i := slices.Index(names, source)
@@ -160,177 +184,197 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 			if err := CheckType(f.path, c.Name, source, fields[i].Type); err != nil {
 				return nil, err
 			}
-			pf.columns = append(pf.columns, column{canonical: c.Name, source: source})
+			pf.columns = append(pf.columns, column{canonical: c.Name, source: source, index: i})
 		}
 		r.files = append(r.files, pf)
 	}
-	rc.Log.Info().Str("stage", "extract").Int("files", len(files)).Msg("input files checked")
+	rc.Log.Info().Str("stage", "extract").Str("input", r.where).Int("files", len(files)).Msg("input files checked")
 	return r, nil
 }
 
-// fileFields reads only a file's schema: the Parquet footer or the CSV header.
+// fileFields reads only a file's schema: the Parquet footer or the CSV
+// header; nil for a CSV file without a header. A column name that appears
+// twice makes the mapping ambiguous and fails.
 func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
+	var fields []arrow.Field
 	if f.format == "csv" {
-		fh, err := os.Open(f.path)
+		cf, err := openCSV(f.path, src)
 		if err != nil {
 			return nil, err
 		}
-		defer fh.Close()
-		cr := csv.NewReader(fh)
-		cr.Comma = comma(src)
-		header, err := cr.Read()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: read CSV header: %v", ErrInputSchema, f.path, err)
+		defer cf.Close()
+		if cf.header == nil {
+			return nil, nil
 		}
-		fields := make([]arrow.Field, len(header))
-		for i, h := range header {
+		fields = make([]arrow.Field, len(cf.header))
+		for i, h := range cf.header {
 			fields[i] = arrow.Field{Name: h, Type: arrow.BinaryTypes.String, Nullable: true}
 		}
-		return fields, nil
-	}
-	pr, err := file.OpenParquetFile(f.path, false)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: not a readable Parquet file: %v", ErrInputSchema, f.path, err)
-	}
-	defer pr.Close()
-	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInputSchema, f.path, err)
-	}
-	sc, err := fr.Schema()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInputSchema, f.path, err)
-	}
-	return sc.Fields(), nil
-}
-
-func comma(src *job.Source) rune {
-	if d := src.CSV.Delimiter; d != "" {
-		return []rune(d)[0]
-	}
-	return ','
-}
-
-// Finish streams every file in order.
-func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
-	for _, f := range r.files {
-		var err error
-		if f.format == "csv" {
-			err = r.readCSV(ctx, f, out)
-		} else {
-			err = r.readParquet(ctx, f, out)
-		}
+	} else {
+		err := guard(func() error {
+			pr, err := file.OpenParquetFile(f.path, false)
+			if err != nil {
+				return err
+			}
+			defer pr.Close()
+			fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{}, nil)
+			if err != nil {
+				return err
+			}
+			sc, err := fr.Schema()
+			if err != nil {
+				return err
+			}
+			fields = sc.Fields()
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.path, err)
+			return nil, fmt.Errorf("%w: not a readable Parquet file: %v", ErrInputSchema, err)
 		}
+	}
+	seen := make(map[string]bool, len(fields))
+	for _, fl := range fields {
+		if seen[fl.Name] {
+			return nil, fmt.Errorf("%w: column %q appears twice", ErrInputSchema, fl.Name)
+		}
+		seen[fl.Name] = true
+	}
+	return fields, nil
+}
+
+// Close releases the quarantine rows built for malformed records.
+func (r *reader) Close() error {
+	if r.quarantine != nil {
+		r.quarantine.Release()
 	}
 	return nil
 }
 
-// recordReader is what both Arrow readers offer.
-type recordReader interface {
-	Next() bool
-	Record() arrow.Record
-	Err() error
-}
-
-func (r *reader) readParquet(ctx context.Context, f plannedFile, out pipeline.Emitter) error {
-	pr, err := file.OpenParquetFile(f.path, false)
-	if err != nil {
-		return err
-	}
-	defer pr.Close()
-	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: BatchRows, Parallel: true}, r.rc.Mem)
-	if err != nil {
-		return err
-	}
-	leaves := make([]int, len(f.columns))
-	for i, c := range f.columns {
-		leaves[i] = pr.MetaData().Schema.ColumnIndexByName(c.source)
-		if leaves[i] < 0 {
-			return fmt.Errorf("%w: column %q is not a flat column", ErrInputSchema, c.source)
-		}
-	}
-	rr, err := fr.GetRecordReader(ctx, leaves, nil)
-	if err != nil {
-		return err
-	}
-	defer rr.Release()
-	return r.emitAll(ctx, f, rr, out)
-}
-
-func (r *reader) readCSV(ctx context.Context, f plannedFile, out pipeline.Emitter) error {
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	include := make([]string, len(f.columns))
-	types := make(map[string]arrow.DataType, len(f.columns))
-	for i, c := range f.columns {
-		include[i] = c.source
-		types[c.source] = arrow.BinaryTypes.String
-	}
-	// Every column is read as text; the validate stage converts each value
-	// and quarantines the ones that do not convert, instead of failing the file.
-	cr := arrowcsv.NewInferringReader(fh,
-		arrowcsv.WithHeader(true),
-		arrowcsv.WithComma(comma(r.src)),
-		arrowcsv.WithIncludeColumns(include),
-		arrowcsv.WithColumnTypes(types),
-		arrowcsv.WithNullReader(true, r.src.CSV.NullValues...),
-		arrowcsv.WithChunk(BatchRows),
-		arrowcsv.WithAllocator(r.rc.Mem),
-	)
-	defer cr.Release()
-	return r.emitAll(ctx, f, cr, out)
-}
-
-// emitAll decodes the next batch on another goroutine while the current one
-// flows through the stages, so Parquet decoding overlaps validation on a
-// second core; two batches in flight bound the memory this costs.
-func (r *reader) emitAll(ctx context.Context, f plannedFile, rr recordReader, out pipeline.Emitter) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan arrow.Record, 1)
-	var readErr error
-	go func() {
-		defer close(batches)
-		for rr.Next() {
-			rec := rr.Record()
-			rec.Retain()
-			select {
-			case batches <- rec:
-			case <-ctx.Done():
-				rec.Release()
-				return
-			}
-		}
-		readErr = rr.Err()
-	}()
-	defer func() {
-		cancel()
-		for rec := range batches {
-			rec.Release()
-		}
-	}()
-
-	row := int64(1)
-	for rec := range batches {
-		err := r.emitBatch(ctx, f, rec, row, out)
-		row += rec.NumRows()
-		rec.Release()
+// Finish streams every file in order and holds the input to having rows.
+func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
+	var rows int64
+	for i := range r.files {
+		f := &r.files[i]
+		n, err := r.readFile(ctx, f, out)
 		if err != nil {
+			var p *decoderPanic
+			if errors.As(err, &p) {
+				r.rc.Log.Error().Str("stage", "extract").Str("file", f.path).Str("stack", p.Stack()).Msg("decoder panicked on the file")
+			}
+			return fmt.Errorf("%s: %w", f.path, err)
+		}
+		rows += n
+	}
+	if rows == 0 {
+		return r.noRows()
+	}
+	return nil
+}
+
+// noRows decides what an input whose files hold no rows means. No orders
+// at all is a night with nothing to do, as when there are no files. FX
+// rates without a row would quarantine every order in another currency.
+// Order items without a row while orders were used can only be an export
+// that wrote nothing, and would commit an empty product_affinity over a
+// good one; without used orders there is nothing to pair anyway.
+func (r *reader) noRows() error {
+	what := fmt.Sprintf("%s: %s: its files hold no rows (%d files)", r.where, r.location, len(r.files))
+	switch r.table {
+	case RawOrders:
+		return fmt.Errorf("%w: %s", pipeline.ErrNoInput, what)
+	case RawItems:
+		if used := r.rc.Rows.Used; used > 0 {
+			return fmt.Errorf("%w: %s while %d orders are used; product_affinity would be empty", ErrNoRows, what, used)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrNoRows, what)
+}
+
+// ErrNoRows is wrapped when a side input (FX rates, order items) holds no
+// rows where the run needs some.
+var ErrNoRows = errors.New("input without rows")
+
+func (r *reader) readFile(ctx context.Context, f *plannedFile, out pipeline.Emitter) (int64, error) {
+	if f.empty {
+		r.rc.Log.Warn().Str("stage", "extract").Str("file", f.path).Msg("empty CSV file: no header, no rows")
+		return 0, nil
+	}
+	if f.format != "csv" {
+		return r.readParquet(ctx, f, out)
+	}
+	cf, err := openCSV(f.path, r.src)
+	if err != nil {
+		return 0, err
+	}
+	defer cf.Close()
+	rows, err := r.stream(ctx, f, "", r.csvDecoder(cf, f), out)
+	if err != nil {
+		return rows, err
+	}
+	if r.quarantine != nil {
+		if err := r.quarantine.Emit(ctx, out, r.malformedTable); err != nil {
+			return rows, err
+		}
+	}
+	if f.malformed == 0 {
+		return rows, nil
+	}
+	limit := *r.src.CSV.MaxMalformedShare
+	if share := float64(f.malformed) / float64(rows); share > limit {
+		return rows, fmt.Errorf("%w: %d of %d rows are malformed (%.2f%%, the first on line %d), more than %s.csv.max_malformed_share %g allows",
+			ErrMalformed, f.malformed, rows, 100*share, f.firstMalformed, r.where, limit)
+	}
+	r.rc.Log.Warn().Str("stage", "extract").Str("file", f.path).Int64("malformed_rows", f.malformed).
+		Int64("first_line", f.firstMalformed).Msg("malformed CSV records quarantined as malformed_row")
+	return rows, nil
+}
+
+// take hands a decoded batch on: its malformed records to quarantine, then
+// its rows.
+func (r *reader) take(ctx context.Context, f *plannedFile, b batch, out pipeline.Emitter) error {
+	for _, m := range b.malformed {
+		if err := r.takeMalformed(ctx, f, m, out); err != nil {
 			return err
 		}
 	}
-	if readErr != nil && !errors.Is(readErr, io.EOF) {
-		return fmt.Errorf("read row %d: %w", row, readErr)
+	if b.rec == nil || b.rec.NumRows() == 0 {
+		return nil
 	}
-	return nil
+	return r.emitBatch(ctx, f, b.rec, b.firstRow, out)
 }
 
-func (r *reader) emitBatch(ctx context.Context, f plannedFile, rec arrow.Record, row int64, out pipeline.Emitter) error {
+// takeMalformed quarantines a malformed record with the fields it has,
+// mapped to columns by their position in the header.
+func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedRecord, out pipeline.Emitter) error {
+	if r.malformedTable == "" {
+		return fmt.Errorf("%w: line %d: %s; every %s record must be well-formed", ErrMalformed, m.line, m.problem, r.where)
+	}
+	f.malformed++
+	if f.firstMalformed == 0 {
+		f.firstMalformed = m.line
+	}
+	r.acct.Read++
+	r.acct.Quarantined[ReasonMalformedRow]++
+	if r.quarantine == nil {
+		r.quarantine = quarantine.NewBuilder(r.rc.Mem, r.rc.SnapshotDate)
+	}
+	isNull := nullTest(r.src.CSV.NullValues)
+	r.quarantine.AddValues(ReasonMalformedRow, r.sourceTable, f.path, m.line, func(name string) (string, bool) {
+		for _, c := range f.columns {
+			if c.canonical == name && c.index < len(m.fields) && !isNull(m.fields[c.index]) {
+				return m.fields[c.index], true
+			}
+		}
+		return "", false
+	})
+	if r.quarantine.Len() < BatchRows {
+		return nil
+	}
+	return r.quarantine.Emit(ctx, out, r.malformedTable)
+}
+
+func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record, row int64, out pipeline.Emitter) error {
 	fields := make([]arrow.Field, len(f.columns))
 	cols := make([]arrow.Array, len(f.columns))
 	for i, c := range f.columns {
@@ -387,12 +431,14 @@ func (f emitFunc) Emit(_ context.Context, _ string, rec arrow.Record) error { re
 
 // ReadAll reads a small side input (such as FX rates) with the same file,
 // format, column-mapping and type checks as orders, handing each batch to
-// visit. Batches are released after visit returns.
+// visit. Batches are released after visit returns. The input must have
+// rows, and a malformed CSV record fails it.
 func ReadAll(ctx context.Context, rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
 	r, err := newReader(rc, src, t, required)
 	if err != nil {
 		return sideInput("input."+t.Name, err)
 	}
-	r.table = t.Name
+	defer r.Close()
+	r.table, r.malformedTable, r.acct = t.Name, "", nil
 	return r.Finish(ctx, emitFunc(visit))
 }

@@ -1,7 +1,9 @@
 package extract
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -9,6 +11,11 @@ import (
 
 	"retain/pipeline"
 )
+
+// ErrNoLocation is wrapped when an input path, or the folder a glob looks
+// in, does not exist: a mistyped or unmounted path is a failure, never
+// "nothing to do yet".
+var ErrNoLocation = errors.New("input location does not exist")
 
 // inputFile is one file to read and how.
 type inputFile struct {
@@ -19,7 +26,9 @@ type inputFile struct {
 // resolveFiles expands a source path (one file, a folder or a glob) into
 // files in lexical order, so "first row wins" rules see the same order on
 // every run. Files whose names start with "_" or "." (markers such as
-// _SUCCESS) are skipped in folders and globs.
+// _SUCCESS) are skipped in folders and globs. Only a location that exists
+// and holds no file yet is pipeline.ErrNoInput; a path that does not exist,
+// or a glob whose folder does not, is ErrNoLocation.
 func resolveFiles(path, format string) ([]inputFile, error) {
 	var paths []string
 	switch st, err := os.Stat(path); {
@@ -38,7 +47,16 @@ func resolveFiles(path, format string) ([]inputFile, error) {
 		}
 	case err == nil:
 		paths = []string{path}
-	case strings.ContainsAny(path, "*?["):
+	case isGlob(path):
+		root := globRoot(path)
+		if st, err := os.Stat(root); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%w: folder %s (of %s)", ErrNoLocation, root, path)
+			}
+			return nil, err
+		} else if !st.IsDir() {
+			return nil, fmt.Errorf("%w: %s (of %s) is not a folder", ErrNoLocation, root, path)
+		}
 		matches, err := filepath.Glob(path)
 		if err != nil {
 			return nil, fmt.Errorf("input glob %q: %w", path, err)
@@ -48,8 +66,10 @@ func resolveFiles(path, format string) ([]inputFile, error) {
 				paths = append(paths, m)
 			}
 		}
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: %s", ErrNoLocation, path)
 	default:
-		return nil, fmt.Errorf("%w: %s does not exist", pipeline.ErrNoInput, path)
+		return nil, err
 	}
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("%w: no input files at %s", pipeline.ErrNoInput, path)
@@ -64,6 +84,18 @@ func resolveFiles(path, format string) ([]inputFile, error) {
 		files = append(files, inputFile{path: p, format: f})
 	}
 	return files, nil
+}
+
+func isGlob(path string) bool { return strings.ContainsAny(path, "*?[") }
+
+// globRoot is the folder a glob looks in: its path up to the first
+// element with a pattern character.
+func globRoot(path string) string {
+	dir := path
+	for isGlob(dir) {
+		dir = filepath.Dir(dir)
+	}
+	return dir
 }
 
 func hidden(name string) bool { return strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") }

@@ -1,5 +1,6 @@
 // Package quarantine is the stage that gathers rejected input rows — orders
-// from validation, order items from product affinity — into one quarantine
+// from validation, order items from product affinity, CSV records of either
+// that the reader could not split into columns — into one quarantine
 // table, so every rejected row of any input is in one place with its reason.
 package quarantine
 
@@ -19,7 +20,7 @@ func Register(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "quarantine",
 		Doc:     "Gathers rejected order rows and order-item rows into the quarantine table.",
-		Inputs:  []string{schemas.QuarantinedOrders, schemas.QuarantinedItems},
+		Inputs:  []string{schemas.QuarantinedOrders, schemas.QuarantinedItems, schemas.MalformedOrders, schemas.MalformedItems},
 		Outputs: []string{schemas.Quarantine.Name},
 		New: func(*pipeline.RunContext) (pipeline.Stage, error) {
 			return stage{}, nil
@@ -57,6 +58,13 @@ func NewBuilder(mem memory.Allocator, snapshot arrow.Date32) *Builder {
 // Add appends row i of an input batch from sourceTable, whose columns by
 // canonical name are cols; a value column the input lacks stays null.
 func (q *Builder) Add(reason, sourceTable, file string, sourceRow int64, cols map[string]arrow.Array, i int) {
+	q.AddValues(reason, sourceTable, file, sourceRow, func(column string) (string, bool) { return rawText(cols[column], i) })
+}
+
+// AddValues appends a rejected row whose values are text already, such as
+// a CSV record the reader could not split into the header's columns; value
+// returns a canonical column's text, false for null.
+func (q *Builder) AddValues(reason, sourceTable, file string, sourceRow int64, value func(column string) (string, bool)) {
 	t := schemas.Quarantine
 	q.b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(q.snapshot)
 	q.b.Field(t.MustIndex("reason")).(*array.StringBuilder).Append(reason)
@@ -65,7 +73,7 @@ func (q *Builder) Add(reason, sourceTable, file string, sourceRow int64, cols ma
 	q.b.Field(t.MustIndex("source_table")).(*array.StringBuilder).Append(sourceTable)
 	for _, name := range q.values {
 		fb := q.b.Field(t.MustIndex(name)).(*array.StringBuilder)
-		if s, ok := rawText(cols[name], i); ok {
+		if s, ok := value(name); ok {
 			fb.Append(s)
 		} else {
 			fb.AppendNull()

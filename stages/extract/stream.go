@@ -1,0 +1,122 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+
+	"retain/pipeline"
+)
+
+// ErrUnreadable is wrapped when an input file cannot be read as what it
+// claims to be: a Parquet file whose pages do not decode or hold fewer rows
+// than its footer declares, a CSV file a stray quote runs through, a
+// decoder that panicked on corrupt bytes.
+var ErrUnreadable = errors.New("unreadable input file")
+
+// batch is what a file decoder hands the stage: the malformed records
+// found since the previous batch, which come before rec's rows in the file,
+// and rec (nil when there are only malformed records), whose first row is
+// data row firstRow of the file.
+type batch struct {
+	malformed []malformedRecord
+	rec       arrow.Record
+	firstRow  int64
+}
+
+func (b batch) release() {
+	if b.rec != nil {
+		b.rec.Release()
+	}
+}
+
+// decoder decodes one file, or one Parquet row group, calling send for each
+// batch in file order; it returns early, without error, when send says the
+// stage stopped listening.
+type decoder func(send func(batch) bool) error
+
+// guard runs fn and turns a panic into an ErrUnreadable error. Arrow's
+// Parquet decoders panic on some corrupt bytes (a zstd frame that does not
+// decode, a column shorter than its neighbours), and no input may take the
+// process down; the stack goes to the log line of the failed run, not to
+// the one-line reason.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &decoderPanic{value: p, stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}
+
+// decoderPanic is a recovered panic of a decoder.
+type decoderPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *decoderPanic) Error() string {
+	return fmt.Sprintf("%v: the decoder panicked: %s", ErrUnreadable, strings.TrimSpace(fmt.Sprint(p.value)))
+}
+
+func (p *decoderPanic) Unwrap() error { return ErrUnreadable }
+
+// Stack is where the decoder panicked, for the log.
+func (p *decoderPanic) Stack() string { return string(p.stack) }
+
+// stream runs decode on another goroutine while the batches it decoded
+// flow through the stages, so decoding overlaps validation on a second
+// core; two batches in flight bound the memory this costs. Every call into
+// a decoder happens on that goroutine, under guard: a panic there would
+// otherwise end the process, since recover works only on the goroutine that
+// panics. It returns the data rows (malformed ones included) the file
+// yielded; a decoding error is prefixed with part, which names the part of
+// the file (a row group) being read.
+func (r *reader) stream(ctx context.Context, f *plannedFile, part string, decode decoder, out pipeline.Emitter) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch, 1)
+	var decodeErr error
+	go func() {
+		defer close(batches)
+		decodeErr = guard(func() error {
+			return decode(func(b batch) bool {
+				select {
+				case batches <- b:
+					return true
+				case <-ctx.Done():
+					b.release()
+					return false
+				}
+			})
+		})
+	}()
+	defer func() {
+		cancel()
+		for b := range batches {
+			b.release()
+		}
+	}()
+
+	var rows int64
+	for b := range batches {
+		err := r.take(ctx, f, b, out)
+		rows += int64(len(b.malformed))
+		if b.rec != nil {
+			rows += b.rec.NumRows()
+		}
+		b.release()
+		if err != nil {
+			return rows, err
+		}
+	}
+	// The channel is closed: the decoder goroutine has returned.
+	if decodeErr != nil && part != "" {
+		return rows, fmt.Errorf("%s: %w", part, decodeErr)
+	}
+	return rows, decodeErr
+}
