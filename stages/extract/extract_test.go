@@ -1,7 +1,9 @@
 package extract
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -176,7 +178,7 @@ func TestParquetRowsHeldToFooter(t *testing.T) {
 		hostileCase string
 		want        []string
 	}{
-		{"parquet_corrupt_page_header", []string{"row group 0: read 0 of the 5000 rows", `column "order_id"`}},
+		{"parquet_corrupt_page_header", []string{"row group 0", `column "order_id": page header at byte 4`}},
 		{"parquet_row_count_mismatch", []string{"the footer declares 4999 rows but its 1 row groups declare 5000"}},
 		{"parquet_row_group_short", []string{"row group 0: read 5000 of the 6000 rows"}},
 		{"parquet_zstd_match_offset", []string{"row group 0", "panicked", "match offset"}},
@@ -213,6 +215,33 @@ func TestParquetRowsHeldToFooter(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestParquetPagesShort: a column chunk whose pages hold fewer values than
+// its footer entry declares fails before Arrow reads it (Arrow's page
+// reader would read on into padding past the chunk's end).
+func TestParquetPagesShort(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "orders.parquet")
+	writeOrdersParquet(t, path, 5000, 5000)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every i64 field holding 5,000 in the footer (num_rows of the file and
+	// the row group, num_values of each column chunk) says 6,000: zigzag
+	// varints 90 4e and e0 5d after the compact field header 16.
+	n := int(binary.LittleEndian.Uint32(raw[len(raw)-8:]))
+	footer := raw[len(raw)-8-n : len(raw)-8]
+	if bytes.Count(footer, []byte{0x16, 0x90, 0x4e}) < 6 {
+		t.Fatal("footer fields not found")
+	}
+	copy(footer, bytes.ReplaceAll(footer, []byte{0x16, 0x90, 0x4e}, []byte{0x16, 0xe0, 0x5d}))
+	writeFile(t, path, string(raw))
+	_, _, err = runReader(t, dir, "name: t\ninput: {orders: {path: orders.parquet}}\n", false)
+	if !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), `row group 0: unreadable input file: column "order_id": the pages hold 5000 of the 6000 values the footer declares`) {
+		t.Fatalf("err = %v", err)
+	}
 }
 
 // writeOrdersParquet writes n orders in row groups of at most rowGroup rows.

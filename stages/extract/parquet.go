@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
@@ -50,9 +51,21 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out pipeline.E
 	}); err != nil {
 		return 0, unreadable("not a readable Parquet file", err)
 	}
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return 0, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return 0, err
+	}
 	var read int64
 	for rg := range pr.NumRowGroups() {
 		want := md.RowGroup(rg).NumRows()
+		if err := guard(func() error { return checkPages(fh, st.Size(), md, rg, leaves) }); err != nil {
+			return read, fmt.Errorf("row group %d: %w", rg, unreadable("", err))
+		}
 		n, err := r.stream(ctx, f, fmt.Sprintf("row group %d", rg), rowGroupDecoder(ctx, fr, leaves, rg, read+1), out)
 		if err != nil {
 			return read + n, err
