@@ -93,12 +93,15 @@ func (r *reader) csvDecoder(cf *csvFile, f *plannedFile) decoder {
 		for i := range cols {
 			cols[i] = rb.Field(i).(*array.StringBuilder)
 		}
-		isNull := nullTest(r.src.CSV.NullValues)
+		nulls := newNullSet(r.src.CSV.NullValues)
 		width := len(cf.header)
 		var (
 			row, first int64 = 0, 1
 			rows       int
 			pending    []malformedRecord
+			// reserve is the rows a batch is sized for up front: a full
+			// batch, unless malformed records have been cutting them short.
+			reserve = BatchRows
 		)
 		flush := func() bool {
 			if rows == 0 && len(pending) == 0 {
@@ -107,6 +110,7 @@ func (r *reader) csvDecoder(cf *csvFile, f *plannedFile) decoder {
 			b := batch{malformed: pending, firstRow: first}
 			if rows > 0 {
 				b.rec = rb.NewRecord()
+				reserve = min(BatchRows, max(1024, 2*rows))
 			}
 			pending, rows = nil, 0
 			return send(b)
@@ -123,10 +127,10 @@ func (r *reader) csvDecoder(cf *csvFile, f *plannedFile) decoder {
 			}
 			if m == nil {
 				if rows == 0 {
-					rb.Reserve(BatchRows)
+					rb.Reserve(reserve)
 				}
 				for i, c := range f.columns {
-					if v := rec[c.index]; isNull(v) {
+					if v := rec[c.index]; nulls.has(v) {
 						cols[i].AppendNull()
 					} else {
 						cols[i].Append(v)
@@ -194,26 +198,34 @@ func checkRecord(cr *csv.Reader, rec []string, err error, width int, cols []colu
 	return &malformedRecord{line: int64(line), fields: slices.Clone(rec), problem: fmt.Sprintf("%d fields where the header has %d", len(rec), width)}, nil
 }
 
-// nullTest says which cell texts are null.
-func nullTest(values []string) func(string) bool {
-	empty := slices.Contains(values, "")
-	var others []string
+// nullSet holds the cell texts read as null.
+type nullSet struct {
+	empty  bool
+	others []string
+}
+
+func newNullSet(values []string) nullSet {
+	var n nullSet
 	for _, v := range values {
-		if v != "" {
-			others = append(others, v)
+		if v == "" {
+			n.empty = true
+		} else {
+			n.others = append(n.others, v)
 		}
 	}
-	return func(s string) bool {
-		if s == "" {
-			return empty
-		}
-		for _, o := range others {
-			if s == o {
-				return true
-			}
-		}
-		return false
+	return n
+}
+
+func (n nullSet) has(s string) bool {
+	if s == "" {
+		return n.empty
 	}
+	for _, o := range n.others {
+		if s == o {
+			return true
+		}
+	}
+	return false
 }
 
 func comma(src *job.Source) rune {

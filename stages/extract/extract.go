@@ -308,7 +308,7 @@ func (r *reader) readFile(ctx context.Context, f *plannedFile, out pipeline.Emit
 		return 0, err
 	}
 	defer cf.Close()
-	rows, err := r.stream(ctx, f, "", r.csvDecoder(cf, f), out)
+	rows, err := r.stream(ctx, f, r.csvDecoder(cf, f), out)
 	if err != nil {
 		return rows, err
 	}
@@ -359,10 +359,10 @@ func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedR
 	if r.quarantine == nil {
 		r.quarantine = quarantine.NewBuilder(r.rc.Mem, r.rc.SnapshotDate)
 	}
-	isNull := nullTest(r.src.CSV.NullValues)
+	nulls := newNullSet(r.src.CSV.NullValues)
 	r.quarantine.AddValues(ReasonMalformedRow, r.sourceTable, f.path, m.line, func(name string) (string, bool) {
 		for _, c := range f.columns {
-			if c.canonical == name && c.index < len(m.fields) && !isNull(m.fields[c.index]) {
+			if c.canonical == name && c.index < len(m.fields) && !nulls.has(m.fields[c.index]) {
 				return m.fields[c.index], true
 			}
 		}

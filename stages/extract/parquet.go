@@ -60,50 +60,56 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out pipeline.E
 	if err != nil {
 		return 0, err
 	}
-	var read int64
-	for rg := range pr.NumRowGroups() {
-		want := md.RowGroup(rg).NumRows()
-		if err := guard(func() error { return checkPages(fh, st.Size(), md, rg, leaves) }); err != nil {
-			return read, fmt.Errorf("row group %d: %w", rg, unreadable("", err))
-		}
-		n, err := r.stream(ctx, f, fmt.Sprintf("row group %d", rg), rowGroupDecoder(ctx, fr, leaves, rg, read+1), out)
-		if err != nil {
-			return read + n, err
-		}
-		if n != want {
-			return read + n, fmt.Errorf("%w: row group %d: read %d of the %d rows the footer declares%s",
-				ErrUnreadable, rg, n, want, pageError(pr, rg, f, leaves))
-		}
-		read += n
-	}
-	return read, nil
-}
-
-// rowGroupDecoder reads row group rg, whose first row is data row firstRow
-// of the file.
-func rowGroupDecoder(ctx context.Context, fr *pqarrow.FileReader, leaves []int, rg int, firstRow int64) decoder {
-	return func(send func(batch) bool) error {
-		rr, err := fr.GetRecordReader(ctx, leaves, []int{rg})
-		if err != nil {
-			return unreadable("", err)
-		}
-		defer rr.Release()
-		for rr.Next() {
-			rec := rr.Record()
-			rec.Retain()
-			n := rec.NumRows()
-			if !send(batch{rec: rec, firstRow: firstRow}) {
-				return nil
+	return r.stream(ctx, f, func(send func(batch) bool) error {
+		first := int64(1)
+		for rg := range pr.NumRowGroups() {
+			var n int64
+			err := guard(func() (err error) {
+				if err := checkPages(fh, st.Size(), md, rg, leaves); err != nil {
+					return unreadable("", err)
+				}
+				n, err = readRowGroup(ctx, fr, leaves, rg, first, send)
+				return err
+			})
+			switch want := md.RowGroup(rg).NumRows(); {
+			case err != nil:
+				return fmt.Errorf("row group %d: %w", rg, err)
+			case n < 0:
+				return nil // the stage stopped listening
+			case n != want:
+				return fmt.Errorf("%w: row group %d: read %d of the %d rows the footer declares%s",
+					ErrUnreadable, rg, n, want, pageError(pr, rg, f, leaves))
 			}
-			firstRow += n
-		}
-		// Arrow reports the end of a column as io.EOF; a column that ended
-		// early shows in the row count instead.
-		if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-			return unreadable("", err)
+			first += n
 		}
 		return nil
+	}, out)
+}
+
+// readRowGroup sends row group rg, whose first row is data row first of
+// the file, and returns its rows, or -1 when send says the stage stopped.
+func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, leaves []int, rg int, first int64, send func(batch) bool) (int64, error) {
+	rr, err := fr.GetRecordReader(ctx, leaves, []int{rg})
+	if err != nil {
+		return 0, unreadable("", err)
 	}
+	defer rr.Release()
+	var n int64
+	for rr.Next() {
+		rec := rr.Record()
+		rec.Retain()
+		rows := rec.NumRows()
+		if !send(batch{rec: rec, firstRow: first + n}) {
+			return -1, nil
+		}
+		n += rows
+	}
+	// Arrow reports the end of a column as io.EOF; a column that ended
+	// early shows in the row count instead.
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return n, unreadable("", err)
+	}
+	return n, nil
 }
 
 // pageError looks for why a row group came up short: the first page of

@@ -74,9 +74,8 @@ func (p *decoderPanic) Stack() string { return string(p.stack) }
 // a decoder happens on that goroutine, under guard: a panic there would
 // otherwise end the process, since recover works only on the goroutine that
 // panics. It returns the data rows (malformed ones included) the file
-// yielded; a decoding error is prefixed with part, which names the part of
-// the file (a row group) being read.
-func (r *reader) stream(ctx context.Context, f *plannedFile, part string, decode decoder, out pipeline.Emitter) (int64, error) {
+// yielded.
+func (r *reader) stream(ctx context.Context, f *plannedFile, decode decoder, out pipeline.Emitter) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan batch, 1)
@@ -115,8 +114,5 @@ func (r *reader) stream(ctx context.Context, f *plannedFile, part string, decode
 		}
 	}
 	// The channel is closed: the decoder goroutine has returned.
-	if decodeErr != nil && part != "" {
-		return rows, fmt.Errorf("%s: %w", part, decodeErr)
-	}
 	return rows, decodeErr
 }
