@@ -114,6 +114,9 @@ func Register(r *pipeline.Registry, wh Warehouse) error {
 // column is a canonical column found in a file.
 type column struct {
 	canonical, source string
+	// typ is set for Parquet timestamps: what their values mean, which the
+	// batches are given (see timestampMeaning).
+	typ arrow.DataType
 }
 
 type plannedFile struct {
@@ -160,7 +163,11 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 			if err := CheckType(f.path, c.Name, source, fields[i].Type); err != nil {
 				return nil, err
 			}
-			pf.columns = append(pf.columns, column{canonical: c.Name, source: source})
+			col := column{canonical: c.Name, source: source}
+			if fields[i].Type.ID() == arrow.TIMESTAMP {
+				col.typ = fields[i].Type
+			}
+			pf.columns = append(pf.columns, col)
 		}
 		r.files = append(r.files, pf)
 	}
@@ -201,7 +208,11 @@ func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInputSchema, f.path, err)
 	}
-	return sc.Fields(), nil
+	fields := sc.Fields()
+	for i := range fields {
+		fields[i].Type = timestampMeaning(pr.MetaData().Schema, fr.Manifest.OriginSchema, fields[i])
+	}
+	return fields, nil
 }
 
 func comma(src *job.Source) rune {
@@ -338,7 +349,11 @@ func (r *reader) emitBatch(ctx context.Context, f plannedFile, rec arrow.Record,
 		if len(idx) == 0 {
 			return fmt.Errorf("%w: reader returned no column %q", ErrInputSchema, c.source)
 		}
-		cols[i] = rec.Column(idx[0])
+		col, changed := retype(rec.Column(idx[0]), c.typ)
+		if changed {
+			defer col.Release()
+		}
+		cols[i] = col
 		fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
 	}
 	renamed := array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
