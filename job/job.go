@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -117,6 +118,17 @@ type Validate struct {
 	// (compared case-insensitively); default [completed]. Orders with
 	// another status are excluded and counted; orders with no status count.
 	CountedStatuses []string `yaml:"counted_statuses"`
+	// MaxAmount is the largest order amount used, in the reporting
+	// currency (after conversion); larger ones are quarantined as
+	// amount_out_of_range, so one absurd value cannot make every revenue
+	// share and CLV meaningless. Default 1e9; must be positive.
+	MaxAmount float64 `yaml:"max_amount"`
+	// MinOrderTS is the earliest order date used (YYYY-MM-DD, from midnight
+	// in the job's zone); earlier orders are quarantined as
+	// order_ts_out_of_range, since a year-0001 order would stretch every
+	// cohort and tenure back to it. Default 1990-01-01; must be before the
+	// run date.
+	MinOrderTS string `yaml:"min_order_ts"`
 }
 
 // CLV configures predictive customer lifetime value.
@@ -407,6 +419,18 @@ func (j *Job) defaults() error {
 	}
 	if len(j.Validate.CountedStatuses) == 0 {
 		j.Validate.CountedStatuses = []string{"completed"}
+	}
+	if j.Validate.MaxAmount == 0 {
+		j.Validate.MaxAmount = 1e9
+	}
+	if !(j.Validate.MaxAmount > 0) || math.IsInf(j.Validate.MaxAmount, 1) {
+		return fmt.Errorf("%w: validate.max_amount must be a positive number", ErrInvalid)
+	}
+	if j.Validate.MinOrderTS == "" {
+		j.Validate.MinOrderTS = "1990-01-01"
+	}
+	if _, err := time.Parse(time.DateOnly, j.Validate.MinOrderTS); err != nil {
+		return fmt.Errorf("%w: validate.min_order_ts %q: want a date YYYY-MM-DD", ErrInvalid, j.Validate.MinOrderTS)
 	}
 	if err := j.Segments.check(); err != nil {
 		return err

@@ -84,3 +84,34 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseValidateLimits(t *testing.T) {
+	j, err := Parse([]byte("name: n\ninput: {orders: {path: o}}\n"), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Validate.MaxAmount != 1e9 || j.Validate.MinOrderTS != "1990-01-01" {
+		t.Errorf("defaults: max_amount %v, min_order_ts %q", j.Validate.MaxAmount, j.Validate.MinOrderTS)
+	}
+	j, err = Parse([]byte("name: n\ninput: {orders: {path: o}}\nvalidate: {max_amount: 1e6, min_order_ts: 2001-02-03}\n"), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Validate.MaxAmount != 1e6 || j.Validate.MinOrderTS != "2001-02-03" {
+		t.Errorf("set: max_amount %v, min_order_ts %q", j.Validate.MaxAmount, j.Validate.MinOrderTS)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"max_amount: -1", "max_amount"},
+		{"max_amount: .inf", "max_amount"},
+		{"max_amount: .nan", "max_amount"},
+		{"min_order_ts: yesterday", "min_order_ts"},
+		{"min_order_ts: 1990-02-30", "min_order_ts"},
+	} {
+		t.Run(tt.yaml, func(t *testing.T) {
+			_, err := Parse([]byte("name: n\ninput: {orders: {path: o}}\nvalidate: {"+tt.yaml+"}\n"), "/")
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrInvalid mentioning %q", err, tt.want)
+			}
+		})
+	}
+}

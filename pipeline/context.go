@@ -88,11 +88,18 @@ type Accounting struct {
 	Used        int64            `json:"rows_used"`
 	Quarantined map[string]int64 `json:"rows_quarantined_by_reason"`
 	Excluded    map[string]int64 `json:"rows_excluded_by_reason"`
+	// Trimmed counts, per identifier column, rows whose value had leading
+	// or trailing blanks, which were removed. These rows are counted above
+	// as well, wherever they went.
+	Trimmed map[string]int64 `json:"ids_trimmed_by_column,omitempty"`
+	// Replaced counts, per text column, used rows whose value was not
+	// valid UTF-8 and was written with U+FFFD for the invalid bytes.
+	Replaced map[string]int64 `json:"text_replaced_by_column,omitempty"`
 }
 
 // NewAccounting returns empty accounting.
 func NewAccounting() *Accounting {
-	return &Accounting{Quarantined: map[string]int64{}, Excluded: map[string]int64{}}
+	return &Accounting{Quarantined: map[string]int64{}, Excluded: map[string]int64{}, Trimmed: map[string]int64{}, Replaced: map[string]int64{}}
 }
 
 // TotalQuarantined sums quarantined rows over reasons.

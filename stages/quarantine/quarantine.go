@@ -5,6 +5,7 @@ package quarantine
 
 import (
 	"context"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -60,7 +61,7 @@ func (q *Builder) Add(reason, sourceTable, file string, sourceRow int64, cols ma
 	t := schemas.Quarantine
 	q.b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(q.snapshot)
 	q.b.Field(t.MustIndex("reason")).(*array.StringBuilder).Append(reason)
-	q.b.Field(t.MustIndex("source_file")).(*array.StringBuilder).Append(file)
+	q.b.Field(t.MustIndex("source_file")).(*array.StringBuilder).Append(printable(file))
 	q.b.Field(t.MustIndex("source_row")).(*array.Int64Builder).Append(sourceRow)
 	q.b.Field(t.MustIndex("source_table")).(*array.StringBuilder).Append(sourceTable)
 	for _, name := range q.values {
@@ -90,16 +91,41 @@ func (q *Builder) Emit(ctx context.Context, out pipeline.Emitter, table string) 
 func (q *Builder) Release() { q.b.Release() }
 
 // rawText is how a rejected value is kept: as the reader saw it, so
-// nothing is lost to a failed conversion.
+// nothing is lost to a failed conversion, except that bytes which are not
+// UTF-8 are spelled out (see printable).
 func rawText(a arrow.Array, i int) (string, bool) {
 	if a == nil || a.IsNull(i) {
 		return "", false
 	}
 	switch a := a.(type) {
 	case *array.String:
-		return a.Value(i), true
+		return printable(a.Value(i)), true
 	case *array.LargeString:
-		return a.Value(i), true
+		return printable(a.Value(i)), true
 	}
 	return a.ValueStr(i), true
+}
+
+// printable returns s with every byte that is not part of valid UTF-8
+// written as \xHH (lower-case hex): "C\xff\xfe" for the bytes C, 0xff,
+// 0xfe. The quarantine table must stay readable (DuckDB refuses a STRING
+// column with invalid UTF-8), and the escape keeps the offending bytes
+// visible, where U+FFFD would hide which they were. Valid text, the usual
+// case, is returned as is without copying.
+func printable(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, '\\', 'x', hex[s[i]>>4], hex[s[i]&0xf])
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
 }

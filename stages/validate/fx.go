@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func localDay(us int64, loc *time.Location) int32 {
 }
 
 // loadRates reads input.fx_rates whole: it is small (currencies × days).
-// A rate that is missing or not positive fails the run, naming the row,
+// A rate that is missing, not positive or infinite fails the run, naming the row,
 // because a wrong rate would silently misstate every converted order.
 func loadRates(rc *pipeline.RunContext) (*rates, error) {
 	src := rc.Job.Input.FXRates
@@ -63,7 +64,7 @@ func loadRates(rc *pipeline.RunContext) (*rates, error) {
 			us, s1 := date(i)
 			c, s2 := code(i)
 			v, s3 := rate(i)
-			if s1 != ok || s2 != ok || s3 != ok || !(v > 0) || strings.TrimSpace(c) == "" {
+			if s1 != ok || s2 != ok || s3 != ok || !(v > 0) || math.IsInf(v, 1) || strings.TrimSpace(c) == "" {
 				return fmt.Errorf("%s: fx rate row %d: need a date, a currency and a positive rate", file, firstRow+int64(i))
 			}
 			k := strings.ToUpper(strings.TrimSpace(c))

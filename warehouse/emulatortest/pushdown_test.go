@@ -34,7 +34,8 @@ import (
 // Arrow, because the emulator's own Storage Read API returns no rows.
 //
 // The shop has rows failing each check, duplicate order ids across and
-// within customers, statuses in mixed case, orders after the run date, and
+// within customers, padded order ids (and one that is a duplicate once
+// trimmed), statuses in mixed case, orders after the run date, and
 // same-time orders with different countries. Amounts are whole quarters, so
 // every sum is exact and the order BigQuery adds them in cannot show.
 func TestPushdownEqualsPlainRead(t *testing.T) {
@@ -177,6 +178,18 @@ func shopRows() []string {
 			}
 		case 6:
 			total = "NULL"
+		case 10:
+			if i%100 == 10 {
+				id = " " + id // validate trims it: the customer's rows go to it
+			} else {
+				total = "2000000000" // above validate.max_amount
+			}
+		case 11:
+			ts = "TIMESTAMP '1985-06-01 12:00:00+00'" // before validate.min_order_ts
+		case 12:
+			if i > 50 {
+				id = ids[i-10] + " " // a duplicate once trimmed
+			}
 		case 7:
 			ts = "TIMESTAMP '2026-03-31 22:30:00+00'" // after the run date in Berlin
 		case 8:
