@@ -27,6 +27,9 @@ type Manifest struct {
 	// ArtifactRows counts the rows of artifact files such as audience lists.
 	ArtifactRows map[string]int64 `json:"artifact_rows,omitempty"`
 	Stages       []StageStat      `json:"stages"`
+	// Volume is what the volume guard compared rows_read with, when the job
+	// has an earlier committed night.
+	Volume *VolumeCheck `json:"volume_check,omitempty"`
 }
 
 // RowTotals is the accounting identity spelled out: read = used + quarantined + excluded.

@@ -35,6 +35,9 @@ type Options struct {
 	Log    zerolog.Logger
 	// Observer, when set, hears of every run's start and end (lineage).
 	Observer Observer
+	// AllowVolumeDrop commits a night whose input fell by more than
+	// validate.max_volume_drop against the last committed night.
+	AllowVolumeDrop bool
 	// Publisher, when set, copies the tables to a warehouse after the local
 	// commit; its failure fails the run and leaves the local commit in place.
 	Publisher Publisher
@@ -162,10 +165,18 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if err := rc.Items.Check(); err != nil {
 		return nil, fmt.Errorf("order_items: %w", err)
 	}
+	volume, err := checkVolume(root, o.Job.Name, date, rc.Rows.Read, o.Job.Validate.MaxVolumeDrop, o.AllowVolumeDrop)
+	if err != nil {
+		return nil, err
+	}
+	if volume != nil && volume.Allowed {
+		log.Warn().Int64("rows_read", rc.Rows.Read).Int64("previous_rows_read", volume.PreviousRowsRead).
+			Str("previous_run_date", volume.PreviousRunDate).Msg("volume guard overridden by --allow-volume-drop")
+	}
 
 	m := Manifest{
 		RunID: o.RunID, RunDate: date, Job: o.Job.Name, Timezone: o.Job.Timezone, Version: Version(),
-		StartedAt: started.UTC(), Rows: *rc.Rows, Totals: totals(rc.Rows), Stages: res.Stages,
+		StartedAt: started.UTC(), Rows: *rc.Rows, Totals: totals(rc.Rows), Stages: res.Stages, Volume: volume,
 	}
 	var tables []string
 	for _, t := range schemas.OutputsFor(o.Job.Layout()) {

@@ -133,6 +133,9 @@ func (l *loader) open(table string) (*tableWriter, error) {
 }
 
 func (l *loader) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+	if err := checkValues(table, rec); err != nil {
+		return err
+	}
 	w, err := l.open(table)
 	if err != nil {
 		return err
