@@ -179,17 +179,18 @@ func shopRows() []string {
 		case 6:
 			total = "NULL"
 		case 10:
-			if i%100 == 10 {
-				id = " " + id // validate trims it: the customer's rows go to it
-			} else {
+			// Padded ids send their customer's rows to validate, so only
+			// two: one a duplicate only once trimmed.
+			switch i {
+			case 110:
+				id = " " + id
+			case 260:
+				id = ids[i-10] + " "
+			default:
 				total = "2000000000" // above validate.max_amount
 			}
 		case 11:
 			ts = "TIMESTAMP '1985-06-01 12:00:00+00'" // before validate.min_order_ts
-		case 12:
-			if i > 50 {
-				id = ids[i-10] + " " // a duplicate once trimmed
-			}
 		case 7:
 			ts = "TIMESTAMP '2026-03-31 22:30:00+00'" // after the run date in Berlin
 		case 8:
