@@ -59,7 +59,9 @@ func TestBuilderKeepsTextReadable(t *testing.T) {
 	}
 	defer out.recs[0].Release()
 	rec := out.recs[0]
-	col := func(name string) string { return rec.Column(schemas.Quarantine.MustIndex(name)).(*array.String).Value(0) }
+	col := func(name string) string {
+		return rec.Column(schemas.Quarantine.MustIndex(name)).(*array.String).Value(0)
+	}
 	if got := col("source_file"); got != `in\xffput/orders.csv` {
 		t.Errorf("source_file %q", got)
 	}
