@@ -1,11 +1,13 @@
 package validate
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -58,6 +60,34 @@ func textAccessor(a arrow.Array) textFn {
 		}
 		return a.ValueStr(i), ok
 	}
+}
+
+// mayBeInvalidUTF8 reports whether a text column needs its values checked
+// for UTF-8: columns that are not strings are text made by formatting, and
+// a string column whose bytes are all ASCII, by far the usual, is valid in
+// every row, so one pass over its data replaces a check per row.
+func mayBeInvalidUTF8(a arrow.Array) bool {
+	var data []byte
+	switch a := a.(type) {
+	case *array.String:
+		data = a.ValueBytes()
+	case *array.LargeString:
+		data = a.ValueBytes()
+	default:
+		return false
+	}
+	for len(data) >= 8 {
+		if binary.LittleEndian.Uint64(data)&0x8080808080808080 != 0 {
+			return true
+		}
+		data = data[8:]
+	}
+	for _, c := range data {
+		if c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 func tsAccessor(a arrow.Array, loc *time.Location, layout string) tsFn {

@@ -173,6 +173,11 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	oAmt := ob.Field(3).(*array.Float64Builder)
 	oText := []*array.StringBuilder{ob.Field(4).(*array.StringBuilder), ob.Field(5).(*array.StringBuilder), ob.Field(6).(*array.StringBuilder), ob.Field(7).(*array.StringBuilder)}
 	texts := []textFn{currency, textAccessor(raw["country"]), textAccessor(raw["channel"]), statusOf}
+	var checkText [len(textColumns)]bool
+	for k, name := range textColumns {
+		checkText[k] = mayBeInvalidUTF8(raw[name])
+	}
+	checkOID, checkCID := mayBeInvalidUTF8(raw["order_id"]), mayBeInvalidUTF8(raw["customer_id"])
 	n := int(rec.NumRows())
 	ob.Reserve(n)
 	reserveText(oID, raw["order_id"])
@@ -218,7 +223,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			reason = ReasonMissingOrderID
 		case s2 != ok || cid == "":
 			reason = ReasonMissingCustomerID
-		case !utf8.ValidString(oid) || !utf8.ValidString(cid) || !validText(currency, i):
+		case checkOID && !utf8.ValidString(oid), checkCID && !utf8.ValidString(cid), checkText[0] && !validText(currency, i):
 			reason = ReasonInvalidUTF8
 		case s3 == null:
 			reason = ReasonMissingOrderTS
@@ -265,7 +270,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 				oText[k].AppendNull()
 				continue
 			}
-			if !utf8.ValidString(s) {
+			if checkText[k] && !utf8.ValidString(s) {
 				s = strings.ToValidUTF8(s, "\uFFFD")
 				replaced[k]++
 			}
