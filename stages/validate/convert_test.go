@@ -242,3 +242,39 @@ func TestTimestampRange(t *testing.T) {
 		t.Fatalf("wrapMS wraps to %v, not the plausible date the test is about", got)
 	}
 }
+
+// TestMayBeInvalidUTF8: only string columns with a byte outside ASCII in
+// the rows they hold need per-row checks; a slice looks at its own rows.
+func TestMayBeInvalidUTF8(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sb := array.NewStringBuilder(mem)
+	defer sb.Release()
+	sb.AppendValues([]string{"C1", "C2-long-enough-for-words", "K\xf6ln", "C4"}, nil)
+	s := sb.NewArray()
+	defer s.Release()
+	ib := array.NewInt64Builder(mem)
+	defer ib.Release()
+	ib.Append(7)
+	ints := ib.NewArray()
+	defer ints.Release()
+	head, tail := array.NewSlice(s, 0, 2), array.NewSlice(s, 2, 4)
+	defer head.Release()
+	defer tail.Release()
+	tests := []struct {
+		name string
+		a    arrow.Array
+		want bool
+	}{
+		{"whole column", s, true},
+		{"ASCII rows of it", head, false},
+		{"the row with Latin-1", tail, true},
+		{"integers", ints, false},
+		{"no column", nil, false},
+	}
+	for _, tt := range tests {
+		if got := mayBeInvalidUTF8(tt.a); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
