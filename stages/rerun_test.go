@@ -4,9 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"os"
+	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,22 +27,9 @@ import (
 // digests hashes every file under root but the run folders (manifest and
 // _SUCCESS, which hold the run id and times) and staging, by path.
 func digests(t *testing.T, root string) map[string][sha256.Size]byte {
-	t.Helper()
 	out := map[string][sha256.Size]byte{}
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if strings.HasPrefix(rel, "_runs") || strings.HasPrefix(rel, "_staging") {
-			return nil
-		}
-		raw, err := os.ReadFile(p)
-		out[rel] = sha256.Sum256(raw)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+	for p, raw := range snapshot(t, root, exceptRunVariant) {
+		out[p] = sha256.Sum256(raw)
 	}
 	return out
 }
@@ -69,7 +55,7 @@ func TestNightlyRerunIsByteIdentical(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = runNightly(shop, out, "night-"+string(rune('a'+i)), date)
+			errs[i] = runNightly(shop, out, fmt.Sprintf("night-%d", i+1), date)
 		}()
 	}
 	wg.Wait()

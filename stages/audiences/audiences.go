@@ -195,9 +195,9 @@ func text(a arrow.Array, i int) string {
 
 // neutralise prefixes text that a spreadsheet would run as a formula with
 // "'", which makes it a text cell (OWASP's advice on CSV injection): ids,
-// countries and channels come from the shop's input, and a list is opened
-// in a spreadsheet as often as it is fed to a mail tool. Text that is a
-// plain number, such as a negative integer id, reads as that number and
+// countries and channels come from the shop's input, and a list is as
+// likely to be opened in a spreadsheet as fed to a mail tool. Text that is
+// a plain number, such as a negative integer id, reads as that number and
 // stays as it is; numeric columns are never text and are never changed.
 func neutralise(s string) string {
 	if s == "" || !strings.ContainsRune(formulaStarts, rune(s[0])) || isPlainNumber(s) {
