@@ -41,6 +41,10 @@ type RunContext struct {
 	// ArtifactRows counts rows of files other than tables (audience lists),
 	// by path under the output root; the manifest reports them.
 	ArtifactRows map[string]int64
+	// ModelFits are the wall times of the run's model fits, one per
+	// model_fit row. They go to the manifest rather than the table, so a
+	// rerun of a date writes the same bytes.
+	ModelFits []ModelFitTime
 }
 
 // NewRunContext fixes the observation window for runDate ("YYYY-MM-DD") in

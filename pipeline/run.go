@@ -203,6 +203,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if len(rc.ArtifactRows) > 0 {
 		m.ArtifactRows = rc.ArtifactRows
 	}
+	m.ModelFits = rc.ModelFits
 	m.FinishedAt = time.Now().UTC()
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

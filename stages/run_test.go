@@ -251,40 +251,8 @@ func TestTypedParquetInput(t *testing.T) {
 func decimalOf(cents int64) decimal128.Num { return decimal128.FromI64(cents) }
 
 // exceptRunVariant skips what legitimately differs between runs of one date:
-// the manifest (run id, durations), the report (run id) and model_fit, whose
-// fit_seconds is a measurement; modelFitWithoutTimes compares the rest of it.
-func exceptRunVariant(rel string) bool {
-	for _, p := range []string{"_runs", "report", "model_fit"} {
-		if strings.HasPrefix(rel, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// modelFitWithoutTimes renders model_fit with fit_seconds blanked.
-func modelFitWithoutTimes(t *testing.T, out, date string) string {
-	lines := strings.Split(renderTable(t, out, "model_fit", date, out), "\n")
-	col := -1
-	for i, name := range strings.Split(lines[0], ",") {
-		if name == "fit_seconds" {
-			col = i
-		}
-	}
-	if col < 0 {
-		t.Fatal("model_fit has no fit_seconds column")
-	}
-	for i := 1; i < len(lines); i++ {
-		// Errors may hold commas in quotes, but fit_seconds sits before them
-		// only when error is null; blank the field by position from the end.
-		fields := strings.Split(lines[i], ",")
-		if len(fields) > col {
-			fields[len(fields)-(len(strings.Split(lines[0], ","))-col)] = ""
-		}
-		lines[i] = strings.Join(fields, ",")
-	}
-	return strings.Join(lines, "\n")
-}
+// the manifest (run id, times).
+func exceptRunVariant(rel string) bool { return strings.HasPrefix(rel, "_runs") }
 
 // TestCurrenciesAreNeverSummedUnconverted: orders in two currencies without
 // fx_rates fail the run and commit nothing; with reporting_currency alone the
