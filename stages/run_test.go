@@ -57,21 +57,39 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
-// snapshot reads every file under root except staging, keyed by path.
+// snapshot reads every file a reader of root sees, following the date
+// links, keyed by path; the folders behind the links (_nights) and staging
+// are not read directly.
 func snapshot(t *testing.T, root string, skip func(rel string) bool) map[string][]byte {
+	t.Helper()
 	files := map[string][]byte{}
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	var walk func(dir, rel string)
+	walk = func(dir, rel string) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		rel, _ := filepath.Rel(root, p)
-		if strings.HasPrefix(rel, "_staging") || (skip != nil && skip(rel)) {
-			return nil
+		for _, e := range entries {
+			p, r := filepath.Join(dir, e.Name()), filepath.Join(rel, e.Name())
+			if r == "_staging" || r == "_nights" || (skip != nil && skip(r)) {
+				continue
+			}
+			fi, err := os.Stat(p) // through links
+			if err != nil {
+				t.Fatalf("%s: %v", r, err)
+			}
+			if fi.IsDir() {
+				walk(p, r)
+				continue
+			}
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[r] = raw
 		}
-		raw, err := os.ReadFile(p)
-		files[rel] = raw
-		return err
-	})
+	}
+	walk(root, "")
 	return files
 }
 
@@ -108,6 +126,9 @@ func TestFailedRunLeavesCommittedDateUntouched(t *testing.T) {
 		if e.IsDir() {
 			t.Errorf("failed run left staging folder %s", e.Name())
 		}
+	}
+	if nights, _ := os.ReadDir(filepath.Join(out, "_nights", "2026-11-22")); len(nights) != 2 {
+		t.Errorf("the date's night folder holds %v, want current and the night it names", nights)
 	}
 }
 

@@ -107,7 +107,7 @@ type stage struct {
 }
 
 func (s *stage) open() error {
-	dir := pipeline.PartitionDir(s.rc.StagingDir, Dir, s.rc.RunDateString())
+	dir := s.rc.StagedDir(Dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -126,7 +126,7 @@ func (l *loader) open(table string) (*tableWriter, error) {
 	if !ok {
 		return nil, fmt.Errorf("table %q is not in schemas.Outputs", table)
 	}
-	dir := pipeline.PartitionDir(l.rc.StagingDir, table, l.rc.RunDateString())
+	dir := l.rc.StagedDir(table)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}

@@ -204,7 +204,7 @@ func (s *stage) Finish(_ context.Context, _ pipeline.Emitter) error {
 	if err := s.tmpl.Execute(&buf, p); err != nil {
 		return err
 	}
-	dir := pipeline.PartitionDir(s.rc.StagingDir, Dir, s.rc.RunDateString())
+	dir := s.rc.StagedDir(Dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
