@@ -55,6 +55,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.RunID == "" {
 		o.RunID = NewRunID(time.Now())
 	}
+	if err := CheckRunID(o.RunID); err != nil {
+		return nil, err
+	}
 	if o.DryRun || o.Observer == nil {
 		return run1(ctx, o)
 	}
@@ -130,10 +133,10 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	defer unlock()
-	if n, err := recoverDate(root, date); err != nil {
-		return nil, fmt.Errorf("recover earlier run of %s: %w", date, err)
-	} else if n > 0 {
-		log.Warn().Int("runs", n).Msg("rolled forward the commit of an earlier run that was interrupted")
+	if dates, err := cleanStale(osFS{}, root, date); err != nil {
+		return nil, fmt.Errorf("remove what earlier runs left: %w", err)
+	} else if len(dates) > 0 {
+		log.Info().Strs("dates", dates).Msg("removed what runs that did not finish left")
 	}
 	staging, err := newStaging(root, date, o.RunID)
 	if err != nil {
@@ -180,7 +183,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	}
 	var tables []string
 	for _, t := range schemas.OutputsFor(o.Job.Layout()) {
-		if _, err := os.Stat(PartitionDir(staging, t.Name, date)); err != nil {
+		if _, err := os.Stat(rc.StagedDir(t.Name)); err != nil {
 			continue
 		}
 		tables = append(tables, t.Name)
@@ -189,7 +192,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	}
 	// Other folders a stage staged for this date (the report) commit with
 	// the tables.
-	artifacts, err := stagedArtifacts(staging, date, tables)
+	artifacts, err := stagedArtifacts(staging, tables)
 	if err != nil {
 		return nil, err
 	}
@@ -203,15 +206,19 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if len(rc.ArtifactRows) > 0 {
 		m.ArtifactRows = rc.ArtifactRows
 	}
+	m.ModelFits = rc.ModelFits
 	m.FinishedAt = time.Now().UTC()
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := commit(root, staging, date, append(tables, artifacts...), raw); err != nil {
+	if err := commit(osFS{}, root, staging, date, o.RunID, append(tables, artifacts...), raw); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	if err := tidy(osFS{}, root, date); err != nil {
+		log.Warn().Err(err).Msg("night published; what it replaced stays until the next run")
+	}
 
 	if o.Publisher != nil {
 		log.Info().Msg("tables committed locally; publishing to the warehouse")
@@ -235,9 +242,8 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	return sum, nil
 }
 
-// stagedArtifacts lists staged folders holding a partition for date that are
-// not tables.
-func stagedArtifacts(staging, date string, tables []string) ([]string, error) {
+// stagedArtifacts lists the staged folders that are not tables.
+func stagedArtifacts(staging string, tables []string) ([]string, error) {
 	entries, err := os.ReadDir(staging)
 	if err != nil {
 		return nil, err
@@ -245,10 +251,7 @@ func stagedArtifacts(staging, date string, tables []string) ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || strings.HasPrefix(name, "_") || slices.Contains(tables, name) {
-			continue
-		}
-		if _, err := os.Stat(PartitionDir(staging, name, date)); err == nil {
+		if e.IsDir() && !strings.HasPrefix(name, "_") && !slices.Contains(tables, name) {
 			out = append(out, name)
 		}
 	}

@@ -189,6 +189,9 @@ func checkOutputsClean(t *testing.T, out, date string) {
 	}
 	for _, p := range matches {
 		rel, _ := filepath.Rel(out, p)
+		if st, err := os.Stat(p); err != nil || st.IsDir() {
+			continue
+		}
 		if strings.HasSuffix(p, ".parquet") {
 			checkParquetClean(t, p, rel)
 			continue

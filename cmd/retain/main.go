@@ -45,7 +45,7 @@ const usage = `retain: nightly customer-retention tables from order data.
 Commands:
   retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F] [--holdout-days N] [--allow-volume-drop]
   retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR] [--allow-volume-drop]
-  retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N]
+  retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N] [--uuid-ids]
   retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
   retain show [--output DIR] --run-date YYYY-MM-DD [--table T] [--columns a,b] [--where col=value] [--limit N]
   retain version
@@ -74,7 +74,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, pipeline.ErrRunID):
 		return exitUsage
 	case errors.Is(err, pipeline.ErrNoInput):
 		return exitNoInput
@@ -292,6 +292,7 @@ func gen(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output folder (orders/ and order_items/ are written in it)")
 	end := fs.String("end-date", time.Now().UTC().Format(time.DateOnly), "last day of generated history (a few later orders are added to exercise exclusion)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed; the same seed gives the same files")
+	fs.BoolVar(&o.UUIDCustomerIDs, "uuid-ids", false, "36-character UUID customer ids instead of C00000001")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
@@ -87,16 +88,34 @@ func (w *tableWriter) finish() error {
 }
 
 // WriterProperties are the Parquet settings of every output file: zstd,
-// statistics for predicate pushdown in readers, and row groups large enough
-// for scans yet bounded in writer memory.
+// statistics for predicate pushdown in readers, row groups large enough for
+// scans yet bounded in writer memory, and no dictionary encoding.
+//
+// Without dictionaries the footer is a function of the data alone. A
+// dictionary chunk whose dictionary outgrows its page limit (1 MiB) goes on
+// in PLAIN, and the writer then lists the chunk's two data-page encodings in
+// the footer in Go map order (ColumnChunkMetaDataBuilder.Finish in Arrow's
+// parquet/metadata), so rewriting the same rows gives other bytes. No limit
+// rules that out for text read from the input — a million distinct country
+// values outgrow any — and a limit above a row group's data would put every
+// distinct value of the group in one page. zstd takes up the repetition
+// dictionaries would: the tables come out smaller than with them.
 func WriterProperties(rowGroupRows int64) *parquet.WriterProperties {
 	return parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithMaxRowGroupLength(rowGroupRows),
 		parquet.WithStats(true),
-		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("retain"),
 	)
+}
+
+// newFileWriter is the Parquet writer of every output file. The stored
+// Arrow schema carries the column descriptions and the UTC zone of
+// timestamps to Arrow-based readers.
+func newFileWriter(schema *arrow.Schema, w io.Writer, rowGroupRows int64, mem memory.Allocator) (*pqarrow.FileWriter, error) {
+	return pqarrow.NewFileWriter(schema, w, WriterProperties(rowGroupRows),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
 }
 
 func (l *loader) open(table string) (*tableWriter, error) {
@@ -107,7 +126,7 @@ func (l *loader) open(table string) (*tableWriter, error) {
 	if !ok {
 		return nil, fmt.Errorf("table %q is not in schemas.Outputs", table)
 	}
-	dir := pipeline.PartitionDir(l.rc.StagingDir, table, l.rc.RunDateString())
+	dir := l.rc.StagedDir(table)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -115,13 +134,10 @@ func (l *loader) open(table string) (*tableWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The stored Arrow schema carries the column descriptions and the UTC
-	// zone of timestamps to Arrow-based readers.
 	buf := bufio.NewWriterSize(f, 1<<20)
 	// Hiding Close from the Parquet writer keeps the file open for the
 	// flush and fsync that must follow the footer.
-	fw, err := pqarrow.NewFileWriter(t.Schema(), struct{ io.Writer }{buf}, WriterProperties(l.rc.Job.Output.RowGroupRows),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(l.rc.Mem)))
+	fw, err := newFileWriter(t.Schema(), struct{ io.Writer }{buf}, l.rc.Job.Output.RowGroupRows, l.rc.Mem)
 	if err != nil {
 		f.Close()
 		return nil, err
