@@ -387,47 +387,6 @@ func TestCheckRunID(t *testing.T) {
 	}
 }
 
-func TestBuildGraph(t *testing.T) {
-	mk := func(name string, in, out []string) Spec {
-		return Spec{Name: name, Inputs: in, Outputs: out, New: func(*RunContext) (Stage, error) { return BaseStage{}, nil }}
-	}
-	g, err := BuildGraph([]Spec{mk("sink", []string{"b"}, nil), mk("mid", []string{"a"}, []string{"b"}), mk("src", nil, []string{"a"})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, s := range g.Order {
-		names = append(names, s.Name)
-	}
-	if strings.Join(names, ",") != "src,mid,sink" {
-		t.Errorf("order = %v", names)
-	}
-	tests := []struct {
-		name  string
-		specs []Spec
-		want  string
-	}{
-		{"two producers", []Spec{mk("a", nil, []string{"t"}), mk("b", nil, []string{"t"})}, "produced by both"},
-		{"missing producer", []Spec{mk("a", []string{"t"}, nil)}, "no stage produces"},
-		{"cycle", []Spec{mk("a", []string{"y"}, []string{"x"}), mk("b", []string{"x"}, []string{"y"})}, "cycle"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := BuildGraph(tt.specs)
-			if !errors.Is(err, ErrGraph) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want ErrGraph with %q", err, tt.want)
-			}
-		})
-	}
-	var r Registry
-	if err := r.Register(mk("a", nil, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Register(mk("a", nil, nil)); !errors.Is(err, ErrGraph) {
-		t.Errorf("duplicate stage name: err = %v", err)
-	}
-}
-
 func TestAccountingCheck(t *testing.T) {
 	a := NewAccounting()
 	a.Read, a.Used = 10, 7

@@ -127,10 +127,10 @@ func (e *emitter) Emit(ctx context.Context, table string, rec arrow.Record) erro
 	r.stats[e.idx].RowsOut += n
 	r.tableRows[table] += n
 	for _, c := range r.g.consumers[table] {
-		r.stats[c].RowsIn += n
 		if err := r.call(c, func() error { return r.stages[c].Process(ctx, table, rec, r.emitters[c]) }); err != nil {
 			return inStage(r.g.Order[c].Name, err)
 		}
+		r.stats[c].RowsIn += n
 	}
 	return nil
 }

@@ -38,13 +38,20 @@ type Stage interface {
 }
 
 // Spec declares a stage to the registry: the tables it consumes and produces
-// and how to build it for a run. Doc is printed by `retain stages`.
+// and how to build it for a run. Doc says in a line what it does.
+//
+// A table may have several producers, which must give it one schema; its
+// consumers receive every producer's batches as they are emitted.
 type Spec struct {
 	Name    string
 	Doc     string
 	Inputs  []string
 	Outputs []string
-	New     func(rc *RunContext) (Stage, error)
+	// After names stages that must finish before this stage's Finish
+	// starts, for a stage that needs what another leaves behind (in the
+	// RunContext) rather than its tables. No batches flow along it.
+	After []string
+	New   func(rc *RunContext) (Stage, error)
 }
 
 // Registry holds the stages a run may use, in registration order.
