@@ -31,13 +31,6 @@ var Quarantine = Table{
 	},
 }
 
-// QuarantineParts are the tables the quarantine stage merges into
-// Quarantine: rejected order rows and rejected order-item rows.
-const (
-	QuarantinedOrders = "quarantined_orders"
-	QuarantinedItems  = "quarantined_items"
-)
-
 // CustomerSummary is the per-customer summary every later stage builds on.
 var CustomerSummary = Table{
 	Name:  "customer_summary",

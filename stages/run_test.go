@@ -318,3 +318,36 @@ func TestCurrenciesAreNeverSummedUnconverted(t *testing.T) {
 		t.Errorf("a single currency failed: %v", err)
 	}
 }
+
+// TestQuarantineOrdersBeforeItems: validation and product affinity both
+// write the quarantine table; its rows are the orders' rejects in input
+// order, then the items', as when one stage gathered them.
+func TestQuarantineOrdersBeforeItems(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	write(t, filepath.Join(dir, "orders.csv"), "order_id,customer_id,order_ts,amount\n"+
+		"O1,K1,2026-06-01,30\n,K2,2026-06-02,5\nO2,K2,2026-06-02,20\nO3,K3,2026-06-03,abc\nO1,K1,2026-06-04,1\n")
+	write(t, filepath.Join(dir, "items.csv"), "order_id,sku\nO1,A\n,B\nO1,\nO2,A\nO2,\n")
+	jobYAML := "name: t\ninput: {orders: {path: orders.csv}, order_items: {path: items.csv}}\naffinity: {min_pair_orders: 1}\n"
+	if _, err := runJob(t, dir, jobYAML, "2026-06-30", out, false); err != nil {
+		t.Fatal(err)
+	}
+	tbl := readTable(t, out, "quarantine", "2026-06-30")
+	defer tbl.Release()
+	rows := array.NewTableReader(tbl, -1)
+	defer rows.Release()
+	var got []string
+	for rows.Next() {
+		rec := rows.Record()
+		col := func(name string) *array.String {
+			return rec.Column(rec.Schema().FieldIndices(name)[0]).(*array.String)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			got = append(got, col("source_table").Value(i)+":"+col("reason").Value(i))
+		}
+	}
+	want := "orders:missing_order_id orders:non_numeric_amount orders:duplicate_order_id " +
+		"order_items:missing_order_id order_items:missing_sku order_items:missing_sku"
+	if strings.Join(got, " ") != want {
+		t.Errorf("quarantine rows:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+}

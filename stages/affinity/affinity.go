@@ -18,7 +18,7 @@ import (
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
-	"retain/stages/quarantine"
+	"retain/stages/internal/quarantine"
 )
 
 // Register adds the affinity stage.
@@ -27,7 +27,7 @@ func Register(r *pipeline.Registry) error {
 		Name:    "affinity",
 		Doc:     "product_affinity: pairs of SKUs bought together in used orders, with support, confidence and lift.",
 		Inputs:  []string{extract.RawItems},
-		Outputs: []string{schemas.ProductAffinity.Name, schemas.QuarantinedItems},
+		Outputs: []string{schemas.ProductAffinity.Name, schemas.Quarantine.Name},
 		New:     New,
 	})
 }
@@ -149,7 +149,7 @@ func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[strin
 		s.rc.Items.Quarantined[r.reason]++
 		q.Add(r.reason, schemas.OrderItems.Name, file, firstRow+int64(r.row), cols, r.row)
 	}
-	return q.Emit(ctx, out, schemas.QuarantinedItems)
+	return q.Emit(ctx, out)
 }
 
 // openBasket is an order whose items are still being collected; its

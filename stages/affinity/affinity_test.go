@@ -203,7 +203,7 @@ func TestItemTextChecks(t *testing.T) {
 	if a, c, n := pa.Column(1).(*array.String).Value(0), pa.Column(2).(*array.String).Value(0), pa.Column(3).(*array.Int64).Value(0); a != "A1" || c != "B1" || n != 2 {
 		t.Errorf("pair %q-%q in %d orders, want A1-B1 in 2", a, c, n)
 	}
-	q := out[schemas.QuarantinedItems]
+	q := out[schemas.Quarantine.Name]
 	if len(q) != 1 || q[0].NumRows() != 2 {
 		t.Fatalf("quarantined items: %v, want 2 rows", q)
 	}

@@ -43,14 +43,14 @@ var ErrInputSchema = errors.New("input schema")
 // RawItems is the table of order-item rows as read.
 const RawItems = "order_items_raw"
 
-// RegisterItems adds the stage that reads input.order_items. It declares the
-// used orders as its input only to run after them: product affinity counts
-// items of used orders, so it must know them all before the first item.
+// RegisterItems adds the stage that reads input.order_items. It runs after
+// validation: product affinity counts items of used orders, so it must know
+// them all before the first item.
 func RegisterItems(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "extract_items",
 		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
-		Inputs:  []string{schemas.Orders.Name},
+		After:   []string{"validate"},
 		Outputs: []string{RawItems},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.OrderItems == nil {
@@ -61,15 +61,10 @@ func RegisterItems(r *pipeline.Registry) error {
 				return nil, sideInput("input.order_items", err)
 			}
 			r.table = RawItems
-			return &itemsReader{r}, nil
+			return r, nil
 		},
 	})
 }
-
-// itemsReader ignores the order batches it depends on.
-type itemsReader struct{ *reader }
-
-func (itemsReader) Process(context.Context, string, arrow.Record, pipeline.Emitter) error { return nil }
 
 // sideInput keeps a missing side input from reading as "no orders for this
 // date": without its items or rates the night's output would be wrong, so

@@ -20,7 +20,7 @@ import (
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
-	"retain/stages/quarantine"
+	"retain/stages/internal/quarantine"
 )
 
 // Quarantine reasons, in the order the checks run.
@@ -81,7 +81,7 @@ func Register(r *pipeline.Registry) error {
 		Name:    "validate",
 		Doc:     "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
 		Inputs:  []string{extract.RawOrders},
-		Outputs: []string{schemas.Orders.Name, schemas.QuarantinedOrders},
+		Outputs: []string{schemas.Orders.Name, schemas.Quarantine.Name},
 		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
 			limits, err := LimitsOf(rc)
 			if err != nil {
@@ -285,7 +285,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	if err := emit(ctx, out, schemas.Orders.Name, ob); err != nil {
 		return err
 	}
-	return v.quarantine.Emit(ctx, out, schemas.QuarantinedOrders)
+	return v.quarantine.Emit(ctx, out)
 }
 
 // textColumns are the descriptive columns of a used order, in the orders

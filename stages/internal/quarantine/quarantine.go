@@ -1,6 +1,8 @@
-// Package quarantine is the stage that gathers rejected input rows — orders
-// from validation, order items from product affinity — into one quarantine
-// table, so every rejected row of any input is in one place with its reason.
+// Package quarantine builds rows of the quarantine table for the stages
+// that reject input rows (validation for orders, product affinity for
+// order items): each emits its rejects straight into the one table, on one
+// schema, so every rejected row of any input is in one place with its
+// reason.
 package quarantine
 
 import (
@@ -14,26 +16,6 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 )
-
-// Register adds the quarantine stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
-		Name:    "quarantine",
-		Doc:     "Gathers rejected order rows and order-item rows into the quarantine table.",
-		Inputs:  []string{schemas.QuarantinedOrders, schemas.QuarantinedItems},
-		Outputs: []string{schemas.Quarantine.Name},
-		New: func(*pipeline.RunContext) (pipeline.Stage, error) {
-			return stage{}, nil
-		},
-	})
-}
-
-type stage struct{ pipeline.BaseStage }
-
-// Process forwards the batch: both parts are built on the quarantine schema.
-func (stage) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
-	return out.Emit(ctx, schemas.Quarantine.Name, rec)
-}
 
 // Builder collects rejected rows of one input batch on the quarantine
 // schema, for the stage that rejects them.
@@ -77,14 +59,15 @@ func (q *Builder) Add(reason, sourceTable, file string, sourceRow int64, cols ma
 // Len is the number of rows added since the last Emit.
 func (q *Builder) Len() int { return q.b.Field(0).Len() }
 
-// Emit sends the rows added so far as table, if any, and starts afresh.
-func (q *Builder) Emit(ctx context.Context, out pipeline.Emitter, table string) error {
+// Emit sends the rows added so far to the quarantine table, if any, and
+// starts afresh.
+func (q *Builder) Emit(ctx context.Context, out pipeline.Emitter) error {
 	if q.Len() == 0 {
 		return nil
 	}
 	rec := q.b.NewRecord()
 	defer rec.Release()
-	return out.Emit(ctx, table, rec)
+	return out.Emit(ctx, schemas.Quarantine.Name, rec)
 }
 
 // Release frees the builder.

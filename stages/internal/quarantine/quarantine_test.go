@@ -54,7 +54,7 @@ func TestBuilderKeepsTextReadable(t *testing.T) {
 	defer q.Release()
 	q.Add("invalid_utf8", "orders", "in\xffput/orders.csv", 7, map[string]arrow.Array{"customer_id": ids}, 0)
 	var out keep
-	if err := q.Emit(context.Background(), &out, "q"); err != nil {
+	if err := q.Emit(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
 	defer out.recs[0].Release()
