@@ -117,14 +117,14 @@ func (b *background) Finish(ctx context.Context, out Emitter) error {
 	return b.inner.Finish(ctx, out)
 }
 
-func (b *background) Close() error {
+func (b *background) Close(ctx context.Context) error {
 	err := b.wait()
 	if b.reported {
 		err = nil
 	} else if err != nil {
 		b.report()
 	}
-	return errors.Join(err, b.inner.Close())
+	return errors.Join(err, b.inner.Close(ctx))
 }
 
 // backgroundTime is the Process time spent off the runner's goroutine less

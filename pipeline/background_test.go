@@ -107,7 +107,7 @@ func TestInBackground(t *testing.T) {
 					got = "finish"
 				}
 			}
-			if cerr := st.Close(); cerr != nil {
+			if cerr := st.Close(ctx); cerr != nil {
 				t.Errorf("close: %v (the error was returned already: %v)", cerr, err)
 			}
 			if got != tc.wantErr {
@@ -144,7 +144,7 @@ func TestBackgroundCloseReportsUnseenError(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the first batch is queued before it fails: %v", err)
 	}
-	if err := st.Close(); err == nil || err.Error() != "boom" {
+	if err := st.Close(context.Background()); err == nil || err.Error() != "boom" {
 		t.Errorf("close: %v, want boom", err)
 	}
 }

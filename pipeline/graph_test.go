@@ -17,7 +17,7 @@ import (
 // spec declares a stage that does nothing, for graph tests.
 func spec(name string, in, out, after []string) Spec {
 	return Spec{Name: name, Inputs: in, Outputs: out, After: after,
-		New: func(*RunContext) (Stage, error) { return BaseStage{}, nil }}
+		New: func(context.Context, *RunContext) (Stage, error) { return BaseStage{}, nil }}
 }
 
 func tables(t ...string) []string { return t }
@@ -183,7 +183,7 @@ func TestExecuteTwoProducersAndAfter(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	var log []string
 	stage := func(name string, in, out, after []string, emit ...int64) Spec {
-		return Spec{Name: name, Inputs: in, Outputs: out, After: after, New: func(*RunContext) (Stage, error) {
+		return Spec{Name: name, Inputs: in, Outputs: out, After: after, New: func(context.Context, *RunContext) (Stage, error) {
 			return &traced{name: name, emit: emit, log: &log, mem: mem}, nil
 		}}
 	}
@@ -197,12 +197,12 @@ func TestExecuteTwoProducersAndAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := &RunContext{Log: zerolog.Nop(), Mem: mem}
-	st, err := Instantiate(rc, g)
+	st, err := Instantiate(context.Background(), rc, g)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := Execute(context.Background(), rc, g, st)
-	if cerr := st.Close(); cerr != nil {
+	if cerr := st.Close(context.Background()); cerr != nil {
 		t.Error(cerr)
 	}
 	if err != nil {

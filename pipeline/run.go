@@ -104,11 +104,11 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	}
 	sum := &Summary{RunID: o.RunID, RunDate: rc.RunDateString(), Job: o.Job.Name}
 	if o.DryRun {
-		st, err := Instantiate(rc, g)
+		st, err := Instantiate(ctx, rc, g)
 		if err != nil {
 			return nil, err
 		}
-		if err := st.Close(); err != nil {
+		if err := st.Close(ctx); err != nil {
 			return nil, err
 		}
 		sum.Status = "dry_run_ok"
@@ -151,12 +151,12 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	rc.StagingDir = staging
 	log.Info().Str("output", root).Msg("run started")
 
-	st, err := Instantiate(rc, g)
+	st, err := Instantiate(ctx, rc, g)
 	if err != nil {
 		return nil, err
 	}
 	res, err := Execute(ctx, rc, g, st)
-	if cerr := st.Close(); err == nil {
+	if cerr := st.Close(ctx); err == nil {
 		err = cerr
 	}
 	if err != nil {

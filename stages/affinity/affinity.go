@@ -33,7 +33,7 @@ func Register(r *pipeline.Registry) error {
 }
 
 // New builds the stage for a run.
-func New(rc *pipeline.RunContext) (pipeline.Stage, error) {
+func New(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 	return &stage{rc: rc, sku: map[string]int32{}, pairs: newPairTable(),
 		open: make([]openBasket, rc.Job.Affinity.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
 }

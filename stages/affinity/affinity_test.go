@@ -53,7 +53,7 @@ func TestPrunedCountsStayWithinBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := New(rc)
+	st, err := New(context.Background(), rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestItemTextChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := New(rc)
+	st, err := New(context.Background(), rc)
 	if err != nil {
 		t.Fatal(err)
 	}

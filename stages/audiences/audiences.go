@@ -85,7 +85,7 @@ func Register(r *pipeline.Registry) error {
 		Name:   "audiences",
 		Doc:    "One CSV per configured audience under <output>/audiences/snapshot_date=<date>/.",
 		Inputs: []string{schemas.CustomerSegments.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return &stage{rc: rc}, nil
 		},
 	})
@@ -262,7 +262,7 @@ func (s *stage) Finish(context.Context, pipeline.Emitter) error {
 }
 
 // Close closes lists left open by a failed run; the staging folder goes with them.
-func (s *stage) Close() error {
+func (s *stage) Close(context.Context) error {
 	for _, l := range s.lists {
 		if l.file != nil {
 			l.file.Close()

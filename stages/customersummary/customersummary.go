@@ -25,7 +25,7 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
 		Inputs:  []string{schemas.Orders.Name, schemas.OrderDays.Name},
 		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return pipeline.InBackground(&stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}), nil
 		},
 	})

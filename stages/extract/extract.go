@@ -52,7 +52,7 @@ func RegisterItems(r *pipeline.Registry) error {
 		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
 		After:   []string{"validate"},
 		Outputs: []string{RawItems},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.OrderItems == nil {
 				return pipeline.BaseStage{}, nil
 			}
@@ -80,7 +80,7 @@ func sideInput(name string, err error) error {
 // instead of files. It must emit batches the way this stage does (see
 // EmitOrders), so validation and everything after it cannot tell the
 // difference.
-type Warehouse func(rc *pipeline.RunContext) (pipeline.Stage, error)
+type Warehouse func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error)
 
 // ErrNoWarehouse is wrapped when a job reads orders from a warehouse that
 // this build of the stage was not given.
@@ -94,12 +94,12 @@ func Register(r *pipeline.Registry, wh Warehouse) error {
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
 		Outputs: []string{RawOrders, schemas.OrderDays.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.Orders.BigQuery != nil {
 				if wh == nil {
 					return nil, fmt.Errorf("%w: input.orders.bigquery", ErrNoWarehouse)
 				}
-				return wh(rc)
+				return wh(ctx, rc)
 			}
 			return newReader(rc, &rc.Job.Input.Orders, schemas.Orders, schemas.OrdersRequired)
 		},

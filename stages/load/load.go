@@ -34,7 +34,7 @@ func Register(r *pipeline.Registry) error {
 		Name:   "load",
 		Doc:    "Writes every output table as Parquet (zstd, UTC microsecond timestamps, DATE dates) to <output>/<table>/snapshot_date=<date>/.",
 		Inputs: inputs,
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return &loader{rc: rc, writers: map[string]*tableWriter{}}, nil
 		},
 	})
@@ -200,7 +200,7 @@ func (w *tableWriter) close() error {
 
 // Close releases writers left open by a failed run; their files are in the
 // staging folder, which the pipeline removes.
-func (l *loader) Close() error {
+func (l *loader) Close(context.Context) error {
 	for _, w := range l.writers {
 		close(w.recs)
 		<-w.done

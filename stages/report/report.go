@@ -40,7 +40,7 @@ func Register(r *pipeline.Registry) error {
 		Doc:  "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages) next to the tables.",
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
 			schemas.CustomerSegments.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
 			if err != nil {
 				return nil, err

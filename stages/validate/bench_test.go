@@ -70,7 +70,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := spec.New(rc)
+		st, err := spec.New(ctx, rc)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 		if rc.Rows.Used == 0 {
 			b.Fatal("no rows used")
 		}
-		st.Close()
+		st.Close(ctx)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")

@@ -46,7 +46,7 @@ func localDay(us int64, loc *time.Location) int32 {
 // loadRates reads input.fx_rates whole: it is small (currencies × days).
 // A rate that is missing, not positive or infinite fails the run, naming the row,
 // because a wrong rate would silently misstate every converted order.
-func loadRates(rc *pipeline.RunContext) (*rates, error) {
+func loadRates(ctx context.Context, rc *pipeline.RunContext) (*rates, error) {
 	src := rc.Job.Input.FXRates
 	r := &rates{reporting: strings.ToUpper(rc.Job.Input.ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
 	if src == nil {
@@ -55,7 +55,12 @@ func loadRates(rc *pipeline.RunContext) (*rates, error) {
 		}
 		return r, nil // no rates: only the reporting currency converts
 	}
-	err := extract.ReadAll(context.Background(), rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("input.fx_rates: %w", err)
+	}
+	// A reader canceled part way stops without an error, so the rates
+	// could be incomplete unless ctx is checked again after the read.
+	err := extract.ReadAll(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
 		file, firstRow := extract.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
@@ -72,6 +77,9 @@ func loadRates(rc *pipeline.RunContext) (*rates, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("input.fx_rates: %w", err)
 	}

@@ -82,12 +82,12 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
 		Inputs:  []string{extract.RawOrders},
 		Outputs: []string{schemas.Orders.Name, schemas.Quarantine.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			limits, err := LimitsOf(rc)
 			if err != nil {
 				return nil, err
 			}
-			fx, err := loadRates(rc)
+			fx, err := loadRates(ctx, rc)
 			if err != nil {
 				return nil, err
 			}
@@ -137,7 +137,7 @@ func (v *validator) Finish(context.Context, pipeline.Emitter) error {
 	return nil
 }
 
-func (v *validator) Close() error {
+func (v *validator) Close(context.Context) error {
 	v.orders.Release()
 	v.quarantine.Release()
 	return nil
