@@ -56,7 +56,28 @@ type tableWriter struct {
 	fw    *pqarrow.FileWriter
 	recs  chan arrow.Record
 	done  chan struct{}
-	err   error // set by the goroutine; read after done is closed
+	// failed is closed at the first write error, so the next batch offered
+	// returns it instead of the run reading the rest of its input first.
+	failed chan struct{}
+	err    error // set by the goroutine before failed or done is closed
+	sink   *stickyWriter
+}
+
+// stickyWriter keeps the first write error: the Parquet writer drops the
+// error of a row group it flushes while starting the next, so a full disk
+// would otherwise show only when the file is closed, after the whole input.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 // queuedBatches bounds the batches waiting per table, and so the memory a
@@ -67,12 +88,39 @@ func (w *tableWriter) run() {
 	defer close(w.done)
 	for rec := range w.recs {
 		if w.err == nil {
-			if err := w.fw.WriteBuffered(rec); err != nil {
+			err := guard(func() error { return w.fw.WriteBuffered(rec) })
+			if err == nil {
+				err = w.sink.err
+			}
+			if err != nil {
 				w.err = fmt.Errorf("write %s: %w", w.table, err)
+				close(w.failed)
 			}
 		}
 		rec.Release() // after a failure, drain so senders never block
 	}
+}
+
+// guardValue is guard for a function that also returns a value.
+func guardValue[T any](fn func() (T, error)) (v T, err error) {
+	err = guard(func() error {
+		var ferr error
+		v, ferr = fn()
+		return ferr
+	})
+	return v, err
+}
+
+// guard turns a panic of the Parquet writer into an error: it panics on
+// some failed writes (a full disk), and on this goroutine a panic would end
+// the process without a status line.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("parquet writer: %v", p)
+		}
+	}()
+	return fn()
 }
 
 // finish waits for the queued batches and completes the file.
@@ -80,7 +128,7 @@ func (w *tableWriter) finish() error {
 	close(w.recs)
 	<-w.done
 	if w.err != nil {
-		w.fw.Close()
+		_ = guard(w.fw.Close)
 		w.file.Close()
 		return w.err
 	}
@@ -135,14 +183,17 @@ func (l *loader) open(table string) (*tableWriter, error) {
 		return nil, err
 	}
 	buf := bufio.NewWriterSize(f, 1<<20)
-	// Hiding Close from the Parquet writer keeps the file open for the
-	// flush and fsync that must follow the footer.
-	fw, err := newFileWriter(t.Schema(), struct{ io.Writer }{buf}, l.rc.Job.Output.RowGroupRows, l.rc.Mem)
+	// The sticky writer also hides Close from the Parquet writer, which
+	// keeps the file open for the flush and fsync that must follow the footer.
+	sink := &stickyWriter{w: buf}
+	fw, err := guardValue(func() (*pqarrow.FileWriter, error) {
+		return newFileWriter(t.Schema(), sink, l.rc.Job.Output.RowGroupRows, l.rc.Mem)
+	})
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	w := &tableWriter{table: table, file: f, buf: buf, fw: fw, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{})}
+	w := &tableWriter{table: table, file: f, buf: buf, sink: sink, fw: fw, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{}), failed: make(chan struct{})}
 	go w.run()
 	l.writers[table] = w
 	return w, nil
@@ -156,8 +207,13 @@ func (l *loader) Process(_ context.Context, table string, rec arrow.Record, _ pi
 	if err != nil {
 		return err
 	}
+	return w.offer(rec)
+}
+
+// offer queues rec for the writer's goroutine, or returns its error.
+func (w *tableWriter) offer(rec arrow.Record) error {
 	select {
-	case <-w.done: // the writer stopped on an error
+	case <-w.failed:
 		return w.err
 	default:
 	}
@@ -183,7 +239,7 @@ func (l *loader) Finish(context.Context, pipeline.Emitter) error {
 }
 
 func (w *tableWriter) close() error {
-	if err := w.fw.Close(); err != nil {
+	if err := guard(w.fw.Close); err != nil {
 		w.file.Close()
 		return err
 	}
