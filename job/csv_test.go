@@ -15,9 +15,9 @@ func TestMaxMalformedShare(t *testing.T) {
 		{"default", "", 0.01, ""},
 		{"none allowed", "csv: {max_malformed_share: 0}", 0, ""},
 		{"all allowed", "csv: {max_malformed_share: 1}", 1, ""},
-		{"negative", "csv: {max_malformed_share: -0.1}", 0, "input.orders.csv.max_malformed_share -0.1"},
-		{"a percentage", "csv: {max_malformed_share: 5}", 0, "want a share from 0 to 1"},
-		{"not a number", "csv: {max_malformed_share: .nan}", 0, "max_malformed_share NaN"},
+		{"negative", "csv: {max_malformed_share: -0.1}", 0, "input.orders.csv.max_malformed_share: -0.1 is out of range"},
+		{"a percentage", "csv: {max_malformed_share: 5}", 0, "want a number in [0, 1]"},
+		{"not a number", "csv: {max_malformed_share: .nan}", 0, "max_malformed_share: NaN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

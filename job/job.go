@@ -7,10 +7,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,6 +125,22 @@ type Validate struct {
 	// (compared case-insensitively); default [completed]. Orders with
 	// another status are excluded and counted; orders with no status count.
 	CountedStatuses []string `yaml:"counted_statuses"`
+	// MaxVolumeDrop is the share by which rows read may fall against the
+	// last committed night of the job before the run fails instead of
+	// committing; default 0.5, 1 turns the guard off. `retain run
+	// --allow-volume-drop` commits such a night anyway.
+	MaxVolumeDrop float64 `yaml:"max_volume_drop"`
+	// MaxAmount is the largest order amount used, in the reporting
+	// currency (after conversion); larger ones are quarantined as
+	// amount_out_of_range, so one absurd value cannot make every revenue
+	// share and CLV meaningless. Default 1e9; must be positive.
+	MaxAmount float64 `yaml:"max_amount"`
+	// MinOrderTS is the earliest order date used (YYYY-MM-DD, from midnight
+	// in the job's zone); earlier orders are quarantined as
+	// order_ts_out_of_range, since a year-0001 order would stretch every
+	// cohort and tenure back to it. Default 1990-01-01; must be before the
+	// run date.
+	MinOrderTS string `yaml:"min_order_ts"`
 }
 
 // CLV configures predictive customer lifetime value.
@@ -198,11 +218,10 @@ var AudienceNames = []string{
 
 func (a *Audiences) check() error {
 	if a.Enabled == nil {
-		on := true
-		a.Enabled = &on
+		return fmt.Errorf("%w: audiences.enabled: want true or false", ErrInvalid)
 	}
 	if len(a.Lists) == 0 {
-		a.Lists = AudienceNames
+		return fmt.Errorf("%w: audiences.lists: want at least one list (or enabled: false)", ErrInvalid)
 	}
 	for _, l := range a.Lists {
 		if !slices.Contains(AudienceNames, l) {
@@ -236,51 +255,56 @@ type ChurnRisk struct {
 }
 
 func (a *Actions) check() error {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	deff := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	if len(a.WinbackDays) == 0 {
-		a.WinbackDays = []int{90, 180, 270, 365}
-	}
-	if len(a.WinbackDays) != 4 || !sort.IntsAreSorted(a.WinbackDays) || a.WinbackDays[0] < 1 || a.WinbackDays[0] == a.WinbackDays[1] || a.WinbackDays[1] == a.WinbackDays[2] || a.WinbackDays[2] == a.WinbackDays[3] {
-		return fmt.Errorf("%w: actions.winback_days must be 4 increasing day counts (winback_1, winback_2, winback_3, lapsed)", ErrInvalid)
-	}
-	def(&a.DeclineWindowDays, 90)
-	deff(&a.FrequencyDeclineRatio, 0.5)
-	deff(&a.ValueDeclineRatio, 0.8)
-	def(&a.NewCustomerDays, 30)
-	deff(&a.TopSpenderPercent, 10)
-	deff(&a.ChurnRisk.PAliveHigh, 0.3)
-	deff(&a.ChurnRisk.PAliveMedium, 0.7)
-	deff(&a.ChurnRisk.GapHigh, 3)
-	deff(&a.ChurnRisk.GapMedium, 1.5)
-	if len(a.Milestones) == 0 {
-		a.Milestones = []int{5, 10, 25, 50, 100}
+	w := a.WinbackDays
+	if len(w) != 4 || w[0] < 1 || w[0] >= w[1] || w[1] >= w[2] || w[2] >= w[3] || w[3] > 36500 {
+		return fmt.Errorf("%w: actions.winback_days %v: want 4 increasing day counts from 1 (winback_1, winback_2, winback_3, lapsed)", ErrInvalid, w)
 	}
 	switch a.Tiers.Basis {
-	case "":
-		a.Tiers.Basis = "lifetime_spend"
 	case "lifetime_spend", "trailing_12m_spend", "orders":
 	default:
 		return fmt.Errorf("%w: actions.tiers.basis %q: want lifetime_spend, trailing_12m_spend or orders", ErrInvalid, a.Tiers.Basis)
 	}
 	if len(a.Tiers.Levels) == 0 {
-		a.Tiers.Levels = []Tier{{"Bronze", 0}, {"Silver", 500}, {"Gold", 2000}, {"Platinum", 5000}}
+		return fmt.Errorf("%w: actions.tiers.levels: want at least one level", ErrInvalid)
 	}
-	for i := 1; i < len(a.Tiers.Levels); i++ {
-		if a.Tiers.Levels[i].Min <= a.Tiers.Levels[i-1].Min {
-			return fmt.Errorf("%w: actions.tiers.levels must be in increasing min order", ErrInvalid)
+	for i, l := range a.Tiers.Levels {
+		if l.Name == "" {
+			return fmt.Errorf("%w: actions.tiers.levels[%d] has no name", ErrInvalid, i)
+		}
+		if err := floatIn(fmt.Sprintf("actions.tiers.levels[%d].min", i), l.Min, 0, math.MaxFloat64, false, false); err != nil {
+			return err
+		}
+		if i > 0 && l.Min <= a.Tiers.Levels[i-1].Min {
+			return fmt.Errorf("%w: actions.tiers.levels must be in increasing min order (%s after %s)", ErrInvalid, l.Name, a.Tiers.Levels[i-1].Name)
 		}
 	}
-	if a.TopSpenderPercent <= 0 || a.TopSpenderPercent > 100 || a.DeclineWindowDays < 1 {
-		return fmt.Errorf("%w: actions: top_spender_percent must be in (0, 100] and decline_window_days positive", ErrInvalid)
+	if len(a.Milestones) == 0 {
+		return fmt.Errorf("%w: actions.milestones: want at least one order count", ErrInvalid)
+	}
+	for i, m := range a.Milestones {
+		if err := intIn(fmt.Sprintf("actions.milestones[%d]", i), m, 1, math.MaxInt32); err != nil {
+			return err
+		}
+		if i > 0 && m <= a.Milestones[i-1] {
+			return fmt.Errorf("%w: actions.milestones must be increasing (%d after %d)", ErrInvalid, m, a.Milestones[i-1])
+		}
+	}
+	c := a.ChurnRisk
+	if err := errors.Join(
+		intIn("actions.decline_window_days", a.DeclineWindowDays, 1, 3650),
+		floatIn("actions.frequency_decline_ratio", a.FrequencyDeclineRatio, 0, 1, true, false),
+		floatIn("actions.value_decline_ratio", a.ValueDeclineRatio, 0, 1, true, false),
+		intIn("actions.new_customer_days", a.NewCustomerDays, 1, 3650),
+		floatIn("actions.top_spender_percent", a.TopSpenderPercent, 0, 100, true, false),
+		floatIn("actions.churn_risk.p_alive_high", c.PAliveHigh, 0, 1, true, true),
+		floatIn("actions.churn_risk.p_alive_medium", c.PAliveMedium, 0, 1, true, true),
+		floatIn("actions.churn_risk.gap_medium", c.GapMedium, 0, 1000, true, false),
+		floatIn("actions.churn_risk.gap_high", c.GapHigh, 0, 1000, true, false),
+	); err != nil {
+		return err
+	}
+	if c.PAliveHigh >= c.PAliveMedium || c.GapMedium >= c.GapHigh {
+		return fmt.Errorf("%w: actions.churn_risk: want p_alive_high < p_alive_medium and gap_medium < gap_high", ErrInvalid)
 	}
 	return nil
 }
@@ -373,22 +397,142 @@ func Load(path string) (*Job, error) {
 }
 
 // Parse decodes a job file's bytes; dir is where relative paths resolve.
+// Defaults are filled in before decoding, so a key the file sets — even to
+// 0 — is checked against its range instead of being mistaken for unset.
 // Unknown keys are errors, so a typo fails the run instead of being ignored.
 func Parse(raw []byte, dir string) (*Job, error) {
-	var j Job
+	j := defaults()
+	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&j); err != nil {
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: the job file is empty", ErrInvalid)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: a job file holds one YAML document; found a second (a line \"---\"?)", ErrInvalid)
+	}
+	if err := integers(&root, reflect.TypeOf(*j), ""); err != nil {
+		return nil, err
+	}
+	strict := yaml.NewDecoder(bytes.NewReader(raw))
+	strict.KnownFields(true)
+	if err := strict.Decode(j); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	j.dir = dir
-	if err := j.defaults(); err != nil {
+	if err := j.check(); err != nil {
 		return nil, err
 	}
-	return &j, nil
+	return j, nil
 }
 
-func (j *Job) defaults() error {
+// integers rejects a fractional number given for an integer field, which
+// the YAML decoder would silently truncate (horizon_days: 90.5 → 90).
+func integers(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := integers(c, t, path); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			for f := 0; f < t.NumField(); f++ {
+				if name, _, _ := strings.Cut(t.Field(f).Tag.Get("yaml"), ","); name == key {
+					if err := integers(n.Content[i+1], t.Field(f).Type, join(path, key)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Map:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := integers(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value)); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.SequenceNode && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+		for i, c := range n.Content {
+			if err := integers(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.ScalarNode && t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		if f, err := strconv.ParseFloat(n.Value, 64); err == nil && f != math.Trunc(f) {
+			return fmt.Errorf("%w: %s: %s is not a whole number", ErrInvalid, path, n.Value)
+		}
+	}
+	return nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// defaults is a job with every default filled in; the job file's keys
+// override them.
+func defaults() *Job {
+	on := true
+	rate := 0.01
+	return &Job{
+		Timezone: "UTC",
+		Output:   Output{RowGroupRows: 256 * 1024},
+		Validate: Validate{CountedStatuses: []string{"completed"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"},
+		Segments: Segments{Rules: slices.Clone(DefaultSegmentRules)},
+		Cohorts:  Cohorts{Period: "month"},
+		KPIs:     KPIs{Period: "month", ChurnDays: 180},
+		CLV:      CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: &rate, MinCustomers: 100},
+		Actions: Actions{
+			WinbackDays:       []int{90, 180, 270, 365},
+			DeclineWindowDays: 90, FrequencyDeclineRatio: 0.5, ValueDeclineRatio: 0.8,
+			Tiers:             Tiers{Basis: "lifetime_spend", Levels: []Tier{{"Bronze", 0}, {"Silver", 500}, {"Gold", 2000}, {"Platinum", 5000}}},
+			Milestones:        []int{5, 10, 25, 50, 100},
+			NewCustomerDays:   30,
+			TopSpenderPercent: 10,
+			ChurnRisk:         ChurnRisk{PAliveHigh: 0.3, PAliveMedium: 0.7, GapHigh: 3, GapMedium: 1.5},
+		},
+		Audiences: Audiences{Enabled: &on, Lists: slices.Clone(AudienceNames)},
+		Affinity:  Affinity{MinPairOrders: 5, TopK: 10, MaxPairs: 5_000_000, OpenOrders: 4096},
+	}
+}
+
+// intIn fails unless lo <= v <= hi, naming the field and the range.
+func intIn(field string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%w: %s: %d is out of range; want a whole number from %d to %d", ErrInvalid, field, v, lo, hi)
+	}
+	return nil
+}
+
+// floatIn fails unless v lies in the interval, open at an end when asked.
+func floatIn(field string, v, lo, hi float64, loOpen, hiOpen bool) error {
+	bad := math.IsNaN(v) || v < lo || v > hi || (loOpen && v == lo) || (hiOpen && v == hi)
+	if !bad {
+		return nil
+	}
+	l, h := "[", "]"
+	if loOpen {
+		l = "("
+	}
+	if hiOpen {
+		h = ")"
+	}
+	return fmt.Errorf("%w: %s: %g is out of range; want a number in %s%g, %g%s", ErrInvalid, field, v, l, lo, hi, h)
+}
+
+// check validates a decoded job and resolves what depends on its values.
+func (j *Job) check() error {
 	if j.Name == "" {
 		return fmt.Errorf("%w: name is required", ErrInvalid)
 	}
@@ -403,25 +547,23 @@ func (j *Job) defaults() error {
 		return fmt.Errorf("%w: timezone %q: %v", ErrInvalid, j.Timezone, err)
 	}
 	j.loc = loc
-	if j.Output.RowGroupRows == 0 {
-		j.Output.RowGroupRows = 256 * 1024
+	if err := intIn("output.row_group_rows", int(min(j.Output.RowGroupRows, math.MaxInt32)), 1024, 64<<20); err != nil {
+		return err
 	}
-	if j.Output.RowGroupRows < 1 {
-		return fmt.Errorf("%w: output.row_group_rows must be positive", ErrInvalid)
-	}
-	if len(j.Validate.CountedStatuses) == 0 {
-		j.Validate.CountedStatuses = []string{"completed"}
+	if err := j.Validate.check(); err != nil {
+		return err
 	}
 	if err := j.Segments.check(); err != nil {
 		return err
 	}
-	for _, p := range []*string{&j.Cohorts.Period, &j.KPIs.Period} {
-		switch *p {
-		case "":
-			*p = "month"
+	for _, p := range []struct {
+		field string
+		v     *string
+	}{{"cohorts.period", &j.Cohorts.Period}, {"kpis.period", &j.KPIs.Period}} {
+		switch *p.v {
 		case "month", "week", "quarter":
 		default:
-			return fmt.Errorf("%w: period %q: want month, week or quarter", ErrInvalid, *p)
+			return fmt.Errorf("%w: %s %q: want month, week or quarter", ErrInvalid, p.field, *p.v)
 		}
 	}
 	if err := j.CLV.check(); err != nil {
@@ -433,30 +575,18 @@ func (j *Job) defaults() error {
 	if err := j.Audiences.check(); err != nil {
 		return err
 	}
-	if j.Affinity.MinPairOrders == 0 {
-		j.Affinity.MinPairOrders = 5
+	if err := j.Affinity.check(); err != nil {
+		return err
 	}
-	if j.Affinity.TopK == 0 {
-		j.Affinity.TopK = 10
+	if err := intIn("kpis.churn_days", j.KPIs.ChurnDays, 1, 3650); err != nil {
+		return err
 	}
-	if j.Affinity.MaxPairs == 0 {
-		j.Affinity.MaxPairs = 5_000_000
-	}
-	if j.Affinity.OpenOrders == 0 {
-		j.Affinity.OpenOrders = 4096
-	}
-	if j.Affinity.MinPairOrders < 1 || j.Affinity.TopK < 1 || j.Affinity.MaxPairs < 1000 || j.Affinity.OpenOrders < 1 || j.Affinity.OpenOrders > 1<<24 {
-		return fmt.Errorf("%w: affinity: min_pair_orders, top_k and open_orders (at most 16,777,216) must be positive, max_pairs at least 1000", ErrInvalid)
-	}
-	if j.KPIs.ChurnDays == 0 {
-		j.KPIs.ChurnDays = 180
-	}
-	if j.KPIs.ChurnDays < 1 {
-		return fmt.Errorf("%w: kpis.churn_days must be positive", ErrInvalid)
-	}
-	for k := range j.KPIs.RetentionSpend {
+	for k, v := range j.KPIs.RetentionSpend {
 		if _, err := time.Parse(time.DateOnly, k); err != nil {
 			return fmt.Errorf("%w: kpis.retention_spend key %q: want the period's start date YYYY-MM-DD", ErrInvalid, k)
+		}
+		if err := floatIn("kpis.retention_spend."+k, v, 0, math.MaxFloat64, false, false); err != nil {
+			return err
 		}
 	}
 	if err := j.Input.Orders.check("input.orders", schemas.Orders); err != nil {
@@ -499,39 +629,51 @@ func (j *Job) defaults() error {
 	return nil
 }
 
+func (v *Validate) check() error {
+	if len(v.CountedStatuses) == 0 {
+		return fmt.Errorf("%w: validate.counted_statuses: want at least one status", ErrInvalid)
+	}
+	if _, err := time.Parse(time.DateOnly, v.MinOrderTS); err != nil {
+		return fmt.Errorf("%w: validate.min_order_ts %q: want a date YYYY-MM-DD", ErrInvalid, v.MinOrderTS)
+	}
+	return errors.Join(
+		floatIn("validate.max_volume_drop", v.MaxVolumeDrop, 0, 1, false, false),
+		floatIn("validate.max_amount", v.MaxAmount, 0, math.Inf(1), true, true))
+}
+
+func (a *Affinity) check() error {
+	return errors.Join(
+		intIn("affinity.min_pair_orders", a.MinPairOrders, 1, math.MaxInt32),
+		intIn("affinity.top_k", a.TopK, 1, math.MaxInt32),
+		intIn("affinity.max_pairs", a.MaxPairs, 1000, 1<<30),
+		intIn("affinity.open_orders", a.OpenOrders, 1, 1<<24),
+	)
+}
+
 func (c *CLV) check() error {
 	switch c.Model {
-	case "":
-		c.Model = "auto"
 	case "auto", "bgnbd", "pareto_nbd", "none":
 	default:
 		return fmt.Errorf("%w: clv.model %q: want auto, bgnbd, pareto_nbd or none", ErrInvalid, c.Model)
 	}
-	if c.HorizonDays == 0 {
-		c.HorizonDays = 90
-	}
-	if c.HorizonMonths == 0 {
-		c.HorizonMonths = 12
-	}
-	if c.MinCustomers == 0 {
-		c.MinCustomers = 100
-	}
 	if c.MonthlyDiscountRate == nil {
-		d := 0.01
-		c.MonthlyDiscountRate = &d
+		return fmt.Errorf("%w: clv.monthly_discount_rate: want a number in [0, 1)", ErrInvalid)
 	}
-	if c.HorizonDays < 1 || c.HorizonMonths < 1 || *c.MonthlyDiscountRate < 0 || c.HoldoutDays < 0 {
-		return fmt.Errorf("%w: clv: horizons must be positive, the discount rate and holdout_days not negative", ErrInvalid)
-	}
-	return nil
+	return errors.Join(
+		intIn("clv.horizon_days", c.HorizonDays, 1, 3650),
+		intIn("clv.horizon_months", c.HorizonMonths, 1, 120),
+		floatIn("clv.monthly_discount_rate", *c.MonthlyDiscountRate, 0, 1, false, true),
+		intIn("clv.holdout_days", c.HoldoutDays, 0, 3650),
+		intIn("clv.min_customers", c.MinCustomers, 1, math.MaxInt32),
+	)
 }
 
 func (s *Segments) check() error {
-	if s.CAC < 0 {
-		return fmt.Errorf("%w: segments.cac must not be negative", ErrInvalid)
+	if err := floatIn("segments.cac", s.CAC, 0, math.MaxFloat64, false, false); err != nil {
+		return err
 	}
 	if len(s.Rules) == 0 {
-		s.Rules = DefaultSegmentRules
+		return fmt.Errorf("%w: segments.rules: want at least one rule (leave the key out for the default grid)", ErrInvalid)
 	}
 	for i, r := range s.Rules {
 		if r.Name == "" {
@@ -591,10 +733,7 @@ func (s *Source) check(where string, t schemas.Table) error {
 		share := 0.01
 		s.CSV.MaxMalformedShare = &share
 	}
-	if m := *s.CSV.MaxMalformedShare; !(m >= 0 && m <= 1) {
-		return fmt.Errorf("%w: %s.csv.max_malformed_share %g: want a share from 0 to 1", ErrInvalid, where, m)
-	}
-	return nil
+	return floatIn(where+".csv.max_malformed_share", *s.CSV.MaxMalformedShare, 0, 1, false, false)
 }
 
 // SourceColumn returns the shop's column name for a canonical column.

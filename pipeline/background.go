@@ -21,14 +21,26 @@ const backgroundBatches = 4
 // works while the stages feeding it go on; with two cores that is most of
 // its time off the critical path. s must emit only from Finish, which runs
 // on the runner's goroutine after every queued batch is processed.
+//
+// Once s fails, the next Process call returns its error, so the run stops
+// within a queue's length of batches instead of reading its whole input
+// first. The error is returned once: Close repeats it only when neither
+// Process nor Finish did.
 func InBackground(s Stage) Stage { return &background{inner: s} }
 
 type background struct {
 	inner Stage
 	queue chan queued
-	done  chan struct{}
-	err   error // read after done is closed
-	busy  time.Duration
+	// failed is closed by the goroutine at the inner stage's first error,
+	// after err is set; done when the goroutine has drained the queue.
+	// done alone cannot tell the runner of a failure, since it closes only
+	// after the queue is closed.
+	failed chan struct{}
+	done   chan struct{}
+	err    error // read after failed or done is closed
+	// reported is set once err went back to the runner.
+	reported bool
+	busy     time.Duration
 	// waited is the runner's time blocked in wait, which busy overlaps.
 	waited time.Duration
 }
@@ -44,17 +56,24 @@ func (noEmit) Emit(context.Context, string, arrow.Record) error { return ErrEmit
 
 func (b *background) Process(ctx context.Context, table string, rec arrow.Record, _ Emitter) error {
 	if b.queue == nil {
-		b.queue, b.done = make(chan queued, backgroundBatches), make(chan struct{})
+		b.queue, b.failed, b.done = make(chan queued, backgroundBatches), make(chan struct{}), make(chan struct{})
 		go b.run(ctx)
 	}
 	select {
-	case <-b.done:
-		return b.err
+	case <-b.failed:
+		return b.report()
 	default:
 	}
 	rec.Retain()
-	b.queue <- queued{table, rec}
-	return nil
+	select {
+	case b.queue <- queued{table, rec}:
+		return nil
+	case <-b.failed:
+		// A full queue behind a failed stage: waiting for room would only
+		// hand the goroutine a batch to throw away.
+		rec.Release()
+		return b.report()
+	}
 }
 
 func (b *background) run(ctx context.Context) {
@@ -64,9 +83,18 @@ func (b *background) run(ctx context.Context) {
 			start := time.Now()
 			b.err = b.inner.Process(ctx, q.table, q.rec, noEmit{})
 			b.busy += time.Since(start)
+			if b.err != nil {
+				close(b.failed)
+			}
 		}
 		q.rec.Release() // after a failure, drain so senders never block
 	}
+}
+
+// report returns the inner stage's error and notes that it was returned.
+func (b *background) report() error {
+	b.reported = true
+	return b.err
 }
 
 // wait stops the goroutine once its queue is empty.
@@ -84,13 +112,19 @@ func (b *background) wait() error {
 
 func (b *background) Finish(ctx context.Context, out Emitter) error {
 	if err := b.wait(); err != nil {
-		return err
+		return b.report()
 	}
 	return b.inner.Finish(ctx, out)
 }
 
-func (b *background) Close() error {
-	return errors.Join(b.wait(), b.inner.Close())
+func (b *background) Close(ctx context.Context) error {
+	err := b.wait()
+	if b.reported {
+		err = nil
+	} else if err != nil {
+		b.report()
+	}
+	return errors.Join(err, b.inner.Close(ctx))
 }
 
 // backgroundTime is the Process time spent off the runner's goroutine less

@@ -58,17 +58,26 @@ func (c *captured) Emit(_ context.Context, _ string, rec arrow.Record) error {
 }
 
 // TestInBackground: batches are processed in order and released, Finish
-// sees them all, a Process error surfaces, emitting from Process is refused.
+// sees them all; a failure reaches the producer within a queue's length of
+// batches, is returned once, and every queued batch is released; emitting
+// from Process is refused.
 func TestInBackground(t *testing.T) {
+	const batches = 100
+	// A failure at batch n is seen at the latest by the call that finds the
+	// queue full behind it: n, then a full queue, then that call.
+	const seenBy = 3 + backgroundBatches + 1
 	for _, tc := range []struct {
-		name    string
-		inner   summing
-		wantErr bool
-		want    []int64
+		name  string
+		inner summing
+		// wantErr is where the error must surface: "" (nowhere),
+		// "process" (by call seenBy) or "finish".
+		wantErr  string
+		sentinel error
 	}{
-		{"in order", summing{failAt: -1}, false, []int64{5050}},
-		{"process fails", summing{failAt: 40}, true, nil},
-		{"emits from process", summing{failAt: -1, emit: true}, true, nil},
+		{name: "in order", inner: summing{failAt: -1}},
+		{name: "fails at batch 3", inner: summing{failAt: 3}, wantErr: "process"},
+		{name: "fails at the last batch", inner: summing{failAt: batches}, wantErr: "finish"},
+		{name: "emits from process", inner: summing{failAt: -1, emit: true}, wantErr: "process", sentinel: ErrEmitInBackground},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -78,34 +87,64 @@ func TestInBackground(t *testing.T) {
 			st := InBackground(&inner)
 			ctx := context.Background()
 			var err error
-			for v := int64(1); v <= 100 && err == nil; v++ {
+			calls := 0
+			for v := int64(1); v <= batches && err == nil; v++ {
 				rec := batch(mem, v)
 				err = st.Process(ctx, "in", rec, nil)
 				rec.Release()
+				calls++
+			}
+			got := ""
+			if err != nil {
+				got = "process"
+				if calls > seenBy {
+					t.Errorf("failure seen by the producer at call %d, want <= %d", calls, seenBy)
+				}
 			}
 			var out captured
 			if err == nil {
-				err = st.Finish(ctx, &out)
-			}
-			if cerr := st.Close(); cerr != nil && !tc.wantErr {
-				t.Errorf("close: %v", cerr)
-			}
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
-			}
-			if inner.emit && !errors.Is(err, ErrEmitInBackground) {
-				t.Errorf("err = %v, want ErrEmitInBackground", err)
-			}
-			if !tc.wantErr {
-				if len(out.got) != 1 || out.got[0] != tc.want[0] {
-					t.Errorf("emitted %v, want %v", out.got, tc.want)
+				if err = st.Finish(ctx, &out); err != nil {
+					got = "finish"
 				}
-				for i, v := range inner.seen {
-					if v != int64(i+1) {
-						t.Fatalf("batch %d processed as %d: out of order", i+1, v)
-					}
+			}
+			if cerr := st.Close(ctx); cerr != nil {
+				t.Errorf("close: %v (the error was returned already: %v)", cerr, err)
+			}
+			if got != tc.wantErr {
+				t.Fatalf("error %v surfaced in %q, want %q", err, got, tc.wantErr)
+			}
+			if tc.sentinel != nil && !errors.Is(err, tc.sentinel) {
+				t.Errorf("err = %v, want %v", err, tc.sentinel)
+			}
+			if tc.wantErr != "" {
+				return
+			}
+			if len(out.got) != 1 || out.got[0] != batches*(batches+1)/2 {
+				t.Errorf("emitted %v, want [%d]", out.got, batches*(batches+1)/2)
+			}
+			for i, v := range inner.seen {
+				if v != int64(i+1) {
+					t.Fatalf("batch %d processed as %d: out of order", i+1, v)
 				}
 			}
 		})
+	}
+}
+
+// TestBackgroundCloseReportsUnseenError: a failure nobody was told of, as
+// when the run stops elsewhere before Finish, comes back from Close.
+func TestBackgroundCloseReportsUnseenError(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	inner := summing{failAt: 1, mem: mem}
+	st := InBackground(&inner)
+	rec := batch(mem, 1)
+	err := st.Process(context.Background(), "in", rec, nil)
+	rec.Release()
+	if err != nil {
+		t.Fatalf("the first batch is queued before it fails: %v", err)
+	}
+	if err := st.Close(context.Background()); err == nil || err.Error() != "boom" {
+		t.Errorf("close: %v, want boom", err)
 	}
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -35,12 +36,16 @@ type RunContext struct {
 	// second set of the same size, the largest state of a run. The borrower
 	// clears it when done.
 	UsedOrders OrderLookup
-	// StagingDir is where the load stage writes this run's files before the
-	// commit makes them visible.
+	// StagingDir is where this run's stages write before the commit makes
+	// their files visible; see StagedDir.
 	StagingDir string
 	// ArtifactRows counts rows of files other than tables (audience lists),
 	// by path under the output root; the manifest reports them.
 	ArtifactRows map[string]int64
+	// ModelFits are the wall times of the run's model fits, one per
+	// model_fit row. They go to the manifest rather than the table, so a
+	// rerun of a date writes the same bytes.
+	ModelFits []ModelFitTime
 }
 
 // NewRunContext fixes the observation window for runDate ("YYYY-MM-DD") in
@@ -78,6 +83,10 @@ type OrderLookup interface {
 	Claim(ids []string, used, claimed []bool)
 }
 
+// StagedDir is the folder a stage writes table or artifact name into; the
+// commit publishes it as <output>/<name>/snapshot_date=<date>.
+func (rc *RunContext) StagedDir(name string) string { return filepath.Join(rc.StagingDir, name) }
+
 // RunDateString is the run date as YYYY-MM-DD.
 func (rc *RunContext) RunDateString() string { return rc.RunDate.Format(time.DateOnly) }
 
@@ -88,11 +97,18 @@ type Accounting struct {
 	Used        int64            `json:"rows_used"`
 	Quarantined map[string]int64 `json:"rows_quarantined_by_reason"`
 	Excluded    map[string]int64 `json:"rows_excluded_by_reason"`
+	// Trimmed counts, per identifier column, rows whose value had leading
+	// or trailing blanks, which were removed. These rows are counted above
+	// as well, wherever they went.
+	Trimmed map[string]int64 `json:"ids_trimmed_by_column,omitempty"`
+	// Replaced counts, per text column, used rows whose value was not
+	// valid UTF-8 and was written with U+FFFD for the invalid bytes.
+	Replaced map[string]int64 `json:"text_replaced_by_column,omitempty"`
 }
 
 // NewAccounting returns empty accounting.
 func NewAccounting() *Accounting {
-	return &Accounting{Quarantined: map[string]int64{}, Excluded: map[string]int64{}}
+	return &Accounting{Quarantined: map[string]int64{}, Excluded: map[string]int64{}, Trimmed: map[string]int64{}, Replaced: map[string]int64{}}
 }
 
 // TotalQuarantined sums quarantined rows over reasons.

@@ -2,76 +2,86 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // Graph is the registered stages in an order where every stage comes after
-// the producers of its inputs, with the consumers of each table.
+// the producers of its inputs and the stages it runs after, with the
+// consumers of each table.
 type Graph struct {
 	Order     []Spec
 	consumers map[string][]int
-	producer  map[string]string
 }
 
-// BuildGraph checks that every input has exactly one producer and that there
-// is no cycle, and orders the stages. Among stages that could go next the
-// registration order decides, so the order is the same on every run.
+// BuildGraph checks that every input has a producer, that every After names
+// a stage and that there is no cycle, and orders the stages. A stage comes
+// after every producer of each table it reads, so its Finish starts once
+// all of them have finished, and after the stages in its After. Among
+// stages that could go next the smallest name goes first: the order depends
+// on the specs alone, not on the order they were registered in.
 func BuildGraph(specs []Spec) (*Graph, error) {
-	producer := map[string]string{}
-	for _, s := range specs {
+	index := map[string]int{}
+	for i, s := range specs {
+		if _, ok := index[s.Name]; ok {
+			return nil, fmt.Errorf("%w: stage %q registered twice", ErrGraph, s.Name)
+		}
+		index[s.Name] = i
+	}
+	producers := map[string][]int{}
+	for i, s := range specs {
 		for _, t := range s.Outputs {
-			if p, ok := producer[t]; ok {
-				return nil, fmt.Errorf("%w: table %q produced by both %q and %q", ErrGraph, t, p, s.Name)
-			}
-			producer[t] = s.Name
+			producers[t] = append(producers[t], i)
 		}
 	}
-	for _, s := range specs {
+	// deps[i] are the stages that must finish before stage i's Finish.
+	deps := make([][]int, len(specs))
+	for i, s := range specs {
 		for _, t := range s.Inputs {
-			if _, ok := producer[t]; !ok {
+			ps, ok := producers[t]
+			if !ok {
 				return nil, fmt.Errorf("%w: stage %q reads table %q that no stage produces", ErrGraph, s.Name, t)
 			}
+			deps[i] = append(deps[i], ps...)
+		}
+		for _, a := range s.After {
+			j, ok := index[a]
+			if !ok {
+				return nil, fmt.Errorf("%w: stage %q runs after stage %q that is not registered", ErrGraph, s.Name, a)
+			}
+			deps[i] = append(deps[i], j)
 		}
 	}
-	done := map[string]bool{}
 	placed := make([]bool, len(specs))
-	var order []Spec
+	order := make([]Spec, 0, len(specs))
 	for len(order) < len(specs) {
-		progressed := false
+		next := -1
 		for i, s := range specs {
-			if placed[i] || !inputsReady(s, producer, done) {
+			if placed[i] || slices.ContainsFunc(deps[i], func(j int) bool { return !placed[j] }) {
 				continue
 			}
-			placed[i] = true
-			done[s.Name] = true
-			order = append(order, s)
-			progressed = true
-			break
+			if next < 0 || s.Name < specs[next].Name {
+				next = i
+			}
 		}
-		if !progressed {
+		if next < 0 {
 			var stuck []string
 			for i, s := range specs {
 				if !placed[i] {
 					stuck = append(stuck, s.Name)
 				}
 			}
+			slices.Sort(stuck)
 			return nil, fmt.Errorf("%w: cycle among stages %s", ErrGraph, strings.Join(stuck, ", "))
 		}
+		placed[next] = true
+		order = append(order, specs[next])
 	}
-	g := &Graph{Order: order, consumers: map[string][]int{}, producer: producer}
+	g := &Graph{Order: order, consumers: map[string][]int{}}
 	for i, s := range order {
 		for _, t := range s.Inputs {
 			g.consumers[t] = append(g.consumers[t], i)
 		}
 	}
 	return g, nil
-}
-
-func inputsReady(s Spec, producer map[string]string, done map[string]bool) bool {
-	for _, t := range s.Inputs {
-		if !done[producer[t]] {
-			return false
-		}
-	}
-	return true
 }

@@ -26,7 +26,20 @@ type Manifest struct {
 	Artifacts []string `json:"artifacts,omitempty"`
 	// ArtifactRows counts the rows of artifact files such as audience lists.
 	ArtifactRows map[string]int64 `json:"artifact_rows,omitempty"`
-	Stages       []StageStat      `json:"stages"`
+	// ModelFits times each row of model_fit.
+	ModelFits []ModelFitTime `json:"model_fits,omitempty"`
+	Stages    []StageStat    `json:"stages"`
+	// Volume is what the volume guard compared rows_read with, when the job
+	// has an earlier committed night.
+	Volume *VolumeCheck `json:"volume_check,omitempty"`
+}
+
+// ModelFitTime is how long one model fit took; Model and FitScope name its
+// model_fit row.
+type ModelFitTime struct {
+	Model    string  `json:"model"`
+	FitScope string  `json:"fit_scope"`
+	Seconds  float64 `json:"fit_seconds"`
 }
 
 // RowTotals is the accounting identity spelled out: read = used + quarantined + excluded.

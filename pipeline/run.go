@@ -35,6 +35,9 @@ type Options struct {
 	Log    zerolog.Logger
 	// Observer, when set, hears of every run's start and end (lineage).
 	Observer Observer
+	// AllowVolumeDrop commits a night whose input fell by more than
+	// validate.max_volume_drop against the last committed night.
+	AllowVolumeDrop bool
 	// Publisher, when set, copies the tables to a warehouse after the local
 	// commit; its failure fails the run and leaves the local commit in place.
 	Publisher Publisher
@@ -51,6 +54,9 @@ type Observer interface {
 func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.RunID == "" {
 		o.RunID = NewRunID(time.Now())
+	}
+	if err := CheckRunID(o.RunID); err != nil {
+		return nil, err
 	}
 	if o.DryRun || o.Observer == nil {
 		return run1(ctx, o)
@@ -98,11 +104,11 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	}
 	sum := &Summary{RunID: o.RunID, RunDate: rc.RunDateString(), Job: o.Job.Name}
 	if o.DryRun {
-		st, err := Instantiate(rc, g)
+		st, err := Instantiate(ctx, rc, g)
 		if err != nil {
 			return nil, err
 		}
-		if err := st.Close(); err != nil {
+		if err := st.Close(ctx); err != nil {
 			return nil, err
 		}
 		sum.Status = "dry_run_ok"
@@ -127,10 +133,10 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	defer unlock()
-	if n, err := recoverDate(root, date); err != nil {
-		return nil, fmt.Errorf("recover earlier run of %s: %w", date, err)
-	} else if n > 0 {
-		log.Warn().Int("runs", n).Msg("rolled forward the commit of an earlier run that was interrupted")
+	if dates, err := cleanStale(osFS{}, root, date); err != nil {
+		return nil, fmt.Errorf("remove what earlier runs left: %w", err)
+	} else if len(dates) > 0 {
+		log.Info().Strs("dates", dates).Msg("removed what runs that did not finish left")
 	}
 	staging, err := newStaging(root, date, o.RunID)
 	if err != nil {
@@ -145,12 +151,12 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	rc.StagingDir = staging
 	log.Info().Str("output", root).Msg("run started")
 
-	st, err := Instantiate(rc, g)
+	st, err := Instantiate(ctx, rc, g)
 	if err != nil {
 		return nil, err
 	}
 	res, err := Execute(ctx, rc, g, st)
-	if cerr := st.Close(); err == nil {
+	if cerr := st.Close(ctx); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -162,14 +168,22 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if err := rc.Items.Check(); err != nil {
 		return nil, fmt.Errorf("order_items: %w", err)
 	}
+	volume, err := checkVolume(root, o.Job.Name, date, rc.Rows.Read, o.Job.Validate.MaxVolumeDrop, o.AllowVolumeDrop)
+	if err != nil {
+		return nil, err
+	}
+	if volume != nil && volume.Allowed {
+		log.Warn().Int64("rows_read", rc.Rows.Read).Int64("previous_rows_read", volume.PreviousRowsRead).
+			Str("previous_run_date", volume.PreviousRunDate).Msg("volume guard overridden by --allow-volume-drop")
+	}
 
 	m := Manifest{
 		RunID: o.RunID, RunDate: date, Job: o.Job.Name, Timezone: o.Job.Timezone, Version: Version(),
-		StartedAt: started.UTC(), Rows: *rc.Rows, Totals: totals(rc.Rows), Stages: res.Stages,
+		StartedAt: started.UTC(), Rows: *rc.Rows, Totals: totals(rc.Rows), Stages: res.Stages, Volume: volume,
 	}
 	var tables []string
 	for _, t := range schemas.OutputsFor(o.Job.Layout()) {
-		if _, err := os.Stat(PartitionDir(staging, t.Name, date)); err != nil {
+		if _, err := os.Stat(rc.StagedDir(t.Name)); err != nil {
 			continue
 		}
 		tables = append(tables, t.Name)
@@ -178,7 +192,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	}
 	// Other folders a stage staged for this date (the report) commit with
 	// the tables.
-	artifacts, err := stagedArtifacts(staging, date, tables)
+	artifacts, err := stagedArtifacts(staging, tables)
 	if err != nil {
 		return nil, err
 	}
@@ -192,15 +206,19 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if len(rc.ArtifactRows) > 0 {
 		m.ArtifactRows = rc.ArtifactRows
 	}
+	m.ModelFits = rc.ModelFits
 	m.FinishedAt = time.Now().UTC()
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := commit(root, staging, date, append(tables, artifacts...), raw); err != nil {
+	if err := commit(osFS{}, root, staging, date, o.RunID, append(tables, artifacts...), raw); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	if err := tidy(osFS{}, root, date); err != nil {
+		log.Warn().Err(err).Msg("night published; what it replaced stays until the next run")
+	}
 
 	if o.Publisher != nil {
 		log.Info().Msg("tables committed locally; publishing to the warehouse")
@@ -224,9 +242,8 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	return sum, nil
 }
 
-// stagedArtifacts lists staged folders holding a partition for date that are
-// not tables.
-func stagedArtifacts(staging, date string, tables []string) ([]string, error) {
+// stagedArtifacts lists the staged folders that are not tables.
+func stagedArtifacts(staging string, tables []string) ([]string, error) {
 	entries, err := os.ReadDir(staging)
 	if err != nil {
 		return nil, err
@@ -234,10 +251,7 @@ func stagedArtifacts(staging, date string, tables []string) ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || strings.HasPrefix(name, "_") || slices.Contains(tables, name) {
-			continue
-		}
-		if _, err := os.Stat(PartitionDir(staging, name, date)); err == nil {
+		if e.IsDir() && !strings.HasPrefix(name, "_") && !slices.Contains(tables, name) {
 			out = append(out, name)
 		}
 	}

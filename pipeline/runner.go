@@ -28,14 +28,15 @@ type Result struct {
 }
 
 // Instantiate builds every stage of the graph for a run, so constructor
-// checks (job options, input schemas) fail before any data moves. The caller
-// must Close the returned stages.
-func Instantiate(rc *RunContext, g *Graph) (Stages, error) {
+// checks (job options, input schemas) fail before any data moves. A
+// canceled ctx stops it before the next constructor, and constructors that
+// do I/O are given it. The caller must Close the returned stages.
+func Instantiate(ctx context.Context, rc *RunContext, g *Graph) (Stages, error) {
 	st := make(Stages, 0, len(g.Order))
 	for _, spec := range g.Order {
-		s, err := spec.New(rc)
+		s, err := newStage(ctx, rc, spec)
 		if err != nil {
-			st.Close()
+			st.Close(ctx)
 			return nil, inStage(spec.Name, err)
 		}
 		st = append(st, s)
@@ -43,14 +44,23 @@ func Instantiate(rc *RunContext, g *Graph) (Stages, error) {
 	return st, nil
 }
 
+func newStage(ctx context.Context, rc *RunContext, spec Spec) (Stage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return spec.New(ctx, rc)
+}
+
 // Stages are the instantiated stages of a graph, in graph order.
 type Stages []Stage
 
-// Close closes every stage, last first, and joins their errors.
-func (st Stages) Close() error {
+// Close closes every stage, last first, and joins their errors. It runs
+// after a canceled run too, so stages must release their resources even
+// when ctx is done.
+func (st Stages) Close(ctx context.Context) error {
 	var errs []error
 	for i := len(st) - 1; i >= 0; i-- {
-		errs = append(errs, st[i].Close())
+		errs = append(errs, st[i].Close(ctx))
 	}
 	return errors.Join(errs...)
 }
@@ -127,10 +137,10 @@ func (e *emitter) Emit(ctx context.Context, table string, rec arrow.Record) erro
 	r.stats[e.idx].RowsOut += n
 	r.tableRows[table] += n
 	for _, c := range r.g.consumers[table] {
-		r.stats[c].RowsIn += n
 		if err := r.call(c, func() error { return r.stages[c].Process(ctx, table, rec, r.emitters[c]) }); err != nil {
 			return inStage(r.g.Order[c].Name, err)
 		}
+		r.stats[c].RowsIn += n
 	}
 	return nil
 }

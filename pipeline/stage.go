@@ -30,21 +30,32 @@ type Emitter interface {
 // Stage turns batches of its input tables into batches of its output tables.
 // The runner calls Process for every input batch, then Finish once all inputs
 // are exhausted (a stage without inputs, a source, does all its work in
-// Finish), then Close, always, even after an error.
+// Finish), then Close, always, even after an error. Every call gets the
+// run's context, so a stage that talks to other systems stops when the run
+// is canceled (SIGTERM from the scheduler).
 type Stage interface {
 	Process(ctx context.Context, table string, rec arrow.Record, out Emitter) error
 	Finish(ctx context.Context, out Emitter) error
-	Close() error
+	Close(ctx context.Context) error
 }
 
 // Spec declares a stage to the registry: the tables it consumes and produces
-// and how to build it for a run. Doc is printed by `retain stages`.
+// and how to build it for a run. Doc says in a line what it does.
+//
+// A table may have several producers, which must give it one schema; its
+// consumers receive every producer's batches as they are emitted.
 type Spec struct {
 	Name    string
 	Doc     string
 	Inputs  []string
 	Outputs []string
-	New     func(rc *RunContext) (Stage, error)
+	// After names stages that must finish before this stage's Finish
+	// starts, for a stage that needs what another leaves behind (in the
+	// RunContext) rather than its tables. No batches flow along it.
+	After []string
+	// New builds the stage for a run. ctx is the run's: a constructor that
+	// reads files or asks a warehouse must give up when it is canceled.
+	New func(ctx context.Context, rc *RunContext) (Stage, error)
 }
 
 // Registry holds the stages a run may use, in registration order.
@@ -80,4 +91,4 @@ func (BaseStage) Process(context.Context, string, arrow.Record, Emitter) error {
 func (BaseStage) Finish(context.Context, Emitter) error { return nil }
 
 // Close releases nothing.
-func (BaseStage) Close() error { return nil }
+func (BaseStage) Close(context.Context) error { return nil }

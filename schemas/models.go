@@ -6,7 +6,7 @@ import "github.com/apache/arrow/go/v15/arrow"
 var ModelFit = Table{
 	Name:  "model_fit",
 	Grain: "one row per model fitted in the run and fit scope",
-	Doc: "Maximum-likelihood fits behind the predictive CLV columns, times in days. fit_scope 'full' is fitted on all history up to the run date " +
+	Doc: "Maximum-likelihood fits behind the predictive CLV columns, times in days; how long each fit took is in the run's manifest (model_fits), so a rerun writes the same table. fit_scope 'full' is fitted on all history up to the run date " +
 		"and drives the predictions; 'calibration' is fitted on history up to run date − holdout_days and scored on the holdout. " +
 		"A failed fit is a row with converged false and the reason in error; the run still writes every table. " +
 		"With clv.model auto the purchase model with the lower holdout MAE is selected (the higher log-likelihood without a holdout), and selection_reason says so.",
@@ -22,7 +22,6 @@ var ModelFit = Table{
 		{"customers", arrow.PrimitiveTypes.Int64, false, "Customers the fit used (repeat buyers with positive spend for gamma_gamma)."},
 		{"iterations", arrow.PrimitiveTypes.Int64, false, "Optimiser iterations."},
 		{"log_likelihood", arrow.PrimitiveTypes.Float64, true, "Summed log-likelihood at the fitted parameters."},
-		{"fit_seconds", arrow.PrimitiveTypes.Float64, false, "Wall time of the fit."},
 		{"r", arrow.PrimitiveTypes.Float64, true, "Purchase-rate Gamma shape (bgnbd, pareto_nbd)."},
 		{"alpha", arrow.PrimitiveTypes.Float64, true, "Purchase-rate Gamma scale, days (bgnbd, pareto_nbd)."},
 		{"a", arrow.PrimitiveTypes.Float64, true, "Dropout Beta a (bgnbd)."},

@@ -8,12 +8,15 @@ var Quarantine = Table{
 	Name:  "quarantine",
 	Grain: "one row per rejected input row",
 	Doc: "Input rows rejected by validation. Checks run in this order and the first failing one is the reason: " +
-		"missing_order_id, missing_customer_id, missing_order_ts, unparseable_order_ts, missing_amount, non_numeric_amount, negative_amount, " +
-		"unknown_currency (with input.fx_rates: no rate for the order's currency on or before its date); " +
-		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (the first row of an order_id in input order wins; " +
+		"missing_order_id, missing_customer_id, invalid_utf8 (order_id, customer_id or currency not valid UTF-8), missing_order_ts, unparseable_order_ts, " +
+		"order_ts_out_of_range (before validate.min_order_ts, or beyond int64 microseconds), missing_amount, non_numeric_amount, negative_amount, " +
+		"unknown_currency (with input.fx_rates: no rate for the order's currency on or before its date), " +
+		"amount_out_of_range (above validate.max_amount in the reporting currency, after conversion); " +
+		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (the first row of an order_id in input order wins, ids compared with blanks trimmed; " +
 		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check. " +
-		"order_items rows (source_table order_items) are quarantined as missing_order_id or missing_sku; items of orders that were not used are excluded and counted in the manifest's item_accounting. " +
-		"A CSV record of orders or order_items that does not split into the header's columns (a ragged row, a stray quote) is quarantined by the reader as malformed_row, with the fields it has mapped to the value columns by position.",
+		"order_items rows (source_table order_items) are quarantined as missing_order_id, missing_sku or invalid_utf8; items of orders that were not used are excluded and counted in the manifest's item_accounting. " +
+		"A CSV record of orders or order_items that does not split into the header's columns on its line (a ragged row, a misplaced quote) is quarantined by the reader as malformed_row, with the fields it has mapped to the value columns by position. " +
+		"Bytes of a value that are not valid UTF-8 are written as \\xHH.",
 	Columns: []Column{
 		snapshotDate,
 		{"reason", arrow.BinaryTypes.String, false, "Why the row was rejected (see table description)."},
@@ -28,17 +31,6 @@ var Quarantine = Table{
 		{"sku", arrow.BinaryTypes.String, true, "sku as read, as text (order_items rows)."},
 	},
 }
-
-// QuarantineParts are the tables the quarantine stage merges into
-// Quarantine: rejected order rows and rejected order-item rows, and the
-// CSV records of each that the reader could not split into columns
-// (malformed_row), which never reach validation.
-const (
-	QuarantinedOrders = "quarantined_orders"
-	QuarantinedItems  = "quarantined_items"
-	MalformedOrders   = "malformed_orders"
-	MalformedItems    = "malformed_items"
-)
 
 // CustomerSummary is the per-customer summary every later stage builds on.
 var CustomerSummary = Table{

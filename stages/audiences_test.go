@@ -3,6 +3,7 @@ package stages_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +63,44 @@ func TestAudienceLists(t *testing.T) {
 	raw, _ = os.ReadFile(filepath.Join(dir, "milestones_today.csv"))
 	if !strings.Contains(string(raw), ",5,") {
 		t.Errorf("milestones_today.csv lacks the 5th-order milestone:\n%s", raw)
+	}
+}
+
+// TestAudienceCellsCannotRunAsFormulas: ids, countries and channels from the
+// input that a spreadsheet would run reach the lists as text cells.
+func TestAudienceCellsCannotRunAsFormulas(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	hostile := []string{`=HYPERLINK("http://x","y")`, `+cmd|' /C calc'!A0`, `@SUM(1)`, `-2+3`, "-17"}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write([]string{"order_id", "customer_id", "order_ts", "amount", "country", "channel"})
+	for i, id := range hostile {
+		w.Write([]string{fmt.Sprint(i + 1), id, "2026-11-20", "10", "=1+1", "@web"})
+	}
+	w.Flush()
+	write(t, filepath.Join(dir, "orders.csv"), b.String())
+	if _, err := runJob(t, dir, "name: t\ninput: {orders: {path: orders.csv}}\naudiences: {lists: [new_customers]}\n", "2026-11-22", out, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(pipeline.PartitionDir(out, audiences.Dir, "2026-11-22"), "new_customers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range rows[1:] {
+		got[r[0]] = true
+		if r[1] != "'=1+1" || r[2] != "'@web" {
+			t.Errorf("country %q, channel %q", r[1], r[2])
+		}
+	}
+	for _, want := range []string{`'=HYPERLINK("http://x","y")`, `'+cmd|' /C calc'!A0`, `'@SUM(1)`, `'-2+3`, "-17"} {
+		if !got[want] {
+			t.Errorf("new_customers.csv lacks customer %s: %v", want, rows)
+		}
 	}
 }

@@ -71,7 +71,8 @@ func BenchmarkOrdersSource(b *testing.B) {
 	})
 }
 
-// reportExtract reports the extract stage's own time from the manifest.
+// reportExtract reports the extract and validate stages' own times from
+// the manifest.
 func reportExtract(b *testing.B, out, date string) {
 	raw, err := os.ReadFile(filepath.Join(pipeline.RunDir(out, date), pipeline.ManifestName))
 	if err != nil {
@@ -82,8 +83,9 @@ func reportExtract(b *testing.B, out, date string) {
 		b.Fatal(err)
 	}
 	for _, s := range m.Stages {
-		if s.Name == "extract" {
-			b.ReportMetric(float64(s.DurationMS), "extract_ms")
+		switch s.Name {
+		case "extract", "validate":
+			b.ReportMetric(float64(s.DurationMS), s.Name+"_ms")
 		}
 	}
 }

@@ -2,6 +2,8 @@ package stages_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -14,9 +16,11 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/decimal128"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
 	bq "google.golang.org/api/bigquery/v2"
 	"google.golang.org/api/option"
 
+	"retain/job"
 	"retain/pipeline"
 	"retain/stages"
 	"retain/warehouse/bqclient"
@@ -250,5 +254,59 @@ func serveQueryResult(tb testing.TB, fake *bqfake.Server, batches []arrow.Record
 		if err != nil {
 			tb.Fatal(err)
 		}
+	}
+}
+
+// TestBigQuerySourceStopsWhenCanceled: the source opens its clients and
+// reads the table's schema while the stage is built; a run canceled by then
+// (SIGTERM from the scheduler) gives up with the cancellation instead of
+// asking BigQuery regardless.
+func TestBigQuerySourceStopsWhenCanceled(t *testing.T) {
+	fake := bqfake.New()
+	fake.Tables["shop-analytics.sales.orders"] = &bq.Table{Schema: &bq.TableSchema{Fields: []*bq.TableFieldSchema{
+		{Name: "OrderNo", Type: "STRING"}, {Name: "Client", Type: "INTEGER"}, {Name: "PlacedAt", Type: "TIMESTAMP"},
+		{Name: "Total", Type: "NUMERIC"}, {Name: "State", Type: "STRING"},
+	}}}
+	_, _, useFakes := serveQueryResult(t, fake, nil)
+	j, err := job.Parse([]byte(bqSourceJob), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o pipeline.Options
+	useFakes(&o)
+	var spec pipeline.Spec
+	for _, s := range o.Registry.Specs() {
+		if s.Name == "extract" {
+			spec = s
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		cancel bool
+	}{
+		{"running", false},
+		{"canceled", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc, err := pipeline.NewRunContext(j, "t", "2026-03-31", memory.NewGoAllocator(), zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel {
+				cancel()
+			}
+			st, err := spec.New(ctx, rc)
+			if err == nil {
+				defer st.Close(ctx)
+			}
+			switch {
+			case !tc.cancel && err != nil:
+				t.Fatalf("New: %v", err)
+			case tc.cancel && !errors.Is(err, context.Canceled):
+				t.Errorf("New on a canceled run: err = %v, want context.Canceled", err)
+			}
+		})
 	}
 }

@@ -2,7 +2,10 @@ package stages_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +158,24 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 	if want := map[bool]string{true: "bgnbd", false: "pareto_nbd"}[bgMAE <= pnMAE]; selected != want {
 		t.Errorf("selected %s with MAEs bgnbd %.4f, pareto_nbd %.4f", selected, bgMAE, pnMAE)
 	}
+	// Fit times are in the manifest, one per model_fit row.
+	var m pipeline.Manifest
+	raw, err := os.ReadFile(filepath.Join(pipeline.RunDir(out, "2026-11-22"), pipeline.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.ModelFits) != len(fits) {
+		t.Errorf("manifest times %d fits, model_fit has %d rows", len(m.ModelFits), len(fits))
+	}
+	for _, f := range m.ModelFits {
+		if r := fits[f.Model+"/"+f.FitScope]; r == nil || (r["converged"] == true && f.Seconds <= 0) {
+			t.Errorf("manifest fit time %+v for model_fit row %v", f, r)
+		}
+	}
+
 	cal := fits["bgnbd/calibration"]
 	pred, act := cal["holdout_predicted_total"].(float64), cal["holdout_actual_total"].(float64)
 	if act <= 0 || math.Abs(pred-act)/act > 0.25 {

@@ -30,7 +30,9 @@ func TestReportContent(t *testing.T) {
 	_, html := reportOf(t)
 	for _, want := range []string{
 		`id="cohorts"`, `id="segments"`, `id="trend"`, `id="clv"`, `id="winback"`,
-		"Retention report — retention_small", "Run date 2026-04-15 · 5 customers",
+		// The page names the run date and the data.
+		"Retention report — retention_small",
+		"Run date 2026-04-15 · 5 customers · 9 orders · revenue 230.00 · first order 2026-01-05 · last order 2026-04-01",
 		// January cohort: 2 customers, P1 back in March (+2) = 50%.
 		`<td class="cohort">2026-01-01</td><td>2</td>`, ">50.0%<",
 		// March retention (E − N) / S = 2/3.
@@ -45,6 +47,14 @@ func TestReportContent(t *testing.T) {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	// Nothing of the run itself, so a rerun writes the same page: runCase's
+	// run id, or a time of day.
+	if strings.Contains(html, "golden") {
+		t.Error("report names the run id")
+	}
+	if m := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d`).FindString(html); m != "" {
+		t.Errorf("report holds a time: %s", m)
 	}
 	if m := regexp.MustCompile(`(?i)(src|href)\s*=\s*"?(https?:)?//`).FindString(html); m != "" {
 		t.Errorf("report loads from the network: %s", m)

@@ -57,21 +57,39 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
-// snapshot reads every file under root except staging, keyed by path.
+// snapshot reads every file a reader of root sees, following the date
+// links, keyed by path; the folders behind the links (_nights) and staging
+// are not read directly.
 func snapshot(t *testing.T, root string, skip func(rel string) bool) map[string][]byte {
+	t.Helper()
 	files := map[string][]byte{}
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	var walk func(dir, rel string)
+	walk = func(dir, rel string) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		rel, _ := filepath.Rel(root, p)
-		if strings.HasPrefix(rel, "_staging") || (skip != nil && skip(rel)) {
-			return nil
+		for _, e := range entries {
+			p, r := filepath.Join(dir, e.Name()), filepath.Join(rel, e.Name())
+			if r == "_staging" || r == "_nights" || (skip != nil && skip(r)) {
+				continue
+			}
+			fi, err := os.Stat(p) // through links
+			if err != nil {
+				t.Fatalf("%s: %v", r, err)
+			}
+			if fi.IsDir() {
+				walk(p, r)
+				continue
+			}
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[r] = raw
 		}
-		raw, err := os.ReadFile(p)
-		files[rel] = raw
-		return err
-	})
+	}
+	walk(root, "")
 	return files
 }
 
@@ -109,6 +127,9 @@ func TestFailedRunLeavesCommittedDateUntouched(t *testing.T) {
 		if e.IsDir() {
 			t.Errorf("failed run left staging folder %s", e.Name())
 		}
+	}
+	if nights, _ := os.ReadDir(filepath.Join(out, "_nights", "2026-11-22")); len(nights) != 2 {
+		t.Errorf("the date's night folder holds %v, want current and the night it names", nights)
 	}
 }
 
@@ -259,40 +280,8 @@ func TestTypedParquetInput(t *testing.T) {
 func decimalOf(cents int64) decimal128.Num { return decimal128.FromI64(cents) }
 
 // exceptRunVariant skips what legitimately differs between runs of one date:
-// the manifest (run id, durations), the report (run id) and model_fit, whose
-// fit_seconds is a measurement; modelFitWithoutTimes compares the rest of it.
-func exceptRunVariant(rel string) bool {
-	for _, p := range []string{"_runs", "report", "model_fit"} {
-		if strings.HasPrefix(rel, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// modelFitWithoutTimes renders model_fit with fit_seconds blanked.
-func modelFitWithoutTimes(t *testing.T, out, date string) string {
-	lines := strings.Split(renderTable(t, out, "model_fit", date, out), "\n")
-	col := -1
-	for i, name := range strings.Split(lines[0], ",") {
-		if name == "fit_seconds" {
-			col = i
-		}
-	}
-	if col < 0 {
-		t.Fatal("model_fit has no fit_seconds column")
-	}
-	for i := 1; i < len(lines); i++ {
-		// Errors may hold commas in quotes, but fit_seconds sits before them
-		// only when error is null; blank the field by position from the end.
-		fields := strings.Split(lines[i], ",")
-		if len(fields) > col {
-			fields[len(fields)-(len(strings.Split(lines[0], ","))-col)] = ""
-		}
-		lines[i] = strings.Join(fields, ",")
-	}
-	return strings.Join(lines, "\n")
-}
+// the manifest (run id, times).
+func exceptRunVariant(rel string) bool { return strings.HasPrefix(rel, "_runs") }
 
 // TestCurrenciesAreNeverSummedUnconverted: orders in two currencies without
 // fx_rates fail the run and commit nothing; with reporting_currency alone the
@@ -335,5 +324,38 @@ func TestCurrenciesAreNeverSummedUnconverted(t *testing.T) {
 	write(t, filepath.Join(dir, "orders.csv"), "order_id,customer_id,order_ts,amount,currency\nO1,C1,2026-11-01,1500,JPY\nO2,C2,2026-11-02,900,\n")
 	if _, err := runJob(t, dir, "name: fx\ninput:\n  orders: {path: orders.csv}\n", "2026-11-22", out, false); err != nil {
 		t.Errorf("a single currency failed: %v", err)
+	}
+}
+
+// TestQuarantineOrdersBeforeItems: validation and product affinity both
+// write the quarantine table; its rows are the orders' rejects in input
+// order, then the items', as when one stage gathered them.
+func TestQuarantineOrdersBeforeItems(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	write(t, filepath.Join(dir, "orders.csv"), "order_id,customer_id,order_ts,amount\n"+
+		"O1,K1,2026-06-01,30\n,K2,2026-06-02,5\nO2,K2,2026-06-02,20\nO3,K3,2026-06-03,abc\nO1,K1,2026-06-04,1\n")
+	write(t, filepath.Join(dir, "items.csv"), "order_id,sku\nO1,A\n,B\nO1,\nO2,A\nO2,\n")
+	jobYAML := "name: t\ninput: {orders: {path: orders.csv}, order_items: {path: items.csv}}\naffinity: {min_pair_orders: 1}\n"
+	if _, err := runJob(t, dir, jobYAML, "2026-06-30", out, false); err != nil {
+		t.Fatal(err)
+	}
+	tbl := readTable(t, out, "quarantine", "2026-06-30")
+	defer tbl.Release()
+	rows := array.NewTableReader(tbl, -1)
+	defer rows.Release()
+	var got []string
+	for rows.Next() {
+		rec := rows.Record()
+		col := func(name string) *array.String {
+			return rec.Column(rec.Schema().FieldIndices(name)[0]).(*array.String)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			got = append(got, col("source_table").Value(i)+":"+col("reason").Value(i))
+		}
+	}
+	want := "orders:missing_order_id orders:non_numeric_amount orders:duplicate_order_id " +
+		"order_items:missing_order_id order_items:missing_sku order_items:missing_sku"
+	if strings.Join(got, " ") != want {
+		t.Errorf("quarantine rows:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"retain/stages/extract"
 	"retain/stages/kpis"
 	"retain/stages/load"
-	"retain/stages/quarantine"
 	"retain/stages/report"
 	"retain/stages/segments"
 	"retain/stages/validate"
@@ -39,7 +38,6 @@ func RegisterAllWith(r *pipeline.Registry, o Options) error {
 		validate.Register(r),
 		extract.RegisterItems(r),
 		affinity.Register(r),
-		quarantine.Register(r),
 		customersummary.Register(r),
 		clv.Register(r),
 		actions.Register(r),

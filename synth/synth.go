@@ -5,6 +5,7 @@
 package synth
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -20,6 +21,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/zeebo/xxh3"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -35,6 +37,10 @@ type Options struct {
 	HistoryYears int
 	// FileRows caps rows per Parquet file; default 2,000,000.
 	FileRows int
+	// UUIDCustomerIDs gives customers 36-character UUIDs, as many shops
+	// use, instead of C00000001: about three times the bytes per id, so a
+	// shop of 30,000 customers already has over 1 MiB of distinct ids.
+	UUIDCustomerIDs bool
 }
 
 // Result says what was written.
@@ -297,7 +303,7 @@ func write(o Options, orders []order, rng *rand.Rand) (int64, error) {
 	}
 	for i, od := range orders {
 		oid := fmt.Sprintf("O%010d", od.id)
-		cid := fmt.Sprintf("C%08d", od.customer)
+		cid := customerID(o, od.customer)
 		str := func(k int, s string) { ob.Field(k).(*array.StringBuilder).Append(s) }
 		switch od.bad {
 		case badNoOrderID:
@@ -361,6 +367,21 @@ func write(o Options, orders []order, rng *rand.Rand) (int64, error) {
 		return items, err
 	}
 	return items, iw.close()
+}
+
+// customerID names customer c. UUIDs are hashed from the seed and c rather
+// than drawn from the generator, so the rest of the shop is the same with
+// either kind of id.
+func customerID(o Options, c int32) string {
+	if !o.UUIDCustomerIDs {
+		return fmt.Sprintf("C%08d", c)
+	}
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(c))
+	h := xxh3.Hash128Seed(b[:], o.Seed)
+	// Version 4 and variant bits, as a random UUID has them.
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", h.Hi>>32, h.Hi>>16&0xffff, h.Hi&0xfff,
+		h.Lo>>48&0x3fff|0x8000, h.Lo&0xffffffffffff)
 }
 
 // zipf draws a product rank with a long tail: few products sell most.

@@ -43,9 +43,9 @@ const (
 const usage = `retain: nightly customer-retention tables from order data.
 
 Commands:
-  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F] [--holdout-days N]
-  retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR]
-  retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N]
+  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F] [--holdout-days N] [--allow-volume-drop]
+  retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR] [--allow-volume-drop]
+  retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N] [--uuid-ids]
   retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
   retain show [--output DIR] --run-date YYYY-MM-DD [--table T] [--columns a,b] [--where col=value] [--limit N]
   retain version
@@ -74,7 +74,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, pipeline.ErrRunID):
 		return exitUsage
 	case errors.Is(err, pipeline.ErrNoInput):
 		return exitNoInput
@@ -121,6 +121,7 @@ func newLogger(stderr io.Writer) zerolog.Logger {
 type jobFlags struct {
 	job, input, output, xcom string
 	holdoutDays              int
+	allowVolumeDrop          bool
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -129,10 +130,11 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.output, "output", "", "output root folder; overrides the job file")
 	fs.StringVar(&f.xcom, "xcom-file", "", "also write the summary JSON here (Airflow: /airflow/xcom/return.json)")
 	fs.IntVar(&f.holdoutDays, "holdout-days", -1, "score the CLV models on the last N days (overrides clv.holdout_days)")
+	fs.BoolVar(&f.allowVolumeDrop, "allow-volume-drop", false, "commit even when rows read fell by more than validate.max_volume_drop against the last committed night")
 }
 
 // options loads the job file and the stage registry.
-func (f *jobFlags) options(stderr io.Writer) (pipeline.Options, error) {
+func (f *jobFlags) options(log zerolog.Logger) (pipeline.Options, error) {
 	if f.job == "" {
 		return pipeline.Options{}, fmt.Errorf("%w: --job is required", errUsage)
 	}
@@ -150,7 +152,7 @@ func (f *jobFlags) options(stderr io.Writer) (pipeline.Options, error) {
 	if err := stages.RegisterAll(reg); err != nil {
 		return pipeline.Options{}, err
 	}
-	o := pipeline.Options{Job: j, Registry: reg, OutputDir: f.output, Log: newLogger(stderr)}
+	o := pipeline.Options{Job: j, Registry: reg, OutputDir: f.output, Log: log, AllowVolumeDrop: f.allowVolumeDrop}
 	if j.Sink != nil {
 		o.Publisher = bqsink.New(*j.Sink, j.Layout(), bqclient.Options{})
 	}
@@ -190,7 +192,7 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	dryRun := fs.Bool("dry-run", false, "check the job file and input schemas, write nothing")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError(err)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -210,28 +212,39 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	if err := checkRunDate(*runDate); err != nil {
 		return err
 	}
-	o, err := jf.options(stderr)
-	if err != nil {
-		return err
-	}
 	if *runID == "" {
 		*runID = pipeline.NewRunID(time.Now())
 	}
-	o.RunDate, o.RunID, o.DryRun = *runDate, *runID, *dryRun
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	sum, err := pipeline.Run(ctx, o)
-	if err != nil {
-		// A scheduler that reads stdout gets a parseable line on failure too.
-		status := "failed"
-		if errors.Is(err, pipeline.ErrNoInput) {
-			status = "no_input"
+	log := newLogger(stderr)
+	o, err := jf.options(log)
+	if err == nil {
+		o.RunDate, o.RunID, o.DryRun = *runDate, *runID, *dryRun
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		var sum *pipeline.Summary
+		if sum, err = pipeline.Run(ctx, o); err == nil {
+			return jf.report(stdout, sum)
 		}
-		_ = jf.report(stdout, map[string]string{"status": status, "run_id": *runID, "run_date": *runDate, "job": o.Job.Name, "error": err.Error()})
-		return err
 	}
-	return jf.report(stdout, sum)
+	// A scheduler that reads stdout gets a parseable line on failure too,
+	// and log-based alerting gets one error line.
+	status := "failed"
+	if errors.Is(err, pipeline.ErrNoInput) {
+		status = "no_input"
+		log.Warn().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("no input for this date; nothing replaced")
+	} else {
+		log.Error().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("run failed")
+	}
+	name := ""
+	if o.Job != nil {
+		name = o.Job.Name
+	}
+	_ = jf.report(stdout, map[string]string{"status": status, "run_id": *runID, "run_date": *runDate, "job": name, "error": oneLine(err.Error())})
+	return err
 }
+
+// oneLine keeps the summary's error on the one line schedulers parse.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func backfill(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
@@ -244,20 +257,25 @@ func backfill(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&bo.Parallel, "parallel", 1, "dates run at once")
 	fs.BoolVar(&bo.Force, "force", false, "rerun dates that already have a _SUCCESS")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError(err)
 	}
 	if bo.From == "" || bo.To == "" {
 		fs.Usage()
 		return fmt.Errorf("%w: --from and --to are required", errUsage)
 	}
-	o, err := jf.options(stderr)
+	log := newLogger(stderr)
+	o, err := jf.options(log)
 	if err != nil {
+		log.Error().Err(err).Msg("backfill failed")
 		return err
 	}
 	bo.Options = o
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sum, err := pipeline.Backfill(ctx, bo)
+	if err != nil {
+		log.Error().Err(err).Msg("backfill failed")
+	}
 	if sum != nil {
 		if rerr := jf.report(stdout, sum); rerr != nil && err == nil {
 			err = rerr
@@ -274,8 +292,9 @@ func gen(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output folder (orders/ and order_items/ are written in it)")
 	end := fs.String("end-date", time.Now().UTC().Format(time.DateOnly), "last day of generated history (a few later orders are added to exercise exclusion)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed; the same seed gives the same files")
+	fs.BoolVar(&o.UUIDCustomerIDs, "uuid-ids", false, "36-character UUID customer ids instead of C00000001")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError(err)
 	}
 	if *out == "" || o.Customers < 1 {
 		fs.Usage()
@@ -303,7 +322,7 @@ func show(args []string, stdout, stderr io.Writer) error {
 	where := fs.String("where", "", "column=value filters, comma-separated")
 	limit := fs.Int("limit", 20, "rows at most; 0 for all")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError(err)
 	}
 	if err := checkRunDate(*runDate); err != nil {
 		return err
@@ -325,6 +344,14 @@ func show(args []string, stdout, stderr io.Writer) error {
 	return preview.Print(stdout, path, o)
 }
 
+// usageError makes a flag the command does not know a usage error (exit 2).
+func usageError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
+}
+
 // checkRunDate makes a malformed run date a usage error (exit 2).
 func checkRunDate(d string) error {
 	if _, err := time.Parse(time.DateOnly, d); err != nil {
@@ -341,7 +368,7 @@ func printSchema(args []string, stdout, stderr io.Writer) error {
 	source := fs.String("dbt-source", "retain", "with --format dbt: the source name")
 	dataset := fs.String("dbt-schema", "retain", "with --format dbt: the dataset/schema holding the tables")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError(err)
 	}
 	switch *format {
 	case "text":

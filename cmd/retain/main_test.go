@@ -53,6 +53,7 @@ func TestExitCodes(t *testing.T) {
 		{"orders without rows", []string{"run", "--job", job, "--run-date", "2026-11-22", "--input", zeroRows}, exitNoInput},
 		{"invalid job file", []string{"run", "--job", bad, "--run-date", "2026-11-22"}, exitFailure},
 		{"bad run date", []string{"run", "--job", job, "--run-date", "22.11.2026", "--input", dir}, exitUsage},
+		{"bad run id", []string{"run", "--job", job, "--run-date", "2026-11-22", "--input", dir, "--run-id", "../x"}, exitUsage},
 		{"missing order items", []string{"run", "--job", withItems, "--run-date", "2026-11-22"}, exitFailure},
 		{"schema", []string{"schema", "--format", "dbt"}, exitOK},
 		{"show without a date", []string{"show", "--table", "segment_summary"}, exitUsage},

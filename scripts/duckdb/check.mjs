@@ -48,6 +48,14 @@ for (const t of manifest.tables) {
   check(Number(n) === t.rows, `${t.name}: DuckDB counts ${n} rows, manifest ${t.rows}`);
 }
 
+// Dates are symlinks into _nights/; a glob over all of them follows them.
+{
+  const all = join(root, 'customer_summary', '*', '*.parquet');
+  const [{ n }] = await rows(`SELECT count(*) AS n FROM read_parquet('${all}') WHERE snapshot_date = DATE '${runDate}'`);
+  const want = manifest.tables.find((t) => t.name === 'customer_summary').rows;
+  check(Number(n) === want, `customer_summary/*/*.parquet: DuckDB counts ${n} rows of ${runDate}, manifest ${want}`);
+}
+
 // Invariants of customer_summary, computed by DuckDB.
 const [inv] = await rows(`
   SELECT sum(order_count) AS orders,

@@ -30,7 +30,7 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "Win-back stage, declining behaviour, loyalty tier, milestones, anniversaries and new customers per customer.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerActions.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			s := &stage{rc: rc, cfg: rc.Job.Actions, runDay: customersummary.RunDay(rc),
 				b: array.NewRecordBuilder(rc.Mem, schemas.CustomerActions.Schema())}
 			s.walk.Visit = s.visit
@@ -51,7 +51,7 @@ type stage struct {
 	rows   int
 }
 
-func (s *stage) Close() error {
+func (s *stage) Close(context.Context) error {
 	s.b.Release()
 	return nil
 }

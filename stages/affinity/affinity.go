@@ -9,6 +9,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -17,7 +18,7 @@ import (
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
-	"retain/stages/quarantine"
+	"retain/stages/internal/quarantine"
 )
 
 // Register adds the affinity stage.
@@ -26,13 +27,13 @@ func Register(r *pipeline.Registry) error {
 		Name:    "affinity",
 		Doc:     "product_affinity: pairs of SKUs bought together in used orders, with support, confidence and lift.",
 		Inputs:  []string{extract.RawItems},
-		Outputs: []string{schemas.ProductAffinity.Name, schemas.QuarantinedItems},
+		Outputs: []string{schemas.ProductAffinity.Name, schemas.Quarantine.Name},
 		New:     New,
 	})
 }
 
 // New builds the stage for a run.
-func New(rc *pipeline.RunContext) (pipeline.Stage, error) {
+func New(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 	return &stage{rc: rc, sku: map[string]int32{}, pairs: newPairTable(),
 		open: make([]openBasket, rc.Job.Affinity.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
 }
@@ -43,6 +44,10 @@ const (
 	ReasonMissingOrderID = "missing_order_id"
 	// ReasonMissingSKU quarantines an item without a SKU.
 	ReasonMissingSKU = "missing_sku"
+	// ReasonInvalidUTF8 quarantines an item whose order_id or SKU is not
+	// valid UTF-8, as validation does for orders: product_affinity must
+	// stay readable.
+	ReasonInvalidUTF8 = "invalid_utf8"
 	// ExcludedOrderNotUsed: the item's order is unknown, quarantined,
 	// excluded by status or after the run date.
 	ExcludedOrderNotUsed = "order_not_used"
@@ -80,20 +85,24 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 	}
 	orderCol, skuCol := cols["order_id"], cols["sku"]
 	var rejected []rejectedItem
+	var trimmedOrder, trimmedSKU int64
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var order, sku string
 		if !orderCol.IsNull(i) {
-			order = orderCol.ValueStr(i)
+			order = trimID(orderCol.ValueStr(i), &trimmedOrder)
 		}
 		if !skuCol.IsNull(i) {
-			sku = skuCol.ValueStr(i)
+			sku = trimID(skuCol.ValueStr(i), &trimmedSKU)
 		}
 		switch {
-		case strings.TrimSpace(order) == "":
+		case order == "":
 			rejected = append(rejected, rejectedItem{i, ReasonMissingOrderID})
 			continue
-		case strings.TrimSpace(sku) == "":
+		case sku == "":
 			rejected = append(rejected, rejectedItem{i, ReasonMissingSKU})
+			continue
+		case !utf8.ValidString(order) || !utf8.ValidString(sku):
+			rejected = append(rejected, rejectedItem{i, ReasonInvalidUTF8})
 			continue
 		}
 		slot := s.last
@@ -102,10 +111,27 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		}
 		s.open[slot].items = append(s.open[slot].items, s.product(sku))
 	}
+	if trimmedOrder > 0 {
+		s.rc.Items.Trimmed["order_id"] += trimmedOrder
+	}
+	if trimmedSKU > 0 {
+		s.rc.Items.Trimmed["sku"] += trimmedSKU
+	}
 	if len(rejected) > 0 {
 		return s.quarantine(ctx, rec, cols, rejected, out)
 	}
 	return nil
+}
+
+// trimID removes blanks around an order id or SKU, as validation does for
+// order ids, so an item finds its order and " A1" is the product A1; it
+// counts the values that had any.
+func trimID(id string, trimmed *int64) string {
+	t := strings.TrimSpace(id)
+	if len(t) != len(id) && t != "" {
+		*trimmed++
+	}
+	return t
 }
 
 type rejectedItem struct {
@@ -123,7 +149,7 @@ func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[strin
 		s.rc.Items.Quarantined[r.reason]++
 		q.Add(r.reason, schemas.OrderItems.Name, file, firstRow+int64(r.row), cols, r.row)
 	}
-	return q.Emit(ctx, out, schemas.QuarantinedItems)
+	return q.Emit(ctx, out)
 }
 
 // openBasket is an order whose items are still being collected; its
@@ -378,7 +404,7 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 			Msg("items of some orders came more than affinity.open_orders orders after their earlier items, when the order was already counted; they were left out (raise open_orders, or sort the export by order_id)")
 	}
 	if n := s.rc.Items.TotalQuarantined(); n > 0 {
-		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).Msg("items without order_id or sku are in the quarantine table")
+		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).Msg("items without a usable order_id or sku are in the quarantine table")
 	}
 	cfg := s.rc.Job.Affinity
 	n := float64(s.baskets)

@@ -13,6 +13,7 @@ import (
 
 	"retain/job"
 	"retain/pipeline"
+	"retain/schemas"
 	"retain/stages/extract"
 )
 
@@ -52,7 +53,7 @@ func TestPrunedCountsStayWithinBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := New(rc)
+	st, err := New(context.Background(), rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,5 +133,94 @@ func TestPrunedCountsStayWithinBound(t *testing.T) {
 	}
 	if !found {
 		t.Error("the frequent pair P1-P2 was pruned")
+	}
+}
+
+// tables keeps every emitted batch by table.
+type tables map[string][]arrow.Record
+
+func (ts tables) Emit(_ context.Context, table string, rec arrow.Record) error {
+	rec.Retain()
+	ts[table] = append(ts[table], rec)
+	return nil
+}
+
+func (ts tables) release() {
+	for _, recs := range ts {
+		for _, r := range recs {
+			r.Release()
+		}
+	}
+}
+
+// TestItemTextChecks: blanks around an item's order_id or SKU are trimmed
+// (and counted), so " A1" is the product A1 and "O1 " finds order O1; an
+// order_id or SKU that is not UTF-8 is quarantined as invalid_utf8 with the
+// bytes spelled out, never written to product_affinity.
+func TestItemTextChecks(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	j, err := job.Parse([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1}\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := pipeline.NewRunContext(j, "t", "2026-11-22", mem, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := New(context.Background(), rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.UsedOrders = usedSet{"O1": false, "O2": false}
+	items := [][2]string{
+		{"O1", "A1"}, {"O1 ", " B1"}, {"O2", "A1 "}, {" O2", "B1"},
+		{"O1", "C\xff\xfe"}, {"O2\xff", "A1"},
+	}
+	sc := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "sku", Type: arrow.BinaryTypes.String}}, nil)
+	b := array.NewRecordBuilder(mem, sc)
+	defer b.Release()
+	for _, it := range items {
+		b.Field(0).(*array.StringBuilder).Append(it[0])
+		b.Field(1).(*array.StringBuilder).Append(it[1])
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	out := tables{}
+	defer out.release()
+	ctx := context.Background()
+	if err := st.Process(ctx, extract.RawItems, rec, out); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Finish(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	pairs := out[schemas.ProductAffinity.Name]
+	if len(pairs) != 1 || pairs[0].NumRows() != 1 {
+		t.Fatalf("product_affinity: %v, want the one pair A1-B1", pairs)
+	}
+	pa := pairs[0]
+	if a, c, n := pa.Column(1).(*array.String).Value(0), pa.Column(2).(*array.String).Value(0), pa.Column(3).(*array.Int64).Value(0); a != "A1" || c != "B1" || n != 2 {
+		t.Errorf("pair %q-%q in %d orders, want A1-B1 in 2", a, c, n)
+	}
+	q := out[schemas.Quarantine.Name]
+	if len(q) != 1 || q[0].NumRows() != 2 {
+		t.Fatalf("quarantined items: %v, want 2 rows", q)
+	}
+	qi := schemas.Quarantine.MustIndex
+	var got []string
+	for i := 0; i < 2; i++ {
+		got = append(got, q[0].Column(qi("reason")).(*array.String).Value(i)+" "+
+			q[0].Column(qi("source_table")).(*array.String).Value(i)+" "+
+			q[0].Column(qi("order_id")).(*array.String).Value(i)+" "+
+			q[0].Column(qi("sku")).(*array.String).Value(i))
+	}
+	want := []string{`invalid_utf8 order_items O1 C\xff\xfe`, `invalid_utf8 order_items O2\xff A1`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("quarantined %q, want %q", got, want)
+	}
+	if rc.Items.Quarantined[ReasonInvalidUTF8] != 2 || rc.Items.Used != 4 ||
+		rc.Items.Trimmed["order_id"] != 2 || rc.Items.Trimmed["sku"] != 2 {
+		t.Errorf("item accounting %+v", rc.Items)
 	}
 }

@@ -56,7 +56,7 @@ func BenchmarkWideCatalogue(b *testing.B) {
 			used[k] = false
 		}
 		rc.UsedOrders = used
-		st, _ := New(rc)
+		st, _ := New(context.Background(), rc)
 		s := st.(*stage)
 		for _, rec := range recs {
 			if err := s.Process(context.Background(), extract.RawItems, rec, nil); err != nil {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -84,7 +85,7 @@ func Register(r *pipeline.Registry) error {
 		Name:   "audiences",
 		Doc:    "One CSV per configured audience under <output>/audiences/snapshot_date=<date>/.",
 		Inputs: []string{schemas.CustomerSegments.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return &stage{rc: rc}, nil
 		},
 	})
@@ -106,7 +107,7 @@ type stage struct {
 }
 
 func (s *stage) open() error {
-	dir := pipeline.PartitionDir(s.rc.StagingDir, Dir, s.rc.RunDateString())
+	dir := s.rc.StagedDir(Dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -167,14 +168,15 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipelin
 }
 
 // text renders a value the way spreadsheet and mail tools read it: RFC 3339
-// times, plain decimals, empty for null.
+// times, plain decimals, empty for null, and text that cannot run as a
+// formula.
 func text(a arrow.Array, i int) string {
 	if a.IsNull(i) {
 		return ""
 	}
 	switch a := a.(type) {
 	case *array.String:
-		return a.Value(i)
+		return neutralise(a.Value(i))
 	case *array.Int64:
 		return strconv.FormatInt(a.Value(i), 10)
 	case *array.Float64:
@@ -189,6 +191,42 @@ func text(a arrow.Array, i int) string {
 		return calendar.Date(int32(a.Value(i))).Format(time.DateOnly)
 	}
 	return a.ValueStr(i)
+}
+
+// neutralise prefixes text that a spreadsheet would run as a formula with
+// "'", which makes it a text cell (OWASP's advice on CSV injection): ids,
+// countries and channels come from the shop's input, and a list is as
+// likely to be opened in a spreadsheet as fed to a mail tool. Text that is
+// a plain number, such as a negative integer id, reads as that number and
+// stays as it is; numeric columns are never text and are never changed.
+func neutralise(s string) string {
+	if s == "" || !strings.ContainsRune(formulaStarts, rune(s[0])) || isPlainNumber(s) {
+		return s
+	}
+	return "'" + s
+}
+
+// formulaStarts are the first characters that make a spreadsheet cell a
+// formula, or that some strip before looking for one.
+const formulaStarts = "=+-@\t\r"
+
+// isPlainNumber is an optional sign, digits and an optional decimal part.
+func isPlainNumber(s string) bool {
+	if s[0] == '-' || s[0] == '+' {
+		s = s[1:]
+	}
+	digits, dot := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot && digits > 0 && i < len(s)-1:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
 }
 
 // Finish flushes every list, writing empty ones too: an empty file says
@@ -224,7 +262,7 @@ func (s *stage) Finish(context.Context, pipeline.Emitter) error {
 }
 
 // Close closes lists left open by a failed run; the staging folder goes with them.
-func (s *stage) Close() error {
+func (s *stage) Close(context.Context) error {
 	for _, l := range s.lists {
 		if l.file != nil {
 			l.file.Close()

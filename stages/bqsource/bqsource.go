@@ -40,8 +40,12 @@ var (
 // New returns the extract stage's warehouse reader; opts are extra client
 // options (tests, private endpoints).
 func New(opts bqclient.Options) extract.Warehouse {
-	return func(rc *pipeline.RunContext) (pipeline.Stage, error) {
-		return newReader(rc, opts)
+	return func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		r, err := newReader(ctx, rc, opts)
+		if err != nil {
+			return nil, err // not a nil *reader in a non-nil Stage
+		}
+		return r, nil
 	}
 }
 
@@ -58,9 +62,8 @@ type reader struct {
 
 // newReader opens the clients and checks the table's columns, so a wrong
 // mapping fails the run before a query is paid for.
-func newReader(rc *pipeline.RunContext, opts bqclient.Options) (*reader, error) {
+func newReader(ctx context.Context, rc *pipeline.RunContext, opts bqclient.Options) (*reader, error) {
 	cfg := rc.Job.Input.Orders.BigQuery
-	ctx := context.Background()
 	c, err := bqclient.OpenStorage(ctx, cfg.BigQuery, opts)
 	if err != nil {
 		return nil, err
@@ -91,7 +94,7 @@ func newReader(rc *pipeline.RunContext, opts bqclient.Options) (*reader, error) 
 }
 
 // Close releases the client and its connections.
-func (r *reader) Close() error { return r.client.Close() }
+func (r *reader) Close(context.Context) error { return r.client.Close() }
 
 // Query is the SQL that reads orders, with its parameters.
 type Query struct {

@@ -21,9 +21,11 @@ var ErrPushdown = errors.New("BigQuery pushdown")
 
 // Pushdown is a read that leaves validation and the per-customer daily fold
 // to BigQuery. Rows that need validate's judgement come back as they are:
-// rows failing a check, and every row of a customer touched by a duplicate
-// order id, since "the first row wins" and the latest order's country
-// depend on the order of that customer's rows. All other rows come back
+// rows failing a check (validate.min_order_ts and validate.max_amount
+// included), and every row of a customer touched by a duplicate order id
+// or an id with blanks around it, since "the first row wins" and the
+// latest order's country depend on the order of that customer's rows, and
+// validate counts the ids it trims. All other rows come back
 // folded per customer and day, in SQL that applies the same rules.
 type Pushdown struct {
 	// Counts has one row: folded rows, and of those the used ones and the
@@ -55,6 +57,10 @@ func PlanPushdown(rc *pipeline.RunContext, schema bigquery.Schema) (*Pushdown, e
 		return nil, fmt.Errorf("%w: amount must be a number column, not %s", ErrPushdown, amountType)
 	}
 	has := func(c string) bool { _, ok := q.types[c]; return ok }
+	limits, err := validate.LimitsOf(rc)
+	if err != nil {
+		return nil, err
+	}
 
 	// ts is order_ts as an instant: DATE and DATETIME values are local to
 	// the job's zone, as validate reads them.
@@ -62,12 +68,20 @@ func PlanPushdown(rc *pipeline.RunContext, schema bigquery.Schema) (*Pushdown, e
 	if q.types["order_ts"] != bigquery.TimestampFieldType {
 		ts = "TIMESTAMP(`order_ts`, @tz)"
 	}
+	// Each check that can be NULL sits beside an IS NULL that is then
+	// TRUE, so _bad is never NULL. BigQuery strings are valid UTF-8, so
+	// invalid_utf8 needs no check here.
 	bad := []string{
 		"`order_id` IS NULL OR TRIM(CAST(`order_id` AS STRING)) = ''",
 		"`customer_id` IS NULL OR TRIM(CAST(`customer_id` AS STRING)) = ''",
-		"`order_ts` IS NULL",
-		"`amount` IS NULL OR `amount` < 0",
+		"`order_ts` IS NULL OR " + ts + " < @min_order_ts",
+		"`amount` IS NULL OR `amount` < 0 OR CAST(`amount` AS FLOAT64) > @max_amount",
 	}
+	// validate trims ids and counts the ones it trims, so rows with a
+	// padded id go to it, and ids compare trimmed when finding duplicates
+	// and customers.
+	padded := "CAST(`order_id` AS STRING) != TRIM(CAST(`order_id` AS STRING)) OR " +
+		"CAST(`customer_id` AS STRING) != TRIM(CAST(`customer_id` AS STRING))"
 	if amountType == bigquery.FloatFieldType {
 		bad = append(bad, "IS_NAN(`amount`) OR IS_INF(`amount`)")
 	}
@@ -85,14 +99,16 @@ func PlanPushdown(rc *pipeline.RunContext, schema bigquery.Schema) (*Pushdown, e
 	// SELECT sees.
 	with := "WITH picked AS (SELECT " + strings.Join(q.sel, ", ") + " FROM " + q.from + "), " +
 		"src AS (SELECT *, ROW_NUMBER() OVER (ORDER BY " + strings.Join(q.order, ", ") + ") AS _row FROM picked), " +
-		"checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad FROM src), " +
+		"checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad, " + padded + " AS _pad FROM src), " +
 		// Duplicates count among rows that passed the checks, as validate
 		// only remembers ids of those.
-		"flagged AS (SELECT *, NOT _bad AND COUNTIF(NOT _bad) OVER (PARTITION BY CAST(`order_id` AS STRING)) > 1 AS _dup FROM checked), " +
-		"routed AS (SELECT *, _bad OR COALESCE(LOGICAL_OR(_dup) OVER (PARTITION BY CAST(`customer_id` AS STRING)), FALSE) AS _raw FROM flagged) "
+		"flagged AS (SELECT *, NOT _bad AND COUNTIF(NOT _bad) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING))) > 1 AS _dup FROM checked), " +
+		"routed AS (SELECT *, _bad OR COALESCE(LOGICAL_OR(_dup OR _pad) OVER (PARTITION BY TRIM(CAST(`customer_id` AS STRING))), FALSE) AS _raw FROM flagged) "
 
 	params := append([]bigquery.QueryParameter(nil), q.Params...)
-	params = append(params, bigquery.QueryParameter{Name: "tz", Value: rc.Job.Timezone})
+	params = append(params, bigquery.QueryParameter{Name: "tz", Value: rc.Job.Timezone},
+		bigquery.QueryParameter{Name: "min_order_ts", Value: limits.MinOrderTS.UTC()},
+		bigquery.QueryParameter{Name: "max_amount", Value: limits.MaxAmount})
 	lower := make([]string, len(rc.Job.Validate.CountedStatuses))
 	for i, s := range rc.Job.Validate.CountedStatuses {
 		lower[i] = strings.ToLower(strings.TrimSpace(s))

@@ -63,7 +63,7 @@ input:
 						t.Errorf("parameter %s not used in %s", par.Name, q.SQL)
 					}
 				}
-				if strings.Contains(q.SQL, "2026") || strings.Contains(q.SQL, "completed") {
+				if strings.Contains(q.SQL, "2026") || strings.Contains(q.SQL, "1990") || strings.Contains(q.SQL, "completed") {
 					t.Errorf("a value is spliced into the SQL: %s", q.SQL)
 				}
 			}
@@ -72,6 +72,13 @@ input:
 			}
 			if tt.amount == bigquery.FloatFieldType && !strings.Contains(p.Raw.SQL, "IS_NAN(`amount`)") {
 				t.Errorf("non-finite amounts not sent to validate: %s", p.Raw.SQL)
+			}
+			// validate's range checks and id trimming hold in SQL too.
+			for _, want := range []string{"< @min_order_ts", "> @max_amount", "PARTITION BY TRIM(CAST(`order_id` AS STRING))",
+				"PARTITION BY TRIM(CAST(`customer_id` AS STRING))", "!= TRIM(CAST(`order_id` AS STRING))"} {
+				if !strings.Contains(p.Raw.SQL, want) {
+					t.Errorf("raw rows query lacks %q: %s", want, p.Raw.SQL)
+				}
 			}
 		})
 	}

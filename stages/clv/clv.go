@@ -32,7 +32,7 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "Fits BG/NBD, Pareto/NBD and Gamma-Gamma in days; model_fit, model_holdout and per-customer predictions.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			s := &stage{rc: rc, runDay: customersummary.RunDay(rc), holdout: rc.Job.CLV.HoldoutDays}
 			s.walk.Visit = s.visit
 			// Folding the activity stream needs no emitter, so it runs

@@ -124,6 +124,7 @@ func (s *stage) emitFits(ctx context.Context, out pipeline.Emitter, models []*fi
 		}
 	}
 	for _, r := range rows {
+		s.rc.ModelFits = append(s.rc.ModelFits, pipeline.ModelFitTime{Model: r.model, FitScope: r.scope, Seconds: r.fit.Duration.Seconds()})
 		b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(s.rc.SnapshotDate)
 		str("model", r.model)
 		str("role", r.role)
@@ -140,7 +141,6 @@ func (s *stage) emitFits(ctx context.Context, out pipeline.Emitter, models []*fi
 		b.Field(t.MustIndex("iterations")).(*array.Int64Builder).Append(int64(r.fit.Iterations))
 		ok := r.err == nil && r.fit.Converged
 		f64("log_likelihood", r.fit.LogLikelihood, ok)
-		b.Field(t.MustIndex("fit_seconds")).(*array.Float64Builder).Append(r.fit.Duration.Seconds())
 		for _, p := range []string{"r", "alpha", "a", "b", "s", "beta", "p", "q", "gamma"} {
 			v, has := param(r.fit, p)
 			f64(p, v, ok && has)

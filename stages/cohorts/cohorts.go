@@ -23,7 +23,7 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "cohort_retention: per first-order cohort and period offset, active customers, retention, orders and revenue.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CohortRetention.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			unit, err := calendar.ParseUnit(rc.Job.Cohorts.Period)
 			if err != nil {
 				return nil, err

@@ -25,7 +25,12 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
 		Inputs:  []string{schemas.Orders.Name, schemas.OrderDays.Name},
 		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		// Product affinity holds validation's order-id set (one entry per
+		// order, the largest state of a run) until it has matched every item;
+		// finishing it first frees that set before the per-customer stages
+		// build theirs.
+		After: []string{"affinity"},
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return pipeline.InBackground(&stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}), nil
 		},
 	})

@@ -17,7 +17,7 @@ import (
 	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/quarantine"
+	"retain/stages/internal/quarantine"
 )
 
 // RawOrders is the table of order rows as read: canonical names, source types.
@@ -40,16 +40,16 @@ var ErrInputSchema = errors.New("input schema")
 // RawItems is the table of order-item rows as read.
 const RawItems = "order_items_raw"
 
-// RegisterItems adds the stage that reads input.order_items. It declares the
-// used orders as its input only to run after them: product affinity counts
-// items of used orders, so it must know them all before the first item.
+// RegisterItems adds the stage that reads input.order_items. It runs after
+// validation: product affinity counts items of used orders, so it must know
+// them all before the first item.
 func RegisterItems(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "extract_items",
 		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
-		Inputs:  []string{schemas.Orders.Name},
-		Outputs: []string{RawItems, schemas.MalformedItems},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		After:   []string{"validate"},
+		Outputs: []string{RawItems, schemas.Quarantine.Name},
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.OrderItems == nil {
 				return pipeline.BaseStage{}, nil
 			}
@@ -57,16 +57,11 @@ func RegisterItems(r *pipeline.Registry) error {
 			if err != nil {
 				return nil, sideInput("input.order_items", err)
 			}
-			r.table, r.malformedTable, r.acct = RawItems, schemas.MalformedItems, rc.Items
-			return &itemsReader{r}, nil
+			r.table, r.acct = RawItems, rc.Items
+			return r, nil
 		},
 	})
 }
-
-// itemsReader ignores the order batches it depends on.
-type itemsReader struct{ *reader }
-
-func (itemsReader) Process(context.Context, string, arrow.Record, pipeline.Emitter) error { return nil }
 
 // sideInput keeps a missing side input from reading as "no orders for this
 // date": without its items or rates the night's output would be wrong, so
@@ -82,7 +77,7 @@ func sideInput(name string, err error) error {
 // instead of files. It must emit batches the way this stage does (see
 // EmitOrders), so validation and everything after it cannot tell the
 // difference.
-type Warehouse func(rc *pipeline.RunContext) (pipeline.Stage, error)
+type Warehouse func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error)
 
 // ErrNoWarehouse is wrapped when a job reads orders from a warehouse that
 // this build of the stage was not given.
@@ -95,13 +90,13 @@ func Register(r *pipeline.Registry, wh Warehouse) error {
 	return r.Register(pipeline.Spec{
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
-		Outputs: []string{RawOrders, schemas.OrderDays.Name, schemas.MalformedOrders},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		Outputs: []string{RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
+		New: func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.Orders.BigQuery != nil {
 				if wh == nil {
 					return nil, fmt.Errorf("%w: input.orders.bigquery", ErrNoWarehouse)
 				}
-				return wh(rc)
+				return wh(ctx, rc)
 			}
 			return newReader(rc, &rc.Job.Input.Orders, schemas.Orders, schemas.OrdersRequired)
 		},
@@ -113,6 +108,9 @@ type column struct {
 	canonical, source string
 	// index is the column's position in a CSV file's header.
 	index int
+	// typ is set for Parquet timestamps: what their values mean, which the
+	// batches are given (see timestampMeaning).
+	typ arrow.DataType
 }
 
 type plannedFile struct {
@@ -138,16 +136,15 @@ type reader struct {
 	table string
 	// sourceTable is the input's name in the quarantine table.
 	sourceTable string
-	// malformedTable receives malformed CSV records as quarantine rows,
-	// counted in acct; without one (FX rates) any malformed record fails.
-	malformedTable string
-	acct           *pipeline.Accounting
-	quarantine     *quarantine.Builder
+	// acct counts the input's rows that the reader quarantines (malformed
+	// CSV records); without it (FX rates) any malformed record fails.
+	acct       *pipeline.Accounting
+	quarantine *quarantine.Builder
 }
 
 // newReader resolves the files and checks every file's columns up front, so
 // a bad file fails the run before any row is processed. It reads orders;
-// callers reading another input set table, malformedTable and acct.
+// callers reading another input set table and acct.
 func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string) (*reader, error) {
 	location := rc.Job.Resolve(src.Path)
 	files, err := resolveFiles(location, src.Format)
@@ -156,7 +153,7 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 	}
 	r := &reader{
 		rc: rc, where: "input." + t.Name, src: src, location: location, table: RawOrders,
-		sourceTable: t.Name, malformedTable: schemas.MalformedOrders, acct: rc.Rows,
+		sourceTable: t.Name, acct: rc.Rows,
 	}
 	for _, f := range files {
 		fields, err := fileFields(f, src)
@@ -184,7 +181,11 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 			if err := CheckType(f.path, c.Name, source, fields[i].Type); err != nil {
 				return nil, err
 			}
-			pf.columns = append(pf.columns, column{canonical: c.Name, source: source, index: i})
+			col := column{canonical: c.Name, source: source, index: i}
+			if fields[i].Type.ID() == arrow.TIMESTAMP {
+				col.typ = fields[i].Type
+			}
+			pf.columns = append(pf.columns, col)
 		}
 		r.files = append(r.files, pf)
 	}
@@ -226,6 +227,9 @@ func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
 				return err
 			}
 			fields = sc.Fields()
+			for i := range fields {
+				fields[i].Type = timestampMeaning(pr.MetaData().Schema, fr.Manifest.OriginSchema, fields[i])
+			}
 			return nil
 		})
 		if err != nil {
@@ -243,7 +247,7 @@ func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
 }
 
 // Close releases the quarantine rows built for malformed records.
-func (r *reader) Close() error {
+func (r *reader) Close(context.Context) error {
 	if r.quarantine != nil {
 		r.quarantine.Release()
 	}
@@ -313,7 +317,7 @@ func (r *reader) readFile(ctx context.Context, f *plannedFile, out pipeline.Emit
 		return rows, err
 	}
 	if r.quarantine != nil {
-		if err := r.quarantine.Emit(ctx, out, r.malformedTable); err != nil {
+		if err := r.quarantine.Emit(ctx, out); err != nil {
 			return rows, err
 		}
 	}
@@ -347,7 +351,7 @@ func (r *reader) take(ctx context.Context, f *plannedFile, b batch, out pipeline
 // takeMalformed quarantines a malformed record with the fields it has,
 // mapped to columns by their position in the header.
 func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedRecord, out pipeline.Emitter) error {
-	if r.malformedTable == "" {
+	if r.acct == nil {
 		return fmt.Errorf("%w: line %d: %s; every %s record must be well-formed", ErrMalformed, m.line, m.problem, r.where)
 	}
 	f.malformed++
@@ -371,7 +375,7 @@ func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedR
 	if r.quarantine.Len() < BatchRows {
 		return nil
 	}
-	return r.quarantine.Emit(ctx, out, r.malformedTable)
+	return r.quarantine.Emit(ctx, out)
 }
 
 func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record, row int64, out pipeline.Emitter) error {
@@ -382,7 +386,11 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 		if len(idx) == 0 {
 			return fmt.Errorf("%w: reader returned no column %q", ErrInputSchema, c.source)
 		}
-		cols[i] = rec.Column(idx[0])
+		col, changed := retype(rec.Column(idx[0]), c.typ)
+		if changed {
+			defer col.Release()
+		}
+		cols[i] = col
 		fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
 	}
 	renamed := array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
@@ -438,7 +446,7 @@ func ReadAll(ctx context.Context, rc *pipeline.RunContext, src *job.Source, t sc
 	if err != nil {
 		return sideInput("input."+t.Name, err)
 	}
-	defer r.Close()
-	r.table, r.malformedTable, r.acct = t.Name, "", nil
+	defer r.Close(ctx)
+	r.table, r.acct = t.Name, nil
 	return r.Finish(ctx, emitFunc(visit))
 }

@@ -99,14 +99,14 @@ func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, item
 	if items {
 		r, err = newReader(rc, j.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 		if r != nil {
-			r.table, r.malformedTable, r.acct = RawItems, schemas.MalformedItems, rc.Items
+			r.table, r.acct = RawItems, rc.Items
 		}
 	} else {
 		r, err = newReader(rc, &j.Input.Orders, schemas.Orders, schemas.OrdersRequired)
 	}
 	if err == nil {
 		err = r.Finish(context.Background(), c)
-		r.Close()
+		r.Close(context.Background())
 	}
 	return c, rc, err
 }
@@ -319,7 +319,7 @@ func TestCSVMalformedRows(t *testing.T) {
 		}
 	}
 	// Quarantine columns: snapshot_date|reason|source_file|source_row|order_id|customer_id|order_ts|amount|status|source_table|sku
-	q := c.lines[schemas.MalformedOrders]
+	q := c.lines[schemas.Quarantine.Name]
 	file := filepath.Join(dir, "orders.csv")
 	want := []string{
 		"2026-11-30|malformed_row|" + file + "|11|O10|C1|∅|∅|∅|orders|∅",
@@ -470,7 +470,7 @@ func TestNoRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.table, r.malformedTable, r.acct = RawItems, schemas.MalformedItems, rc.Items
+	r.table, r.acct = RawItems, rc.Items
 	if err := r.Finish(context.Background(), newCollector()); !errors.Is(err, ErrNoRows) || !strings.Contains(err.Error(), "product_affinity") {
 		t.Errorf("items with used orders: err = %v, want %v", err, ErrNoRows)
 	}
@@ -498,7 +498,7 @@ func TestMalformedItems(t *testing.T) {
 	if rc.Items.Read != 200 || rc.Items.Quarantined[ReasonMalformedRow] != 1 || rc.Rows.Read != 0 || c.rows[RawItems] != 199 {
 		t.Errorf("items %+v, orders %+v, emitted %d", rc.Items, rc.Rows, c.rows[RawItems])
 	}
-	q := c.lines[schemas.MalformedItems]
+	q := c.lines[schemas.Quarantine.Name]
 	if len(q) != 1 || !strings.Contains(q[0], "|8|O1|∅|∅|∅|∅|order_items|SKU7") {
 		t.Errorf("quarantined %q", q)
 	}

@@ -112,9 +112,9 @@ func checkAgainstCSV(t *testing.T, body []byte, c *collector, rc *pipeline.RunCo
 		good++
 	}
 	if good != int64(len(c.fields)) || malformed != rc.Rows.Quarantined[ReasonMalformedRow] || rc.Rows.Read != row ||
-		int64(len(c.lines[schemas.MalformedOrders])) != malformed {
+		int64(len(c.lines[schemas.Quarantine.Name])) != malformed {
 		t.Fatalf("encoding/csv: %d records, %d malformed; reader: %d read, %d emitted, %d malformed, %d quarantine rows",
-			row, malformed, rc.Rows.Read, len(c.fields), rc.Rows.Quarantined[ReasonMalformedRow], len(c.lines[schemas.MalformedOrders]))
+			row, malformed, rc.Rows.Read, len(c.fields), rc.Rows.Quarantined[ReasonMalformedRow], len(c.lines[schemas.Quarantine.Name]))
 	}
 }
 

@@ -80,7 +80,7 @@ func BenchmarkParquetReader(b *testing.B) {
 		}
 		var rows int64
 		err = r.Finish(context.Background(), emitFunc(func(rec arrow.Record) error { rows += rec.NumRows(); return nil }))
-		r.Close()
+		r.Close(context.Background())
 		if err != nil || rows != n {
 			b.Fatalf("%d rows, %v", rows, err)
 		}

@@ -26,7 +26,7 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "retention_kpis: per period S, E, N, retention and churn, orders, revenue, AOV, frequency, repeat rate, revenue concentration, retention cost.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.RetentionKPIs.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			unit, err := calendar.ParseUnit(rc.Job.KPIs.Period)
 			if err != nil {
 				return nil, err

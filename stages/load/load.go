@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
@@ -33,7 +34,7 @@ func Register(r *pipeline.Registry) error {
 		Name:   "load",
 		Doc:    "Writes every output table as Parquet (zstd, UTC microsecond timestamps, DATE dates) to <output>/<table>/snapshot_date=<date>/.",
 		Inputs: inputs,
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return &loader{rc: rc, writers: map[string]*tableWriter{}}, nil
 		},
 	})
@@ -55,7 +56,28 @@ type tableWriter struct {
 	fw    *pqarrow.FileWriter
 	recs  chan arrow.Record
 	done  chan struct{}
-	err   error // set by the goroutine; read after done is closed
+	// failed is closed at the first write error, so the next batch offered
+	// returns it instead of the run reading the rest of its input first.
+	failed chan struct{}
+	err    error // set by the goroutine before failed or done is closed
+	sink   *stickyWriter
+}
+
+// stickyWriter keeps the first write error: the Parquet writer drops the
+// error of a row group it flushes while starting the next, so a full disk
+// would otherwise show only when the file is closed, after the whole input.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 // queuedBatches bounds the batches waiting per table, and so the memory a
@@ -66,12 +88,39 @@ func (w *tableWriter) run() {
 	defer close(w.done)
 	for rec := range w.recs {
 		if w.err == nil {
-			if err := w.fw.WriteBuffered(rec); err != nil {
+			err := guard(func() error { return w.fw.WriteBuffered(rec) })
+			if err == nil {
+				err = w.sink.err
+			}
+			if err != nil {
 				w.err = fmt.Errorf("write %s: %w", w.table, err)
+				close(w.failed)
 			}
 		}
 		rec.Release() // after a failure, drain so senders never block
 	}
+}
+
+// guardValue is guard for a function that also returns a value.
+func guardValue[T any](fn func() (T, error)) (v T, err error) {
+	err = guard(func() error {
+		var ferr error
+		v, ferr = fn()
+		return ferr
+	})
+	return v, err
+}
+
+// guard turns a panic of the Parquet writer into an error: it panics on
+// some failed writes (a full disk), and on this goroutine a panic would end
+// the process without a status line.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("parquet writer: %v", p)
+		}
+	}()
+	return fn()
 }
 
 // finish waits for the queued batches and completes the file.
@@ -79,7 +128,7 @@ func (w *tableWriter) finish() error {
 	close(w.recs)
 	<-w.done
 	if w.err != nil {
-		w.fw.Close()
+		_ = guard(w.fw.Close)
 		w.file.Close()
 		return w.err
 	}
@@ -87,16 +136,34 @@ func (w *tableWriter) finish() error {
 }
 
 // WriterProperties are the Parquet settings of every output file: zstd,
-// statistics for predicate pushdown in readers, and row groups large enough
-// for scans yet bounded in writer memory.
+// statistics for predicate pushdown in readers, row groups large enough for
+// scans yet bounded in writer memory, and no dictionary encoding.
+//
+// Without dictionaries the footer is a function of the data alone. A
+// dictionary chunk whose dictionary outgrows its page limit (1 MiB) goes on
+// in PLAIN, and the writer then lists the chunk's two data-page encodings in
+// the footer in Go map order (ColumnChunkMetaDataBuilder.Finish in Arrow's
+// parquet/metadata), so rewriting the same rows gives other bytes. No limit
+// rules that out for text read from the input — a million distinct country
+// values outgrow any — and a limit above a row group's data would put every
+// distinct value of the group in one page. zstd takes up the repetition
+// dictionaries would: the tables come out smaller than with them.
 func WriterProperties(rowGroupRows int64) *parquet.WriterProperties {
 	return parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithMaxRowGroupLength(rowGroupRows),
 		parquet.WithStats(true),
-		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("retain"),
 	)
+}
+
+// newFileWriter is the Parquet writer of every output file. The stored
+// Arrow schema carries the column descriptions and the UTC zone of
+// timestamps to Arrow-based readers.
+func newFileWriter(schema *arrow.Schema, w io.Writer, rowGroupRows int64, mem memory.Allocator) (*pqarrow.FileWriter, error) {
+	return pqarrow.NewFileWriter(schema, w, WriterProperties(rowGroupRows),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
 }
 
 func (l *loader) open(table string) (*tableWriter, error) {
@@ -107,7 +174,7 @@ func (l *loader) open(table string) (*tableWriter, error) {
 	if !ok {
 		return nil, fmt.Errorf("table %q is not in schemas.Outputs", table)
 	}
-	dir := pipeline.PartitionDir(l.rc.StagingDir, table, l.rc.RunDateString())
+	dir := l.rc.StagedDir(table)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -115,30 +182,38 @@ func (l *loader) open(table string) (*tableWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The stored Arrow schema carries the column descriptions and the UTC
-	// zone of timestamps to Arrow-based readers.
 	buf := bufio.NewWriterSize(f, 1<<20)
-	// Hiding Close from the Parquet writer keeps the file open for the
-	// flush and fsync that must follow the footer.
-	fw, err := pqarrow.NewFileWriter(t.Schema(), struct{ io.Writer }{buf}, WriterProperties(l.rc.Job.Output.RowGroupRows),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(l.rc.Mem)))
+	// The sticky writer also hides Close from the Parquet writer, which
+	// keeps the file open for the flush and fsync that must follow the footer.
+	sink := &stickyWriter{w: buf}
+	fw, err := guardValue(func() (*pqarrow.FileWriter, error) {
+		return newFileWriter(t.Schema(), sink, l.rc.Job.Output.RowGroupRows, l.rc.Mem)
+	})
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	w := &tableWriter{table: table, file: f, buf: buf, fw: fw, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{})}
+	w := &tableWriter{table: table, file: f, buf: buf, sink: sink, fw: fw, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{}), failed: make(chan struct{})}
 	go w.run()
 	l.writers[table] = w
 	return w, nil
 }
 
 func (l *loader) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+	if err := checkValues(table, rec); err != nil {
+		return err
+	}
 	w, err := l.open(table)
 	if err != nil {
 		return err
 	}
+	return w.offer(rec)
+}
+
+// offer queues rec for the writer's goroutine, or returns its error.
+func (w *tableWriter) offer(rec arrow.Record) error {
 	select {
-	case <-w.done: // the writer stopped on an error
+	case <-w.failed:
 		return w.err
 	default:
 	}
@@ -164,7 +239,7 @@ func (l *loader) Finish(context.Context, pipeline.Emitter) error {
 }
 
 func (w *tableWriter) close() error {
-	if err := w.fw.Close(); err != nil {
+	if err := guard(w.fw.Close); err != nil {
 		w.file.Close()
 		return err
 	}
@@ -181,7 +256,7 @@ func (w *tableWriter) close() error {
 
 // Close releases writers left open by a failed run; their files are in the
 // staging folder, which the pipeline removes.
-func (l *loader) Close() error {
+func (l *loader) Close(context.Context) error {
 	for _, w := range l.writers {
 		close(w.recs)
 		<-w.done

@@ -40,12 +40,13 @@ func Register(r *pipeline.Registry) error {
 		Doc:  "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages) next to the tables.",
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
 			schemas.CustomerSegments.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
 			if err != nil {
 				return nil, err
 			}
-			return &stage{rc: rc, tmpl: tmpl, cohorts: map[int32][]float64{}, sizes: map[int32]int64{}}, nil
+			return &stage{rc: rc, tmpl: tmpl, cohorts: map[int32][]float64{}, sizes: map[int32]int64{},
+				firstUS: math.MaxInt64, lastUS: math.MinInt64}, nil
 		},
 	})
 }
@@ -68,6 +69,10 @@ type stage struct {
 	clv       []float64
 	predicted []float64
 	winback   [5]int64
+	// orders, revenue and the first and last order time (UTC microseconds)
+	// over every customer: what the page says it was computed from.
+	orders, firstUS, lastUS int64
+	revenue                 float64
 }
 
 type point struct {
@@ -136,7 +141,15 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 		s.clv = append(s.clv, clv...)
 		predicted := rec.Column(t.MustIndex("predicted_clv")).(*array.Float64)
 		stage := rec.Column(t.MustIndex("winback_stage")).(*array.String)
+		orders := rec.Column(t.MustIndex("order_count")).(*array.Int64)
+		revenue := rec.Column(t.MustIndex("total_revenue")).(*array.Float64)
+		first := rec.Column(t.MustIndex("first_order_at")).(*array.Timestamp)
+		last := rec.Column(t.MustIndex("last_order_at")).(*array.Timestamp)
 		for i := 0; i < n; i++ {
+			s.orders += orders.Value(i)
+			s.revenue += revenue.Value(i)
+			s.firstUS = min(s.firstUS, int64(first.Value(i)))
+			s.lastUS = max(s.lastUS, int64(last.Value(i)))
 			if predicted.IsValid(i) {
 				s.predicted = append(s.predicted, predicted.Value(i))
 			}
@@ -148,27 +161,37 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 	return nil
 }
 
-// page is what the template renders.
+// page is what the template renders. It names the run date and the data,
+// never the run id or the clock, so a rerun of a date writes the same page.
 type page struct {
-	Job, RunDate, RunID, Generated string
-	Customers                      int
-	Segments                       []segmentRow
-	SegmentChart, TrendChart       template.HTML
-	CLVChart, WinbackChart         template.HTML
-	CLVNote                        string
-	Heatmap                        heatmap
+	Job, RunDate             string
+	Customers                int
+	Orders                   int64
+	Revenue                  float64
+	Currency                 string
+	FirstOrder, LastOrder    string // local dates; empty without customers
+	Segments                 []segmentRow
+	SegmentChart, TrendChart template.HTML
+	CLVChart, WinbackChart   template.HTML
+	CLVNote                  string
+	Heatmap                  heatmap
 }
 
 func (s *stage) Finish(_ context.Context, _ pipeline.Emitter) error {
 	p := page{
-		Job: s.rc.Job.Name, RunDate: s.rc.RunDateString(), RunID: s.rc.RunID,
-		Generated: time.Now().UTC().Format(time.RFC3339), Customers: len(s.clv), Segments: s.segments,
+		Job: s.rc.Job.Name, RunDate: s.rc.RunDateString(), Customers: len(s.clv), Segments: s.segments,
+		Orders: s.orders, Revenue: s.revenue, Currency: s.rc.Job.Input.ReportingCurrency,
 		SegmentChart: segmentBars(s.segments),
 		TrendChart:   lineChart(s.trend),
 		CLVChart:     histogram("Customers by historical CLV", s.clv),
 		CLVNote:      "Historical CLV per customer (revenue to date − CAC); log-scaled bins when values span orders of magnitude.",
 		WinbackChart: bars("Customers by win-back stage", winbackLabels(s.rc.Job.Actions.WinbackDays), s.winback[:]),
 		Heatmap:      s.heatmap(24),
+	}
+	if p.Customers > 0 {
+		loc := s.rc.Job.Location()
+		p.FirstOrder = time.UnixMicro(s.firstUS).In(loc).Format(time.DateOnly)
+		p.LastOrder = time.UnixMicro(s.lastUS).In(loc).Format(time.DateOnly)
 	}
 	// Predicted value is what a marketer budgets with; history is the
 	// fallback when no model could be fitted.
@@ -181,7 +204,7 @@ func (s *stage) Finish(_ context.Context, _ pipeline.Emitter) error {
 	if err := s.tmpl.Execute(&buf, p); err != nil {
 		return err
 	}
-	dir := pipeline.PartitionDir(s.rc.StagingDir, Dir, s.rc.RunDateString())
+	dir := s.rc.StagedDir(Dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

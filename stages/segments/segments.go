@@ -27,7 +27,7 @@ func Register(r *pipeline.Registry) error {
 		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments), and segment_summary.",
 		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name},
 		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			return &stage{rc: rc}, nil
 		},
 	})
@@ -59,7 +59,7 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 	return nil
 }
 
-func (s *stage) Close() error {
+func (s *stage) Close(context.Context) error {
 	for _, r := range s.recs {
 		r.Release()
 	}

@@ -1,10 +1,13 @@
 package validate
 
 import (
+	"encoding/binary"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -17,6 +20,9 @@ const (
 	ok status = iota
 	null
 	bad
+	// outOfRange is a timestamp that does not fit int64 microseconds:
+	// converting it would wrap into an unrelated, plausible date.
+	outOfRange
 )
 
 // Accessors turn a source column of any accepted type into the canonical
@@ -56,6 +62,34 @@ func textAccessor(a arrow.Array) textFn {
 	}
 }
 
+// mayBeInvalidUTF8 reports whether a text column needs its values checked
+// for UTF-8: columns that are not strings are text made by formatting, and
+// a string column whose bytes are all ASCII, by far the usual, is valid in
+// every row, so one pass over its data replaces a check per row.
+func mayBeInvalidUTF8(a arrow.Array) bool {
+	var data []byte
+	switch a := a.(type) {
+	case *array.String:
+		data = a.ValueBytes()
+	case *array.LargeString:
+		data = a.ValueBytes()
+	default:
+		return false
+	}
+	for len(data) >= 8 {
+		if binary.LittleEndian.Uint64(data)&0x8080808080808080 != 0 {
+			return true
+		}
+		data = data[8:]
+	}
+	for _, c := range data {
+		if c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
 func tsAccessor(a arrow.Array, loc *time.Location, layout string) tsFn {
 	switch a := a.(type) {
 	case *array.Timestamp:
@@ -68,7 +102,10 @@ func tsAccessor(a arrow.Array, loc *time.Location, layout string) tsFn {
 			if a.IsNull(i) {
 				return 0, null
 			}
-			us := toMicro(int64(a.Value(i)))
+			us, fits := toMicro(int64(a.Value(i)))
+			if !fits {
+				return 0, outOfRange
+			}
 			if wall {
 				us = wallToInstant(us, loc)
 			}
@@ -79,15 +116,14 @@ func tsAccessor(a arrow.Array, loc *time.Location, layout string) tsFn {
 			if a.IsNull(i) {
 				return 0, null
 			}
-			return time.Date(1970, 1, 1+int(a.Value(i)), 0, 0, 0, 0, loc).UnixMicro(), ok
+			return dayStart(int64(a.Value(i)), loc)
 		}
 	case *array.Date64:
 		return func(i int) (int64, status) {
 			if a.IsNull(i) {
 				return 0, null
 			}
-			days := int(math.Floor(float64(a.Value(i)) / 86400000))
-			return time.Date(1970, 1, 1+days, 0, 0, 0, 0, loc).UnixMicro(), ok
+			return dayStart(floorDiv(int64(a.Value(i)), 86400000), loc)
 		}
 	}
 	text := textAccessor(a)
@@ -108,16 +144,33 @@ func tsAccessor(a arrow.Array, loc *time.Location, layout string) tsFn {
 	}
 }
 
-func unitToMicro(u arrow.TimeUnit) func(int64) int64 {
+// maxMicro bounds the timestamps handled, a day inside int64 microseconds
+// (about 292,000 years either side of 1970), so placing a wall-clock
+// reading in a zone cannot overflow either.
+const (
+	dayMicro = 86_400_000_000
+	maxMicro = math.MaxInt64 - dayMicro
+)
+
+// unitToMicro converts to microseconds, and says whether the value fits.
+func unitToMicro(u arrow.TimeUnit) func(int64) (int64, bool) {
 	switch u {
 	case arrow.Second:
-		return func(v int64) int64 { return v * 1e6 }
+		return func(v int64) (int64, bool) { return v * 1_000_000, v >= -maxMicro/1_000_000 && v <= maxMicro/1_000_000 }
 	case arrow.Millisecond:
-		return func(v int64) int64 { return v * 1e3 }
+		return func(v int64) (int64, bool) { return v * 1000, v >= -maxMicro/1000 && v <= maxMicro/1000 }
 	case arrow.Nanosecond:
-		return func(v int64) int64 { return floorDiv(v, 1e3) }
+		return func(v int64) (int64, bool) { return floorDiv(v, 1e3), true }
 	}
-	return func(v int64) int64 { return v }
+	return func(v int64) (int64, bool) { return v, v >= -maxMicro && v <= maxMicro }
+}
+
+// dayStart is local midnight of a day number since 1970-01-01.
+func dayStart(days int64, loc *time.Location) (int64, status) {
+	if days < -maxMicro/dayMicro || days > maxMicro/dayMicro {
+		return 0, outOfRange
+	}
+	return time.Date(1970, 1, 1+int(days), 0, 0, 0, 0, loc).UnixMicro(), ok
 }
 
 func wallToInstant(us int64, loc *time.Location) int64 {
@@ -198,25 +251,99 @@ func amountAccessor(a arrow.Array) amountFn {
 			if s == "" {
 				return 0, null
 			}
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return 0, bad
-			}
-			return v, finite(v)
+			return parseAmount(s)
 		}
+	case *array.Int64:
+		return intAmount(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Int32:
+		return intAmount(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Int16:
+		return intAmount(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Int8:
+		return intAmount(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint64:
+		return intAmount(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint32:
+		return intAmount(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint16:
+		return intAmount(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint8:
+		return intAmount(a, func(i int) float64 { return float64(a.Value(i)) })
 	}
-	// Integer columns: extract accepts no other type.
+	// extract accepts no other type; this keeps a surprise from panicking.
 	return func(i int) (float64, status) {
 		if a.IsNull(i) {
 			return 0, null
 		}
-		v, err := strconv.ParseFloat(a.ValueStr(i), 64)
-		if err != nil {
-			return 0, bad
-		}
-		return v, ok
+		return parseAmount(a.ValueStr(i))
 	}
 }
+
+// intAmount reads an integer column; converting the integer rounds exactly
+// as parsing its decimal text would.
+func intAmount(a arrow.Array, value func(int) float64) amountFn {
+	return func(i int) (float64, status) {
+		if a.IsNull(i) {
+			return 0, null
+		}
+		return value(i), ok
+	}
+}
+
+// parseAmount reads the decimal forms a CSV export writes (see
+// isDecimalText). A number too large for a float64 is +Inf or -Inf, which
+// the range checks reject; one too small is 0.
+func parseAmount(s string) (float64, status) {
+	if !isDecimalText(s) {
+		return 0, bad
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, bad
+	}
+	return v, ok
+}
+
+// isDecimalText accepts an optional sign, digits with an optional '.'
+// fraction (".5" and "5." included) and an optional exponent ("1e3",
+// "1.5E-2"). strconv.ParseFloat alone would also take Go's syntax — hex
+// floats ("0x1p-2"), underscores ("1_000"), "inf" and "nan" — which no
+// export writes for an amount and which would turn a garbled cell into a
+// number.
+func isDecimalText(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := 0
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && isDigit(s[i]); i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		exp := 0
+		for ; i < len(s) && isDigit(s[i]); i++ {
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // pow10 are the powers of ten a float64 holds exactly.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,

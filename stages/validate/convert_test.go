@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -123,6 +124,157 @@ func TestDecimalAmounts(t *testing.T) {
 			}
 			arr.Release()
 			b.Release()
+		}
+	}
+}
+
+// TestAmountText: the decimal forms a CSV export writes are numbers; Go's
+// extra float syntax, spelled-out infinities and formatted money are not.
+// Numbers beyond float64 are infinite (the range check quarantines them).
+func TestAmountText(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		st   status
+	}{
+		{"10", 10, ok},
+		{"-3", -3, ok},
+		{"+3", 3, ok},
+		{"19.99", 19.99, ok},
+		{".5", 0.5, ok},
+		{"5.", 5, ok},
+		{"1e3", 1000, ok},
+		{"1.5E-2", 0.015, ok},
+		{"2e+2", 200, ok},
+		{"007", 7, ok},
+		{"1e400", math.Inf(1), ok},
+		{"-1e400", math.Inf(-1), ok},
+		{"1e-400", 0, ok},
+		{"0x1p-2", 0, bad},
+		{"0x10", 0, bad},
+		{"1_000", 0, bad},
+		{"1,000", 0, bad},
+		{"1.000,50", 0, bad},
+		{"1 000", 0, bad},
+		{"€5", 0, bad},
+		{"5 EUR", 0, bad},
+		{"$5", 0, bad},
+		{"inf", 0, bad},
+		{"+Inf", 0, bad},
+		{"infinity", 0, bad},
+		{"NaN", 0, bad},
+		{".", 0, bad},
+		{"-", 0, bad},
+		{"1e", 0, bad},
+		{"1e+", 0, bad},
+		{"e5", 0, bad},
+		{"1.2.3", 0, bad},
+		{"--1", 0, bad},
+		{"ten", 0, bad},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, st := parseAmount(tt.in)
+			if st != tt.st || (st == ok && got != tt.want) {
+				t.Errorf("parseAmount(%q) = %v, %v; want %v, %v", tt.in, got, st, tt.want, tt.st)
+			}
+		})
+	}
+}
+
+// TestTimestampRange: values whose conversion to microseconds would wrap
+// around int64 (into an unrelated, plausible date) are out of range, for
+// every unit and for dates; the extremes that fit still convert.
+func TestTimestampRange(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	// Milliseconds that, times 1000, wrap to 2026-11-01T22:30:00.000384Z.
+	const wrapMS = 18448537645909552
+	year9999 := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		typ  arrow.DataType
+		val  int64
+		st   status
+	}{
+		{"seconds wrapping", &arrow.TimestampType{Unit: arrow.Second, TimeZone: "UTC"}, math.MaxInt64 / 1000, outOfRange},
+		{"seconds below", &arrow.TimestampType{Unit: arrow.Second, TimeZone: "UTC"}, math.MinInt64 / 1000, outOfRange},
+		{"milliseconds wrapping", &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, wrapMS, outOfRange},
+		{"naive milliseconds wrapping", &arrow.TimestampType{Unit: arrow.Millisecond}, wrapMS, outOfRange},
+		{"microseconds at the edge", &arrow.TimestampType{Unit: arrow.Microsecond}, math.MaxInt64, outOfRange},
+		{"nanoseconds at the edge", &arrow.TimestampType{Unit: arrow.Nanosecond}, math.MinInt64, ok},
+		{"year 9999 seconds", &arrow.TimestampType{Unit: arrow.Second, TimeZone: "UTC"}, year9999.Unix(), ok},
+		{"year 1 naive millis", &arrow.TimestampType{Unit: arrow.Millisecond}, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), ok},
+		{"date32 far future", arrow.FixedWidthTypes.Date32, math.MaxInt32, outOfRange},
+		{"date32 far past", arrow.FixedWidthTypes.Date32, math.MinInt32, outOfRange},
+		{"date64 far future", arrow.FixedWidthTypes.Date64, math.MaxInt64, outOfRange},
+		{"date64 year 9999", arrow.FixedWidthTypes.Date64, year9999.UnixMilli(), ok},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := array.NewBuilder(mem, tt.typ)
+			defer b.Release()
+			switch b := b.(type) {
+			case *array.TimestampBuilder:
+				b.Append(arrow.Timestamp(tt.val))
+			case *array.Date32Builder:
+				b.Append(arrow.Date32(tt.val))
+			case *array.Date64Builder:
+				b.Append(arrow.Date64(tt.val))
+			}
+			a := b.NewArray()
+			defer a.Release()
+			us, st := tsAccessor(a, berlin, "")(0)
+			if st != tt.st {
+				t.Fatalf("status %v (%v), want %v", st, time.UnixMicro(us).UTC(), tt.st)
+			}
+			if st == ok && tt.typ.ID() == arrow.TIMESTAMP && tt.typ.(*arrow.TimestampType).Unit == arrow.Second {
+				if want := tt.val * 1e6; us != want {
+					t.Errorf("got %d µs, want %d", us, want)
+				}
+			}
+		})
+	}
+	wrapped := int64(wrapMS)
+	wrapped *= 1000 // wraps, as an unchecked conversion would
+	if got := time.UnixMicro(wrapped).UTC(); got.Year() != 2026 {
+		t.Fatalf("wrapMS wraps to %v, not the plausible date the test is about", got)
+	}
+}
+
+// TestMayBeInvalidUTF8: only string columns with a byte outside ASCII in
+// the rows they hold need per-row checks; a slice looks at its own rows.
+func TestMayBeInvalidUTF8(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sb := array.NewStringBuilder(mem)
+	defer sb.Release()
+	sb.AppendValues([]string{"C1", "C2-long-enough-for-words", "K\xf6ln", "C4"}, nil)
+	s := sb.NewArray()
+	defer s.Release()
+	ib := array.NewInt64Builder(mem)
+	defer ib.Release()
+	ib.Append(7)
+	ints := ib.NewArray()
+	defer ints.Release()
+	head, tail := array.NewSlice(s, 0, 2), array.NewSlice(s, 2, 4)
+	defer head.Release()
+	defer tail.Release()
+	tests := []struct {
+		name string
+		a    arrow.Array
+		want bool
+	}{
+		{"whole column", s, true},
+		{"ASCII rows of it", head, false},
+		{"the row with Latin-1", tail, true},
+		{"integers", ints, false},
+		{"no column", nil, false},
+	}
+	for _, tt := range tests {
+		if got := mayBeInvalidUTF8(tt.a); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -43,9 +44,9 @@ func localDay(us int64, loc *time.Location) int32 {
 }
 
 // loadRates reads input.fx_rates whole: it is small (currencies × days).
-// A rate that is missing or not positive fails the run, naming the row,
+// A rate that is missing, not positive or infinite fails the run, naming the row,
 // because a wrong rate would silently misstate every converted order.
-func loadRates(rc *pipeline.RunContext) (*rates, error) {
+func loadRates(ctx context.Context, rc *pipeline.RunContext) (*rates, error) {
 	src := rc.Job.Input.FXRates
 	r := &rates{reporting: strings.ToUpper(rc.Job.Input.ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
 	if src == nil {
@@ -54,7 +55,12 @@ func loadRates(rc *pipeline.RunContext) (*rates, error) {
 		}
 		return r, nil // no rates: only the reporting currency converts
 	}
-	err := extract.ReadAll(context.Background(), rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("input.fx_rates: %w", err)
+	}
+	// A reader canceled part way stops without an error, so the rates
+	// could be incomplete unless ctx is checked again after the read.
+	err := extract.ReadAll(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
 		file, firstRow := extract.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
@@ -63,7 +69,7 @@ func loadRates(rc *pipeline.RunContext) (*rates, error) {
 			us, s1 := date(i)
 			c, s2 := code(i)
 			v, s3 := rate(i)
-			if s1 != ok || s2 != ok || s3 != ok || !(v > 0) || strings.TrimSpace(c) == "" {
+			if s1 != ok || s2 != ok || s3 != ok || !(v > 0) || math.IsInf(v, 1) || strings.TrimSpace(c) == "" {
 				return fmt.Errorf("%s: fx rate row %d: need a date, a currency and a positive rate", file, firstRow+int64(i))
 			}
 			k := strings.ToUpper(strings.TrimSpace(c))
@@ -71,6 +77,9 @@ func loadRates(rc *pipeline.RunContext) (*rates, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("input.fx_rates: %w", err)
 	}

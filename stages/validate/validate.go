@@ -9,28 +9,65 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
+	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
-	"retain/stages/quarantine"
+	"retain/stages/internal/quarantine"
 )
 
 // Quarantine reasons, in the order the checks run.
 const (
-	ReasonMissingOrderID     = "missing_order_id"
-	ReasonMissingCustomerID  = "missing_customer_id"
+	ReasonMissingOrderID    = "missing_order_id"
+	ReasonMissingCustomerID = "missing_customer_id"
+	// ReasonInvalidUTF8: order_id, customer_id or currency is not valid
+	// UTF-8. An identifier cannot be repaired without merging or splitting
+	// customers, and readers such as DuckDB refuse a table holding one.
+	ReasonInvalidUTF8        = "invalid_utf8"
 	ReasonMissingOrderTS     = "missing_order_ts"
 	ReasonUnparseableOrderTS = "unparseable_order_ts"
-	ReasonMissingAmount      = "missing_amount"
-	ReasonNonNumericAmount   = "non_numeric_amount"
-	ReasonNegativeAmount     = "negative_amount"
-	ReasonDuplicateOrderID   = "duplicate_order_id"
+	// ReasonOrderTSOutOfRange: order_ts before validate.min_order_ts, or
+	// beyond what int64 microseconds hold.
+	ReasonOrderTSOutOfRange = "order_ts_out_of_range"
+	ReasonMissingAmount     = "missing_amount"
+	ReasonNonNumericAmount  = "non_numeric_amount"
+	ReasonNegativeAmount    = "negative_amount"
+	// ReasonAmountOutOfRange: above validate.max_amount in the reporting
+	// currency, checked after conversion (see ReasonUnknownCurrency).
+	ReasonAmountOutOfRange = "amount_out_of_range"
+	ReasonDuplicateOrderID = "duplicate_order_id"
 )
+
+// Limits are a run's range checks on orders. A warehouse that validates
+// rows itself (BigQuery pushdown) applies the same ones.
+type Limits struct {
+	// MinOrderTS is the first instant used: midnight of
+	// validate.min_order_ts in the job's zone.
+	MinOrderTS time.Time
+	// MaxAmount is validate.max_amount.
+	MaxAmount float64
+}
+
+// LimitsOf returns the run's limits; validate.min_order_ts must be before
+// the run date, or no order could be used.
+func LimitsOf(rc *pipeline.RunContext) (Limits, error) {
+	v := rc.Job.Validate
+	floor, err := time.ParseInLocation(time.DateOnly, v.MinOrderTS, rc.Job.Location())
+	if err != nil {
+		return Limits{}, fmt.Errorf("%w: validate.min_order_ts %q: want YYYY-MM-DD", job.ErrInvalid, v.MinOrderTS)
+	}
+	if !floor.Before(rc.RunDate) {
+		return Limits{}, fmt.Errorf("%w: validate.min_order_ts %s is not before the run date %s", job.ErrInvalid, v.MinOrderTS, rc.RunDateString())
+	}
+	return Limits{MinOrderTS: floor, MaxAmount: v.MaxAmount}, nil
+}
 
 // Exclusion reasons: rows that are valid but not used by this run.
 const (
@@ -44,9 +81,13 @@ func Register(r *pipeline.Registry) error {
 		Name:    "validate",
 		Doc:     "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
 		Inputs:  []string{extract.RawOrders},
-		Outputs: []string{schemas.Orders.Name, schemas.QuarantinedOrders},
-		New: func(rc *pipeline.RunContext) (pipeline.Stage, error) {
-			fx, err := loadRates(rc)
+		Outputs: []string{schemas.Orders.Name, schemas.Quarantine.Name},
+		New: func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+			limits, err := LimitsOf(rc)
+			if err != nil {
+				return nil, err
+			}
+			fx, err := loadRates(ctx, rc)
 			if err != nil {
 				return nil, err
 			}
@@ -55,6 +96,8 @@ func Register(r *pipeline.Registry) error {
 				rc:         rc,
 				ids:        fingerprint.NewSet(),
 				windowEnd:  rc.WindowEnd.UnixMicro(),
+				minTS:      limits.MinOrderTS.UnixMicro(),
+				maxAmount:  limits.MaxAmount,
 				orders:     array.NewRecordBuilder(rc.Mem, schemas.Orders.Schema()),
 				quarantine: quarantine.NewBuilder(rc.Mem, rc.SnapshotDate),
 			}, nil
@@ -68,6 +111,8 @@ type validator struct {
 	rc         *pipeline.RunContext
 	ids        *fingerprint.Set
 	windowEnd  int64
+	minTS      int64
+	maxAmount  float64
 	orders     *array.RecordBuilder
 	quarantine *quarantine.Builder
 	keys       []uint64 // the batch's order-id fingerprints
@@ -92,7 +137,7 @@ func (v *validator) Finish(context.Context, pipeline.Emitter) error {
 	return nil
 }
 
-func (v *validator) Close() error {
+func (v *validator) Close(context.Context) error {
 	v.orders.Release()
 	v.quarantine.Release()
 	return nil
@@ -128,6 +173,11 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	oAmt := ob.Field(3).(*array.Float64Builder)
 	oText := []*array.StringBuilder{ob.Field(4).(*array.StringBuilder), ob.Field(5).(*array.StringBuilder), ob.Field(6).(*array.StringBuilder), ob.Field(7).(*array.StringBuilder)}
 	texts := []textFn{currency, textAccessor(raw["country"]), textAccessor(raw["channel"]), statusOf}
+	var checkText [len(textColumns)]bool
+	for k, name := range textColumns {
+		checkText[k] = mayBeInvalidUTF8(raw[name])
+	}
+	checkOID, checkCID := mayBeInvalidUTF8(raw["order_id"]), mayBeInvalidUTF8(raw["customer_id"])
 	n := int(rec.NumRows())
 	ob.Reserve(n)
 	reserveText(oID, raw["order_id"])
@@ -139,13 +189,15 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	for i := 0; i < n; i++ {
 		var k uint64
 		if id, st := orderID(i); st == ok {
-			k = fingerprint.Key(id)
+			k = fingerprint.Key(strings.TrimSpace(id))
 		}
 		keys = append(keys, k)
 	}
 	v.keys = keys
 
 	rows := v.rc.Rows
+	var trimmedOrder, trimmedCustomer int64
+	var replaced [len(textColumns)]int64
 	for i := 0; i < n; i++ {
 		if i%touchRows == 0 {
 			v.ids.Touch(keys[i:min(i+touchRows, n)])
@@ -162,18 +214,23 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		}
 		oid, s1 := orderID(i)
 		cid, s2 := customerID(i)
+		oid, cid = trimID(oid, &trimmedOrder), trimID(cid, &trimmedCustomer)
 		ts, s3 := orderTS(i)
 		amt, s4 := amount(i)
 		reason := ""
 		switch {
-		case s1 != ok || strings.TrimSpace(oid) == "":
+		case s1 != ok || oid == "":
 			reason = ReasonMissingOrderID
-		case s2 != ok || strings.TrimSpace(cid) == "":
+		case s2 != ok || cid == "":
 			reason = ReasonMissingCustomerID
+		case checkOID && !utf8.ValidString(oid), checkCID && !utf8.ValidString(cid), checkText[0] && !validText(currency, i):
+			reason = ReasonInvalidUTF8
 		case s3 == null:
 			reason = ReasonMissingOrderTS
 		case s3 == bad:
 			reason = ReasonUnparseableOrderTS
+		case s3 == outOfRange || ts < v.minTS:
+			reason = ReasonOrderTSOutOfRange
 		case s4 == null:
 			reason = ReasonMissingAmount
 		case s4 == bad:
@@ -182,6 +239,8 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			reason = ReasonNegativeAmount
 		case v.fx != nil && !v.convertInPlace(&amt, currency, i, ts):
 			reason = ReasonUnknownCurrency
+		case !(amt <= v.maxAmount): // +Inf from a huge rate or "1e400" too
+			reason = ReasonAmountOutOfRange
 		case ts >= v.windowEnd:
 			rows.Excluded[ExcludedAfterRunDate]++
 			continue
@@ -206,17 +265,53 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		oTS.Append(arrow.Timestamp(ts))
 		oAmt.Append(amt)
 		for k, f := range texts {
-			if s, st := f(i); st == ok {
-				oText[k].Append(s)
-			} else {
+			s, st := f(i)
+			if st != ok {
 				oText[k].AppendNull()
+				continue
 			}
+			if checkText[k] && !utf8.ValidString(s) {
+				s = strings.ToValidUTF8(s, "\uFFFD")
+				replaced[k]++
+			}
+			oText[k].Append(s)
 		}
+	}
+	addCount(rows.Trimmed, "order_id", trimmedOrder)
+	addCount(rows.Trimmed, "customer_id", trimmedCustomer)
+	for k, c := range replaced {
+		addCount(rows.Replaced, textColumns[k], c)
 	}
 	if err := emit(ctx, out, schemas.Orders.Name, ob); err != nil {
 		return err
 	}
-	return v.quarantine.Emit(ctx, out, schemas.QuarantinedOrders)
+	return v.quarantine.Emit(ctx, out)
+}
+
+// textColumns are the descriptive columns of a used order, in the orders
+// table's order; invalid UTF-8 in them is replaced, not quarantined.
+var textColumns = [...]string{"currency", "country", "channel", "status"}
+
+// trimID removes blanks around an id, so " C1" and "C1 " are the customer
+// C1, and counts the ids that had any. It slices, never copies.
+func trimID(id string, trimmed *int64) string {
+	t := strings.TrimSpace(id)
+	if len(t) != len(id) && t != "" {
+		*trimmed++
+	}
+	return t
+}
+
+// validText reports whether row i of a text column is absent or valid UTF-8.
+func validText(f textFn, i int) bool {
+	s, st := f(i)
+	return st != ok || utf8.ValidString(s)
+}
+
+func addCount(m map[string]int64, key string, n int64) {
+	if n > 0 {
+		m[key] += n
+	}
 }
 
 // touchRows is how many order ids' slots are read ahead at a time.

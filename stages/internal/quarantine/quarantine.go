@@ -1,11 +1,13 @@
-// Package quarantine is the stage that gathers rejected input rows — orders
-// from validation, order items from product affinity, CSV records of either
-// that the reader could not split into columns — into one quarantine
-// table, so every rejected row of any input is in one place with its reason.
+// Package quarantine builds rows of the quarantine table for the stages
+// that reject input rows (validation for orders, product affinity for
+// order items, extract for CSV records it cannot split into columns): each
+// emits its rejects straight into the one table, on one schema, so every
+// rejected row of any input is in one place with its reason.
 package quarantine
 
 import (
 	"context"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -14,26 +16,6 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 )
-
-// Register adds the quarantine stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
-		Name:    "quarantine",
-		Doc:     "Gathers rejected order rows and order-item rows into the quarantine table.",
-		Inputs:  []string{schemas.QuarantinedOrders, schemas.QuarantinedItems, schemas.MalformedOrders, schemas.MalformedItems},
-		Outputs: []string{schemas.Quarantine.Name},
-		New: func(*pipeline.RunContext) (pipeline.Stage, error) {
-			return stage{}, nil
-		},
-	})
-}
-
-type stage struct{ pipeline.BaseStage }
-
-// Process forwards the batch: both parts are built on the quarantine schema.
-func (stage) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
-	return out.Emit(ctx, schemas.Quarantine.Name, rec)
-}
 
 // Builder collects rejected rows of one input batch on the quarantine
 // schema, for the stage that rejects them.
@@ -63,18 +45,18 @@ func (q *Builder) Add(reason, sourceTable, file string, sourceRow int64, cols ma
 
 // AddValues appends a rejected row whose values are text already, such as
 // a CSV record the reader could not split into the header's columns; value
-// returns a canonical column's text, false for null.
+// returns a canonical column's text as read, false for null.
 func (q *Builder) AddValues(reason, sourceTable, file string, sourceRow int64, value func(column string) (string, bool)) {
 	t := schemas.Quarantine
 	q.b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(q.snapshot)
 	q.b.Field(t.MustIndex("reason")).(*array.StringBuilder).Append(reason)
-	q.b.Field(t.MustIndex("source_file")).(*array.StringBuilder).Append(file)
+	q.b.Field(t.MustIndex("source_file")).(*array.StringBuilder).Append(printable(file))
 	q.b.Field(t.MustIndex("source_row")).(*array.Int64Builder).Append(sourceRow)
 	q.b.Field(t.MustIndex("source_table")).(*array.StringBuilder).Append(sourceTable)
 	for _, name := range q.values {
 		fb := q.b.Field(t.MustIndex(name)).(*array.StringBuilder)
 		if s, ok := value(name); ok {
-			fb.Append(s)
+			fb.Append(printable(s))
 		} else {
 			fb.AppendNull()
 		}
@@ -84,21 +66,23 @@ func (q *Builder) AddValues(reason, sourceTable, file string, sourceRow int64, v
 // Len is the number of rows added since the last Emit.
 func (q *Builder) Len() int { return q.b.Field(0).Len() }
 
-// Emit sends the rows added so far as table, if any, and starts afresh.
-func (q *Builder) Emit(ctx context.Context, out pipeline.Emitter, table string) error {
+// Emit sends the rows added so far to the quarantine table, if any, and
+// starts afresh.
+func (q *Builder) Emit(ctx context.Context, out pipeline.Emitter) error {
 	if q.Len() == 0 {
 		return nil
 	}
 	rec := q.b.NewRecord()
 	defer rec.Release()
-	return out.Emit(ctx, table, rec)
+	return out.Emit(ctx, schemas.Quarantine.Name, rec)
 }
 
 // Release frees the builder.
 func (q *Builder) Release() { q.b.Release() }
 
 // rawText is how a rejected value is kept: as the reader saw it, so
-// nothing is lost to a failed conversion.
+// nothing is lost to a failed conversion (AddValues spells out bytes that
+// are not UTF-8, see printable).
 func rawText(a arrow.Array, i int) (string, bool) {
 	if a == nil || a.IsNull(i) {
 		return "", false
@@ -110,4 +94,28 @@ func rawText(a arrow.Array, i int) (string, bool) {
 		return a.Value(i), true
 	}
 	return a.ValueStr(i), true
+}
+
+// printable returns s with every byte that is not part of valid UTF-8
+// written as \xHH (lower-case hex): "C\xff\xfe" for the bytes C, 0xff,
+// 0xfe. The quarantine table must stay readable (DuckDB refuses a STRING
+// column with invalid UTF-8), and the escape keeps the offending bytes
+// visible, where U+FFFD would hide which they were. Valid text, the usual
+// case, is returned as is without copying.
+func printable(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, '\\', 'x', hex[s[i]>>4], hex[s[i]&0xf])
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
 }

@@ -1,0 +1,155 @@
+package extract_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/apache/arrow/go/v15/parquet/schema"
+	"github.com/rs/zerolog"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/schemas"
+	"retain/stages/extract"
+	"retain/stages/internal/rawparquet"
+)
+
+// TestParquetTimestampZones: what a Parquet timestamp column means is in
+// the footer (isAdjustedToUTC; legacy TIMESTAMP_MILLIS/MICROS and INT96 are
+// UTC) and, when the writer stored one, in its Arrow schema. The batches
+// must carry that meaning as the Arrow zone — "" for a wall-clock reading —
+// whatever pqarrow's own mapping makes of it; the values stay as stored.
+func TestParquetTimestampZones(t *testing.T) {
+	wall := time.Date(2026, 11, 22, 23, 30, 0, 0, time.UTC) // as stored
+	us, ms, ns := wall.UnixMicro(), wall.UnixMilli(), wall.UnixNano()
+	naive := func(u arrow.TimeUnit) map[string]string {
+		return rawparquet.ArrowSchema(arrow.NewSchema(append(otherFields(), arrow.Field{Name: "order_ts", Type: &arrow.TimestampType{Unit: u}}), nil))
+	}
+	zoned := rawparquet.ArrowSchema(arrow.NewSchema(append(otherFields(), arrow.Field{Name: "order_ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "Europe/Berlin"}}), nil))
+	tests := []struct {
+		name  string
+		meta  map[string]string
+		ts    rawparquet.Column
+		zone  string
+		value int64 // in the column's unit
+	}{
+		{"isAdjustedToUTC=false micros", nil, rawparquet.Timestamp("order_ts", false, schema.TimeUnitMicros, us), "", us},
+		{"isAdjustedToUTC=false millis", nil, rawparquet.Timestamp("order_ts", false, schema.TimeUnitMillis, ms), "", ms},
+		{"isAdjustedToUTC=false nanos", nil, rawparquet.Timestamp("order_ts", false, schema.TimeUnitNanos, ns), "", ns},
+		{"isAdjustedToUTC=true micros", nil, rawparquet.Timestamp("order_ts", true, schema.TimeUnitMicros, us), "UTC", us},
+		{"legacy TIMESTAMP_MILLIS", nil, rawparquet.LegacyTimestamp("order_ts", schema.ConvertedTypes.TimestampMillis, ms), "UTC", ms},
+		{"legacy TIMESTAMP_MICROS", nil, rawparquet.LegacyTimestamp("order_ts", schema.ConvertedTypes.TimestampMicros, us), "UTC", us},
+		{"INT96", nil, rawparquet.Int96("order_ts", rawparquet.Int96At(uint32(2440588+ns/86400e9), ns%86400e9)), "UTC", ns},
+		{"pyarrow naive: isAdjustedToUTC=false and a zone-less Arrow schema", naive(arrow.Microsecond), rawparquet.Timestamp("order_ts", false, schema.TimeUnitMicros, us), "", us},
+		{"pyarrow zoned: isAdjustedToUTC=true and an Arrow zone", zoned, rawparquet.Timestamp("order_ts", true, schema.TimeUnitMicros, us), "Europe/Berlin", us},
+		// pqarrow v15 writes every timestamp with isAdjustedToUTC=true; the
+		// stored Arrow schema is what says it was a wall-clock reading.
+		{"pqarrow-style naive: isAdjustedToUTC=true and a zone-less Arrow schema", naive(arrow.Millisecond), rawparquet.Timestamp("order_ts", true, schema.TimeUnitMillis, ms), "", ms},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cols := append(otherColumns(), tt.ts)
+			if err := rawparquet.Write(filepath.Join(dir, "orders.parquet"), tt.meta, cols...); err != nil {
+				t.Fatal(err)
+			}
+			checkOrderTS(t, dir, tt.zone, tt.value)
+		})
+	}
+	t.Run("pqarrow writer, naive, stored schema", func(t *testing.T) {
+		dir := t.TempDir()
+		writeWithPqarrow(t, filepath.Join(dir, "orders.parquet"), &arrow.TimestampType{Unit: arrow.Microsecond}, us, pqarrow.WithStoreSchema())
+		checkOrderTS(t, dir, "", us)
+	})
+	t.Run("pqarrow writer, UTC", func(t *testing.T) {
+		dir := t.TempDir()
+		writeWithPqarrow(t, filepath.Join(dir, "orders.parquet"), &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, us, pqarrow.WithStoreSchema())
+		checkOrderTS(t, dir, "UTC", us)
+	})
+}
+
+func otherFields() []arrow.Field {
+	return []arrow.Field{
+		{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "customer_id", Type: arrow.BinaryTypes.String},
+		{Name: "amount", Type: arrow.PrimitiveTypes.Float64},
+	}
+}
+
+func otherColumns() []rawparquet.Column {
+	return []rawparquet.Column{rawparquet.String("order_id", "O1"), rawparquet.String("customer_id", "C1"), rawparquet.Double("amount", 10)}
+}
+
+func writeWithPqarrow(t *testing.T, path string, typ arrow.DataType, v int64, opts ...pqarrow.WriterOption) {
+	t.Helper()
+	sc := arrow.NewSchema(append(otherFields(), arrow.Field{Name: "order_ts", Type: typ}), nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).Append("O1")
+	b.Field(1).(*array.StringBuilder).Append("C1")
+	b.Field(2).(*array.Float64Builder).Append(10)
+	b.Field(3).(*array.TimestampBuilder).Append(arrow.Timestamp(v))
+	rec := b.NewRecord()
+	defer rec.Release()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(sc, f, nil, pqarrow.NewArrowWriterProperties(opts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkOrderTS reads dir/orders.parquet through the extract stage's reader
+// and checks order_ts's zone and stored value.
+func checkOrderTS(t *testing.T, dir, zone string, value int64) {
+	t.Helper()
+	j, err := job.Parse([]byte("name: t\ntimezone: Europe/Berlin\ninput: {orders: {path: orders.parquet}}\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rc, err := pipeline.NewRunContext(j, "r", "2026-11-22", mem, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err = extract.ReadAll(context.Background(), rc, &j.Input.Orders, schemas.Orders, schemas.OrdersRequired, func(rec arrow.Record) error {
+		idx := rec.Schema().FieldIndices("order_ts")
+		if len(idx) != 1 {
+			t.Fatalf("no order_ts in %s", rec.Schema())
+		}
+		col, ok := rec.Column(idx[0]).(*array.Timestamp)
+		if !ok {
+			t.Fatalf("order_ts read as %s", rec.Column(idx[0]).DataType())
+		}
+		if got := col.DataType().(*arrow.TimestampType).TimeZone; got != zone {
+			t.Errorf("order_ts zone %q, want %q", got, zone)
+		}
+		if got := int64(col.Value(0)); got != value {
+			t.Errorf("order_ts value %d, want %d", got, value)
+		}
+		seen += col.Len()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != 1 {
+		t.Errorf("read %d rows, want 1", seen)
+	}
+}

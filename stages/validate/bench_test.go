@@ -1,0 +1,89 @@
+package validate_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
+
+	"retain/job"
+	"retain/pipeline"
+	"retain/stages/extract"
+	"retain/stages/validate"
+)
+
+type discard struct{}
+
+func (discard) Emit(context.Context, string, arrow.Record) error { return nil }
+
+// BenchmarkValidateBatch is the validate stage's own per-row cost on one
+// batch of clean orders with string ids, the shape of a Parquet export;
+// allocs/op are per batch of extract.BatchRows rows, so a per-row
+// allocation shows as tens of thousands.
+//
+//	go test -run '^$' -bench ValidateBatch -benchmem ./stages/validate/
+func BenchmarkValidateBatch(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "customer_id", Type: arrow.BinaryTypes.String},
+		{Name: "order_ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+		{Name: "amount", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "country", Type: arrow.BinaryTypes.String}, {Name: "status", Type: arrow.BinaryTypes.String},
+	}, nil)
+	rb := array.NewRecordBuilder(mem, sc)
+	defer rb.Release()
+	const n = extract.BatchRows
+	start := int64(1767225600) * 1e6 // 2026-01-01
+	for i := 0; i < n; i++ {
+		rb.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("o%08d", i))
+		rb.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("c%06d", i%20000))
+		rb.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(start + int64(i)*60e6))
+		rb.Field(3).(*array.Float64Builder).Append(float64(500+i%20000) / 100)
+		rb.Field(4).(*array.StringBuilder).Append([]string{"DE", "FR", "US"}[i%3])
+		rb.Field(5).(*array.StringBuilder).Append([]string{"completed", "completed", "cancelled"}[i%3])
+	}
+	raw := rb.NewRecord()
+	defer raw.Release()
+	md := arrow.NewMetadata([]string{extract.MetaSourceFile, extract.MetaFirstRow}, []string{"orders.parquet", "1"})
+	rec := array.NewRecord(arrow.NewSchema(sc.Fields(), &md), raw.Columns(), raw.NumRows())
+	defer rec.Release()
+
+	j, err := job.Parse([]byte("name: b\ninput: {orders: {path: orders.parquet}}\n"), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := &pipeline.Registry{}
+	if err := validate.Register(reg); err != nil {
+		b.Fatal(err)
+	}
+	spec := reg.Specs()[0]
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		rc, err := pipeline.NewRunContext(j, "b", "2026-11-22", mem, zerolog.Nop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := spec.New(ctx, rc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := st.Process(ctx, extract.RawOrders, rec, discard{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if rc.Rows.Used == 0 {
+			b.Fatal("no rows used")
+		}
+		st.Close(ctx)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+}
