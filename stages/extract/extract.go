@@ -195,7 +195,8 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 
 // fileFields reads only a file's schema: the Parquet footer or the CSV
 // header; nil for a CSV file without a header. A column name that appears
-// twice makes the mapping ambiguous and fails.
+// twice makes the mapping ambiguous and fails; columns without a name
+// (trailing commas of a spreadsheet export) cannot be mapped and may repeat.
 func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
 	var fields []arrow.Field
 	if f.format == "csv" {
@@ -238,7 +239,7 @@ func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
 	}
 	seen := make(map[string]bool, len(fields))
 	for _, fl := range fields {
-		if seen[fl.Name] {
+		if seen[fl.Name] && fl.Name != "" {
 			return nil, fmt.Errorf("%w: column %q appears twice", ErrInputSchema, fl.Name)
 		}
 		seen[fl.Name] = true
@@ -261,9 +262,12 @@ func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
 		f := &r.files[i]
 		n, err := r.readFile(ctx, f, out)
 		if err != nil {
+			// The failure itself is logged once, as the run's error; the
+			// stack of a decoder that panicked is only for whoever reports
+			// the decoder's bug.
 			var p *decoderPanic
 			if errors.As(err, &p) {
-				r.rc.Log.Error().Str("stage", "extract").Str("file", f.path).Str("stack", p.Stack()).Msg("decoder panicked on the file")
+				r.rc.Log.Warn().Str("stage", "extract").Str("file", f.path).Str("stack", p.Stack()).Msg("decoder panicked on the file")
 			}
 			return fmt.Errorf("%s: %w", f.path, err)
 		}

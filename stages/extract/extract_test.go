@@ -401,6 +401,7 @@ func TestCSVHeader(t *testing.T) {
 		{"bytes that are not UTF-8", "order_id,customer_id,order_ts,amount\nO1,C\xff\xfe1,2026-11-01,5\n", nil, "1:O1|C\xff\xfe1|2026-11-01|5"},
 		{"null values", "order_id,customer_id,order_ts,amount,status\nO1,,2026-11-01,NULL,\"\"\n", nil, "1:O1|∅|2026-11-01|∅|∅"},
 		{"column named twice", "order_id,customer_id,amount,order_ts,amount\nO1,C1,1,2026-11-01,5\n", ErrInputSchema, `column "amount" appears twice`},
+		{"nameless columns", "order_id,customer_id,order_ts,amount,,\nO1,C1,2026-11-01,5,,\n", nil, "1:O1|C1|2026-11-01|5"},
 		{"header only", "order_id,customer_id,order_ts,amount\n", pipeline.ErrNoInput, "input.orders"},
 		{"no header", "", pipeline.ErrNoInput, "its files hold no rows (1 files)"},
 		{"blank lines only", "\n\n", pipeline.ErrNoInput, "hold no rows"},

@@ -34,16 +34,15 @@ func (b batch) release() {
 	}
 }
 
-// decoder decodes one file, or one Parquet row group, calling send for each
-// batch in file order; it returns early, without error, when send says the
+// decoder decodes one file, calling send for each batch in file order; it returns early, without error, when send says the
 // stage stopped listening.
 type decoder func(send func(batch) bool) error
 
 // guard runs fn and turns a panic into an ErrUnreadable error. Arrow's
 // Parquet decoders panic on some corrupt bytes (a zstd frame that does not
 // decode, a column shorter than its neighbours), and no input may take the
-// process down; the stack goes to the log line of the failed run, not to
-// the one-line reason.
+// process down; the stack goes to a warning in the log, not to the
+// one-line reason.
 func guard(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
