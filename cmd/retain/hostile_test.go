@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -235,7 +237,7 @@ func checkParquetClean(t *testing.T, path, rel string) {
 			}
 		}
 	}
-	if err := rr.Err(); err != nil && err.Error() != "EOF" {
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 		t.Errorf("%s: %v", rel, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
+	"retain/stages/internal/ids"
 	"retain/stages/internal/quarantine"
 )
 
@@ -89,10 +90,10 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var order, sku string
 		if !orderCol.IsNull(i) {
-			order = trimID(orderCol.ValueStr(i), &trimmedOrder)
+			order = ids.Trim(orderCol.ValueStr(i), &trimmedOrder)
 		}
 		if !skuCol.IsNull(i) {
-			sku = trimID(skuCol.ValueStr(i), &trimmedSKU)
+			sku = ids.Trim(skuCol.ValueStr(i), &trimmedSKU)
 		}
 		switch {
 		case order == "":
@@ -111,27 +112,12 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		}
 		s.open[slot].items = append(s.open[slot].items, s.product(sku))
 	}
-	if trimmedOrder > 0 {
-		s.rc.Items.Trimmed["order_id"] += trimmedOrder
-	}
-	if trimmedSKU > 0 {
-		s.rc.Items.Trimmed["sku"] += trimmedSKU
-	}
+	ids.AddCount(s.rc.Items.Trimmed, "order_id", trimmedOrder)
+	ids.AddCount(s.rc.Items.Trimmed, "sku", trimmedSKU)
 	if len(rejected) > 0 {
 		return s.quarantine(ctx, rec, cols, rejected, out)
 	}
 	return nil
-}
-
-// trimID removes blanks around an order id or SKU, as validation does for
-// order ids, so an item finds its order and " A1" is the product A1; it
-// counts the values that had any.
-func trimID(id string, trimmed *int64) string {
-	t := strings.TrimSpace(id)
-	if len(t) != len(id) && t != "" {
-		*trimmed++
-	}
-	return t
 }
 
 type rejectedItem struct {

@@ -20,6 +20,7 @@ import (
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
+	"retain/stages/internal/ids"
 	"retain/stages/internal/quarantine"
 )
 
@@ -214,7 +215,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		}
 		oid, s1 := orderID(i)
 		cid, s2 := customerID(i)
-		oid, cid = trimID(oid, &trimmedOrder), trimID(cid, &trimmedCustomer)
+		oid, cid = ids.Trim(oid, &trimmedOrder), ids.Trim(cid, &trimmedCustomer)
 		ts, s3 := orderTS(i)
 		amt, s4 := amount(i)
 		reason := ""
@@ -277,10 +278,10 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			oText[k].Append(s)
 		}
 	}
-	addCount(rows.Trimmed, "order_id", trimmedOrder)
-	addCount(rows.Trimmed, "customer_id", trimmedCustomer)
+	ids.AddCount(rows.Trimmed, "order_id", trimmedOrder)
+	ids.AddCount(rows.Trimmed, "customer_id", trimmedCustomer)
 	for k, c := range replaced {
-		addCount(rows.Replaced, textColumns[k], c)
+		ids.AddCount(rows.Replaced, textColumns[k], c)
 	}
 	if err := emit(ctx, out, schemas.Orders.Name, ob); err != nil {
 		return err
@@ -292,26 +293,10 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 // table's order; invalid UTF-8 in them is replaced, not quarantined.
 var textColumns = [...]string{"currency", "country", "channel", "status"}
 
-// trimID removes blanks around an id, so " C1" and "C1 " are the customer
-// C1, and counts the ids that had any. It slices, never copies.
-func trimID(id string, trimmed *int64) string {
-	t := strings.TrimSpace(id)
-	if len(t) != len(id) && t != "" {
-		*trimmed++
-	}
-	return t
-}
-
 // validText reports whether row i of a text column is absent or valid UTF-8.
 func validText(f textFn, i int) bool {
 	s, st := f(i)
 	return st != ok || utf8.ValidString(s)
-}
-
-func addCount(m map[string]int64, key string, n int64) {
-	if n > 0 {
-		m[key] += n
-	}
 }
 
 // touchRows is how many order ids' slots are read ahead at a time.
