@@ -18,6 +18,7 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/internal/quarantine"
+	"retain/stages/internal/recovered"
 )
 
 // RawOrders is the table of order rows as read: canonical names, source types.
@@ -265,9 +266,9 @@ func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
 			// The failure itself is logged once, as the run's error; the
 			// stack of a decoder that panicked is only for whoever reports
 			// the decoder's bug.
-			var p *decoderPanic
+			var p *recovered.Panic
 			if errors.As(err, &p) {
-				r.rc.Log.Warn().Str("stage", "extract").Str("file", f.path).Str("stack", p.Stack()).Msg("decoder panicked on the file")
+				r.rc.Log.Warn().Str("stage", "extract").Str("file", f.path).Str("stack", string(p.Stack)).Msg("decoder panicked on the file")
 			}
 			return fmt.Errorf("%s: %w", f.path, err)
 		}

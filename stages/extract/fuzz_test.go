@@ -15,6 +15,7 @@ import (
 
 	"retain/pipeline"
 	"retain/schemas"
+	"retain/stages/internal/recovered"
 )
 
 // addHostile adds every input of the hostile cases whose name matches
@@ -53,9 +54,9 @@ func FuzzCSVReader(f *testing.F) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			c, rc, err := runReaderWith(t, mem, dir, "name: f\ninput: {orders: {path: orders.csv, csv: {max_malformed_share: 1}}}\n", false)
 			mem.AssertSize(t, 0)
-			var p *decoderPanic
+			var p *recovered.Panic
 			if errors.As(err, &p) {
-				t.Fatalf("CSV reader panicked: %v\n%s", p.value, p.Stack())
+				t.Fatalf("CSV reader panicked: %v\n%s", p.Value, string(p.Stack))
 			}
 			if err != nil && !errors.Is(err, pipeline.ErrNoInput) {
 				continue // a rejected file; rejections are the unit tests' business

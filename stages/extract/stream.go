@@ -3,13 +3,11 @@ package extract
 import (
 	"context"
 	"errors"
-	"fmt"
-	"runtime/debug"
-	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"retain/pipeline"
+	"retain/stages/internal/recovered"
 )
 
 // ErrUnreadable is wrapped when an input file cannot be read as what it
@@ -40,32 +38,9 @@ type decoder func(send func(batch) bool) error
 
 // guard runs fn and turns a panic into an ErrUnreadable error. Arrow's
 // Parquet decoders panic on some corrupt bytes (a zstd frame that does not
-// decode, a column shorter than its neighbours), and no input may take the
-// process down; the stack goes to a warning in the log, not to the
-// one-line reason.
-func guard(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &decoderPanic{value: p, stack: debug.Stack()}
-		}
-	}()
-	return fn()
-}
-
-// decoderPanic is a recovered panic of a decoder.
-type decoderPanic struct {
-	value any
-	stack []byte
-}
-
-func (p *decoderPanic) Error() string {
-	return fmt.Sprintf("%v: the decoder panicked: %s", ErrUnreadable, strings.TrimSpace(fmt.Sprint(p.value)))
-}
-
-func (p *decoderPanic) Unwrap() error { return ErrUnreadable }
-
-// Stack is where the decoder panicked, for the log.
-func (p *decoderPanic) Stack() string { return string(p.stack) }
+// decode, a column shorter than its neighbours); the stack goes to a
+// warning in the log, not to the one-line reason.
+func guard(fn func() error) error { return recovered.Call("decoder", ErrUnreadable, fn) }
 
 // stream runs decode on another goroutine while the batches it decoded
 // flow through the stages, so decoding overlaps validation on a second

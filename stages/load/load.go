@@ -19,6 +19,7 @@ import (
 
 	"retain/pipeline"
 	"retain/schemas"
+	"retain/stages/internal/recovered"
 )
 
 // PartName is the file each table partition is written to.
@@ -111,17 +112,9 @@ func guardValue[T any](fn func() (T, error)) (v T, err error) {
 	return v, err
 }
 
-// guard turns a panic of the Parquet writer into an error: it panics on
-// some failed writes (a full disk), and on this goroutine a panic would end
-// the process without a status line.
-func guard(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("parquet writer: %v", p)
-		}
-	}()
-	return fn()
-}
+// guard turns a panic of the Parquet writer, which it raises on some
+// failed writes (a full disk), into an error.
+func guard(fn func() error) error { return recovered.Call("parquet writer", nil, fn) }
 
 // finish waits for the queued batches and completes the file.
 func (w *tableWriter) finish() error {
