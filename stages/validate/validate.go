@@ -117,6 +117,7 @@ type validator struct {
 	orders     *array.RecordBuilder
 	quarantine *quarantine.Builder
 	keys       []uint64 // the batch's order-id fingerprints
+	oids       []string // and its order ids, trimmed
 	// currencies seen when the job converts none; more than one fails.
 	currencies   map[string]bool
 	lastCurrency string
@@ -186,18 +187,21 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 
 	// Order-id fingerprints up front, so the set's memory reads can be
 	// issued a chunk at a time (see fingerprint.Set.Touch).
-	keys := v.keys[:0]
+	// The trimmed ids are kept for the row loop, so each is trimmed once.
+	keys, oids := v.keys[:0], v.oids[:0]
+	var trimmedOrder, trimmedCustomer int64
 	for i := 0; i < n; i++ {
 		var k uint64
-		if id, st := orderID(i); st == ok {
-			k = fingerprint.Key(strings.TrimSpace(id))
+		id, st := orderID(i)
+		if st == ok {
+			id = ids.Trim(id, &trimmedOrder)
+			k = fingerprint.Key(id)
 		}
-		keys = append(keys, k)
+		keys, oids = append(keys, k), append(oids, id)
 	}
-	v.keys = keys
+	v.keys, v.oids = keys, oids
 
 	rows := v.rc.Rows
-	var trimmedOrder, trimmedCustomer int64
 	var replaced [len(textColumns)]int64
 	for i := 0; i < n; i++ {
 		if i%touchRows == 0 {
@@ -213,14 +217,14 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		if countedStatus {
 			used = flagUsed
 		}
-		oid, s1 := orderID(i)
+		oid := oids[i] // "" when null
 		cid, s2 := customerID(i)
-		oid, cid = ids.Trim(oid, &trimmedOrder), ids.Trim(cid, &trimmedCustomer)
+		cid = ids.Trim(cid, &trimmedCustomer)
 		ts, s3 := orderTS(i)
 		amt, s4 := amount(i)
 		reason := ""
 		switch {
-		case s1 != ok || oid == "":
+		case oid == "":
 			reason = ReasonMissingOrderID
 		case s2 != ok || cid == "":
 			reason = ReasonMissingCustomerID
@@ -278,6 +282,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			oText[k].Append(s)
 		}
 	}
+	clear(oids) // they point into this batch's buffers
 	ids.AddCount(rows.Trimmed, "order_id", trimmedOrder)
 	ids.AddCount(rows.Trimmed, "customer_id", trimmedCustomer)
 	for k, c := range replaced {
