@@ -24,7 +24,7 @@ run: build
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
-	$(GO) test -race ./pipeline/ ./stages/load/ ./stages/extract/
+	$(GO) test -race ./engine/... ./pipeline/ ./stages/load/ ./stages/extract/ ./stages/affinity/ ./stages/validate/
 	python3 scripts/check_dag.py
 	bash scripts/duckdb/run.sh
 

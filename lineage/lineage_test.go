@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"retain/night"
 	"sync"
 	"testing"
 
@@ -68,7 +69,7 @@ func runWith(t *testing.T, jobFile string, cfg job.Lineage, out string) (*pipeli
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		t.Fatal(err)
 	}

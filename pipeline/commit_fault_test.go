@@ -127,7 +127,7 @@ func (f *faultFS) RemoveAll(p string) error {
 func TestCommitUnderFaults(t *testing.T) {
 	starts := []struct {
 		name string
-		old  night // what a reader sees before the commit
+		old  nightFiles // what a reader sees before the commit
 		root func(t *testing.T) string
 	}{
 		{"over a published night", nightA, func(t *testing.T) string {
@@ -138,7 +138,7 @@ func TestCommitUnderFaults(t *testing.T) {
 			return root
 		}},
 		{"over the layout before _nights", nightA, func(t *testing.T) string { return oldLayoutRoot(t, nightA) }},
-		{"new date", night{}, func(t *testing.T) string { return t.TempDir() }},
+		{"new date", nightFiles{}, func(t *testing.T) string { return t.TempDir() }},
 	}
 	for _, start := range starts {
 		for _, die := range []bool{false, true} {

@@ -34,16 +34,16 @@ func exists(path string) bool { _, err := os.Stat(path); return err == nil }
 
 const date = "2026-11-22"
 
-// night is one run's output as a test stages it: a file per table or
+// nightFiles is one run's output as a test stages it: a file per table or
 // artifact, and a manifest naming the run.
-type night struct {
+type nightFiles struct {
 	id    string
 	files map[string]string // name -> content of its one file
 }
 
-func (n night) names() []string { return sortedKeys(n.files) }
+func (n nightFiles) names() []string { return sortedKeys(n.files) }
 
-func (n night) manifest() string { return `{"run_id":"` + n.id + `"}` }
+func (n nightFiles) manifest() string { return `{"run_id":"` + n.id + `"}` }
 
 // fileName is the one file of a staged folder: tables hold a part file,
 // the report its page.
@@ -54,8 +54,8 @@ func fileName(name string) string {
 	return "part-00000.parquet"
 }
 
-func newNight(id string, names ...string) night {
-	n := night{id: id, files: map[string]string{}}
+func newNight(id string, names ...string) nightFiles {
+	n := nightFiles{id: id, files: map[string]string{}}
 	for _, name := range names {
 		n.files[name] = id + ":" + name
 	}
@@ -70,7 +70,7 @@ var (
 )
 
 // stageNight writes n's files into a new staging folder of root.
-func stageNight(t *testing.T, root string, n night) string {
+func stageNight(t *testing.T, root string, n nightFiles) string {
 	t.Helper()
 	staging, err := newStaging(root, date, n.id)
 	if err != nil {
@@ -84,7 +84,7 @@ func stageNight(t *testing.T, root string, n night) string {
 
 // publish does what a run does after its stages: commit, then tidy. A
 // failed commit leaves the staging folder to the caller.
-func publish(t *testing.T, fsys fileSystem, root string, n night) (staging string, commitErr, tidyErr error) {
+func publish(t *testing.T, fsys fileSystem, root string, n nightFiles) (staging string, commitErr, tidyErr error) {
 	t.Helper()
 	staging = stageNight(t, root, n)
 	if commitErr = commit(fsys, root, staging, date, n.id, n.names(), []byte(n.manifest())); commitErr != nil {
@@ -94,7 +94,7 @@ func publish(t *testing.T, fsys fileSystem, root string, n night) (staging strin
 }
 
 // committedRoot is an output root holding one published night.
-func committedRoot(t *testing.T, n night) string {
+func committedRoot(t *testing.T, n nightFiles) string {
 	t.Helper()
 	root := t.TempDir()
 	if _, err, terr := publish(t, osFS{}, root, n); err != nil || terr != nil {
@@ -105,7 +105,7 @@ func committedRoot(t *testing.T, n night) string {
 
 // oldLayoutRoot is an output root as versions before _nights committed a
 // night: real folders at snapshot_date=<date>.
-func oldLayoutRoot(t *testing.T, n night) string {
+func oldLayoutRoot(t *testing.T, n nightFiles) string {
 	t.Helper()
 	root := t.TempDir()
 	for name, content := range n.files {
@@ -147,7 +147,7 @@ func readerView(t *testing.T, root string, names []string) view {
 
 // viewOf is what a reader must see when n is the published night; the zero
 // night is a date never published.
-func viewOf(n night) view {
+func viewOf(n nightFiles) view {
 	v := view{files: map[string]string{}}
 	if n.id == "" {
 		return v
@@ -164,7 +164,7 @@ func (v view) String() string {
 	return string(b)
 }
 
-func allNames(nights ...night) []string {
+func allNames(nights ...nightFiles) []string {
 	set := map[string]bool{}
 	for _, n := range nights {
 		for name := range n.files {
@@ -174,7 +174,7 @@ func allNames(nights ...night) []string {
 	return sortedKeys(set)
 }
 
-func checkView(t *testing.T, root string, want night, also ...night) {
+func checkView(t *testing.T, root string, want nightFiles, also ...nightFiles) {
 	t.Helper()
 	got := readerView(t, root, allNames(append(also, want)...))
 	if got.String() != viewOf(want).String() {
@@ -182,9 +182,9 @@ func checkView(t *testing.T, root string, want night, also ...night) {
 	}
 }
 
-// checkNoLeftovers: only the published night, its links and the lock files
+// checkNoLeftovers: only the published nightFiles, its links and the lock files
 // remain.
-func checkNoLeftovers(t *testing.T, root string, published night) {
+func checkNoLeftovers(t *testing.T, root string, published nightFiles) {
 	t.Helper()
 	entries, _ := os.ReadDir(filepath.Join(root, stagingDir))
 	for _, e := range entries {
@@ -384,19 +384,5 @@ func TestCheckRunID(t *testing.T) {
 		if err := CheckRunID(id); !errors.Is(err, ErrRunID) {
 			t.Errorf("%q accepted: %v", id, err)
 		}
-	}
-}
-
-func TestAccountingCheck(t *testing.T) {
-	a := NewAccounting()
-	a.Read, a.Used = 10, 7
-	a.Quarantined["x"] = 2
-	a.Excluded["y"] = 1
-	if err := a.Check(); err != nil {
-		t.Errorf("balanced accounting rejected: %v", err)
-	}
-	a.Used--
-	if err := a.Check(); err == nil {
-		t.Error("a lost row went unnoticed")
 	}
 }

@@ -4,42 +4,36 @@ import (
 	"runtime/debug"
 	"time"
 
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 )
 
 // Manifest records what one run did; it is written next to _SUCCESS and is
 // the first thing to read when a number looks wrong.
 type Manifest struct {
-	RunID      string     `json:"run_id"`
-	RunDate    string     `json:"run_date"`
-	Job        string     `json:"job"`
-	Timezone   string     `json:"timezone"`
-	Version    string     `json:"version"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt time.Time  `json:"finished_at"`
-	Rows       Accounting `json:"row_accounting"`
-	Totals     RowTotals  `json:"row_totals"`
+	RunID      string           `json:"run_id"`
+	RunDate    string           `json:"run_date"`
+	Job        string           `json:"job"`
+	Timezone   string           `json:"timezone"`
+	Version    string           `json:"version"`
+	StartedAt  time.Time        `json:"started_at"`
+	FinishedAt time.Time        `json:"finished_at"`
+	Rows       night.Accounting `json:"row_accounting"`
+	Totals     RowTotals        `json:"row_totals"`
 	// ItemRows accounts for input.order_items rows when the job reads them.
-	ItemRows *Accounting     `json:"item_accounting,omitempty"`
-	Tables   []TableManifest `json:"tables"`
+	ItemRows *night.Accounting `json:"item_accounting,omitempty"`
+	Tables   []TableManifest   `json:"tables"`
 	// Artifacts are other committed files' folders, such as the report.
 	Artifacts []string `json:"artifacts,omitempty"`
 	// ArtifactRows counts the rows of artifact files such as audience lists.
 	ArtifactRows map[string]int64 `json:"artifact_rows,omitempty"`
 	// ModelFits times each row of model_fit.
-	ModelFits []ModelFitTime `json:"model_fits,omitempty"`
-	Stages    []StageStat    `json:"stages"`
+	ModelFits []night.ModelFitTime `json:"model_fits,omitempty"`
+	Stages    []engine.StageStat   `json:"stages"`
 	// Volume is what the volume guard compared rows_read with, when the job
 	// has an earlier committed night.
 	Volume *VolumeCheck `json:"volume_check,omitempty"`
-}
-
-// ModelFitTime is how long one model fit took; Model and FitScope name its
-// model_fit row.
-type ModelFitTime struct {
-	Model    string  `json:"model"`
-	FitScope string  `json:"fit_scope"`
-	Seconds  float64 `json:"fit_seconds"`
 }
 
 // RowTotals is the accounting identity spelled out: read = used + quarantined + excluded.
@@ -73,7 +67,7 @@ func newTableManifest(t schemas.Table, path string, rows int64) TableManifest {
 	return tm
 }
 
-func totals(a *Accounting) RowTotals {
+func totals(a *night.Accounting) RowTotals {
 	return RowTotals{Read: a.Read, Used: a.Used, Quarantined: a.TotalQuarantined(), Excluded: a.TotalExcluded()}
 }
 

@@ -8,21 +8,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
 
+	"retain/engine"
 	"retain/job"
+	"retain/night"
 	"retain/schemas"
 )
 
 // Options configure one run of a job.
 type Options struct {
 	Job      *job.Job
-	Registry *Registry
+	Registry *night.Registry
 	// RunDate is the logical date, YYYY-MM-DD.
 	RunDate string
 	// RunID names the run; empty means a new unique id.
@@ -93,18 +93,18 @@ func NewRunID(now time.Time) string {
 
 func run1(ctx context.Context, o Options) (*Summary, error) {
 	started := time.Now()
-	g, err := BuildGraph(o.Registry.Specs())
+	g, err := engine.BuildGraph(o.Registry.Specs())
 	if err != nil {
 		return nil, err
 	}
 	log := o.Log.With().Str("run_id", o.RunID).Str("run_date", o.RunDate).Str("job", o.Job.Name).Logger()
-	rc, err := NewRunContext(o.Job, o.RunID, o.RunDate, o.Mem, log)
+	rc, err := night.New(o.Job, o.RunID, o.RunDate, o.Mem, log)
 	if err != nil {
 		return nil, err
 	}
 	sum := &Summary{RunID: o.RunID, RunDate: rc.RunDateString(), Job: o.Job.Name}
 	if o.DryRun {
-		st, err := Instantiate(ctx, rc, g)
+		st, err := engine.Instantiate(ctx, rc, g)
 		if err != nil {
 			return nil, err
 		}
@@ -148,14 +148,17 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 			os.RemoveAll(staging)
 		}
 	}()
-	rc.StagingDir = staging
 	log.Info().Str("output", root).Msg("run started")
 
-	st, err := Instantiate(ctx, rc, g)
+	st, err := engine.Instantiate(ctx, rc, g)
 	if err != nil {
 		return nil, err
 	}
-	res, err := Execute(ctx, rc, g, st)
+	files := &stagedFiles{dir: staging}
+	res, err := engine.Execute(ctx, g, st, engine.Options{Files: files, StageDone: func(s engine.StageStat) {
+		log.Info().Str("stage", s.Name).Int64("rows_in", s.RowsIn).Int64("rows_out", s.RowsOut).
+			Int64("duration_ms", s.DurationMS).Msg("stage done")
+	}})
 	if cerr := st.Close(ctx); err == nil {
 		err = cerr
 	}
@@ -183,19 +186,16 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	}
 	var tables []string
 	for _, t := range schemas.OutputsFor(o.Job.Layout()) {
-		if _, err := os.Stat(rc.StagedDir(t.Name)); err != nil {
+		if !files.wrote(t.Name) {
 			continue
 		}
 		tables = append(tables, t.Name)
 		rel, _ := filepath.Rel(root, PartitionDir(root, t.Name, date))
 		m.Tables = append(m.Tables, newTableManifest(t, rel, res.TableRows[t.Name]))
 	}
-	// Other folders a stage staged for this date (the report) commit with
-	// the tables.
-	artifacts, err := stagedArtifacts(staging, tables)
-	if err != nil {
-		return nil, err
-	}
+	// The other folders stages wrote for this date (the report, the
+	// audience lists) commit with the tables.
+	artifacts := files.others(tables)
 	for _, a := range artifacts {
 		rel, _ := filepath.Rel(root, PartitionDir(root, a, date))
 		m.Artifacts = append(m.Artifacts, rel)
@@ -240,20 +240,4 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	sum.DurationMS = time.Since(started).Milliseconds()
 	log.Info().Int64("duration_ms", sum.DurationMS).Interface("tables", sum.Tables).Msg("run committed")
 	return sum, nil
-}
-
-// stagedArtifacts lists the staged folders that are not tables.
-func stagedArtifacts(staging string, tables []string) ([]string, error) {
-	entries, err := os.ReadDir(staging)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() && !strings.HasPrefix(name, "_") && !slices.Contains(tables, name) {
-			out = append(out, name)
-		}
-	}
-	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func backfillOpts(t *testing.T, shop, out string) pipeline.BackfillOptions {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"retain/night"
 	"strings"
 	"testing"
 	"time"
@@ -245,7 +246,7 @@ func serveQueryResult(tb testing.TB, fake *bqfake.Server, batches []arrow.Record
 		if err != nil {
 			tb.Fatal(err)
 		}
-		o.Registry = &pipeline.Registry{}
+		o.Registry = &night.Registry{}
 		err = stages.RegisterAllWith(o.Registry, stages.Options{BigQuery: bqclient.Options{
 			REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(proxy.URL)), option.WithoutAuthentication()},
 			Storage: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
@@ -274,7 +275,7 @@ func TestBigQuerySourceStopsWhenCanceled(t *testing.T) {
 	}
 	var o pipeline.Options
 	useFakes(&o)
-	var spec pipeline.Spec
+	var spec night.Spec
 	for _, s := range o.Registry.Specs() {
 		if s.Name == "extract" {
 			spec = s
@@ -288,7 +289,7 @@ func TestBigQuerySourceStopsWhenCanceled(t *testing.T) {
 		{"canceled", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rc, err := pipeline.NewRunContext(j, "t", "2026-03-31", memory.NewGoAllocator(), zerolog.Nop())
+			rc, err := night.New(j, "t", "2026-03-31", memory.NewGoAllocator(), zerolog.Nop())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +132,7 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,7 +93,7 @@ func runCase(t *testing.T, dir, out string) string {
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,7 @@ func TestHostileShop(t *testing.T) {
 		quar, exc map[string]int64
 		trimmed   map[string]int64
 		replaced  map[string]int64
-		items     *pipeline.Accounting
+		items     *night.Accounting
 	}{
 		{
 			name: "csv",
@@ -105,7 +106,7 @@ func TestHostileShop(t *testing.T) {
 			exc:      map[string]int64{"after_run_date": 1},
 			trimmed:  map[string]int64{"customer_id": 1, "order_id": 1},
 			replaced: map[string]int64{"country": 1, "channel": 1},
-			items: &pipeline.Accounting{Read: 4, Used: 3, Quarantined: map[string]int64{"invalid_utf8": 1},
+			items: &night.Accounting{Read: 4, Used: 3, Quarantined: map[string]int64{"invalid_utf8": 1},
 				Excluded: map[string]int64{}, Trimmed: map[string]int64{"order_id": 1, "sku": 1}},
 		},
 		{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"retain/night"
 	"sync"
 	"testing"
 	"time"
@@ -108,7 +109,7 @@ func runNightly(shop, out, runID, date string) error {
 		return err
 	}
 	j.OverrideInput(shop)
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		return err
 	}

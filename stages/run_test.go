@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"strings"
 	"testing"
 
@@ -37,7 +38,7 @@ func runJobWith(t testing.TB, dir, jobYAML, date, out string, configure func(o *
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestInputSchemaErrors(t *testing.T) {
 			[]string{`"Total"`, "mapped to amount"}},
 		{"unconvertible type", "name: t\ninput: {orders: {path: bool_amount.parquet}}\n", extract.ErrInputSchema,
 			[]string{"bool_amount.parquet", `"amount"`, "type bool", "want float, integer, decimal or numeric string"}},
-		{"no files", "name: t\ninput: {orders: {path: \"empty/*.parquet\"}}\n", pipeline.ErrNoInput,
+		{"no files", "name: t\ninput: {orders: {path: \"empty/*.parquet\"}}\n", night.ErrNoInput,
 			[]string{"no input files"}},
 		{"no folder", "name: t\ninput: {orders: {path: \"nothing/*.parquet\"}}\n", extract.ErrNoLocation,
 			[]string{"nothing"}},

@@ -4,8 +4,7 @@ package stages
 
 import (
 	"errors"
-
-	"retain/pipeline"
+	"retain/night"
 	"retain/stages/actions"
 	"retain/stages/affinity"
 	"retain/stages/audiences"
@@ -29,10 +28,10 @@ type Options struct {
 }
 
 // RegisterAll adds every stage to r.
-func RegisterAll(r *pipeline.Registry) error { return RegisterAllWith(r, Options{}) }
+func RegisterAll(r *night.Registry) error { return RegisterAllWith(r, Options{}) }
 
 // RegisterAllWith adds every stage to r, configured by o.
-func RegisterAllWith(r *pipeline.Registry, o Options) error {
+func RegisterAllWith(r *night.Registry, o Options) error {
 	return errors.Join(
 		extract.Register(r, bqsource.New(o.BigQuery)),
 		validate.Register(r),

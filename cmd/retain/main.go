@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"retain/night"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -76,7 +77,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, pipeline.ErrRunID):
 		return exitUsage
-	case errors.Is(err, pipeline.ErrNoInput):
+	case errors.Is(err, night.ErrNoInput):
 		return exitNoInput
 	}
 	return exitFailure
@@ -148,7 +149,7 @@ func (f *jobFlags) options(log zerolog.Logger) (pipeline.Options, error) {
 	if f.holdoutDays >= 0 {
 		j.CLV.HoldoutDays = f.holdoutDays
 	}
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		return pipeline.Options{}, err
 	}
@@ -229,7 +230,7 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	// A scheduler that reads stdout gets a parseable line on failure too,
 	// and log-based alerting gets one error line.
 	status := "failed"
-	if errors.Is(err, pipeline.ErrNoInput) {
+	if errors.Is(err, night.ErrNoInput) {
 		status = "no_input"
 		log.Warn().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("no input for this date; nothing replaced")
 	} else {

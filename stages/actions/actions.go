@@ -7,6 +7,8 @@ package actions
 
 import (
 	"context"
+	"retain/engine"
+	"retain/night"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -14,7 +16,6 @@ import (
 
 	"retain/calendar"
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/customersummary"
 	"retain/stages/internal/history"
@@ -24,13 +25,13 @@ import (
 const BatchRows = 64 * 1024
 
 // Register adds the actions stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
 		Name:    "actions",
 		Doc:     "Win-back stage, declining behaviour, loyalty tier, milestones, anniversaries and new customers per customer.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerActions.Name},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			s := &stage{rc: rc, cfg: rc.Job.Actions, runDay: customersummary.RunDay(rc),
 				b: array.NewRecordBuilder(rc.Mem, schemas.CustomerActions.Schema())}
 			s.walk.Visit = s.visit
@@ -40,14 +41,14 @@ func Register(r *pipeline.Registry) error {
 }
 
 type stage struct {
-	pipeline.BaseStage
-	rc     *pipeline.RunContext
+	engine.BaseStage
+	rc     *night.Context
 	cfg    job.Actions
 	runDay int32
 	walk   history.Walker
 	b      *array.RecordBuilder
 	ctx    context.Context
-	out    pipeline.Emitter
+	out    engine.Emitter
 	rows   int
 }
 
@@ -56,7 +57,7 @@ func (s *stage) Close(context.Context) error {
 	return nil
 }
 
-func (s *stage) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
+func (s *stage) Process(ctx context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
 	// Rows are emitted as customers complete, so memory stays at one batch.
 	s.ctx, s.out = ctx, out
 	return s.walk.Add(rec)
@@ -247,7 +248,7 @@ func (s *stage) flush() error {
 	return s.out.Emit(s.ctx, schemas.CustomerActions.Name, rec)
 }
 
-func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	s.ctx, s.out = ctx, out
 	if err := s.walk.Flush(); err != nil {
 		return err

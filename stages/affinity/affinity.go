@@ -7,14 +7,15 @@ package affinity
 import (
 	"cmp"
 	"context"
+	"retain/engine"
+	"retain/night"
+	"retain/stages/internal/handover"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
@@ -23,18 +24,19 @@ import (
 )
 
 // Register adds the affinity stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
 		Name:    "affinity",
 		Doc:     "product_affinity: pairs of SKUs bought together in used orders, with support, confidence and lift.",
 		Inputs:  []string{extract.RawItems},
 		Outputs: []string{schemas.ProductAffinity.Name, schemas.Quarantine.Name},
+		Needs:   []string{handover.UsedOrders.String()},
 		New:     New,
 	})
 }
 
 // New builds the stage for a run.
-func New(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+func New(_ context.Context, rc *night.Context) (engine.Stage, error) {
 	return &stage{rc: rc, sku: map[string]int32{}, pairs: newPairTable(),
 		open: make([]openBasket, rc.Job.Affinity.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
 }
@@ -57,9 +59,22 @@ const (
 	ExcludedNotAdjacent = "order_items_not_adjacent"
 )
 
+// borrow takes validation's set of used orders, once; the engine drops it
+// when this stage has finished.
+func (s *stage) borrow(out engine.Emitter) error {
+	if s.used != nil {
+		return nil
+	}
+	u, err := handover.UsedOrders.Need(out)
+	s.used = u
+	return err
+}
+
 type stage struct {
-	pipeline.BaseStage
-	rc *pipeline.RunContext
+	// used are validation's used orders, which items are matched against.
+	used handover.OrderLookup
+	engine.BaseStage
+	rc *night.Context
 	// products: SKU → id, orders per product.
 	sku     map[string]int32
 	names   []string
@@ -79,7 +94,10 @@ type stage struct {
 	queued basketQueue
 }
 
-func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out pipeline.Emitter) error {
+func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out engine.Emitter) error {
+	if err := s.borrow(out); err != nil {
+		return err
+	}
 	cols := map[string]arrow.Array{}
 	for i, f := range rec.Schema().Fields() {
 		cols[f.Name] = rec.Column(i)
@@ -127,7 +145,7 @@ type rejectedItem struct {
 
 // quarantine emits the batch's rejected item rows with their reason, file
 // and row number, values as read.
-func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[string]arrow.Array, rejected []rejectedItem, out pipeline.Emitter) error {
+func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[string]arrow.Array, rejected []rejectedItem, out engine.Emitter) error {
 	file, firstRow := extract.SourceOf(rec)
 	q := quarantine.NewBuilder(s.rc.Mem, s.rc.SnapshotDate)
 	defer q.Release()
@@ -238,7 +256,7 @@ func (s *stage) flush() {
 	}
 	n := len(q.ids)
 	q.used, q.claimed = slices.Grow(q.used[:0], n)[:n], slices.Grow(q.claimed[:0], n)[:n]
-	s.rc.UsedOrders.Claim(q.ids, q.used, q.claimed)
+	s.used.Claim(q.ids, q.used, q.claimed)
 	items := s.rc.Items
 	from, touched := 0, 0
 	for b, end := range q.itemEnds {
@@ -376,15 +394,18 @@ type pair struct {
 	lift        float64
 }
 
-func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if s.rc.Job.Input.OrderItems == nil {
 		return s.emit(ctx, out, nil)
 	}
 	for s.nOpen > 0 {
 		s.closeOldest()
 	}
+	if err := s.borrow(out); err != nil {
+		return err
+	}
 	s.flush()
-	s.rc.UsedOrders = nil // the order-id set goes with its last user
+	s.used = nil
 	if n := s.rc.Items.Excluded[ExcludedNotAdjacent]; n > 0 {
 		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).
 			Msg("items of some orders came more than affinity.open_orders orders after their earlier items, when the order was already counted; they were left out (raise open_orders, or sort the export by order_id)")
@@ -438,7 +459,7 @@ func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
 
 // emit writes the kept pairs; a job without order items writes the table
 // empty, so its schema is there for BI tools either way.
-func (s *stage) emit(ctx context.Context, out pipeline.Emitter, final []pair) error {
+func (s *stage) emit(ctx context.Context, out engine.Emitter, final []pair) error {
 	n := float64(s.baskets)
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.ProductAffinity.Schema())
 	defer b.Release()

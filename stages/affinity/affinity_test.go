@@ -3,7 +3,11 @@ package affinity
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"retain/engine"
+	"retain/engine/enginetest"
+	"retain/night"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -12,12 +16,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
 )
 
-type collect struct{ rec arrow.Record }
+// collect keeps the last emitted batch.
+type collect struct {
+	enginetest.Unused
+	rec arrow.Record
+}
 
 // usedSet is a plain OrderLookup over every order of the test.
 type usedSet map[string]bool
@@ -49,7 +56,7 @@ func TestPrunedCountsStayWithinBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := pipeline.NewRunContext(j, "t", "2026-11-22", mem, zerolog.Nop())
+	rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +69,7 @@ func TestPrunedCountsStayWithinBound(t *testing.T) {
 	const orders = 20_000
 	rng := rand.New(rand.NewPCG(7, 7))
 	used := usedSet{}
-	rc.UsedOrders = used
+	s.used = used
 	itemSchema := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "sku", Type: arrow.BinaryTypes.String}}, nil)
 	ib := array.NewRecordBuilder(mem, itemSchema)
 	defer ib.Release()
@@ -139,6 +146,10 @@ func TestPrunedCountsStayWithinBound(t *testing.T) {
 // tables keeps every emitted batch by table.
 type tables map[string][]arrow.Record
 
+func (tables) Provide(string, any) error                     { return engine.ErrGraph }
+func (tables) Need(string) (any, error)                      { return nil, engine.ErrNotProvided }
+func (tables) Create(string, string) (io.WriteCloser, error) { return nil, engine.ErrGraph }
+
 func (ts tables) Emit(_ context.Context, table string, rec arrow.Record) error {
 	rec.Retain()
 	ts[table] = append(ts[table], rec)
@@ -164,7 +175,7 @@ func TestItemTextChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := pipeline.NewRunContext(j, "t", "2026-11-22", mem, zerolog.Nop())
+	rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +183,7 @@ func TestItemTextChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.UsedOrders = usedSet{"O1": false, "O2": false}
+	st.(*stage).used = usedSet{"O1": false, "O2": false}
 	items := [][2]string{
 		{"O1", "A1"}, {"O1 ", " B1"}, {"O2", "A1 "}, {" O2", "B1"},
 		{"O1", "C\xff\xfe"}, {"O2\xff", "A1"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"retain/night"
 	"runtime"
 	"testing"
 
@@ -13,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/stages/extract"
 )
 
@@ -51,13 +51,13 @@ func BenchmarkWideCatalogue(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		rc, _ := pipeline.NewRunContext(j, "b", "2026-11-22", memory.DefaultAllocator, zerolog.Nop())
+		rc, _ := night.New(j, "b", "2026-11-22", memory.DefaultAllocator, zerolog.Nop())
 		for k := range used {
 			used[k] = false
 		}
-		rc.UsedOrders = used
 		st, _ := New(context.Background(), rc)
 		s := st.(*stage)
+		s.used = used
 		for _, rec := range recs {
 			if err := s.Process(context.Background(), extract.RawItems, rec, nil); err != nil {
 				b.Fatal(err)

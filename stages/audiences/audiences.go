@@ -11,9 +11,11 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"path/filepath"
+	"retain/engine"
+	"retain/night"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +24,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -80,12 +81,13 @@ var audiences = map[string]func(row) bool{
 }
 
 // Register adds the audiences stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
-		Name:   "audiences",
-		Doc:    "One CSV per configured audience under <output>/audiences/snapshot_date=<date>/.",
-		Inputs: []string{schemas.CustomerSegments.Name},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
+		Name:      "audiences",
+		Doc:       "One CSV per configured audience under <output>/audiences/snapshot_date=<date>/.",
+		Inputs:    []string{schemas.CustomerSegments.Name},
+		Artifacts: []string{Dir},
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			return &stage{rc: rc}, nil
 		},
 	})
@@ -94,25 +96,21 @@ func Register(r *pipeline.Registry) error {
 type list struct {
 	name string
 	keep func(row) bool
-	file *os.File
+	file io.WriteCloser
 	buf  *bufio.Writer
 	csv  *csv.Writer
 	rows int64
 }
 
 type stage struct {
-	pipeline.BaseStage
-	rc    *pipeline.RunContext
+	engine.BaseStage
+	rc    *night.Context
 	lists []*list
 }
 
-func (s *stage) open() error {
-	dir := s.rc.StagedDir(Dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+func (s *stage) open(out engine.Emitter) error {
 	for _, name := range s.rc.Job.Audiences.Lists {
-		f, err := os.Create(filepath.Join(dir, name+".csv"))
+		f, err := out.Create(Dir, name+".csv")
 		if err != nil {
 			return err
 		}
@@ -126,12 +124,12 @@ func (s *stage) open() error {
 	return nil
 }
 
-func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
 	if !*s.rc.Job.Audiences.Enabled {
 		return nil
 	}
 	if s.lists == nil {
-		if err := s.open(); err != nil {
+		if err := s.open(out); err != nil {
 			return err
 		}
 	}
@@ -231,12 +229,12 @@ func isPlainNumber(s string) bool {
 
 // Finish flushes every list, writing empty ones too: an empty file says
 // "nobody today", a missing one would say "the job did not run".
-func (s *stage) Finish(context.Context, pipeline.Emitter) error {
+func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 	if !*s.rc.Job.Audiences.Enabled {
 		return nil
 	}
 	if s.lists == nil {
-		if err := s.open(); err != nil {
+		if err := s.open(out); err != nil {
 			return err
 		}
 	}
@@ -246,9 +244,6 @@ func (s *stage) Finish(context.Context, pipeline.Emitter) error {
 			return err
 		}
 		if err := l.buf.Flush(); err != nil {
-			return err
-		}
-		if err := l.file.Sync(); err != nil {
 			return err
 		}
 		if err := l.file.Close(); err != nil {

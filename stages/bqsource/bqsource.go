@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"retain/engine"
+	"retain/night"
 	"slices"
 	"strings"
 
@@ -20,7 +22,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/warehouse/bqclient"
@@ -40,7 +41,7 @@ var (
 // New returns the extract stage's warehouse reader; opts are extra client
 // options (tests, private endpoints).
 func New(opts bqclient.Options) extract.Warehouse {
-	return func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+	return func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
 		r, err := newReader(ctx, rc, opts)
 		if err != nil {
 			return nil, err // not a nil *reader in a non-nil Stage
@@ -50,8 +51,8 @@ func New(opts bqclient.Options) extract.Warehouse {
 }
 
 type reader struct {
-	pipeline.BaseStage
-	rc     *pipeline.RunContext
+	engine.BaseStage
+	rc     *night.Context
 	cfg    *job.BigQuerySource
 	client *bigquery.Client
 	opts   bqclient.Options
@@ -62,7 +63,7 @@ type reader struct {
 
 // newReader opens the clients and checks the table's columns, so a wrong
 // mapping fails the run before a query is paid for.
-func newReader(ctx context.Context, rc *pipeline.RunContext, opts bqclient.Options) (*reader, error) {
+func newReader(ctx context.Context, rc *night.Context, opts bqclient.Options) (*reader, error) {
 	cfg := rc.Job.Input.Orders.BigQuery
 	c, err := bqclient.OpenStorage(ctx, cfg.BigQuery, opts)
 	if err != nil {
@@ -115,7 +116,7 @@ type Query struct {
 // date on left out when order_ts is a TIMESTAMP, DATETIME or DATE (strings
 // are filtered by validate), and a total order so that "first row wins"
 // rules and source row numbers are the same on every run.
-func Plan(rc *pipeline.RunContext, schema bigquery.Schema) (*Query, error) {
+func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 	src := &rc.Job.Input.Orders
 	ref := src.BigQuery.Ref()
 	from, err := ref.Quoted()
@@ -174,7 +175,7 @@ func Plan(rc *pipeline.RunContext, schema bigquery.Schema) (*Query, error) {
 
 // windowEnd is the first instant after the run date as a value of the
 // column's type.
-func windowEnd(rc *pipeline.RunContext, t bigquery.FieldType) (bigquery.QueryParameter, bool) {
+func windowEnd(rc *night.Context, t bigquery.FieldType) (bigquery.QueryParameter, bool) {
 	end := rc.WindowEnd
 	var v any
 	switch t {
@@ -220,7 +221,7 @@ func arrowType(f *bigquery.FieldSchema) (arrow.DataType, error) {
 }
 
 // Finish runs the query and streams its result.
-func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 	if r.pushdown != nil {
 		return r.finishPushdown(ctx, out)
 	}

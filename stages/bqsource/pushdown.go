@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"retain/engine"
+	"retain/night"
 	"strings"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/validate"
@@ -40,7 +40,7 @@ type Pushdown struct {
 }
 
 // PlanPushdown builds the pushdown queries for the job's source table.
-func PlanPushdown(rc *pipeline.RunContext, schema bigquery.Schema) (*Pushdown, error) {
+func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) {
 	q, err := Plan(rc, schema)
 	if err != nil {
 		return nil, err
@@ -147,7 +147,7 @@ func PlanPushdown(rc *pipeline.RunContext, schema bigquery.Schema) (*Pushdown, e
 // finishPushdown runs the pushdown queries: raw rows go to validate like a
 // plain read's, folded days straight to the customer summary, and the folded
 // rows join the row accounting.
-func (r *reader) finishPushdown(ctx context.Context, out pipeline.Emitter) error {
+func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	p := r.pushdown
 	var folded, used, excluded int64
 	err := r.read(ctx, &p.Counts, func(rec arrow.Record) error {

@@ -2,6 +2,7 @@ package bqsource
 
 import (
 	"errors"
+	"retain/night"
 	"strings"
 	"testing"
 
@@ -9,7 +10,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 )
 
 func TestPlanPushdown(t *testing.T) {
@@ -23,7 +23,7 @@ input:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := pipeline.NewRunContext(j, "r", "2026-03-31", nil, zerolog.Nop())
+	rc, err := night.New(j, "r", "2026-03-31", nil, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

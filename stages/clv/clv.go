@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"retain/engine"
+	"retain/night"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/btyd"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/customersummary"
 	"retain/stages/internal/history"
@@ -26,18 +27,19 @@ const BatchRows = 64 * 1024
 const monthDays = 30
 
 // Register adds the clv stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
 		Name:    "clv",
 		Doc:     "Fits BG/NBD, Pareto/NBD and Gamma-Gamma in days; model_fit, model_holdout and per-customer predictions.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		// Folding its input needs no emitter, so the runner may run its
+		// Process calls beside the stages that feed it.
+		Background: true,
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			s := &stage{rc: rc, runDay: customersummary.RunDay(rc), holdout: rc.Job.CLV.HoldoutDays}
 			s.walk.Visit = s.visit
-			// Folding the activity stream needs no emitter, so it runs
-			// beside the stages that share the stream.
-			return pipeline.InBackground(s), nil
+			return s, nil
 		},
 	})
 }
@@ -56,8 +58,8 @@ func (in *inputs) add(x, tx, T, m float64) {
 }
 
 type stage struct {
-	pipeline.BaseStage
-	rc      *pipeline.RunContext
+	engine.BaseStage
+	rc      *night.Context
 	runDay  int32
 	holdout int
 	walk    history.Walker
@@ -69,7 +71,7 @@ type stage struct {
 	actual []float64
 }
 
-func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
 	return s.walk.Add(rec)
 }
 
@@ -140,7 +142,7 @@ func (s *stage) fitPurchase(name string, c btyd.Customers) (btyd.PurchaseModel, 
 	}
 }
 
-func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err := s.walk.Flush(); err != nil {
 		return err
 	}
@@ -232,7 +234,7 @@ func choose(models []*fitted) (*fitted, string) {
 	return best, reason
 }
 
-func (s *stage) emitPredictions(ctx context.Context, out pipeline.Emitter, selected *fitted, gg btyd.GammaGamma, hasValue bool) error {
+func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selected *fitted, gg btyd.GammaGamma, hasValue bool) error {
 	var p btyd.Predictions
 	if selected != nil && len(s.ids) > 0 {
 		cfg := s.rc.Job.CLV

@@ -3,11 +3,12 @@ package clv
 import (
 	"context"
 	"math"
+	"retain/engine"
+	"retain/night"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/btyd"
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -76,7 +77,7 @@ type fitRow struct {
 	holdout            *bucketScore
 }
 
-func (s *stage) emitFits(ctx context.Context, out pipeline.Emitter, models []*fitted, selected *fitted, reason string,
+func (s *stage) emitFits(ctx context.Context, out engine.Emitter, models []*fitted, selected *fitted, reason string,
 	ggFit btyd.Fit, ggErr error, spend btyd.Spend) error {
 	var rows []fitRow
 	for _, m := range models {
@@ -124,7 +125,7 @@ func (s *stage) emitFits(ctx context.Context, out pipeline.Emitter, models []*fi
 		}
 	}
 	for _, r := range rows {
-		s.rc.ModelFits = append(s.rc.ModelFits, pipeline.ModelFitTime{Model: r.model, FitScope: r.scope, Seconds: r.fit.Duration.Seconds()})
+		s.rc.ModelFits = append(s.rc.ModelFits, night.ModelFitTime{Model: r.model, FitScope: r.scope, Seconds: r.fit.Duration.Seconds()})
 		b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(s.rc.SnapshotDate)
 		str("model", r.model)
 		str("role", r.role)
@@ -183,7 +184,7 @@ func param(f btyd.Fit, name string) (float64, bool) {
 	return 0, false
 }
 
-func (s *stage) emitHoldout(ctx context.Context, out pipeline.Emitter, models []*fitted) error {
+func (s *stage) emitHoldout(ctx context.Context, out engine.Emitter, models []*fitted) error {
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.ModelHoldout.Schema())
 	defer b.Release()
 	for _, m := range models {

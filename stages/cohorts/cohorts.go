@@ -4,35 +4,37 @@ package cohorts
 
 import (
 	"context"
+	"retain/engine"
+	"retain/night"
 	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/customersummary"
 	"retain/stages/internal/history"
 )
 
 // Register adds the cohorts stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
 		Name:    "cohorts",
 		Doc:     "cohort_retention: per first-order cohort and period offset, active customers, retention, orders and revenue.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CohortRetention.Name},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		// Folding its input needs no emitter, so the runner may run its
+		// Process calls beside the stages that feed it.
+		Background: true,
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			unit, err := calendar.ParseUnit(rc.Job.Cohorts.Period)
 			if err != nil {
 				return nil, err
 			}
 			s := &stage{rc: rc, unit: unit, cohorts: map[int32]*cohort{}}
 			s.walk.Visit = s.visit
-			// Folding the activity stream needs no emitter, so it runs
-			// beside the stages that share the stream.
-			return pipeline.InBackground(s), nil
+			return s, nil
 		},
 	})
 }
@@ -50,14 +52,14 @@ type cohort struct {
 }
 
 type stage struct {
-	pipeline.BaseStage
-	rc      *pipeline.RunContext
+	engine.BaseStage
+	rc      *night.Context
 	unit    calendar.Unit
 	cohorts map[int32]*cohort
 	walk    history.Walker
 }
 
-func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
 	return s.walk.Add(rec)
 }
 
@@ -86,7 +88,7 @@ func (s *stage) visit(c *history.Customer) error {
 	return nil
 }
 
-func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err := s.walk.Flush(); err != nil {
 		return err
 	}

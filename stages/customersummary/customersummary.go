@@ -4,14 +4,14 @@ package customersummary
 
 import (
 	"context"
+	"retain/engine"
+	"retain/night"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -19,8 +19,8 @@ import (
 const BatchRows = 64 * 1024
 
 // Register adds the customer_summary stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
 		Name:    "customer_summary",
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
 		Inputs:  []string{schemas.Orders.Name, schemas.OrderDays.Name},
@@ -30,15 +30,18 @@ func Register(r *pipeline.Registry) error {
 		// finishing it first frees that set before the per-customer stages
 		// build theirs.
 		After: []string{"affinity"},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
-			return pipeline.InBackground(&stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}), nil
+		// Folding its input needs no emitter, so the runner may run its
+		// Process calls beside the stages that feed it.
+		Background: true,
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
+			return &stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}, nil
 		},
 	})
 }
 
 type stage struct {
-	pipeline.BaseStage
-	rc     *pipeline.RunContext
+	engine.BaseStage
+	rc     *night.Context
 	state  *customers
 	runDay int32
 }
@@ -46,7 +49,7 @@ type stage struct {
 const microsPerDay = 86400 * 1e6
 
 // RunDay is the run date as a day number, the unit of activity_date.
-func RunDay(rc *pipeline.RunContext) int32 {
+func RunDay(rc *night.Context) int32 {
 	return localDay(rc.RunDate.UnixMicro(), rc.Job.Location())
 }
 
@@ -65,7 +68,7 @@ func localDay(us int64, loc *time.Location) int32 {
 	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
-func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
 	if table == schemas.OrderDays.Name {
 		s.processDays(rec)
 		return nil
@@ -112,7 +115,7 @@ func (s *stage) processDays(rec arrow.Record) {
 
 // Finish emits customers sorted by customer_id, so reruns write identical
 // files, then their daily activity in the same order.
-func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	c := s.state
 	order := make([]int32, c.len())
 	for i := range order {
@@ -138,7 +141,7 @@ func appendText(b *array.StringBuilder, v string) {
 	}
 }
 
-func (s *stage) emitSummary(ctx context.Context, order []int32, out pipeline.Emitter) error {
+func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitter) error {
 	c := s.state
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerSummary.Schema())
 	defer b.Release()
@@ -187,7 +190,7 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out pipeline.Emi
 	return nil
 }
 
-func (s *stage) emitActivity(ctx context.Context, order []int32, out pipeline.Emitter) error {
+func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emitter) error {
 	c := s.state
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerActivity.Schema())
 	defer b.Release()
@@ -219,7 +222,7 @@ func (s *stage) emitActivity(ctx context.Context, order []int32, out pipeline.Em
 	return nil
 }
 
-func emitBuilt(ctx context.Context, out pipeline.Emitter, table string, b *array.RecordBuilder) error {
+func emitBuilt(ctx context.Context, out engine.Emitter, table string, b *array.RecordBuilder) error {
 	rec := b.NewRecord()
 	defer rec.Release()
 	return out.Emit(ctx, table, rec)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -13,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -46,7 +46,7 @@ func BenchmarkCSVReader(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rc, err := pipeline.NewRunContext(j, "b", "2026-11-30", memory.DefaultAllocator, zerolog.Nop())
+	rc, err := night.New(j, "b", "2026-11-30", memory.DefaultAllocator, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"retain/engine"
+	"retain/night"
 	"slices"
 	"strconv"
 
@@ -15,7 +18,6 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/recovered"
@@ -41,18 +43,17 @@ var ErrInputSchema = errors.New("input schema")
 // RawItems is the table of order-item rows as read.
 const RawItems = "order_items_raw"
 
-// RegisterItems adds the stage that reads input.order_items. It runs after
-// validation: product affinity counts items of used orders, so it must know
-// them all before the first item.
-func RegisterItems(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
+// RegisterItems adds the stage that reads input.order_items. The engine
+// starts it after validation, since product affinity, which reads its
+// batches, needs validation's used orders before the first item.
+func RegisterItems(r *night.Registry) error {
+	return r.Register(night.Spec{
 		Name:    "extract_items",
 		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
-		After:   []string{"validate"},
 		Outputs: []string{RawItems, schemas.Quarantine.Name},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			if rc.Job.Input.OrderItems == nil {
-				return pipeline.BaseStage{}, nil
+				return engine.BaseStage{}, nil
 			}
 			r, err := newReader(rc, rc.Job.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 			if err != nil {
@@ -68,7 +69,7 @@ func RegisterItems(r *pipeline.Registry) error {
 // date": without its items or rates the night's output would be wrong, so
 // the run fails instead of being skipped.
 func sideInput(name string, err error) error {
-	if errors.Is(err, pipeline.ErrNoInput) {
+	if errors.Is(err, night.ErrNoInput) {
 		return fmt.Errorf("%s: %v", name, err)
 	}
 	return err
@@ -78,7 +79,7 @@ func sideInput(name string, err error) error {
 // instead of files. It must emit batches the way this stage does (see
 // EmitOrders), so validation and everything after it cannot tell the
 // difference.
-type Warehouse func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error)
+type Warehouse func(ctx context.Context, rc *night.Context) (engine.Stage, error)
 
 // ErrNoWarehouse is wrapped when a job reads orders from a warehouse that
 // this build of the stage was not given.
@@ -87,12 +88,12 @@ var ErrNoWarehouse = errors.New("no warehouse reader")
 // Register adds the extract stage; wh reads orders when the job file names a
 // BigQuery table (nil: such jobs fail). Only a warehouse reader with
 // pushdown emits order_days.
-func Register(r *pipeline.Registry, wh Warehouse) error {
-	return r.Register(pipeline.Spec{
+func Register(r *night.Registry, wh Warehouse) error {
+	return r.Register(night.Spec{
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
 		Outputs: []string{RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
-		New: func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
 			if rc.Job.Input.Orders.BigQuery != nil {
 				if wh == nil {
 					return nil, fmt.Errorf("%w: input.orders.bigquery", ErrNoWarehouse)
@@ -126,8 +127,8 @@ type plannedFile struct {
 }
 
 type reader struct {
-	pipeline.BaseStage
-	rc *pipeline.RunContext
+	engine.BaseStage
+	rc *night.Context
 	// where names the input in messages (input.orders).
 	where    string
 	src      *job.Source
@@ -139,14 +140,14 @@ type reader struct {
 	sourceTable string
 	// acct counts the input's rows that the reader quarantines (malformed
 	// CSV records); without it (FX rates) any malformed record fails.
-	acct       *pipeline.Accounting
+	acct       *night.Accounting
 	quarantine *quarantine.Builder
 }
 
 // newReader resolves the files and checks every file's columns up front, so
 // a bad file fails the run before any row is processed. It reads orders;
 // callers reading another input set table and acct.
-func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string) (*reader, error) {
+func newReader(rc *night.Context, src *job.Source, t schemas.Table, required []string) (*reader, error) {
 	location := rc.Job.Resolve(src.Path)
 	files, err := resolveFiles(location, src.Format)
 	if err != nil {
@@ -257,7 +258,7 @@ func (r *reader) Close(context.Context) error {
 }
 
 // Finish streams every file in order and holds the input to having rows.
-func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 	var rows int64
 	for i := range r.files {
 		f := &r.files[i]
@@ -290,7 +291,7 @@ func (r *reader) noRows() error {
 	what := fmt.Sprintf("%s: %s: its files hold no rows (%d files)", r.where, r.location, len(r.files))
 	switch r.table {
 	case RawOrders:
-		return fmt.Errorf("%w: %s", pipeline.ErrNoInput, what)
+		return fmt.Errorf("%w: %s", night.ErrNoInput, what)
 	case RawItems:
 		if used := r.rc.Rows.Used; used > 0 {
 			return fmt.Errorf("%w: %s while %d orders are used; product_affinity would be empty", ErrNoRows, what, used)
@@ -304,7 +305,7 @@ func (r *reader) noRows() error {
 // rows where the run needs some.
 var ErrNoRows = errors.New("input without rows")
 
-func (r *reader) readFile(ctx context.Context, f *plannedFile, out pipeline.Emitter) (int64, error) {
+func (r *reader) readFile(ctx context.Context, f *plannedFile, out engine.Emitter) (int64, error) {
 	if f.empty {
 		r.rc.Log.Warn().Str("stage", "extract").Str("file", f.path).Msg("empty CSV file: no header, no rows")
 		return 0, nil
@@ -341,7 +342,7 @@ func (r *reader) readFile(ctx context.Context, f *plannedFile, out pipeline.Emit
 
 // take hands a decoded batch on: its malformed records to quarantine, then
 // its rows.
-func (r *reader) take(ctx context.Context, f *plannedFile, b batch, out pipeline.Emitter) error {
+func (r *reader) take(ctx context.Context, f *plannedFile, b batch, out engine.Emitter) error {
 	for _, m := range b.malformed {
 		if err := r.takeMalformed(ctx, f, m, out); err != nil {
 			return err
@@ -355,7 +356,7 @@ func (r *reader) take(ctx context.Context, f *plannedFile, b batch, out pipeline
 
 // takeMalformed quarantines a malformed record with the fields it has,
 // mapped to columns by their position in the header.
-func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedRecord, out pipeline.Emitter) error {
+func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedRecord, out engine.Emitter) error {
 	if r.acct == nil {
 		return fmt.Errorf("%w: line %d: %s; every %s record must be well-formed", ErrMalformed, m.line, m.problem, r.where)
 	}
@@ -383,7 +384,7 @@ func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedR
 	return r.quarantine.Emit(ctx, out)
 }
 
-func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record, row int64, out pipeline.Emitter) error {
+func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record, row int64, out engine.Emitter) error {
 	fields := make([]arrow.Field, len(f.columns))
 	cols := make([]arrow.Array, len(f.columns))
 	for i, c := range f.columns {
@@ -412,7 +413,7 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 // EmitOrders emits a batch of raw order rows whose columns already carry
 // canonical names, tagged with where its first row came from (source and
 // 1-based row number), and counts its rows as read.
-func EmitOrders(ctx context.Context, rc *pipeline.RunContext, out pipeline.Emitter, rec arrow.Record, source string, firstRow int64) error {
+func EmitOrders(ctx context.Context, rc *night.Context, out engine.Emitter, rec arrow.Record, source string, firstRow int64) error {
 	rc.Rows.Read += rec.NumRows()
 	return emitWithSource(ctx, out, RawOrders, rec, source, firstRow)
 }
@@ -430,23 +431,35 @@ func SourceOf(rec arrow.Record) (source string, firstRow int64) {
 	return source, firstRow
 }
 
-func emitWithSource(ctx context.Context, out pipeline.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
+func emitWithSource(ctx context.Context, out engine.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
 	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
 	tagged := array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
 	defer tagged.Release()
 	return out.Emit(ctx, table, tagged)
 }
 
-// emitFunc adapts a function to pipeline.Emitter.
+// emitFunc adapts a function to engine.Emitter.
 type emitFunc func(rec arrow.Record) error
 
 func (f emitFunc) Emit(_ context.Context, _ string, rec arrow.Record) error { return f(rec) }
+
+// A side input is read inside another stage, which hands over nothing and
+// writes no files on its behalf.
+func (emitFunc) Provide(key string, _ any) error {
+	return fmt.Errorf("%w: a side input provides no %q", engine.ErrGraph, key)
+}
+func (emitFunc) Need(key string) (any, error) {
+	return nil, fmt.Errorf("%w: a side input needs no %q", engine.ErrGraph, key)
+}
+func (emitFunc) Create(a, _ string) (io.WriteCloser, error) {
+	return nil, fmt.Errorf("%w: a side input writes no %q", engine.ErrGraph, a)
+}
 
 // ReadAll reads a small side input (such as FX rates) with the same file,
 // format, column-mapping and type checks as orders, handing each batch to
 // visit. Batches are released after visit returns. The input must have
 // rows, and a malformed CSV record fails it.
-func ReadAll(ctx context.Context, rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
+func ReadAll(ctx context.Context, rc *night.Context, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
 	r, err := newReader(rc, src, t, required)
 	if err != nil {
 		return sideInput("input."+t.Name, err)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/engine/enginetest"
+	"retain/night"
 	"strings"
 	"testing"
 
@@ -19,7 +21,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -28,6 +29,7 @@ const hostile = "../../testdata/hostile"
 
 // collector keeps what a reader emitted, rendered as text per table.
 type collector struct {
+	enginetest.Unused
 	rows  map[string]int64
 	lines map[string][]string
 	// fields are the raw rows' values (nil for null), row numbers first.
@@ -76,7 +78,7 @@ func (c *collector) Emit(_ context.Context, table string, rec arrow.Record) erro
 // runReader reads the job's orders (or, with items, its order items) the
 // way the extract stage does, with an allocator that fails the test on a
 // leak.
-func runReader(t *testing.T, dir, jobYAML string, items bool) (*collector, *pipeline.RunContext, error) {
+func runReader(t *testing.T, dir, jobYAML string, items bool) (*collector, *night.Context, error) {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	c, rc, err := runReaderWith(t, mem, dir, jobYAML, items)
@@ -84,13 +86,13 @@ func runReader(t *testing.T, dir, jobYAML string, items bool) (*collector, *pipe
 	return c, rc, err
 }
 
-func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, items bool) (*collector, *pipeline.RunContext, error) {
+func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, items bool) (*collector, *night.Context, error) {
 	t.Helper()
 	j, err := job.Parse([]byte(jobYAML), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := pipeline.NewRunContext(j, "test", "2026-11-30", mem, zerolog.Nop())
+	rc, err := night.New(j, "test", "2026-11-30", mem, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +141,10 @@ func TestResolveFiles(t *testing.T) {
 		{"folder", "shop/orders", []string{"shop/orders/a.parquet", "shop/orders/b.parquet"}, nil},
 		{"file", "shop/orders/b.parquet", []string{"shop/orders/b.parquet"}, nil},
 		{"glob", "shop/*/*.parquet", []string{"shop/orders/a.parquet", "shop/orders/b.parquet"}, nil},
-		{"empty folder", "empty", nil, pipeline.ErrNoInput},
-		{"folder of markers only", "shop/markers", nil, pipeline.ErrNoInput},
-		{"glob matching nothing yet", "empty/orders.*", nil, pipeline.ErrNoInput},
-		{"glob below a pattern folder", "shop/*/none/*.csv", nil, pipeline.ErrNoInput},
+		{"empty folder", "empty", nil, night.ErrNoInput},
+		{"folder of markers only", "shop/markers", nil, night.ErrNoInput},
+		{"glob matching nothing yet", "empty/orders.*", nil, night.ErrNoInput},
+		{"glob below a pattern folder", "shop/*/none/*.csv", nil, night.ErrNoInput},
 		{"missing folder", "shop/order", nil, ErrNoLocation},
 		{"missing file", "shop/orders.csv", nil, ErrNoLocation},
 		{"glob in a missing folder", "nothing/orders.*", nil, ErrNoLocation},
@@ -163,7 +165,7 @@ func TestResolveFiles(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(tt.files) {
 				t.Errorf("files %v, want %v", got, tt.files)
 			}
-			if errors.Is(err, pipeline.ErrNoInput) && errors.Is(err, ErrNoLocation) {
+			if errors.Is(err, night.ErrNoInput) && errors.Is(err, ErrNoLocation) {
 				t.Errorf("%v is both", err)
 			}
 		})
@@ -402,10 +404,10 @@ func TestCSVHeader(t *testing.T) {
 		{"null values", "order_id,customer_id,order_ts,amount,status\nO1,,2026-11-01,NULL,\"\"\n", nil, "1:O1|∅|2026-11-01|∅|∅"},
 		{"column named twice", "order_id,customer_id,amount,order_ts,amount\nO1,C1,1,2026-11-01,5\n", ErrInputSchema, `column "amount" appears twice`},
 		{"nameless columns", "order_id,customer_id,order_ts,amount,,\nO1,C1,2026-11-01,5,,\n", nil, "1:O1|C1|2026-11-01|5"},
-		{"header only", "order_id,customer_id,order_ts,amount\n", pipeline.ErrNoInput, "input.orders"},
-		{"no header", "", pipeline.ErrNoInput, "its files hold no rows (1 files)"},
-		{"blank lines only", "\n\n", pipeline.ErrNoInput, "hold no rows"},
-		{"byte order mark only", "\xef\xbb\xbf", pipeline.ErrNoInput, "hold no rows"},
+		{"header only", "order_id,customer_id,order_ts,amount\n", night.ErrNoInput, "input.orders"},
+		{"no header", "", night.ErrNoInput, "its files hold no rows (1 files)"},
+		{"blank lines only", "\n\n", night.ErrNoInput, "hold no rows"},
+		{"byte order mark only", "\xef\xbb\xbf", night.ErrNoInput, "hold no rows"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -446,7 +448,7 @@ func TestNoRows(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "items.csv"), "order_id,sku\n")
 	writeFile(t, filepath.Join(dir, "fx.csv"), "date,currency,rate_to_reporting\n")
 	_, _, err := runReader(t, dir, "name: t\ninput: {orders: {path: orders}}\n", false)
-	if !errors.Is(err, pipeline.ErrNoInput) || !strings.Contains(err.Error(), "orders: its files hold no rows (3 files)") {
+	if !errors.Is(err, night.ErrNoInput) || !strings.Contains(err.Error(), "orders: its files hold no rows (3 files)") {
 		t.Errorf("orders: err = %v, want no input", err)
 	}
 	jobYAML := "name: t\ninput:\n  orders: {path: orders}\n  order_items: {path: items.csv}\n  fx_rates: {path: fx.csv}\n  reporting_currency: EUR\n"
@@ -458,12 +460,12 @@ func TestNoRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := pipeline.NewRunContext(j, "test", "2026-11-30", memory.DefaultAllocator, zerolog.Nop())
+	rc, err := night.New(j, "test", "2026-11-30", memory.DefaultAllocator, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = ReadAll(context.Background(), rc, j.Input.FXRates, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(arrow.Record) error { return nil })
-	if !errors.Is(err, ErrNoRows) || errors.Is(err, pipeline.ErrNoInput) || !strings.Contains(err.Error(), "input.fx_rates") {
+	if !errors.Is(err, ErrNoRows) || errors.Is(err, night.ErrNoInput) || !strings.Contains(err.Error(), "input.fx_rates") {
 		t.Errorf("fx rates: err = %v, want %v", err, ErrNoRows)
 	}
 	rc.Rows.Used = 1

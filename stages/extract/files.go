@@ -6,10 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"sort"
 	"strings"
-
-	"retain/pipeline"
 )
 
 // ErrNoLocation is wrapped when an input path, or the folder a glob looks
@@ -27,7 +26,7 @@ type inputFile struct {
 // files in lexical order, so "first row wins" rules see the same order on
 // every run. Files whose names start with "_" or "." (markers such as
 // _SUCCESS) are skipped in folders and globs. Only a location that exists
-// and holds no file yet is pipeline.ErrNoInput; a path that does not exist,
+// and holds no file yet is night.ErrNoInput; a path that does not exist,
 // or a glob whose folder does not, is ErrNoLocation.
 func resolveFiles(path, format string) ([]inputFile, error) {
 	var paths []string
@@ -72,7 +71,7 @@ func resolveFiles(path, format string) ([]inputFile, error) {
 		return nil, err
 	}
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("%w: no input files at %s", pipeline.ErrNoInput, path)
+		return nil, fmt.Errorf("%w: no input files at %s", night.ErrNoInput, path)
 	}
 	sort.Strings(paths)
 	files := make([]inputFile, 0, len(paths))

@@ -7,13 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/file"
-
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/internal/recovered"
 )
@@ -58,7 +57,7 @@ func FuzzCSVReader(f *testing.F) {
 			if errors.As(err, &p) {
 				t.Fatalf("CSV reader panicked: %v\n%s", p.Value, string(p.Stack))
 			}
-			if err != nil && !errors.Is(err, pipeline.ErrNoInput) {
+			if err != nil && !errors.Is(err, night.ErrNoInput) {
 				continue // a rejected file; rejections are the unit tests' business
 			}
 			checkAgainstCSV(t, body, c, rc)
@@ -67,7 +66,7 @@ func FuzzCSVReader(f *testing.F) {
 }
 
 // checkAgainstCSV holds what the reader emitted to what encoding/csv reads.
-func checkAgainstCSV(t *testing.T, body []byte, c *collector, rc *pipeline.RunContext) {
+func checkAgainstCSV(t *testing.T, body []byte, c *collector, rc *night.Context) {
 	t.Helper()
 	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, utf8BOM)))
 	cr.FieldsPerRecord = -1

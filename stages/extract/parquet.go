@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"retain/engine"
 
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
-
-	"retain/pipeline"
 )
 
 // readParquet reads a file one row group at a time and holds every row
 // group to the row count its footer declares. Arrow's reader ends a column
 // quietly when a page header does not decode, so a corrupt file would
 // otherwise read as fewer rows, or none, without an error.
-func (r *reader) readParquet(ctx context.Context, f *plannedFile, out pipeline.Emitter) (int64, error) {
+func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emitter) (int64, error) {
 	var pr *file.Reader
 	if err := guard(func() (err error) {
 		pr, err = file.OpenParquetFile(f.path, false)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -16,7 +17,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -70,7 +70,7 @@ func BenchmarkParquetReader(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		rc, err := pipeline.NewRunContext(j, "b", "2026-11-30", memory.DefaultAllocator, zerolog.Nop())
+		rc, err := night.New(j, "b", "2026-11-30", memory.DefaultAllocator, zerolog.Nop())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,10 +3,9 @@ package extract
 import (
 	"context"
 	"errors"
+	"retain/engine"
 
 	"github.com/apache/arrow/go/v15/arrow"
-
-	"retain/pipeline"
 	"retain/stages/internal/recovered"
 )
 
@@ -49,7 +48,7 @@ func guard(fn func() error) error { return recovered.Call("decoder", ErrUnreadab
 // otherwise end the process, since recover works only on the goroutine that
 // panics. It returns the data rows (malformed ones included) the file
 // yielded.
-func (r *reader) stream(ctx context.Context, f *plannedFile, decode decoder, out pipeline.Emitter) (int64, error) {
+func (r *reader) stream(ctx context.Context, f *plannedFile, decode decoder, out engine.Emitter) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan batch, 1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"testing"
 	"time"
 
@@ -15,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/rawparquet"
@@ -123,7 +123,7 @@ func checkOrderTS(t *testing.T, dir, zone string, value int64) {
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	rc, err := pipeline.NewRunContext(j, "r", "2026-11-22", mem, zerolog.Nop())
+	rc, err := night.New(j, "r", "2026-11-22", mem, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

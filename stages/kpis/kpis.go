@@ -6,6 +6,8 @@ package kpis
 import (
 	"context"
 	"math"
+	"retain/engine"
+	"retain/night"
 	"slices"
 	"time"
 
@@ -13,29 +15,29 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/customersummary"
 	"retain/stages/internal/history"
 )
 
 // Register adds the kpis stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
 		Name:    "kpis",
 		Doc:     "retention_kpis: per period S, E, N, retention and churn, orders, revenue, AOV, frequency, repeat rate, revenue concentration, retention cost.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.RetentionKPIs.Name},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		// Folding its input needs no emitter, so the runner may run its
+		// Process calls beside the stages that feed it.
+		Background: true,
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			unit, err := calendar.ParseUnit(rc.Job.KPIs.Period)
 			if err != nil {
 				return nil, err
 			}
 			s := &stage{rc: rc, unit: unit, churn: int32(rc.Job.KPIs.ChurnDays), runDay: customersummary.RunDay(rc), dims: map[string]*dimension{}}
 			s.walk.Visit = s.visit
-			// Folding the activity stream needs no emitter, so it runs
-			// beside the stages that share the stream.
-			return pipeline.InBackground(s), nil
+			return s, nil
 		},
 	})
 }
@@ -60,8 +62,8 @@ type dimension struct {
 }
 
 type stage struct {
-	pipeline.BaseStage
-	rc     *pipeline.RunContext
+	engine.BaseStage
+	rc     *night.Context
 	unit   calendar.Unit
 	churn  int32
 	runDay int32
@@ -69,7 +71,7 @@ type stage struct {
 	walk   history.Walker
 }
 
-func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
 	return s.walk.Add(rec)
 }
 
@@ -151,7 +153,7 @@ func (s *stage) visit(c *history.Customer) error {
 	return nil
 }
 
-func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err := s.walk.Flush(); err != nil {
 		return err
 	}

@@ -8,16 +8,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"retain/engine"
+	"retain/night"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
-
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/internal/recovered"
 )
@@ -26,24 +24,27 @@ import (
 const PartName = "part-00000.parquet"
 
 // Register adds the load stage; it consumes every table in schemas.Outputs.
-func Register(r *pipeline.Registry) error {
+func Register(r *night.Registry) error {
 	var inputs []string
 	for _, t := range schemas.Outputs() {
 		inputs = append(inputs, t.Name)
 	}
-	return r.Register(pipeline.Spec{
+	return r.Register(night.Spec{
 		Name:   "load",
 		Doc:    "Writes every output table as Parquet (zstd, UTC microsecond timestamps, DATE dates) to <output>/<table>/snapshot_date=<date>/.",
 		Inputs: inputs,
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		// A table's files are an artifact of the same name, so the commit
+		// publishes a table folder exactly when load wrote it.
+		Artifacts: inputs,
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			return &loader{rc: rc, writers: map[string]*tableWriter{}}, nil
 		},
 	})
 }
 
 type loader struct {
-	pipeline.BaseStage
-	rc      *pipeline.RunContext
+	engine.BaseStage
+	rc      *night.Context
 	writers map[string]*tableWriter
 }
 
@@ -52,7 +53,7 @@ type loader struct {
 // the stages still computing instead of adding to them.
 type tableWriter struct {
 	table string
-	file  *os.File
+	file  io.WriteCloser
 	buf   *bufio.Writer
 	fw    *pqarrow.FileWriter
 	recs  chan arrow.Record
@@ -159,7 +160,7 @@ func newFileWriter(schema *arrow.Schema, w io.Writer, rowGroupRows int64, mem me
 		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
 }
 
-func (l *loader) open(table string) (*tableWriter, error) {
+func (l *loader) open(table string, out engine.Emitter) (*tableWriter, error) {
 	if w, ok := l.writers[table]; ok {
 		return w, nil
 	}
@@ -167,11 +168,7 @@ func (l *loader) open(table string) (*tableWriter, error) {
 	if !ok {
 		return nil, fmt.Errorf("table %q is not in schemas.Outputs", table)
 	}
-	dir := l.rc.StagedDir(table)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.Create(filepath.Join(dir, PartName))
+	f, err := out.Create(table, PartName)
 	if err != nil {
 		return nil, err
 	}
@@ -192,11 +189,11 @@ func (l *loader) open(table string) (*tableWriter, error) {
 	return w, nil
 }
 
-func (l *loader) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+func (l *loader) Process(_ context.Context, table string, rec arrow.Record, out engine.Emitter) error {
 	if err := checkValues(table, rec); err != nil {
 		return err
 	}
-	w, err := l.open(table)
+	w, err := l.open(table, out)
 	if err != nil {
 		return err
 	}
@@ -217,9 +214,9 @@ func (w *tableWriter) offer(rec arrow.Record) error {
 
 // Finish completes every file, writing empty tables too, so a table with no
 // rows today is an empty partition rather than a missing one.
-func (l *loader) Finish(context.Context, pipeline.Emitter) error {
+func (l *loader) Finish(_ context.Context, out engine.Emitter) error {
 	for _, t := range schemas.OutputsFor(l.rc.Job.Layout()) {
-		w, err := l.open(t.Name)
+		w, err := l.open(t.Name, out)
 		if err != nil {
 			return err
 		}
@@ -237,10 +234,6 @@ func (w *tableWriter) close() error {
 		return err
 	}
 	if err := w.buf.Flush(); err != nil {
-		w.file.Close()
-		return err
-	}
-	if err := w.file.Sync(); err != nil {
 		w.file.Close()
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"os"
-	"path/filepath"
+	"retain/engine"
+	"retain/night"
 	"slices"
 	"time"
 
@@ -20,7 +20,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -34,13 +33,14 @@ const FileName = "report.html"
 var pageTemplate string
 
 // Register adds the report stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
-		Name: "report",
-		Doc:  "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages) next to the tables.",
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
+		Name:      "report",
+		Doc:       "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages) next to the tables.",
+		Artifacts: []string{Dir},
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
 			schemas.CustomerSegments.Name},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
 			if err != nil {
 				return nil, err
@@ -59,8 +59,8 @@ type segmentRow struct {
 }
 
 type stage struct {
-	pipeline.BaseStage
-	rc        *pipeline.RunContext
+	engine.BaseStage
+	rc        *night.Context
 	tmpl      *template.Template
 	segments  []segmentRow
 	cohorts   map[int32][]float64 // retention by offset
@@ -95,7 +95,7 @@ func winbackLabels(days []int) []string {
 	}
 }
 
-func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
 	n := int(rec.NumRows())
 	switch table {
 	case schemas.SegmentSummary.Name:
@@ -177,7 +177,7 @@ type page struct {
 	Heatmap                  heatmap
 }
 
-func (s *stage) Finish(_ context.Context, _ pipeline.Emitter) error {
+func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 	p := page{
 		Job: s.rc.Job.Name, RunDate: s.rc.RunDateString(), Customers: len(s.clv), Segments: s.segments,
 		Orders: s.orders, Revenue: s.revenue, Currency: s.rc.Job.Input.ReportingCurrency,
@@ -204,11 +204,15 @@ func (s *stage) Finish(_ context.Context, _ pipeline.Emitter) error {
 	if err := s.tmpl.Execute(&buf, p); err != nil {
 		return err
 	}
-	dir := s.rc.StagedDir(Dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	f, err := out.Create(Dir, FileName)
+	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, FileName), buf.Bytes(), 0o644)
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 type heatmap struct {

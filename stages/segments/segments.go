@@ -7,13 +7,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"retain/engine"
+	"retain/night"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -21,13 +22,13 @@ import (
 const Other = "Other"
 
 // Register adds the segments stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
 		Name:    "segments",
 		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments), and segment_summary.",
 		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name},
 		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name},
-		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			return &stage{rc: rc}, nil
 		},
 	})
@@ -40,13 +41,13 @@ var joined = []schemas.Table{schemas.CustomerPredictions, schemas.CustomerAction
 // stage keeps the customer_summary batches (one row per customer, so memory
 // follows customers) because quintiles need every customer before any score.
 type stage struct {
-	pipeline.BaseStage
-	rc     *pipeline.RunContext
+	engine.BaseStage
+	rc     *night.Context
 	recs   []arrow.Record
 	joined map[string][]arrow.Record
 }
 
-func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
+func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
 	rec.Retain()
 	if table == schemas.CustomerSummary.Name {
 		s.recs = append(s.recs, rec)
@@ -147,7 +148,7 @@ func (s *stage) gather() columns {
 	return c
 }
 
-func (s *stage) Finish(ctx context.Context, out pipeline.Emitter) error {
+func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	c := s.gather()
 	r := quintileScores(c.daysSince, false)
 	f := quintileScores(c.orders, true)

@@ -1,6 +1,7 @@
 package segments
 
 import (
+	"retain/night"
 	"slices"
 	"strings"
 
@@ -8,7 +9,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -66,7 +66,7 @@ func (s *summary) add(segment, country, channel string, orders, revenue, clv, da
 
 var dimensionOrder = map[string]int{"total": 0, "country": 1, "channel": 2}
 
-func (s *summary) record(rc *pipeline.RunContext) arrow.Record {
+func (s *summary) record(rc *night.Context) arrow.Record {
 	keys := make([]key, 0, len(s.cells))
 	for k := range s.cells {
 		keys = append(keys, k)

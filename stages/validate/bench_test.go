@@ -3,6 +3,8 @@ package validate_test
 import (
 	"context"
 	"fmt"
+	"retain/engine/enginetest"
+	"retain/night"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -11,12 +13,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/stages/extract"
 	"retain/stages/validate"
 )
 
-type discard struct{}
+type discard struct{ enginetest.Unused }
 
 func (discard) Emit(context.Context, string, arrow.Record) error { return nil }
 
@@ -56,7 +57,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := validate.Register(reg); err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		rc, err := pipeline.NewRunContext(j, "b", "2026-11-22", mem, zerolog.Nop())
+		rc, err := night.New(j, "b", "2026-11-22", mem, zerolog.Nop())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"retain/night"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
-
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
 )
@@ -46,7 +45,7 @@ func localDay(us int64, loc *time.Location) int32 {
 // loadRates reads input.fx_rates whole: it is small (currencies × days).
 // A rate that is missing, not positive or infinite fails the run, naming the row,
 // because a wrong rate would silently misstate every converted order.
-func loadRates(ctx context.Context, rc *pipeline.RunContext) (*rates, error) {
+func loadRates(ctx context.Context, rc *night.Context) (*rates, error) {
 	src := rc.Job.Input.FXRates
 	r := &rates{reporting: strings.ToUpper(rc.Job.Input.ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
 	if src == nil {

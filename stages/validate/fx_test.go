@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"strings"
 	"testing"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/stages/validate"
 )
 
@@ -28,7 +28,7 @@ func TestNewStopsWhenCanceled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := validate.Register(reg); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestNewStopsWhenCanceled(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			rc, err := pipeline.NewRunContext(j, "t", "2026-11-22", mem, zerolog.Nop())
+			rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
 			if err != nil {
 				t.Fatal(err)
 			}

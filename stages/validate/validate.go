@@ -7,6 +7,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"retain/engine"
+	"retain/night"
+	"retain/stages/internal/handover"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +19,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
@@ -58,7 +60,7 @@ type Limits struct {
 
 // LimitsOf returns the run's limits; validate.min_order_ts must be before
 // the run date, or no order could be used.
-func LimitsOf(rc *pipeline.RunContext) (Limits, error) {
+func LimitsOf(rc *night.Context) (Limits, error) {
 	v := rc.Job.Validate
 	floor, err := time.ParseInLocation(time.DateOnly, v.MinOrderTS, rc.Job.Location())
 	if err != nil {
@@ -77,13 +79,14 @@ const (
 )
 
 // Register adds the validate stage.
-func Register(r *pipeline.Registry) error {
-	return r.Register(pipeline.Spec{
-		Name:    "validate",
-		Doc:     "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
-		Inputs:  []string{extract.RawOrders},
-		Outputs: []string{schemas.Orders.Name, schemas.Quarantine.Name},
-		New: func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
+func Register(r *night.Registry) error {
+	return r.Register(night.Spec{
+		Name:     "validate",
+		Doc:      "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
+		Inputs:   []string{extract.RawOrders},
+		Outputs:  []string{schemas.Orders.Name, schemas.Quarantine.Name},
+		Provides: []string{handover.UsedOrders.String()},
+		New: func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
 			limits, err := LimitsOf(rc)
 			if err != nil {
 				return nil, err
@@ -107,9 +110,9 @@ func Register(r *pipeline.Registry) error {
 }
 
 type validator struct {
-	pipeline.BaseStage
+	engine.BaseStage
 	fx         *rates
-	rc         *pipeline.RunContext
+	rc         *night.Context
 	ids        *fingerprint.Set
 	windowEnd  int64
 	minTS      int64
@@ -126,9 +129,11 @@ type validator struct {
 // Finish hands the order-id set, the one piece of state that grows with
 // orders, to product affinity when the job reads order items, and otherwise
 // drops it before the downstream stages start their own finishing work.
-func (v *validator) Finish(context.Context, pipeline.Emitter) error {
+func (v *validator) Finish(_ context.Context, out engine.Emitter) error {
 	if v.rc.Job.Input.OrderItems != nil {
-		v.rc.UsedOrders = &usedOrders{ids: v.ids}
+		if err := handover.UsedOrders.Provide(out, &usedOrders{ids: v.ids}); err != nil {
+			return err
+		}
 	}
 	v.ids = nil
 	if len(v.currencies) > 1 {
@@ -152,7 +157,7 @@ func column(rec arrow.Record, name string) arrow.Array {
 	return nil
 }
 
-func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
+func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
 	file, firstRow := extract.SourceOf(rec)
 
 	raw := map[string]arrow.Array{}
@@ -362,7 +367,7 @@ func (v *validator) convertInPlace(amount *float64, currency textFn, i int, ts i
 	return ok
 }
 
-func emit(ctx context.Context, out pipeline.Emitter, table string, b *array.RecordBuilder) error {
+func emit(ctx context.Context, out engine.Emitter, table string, b *array.RecordBuilder) error {
 	rec := b.NewRecord()
 	defer rec.Release()
 	if rec.NumRows() == 0 {

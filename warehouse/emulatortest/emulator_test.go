@@ -3,6 +3,7 @@ package emulatortest
 import (
 	"context"
 	"errors"
+	"retain/night"
 	"testing"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"google.golang.org/api/option"
 
 	"retain/job"
-	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/bqsource"
 	"retain/warehouse/bqsink"
@@ -127,7 +127,7 @@ input:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := pipeline.NewRunContext(j, "r", "2026-03-31", nil, zerolog.Nop())
+	rc, err := night.New(j, "r", "2026-03-31", nil, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

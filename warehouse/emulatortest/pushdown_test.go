@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"strconv"
 	"strings"
 	"testing"
@@ -217,7 +218,7 @@ func runPipeline(t *testing.T, jobText, out string, opts stages.Options) *pipeli
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := &pipeline.Registry{}
+	reg := &night.Registry{}
 	if err := stages.RegisterAllWith(reg, opts); err != nil {
 		t.Fatal(err)
 	}

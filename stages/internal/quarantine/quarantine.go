@@ -7,13 +7,12 @@ package quarantine
 
 import (
 	"context"
+	"retain/engine"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-
-	"retain/pipeline"
 	"retain/schemas"
 )
 
@@ -68,7 +67,7 @@ func (q *Builder) Len() int { return q.b.Field(0).Len() }
 
 // Emit sends the rows added so far to the quarantine table, if any, and
 // starts afresh.
-func (q *Builder) Emit(ctx context.Context, out pipeline.Emitter) error {
+func (q *Builder) Emit(ctx context.Context, out engine.Emitter) error {
 	if q.Len() == 0 {
 		return nil
 	}

@@ -2,6 +2,7 @@ package quarantine
 
 import (
 	"context"
+	"retain/engine/enginetest"
 	"testing"
 	"unicode/utf8"
 
@@ -31,7 +32,10 @@ func TestPrintable(t *testing.T) {
 	}
 }
 
-type keep struct{ recs []arrow.Record }
+type keep struct {
+	enginetest.Unused
+	recs []arrow.Record
+}
 
 func (k *keep) Emit(_ context.Context, _ string, rec arrow.Record) error {
 	rec.Retain()

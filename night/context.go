@@ -1,20 +1,29 @@
-package pipeline
+// Package night holds what the stages of one nightly run share: the job,
+// the run date and its observation window, the allocator, the logger and
+// the ledger of where every input row went. The engine runs stages over
+// it; the pipeline package commits what they made.
+package night
 
 import (
+	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
 
+	"retain/engine"
 	"retain/job"
 )
 
-// RunContext is what every stage of one run shares: the job, the logical
+// ErrNoInput is wrapped when a job's input holds no rows, so a scheduler
+// can tell "nothing to do for this date" from a failure.
+var ErrNoInput = errors.New("no input")
+
+// Context is what every stage of one run shares: the job, the logical
 // date, the allocator, the logger and the row accounting.
-type RunContext struct {
+type Context struct {
 	Job   *job.Job
 	RunID string
 	// RunDate is midnight at the start of the run date in the job's zone.
@@ -31,14 +40,6 @@ type RunContext struct {
 	// Items accounts for input.order_items rows the same way, when the job
 	// reads them.
 	Items *Accounting
-	// UsedOrders is set by validation when a later stage reads order items:
-	// it lends its order-id fingerprints instead of that stage building a
-	// second set of the same size, the largest state of a run. The borrower
-	// clears it when done.
-	UsedOrders OrderLookup
-	// StagingDir is where this run's stages write before the commit makes
-	// their files visible; see StagedDir.
-	StagingDir string
 	// ArtifactRows counts rows of files other than tables (audience lists),
 	// by path under the output root; the manifest reports them.
 	ArtifactRows map[string]int64
@@ -48,9 +49,9 @@ type RunContext struct {
 	ModelFits []ModelFitTime
 }
 
-// NewRunContext fixes the observation window for runDate ("YYYY-MM-DD") in
+// New fixes the observation window for runDate ("YYYY-MM-DD") in
 // the job's time zone.
-func NewRunContext(j *job.Job, runID, runDate string, mem memory.Allocator, log zerolog.Logger) (*RunContext, error) {
+func New(j *job.Job, runID, runDate string, mem memory.Allocator, log zerolog.Logger) (*Context, error) {
 	loc := j.Location()
 	d, err := time.ParseInLocation(time.DateOnly, runDate, loc)
 	if err != nil {
@@ -59,7 +60,7 @@ func NewRunContext(j *job.Job, runID, runDate string, mem memory.Allocator, log 
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	return &RunContext{
+	return &Context{
 		Job:          j,
 		RunID:        runID,
 		RunDate:      d,
@@ -73,22 +74,8 @@ func NewRunContext(j *job.Job, runID, runDate string, mem memory.Allocator, log 
 	}, nil
 }
 
-// OrderLookup tells a stage that reads order items which orders the run
-// used.
-type OrderLookup interface {
-	// Claim looks up ids in order and claims each: used[i] says whether
-	// ids[i] is a used order, claimed[i] whether it was claimed before (by
-	// an earlier call or earlier in ids). It works on a batch so the
-	// lookups can overlap their memory reads.
-	Claim(ids []string, used, claimed []bool)
-}
-
-// StagedDir is the folder a stage writes table or artifact name into; the
-// commit publishes it as <output>/<name>/snapshot_date=<date>.
-func (rc *RunContext) StagedDir(name string) string { return filepath.Join(rc.StagingDir, name) }
-
 // RunDateString is the run date as YYYY-MM-DD.
-func (rc *RunContext) RunDateString() string { return rc.RunDate.Format(time.DateOnly) }
+func (rc *Context) RunDateString() string { return rc.RunDate.Format(time.DateOnly) }
 
 // Accounting tracks where every input row went. Read must always equal
 // Used + quarantined + excluded; Check enforces it before a run commits.
@@ -133,3 +120,17 @@ func sum(m map[string]int64) int64 {
 	}
 	return n
 }
+
+// ModelFitTime is how long one model fit took; Model and FitScope name its
+// model_fit row.
+type ModelFitTime struct {
+	Model    string  `json:"model"`
+	FitScope string  `json:"fit_scope"`
+	Seconds  float64 `json:"fit_seconds"`
+}
+
+// Spec declares a stage of the nightly job.
+type Spec = engine.Spec[*Context]
+
+// Registry holds the stages of the nightly job.
+type Registry = engine.Registry[*Context]

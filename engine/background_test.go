@@ -1,8 +1,9 @@
-package pipeline
+package engine
 
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -50,7 +51,12 @@ func batch(mem memory.Allocator, v int64) arrow.Record {
 	return b.NewRecord()
 }
 
+// captured is an emitter that keeps the first value of every batch.
 type captured struct{ got []int64 }
+
+func (c *captured) Provide(string, any) error                     { return nil }
+func (c *captured) Need(string) (any, error)                      { return nil, ErrNotProvided }
+func (c *captured) Create(string, string) (io.WriteCloser, error) { return nil, ErrGraph }
 
 func (c *captured) Emit(_ context.Context, _ string, rec arrow.Record) error {
 	c.got = append(c.got, rec.Column(0).(*array.Int64).Value(0))
@@ -61,7 +67,7 @@ func (c *captured) Emit(_ context.Context, _ string, rec arrow.Record) error {
 // sees them all; a failure reaches the producer within a queue's length of
 // batches, is returned once, and every queued batch is released; emitting
 // from Process is refused.
-func TestInBackground(t *testing.T) {
+func TestBackground(t *testing.T) {
 	const batches = 100
 	// A failure at batch n is seen at the latest by the call that finds the
 	// queue full behind it: n, then a full queue, then that call.
@@ -84,7 +90,7 @@ func TestInBackground(t *testing.T) {
 			defer mem.AssertSize(t, 0)
 			inner := tc.inner
 			inner.mem = mem
-			st := InBackground(&inner)
+			st := &background{inner: &inner}
 			ctx := context.Background()
 			var err error
 			calls := 0
@@ -137,7 +143,7 @@ func TestBackgroundCloseReportsUnseenError(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	inner := summing{failAt: 1, mem: mem}
-	st := InBackground(&inner)
+	st := &background{inner: &inner}
 	rec := batch(mem, 1)
 	err := st.Process(context.Background(), "in", rec, nil)
 	rec.Release()

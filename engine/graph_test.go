@@ -1,4 +1,4 @@
-package pipeline
+package engine
 
 import (
 	"context"
@@ -11,30 +11,29 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/rs/zerolog"
 )
 
 // spec declares a stage that does nothing, for graph tests.
-func spec(name string, in, out, after []string) Spec {
-	return Spec{Name: name, Inputs: in, Outputs: out, After: after,
-		New: func(context.Context, *RunContext) (Stage, error) { return BaseStage{}, nil }}
+func spec(name string, in, out, after []string) Spec[*testEnv] {
+	return Spec[*testEnv]{Name: name, Inputs: in, Outputs: out, After: after,
+		New: func(context.Context, *testEnv) (Stage, error) { return BaseStage{}, nil }}
 }
 
 func tables(t ...string) []string { return t }
 
 // permutations calls fn with every order of specs.
-func permutations(specs []Spec, fn func([]Spec)) {
+func permutations(specs []Spec[*testEnv], fn func([]Spec[*testEnv])) {
 	if len(specs) <= 1 {
 		fn(specs)
 		return
 	}
 	for i := range specs {
 		rest := slices.Concat(specs[:i:i], specs[i+1:])
-		permutations(rest, func(p []Spec) { fn(append([]Spec{specs[i]}, p...)) })
+		permutations(rest, func(p []Spec[*testEnv]) { fn(append([]Spec[*testEnv]{specs[i]}, p...)) })
 	}
 }
 
-func orderOf(g *Graph) string {
+func orderOf(g *Graph[*testEnv]) string {
 	var names []string
 	for _, s := range g.Order {
 		names = append(names, s.Name)
@@ -48,40 +47,40 @@ func orderOf(g *Graph) string {
 func TestBuildGraphOrder(t *testing.T) {
 	tests := []struct {
 		name  string
-		specs []Spec
+		specs []Spec[*testEnv]
 		want  string
 	}{
-		{"chain", []Spec{
+		{"chain", []Spec[*testEnv]{
 			spec("sink", tables("b"), nil, nil),
 			spec("mid", tables("a"), tables("b"), nil),
 			spec("src", nil, tables("a"), nil),
 		}, "src,mid,sink"},
-		{"ties by name", []Spec{
+		{"ties by name", []Spec[*testEnv]{
 			spec("z_src", nil, tables("t"), nil),
 			spec("b", tables("t"), nil, nil),
 			spec("a", tables("t"), nil, nil),
 			spec("y_src", nil, tables("u"), nil),
 			spec("c", tables("u"), nil, nil),
 		}, "y_src,c,z_src,a,b"},
-		{"after", []Spec{
+		{"after", []Spec[*testEnv]{
 			spec("a", nil, nil, tables("z")),
 			spec("z", nil, nil, nil),
 			spec("m", nil, nil, nil),
 		}, "m,z,a"},
-		{"after with tables", []Spec{
+		{"after with tables", []Spec[*testEnv]{
 			spec("extract", nil, tables("raw"), nil),
 			spec("validate", tables("raw"), tables("orders", "q"), nil),
 			spec("extract_items", nil, tables("raw_items"), tables("validate")),
 			spec("affinity", tables("raw_items"), tables("pairs", "q"), nil),
 			spec("load", tables("orders", "pairs", "q"), nil, nil),
 		}, "extract,validate,extract_items,affinity,load"},
-		{"two producers before their consumer", []Spec{
+		{"two producers before their consumer", []Spec[*testEnv]{
 			spec("a", tables("t"), nil, nil),
 			spec("p2", nil, tables("t"), nil),
 			spec("p1", nil, tables("t"), nil),
 			spec("b", nil, nil, nil),
 		}, "b,p1,p2,a"},
-		{"producer that waits for another stage", []Spec{
+		{"producer that waits for another stage", []Spec[*testEnv]{
 			spec("a", tables("t"), nil, nil),
 			spec("p1", nil, tables("t"), tables("x")),
 			spec("p2", nil, tables("t"), nil),
@@ -90,13 +89,13 @@ func TestBuildGraphOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			permutations(tt.specs, func(specs []Spec) {
+			permutations(tt.specs, func(specs []Spec[*testEnv]) {
 				g, err := BuildGraph(specs)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if got := orderOf(g); got != tt.want {
-					t.Errorf("registered as %s: order %s, want %s", orderOf(&Graph{Order: specs}), got, tt.want)
+					t.Errorf("registered as %s: order %s, want %s", orderOf(&Graph[*testEnv]{Order: specs}), got, tt.want)
 				}
 			})
 		})
@@ -106,26 +105,26 @@ func TestBuildGraphOrder(t *testing.T) {
 func TestBuildGraphErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		specs []Spec
+		specs []Spec[*testEnv]
 		want  string
 	}{
-		{"missing producer", []Spec{spec("a", tables("t"), nil, nil)}, `stage "a" reads table "t" that no stage produces`},
-		{"after an unknown stage", []Spec{spec("a", nil, nil, tables("nope"))}, `stage "a" runs after stage "nope" that is not registered`},
-		{"cycle through tables", []Spec{
+		{"missing producer", []Spec[*testEnv]{spec("a", tables("t"), nil, nil)}, `stage "a" reads table "t" that no stage produces`},
+		{"after an unknown stage", []Spec[*testEnv]{spec("a", nil, nil, tables("nope"))}, `stage "a" runs after stage "nope" that is not registered`},
+		{"cycle through tables", []Spec[*testEnv]{
 			spec("a", tables("y"), tables("x"), nil),
 			spec("b", tables("x"), tables("y"), nil),
 		}, "cycle among stages a, b"},
-		{"cycle through after", []Spec{
+		{"cycle through after", []Spec[*testEnv]{
 			spec("src", nil, nil, nil),
 			spec("b", nil, nil, tables("a")),
 			spec("a", nil, nil, tables("b")),
 		}, "cycle among stages a, b"},
-		{"cycle through after and a table", []Spec{
+		{"cycle through after and a table", []Spec[*testEnv]{
 			spec("b", tables("t"), nil, nil),
 			spec("a", nil, tables("t"), tables("b")),
 		}, "cycle among stages a, b"},
-		{"after itself", []Spec{spec("a", nil, nil, tables("a"))}, "cycle among stages a"},
-		{"one name twice", []Spec{spec("a", nil, nil, nil), spec("a", nil, nil, nil)}, `stage "a" registered twice`},
+		{"after itself", []Spec[*testEnv]{spec("a", nil, nil, tables("a"))}, "cycle among stages a"},
+		{"one name twice", []Spec[*testEnv]{spec("a", nil, nil, nil), spec("a", nil, nil, nil)}, `stage "a" registered twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +137,7 @@ func TestBuildGraphErrors(t *testing.T) {
 }
 
 func TestRegisterTwice(t *testing.T) {
-	var r Registry
+	var r Registry[*testEnv]
 	if err := r.Register(spec("a", nil, nil, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -182,12 +181,12 @@ func TestExecuteTwoProducersAndAfter(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	var log []string
-	stage := func(name string, in, out, after []string, emit ...int64) Spec {
-		return Spec{Name: name, Inputs: in, Outputs: out, After: after, New: func(context.Context, *RunContext) (Stage, error) {
+	stage := func(name string, in, out, after []string, emit ...int64) Spec[*testEnv] {
+		return Spec[*testEnv]{Name: name, Inputs: in, Outputs: out, After: after, New: func(context.Context, *testEnv) (Stage, error) {
 			return &traced{name: name, emit: emit, log: &log, mem: mem}, nil
 		}}
 	}
-	g, err := BuildGraph([]Spec{
+	g, err := BuildGraph([]Spec[*testEnv]{
 		stage("consumer", tables("t"), nil, nil),
 		stage("p1", nil, tables("t"), nil, 1, 2),
 		stage("p2", nil, tables("t"), tables("p1"), 3),
@@ -196,12 +195,12 @@ func TestExecuteTwoProducersAndAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := &RunContext{Log: zerolog.Nop(), Mem: mem}
+	rc := &testEnv{}
 	st, err := Instantiate(context.Background(), rc, g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Execute(context.Background(), rc, g, st)
+	res, err := Execute(context.Background(), g, st, Options{})
 	if cerr := st.Close(context.Background()); cerr != nil {
 		t.Error(cerr)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package engine
 
 import (
 	"context"
@@ -20,13 +20,13 @@ func TestInstantiateStopsWhenCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	closed, built := 0, 0
-	g, err := BuildGraph([]Spec{
-		{Name: "a", Outputs: []string{"t"}, New: func(context.Context, *RunContext) (Stage, error) {
+	g, err := BuildGraph([]Spec[*testEnv]{
+		{Name: "a", Outputs: []string{"t"}, New: func(context.Context, *testEnv) (Stage, error) {
 			built++
 			cancel() // SIGTERM while the first stage is being built
 			return closeCounter{closed: &closed}, nil
 		}},
-		{Name: "b", Inputs: []string{"t"}, New: func(ctx context.Context, _ *RunContext) (Stage, error) {
+		{Name: "b", Inputs: []string{"t"}, New: func(ctx context.Context, _ *testEnv) (Stage, error) {
 			built++
 			return nil, errors.New("b was built on a canceled run")
 		}},
@@ -34,7 +34,7 @@ func TestInstantiateStopsWhenCanceled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := Instantiate(ctx, &RunContext{}, g)
+	st, err := Instantiate(ctx, &testEnv{}, g)
 	var se *StageError
 	if st != nil || !errors.Is(err, context.Canceled) || !errors.As(err, &se) || se.Stage != "b" {
 		t.Errorf("Instantiate on a canceled run: %v, %v; want a StageError for b wrapping context.Canceled", st, err)
@@ -43,3 +43,6 @@ func TestInstantiateStopsWhenCanceled(t *testing.T) {
 		t.Errorf("%d stages built, %d closed; want 1 and 1", built, closed)
 	}
 }
+
+// testEnv is the environment of the stages in these tests: they need none.
+type testEnv struct{}

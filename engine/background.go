@@ -1,33 +1,28 @@
-package pipeline
+package engine
 
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 )
 
-// ErrEmitInBackground is returned to a background stage that emits from
-// Process: its consumers run on the runner's goroutine only.
-var ErrEmitInBackground = errors.New("a background stage emits only from Finish")
-
 // backgroundBatches bounds the batches queued for a background stage, and
 // so the memory a slow one can hold.
 const backgroundBatches = 4
 
-// InBackground runs s's Process calls on a goroutine of their own, in
+// background runs a stage's Process calls on a goroutine of their own, in
 // arrival order, so a stage that only folds batches into its own state
 // works while the stages feeding it go on; with two cores that is most of
-// its time off the critical path. s must emit only from Finish, which runs
-// on the runner's goroutine after every queued batch is processed.
+// its time off the critical path. The stage emits only from Finish, which
+// runs on the runner's goroutine after every queued batch is processed.
 //
-// Once s fails, the next Process call returns its error, so the run stops
-// within a queue's length of batches instead of reading its whole input
-// first. The error is returned once: Close repeats it only when neither
-// Process nor Finish did.
-func InBackground(s Stage) Stage { return &background{inner: s} }
-
+// Once the stage fails, the next Process call returns its error, so the run
+// stops within a queue's length of batches instead of reading its whole
+// input first. The error is returned once: Close repeats it only when
+// neither Process nor Finish did.
 type background struct {
 	inner Stage
 	queue chan queued
@@ -50,14 +45,19 @@ type queued struct {
 	rec   arrow.Record
 }
 
-type noEmit struct{}
+// noEmit is the emitter of background Process calls: they may read
+// hand-overs, but what they make waits for Finish.
+type noEmit struct{ out Emitter }
 
 func (noEmit) Emit(context.Context, string, arrow.Record) error { return ErrEmitInBackground }
+func (noEmit) Provide(string, any) error                        { return ErrEmitInBackground }
+func (n noEmit) Need(key string) (any, error)                   { return n.out.Need(key) }
+func (noEmit) Create(string, string) (io.WriteCloser, error)    { return nil, ErrEmitInBackground }
 
-func (b *background) Process(ctx context.Context, table string, rec arrow.Record, _ Emitter) error {
+func (b *background) Process(ctx context.Context, table string, rec arrow.Record, out Emitter) error {
 	if b.queue == nil {
 		b.queue, b.failed, b.done = make(chan queued, backgroundBatches), make(chan struct{}), make(chan struct{})
-		go b.run(ctx)
+		go b.run(ctx, noEmit{out})
 	}
 	select {
 	case <-b.failed:
@@ -76,12 +76,12 @@ func (b *background) Process(ctx context.Context, table string, rec arrow.Record
 	}
 }
 
-func (b *background) run(ctx context.Context) {
+func (b *background) run(ctx context.Context, out Emitter) {
 	defer close(b.done)
 	for q := range b.queue {
 		if b.err == nil {
 			start := time.Now()
-			b.err = b.inner.Process(ctx, q.table, q.rec, noEmit{})
+			b.err = b.inner.Process(ctx, q.table, q.rec, out)
 			b.busy += time.Since(start)
 			if b.err != nil {
 				close(b.failed)
