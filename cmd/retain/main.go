@@ -49,6 +49,7 @@ Commands:
   retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N] [--uuid-ids]
   retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
   retain show [--output DIR] --run-date YYYY-MM-DD [--table T] [--columns a,b] [--where col=value] [--limit N]
+  retain stages
   retain version
 `
 
@@ -99,6 +100,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return printSchema(args[1:], stdout, stderr)
 	case "show":
 		return show(args[1:], stdout, stderr)
+	case "stages":
+		return listStages(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, pipeline.Version())
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -130,5 +131,26 @@ func TestSinkFailureExitCode(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "_runs", "snapshot_date=2026-11-22", "_SUCCESS")); err != nil {
 		t.Errorf("local commit missing: %v", err)
+	}
+}
+
+// TestStagesCommand: `retain stages` lists every stage in run order with
+// what it reads, writes and hands over.
+func TestStagesCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run([]string{"stages"}, &out, &errOut); err != nil {
+		t.Fatalf("stages: %v (%s)", err, errOut.String())
+	}
+	text := out.String()
+	for _, want := range []string{"2. validate\n", "provides:   used_orders", "needs:      used_orders", "files:      report", "background: "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("stages output lacks %q:\n%s", want, text)
+		}
+	}
+	if v, i := strings.Index(text, ". validate\n"), strings.Index(text, ". extract_items\n"); v < 0 || i < v {
+		t.Errorf("extract_items listed before validate, whose hand-over its consumer needs:\n%s", text)
+	}
+	if err := run([]string{"stages", "x"}, &out, &errOut); !errors.Is(err, errUsage) {
+		t.Errorf("stages with an argument: %v, want a usage error", err)
 	}
 }
