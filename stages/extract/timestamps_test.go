@@ -15,10 +15,10 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/schema"
 	"github.com/rs/zerolog"
 
+	"retain/internal/rawparquet"
 	"retain/job"
 	"retain/schemas"
 	"retain/stages/extract"
-	"retain/stages/internal/rawparquet"
 )
 
 // TestParquetTimestampZones: what a Parquet timestamp column means is in

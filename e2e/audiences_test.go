@@ -1,4 +1,4 @@
-package stages_test
+package e2e_test
 
 import (
 	"encoding/csv"

@@ -1,4 +1,4 @@
-package stages_test
+package e2e_test
 
 import (
 	"flag"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/parquet/schema"
 
-	"retain/stages/internal/rawparquet"
+	"retain/internal/rawparquet"
 )
 
 var writeHostile = flag.Bool("write-hostile", false, "rewrite the binary inputs of testdata/hostile/ cases")
@@ -20,7 +20,7 @@ var writeHostile = flag.Bool("write-hostile", false, "rewrite the binary inputs 
 // are not UTF-8 — so they can be remade and read here instead of in a hex
 // dump:
 //
-//	go test ./stages/ -run TestWriteHostileInputs -write-hostile
+//	go test ./e2e/ -run TestWriteHostileInputs -write-hostile
 func TestWriteHostileInputs(t *testing.T) {
 	if !*writeHostile {
 		t.Skip("run with -write-hostile to rewrite the inputs")

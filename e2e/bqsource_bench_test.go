@@ -1,4 +1,4 @@
-package stages_test
+package e2e_test
 
 import (
 	"encoding/json"
@@ -18,7 +18,7 @@ import (
 // in-process Storage Read fake: the client side of a BigQuery read (gRPC,
 // Arrow IPC decoding) against the local reader, without network time.
 //
-//	go test -run '^$' -bench OrdersSource -benchtime 1x ./stages/
+//	go test -run '^$' -bench OrdersSource -benchtime 1x ./e2e/
 func BenchmarkOrdersSource(b *testing.B) {
 	const date = "2026-03-31"
 	batches := resultBatches(genOrders(2_000_000, 200_000), 64*1024)

@@ -1,4 +1,4 @@
-package stages_test
+package e2e_test
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ import (
 // (zstd, one row group, no dictionary) with bytes flipped, patched or cut
 // as each case's README says.
 //
-//	go test ./stages/ -run TestWriteCorruptParquetInputs -write-hostile
+//	go test ./e2e/ -run TestWriteCorruptParquetInputs -write-hostile
 func TestWriteCorruptParquetInputs(t *testing.T) {
 	if !*writeHostile {
 		t.Skip("run with -write-hostile to rewrite the inputs")

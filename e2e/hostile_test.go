@@ -1,4 +1,4 @@
-package stages_test
+package e2e_test
 
 import (
 	"context"
@@ -20,9 +20,9 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/apache/arrow/go/v15/parquet/schema"
 
+	"retain/internal/rawparquet"
 	"retain/job"
 	"retain/pipeline"
-	"retain/stages/internal/rawparquet"
 )
 
 // TestNaiveParquetTimestampsInJobZone: a Parquet TIMESTAMP with
