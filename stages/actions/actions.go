@@ -16,8 +16,8 @@ import (
 	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/customersummary"
 	"retain/stages/internal/history"
+	"retain/stages/internal/localday"
 )
 
 // BatchRows is the number of customers per emitted batch.
@@ -31,7 +31,7 @@ func Register(r *pipeline.Registry) error {
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerActions.Name},
 		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
-			s := &stage{rc: rc, cfg: rc.Job.Actions, runDay: customersummary.RunDay(rc),
+			s := &stage{rc: rc, cfg: rc.Job.Actions, runDay: localday.RunDate(rc),
 				b: array.NewRecordBuilder(rc.Mem, schemas.CustomerActions.Schema())}
 			s.walk.Visit = s.visit
 			return s, nil

@@ -15,8 +15,8 @@ import (
 	"retain/btyd"
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/customersummary"
 	"retain/stages/internal/history"
+	"retain/stages/internal/localday"
 )
 
 // BatchRows is the number of customers per emitted prediction batch.
@@ -33,7 +33,7 @@ func Register(r *pipeline.Registry) error {
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name},
 		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
-			s := &stage{rc: rc, runDay: customersummary.RunDay(rc), holdout: rc.Job.CLV.HoldoutDays}
+			s := &stage{rc: rc, runDay: localday.RunDate(rc), holdout: rc.Job.CLV.HoldoutDays}
 			s.walk.Visit = s.visit
 			// Folding the activity stream needs no emitter, so it runs
 			// beside the stages that share the stream.

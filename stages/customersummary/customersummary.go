@@ -6,13 +6,13 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/pipeline"
 	"retain/schemas"
+	"retain/stages/internal/localday"
 )
 
 // BatchRows is the number of customers per emitted batch.
@@ -31,7 +31,7 @@ func Register(r *pipeline.Registry) error {
 		// build theirs.
 		After: []string{"affinity"},
 		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
-			return pipeline.InBackground(&stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}), nil
+			return pipeline.InBackground(&stage{rc: rc, state: newCustomers(), runDay: localday.RunDate(rc)}), nil
 		},
 	})
 }
@@ -41,28 +41,6 @@ type stage struct {
 	rc     *pipeline.RunContext
 	state  *customers
 	runDay int32
-}
-
-const microsPerDay = 86400 * 1e6
-
-// RunDay is the run date as a day number, the unit of activity_date.
-func RunDay(rc *pipeline.RunContext) int32 {
-	return localDay(rc.RunDate.UnixMicro(), rc.Job.Location())
-}
-
-// localDay is the calendar day (days since 1970-01-01) of an instant in loc;
-// purchase periods are local days, so two orders on one local evening are
-// one period even when they straddle midnight UTC.
-func localDay(us int64, loc *time.Location) int32 {
-	if loc == time.UTC {
-		d := us / microsPerDay
-		if us%microsPerDay < 0 {
-			d--
-		}
-		return int32(d)
-	}
-	y, m, d := time.UnixMicro(us).In(loc).Date()
-	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pipeline.Emitter) error {
@@ -80,7 +58,7 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ pip
 	for i := range ts {
 		us := int64(ts[i])
 		s.state.add(order{
-			customer: ids.Value(i), ts: us, lastTS: us, day: localDay(us, loc), orders: 1, amount: amounts[i],
+			customer: ids.Value(i), ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: amounts[i],
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})

@@ -15,8 +15,8 @@ import (
 	"retain/calendar"
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/customersummary"
 	"retain/stages/internal/history"
+	"retain/stages/internal/localday"
 )
 
 // Register adds the kpis stage.
@@ -31,7 +31,7 @@ func Register(r *pipeline.Registry) error {
 			if err != nil {
 				return nil, err
 			}
-			s := &stage{rc: rc, unit: unit, churn: int32(rc.Job.KPIs.ChurnDays), runDay: customersummary.RunDay(rc), dims: map[string]*dimension{}}
+			s := &stage{rc: rc, unit: unit, churn: int32(rc.Job.KPIs.ChurnDays), runDay: localday.RunDate(rc), dims: map[string]*dimension{}}
 			s.walk.Visit = s.visit
 			// Folding the activity stream needs no emitter, so it runs
 			// beside the stages that share the stream.

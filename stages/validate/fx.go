@@ -14,6 +14,7 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
+	"retain/stages/internal/localday"
 )
 
 // ErrMixedCurrencies fails a run whose orders are in several currencies when
@@ -36,11 +37,6 @@ type rates struct {
 	reporting string
 	loc       *time.Location
 	byCode    map[string][]ratePoint
-}
-
-func localDay(us int64, loc *time.Location) int32 {
-	y, m, d := time.UnixMicro(us).In(loc).Date()
-	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
 // loadRates reads input.fx_rates whole: it is small (currencies × days).
@@ -73,7 +69,7 @@ func loadRates(ctx context.Context, rc *pipeline.RunContext) (*rates, error) {
 				return fmt.Errorf("%s: fx rate row %d: need a date, a currency and a positive rate", file, firstRow+int64(i))
 			}
 			k := strings.ToUpper(strings.TrimSpace(c))
-			r.byCode[k] = append(r.byCode[k], ratePoint{localDay(us, r.loc), v})
+			r.byCode[k] = append(r.byCode[k], ratePoint{localday.Of(us, r.loc), v})
 		}
 		return nil
 	})
@@ -98,7 +94,7 @@ func (r *rates) convert(amount float64, currency string, hasCurrency bool, order
 		return amount, true
 	}
 	pts := r.byCode[code]
-	day := localDay(orderUS, r.loc)
+	day := localday.Of(orderUS, r.loc)
 	// The last point on or before the order day; a later duplicate day wins.
 	i, _ := slices.BinarySearchFunc(pts, day+1, func(p ratePoint, d int32) int { return int(p.day - d) })
 	if i == 0 {
