@@ -27,7 +27,7 @@ func Register(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "affinity",
 		Doc:     "product_affinity: pairs of SKUs bought together in used orders, with support, confidence and lift.",
-		Inputs:  []string{extract.RawItems},
+		Inputs:  []string{schemas.RawItems},
 		Outputs: []string{schemas.ProductAffinity.Name, schemas.Quarantine.Name},
 		New:     New,
 	})

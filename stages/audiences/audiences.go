@@ -26,9 +26,6 @@ import (
 	"retain/schemas"
 )
 
-// Dir is the folder (like a table's) holding a date's lists.
-const Dir = "audiences"
-
 // Columns are written in every list, in this order: what a mail tool needs
 // to address and personalise a message.
 var Columns = []string{
@@ -107,7 +104,7 @@ type stage struct {
 }
 
 func (s *stage) open() error {
-	dir := s.rc.StagedDir(Dir)
+	dir := s.rc.StagedDir(schemas.AudiencesDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -255,7 +252,7 @@ func (s *stage) Finish(context.Context, pipeline.Emitter) error {
 			return err
 		}
 		l.file = nil
-		rel := filepath.Join(Dir, "snapshot_date="+s.rc.RunDateString(), l.name+".csv")
+		rel := filepath.Join(schemas.AudiencesDir, "snapshot_date="+s.rc.RunDateString(), l.name+".csv")
 		s.rc.ArtifactRows[rel] = l.rows
 	}
 	return nil

@@ -21,9 +21,6 @@ import (
 	"retain/stages/internal/recovered"
 )
 
-// RawOrders is the table of order rows as read: canonical names, source types.
-const RawOrders = "orders_raw"
-
 // Metadata keys on every emitted batch, so later stages can point at the
 // exact input row.
 const (
@@ -38,9 +35,6 @@ const BatchRows = 64 * 1024
 // has a column of a type that cannot be converted.
 var ErrInputSchema = errors.New("input schema")
 
-// RawItems is the table of order-item rows as read.
-const RawItems = "order_items_raw"
-
 // RegisterItems adds the stage that reads input.order_items. It runs after
 // validation: product affinity counts items of used orders, so it must know
 // them all before the first item.
@@ -49,7 +43,7 @@ func RegisterItems(r *pipeline.Registry) error {
 		Name:    "extract_items",
 		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
 		After:   []string{"validate"},
-		Outputs: []string{RawItems, schemas.Quarantine.Name},
+		Outputs: []string{schemas.RawItems, schemas.Quarantine.Name},
 		New: func(_ context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.OrderItems == nil {
 				return pipeline.BaseStage{}, nil
@@ -58,7 +52,7 @@ func RegisterItems(r *pipeline.Registry) error {
 			if err != nil {
 				return nil, sideInput("input.order_items", err)
 			}
-			r.table, r.acct = RawItems, rc.Items
+			r.table, r.acct = schemas.RawItems, rc.Items
 			return r, nil
 		},
 	})
@@ -91,7 +85,7 @@ func Register(r *pipeline.Registry, wh Warehouse) error {
 	return r.Register(pipeline.Spec{
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
-		Outputs: []string{RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
+		Outputs: []string{schemas.RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
 		New: func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			if rc.Job.Input.Orders.BigQuery != nil {
 				if wh == nil {
@@ -153,7 +147,7 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 		return nil, err
 	}
 	r := &reader{
-		rc: rc, where: "input." + t.Name, src: src, location: location, table: RawOrders,
+		rc: rc, where: "input." + t.Name, src: src, location: location, table: schemas.RawOrders,
 		sourceTable: t.Name, acct: rc.Rows,
 	}
 	for _, f := range files {
@@ -289,9 +283,9 @@ func (r *reader) Finish(ctx context.Context, out pipeline.Emitter) error {
 func (r *reader) noRows() error {
 	what := fmt.Sprintf("%s: %s: its files hold no rows (%d files)", r.where, r.location, len(r.files))
 	switch r.table {
-	case RawOrders:
+	case schemas.RawOrders:
 		return fmt.Errorf("%w: %s", pipeline.ErrNoInput, what)
-	case RawItems:
+	case schemas.RawItems:
 		if used := r.rc.Rows.Used; used > 0 {
 			return fmt.Errorf("%w: %s while %d orders are used; product_affinity would be empty", ErrNoRows, what, used)
 		}
@@ -401,9 +395,9 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 	renamed := array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 	defer renamed.Release()
 	switch r.table {
-	case RawOrders:
+	case schemas.RawOrders:
 		return EmitOrders(ctx, r.rc, out, renamed, f.path, row)
-	case RawItems:
+	case schemas.RawItems:
 		r.rc.Items.Read += rec.NumRows()
 	}
 	return emitWithSource(ctx, out, r.table, renamed, f.path, row)
@@ -414,7 +408,7 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 // 1-based row number), and counts its rows as read.
 func EmitOrders(ctx context.Context, rc *pipeline.RunContext, out pipeline.Emitter, rec arrow.Record, source string, firstRow int64) error {
 	rc.Rows.Read += rec.NumRows()
-	return emitWithSource(ctx, out, RawOrders, rec, source, firstRow)
+	return emitWithSource(ctx, out, schemas.RawOrders, rec, source, firstRow)
 }
 
 // SourceOf returns where a batch from this stage came from: the source

@@ -44,7 +44,7 @@ func (c *collector) Emit(_ context.Context, table string, rec arrow.Record) erro
 	_, first := SourceOf(rec)
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var b strings.Builder
-		if table == RawOrders || table == RawItems {
+		if table == schemas.RawOrders || table == schemas.RawItems {
 			fmt.Fprintf(&b, "%d:", first+int64(i))
 		}
 		for j, col := range rec.Columns() {
@@ -58,7 +58,7 @@ func (c *collector) Emit(_ context.Context, table string, rec arrow.Record) erro
 			}
 		}
 		c.lines[table] = append(c.lines[table], b.String())
-		if table == RawOrders {
+		if table == schemas.RawOrders {
 			row := make([]*string, rec.NumCols())
 			for j, col := range rec.Columns() {
 				if s, ok := col.(*array.String); ok && s.IsValid(i) {
@@ -99,7 +99,7 @@ func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, item
 	if items {
 		r, err = newReader(rc, j.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 		if r != nil {
-			r.table, r.acct = RawItems, rc.Items
+			r.table, r.acct = schemas.RawItems, rc.Items
 		}
 	} else {
 		r, err = newReader(rc, &j.Input.Orders, schemas.Orders, schemas.OrdersRequired)
@@ -196,8 +196,8 @@ func TestParquetRowsHeldToFooter(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
 			}
-			if c.rows[RawOrders] != rc.Rows.Read {
-				t.Errorf("emitted %d rows, counted %d", c.rows[RawOrders], rc.Rows.Read)
+			if c.rows[schemas.RawOrders] != rc.Rows.Read {
+				t.Errorf("emitted %d rows, counted %d", c.rows[schemas.RawOrders], rc.Rows.Read)
 			}
 		})
 	}
@@ -205,12 +205,12 @@ func TestParquetRowsHeldToFooter(t *testing.T) {
 		dir := t.TempDir()
 		writeOrdersParquet(t, filepath.Join(dir, "orders.parquet"), 5000, 2000)
 		c, rc, err := runReader(t, dir, "name: t\ninput: {orders: {path: orders.parquet}}\n", false)
-		if err != nil || c.rows[RawOrders] != 5000 || rc.Rows.Read != 5000 {
-			t.Fatalf("read %d rows (counted %d), err %v", c.rows[RawOrders], rc.Rows.Read, err)
+		if err != nil || c.rows[schemas.RawOrders] != 5000 || rc.Rows.Read != 5000 {
+			t.Fatalf("read %d rows (counted %d), err %v", c.rows[schemas.RawOrders], rc.Rows.Read, err)
 		}
 		// Row numbers run on across row groups.
 		for _, i := range []int{0, 1999, 2000, 4999} {
-			if got, want := c.lines[RawOrders][i], fmt.Sprintf("%d:O%d|", i+1, i+1); !strings.HasPrefix(got, want) {
+			if got, want := c.lines[schemas.RawOrders][i], fmt.Sprintf("%d:O%d|", i+1, i+1); !strings.HasPrefix(got, want) {
 				t.Errorf("row %d is %q, want %s…", i, got, want)
 			}
 		}
@@ -306,10 +306,10 @@ func TestCSVMalformedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Rows.Read != 500 || rc.Rows.Quarantined[ReasonMalformedRow] != 4 || c.rows[RawOrders] != 496 {
-		t.Fatalf("read %d, malformed %d, emitted %d", rc.Rows.Read, rc.Rows.Quarantined[ReasonMalformedRow], c.rows[RawOrders])
+	if rc.Rows.Read != 500 || rc.Rows.Quarantined[ReasonMalformedRow] != 4 || c.rows[schemas.RawOrders] != 496 {
+		t.Fatalf("read %d, malformed %d, emitted %d", rc.Rows.Read, rc.Rows.Quarantined[ReasonMalformedRow], c.rows[schemas.RawOrders])
 	}
-	raw := c.lines[RawOrders]
+	raw := c.lines[schemas.RawOrders]
 	for _, tc := range []struct {
 		i    int
 		want string
@@ -421,7 +421,7 @@ func TestCSVHeader(t *testing.T) {
 				}
 				return
 			}
-			if got := c.lines[RawOrders]; len(got) != 1 || got[0] != tt.want {
+			if got := c.lines[schemas.RawOrders]; len(got) != 1 || got[0] != tt.want {
 				t.Errorf("rows %q, want %q", got, tt.want)
 			}
 		})
@@ -471,7 +471,7 @@ func TestNoRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.table, r.acct = RawItems, rc.Items
+	r.table, r.acct = schemas.RawItems, rc.Items
 	if err := r.Finish(context.Background(), newCollector()); !errors.Is(err, ErrNoRows) || !strings.Contains(err.Error(), "product_affinity") {
 		t.Errorf("items with used orders: err = %v, want %v", err, ErrNoRows)
 	}
@@ -496,8 +496,8 @@ func TestMalformedItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Items.Read != 200 || rc.Items.Quarantined[ReasonMalformedRow] != 1 || rc.Rows.Read != 0 || c.rows[RawItems] != 199 {
-		t.Errorf("items %+v, orders %+v, emitted %d", rc.Items, rc.Rows, c.rows[RawItems])
+	if rc.Items.Read != 200 || rc.Items.Quarantined[ReasonMalformedRow] != 1 || rc.Rows.Read != 0 || c.rows[schemas.RawItems] != 199 {
+		t.Errorf("items %+v, orders %+v, emitted %d", rc.Items, rc.Rows, c.rows[schemas.RawItems])
 	}
 	q := c.lines[schemas.Quarantine.Name]
 	if len(q) != 1 || !strings.Contains(q[0], "|8|O1|∅|∅|∅|∅|order_items|SKU7") {

@@ -24,9 +24,6 @@ import (
 	"retain/schemas"
 )
 
-// Dir is the folder (like a table's) that holds report.html for a date.
-const Dir = "report"
-
 // FileName is the report's file name.
 const FileName = "report.html"
 
@@ -204,7 +201,7 @@ func (s *stage) Finish(_ context.Context, _ pipeline.Emitter) error {
 	if err := s.tmpl.Execute(&buf, p); err != nil {
 		return err
 	}
-	dir := s.rc.StagedDir(Dir)
+	dir := s.rc.StagedDir(schemas.ReportDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

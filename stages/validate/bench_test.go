@@ -12,6 +12,7 @@ import (
 
 	"retain/job"
 	"retain/pipeline"
+	"retain/schemas"
 	"retain/stages/extract"
 	"retain/stages/validate"
 )
@@ -75,7 +76,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := st.Process(ctx, extract.RawOrders, rec, discard{}); err != nil {
+		if err := st.Process(ctx, schemas.RawOrders, rec, discard{}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

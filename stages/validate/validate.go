@@ -81,7 +81,7 @@ func Register(r *pipeline.Registry) error {
 	return r.Register(pipeline.Spec{
 		Name:    "validate",
 		Doc:     "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
-		Inputs:  []string{extract.RawOrders},
+		Inputs:  []string{schemas.RawOrders},
 		Outputs: []string{schemas.Orders.Name, schemas.Quarantine.Name},
 		New: func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error) {
 			limits, err := LimitsOf(rc)
