@@ -20,6 +20,7 @@ import (
 	"retain/pipeline"
 	"retain/stages"
 	"retain/stages/extract"
+	"retain/stages/internal/input"
 	"retain/stages/validate"
 )
 
@@ -217,11 +218,11 @@ func TestInputSchemaErrors(t *testing.T) {
 		is        error
 		want      []string
 	}{
-		{"missing column", "name: t\ninput: {orders: {path: no_amount.csv}}\n", extract.ErrInputSchema,
+		{"missing column", "name: t\ninput: {orders: {path: no_amount.csv}}\n", input.ErrSchema,
 			[]string{"no_amount.csv", `"amount"`, "(mapped to amount)", "the file has: order_id, customer_id, order_ts, total"}},
-		{"mapped column missing", "name: t\ninput: {orders: {path: no_amount.csv, columns: {amount: Total}}}\n", extract.ErrInputSchema,
+		{"mapped column missing", "name: t\ninput: {orders: {path: no_amount.csv, columns: {amount: Total}}}\n", input.ErrSchema,
 			[]string{`"Total"`, "mapped to amount"}},
-		{"unconvertible type", "name: t\ninput: {orders: {path: bool_amount.parquet}}\n", extract.ErrInputSchema,
+		{"unconvertible type", "name: t\ninput: {orders: {path: bool_amount.parquet}}\n", input.ErrSchema,
 			[]string{"bool_amount.parquet", `"amount"`, "type bool", "want float, integer, decimal or numeric string"}},
 		{"no files", "name: t\ninput: {orders: {path: \"empty/*.parquet\"}}\n", pipeline.ErrNoInput,
 			[]string{"no input files"}},

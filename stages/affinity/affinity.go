@@ -16,9 +16,9 @@ import (
 
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/ids"
+	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
 )
 
@@ -128,7 +128,7 @@ type rejectedItem struct {
 // quarantine emits the batch's rejected item rows with their reason, file
 // and row number, values as read.
 func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[string]arrow.Array, rejected []rejectedItem, out pipeline.Emitter) error {
-	file, firstRow := extract.SourceOf(rec)
+	file, firstRow := input.SourceOf(rec)
 	q := quarantine.NewBuilder(s.rc.Mem, s.rc.SnapshotDate)
 	defer q.Release()
 	for _, r := range rejected {

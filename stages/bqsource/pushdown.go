@@ -12,7 +12,7 @@ import (
 
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/extract"
+	"retain/stages/internal/input"
 	"retain/stages/validate"
 )
 
@@ -182,7 +182,7 @@ func (r *reader) finishPushdown(ctx context.Context, out pipeline.Emitter) error
 			whole := array.NewRecord(sc, cols, rec.NumRows())
 			run := whole.NewSlice(int64(start), int64(end))
 			whole.Release()
-			err := extract.EmitOrders(ctx, r.rc, out, run, source, rows[start])
+			err := input.EmitOrders(ctx, r.rc, out, run, source, rows[start])
 			run.Release()
 			if err != nil {
 				return err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -17,23 +16,10 @@ import (
 	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
+	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/recovered"
 )
-
-// Metadata keys on every emitted batch, so later stages can point at the
-// exact input row.
-const (
-	MetaSourceFile = "source_file"
-	MetaFirstRow   = "first_row"
-)
-
-// BatchRows is the number of rows per emitted batch.
-const BatchRows = 64 * 1024
-
-// ErrInputSchema is wrapped when an input file lacks a required column or
-// has a column of a type that cannot be converted.
-var ErrInputSchema = errors.New("input schema")
 
 // RegisterItems adds the stage that reads input.order_items. It runs after
 // validation: product affinity counts items of used orders, so it must know
@@ -68,12 +54,6 @@ func sideInput(name string, err error) error {
 	return err
 }
 
-// Warehouse builds the stage that reads input.orders from a warehouse table
-// instead of files. It must emit batches the way this stage does (see
-// EmitOrders), so validation and everything after it cannot tell the
-// difference.
-type Warehouse func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error)
-
 // ErrNoWarehouse is wrapped when a job reads orders from a warehouse that
 // this build of the stage was not given.
 var ErrNoWarehouse = errors.New("no warehouse reader")
@@ -81,7 +61,7 @@ var ErrNoWarehouse = errors.New("no warehouse reader")
 // Register adds the extract stage; wh reads orders when the job file names a
 // BigQuery table (nil: such jobs fail). Only a warehouse reader with
 // pushdown emits order_days.
-func Register(r *pipeline.Registry, wh Warehouse) error {
+func Register(r *pipeline.Registry, wh input.Warehouse) error {
 	return r.Register(pipeline.Spec{
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
@@ -169,11 +149,11 @@ func newReader(rc *pipeline.RunContext, src *job.Source, t schemas.Table, requir
 			i := slices.Index(names, source)
 			if i < 0 {
 				if slices.Contains(required, c.Name) {
-					return nil, MissingColumn(f.path, c.Name, source, names)
+					return nil, input.MissingColumn(f.path, c.Name, source, names)
 				}
 				continue
 			}
-			if err := CheckType(f.path, c.Name, source, fields[i].Type); err != nil {
+			if err := input.CheckType(f.path, c.Name, source, fields[i].Type); err != nil {
 				return nil, err
 			}
 			col := column{canonical: c.Name, source: source, index: i}
@@ -229,13 +209,13 @@ func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w: not a readable Parquet file: %v", ErrInputSchema, err)
+			return nil, fmt.Errorf("%w: not a readable Parquet file: %v", input.ErrSchema, err)
 		}
 	}
 	seen := make(map[string]bool, len(fields))
 	for _, fl := range fields {
 		if seen[fl.Name] && fl.Name != "" {
-			return nil, fmt.Errorf("%w: column %q appears twice", ErrInputSchema, fl.Name)
+			return nil, fmt.Errorf("%w: column %q appears twice", input.ErrSchema, fl.Name)
 		}
 		seen[fl.Name] = true
 	}
@@ -371,7 +351,7 @@ func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedR
 		}
 		return "", false
 	})
-	if r.quarantine.Len() < BatchRows {
+	if r.quarantine.Len() < input.BatchRows {
 		return nil
 	}
 	return r.quarantine.Emit(ctx, out)
@@ -383,7 +363,7 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 	for i, c := range f.columns {
 		idx := rec.Schema().FieldIndices(c.source)
 		if len(idx) == 0 {
-			return fmt.Errorf("%w: reader returned no column %q", ErrInputSchema, c.source)
+			return fmt.Errorf("%w: reader returned no column %q", input.ErrSchema, c.source)
 		}
 		col, changed := retype(rec.Column(idx[0]), c.typ)
 		if changed {
@@ -396,39 +376,11 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 	defer renamed.Release()
 	switch r.table {
 	case schemas.RawOrders:
-		return EmitOrders(ctx, r.rc, out, renamed, f.path, row)
+		return input.EmitOrders(ctx, r.rc, out, renamed, f.path, row)
 	case schemas.RawItems:
 		r.rc.Items.Read += rec.NumRows()
 	}
-	return emitWithSource(ctx, out, r.table, renamed, f.path, row)
-}
-
-// EmitOrders emits a batch of raw order rows whose columns already carry
-// canonical names, tagged with where its first row came from (source and
-// 1-based row number), and counts its rows as read.
-func EmitOrders(ctx context.Context, rc *pipeline.RunContext, out pipeline.Emitter, rec arrow.Record, source string, firstRow int64) error {
-	rc.Rows.Read += rec.NumRows()
-	return emitWithSource(ctx, out, schemas.RawOrders, rec, source, firstRow)
-}
-
-// SourceOf returns where a batch from this stage came from: the source
-// (file path or table) and the 1-based row number of its first row.
-func SourceOf(rec arrow.Record) (source string, firstRow int64) {
-	md := rec.Schema().Metadata()
-	if i := md.FindKey(MetaSourceFile); i >= 0 {
-		source = md.Values()[i]
-	}
-	if i := md.FindKey(MetaFirstRow); i >= 0 {
-		firstRow, _ = strconv.ParseInt(md.Values()[i], 10, 64)
-	}
-	return source, firstRow
-}
-
-func emitWithSource(ctx context.Context, out pipeline.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
-	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
-	tagged := array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
-	defer tagged.Release()
-	return out.Emit(ctx, table, tagged)
+	return input.Emit(ctx, out, r.table, renamed, f.path, row)
 }
 
 // emitFunc adapts a function to pipeline.Emitter.

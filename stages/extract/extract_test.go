@@ -21,6 +21,7 @@ import (
 	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
+	"retain/stages/internal/input"
 )
 
 // hostile is where the hostile-input cases keep their files.
@@ -41,7 +42,7 @@ func newCollector() *collector {
 
 func (c *collector) Emit(_ context.Context, table string, rec arrow.Record) error {
 	c.rows[table] += rec.NumRows()
-	_, first := SourceOf(rec)
+	_, first := input.SourceOf(rec)
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var b strings.Builder
 		if table == schemas.RawOrders || table == schemas.RawItems {
@@ -400,7 +401,7 @@ func TestCSVHeader(t *testing.T) {
 		{"byte order mark", "\xef\xbb\xbforder_id,customer_id,order_ts,amount\nO1,C1,2026-11-01,5\n", nil, "1:O1|C1|2026-11-01|5"},
 		{"bytes that are not UTF-8", "order_id,customer_id,order_ts,amount\nO1,C\xff\xfe1,2026-11-01,5\n", nil, "1:O1|C\xff\xfe1|2026-11-01|5"},
 		{"null values", "order_id,customer_id,order_ts,amount,status\nO1,,2026-11-01,NULL,\"\"\n", nil, "1:O1|∅|2026-11-01|∅|∅"},
-		{"column named twice", "order_id,customer_id,amount,order_ts,amount\nO1,C1,1,2026-11-01,5\n", ErrInputSchema, `column "amount" appears twice`},
+		{"column named twice", "order_id,customer_id,amount,order_ts,amount\nO1,C1,1,2026-11-01,5\n", input.ErrSchema, `column "amount" appears twice`},
 		{"nameless columns", "order_id,customer_id,order_ts,amount,,\nO1,C1,2026-11-01,5,,\n", nil, "1:O1|C1|2026-11-01|5"},
 		{"header only", "order_id,customer_id,order_ts,amount\n", pipeline.ErrNoInput, "input.orders"},
 		{"no header", "", pipeline.ErrNoInput, "its files hold no rows (1 files)"},
@@ -430,7 +431,7 @@ func TestCSVHeader(t *testing.T) {
 
 func TestParquetDuplicateColumn(t *testing.T) {
 	_, _, err := runReader(t, filepath.Join(hostile, "parquet_duplicate_column", "input"), "name: t\ninput: {orders: {path: orders.parquet}}\n", false)
-	if !errors.Is(err, ErrInputSchema) || !strings.Contains(err.Error(), `column "amount" appears twice`) {
+	if !errors.Is(err, input.ErrSchema) || !strings.Contains(err.Error(), `column "amount" appears twice`) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"retain/pipeline"
+	"retain/stages/internal/input"
 )
 
 // ErrNoLocation is wrapped when an input path, or the folder a glob looks
@@ -79,7 +80,7 @@ func resolveFiles(path, format string) ([]inputFile, error) {
 	for _, p := range paths {
 		f := formatOf(p, format)
 		if f == "" {
-			return nil, fmt.Errorf("%w: %s: cannot tell the format from the extension; set format: parquet or csv", ErrInputSchema, p)
+			return nil, fmt.Errorf("%w: %s: cannot tell the format from the extension; set format: parquet or csv", input.ErrSchema, p)
 		}
 		files = append(files, inputFile{path: p, format: f})
 	}

@@ -13,7 +13,7 @@ import (
 	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/extract"
+	"retain/stages/internal/input"
 	"retain/stages/validate"
 )
 
@@ -23,7 +23,7 @@ func (discard) Emit(context.Context, string, arrow.Record) error { return nil }
 
 // BenchmarkValidateBatch is the validate stage's own per-row cost on one
 // batch of clean orders with string ids, the shape of a Parquet export;
-// allocs/op are per batch of extract.BatchRows rows, so a per-row
+// allocs/op are per batch of input.BatchRows rows, so a per-row
 // allocation shows as tens of thousands.
 //
 //	go test -run '^$' -bench ValidateBatch -benchmem ./stages/validate/
@@ -37,7 +37,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 	}, nil)
 	rb := array.NewRecordBuilder(mem, sc)
 	defer rb.Release()
-	const n = extract.BatchRows
+	const n = input.BatchRows
 	start := int64(1767225600) * 1e6 // 2026-01-01
 	for i := 0; i < n; i++ {
 		rb.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("o%08d", i))
@@ -49,7 +49,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 	}
 	raw := rb.NewRecord()
 	defer raw.Release()
-	md := arrow.NewMetadata([]string{extract.MetaSourceFile, extract.MetaFirstRow}, []string{"orders.parquet", "1"})
+	md := arrow.NewMetadata([]string{input.MetaSourceFile, input.MetaFirstRow}, []string{"orders.parquet", "1"})
 	rec := array.NewRecord(arrow.NewSchema(sc.Fields(), &md), raw.Columns(), raw.NumRows())
 	defer rec.Release()
 

@@ -14,6 +14,7 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/extract"
+	"retain/stages/internal/input"
 	"retain/stages/internal/localday"
 )
 
@@ -57,7 +58,7 @@ func loadRates(ctx context.Context, rc *pipeline.RunContext) (*rates, error) {
 	// A reader canceled part way stops without an error, so the rates
 	// could be incomplete unless ctx is checked again after the read.
 	err := extract.ReadAll(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
-		file, firstRow := extract.SourceOf(rec)
+		file, firstRow := input.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
 		rate := amountAccessor(column(rec, "rate_to_reporting"))

@@ -18,9 +18,9 @@ import (
 	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/ids"
+	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
 )
 
@@ -153,7 +153,7 @@ func column(rec arrow.Record, name string) arrow.Array {
 }
 
 func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out pipeline.Emitter) error {
-	file, firstRow := extract.SourceOf(rec)
+	file, firstRow := input.SourceOf(rec)
 
 	raw := map[string]arrow.Array{}
 	for _, c := range schemas.Orders.Columns {
