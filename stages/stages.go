@@ -35,7 +35,7 @@ func RegisterAll(r *pipeline.Registry) error { return RegisterAllWith(r, Options
 func RegisterAllWith(r *pipeline.Registry, o Options) error {
 	return errors.Join(
 		extract.Register(r, bqsource.New(o.BigQuery)),
-		validate.Register(r),
+		validate.Register(r, extract.ReadAll),
 		extract.RegisterItems(r),
 		affinity.Register(r),
 		customersummary.Register(r),

@@ -391,7 +391,8 @@ func (f emitFunc) Emit(_ context.Context, _ string, rec arrow.Record) error { re
 // ReadAll reads a small side input (such as FX rates) with the same file,
 // format, column-mapping and type checks as orders, handing each batch to
 // visit. Batches are released after visit returns. The input must have
-// rows, and a malformed CSV record fails it.
+// rows, and a malformed CSV record fails it. It is the input.SideInput the
+// validate stage reads FX rates with.
 func ReadAll(ctx context.Context, rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
 	r, err := newReader(rc, src, t, required)
 	if err != nil {

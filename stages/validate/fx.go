@@ -13,7 +13,6 @@ import (
 
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/extract"
 	"retain/stages/internal/input"
 	"retain/stages/internal/localday"
 )
@@ -43,7 +42,7 @@ type rates struct {
 // loadRates reads input.fx_rates whole: it is small (currencies × days).
 // A rate that is missing, not positive or infinite fails the run, naming the row,
 // because a wrong rate would silently misstate every converted order.
-func loadRates(ctx context.Context, rc *pipeline.RunContext) (*rates, error) {
+func loadRates(ctx context.Context, rc *pipeline.RunContext, read input.SideInput) (*rates, error) {
 	src := rc.Job.Input.FXRates
 	r := &rates{reporting: strings.ToUpper(rc.Job.Input.ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
 	if src == nil {
@@ -57,7 +56,7 @@ func loadRates(ctx context.Context, rc *pipeline.RunContext) (*rates, error) {
 	}
 	// A reader canceled part way stops without an error, so the rates
 	// could be incomplete unless ctx is checked again after the read.
-	err := extract.ReadAll(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
+	err := read(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
 		file, firstRow := input.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))

@@ -76,8 +76,9 @@ const (
 	ExcludedStatusNotCounted = "status_not_counted"
 )
 
-// Register adds the validate stage.
-func Register(r *pipeline.Registry) error {
+// Register adds the validate stage; read reads input.fx_rates when the job
+// converts currencies (extract.ReadAll in a full run).
+func Register(r *pipeline.Registry, read input.SideInput) error {
 	return r.Register(pipeline.Spec{
 		Name:    "validate",
 		Doc:     "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
@@ -88,7 +89,7 @@ func Register(r *pipeline.Registry) error {
 			if err != nil {
 				return nil, err
 			}
-			fx, err := loadRates(ctx, rc)
+			fx, err := loadRates(ctx, rc, read)
 			if err != nil {
 				return nil, err
 			}

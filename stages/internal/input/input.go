@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
+	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
 )
@@ -39,6 +40,13 @@ var ErrSchema = errors.New("input schema")
 // EmitOrders), so validation and everything after it cannot tell the
 // difference.
 type Warehouse func(ctx context.Context, rc *pipeline.RunContext) (pipeline.Stage, error)
+
+// SideInput reads a small side input whole (such as FX rates) with the
+// checks orders get, handing each batch to visit. The extract stage holds
+// the file readers and provides it (extract.ReadAll); a stage that needs a
+// side input is given one when it is registered, so stages never import
+// each other.
+type SideInput func(ctx context.Context, rc *pipeline.RunContext, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error
 
 // EmitOrders emits a batch of raw order rows whose columns already carry
 // canonical names, tagged with where its first row came from (source and
