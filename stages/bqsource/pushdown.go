@@ -13,7 +13,7 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages/internal/input"
-	"retain/stages/validate"
+	"retain/stages/internal/rules"
 )
 
 // ErrPushdown is wrapped when a source table cannot be pushed down.
@@ -57,7 +57,7 @@ func PlanPushdown(rc *pipeline.RunContext, schema bigquery.Schema) (*Pushdown, e
 		return nil, fmt.Errorf("%w: amount must be a number column, not %s", ErrPushdown, amountType)
 	}
 	has := func(c string) bool { _, ok := q.types[c]; return ok }
-	limits, err := validate.LimitsOf(rc)
+	limits, err := rules.LimitsOf(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (r *reader) finishPushdown(ctx context.Context, out pipeline.Emitter) error
 	}
 	r.rc.Rows.Read += folded
 	r.rc.Rows.Used += used
-	r.rc.Rows.Excluded[validate.ExcludedStatusNotCounted] += excluded
+	r.rc.Rows.Excluded[rules.ExcludedStatusNotCounted] += excluded
 	r.rc.Log.Info().Str("stage", "extract").Int64("rows_folded", folded).Int64("customer_days", days).Msg("BigQuery pushdown read")
 	return nil
 }
