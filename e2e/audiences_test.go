@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"retain/pipeline"
+	"retain/schemas"
 	"retain/stages/audiences"
 )
 
 func TestAudienceLists(t *testing.T) {
 	out := runCase(t, "../testdata/actions_small", t.TempDir())
-	dir := pipeline.PartitionDir(out, audiences.Dir, "2026-11-22")
+	dir := pipeline.PartitionDir(out, schemas.AudiencesDir, "2026-11-22")
 	want := map[string]string{
 		"winback_1_entered_today": "W1",
 		"winback_2_entered_today": "W2",
@@ -82,7 +83,7 @@ func TestAudienceCellsCannotRunAsFormulas(t *testing.T) {
 	if _, err := runJob(t, dir, "name: t\ninput: {orders: {path: orders.csv}}\naudiences: {lists: [new_customers]}\n", "2026-11-22", out, false); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(pipeline.PartitionDir(out, audiences.Dir, "2026-11-22"), "new_customers.csv"))
+	f, err := os.Open(filepath.Join(pipeline.PartitionDir(out, schemas.AudiencesDir, "2026-11-22"), "new_customers.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

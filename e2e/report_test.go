@@ -11,13 +11,14 @@ import (
 	"testing"
 
 	"retain/pipeline"
+	"retain/schemas"
 	"retain/stages/report"
 )
 
 func reportOf(t *testing.T) (string, string) {
 	t.Helper()
 	out := runCase(t, "../testdata/retention_small", t.TempDir())
-	path := filepath.Join(pipeline.PartitionDir(out, report.Dir, "2026-04-15"), report.FileName)
+	path := filepath.Join(pipeline.PartitionDir(out, schemas.ReportDir, "2026-04-15"), report.FileName)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

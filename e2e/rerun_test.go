@@ -20,7 +20,6 @@ import (
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages"
-	"retain/stages/audiences"
 	"retain/stages/report"
 	"retain/synth"
 )
@@ -65,12 +64,12 @@ func TestNightlyRerunIsByteIdentical(t *testing.T) {
 	}
 
 	first, second := digests(t, outs[0]), digests(t, outs[1])
-	want := []string{filepath.Join(report.Dir, "snapshot_date="+date, report.FileName)}
+	want := []string{filepath.Join(schemas.ReportDir, "snapshot_date="+date, report.FileName)}
 	for _, tbl := range schemas.Outputs() {
 		want = append(want, filepath.Join(tbl.Name, "snapshot_date="+date, "part-00000.parquet"))
 	}
 	for _, l := range job.AudienceNames {
-		want = append(want, filepath.Join(audiences.Dir, "snapshot_date="+date, l+".csv"))
+		want = append(want, filepath.Join(schemas.AudiencesDir, "snapshot_date="+date, l+".csv"))
 	}
 	for _, p := range want {
 		if _, ok := first[p]; !ok {

@@ -218,11 +218,11 @@ func TestInputSchemaErrors(t *testing.T) {
 		is        error
 		want      []string
 	}{
-		{"missing column", "name: t\ninput: {orders: {path: no_amount.csv}}\n", extract.ErrInputSchema,
+		{"missing column", "name: t\ninput: {orders: {path: no_amount.csv}}\n", night.ErrInputSchema,
 			[]string{"no_amount.csv", `"amount"`, "(mapped to amount)", "the file has: order_id, customer_id, order_ts, total"}},
-		{"mapped column missing", "name: t\ninput: {orders: {path: no_amount.csv, columns: {amount: Total}}}\n", extract.ErrInputSchema,
+		{"mapped column missing", "name: t\ninput: {orders: {path: no_amount.csv, columns: {amount: Total}}}\n", night.ErrInputSchema,
 			[]string{`"Total"`, "mapped to amount"}},
-		{"unconvertible type", "name: t\ninput: {orders: {path: bool_amount.parquet}}\n", extract.ErrInputSchema,
+		{"unconvertible type", "name: t\ninput: {orders: {path: bool_amount.parquet}}\n", night.ErrInputSchema,
 			[]string{"bool_amount.parquet", `"amount"`, "type bool", "want float, integer, decimal or numeric string"}},
 		{"no files", "name: t\ninput: {orders: {path: \"empty/*.parquet\"}}\n", night.ErrNoInput,
 			[]string{"no input files"}},

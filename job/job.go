@@ -762,13 +762,13 @@ func (j *Job) OverrideInput(dir string) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	j.Input.Orders.Path = tablePath(dir, "orders")
+	j.Input.Orders.Path = tablePath(dir, schemas.Orders.Name)
 	j.Input.Orders.BigQuery = nil
 	if j.Input.OrderItems != nil {
-		j.Input.OrderItems.Path = tablePath(dir, "order_items")
+		j.Input.OrderItems.Path = tablePath(dir, schemas.OrderItems.Name)
 	}
 	if j.Input.FXRates != nil {
-		j.Input.FXRates.Path = tablePath(dir, "fx_rates")
+		j.Input.FXRates.Path = tablePath(dir, schemas.FXRates.Name)
 	}
 }
 

@@ -21,6 +21,11 @@ import (
 // can tell "nothing to do for this date" from a failure.
 var ErrNoInput = errors.New("no input")
 
+// ErrInputSchema is wrapped when an input lacks a required column or has a
+// column of a type that cannot be converted; one variable for files and
+// warehouse tables, so a caller tests either with errors.Is.
+var ErrInputSchema = errors.New("input schema")
+
 // Context is what every stage of one run shares: the job, the logical
 // date, the allocator, the logger and the row accounting.
 type Context struct {

@@ -54,3 +54,15 @@ var FXRates = Table{
 
 // OrderItemsRequired lists the OrderItems columns a job must map.
 var OrderItemsRequired = []string{"order_id", "sku"}
+
+// The raw input tables are intermediate (not written): input rows as the
+// readers deliver them, with canonical column names but each source's own
+// types, which differ between files and warehouses; so they are names, not
+// Tables with one schema. Validation types raw orders into Orders; product
+// affinity checks raw items as they come.
+const (
+	// RawOrders carries input.orders rows from the readers to validation.
+	RawOrders = "orders_raw"
+	// RawItems carries input.order_items rows to product affinity.
+	RawItems = "order_items_raw"
+)

@@ -34,7 +34,7 @@ func RegisterAll(r *night.Registry) error { return RegisterAllWith(r, Options{})
 func RegisterAllWith(r *night.Registry, o Options) error {
 	return errors.Join(
 		extract.Register(r, bqsource.New(o.BigQuery)),
-		validate.Register(r),
+		validate.Register(r, extract.ReadAll),
 		extract.RegisterItems(r),
 		affinity.Register(r),
 		customersummary.Register(r),

@@ -321,7 +321,7 @@ func show(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	output := fs.String("output", "out", "output root folder of the run")
 	runDate := fs.String("run-date", "", "snapshot date to show, YYYY-MM-DD")
-	table := fs.String("table", "segment_summary", "table to show")
+	table := fs.String("table", schemas.SegmentSummary.Name, "table to show")
 	columns := fs.String("columns", "", "comma-separated columns (default: all)")
 	where := fs.String("where", "", "column=value filters, comma-separated")
 	limit := fs.Int("limit", 20, "rows at most; 0 for all")

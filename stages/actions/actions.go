@@ -17,8 +17,8 @@ import (
 	"retain/calendar"
 	"retain/job"
 	"retain/schemas"
-	"retain/stages/customersummary"
 	"retain/stages/internal/history"
+	"retain/stages/internal/localday"
 )
 
 // BatchRows is the number of customers per emitted batch.
@@ -32,7 +32,7 @@ func Register(r *night.Registry) error {
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerActions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			s := &stage{rc: rc, cfg: rc.Job.Actions, runDay: customersummary.RunDay(rc),
+			s := &stage{rc: rc, cfg: rc.Job.Actions, runDay: localday.RunDate(rc),
 				b: array.NewRecordBuilder(rc.Mem, schemas.CustomerActions.Schema())}
 			s.walk.Visit = s.visit
 			return s, nil

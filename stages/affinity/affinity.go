@@ -17,9 +17,9 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/schemas"
-	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/ids"
+	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
 )
 
@@ -28,7 +28,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "affinity",
 		Doc:     "product_affinity: pairs of SKUs bought together in used orders, with support, confidence and lift.",
-		Inputs:  []string{extract.RawItems},
+		Inputs:  []string{schemas.RawItems},
 		Outputs: []string{schemas.ProductAffinity.Name, schemas.Quarantine.Name},
 		Needs:   []string{handover.UsedOrders.String()},
 		New:     New,
@@ -146,7 +146,7 @@ type rejectedItem struct {
 // quarantine emits the batch's rejected item rows with their reason, file
 // and row number, values as read.
 func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[string]arrow.Array, rejected []rejectedItem, out engine.Emitter) error {
-	file, firstRow := extract.SourceOf(rec)
+	file, firstRow := input.SourceOf(rec)
 	q := quarantine.NewBuilder(s.rc.Mem, s.rc.SnapshotDate)
 	defer q.Release()
 	for _, r := range rejected {

@@ -17,7 +17,6 @@ import (
 
 	"retain/job"
 	"retain/schemas"
-	"retain/stages/extract"
 )
 
 // collect keeps the last emitted batch.
@@ -104,7 +103,7 @@ func TestPrunedCountsStayWithinBound(t *testing.T) {
 	irec := ib.NewRecord()
 	defer irec.Release()
 	ctx := context.Background()
-	if err := s.Process(ctx, extract.RawItems, irec, nil); err != nil {
+	if err := s.Process(ctx, schemas.RawItems, irec, nil); err != nil {
 		t.Fatal(err)
 	}
 	var out collect
@@ -200,7 +199,7 @@ func TestItemTextChecks(t *testing.T) {
 	out := tables{}
 	defer out.release()
 	ctx := context.Background()
-	if err := st.Process(ctx, extract.RawItems, rec, out); err != nil {
+	if err := st.Process(ctx, schemas.RawItems, rec, out); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Finish(ctx, out); err != nil {

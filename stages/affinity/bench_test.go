@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/stages/extract"
+	"retain/schemas"
 )
 
 // BenchmarkWideCatalogue is the bounded-memory case: a catalogue of 100k
@@ -59,7 +59,7 @@ func BenchmarkWideCatalogue(b *testing.B) {
 		s := st.(*stage)
 		s.used = used
 		for _, rec := range recs {
-			if err := s.Process(context.Background(), extract.RawItems, rec, nil); err != nil {
+			if err := s.Process(context.Background(), schemas.RawItems, rec, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

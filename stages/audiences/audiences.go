@@ -27,9 +27,6 @@ import (
 	"retain/schemas"
 )
 
-// Dir is the folder (like a table's) holding a date's lists.
-const Dir = "audiences"
-
 // Columns are written in every list, in this order: what a mail tool needs
 // to address and personalise a message.
 var Columns = []string{
@@ -86,7 +83,7 @@ func Register(r *night.Registry) error {
 		Name:      "audiences",
 		Doc:       "One CSV per configured audience under <output>/audiences/snapshot_date=<date>/.",
 		Inputs:    []string{schemas.CustomerSegments.Name},
-		Artifacts: []string{Dir},
+		Artifacts: []string{schemas.AudiencesDir},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			return &stage{rc: rc}, nil
 		},
@@ -110,7 +107,7 @@ type stage struct {
 
 func (s *stage) open(out engine.Emitter) error {
 	for _, name := range s.rc.Job.Audiences.Lists {
-		f, err := out.Create(Dir, name+".csv")
+		f, err := out.Create(schemas.AudiencesDir, name+".csv")
 		if err != nil {
 			return err
 		}
@@ -250,7 +247,7 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 			return err
 		}
 		l.file = nil
-		rel := filepath.Join(Dir, "snapshot_date="+s.rc.RunDateString(), l.name+".csv")
+		rel := filepath.Join(schemas.AudiencesDir, "snapshot_date="+s.rc.RunDateString(), l.name+".csv")
 		s.rc.ArtifactRows[rel] = l.rows
 	}
 	return nil

@@ -23,7 +23,7 @@ import (
 
 	"retain/job"
 	"retain/schemas"
-	"retain/stages/extract"
+	"retain/stages/internal/input"
 	"retain/warehouse/bqclient"
 	"retain/warehouse/bqident"
 )
@@ -40,7 +40,7 @@ var (
 
 // New returns the extract stage's warehouse reader; opts are extra client
 // options (tests, private endpoints).
-func New(opts bqclient.Options) extract.Warehouse {
+func New(opts bqclient.Options) input.Warehouse {
 	return func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
 		r, err := newReader(ctx, rc, opts)
 		if err != nil {
@@ -136,7 +136,7 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 		f, ok := byName[col]
 		if !ok {
 			if slices.Contains(schemas.OrdersRequired, c.Name) {
-				return nil, extract.MissingColumn(ref.String(), c.Name, col, have)
+				return nil, input.MissingColumn(ref.String(), c.Name, col, have)
 			}
 			continue
 		}
@@ -144,7 +144,7 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s column %q: %w", ErrSchema, ref, col, err)
 		}
-		if err := extract.CheckType(ref.String(), c.Name, col, t); err != nil {
+		if err := input.CheckType(ref.String(), c.Name, col, t); err != nil {
 			return nil, err
 		}
 		qcol, err := bqident.QuoteColumn(col)
@@ -228,7 +228,7 @@ func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 	source := "bigquery://" + r.cfg.Ref().String()
 	row := int64(1)
 	err := r.read(ctx, r.query, func(rec arrow.Record) error {
-		if err := extract.EmitOrders(ctx, r.rc, out, rec, source, row); err != nil {
+		if err := input.EmitOrders(ctx, r.rc, out, rec, source, row); err != nil {
 			return err
 		}
 		row += rec.NumRows()

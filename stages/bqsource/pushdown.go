@@ -12,8 +12,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/schemas"
-	"retain/stages/extract"
-	"retain/stages/validate"
+	"retain/stages/internal/input"
+	"retain/stages/internal/rules"
 )
 
 // ErrPushdown is wrapped when a source table cannot be pushed down.
@@ -57,7 +57,7 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 		return nil, fmt.Errorf("%w: amount must be a number column, not %s", ErrPushdown, amountType)
 	}
 	has := func(c string) bool { _, ok := q.types[c]; return ok }
-	limits, err := validate.LimitsOf(rc)
+	limits, err := rules.LimitsOf(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 			whole := array.NewRecord(sc, cols, rec.NumRows())
 			run := whole.NewSlice(int64(start), int64(end))
 			whole.Release()
-			err := extract.EmitOrders(ctx, r.rc, out, run, source, rows[start])
+			err := input.EmitOrders(ctx, r.rc, out, run, source, rows[start])
 			run.Release()
 			if err != nil {
 				return err
@@ -204,7 +204,7 @@ func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	}
 	r.rc.Rows.Read += folded
 	r.rc.Rows.Used += used
-	r.rc.Rows.Excluded[validate.ExcludedStatusNotCounted] += excluded
+	r.rc.Rows.Excluded[rules.ExcludedStatusNotCounted] += excluded
 	r.rc.Log.Info().Str("stage", "extract").Int64("rows_folded", folded).Int64("customer_days", days).Msg("BigQuery pushdown read")
 	return nil
 }

@@ -16,8 +16,8 @@ import (
 
 	"retain/btyd"
 	"retain/schemas"
-	"retain/stages/customersummary"
 	"retain/stages/internal/history"
+	"retain/stages/internal/localday"
 )
 
 // BatchRows is the number of customers per emitted prediction batch.
@@ -37,7 +37,7 @@ func Register(r *night.Registry) error {
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			s := &stage{rc: rc, runDay: customersummary.RunDay(rc), holdout: rc.Job.CLV.HoldoutDays}
+			s := &stage{rc: rc, runDay: localday.RunDate(rc), holdout: rc.Job.CLV.HoldoutDays}
 			s.walk.Visit = s.visit
 			return s, nil
 		},

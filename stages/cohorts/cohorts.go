@@ -13,8 +13,8 @@ import (
 
 	"retain/calendar"
 	"retain/schemas"
-	"retain/stages/customersummary"
 	"retain/stages/internal/history"
+	"retain/stages/internal/localday"
 )
 
 // Register adds the cohorts stage.
@@ -92,7 +92,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err := s.walk.Flush(); err != nil {
 		return err
 	}
-	runDay := customersummary.RunDay(s.rc)
+	runDay := localday.RunDate(s.rc)
 	starts := make([]int32, 0, len(s.cohorts))
 	for k := range s.cohorts {
 		starts = append(starts, k)

@@ -8,11 +8,11 @@ import (
 	"retain/night"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/schemas"
+	"retain/stages/internal/localday"
 )
 
 // BatchRows is the number of customers per emitted batch.
@@ -34,7 +34,7 @@ func Register(r *night.Registry) error {
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			return &stage{rc: rc, state: newCustomers(), runDay: RunDay(rc)}, nil
+			return &stage{rc: rc, state: newCustomers(), runDay: localday.RunDate(rc)}, nil
 		},
 	})
 }
@@ -44,28 +44,6 @@ type stage struct {
 	rc     *night.Context
 	state  *customers
 	runDay int32
-}
-
-const microsPerDay = 86400 * 1e6
-
-// RunDay is the run date as a day number, the unit of activity_date.
-func RunDay(rc *night.Context) int32 {
-	return localDay(rc.RunDate.UnixMicro(), rc.Job.Location())
-}
-
-// localDay is the calendar day (days since 1970-01-01) of an instant in loc;
-// purchase periods are local days, so two orders on one local evening are
-// one period even when they straddle midnight UTC.
-func localDay(us int64, loc *time.Location) int32 {
-	if loc == time.UTC {
-		d := us / microsPerDay
-		if us%microsPerDay < 0 {
-			d--
-		}
-		return int32(d)
-	}
-	y, m, d := time.UnixMicro(us).In(loc).Date()
-	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
@@ -83,7 +61,7 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 	for i := range ts {
 		us := int64(ts[i])
 		s.state.add(order{
-			customer: ids.Value(i), ts: us, lastTS: us, day: localDay(us, loc), orders: 1, amount: amounts[i],
+			customer: ids.Value(i), ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: amounts[i],
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})

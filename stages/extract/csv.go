@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"retain/night"
 	"slices"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/job"
+	"retain/stages/internal/input"
 )
 
 // ReasonMalformedRow is the quarantine reason of a CSV record that does not
@@ -62,7 +64,7 @@ func openCSV(path string, src *job.Source) (*csvFile, error) {
 		return f, nil
 	case err != nil:
 		fh.Close()
-		return nil, fmt.Errorf("%w: read CSV header: %v", ErrInputSchema, err)
+		return nil, fmt.Errorf("%w: read CSV header: %v", night.ErrInputSchema, err)
 	}
 	f.header = slices.Clone(header)
 	return f, nil
@@ -101,7 +103,7 @@ func (r *reader) csvDecoder(cf *csvFile, f *plannedFile) decoder {
 			pending    []malformedRecord
 			// reserve is the rows a batch is sized for up front: a full
 			// batch, unless malformed records have been cutting them short.
-			reserve = BatchRows
+			reserve = input.BatchRows
 		)
 		flush := func() bool {
 			if rows == 0 && len(pending) == 0 {
@@ -110,7 +112,7 @@ func (r *reader) csvDecoder(cf *csvFile, f *plannedFile) decoder {
 			b := batch{malformed: pending, firstRow: first}
 			if rows > 0 {
 				b.rec = rb.NewRecord()
-				reserve = min(BatchRows, max(1024, 2*rows))
+				reserve = min(input.BatchRows, max(1024, 2*rows))
 			}
 			pending, rows = nil, 0
 			return send(b)
@@ -136,7 +138,7 @@ func (r *reader) csvDecoder(cf *csvFile, f *plannedFile) decoder {
 						cols[i].Append(v)
 					}
 				}
-				if rows++; rows == BatchRows {
+				if rows++; rows == input.BatchRows {
 					if !flush() {
 						return nil
 					}
@@ -149,7 +151,7 @@ func (r *reader) csvDecoder(cf *csvFile, f *plannedFile) decoder {
 			}
 			pending = append(pending, *m)
 			first = row + 1
-			if len(pending) == BatchRows && !flush() {
+			if len(pending) == input.BatchRows && !flush() {
 				return nil
 			}
 		}

@@ -15,11 +15,12 @@ import (
 
 	"retain/job"
 	"retain/schemas"
+	"retain/stages/internal/input"
 )
 
 // BenchmarkCSVReader decodes 1M order rows (8 columns, about 90 MB) with
 // the stage's reader and with Arrow's CSV reader as the stage used it
-// before (every column as text, null values, chunks of BatchRows), both on
+// before (every column as text, null values, chunks of input.BatchRows), both on
 // the calling goroutine, so only decoding is measured.
 //
 //	go test -run '^$' -bench CSVReader -benchtime 3x ./stages/extract/
@@ -92,7 +93,7 @@ func BenchmarkCSVReader(b *testing.B) {
 				arrowcsv.WithHeader(true), arrowcsv.WithComma(','),
 				arrowcsv.WithIncludeColumns(include), arrowcsv.WithColumnTypes(types),
 				arrowcsv.WithNullReader(true, r.src.CSV.NullValues...),
-				arrowcsv.WithChunk(BatchRows), arrowcsv.WithAllocator(memory.DefaultAllocator))
+				arrowcsv.WithChunk(input.BatchRows), arrowcsv.WithAllocator(memory.DefaultAllocator))
 			var rows int64
 			for cr.Next() {
 				rows += cr.Record().NumRows()

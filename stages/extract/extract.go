@@ -10,7 +10,6 @@ import (
 	"retain/engine"
 	"retain/night"
 	"slices"
-	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -19,29 +18,10 @@ import (
 
 	"retain/job"
 	"retain/schemas"
+	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/recovered"
 )
-
-// RawOrders is the table of order rows as read: canonical names, source types.
-const RawOrders = "orders_raw"
-
-// Metadata keys on every emitted batch, so later stages can point at the
-// exact input row.
-const (
-	MetaSourceFile = "source_file"
-	MetaFirstRow   = "first_row"
-)
-
-// BatchRows is the number of rows per emitted batch.
-const BatchRows = 64 * 1024
-
-// ErrInputSchema is wrapped when an input file lacks a required column or
-// has a column of a type that cannot be converted.
-var ErrInputSchema = errors.New("input schema")
-
-// RawItems is the table of order-item rows as read.
-const RawItems = "order_items_raw"
 
 // RegisterItems adds the stage that reads input.order_items. The engine
 // starts it after validation, since product affinity, which reads its
@@ -50,7 +30,7 @@ func RegisterItems(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "extract_items",
 		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
-		Outputs: []string{RawItems, schemas.Quarantine.Name},
+		Outputs: []string{schemas.RawItems, schemas.Quarantine.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			if rc.Job.Input.OrderItems == nil {
 				return engine.BaseStage{}, nil
@@ -59,7 +39,7 @@ func RegisterItems(r *night.Registry) error {
 			if err != nil {
 				return nil, sideInput("input.order_items", err)
 			}
-			r.table, r.acct = RawItems, rc.Items
+			r.table, r.acct = schemas.RawItems, rc.Items
 			return r, nil
 		},
 	})
@@ -75,12 +55,6 @@ func sideInput(name string, err error) error {
 	return err
 }
 
-// Warehouse builds the stage that reads input.orders from a warehouse table
-// instead of files. It must emit batches the way this stage does (see
-// EmitOrders), so validation and everything after it cannot tell the
-// difference.
-type Warehouse func(ctx context.Context, rc *night.Context) (engine.Stage, error)
-
 // ErrNoWarehouse is wrapped when a job reads orders from a warehouse that
 // this build of the stage was not given.
 var ErrNoWarehouse = errors.New("no warehouse reader")
@@ -88,11 +62,11 @@ var ErrNoWarehouse = errors.New("no warehouse reader")
 // Register adds the extract stage; wh reads orders when the job file names a
 // BigQuery table (nil: such jobs fail). Only a warehouse reader with
 // pushdown emits order_days.
-func Register(r *night.Registry, wh Warehouse) error {
+func Register(r *night.Registry, wh input.Warehouse) error {
 	return r.Register(night.Spec{
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
-		Outputs: []string{RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
+		Outputs: []string{schemas.RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
 		New: func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
 			if rc.Job.Input.Orders.BigQuery != nil {
 				if wh == nil {
@@ -154,7 +128,7 @@ func newReader(rc *night.Context, src *job.Source, t schemas.Table, required []s
 		return nil, err
 	}
 	r := &reader{
-		rc: rc, where: "input." + t.Name, src: src, location: location, table: RawOrders,
+		rc: rc, where: "input." + t.Name, src: src, location: location, table: schemas.RawOrders,
 		sourceTable: t.Name, acct: rc.Rows,
 	}
 	for _, f := range files {
@@ -176,11 +150,11 @@ func newReader(rc *night.Context, src *job.Source, t schemas.Table, required []s
 			i := slices.Index(names, source)
 			if i < 0 {
 				if slices.Contains(required, c.Name) {
-					return nil, MissingColumn(f.path, c.Name, source, names)
+					return nil, input.MissingColumn(f.path, c.Name, source, names)
 				}
 				continue
 			}
-			if err := CheckType(f.path, c.Name, source, fields[i].Type); err != nil {
+			if err := input.CheckType(f.path, c.Name, source, fields[i].Type); err != nil {
 				return nil, err
 			}
 			col := column{canonical: c.Name, source: source, index: i}
@@ -236,13 +210,13 @@ func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w: not a readable Parquet file: %v", ErrInputSchema, err)
+			return nil, fmt.Errorf("%w: not a readable Parquet file: %v", night.ErrInputSchema, err)
 		}
 	}
 	seen := make(map[string]bool, len(fields))
 	for _, fl := range fields {
 		if seen[fl.Name] && fl.Name != "" {
-			return nil, fmt.Errorf("%w: column %q appears twice", ErrInputSchema, fl.Name)
+			return nil, fmt.Errorf("%w: column %q appears twice", night.ErrInputSchema, fl.Name)
 		}
 		seen[fl.Name] = true
 	}
@@ -290,9 +264,9 @@ func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 func (r *reader) noRows() error {
 	what := fmt.Sprintf("%s: %s: its files hold no rows (%d files)", r.where, r.location, len(r.files))
 	switch r.table {
-	case RawOrders:
+	case schemas.RawOrders:
 		return fmt.Errorf("%w: %s", night.ErrNoInput, what)
-	case RawItems:
+	case schemas.RawItems:
 		if used := r.rc.Rows.Used; used > 0 {
 			return fmt.Errorf("%w: %s while %d orders are used; product_affinity would be empty", ErrNoRows, what, used)
 		}
@@ -378,7 +352,7 @@ func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedR
 		}
 		return "", false
 	})
-	if r.quarantine.Len() < BatchRows {
+	if r.quarantine.Len() < input.BatchRows {
 		return nil
 	}
 	return r.quarantine.Emit(ctx, out)
@@ -390,7 +364,7 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 	for i, c := range f.columns {
 		idx := rec.Schema().FieldIndices(c.source)
 		if len(idx) == 0 {
-			return fmt.Errorf("%w: reader returned no column %q", ErrInputSchema, c.source)
+			return fmt.Errorf("%w: reader returned no column %q", night.ErrInputSchema, c.source)
 		}
 		col, changed := retype(rec.Column(idx[0]), c.typ)
 		if changed {
@@ -402,40 +376,12 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 	renamed := array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 	defer renamed.Release()
 	switch r.table {
-	case RawOrders:
-		return EmitOrders(ctx, r.rc, out, renamed, f.path, row)
-	case RawItems:
+	case schemas.RawOrders:
+		return input.EmitOrders(ctx, r.rc, out, renamed, f.path, row)
+	case schemas.RawItems:
 		r.rc.Items.Read += rec.NumRows()
 	}
-	return emitWithSource(ctx, out, r.table, renamed, f.path, row)
-}
-
-// EmitOrders emits a batch of raw order rows whose columns already carry
-// canonical names, tagged with where its first row came from (source and
-// 1-based row number), and counts its rows as read.
-func EmitOrders(ctx context.Context, rc *night.Context, out engine.Emitter, rec arrow.Record, source string, firstRow int64) error {
-	rc.Rows.Read += rec.NumRows()
-	return emitWithSource(ctx, out, RawOrders, rec, source, firstRow)
-}
-
-// SourceOf returns where a batch from this stage came from: the source
-// (file path or table) and the 1-based row number of its first row.
-func SourceOf(rec arrow.Record) (source string, firstRow int64) {
-	md := rec.Schema().Metadata()
-	if i := md.FindKey(MetaSourceFile); i >= 0 {
-		source = md.Values()[i]
-	}
-	if i := md.FindKey(MetaFirstRow); i >= 0 {
-		firstRow, _ = strconv.ParseInt(md.Values()[i], 10, 64)
-	}
-	return source, firstRow
-}
-
-func emitWithSource(ctx context.Context, out engine.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
-	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
-	tagged := array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
-	defer tagged.Release()
-	return out.Emit(ctx, table, tagged)
+	return input.Emit(ctx, out, r.table, renamed, f.path, row)
 }
 
 // emitFunc adapts a function to engine.Emitter.
@@ -458,7 +404,8 @@ func (emitFunc) Create(a, _ string) (io.WriteCloser, error) {
 // ReadAll reads a small side input (such as FX rates) with the same file,
 // format, column-mapping and type checks as orders, handing each batch to
 // visit. Batches are released after visit returns. The input must have
-// rows, and a malformed CSV record fails it.
+// rows, and a malformed CSV record fails it. It is the input.SideInput the
+// validate stage reads FX rates with.
 func ReadAll(ctx context.Context, rc *night.Context, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
 	r, err := newReader(rc, src, t, required)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"retain/job"
 	"retain/schemas"
+	"retain/stages/internal/input"
 )
 
 // hostile is where the hostile-input cases keep their files.
@@ -43,10 +44,10 @@ func newCollector() *collector {
 
 func (c *collector) Emit(_ context.Context, table string, rec arrow.Record) error {
 	c.rows[table] += rec.NumRows()
-	_, first := SourceOf(rec)
+	_, first := input.SourceOf(rec)
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var b strings.Builder
-		if table == RawOrders || table == RawItems {
+		if table == schemas.RawOrders || table == schemas.RawItems {
 			fmt.Fprintf(&b, "%d:", first+int64(i))
 		}
 		for j, col := range rec.Columns() {
@@ -60,7 +61,7 @@ func (c *collector) Emit(_ context.Context, table string, rec arrow.Record) erro
 			}
 		}
 		c.lines[table] = append(c.lines[table], b.String())
-		if table == RawOrders {
+		if table == schemas.RawOrders {
 			row := make([]*string, rec.NumCols())
 			for j, col := range rec.Columns() {
 				if s, ok := col.(*array.String); ok && s.IsValid(i) {
@@ -101,7 +102,7 @@ func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, item
 	if items {
 		r, err = newReader(rc, j.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 		if r != nil {
-			r.table, r.acct = RawItems, rc.Items
+			r.table, r.acct = schemas.RawItems, rc.Items
 		}
 	} else {
 		r, err = newReader(rc, &j.Input.Orders, schemas.Orders, schemas.OrdersRequired)
@@ -198,8 +199,8 @@ func TestParquetRowsHeldToFooter(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
 			}
-			if c.rows[RawOrders] != rc.Rows.Read {
-				t.Errorf("emitted %d rows, counted %d", c.rows[RawOrders], rc.Rows.Read)
+			if c.rows[schemas.RawOrders] != rc.Rows.Read {
+				t.Errorf("emitted %d rows, counted %d", c.rows[schemas.RawOrders], rc.Rows.Read)
 			}
 		})
 	}
@@ -207,12 +208,12 @@ func TestParquetRowsHeldToFooter(t *testing.T) {
 		dir := t.TempDir()
 		writeOrdersParquet(t, filepath.Join(dir, "orders.parquet"), 5000, 2000)
 		c, rc, err := runReader(t, dir, "name: t\ninput: {orders: {path: orders.parquet}}\n", false)
-		if err != nil || c.rows[RawOrders] != 5000 || rc.Rows.Read != 5000 {
-			t.Fatalf("read %d rows (counted %d), err %v", c.rows[RawOrders], rc.Rows.Read, err)
+		if err != nil || c.rows[schemas.RawOrders] != 5000 || rc.Rows.Read != 5000 {
+			t.Fatalf("read %d rows (counted %d), err %v", c.rows[schemas.RawOrders], rc.Rows.Read, err)
 		}
 		// Row numbers run on across row groups.
 		for _, i := range []int{0, 1999, 2000, 4999} {
-			if got, want := c.lines[RawOrders][i], fmt.Sprintf("%d:O%d|", i+1, i+1); !strings.HasPrefix(got, want) {
+			if got, want := c.lines[schemas.RawOrders][i], fmt.Sprintf("%d:O%d|", i+1, i+1); !strings.HasPrefix(got, want) {
 				t.Errorf("row %d is %q, want %s…", i, got, want)
 			}
 		}
@@ -308,10 +309,10 @@ func TestCSVMalformedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Rows.Read != 500 || rc.Rows.Quarantined[ReasonMalformedRow] != 4 || c.rows[RawOrders] != 496 {
-		t.Fatalf("read %d, malformed %d, emitted %d", rc.Rows.Read, rc.Rows.Quarantined[ReasonMalformedRow], c.rows[RawOrders])
+	if rc.Rows.Read != 500 || rc.Rows.Quarantined[ReasonMalformedRow] != 4 || c.rows[schemas.RawOrders] != 496 {
+		t.Fatalf("read %d, malformed %d, emitted %d", rc.Rows.Read, rc.Rows.Quarantined[ReasonMalformedRow], c.rows[schemas.RawOrders])
 	}
-	raw := c.lines[RawOrders]
+	raw := c.lines[schemas.RawOrders]
 	for _, tc := range []struct {
 		i    int
 		want string
@@ -402,7 +403,7 @@ func TestCSVHeader(t *testing.T) {
 		{"byte order mark", "\xef\xbb\xbforder_id,customer_id,order_ts,amount\nO1,C1,2026-11-01,5\n", nil, "1:O1|C1|2026-11-01|5"},
 		{"bytes that are not UTF-8", "order_id,customer_id,order_ts,amount\nO1,C\xff\xfe1,2026-11-01,5\n", nil, "1:O1|C\xff\xfe1|2026-11-01|5"},
 		{"null values", "order_id,customer_id,order_ts,amount,status\nO1,,2026-11-01,NULL,\"\"\n", nil, "1:O1|∅|2026-11-01|∅|∅"},
-		{"column named twice", "order_id,customer_id,amount,order_ts,amount\nO1,C1,1,2026-11-01,5\n", ErrInputSchema, `column "amount" appears twice`},
+		{"column named twice", "order_id,customer_id,amount,order_ts,amount\nO1,C1,1,2026-11-01,5\n", night.ErrInputSchema, `column "amount" appears twice`},
 		{"nameless columns", "order_id,customer_id,order_ts,amount,,\nO1,C1,2026-11-01,5,,\n", nil, "1:O1|C1|2026-11-01|5"},
 		{"header only", "order_id,customer_id,order_ts,amount\n", night.ErrNoInput, "input.orders"},
 		{"no header", "", night.ErrNoInput, "its files hold no rows (1 files)"},
@@ -423,7 +424,7 @@ func TestCSVHeader(t *testing.T) {
 				}
 				return
 			}
-			if got := c.lines[RawOrders]; len(got) != 1 || got[0] != tt.want {
+			if got := c.lines[schemas.RawOrders]; len(got) != 1 || got[0] != tt.want {
 				t.Errorf("rows %q, want %q", got, tt.want)
 			}
 		})
@@ -432,7 +433,7 @@ func TestCSVHeader(t *testing.T) {
 
 func TestParquetDuplicateColumn(t *testing.T) {
 	_, _, err := runReader(t, filepath.Join(hostile, "parquet_duplicate_column", "input"), "name: t\ninput: {orders: {path: orders.parquet}}\n", false)
-	if !errors.Is(err, ErrInputSchema) || !strings.Contains(err.Error(), `column "amount" appears twice`) {
+	if !errors.Is(err, night.ErrInputSchema) || !strings.Contains(err.Error(), `column "amount" appears twice`) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -473,7 +474,7 @@ func TestNoRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.table, r.acct = RawItems, rc.Items
+	r.table, r.acct = schemas.RawItems, rc.Items
 	if err := r.Finish(context.Background(), newCollector()); !errors.Is(err, ErrNoRows) || !strings.Contains(err.Error(), "product_affinity") {
 		t.Errorf("items with used orders: err = %v, want %v", err, ErrNoRows)
 	}
@@ -498,8 +499,8 @@ func TestMalformedItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Items.Read != 200 || rc.Items.Quarantined[ReasonMalformedRow] != 1 || rc.Rows.Read != 0 || c.rows[RawItems] != 199 {
-		t.Errorf("items %+v, orders %+v, emitted %d", rc.Items, rc.Rows, c.rows[RawItems])
+	if rc.Items.Read != 200 || rc.Items.Quarantined[ReasonMalformedRow] != 1 || rc.Rows.Read != 0 || c.rows[schemas.RawItems] != 199 {
+		t.Errorf("items %+v, orders %+v, emitted %d", rc.Items, rc.Rows, c.rows[schemas.RawItems])
 	}
 	q := c.lines[schemas.Quarantine.Name]
 	if len(q) != 1 || !strings.Contains(q[0], "|8|O1|∅|∅|∅|∅|order_items|SKU7") {

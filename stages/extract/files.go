@@ -78,7 +78,7 @@ func resolveFiles(path, format string) ([]inputFile, error) {
 	for _, p := range paths {
 		f := formatOf(p, format)
 		if f == "" {
-			return nil, fmt.Errorf("%w: %s: cannot tell the format from the extension; set format: parquet or csv", ErrInputSchema, p)
+			return nil, fmt.Errorf("%w: %s: cannot tell the format from the extension; set format: parquet or csv", night.ErrInputSchema, p)
 		}
 		files = append(files, inputFile{path: p, format: f})
 	}

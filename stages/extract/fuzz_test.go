@@ -151,8 +151,8 @@ func FuzzParquetReader(f *testing.F) {
 		}); err != nil {
 			t.Fatalf("accepted a file whose footer does not read: %v", err)
 		}
-		if rc.Rows.Read != declared || c.rows[RawOrders] != declared {
-			t.Fatalf("read %d rows (emitted %d), the footer declares %d", rc.Rows.Read, c.rows[RawOrders], declared)
+		if rc.Rows.Read != declared || c.rows[schemas.RawOrders] != declared {
+			t.Fatalf("read %d rows (emitted %d), the footer declares %d", rc.Rows.Read, c.rows[schemas.RawOrders], declared)
 		}
 	})
 }

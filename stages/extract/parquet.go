@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"retain/engine"
+	"retain/night"
 
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"retain/stages/internal/input"
 )
 
 // readParquet reads a file one row group at a time and holds every row
@@ -37,7 +39,7 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 	for i, c := range f.columns {
 		leaves[i] = md.Schema.ColumnIndexByName(c.source)
 		if leaves[i] < 0 {
-			return 0, fmt.Errorf("%w: column %q is not a flat column", ErrInputSchema, c.source)
+			return 0, fmt.Errorf("%w: column %q is not a flat column", night.ErrInputSchema, c.source)
 		}
 	}
 	// Parallel: false keeps every decoding call on the stream's goroutine,
@@ -45,7 +47,7 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 	// each column on a goroutine of its own, beyond any recover.
 	var fr *pqarrow.FileReader
 	if err := guard(func() (err error) {
-		fr, err = pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: BatchRows}, r.rc.Mem)
+		fr, err = pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: input.BatchRows}, r.rc.Mem)
 		return err
 	}); err != nil {
 		return 0, unreadable("not a readable Parquet file", err)

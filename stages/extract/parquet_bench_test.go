@@ -18,6 +18,7 @@ import (
 
 	"retain/job"
 	"retain/schemas"
+	"retain/stages/internal/input"
 )
 
 // BenchmarkParquetReader reads 2M orders (string ids, a timestamp, a float
@@ -52,7 +53,7 @@ func BenchmarkParquetReader(b *testing.B) {
 		rb.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(1_767_225_600_000_000 + int64(i)*15_000_000))
 		rb.Field(3).(*array.Float64Builder).Append(float64(5+i%300) + float64(i%100)/100)
 		rb.Field(4).(*array.StringBuilder).Append("completed")
-		if (i+1)%BatchRows == 0 || i == n-1 {
+		if (i+1)%input.BatchRows == 0 || i == n-1 {
 			rec := rb.NewRecord()
 			if err := fw.WriteBuffered(rec); err != nil {
 				b.Fatal(err)

@@ -16,8 +16,8 @@ import (
 
 	"retain/calendar"
 	"retain/schemas"
-	"retain/stages/customersummary"
 	"retain/stages/internal/history"
+	"retain/stages/internal/localday"
 )
 
 // Register adds the kpis stage.
@@ -35,7 +35,7 @@ func Register(r *night.Registry) error {
 			if err != nil {
 				return nil, err
 			}
-			s := &stage{rc: rc, unit: unit, churn: int32(rc.Job.KPIs.ChurnDays), runDay: customersummary.RunDay(rc), dims: map[string]*dimension{}}
+			s := &stage{rc: rc, unit: unit, churn: int32(rc.Job.KPIs.ChurnDays), runDay: localday.RunDate(rc), dims: map[string]*dimension{}}
 			s.walk.Visit = s.visit
 			return s, nil
 		},

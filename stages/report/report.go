@@ -23,9 +23,6 @@ import (
 	"retain/schemas"
 )
 
-// Dir is the folder (like a table's) that holds report.html for a date.
-const Dir = "report"
-
 // FileName is the report's file name.
 const FileName = "report.html"
 
@@ -37,7 +34,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:      "report",
 		Doc:       "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages) next to the tables.",
-		Artifacts: []string{Dir},
+		Artifacts: []string{schemas.ReportDir},
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
 			schemas.CustomerSegments.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
@@ -204,7 +201,7 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 	if err := s.tmpl.Execute(&buf, p); err != nil {
 		return err
 	}
-	f, err := out.Create(Dir, FileName)
+	f, err := out.Create(schemas.ReportDir, FileName)
 	if err != nil {
 		return err
 	}

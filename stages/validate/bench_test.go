@@ -2,6 +2,7 @@ package validate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"retain/engine/enginetest"
 	"retain/night"
@@ -13,17 +14,24 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
-	"retain/stages/extract"
+	"retain/schemas"
+	"retain/stages/internal/input"
 	"retain/stages/validate"
 )
 
 type discard struct{ enginetest.Unused }
 
+// noSideInput stands in for the file reader: the benchmark's job reads no
+// FX rates.
+func noSideInput(context.Context, *night.Context, *job.Source, schemas.Table, []string, func(arrow.Record) error) error {
+	return errors.New("the benchmark reads no side input")
+}
+
 func (discard) Emit(context.Context, string, arrow.Record) error { return nil }
 
 // BenchmarkValidateBatch is the validate stage's own per-row cost on one
 // batch of clean orders with string ids, the shape of a Parquet export;
-// allocs/op are per batch of extract.BatchRows rows, so a per-row
+// allocs/op are per batch of input.BatchRows rows, so a per-row
 // allocation shows as tens of thousands.
 //
 //	go test -run '^$' -bench ValidateBatch -benchmem ./stages/validate/
@@ -37,7 +45,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 	}, nil)
 	rb := array.NewRecordBuilder(mem, sc)
 	defer rb.Release()
-	const n = extract.BatchRows
+	const n = input.BatchRows
 	start := int64(1767225600) * 1e6 // 2026-01-01
 	for i := 0; i < n; i++ {
 		rb.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("o%08d", i))
@@ -49,7 +57,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 	}
 	raw := rb.NewRecord()
 	defer raw.Release()
-	md := arrow.NewMetadata([]string{extract.MetaSourceFile, extract.MetaFirstRow}, []string{"orders.parquet", "1"})
+	md := arrow.NewMetadata([]string{input.MetaSourceFile, input.MetaFirstRow}, []string{"orders.parquet", "1"})
 	rec := array.NewRecord(arrow.NewSchema(sc.Fields(), &md), raw.Columns(), raw.NumRows())
 	defer rec.Release()
 
@@ -58,7 +66,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	reg := &night.Registry{}
-	if err := validate.Register(reg); err != nil {
+	if err := validate.Register(reg, noSideInput); err != nil {
 		b.Fatal(err)
 	}
 	spec := reg.Specs()[0]
@@ -76,7 +84,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := st.Process(ctx, extract.RawOrders, rec, discard{}); err != nil {
+		if err := st.Process(ctx, schemas.RawOrders, rec, discard{}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

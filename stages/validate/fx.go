@@ -12,7 +12,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"retain/schemas"
-	"retain/stages/extract"
+	"retain/stages/internal/input"
+	"retain/stages/internal/localday"
 )
 
 // ErrMixedCurrencies fails a run whose orders are in several currencies when
@@ -37,15 +38,10 @@ type rates struct {
 	byCode    map[string][]ratePoint
 }
 
-func localDay(us int64, loc *time.Location) int32 {
-	y, m, d := time.UnixMicro(us).In(loc).Date()
-	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-}
-
 // loadRates reads input.fx_rates whole: it is small (currencies × days).
 // A rate that is missing, not positive or infinite fails the run, naming the row,
 // because a wrong rate would silently misstate every converted order.
-func loadRates(ctx context.Context, rc *night.Context) (*rates, error) {
+func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*rates, error) {
 	src := rc.Job.Input.FXRates
 	r := &rates{reporting: strings.ToUpper(rc.Job.Input.ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
 	if src == nil {
@@ -59,8 +55,8 @@ func loadRates(ctx context.Context, rc *night.Context) (*rates, error) {
 	}
 	// A reader canceled part way stops without an error, so the rates
 	// could be incomplete unless ctx is checked again after the read.
-	err := extract.ReadAll(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
-		file, firstRow := extract.SourceOf(rec)
+	err := read(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
+		file, firstRow := input.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
 		rate := amountAccessor(column(rec, "rate_to_reporting"))
@@ -72,7 +68,7 @@ func loadRates(ctx context.Context, rc *night.Context) (*rates, error) {
 				return fmt.Errorf("%s: fx rate row %d: need a date, a currency and a positive rate", file, firstRow+int64(i))
 			}
 			k := strings.ToUpper(strings.TrimSpace(c))
-			r.byCode[k] = append(r.byCode[k], ratePoint{localDay(us, r.loc), v})
+			r.byCode[k] = append(r.byCode[k], ratePoint{localday.Of(us, r.loc), v})
 		}
 		return nil
 	})
@@ -97,7 +93,7 @@ func (r *rates) convert(amount float64, currency string, hasCurrency bool, order
 		return amount, true
 	}
 	pts := r.byCode[code]
-	day := localDay(orderUS, r.loc)
+	day := localday.Of(orderUS, r.loc)
 	// The last point on or before the order day; a later duplicate day wins.
 	i, _ := slices.BinarySearchFunc(pts, day+1, func(p ratePoint, d int32) int { return int(p.day - d) })
 	if i == 0 {

@@ -12,18 +12,16 @@ import (
 	"retain/stages/internal/handover"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/job"
 	"retain/schemas"
-	"retain/stages/extract"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/ids"
+	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
+	"retain/stages/internal/rules"
 )
 
 // Quarantine reasons, in the order the checks run.
@@ -48,50 +46,21 @@ const (
 	ReasonDuplicateOrderID = "duplicate_order_id"
 )
 
-// Limits are a run's range checks on orders. A warehouse that validates
-// rows itself (BigQuery pushdown) applies the same ones.
-type Limits struct {
-	// MinOrderTS is the first instant used: midnight of
-	// validate.min_order_ts in the job's zone.
-	MinOrderTS time.Time
-	// MaxAmount is validate.max_amount.
-	MaxAmount float64
-}
-
-// LimitsOf returns the run's limits; validate.min_order_ts must be before
-// the run date, or no order could be used.
-func LimitsOf(rc *night.Context) (Limits, error) {
-	v := rc.Job.Validate
-	floor, err := time.ParseInLocation(time.DateOnly, v.MinOrderTS, rc.Job.Location())
-	if err != nil {
-		return Limits{}, fmt.Errorf("%w: validate.min_order_ts %q: want YYYY-MM-DD", job.ErrInvalid, v.MinOrderTS)
-	}
-	if !floor.Before(rc.RunDate) {
-		return Limits{}, fmt.Errorf("%w: validate.min_order_ts %s is not before the run date %s", job.ErrInvalid, v.MinOrderTS, rc.RunDateString())
-	}
-	return Limits{MinOrderTS: floor, MaxAmount: v.MaxAmount}, nil
-}
-
-// Exclusion reasons: rows that are valid but not used by this run.
-const (
-	ExcludedAfterRunDate     = "after_run_date"
-	ExcludedStatusNotCounted = "status_not_counted"
-)
-
-// Register adds the validate stage.
-func Register(r *night.Registry) error {
+// Register adds the validate stage; read reads input.fx_rates when the job
+// converts currencies (extract.ReadAll in a full run).
+func Register(r *night.Registry, read input.SideInput) error {
 	return r.Register(night.Spec{
 		Name:     "validate",
 		Doc:      "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
-		Inputs:   []string{extract.RawOrders},
+		Inputs:   []string{schemas.RawOrders},
 		Outputs:  []string{schemas.Orders.Name, schemas.Quarantine.Name},
 		Provides: []string{handover.UsedOrders.String()},
 		New: func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
-			limits, err := LimitsOf(rc)
+			limits, err := rules.LimitsOf(rc)
 			if err != nil {
 				return nil, err
 			}
-			fx, err := loadRates(ctx, rc)
+			fx, err := loadRates(ctx, rc, read)
 			if err != nil {
 				return nil, err
 			}
@@ -158,7 +127,7 @@ func column(rec arrow.Record, name string) arrow.Array {
 }
 
 func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
-	file, firstRow := extract.SourceOf(rec)
+	file, firstRow := input.SourceOf(rec)
 
 	raw := map[string]arrow.Array{}
 	for _, c := range schemas.Orders.Columns {
@@ -252,7 +221,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		case !(amt <= v.maxAmount): // +Inf from a huge rate or "1e400" too
 			reason = ReasonAmountOutOfRange
 		case ts >= v.windowEnd:
-			rows.Excluded[ExcludedAfterRunDate]++
+			rows.Excluded[rules.ExcludedAfterRunDate]++
 			continue
 		case !v.ids.AddKey(keys[i], used):
 			reason = ReasonDuplicateOrderID
@@ -263,7 +232,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			continue
 		}
 		if !countedStatus {
-			rows.Excluded[ExcludedStatusNotCounted]++
+			rows.Excluded[rules.ExcludedStatusNotCounted]++
 			continue
 		}
 		if v.fx == nil {

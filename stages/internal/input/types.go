@@ -1,7 +1,8 @@
-package extract
+package input
 
 import (
 	"fmt"
+	"retain/night"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -85,7 +86,7 @@ func (k kind) accepts(t arrow.DataType) bool {
 func CheckType(file, canonical, source string, t arrow.DataType) error {
 	k := wantKind[canonical]
 	if !k.accepts(t) {
-		return fmt.Errorf("%w: %s: column %q (mapped to %s) has type %s, want %s", ErrInputSchema, file, source, canonical, t, k)
+		return fmt.Errorf("%w: %s: column %q (mapped to %s) has type %s, want %s", night.ErrInputSchema, file, source, canonical, t, k)
 	}
 	return nil
 }
@@ -93,5 +94,5 @@ func CheckType(file, canonical, source string, t arrow.DataType) error {
 // MissingColumn is the error for a required column the source lacks.
 func MissingColumn(file, canonical, source string, have []string) error {
 	return fmt.Errorf("%w: %s: required column %q (mapped to %s) is missing; the file has: %s",
-		ErrInputSchema, file, source, canonical, strings.Join(have, ", "))
+		night.ErrInputSchema, file, source, canonical, strings.Join(have, ", "))
 }

@@ -1,4 +1,4 @@
-package validate_test
+package stages_test
 
 import (
 	"context"
@@ -13,13 +13,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/job"
+	"retain/stages/extract"
 	"retain/stages/validate"
 )
 
-// TestNewStopsWhenCanceled: the FX rates are read in the stage's
-// constructor, so a run canceled then (SIGTERM from the scheduler) must stop
-// there, with the cancellation in the error, not read on regardless.
-func TestNewStopsWhenCanceled(t *testing.T) {
+// TestValidateNewStopsWhenCanceled: the FX rates are read in the validate
+// stage's constructor, so a run canceled then (SIGTERM from the scheduler)
+// must stop there, with the cancellation in the error, not read on
+// regardless.
+func TestValidateNewStopsWhenCanceled(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "fx.csv"), []byte("date,currency,rate_to_reporting\n2026-01-01,USD,0.9\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -29,7 +31,7 @@ func TestNewStopsWhenCanceled(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := &night.Registry{}
-	if err := validate.Register(reg); err != nil {
+	if err := validate.Register(reg, extract.ReadAll); err != nil {
 		t.Fatal(err)
 	}
 	spec := reg.Specs()[0]

@@ -1,0 +1,74 @@
+// Package input is what every reader of the job's inputs shares with the
+// stages after it, so that validation and product affinity cannot tell a
+// file from a warehouse table: the provenance each raw batch carries, the
+// batch size, the source types a canonical column may have, and the error
+// for an input that breaks that contract. The file readers live in the
+// extract stage; the BigQuery reader plugs into it as a Warehouse.
+package input
+
+import (
+	"context"
+	"retain/engine"
+	"retain/night"
+	"strconv"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/job"
+	"retain/schemas"
+)
+
+// Metadata keys on every raw batch, so later stages can point at the exact
+// input row.
+const (
+	MetaSourceFile = "source_file"
+	MetaFirstRow   = "first_row"
+)
+
+// BatchRows is the number of rows per raw batch a reader emits; it bounds
+// what one batch holds in memory while it flows through the stages.
+const BatchRows = 64 * 1024
+
+// Warehouse builds the stage that reads input.orders from a warehouse table
+// instead of files. It must emit batches the way the file reader does (see
+// EmitOrders), so validation and everything after it cannot tell the
+// difference.
+type Warehouse func(ctx context.Context, rc *night.Context) (engine.Stage, error)
+
+// SideInput reads a small side input whole (such as FX rates) with the
+// checks orders get, handing each batch to visit. The extract stage holds
+// the file readers and provides it (extract.ReadAll); a stage that needs a
+// side input is given one when it is registered, so stages never import
+// each other.
+type SideInput func(ctx context.Context, rc *night.Context, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error
+
+// EmitOrders emits a batch of raw order rows whose columns already carry
+// canonical names, tagged with where its first row came from (source and
+// 1-based row number), and counts its rows as read.
+func EmitOrders(ctx context.Context, rc *night.Context, out engine.Emitter, rec arrow.Record, source string, firstRow int64) error {
+	rc.Rows.Read += rec.NumRows()
+	return Emit(ctx, out, schemas.RawOrders, rec, source, firstRow)
+}
+
+// Emit emits rec as table, tagged with where its first row came from, as
+// SourceOf reads it back.
+func Emit(ctx context.Context, out engine.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
+	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
+	tagged := array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
+	defer tagged.Release()
+	return out.Emit(ctx, table, tagged)
+}
+
+// SourceOf returns where a raw batch came from: the source (file path or
+// table) and the 1-based row number of its first row.
+func SourceOf(rec arrow.Record) (source string, firstRow int64) {
+	md := rec.Schema().Metadata()
+	if i := md.FindKey(MetaSourceFile); i >= 0 {
+		source = md.Values()[i]
+	}
+	if i := md.FindKey(MetaFirstRow); i >= 0 {
+		firstRow, _ = strconv.ParseInt(md.Values()[i], 10, 64)
+	}
+	return source, firstRow
+}
