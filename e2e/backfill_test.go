@@ -5,21 +5,20 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"retain/jobfile"
 	"retain/night"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/pipeline"
 	"retain/stages"
 	"retain/synth"
 )
 
 func backfillOpts(t *testing.T, shop, out string) pipeline.BackfillOptions {
-	j, err := job.Parse([]byte("name: sample\ninput: {orders: {path: orders}, order_items: {path: order_items}, fx_rates: {path: fx_rates.csv}, reporting_currency: USD}\n"), shop)
+	j, err := jobfile.Parse([]byte("name: sample\ninput: {orders: {path: orders}, order_items: {path: order_items}, fx_rates: {path: fx_rates.csv}, reporting_currency: USD}\n"), shop)
 	if err != nil {
 		t.Fatal(err)
 	}

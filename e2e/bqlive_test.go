@@ -12,9 +12,8 @@ import (
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/civil"
 	"google.golang.org/api/iterator"
-
-	"retain/job"
 	"retain/pipeline"
+	"retain/stages/clv/clvconfig"
 	"retain/warehouse/bqclient"
 	"retain/warehouse/bqsink"
 )
@@ -34,7 +33,7 @@ func TestLiveBigQuery(t *testing.T) {
 	const date = "2026-03-31"
 	ctx := context.Background()
 	prefix := fmt.Sprintf("retain_it_%d_", time.Now().UnixNano())
-	cfg := job.BigQuery{Project: project, Location: os.Getenv("RETAIN_BQ_LOCATION")}
+	cfg := bqclient.Connection{Project: project, Location: os.Getenv("RETAIN_BQ_LOCATION")}
 	c, err := bqclient.Open(ctx, cfg, bqclient.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +97,7 @@ sink: {kind: bigquery, project: %[1]s, dataset: %[2]s, table_prefix: %[3]s, loca
 	var sum *pipeline.Summary
 	for range 2 {
 		sum, err = runJobWith(t, dir, liveJob, date, bqOut, func(o *pipeline.Options) {
-			o.Publisher = bqsink.New(*o.Job.Sink, o.Job.Layout(), bqclient.Options{})
+			o.Publisher = bqsink.New(**bqsink.Section.Of(o.Job), clvconfig.Layout(o.Job), bqclient.Options{})
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"retain/pipeline"
 	"retain/schemas"
+	"retain/stages/clv/clvconfig"
 	"retain/warehouse/bqclient"
 	"retain/warehouse/bqfake"
 	"retain/warehouse/bqsink"
@@ -34,7 +35,7 @@ var fastRetry = bqclient.Policy{Attempts: 4, Initial: time.Millisecond, Max: 5 *
 func runWithSink(t *testing.T, dir, out, date string, endpoint string) (*pipeline.Summary, error) {
 	t.Helper()
 	return runJobWith(t, dir, sinkJob, date, out, func(o *pipeline.Options) {
-		o.Publisher = bqsink.New(*o.Job.Sink, o.Job.Layout(), bqclient.Options{
+		o.Publisher = bqsink.New(**bqsink.Section.Of(o.Job), clvconfig.Layout(o.Job), bqclient.Options{
 			REST:  []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(endpoint)), option.WithoutAuthentication()},
 			Retry: fastRetry,
 		})

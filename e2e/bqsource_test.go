@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"retain/jobfile"
 	"retain/night"
 	"strings"
 	"testing"
@@ -20,8 +21,6 @@ import (
 	"github.com/rs/zerolog"
 	bq "google.golang.org/api/bigquery/v2"
 	"google.golang.org/api/option"
-
-	"retain/job"
 	"retain/pipeline"
 	"retain/stages"
 	"retain/warehouse/bqclient"
@@ -269,7 +268,7 @@ func TestBigQuerySourceStopsWhenCanceled(t *testing.T) {
 		{Name: "Total", Type: "NUMERIC"}, {Name: "State", Type: "STRING"},
 	}}}
 	_, _, useFakes := serveQueryResult(t, fake, nil)
-	j, err := job.Parse([]byte(bqSourceJob), t.TempDir())
+	j, err := jobfile.Parse([]byte(bqSourceJob), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

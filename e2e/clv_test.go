@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"retain/jobfile"
 	"retain/night"
 	"strings"
 	"testing"
@@ -15,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/btyd"
-	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages"
@@ -128,7 +128,7 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 	if _, err := synth.Generate(synth.Options{Dir: shop, Customers: 3000, EndDate: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
-	j, err := job.Parse([]byte("name: h\ninput: {orders: {path: orders}, fx_rates: {path: fx_rates.csv}, reporting_currency: USD}\nclv: {holdout_days: 90, horizon_days: 30}\n"), shop)
+	j, err := jobfile.Parse([]byte("name: h\ninput: {orders: {path: orders}, fx_rates: {path: fx_rates.csv}, reporting_currency: USD}\nclv: {holdout_days: 90, horizon_days: 30}\n"), shop)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"retain/jobfile"
 	"retain/night"
 	"strconv"
 	"strings"
@@ -21,8 +22,6 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages"
@@ -87,7 +86,7 @@ func readRunDate(t *testing.T, dir string) string {
 // fails the test, and returns the output root.
 func runCase(t *testing.T, dir, out string) string {
 	t.Helper()
-	j, err := job.Load(filepath.Join(dir, "job.yaml"))
+	j, err := jobfile.Load(filepath.Join(dir, "job.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

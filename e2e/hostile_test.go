@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"retain/config"
 	"retain/night"
 	"strings"
 	"testing"
@@ -21,7 +22,6 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/schema"
 
 	"retain/internal/rawparquet"
-	"retain/job"
 	"retain/pipeline"
 )
 
@@ -288,7 +288,7 @@ func TestValidateLimitsChecked(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "orders.csv"), "order_id,customer_id,order_ts,amount\nO1,C1,2026-11-01,1\nO2,C1,2026-11-03,10\nO3,C1,2026-11-04,5\n")
 	_, err := runJob(t, dir, csvJob+"validate: {min_order_ts: 2026-11-22}\n", "2026-11-22", t.TempDir(), false)
-	if !errors.Is(err, job.ErrInvalid) || !strings.Contains(err.Error(), "min_order_ts") {
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "min_order_ts") {
 		t.Errorf("err = %v, want ErrInvalid naming min_order_ts", err)
 	}
 	out := t.TempDir()

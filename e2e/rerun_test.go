@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"retain/jobfile"
 	"retain/night"
+	"retain/stages/audiences"
 	"sync"
 	"testing"
 	"time"
@@ -15,8 +17,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages"
@@ -68,7 +68,7 @@ func TestNightlyRerunIsByteIdentical(t *testing.T) {
 	for _, tbl := range schemas.Outputs() {
 		want = append(want, filepath.Join(tbl.Name, "snapshot_date="+date, "part-00000.parquet"))
 	}
-	for _, l := range job.AudienceNames {
+	for _, l := range audiences.Names {
 		want = append(want, filepath.Join(schemas.AudiencesDir, "snapshot_date="+date, l+".csv"))
 	}
 	for _, p := range want {
@@ -103,11 +103,11 @@ func TestNightlyRerunIsByteIdentical(t *testing.T) {
 // runNightly runs jobs/nightly.yaml on the shop folder, as `retain run
 // --input shop --output out --run-id id` does.
 func runNightly(shop, out, runID, date string) error {
-	j, err := job.Load("../jobs/nightly.yaml")
+	j, err := jobfile.Load("../jobs/nightly.yaml")
 	if err != nil {
 		return err
 	}
-	j.OverrideInput(shop)
+	night.OverrideInput(j, shop)
 	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		return err

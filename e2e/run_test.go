@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"retain/jobfile"
 	"retain/night"
 	"strings"
 	"testing"
@@ -16,8 +17,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/pipeline"
 	"retain/stages"
 	"retain/stages/extract"
@@ -34,7 +33,7 @@ func runJob(t testing.TB, dir, jobYAML, date, out string, dryRun bool) (*pipelin
 // runJobWith is runJob with options set by configure (after the job is parsed).
 func runJobWith(t testing.TB, dir, jobYAML, date, out string, configure func(o *pipeline.Options)) (*pipeline.Summary, error) {
 	t.Helper()
-	j, err := job.Parse([]byte(jobYAML), dir)
+	j, err := jobfile.Parse([]byte(jobYAML), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

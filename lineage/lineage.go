@@ -12,16 +12,27 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"retain/night"
+	"retain/stages/clv/clvconfig"
 	"sync"
 	"time"
 
-	"retain/job"
+	"retain/config"
 	"retain/pipeline"
 	"retain/schemas"
 )
 
 // Config is the job file's lineage section; empty means no events.
-type Config = job.Lineage
+type Config struct {
+	File      string `yaml:"file" doc:"A file, relative to the job file, that every event is appended to as a JSON line."`
+	URL       string `yaml:"url" doc:"An OpenLineage HTTP endpoint, e.g. http://marquez:5000/api/v1/lineage."`
+	Namespace string `yaml:"namespace" doc:"The namespace of the job in the events; empty means retain."`
+}
+
+// Section is the job file's lineage section.
+var Section = config.NewSpec("lineage", "OpenLineage events for each run, to a file of JSON lines, an HTTP endpoint, or both; a delivery failure is logged and never fails the run.",
+	func() Config { return Config{} },
+	func(c *Config, env config.Env) error { c.File = env.Resolve(c.File); return nil })
 
 const (
 	schemaURL  = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
@@ -111,14 +122,14 @@ func (e *Emitter) base(eventType string, o pipeline.Options) event {
 // (OpenLineage's bigquery namespace and project.dataset.table name), order
 // items and FX rates from files.
 func inputs(o pipeline.Options) []dataset {
-	in := o.Job.Input
-	ds := []dataset{{Namespace: "file", Name: o.Job.Resolve(in.Orders.Path)}}
+	in := night.InputOf(o.Job)
+	ds := []dataset{{Namespace: "file", Name: in.Orders.Path}}
 	if bq := in.Orders.BigQuery; bq != nil {
 		ds[0] = dataset{Namespace: "bigquery", Name: bq.Project + "." + bq.Dataset + "." + bq.Table}
 	}
-	for _, src := range []*job.Source{in.OrderItems, in.FXRates} {
+	for _, src := range []*night.Source{in.OrderItems, in.FXRates} {
 		if src != nil {
-			ds = append(ds, dataset{Namespace: "file", Name: o.Job.Resolve(src.Path)})
+			ds = append(ds, dataset{Namespace: "file", Name: src.Path})
 		}
 	}
 	return ds
@@ -137,7 +148,7 @@ func (e *Emitter) RunFinished(ctx context.Context, o pipeline.Options, sum *pipe
 		return e.send(ctx, ev)
 	}
 	ev := e.base("COMPLETE", o)
-	for _, t := range schemas.OutputsFor(o.Job.Layout()) {
+	for _, t := range schemas.OutputsFor(clvconfig.Layout(o.Job)) {
 		rows, ok := sum.Tables[t.Name]
 		if !ok {
 			continue

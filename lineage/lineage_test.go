@@ -9,13 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"retain/jobfile"
 	"retain/night"
 	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/lineage"
 	"retain/pipeline"
 	"retain/stages"
@@ -64,8 +63,8 @@ func collector(t *testing.T) (*httptest.Server, func() []received) {
 	return srv, func() []received { mu.Lock(); defer mu.Unlock(); return append([]received(nil), events...) }
 }
 
-func runWith(t *testing.T, jobFile string, cfg job.Lineage, out string) (*pipeline.Summary, error) {
-	j, err := job.Load(jobFile)
+func runWith(t *testing.T, jobFile string, cfg lineage.Config, out string) (*pipeline.Summary, error) {
+	j, err := jobfile.Load(jobFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +84,7 @@ var uuid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a
 func TestStartAndComplete(t *testing.T) {
 	srv, events := collector(t)
 	file := filepath.Join(t.TempDir(), "lineage", "events.jsonl")
-	if _, err := runWith(t, "../testdata/bad_rows/job.yaml", job.Lineage{URL: srv.URL, File: file, Namespace: "shop"}, t.TempDir()); err != nil {
+	if _, err := runWith(t, "../testdata/bad_rows/job.yaml", lineage.Config{URL: srv.URL, File: file, Namespace: "shop"}, t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	got := events()
@@ -128,7 +127,7 @@ func TestFailAndUnreachableEndpoint(t *testing.T) {
 	dir := t.TempDir()
 	jobFile := filepath.Join(dir, "job.yaml")
 	os.WriteFile(jobFile, []byte("name: broken\ninput: {orders: {path: missing.csv}}\n"), 0o644)
-	if _, err := runWith(t, jobFile, job.Lineage{URL: srv.URL}, t.TempDir()); err == nil {
+	if _, err := runWith(t, jobFile, lineage.Config{URL: srv.URL}, t.TempDir()); err == nil {
 		t.Fatal("run without input succeeded")
 	}
 	got := events()
@@ -136,7 +135,7 @@ func TestFailAndUnreachableEndpoint(t *testing.T) {
 		t.Fatalf("events: %+v", got)
 	}
 	// A lineage server that is down must not fail the nightly run.
-	if _, err := runWith(t, "../testdata/bad_rows/job.yaml", job.Lineage{URL: "http://127.0.0.1:1/lineage"}, t.TempDir()); err != nil {
+	if _, err := runWith(t, "../testdata/bad_rows/job.yaml", lineage.Config{URL: "http://127.0.0.1:1/lineage"}, t.TempDir()); err != nil {
 		t.Errorf("run failed because lineage was unreachable: %v", err)
 	}
 }
@@ -145,7 +144,7 @@ func TestFailAndUnreachableEndpoint(t *testing.T) {
 // dataset named project.dataset.table; items and rates are files.
 func TestInputsNameEveryInput(t *testing.T) {
 	dir := t.TempDir()
-	j, err := job.Parse([]byte(`name: bq
+	j, err := jobfile.Parse([]byte(`name: bq
 input:
   orders:
     bigquery: {project: shop-prod-1, dataset: sales, table: orders}
@@ -157,7 +156,7 @@ input:
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "events.jsonl")
-	e := lineage.New(job.Lineage{File: file, Namespace: "shop"})
+	e := lineage.New(lineage.Config{File: file, Namespace: "shop"})
 	if err := e.RunStarted(context.Background(), pipeline.Options{Job: j, RunDate: "2026-06-30", RunID: "r-1"}); err != nil {
 		t.Fatal(err)
 	}

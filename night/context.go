@@ -7,14 +7,16 @@ package night
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
 
+	"retain/config"
 	"retain/engine"
-	"retain/job"
 )
 
 // ErrNoInput is wrapped when a job's input holds no rows, so a scheduler
@@ -29,7 +31,9 @@ var ErrInputSchema = errors.New("input schema")
 // Context is what every stage of one run shares: the job, the logical
 // date, the allocator, the logger and the row accounting.
 type Context struct {
-	Job   *job.Job
+	// Job is the decoded job file; each stage reads its own sections of it
+	// (e.g. cohorts.Section.Of(rc.Job)).
+	Job   *config.File
 	RunID string
 	// RunDate is midnight at the start of the run date in the job's zone.
 	RunDate time.Time
@@ -56,7 +60,7 @@ type Context struct {
 
 // New fixes the observation window for runDate ("YYYY-MM-DD") in
 // the job's time zone.
-func New(j *job.Job, runID, runDate string, mem memory.Allocator, log zerolog.Logger) (*Context, error) {
+func New(j *config.File, runID, runDate string, mem memory.Allocator, log zerolog.Logger) (*Context, error) {
 	loc := j.Location()
 	d, err := time.ParseInLocation(time.DateOnly, runDate, loc)
 	if err != nil {
@@ -137,5 +141,55 @@ type ModelFitTime struct {
 // Spec declares a stage of the nightly job.
 type Spec = engine.Spec[*Context]
 
-// Registry holds the stages of the nightly job.
-type Registry = engine.Registry[*Context]
+// Registry holds the stages of the nightly job and the job-file sections
+// each reads, so the job file is decoded into exactly what the registered
+// stages declare and `retain stages` can show every stage's settings.
+type Registry struct {
+	engine.Registry[*Context]
+	sections map[string][]config.Section
+	all      []config.Section
+}
+
+// Register adds a stage and the sections of the job file it reads. A
+// section several stages read is declared once, by one package, and
+// registered by each.
+func (r *Registry) Register(s Spec, sections ...config.Section) error {
+	if err := r.Registry.Register(s); err != nil {
+		return err
+	}
+	if r.sections == nil {
+		r.sections = map[string][]config.Section{}
+	}
+	r.sections[s.Name] = sections
+	for _, c := range sections {
+		if err := r.AddSection(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddSection adds a section that no stage reads but the run does (where
+// the output goes, lineage, the warehouse sink).
+func (r *Registry) AddSection(c config.Section) error {
+	for _, o := range r.all {
+		if o == c {
+			return nil
+		}
+		if o.Key() == c.Key() {
+			return fmt.Errorf("%w: two declarations of job-file section %q", engine.ErrGraph, c.Key())
+		}
+	}
+	r.all = append(r.all, c)
+	return nil
+}
+
+// SectionsOf lists the sections stage reads.
+func (r *Registry) SectionsOf(stage string) []config.Section { return r.sections[stage] }
+
+// Sections lists every section of the job file, in key order.
+func (r *Registry) Sections() []config.Section {
+	out := append([]config.Section(nil), r.all...)
+	slices.SortFunc(out, func(a, b config.Section) int { return strings.Compare(a.Key(), b.Key()) })
+	return out
+}

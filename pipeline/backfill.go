@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/night"
 	"sync"
 	"time"
 )
@@ -57,7 +58,7 @@ func Backfill(ctx context.Context, o BackfillOptions) (*BackfillSummary, error) 
 	}
 	root := o.OutputDir
 	if root == "" {
-		root = o.Job.Resolve(o.Job.Output.Path)
+		root = night.OutputSection.Of(o.Job).Path
 	}
 	var dates []string
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {

@@ -8,20 +8,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/config"
+	"retain/stages/clv/clvconfig"
+	"retain/stages/validate/validateconfig"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
 
 	"retain/engine"
-	"retain/job"
 	"retain/night"
 	"retain/schemas"
 )
 
 // Options configure one run of a job.
 type Options struct {
-	Job      *job.Job
+	Job      *config.File
 	Registry *night.Registry
 	// RunDate is the logical date, YYYY-MM-DD.
 	RunDate string
@@ -118,10 +120,10 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 
 	root := o.OutputDir
 	if root == "" {
-		root = o.Job.Resolve(o.Job.Output.Path)
+		root = night.OutputSection.Of(o.Job).Path
 	}
 	if root == "" {
-		return nil, fmt.Errorf("%w: no output path (job output.path or --output)", job.ErrInvalid)
+		return nil, fmt.Errorf("%w: no output path (job output.path or --output)", config.ErrInvalid)
 	}
 	if root, err = filepath.Abs(root); err != nil {
 		return nil, err
@@ -171,7 +173,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if err := rc.Items.Check(); err != nil {
 		return nil, fmt.Errorf("order_items: %w", err)
 	}
-	volume, err := checkVolume(root, o.Job.Name, date, rc.Rows.Read, o.Job.Validate.MaxVolumeDrop, o.AllowVolumeDrop)
+	volume, err := checkVolume(root, o.Job.Name, date, rc.Rows.Read, validateconfig.Of(o.Job).MaxVolumeDrop, o.AllowVolumeDrop)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +187,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		StartedAt: started.UTC(), Rows: *rc.Rows, Totals: totals(rc.Rows), Stages: res.Stages, Volume: volume,
 	}
 	var tables []string
-	for _, t := range schemas.OutputsFor(o.Job.Layout()) {
+	for _, t := range schemas.OutputsFor(clvconfig.Layout(o.Job)) {
 		if !files.wrote(t.Name) {
 			continue
 		}
@@ -200,7 +202,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		rel, _ := filepath.Rel(root, PartitionDir(root, a, date))
 		m.Artifacts = append(m.Artifacts, rel)
 	}
-	if o.Job.Input.OrderItems != nil {
+	if night.InputOf(o.Job).OrderItems != nil {
 		m.ItemRows = rc.Items
 	}
 	if len(rc.ArtifactRows) > 0 {

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"retain/jobfile"
 	"retain/night"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/stages/extract"
 	"retain/stages/validate"
 )
@@ -26,7 +25,7 @@ func TestValidateNewStopsWhenCanceled(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "fx.csv"), []byte("date,currency,rate_to_reporting\n2026-01-01,USD,0.9\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	j, err := job.Parse([]byte("name: t\ninput: {orders: {path: orders.csv}, fx_rates: {path: fx.csv}, reporting_currency: EUR}\n"), dir)
+	j, err := jobfile.Parse([]byte("name: t\ninput: {orders: {path: orders.csv}, fx_rates: {path: fx.csv}, reporting_currency: EUR}\n"), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

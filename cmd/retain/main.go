@@ -21,12 +21,13 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
-	"retain/job"
+	"retain/jobfile"
 	"retain/lineage"
 	"retain/pipeline"
 	"retain/preview"
 	"retain/schemas"
 	"retain/stages"
+	"retain/stages/clv/clvconfig"
 	"retain/stages/load"
 	"retain/synth"
 	"retain/warehouse/bqclient"
@@ -142,26 +143,31 @@ func (f *jobFlags) options(log zerolog.Logger) (pipeline.Options, error) {
 	if f.job == "" {
 		return pipeline.Options{}, fmt.Errorf("%w: --job is required", errUsage)
 	}
-	j, err := job.Load(f.job)
+	j, err := jobfile.Load(f.job)
 	if err != nil {
 		return pipeline.Options{}, err
 	}
 	if f.input != "" {
-		j.OverrideInput(f.input)
+		if err := night.OverrideInput(j, f.input); err != nil {
+			return pipeline.Options{}, err
+		}
 	}
 	if f.holdoutDays >= 0 {
-		j.CLV.HoldoutDays = f.holdoutDays
+		c := *clvconfig.Of(j)
+		c.HoldoutDays = f.holdoutDays
+		if err := clvconfig.Section.Set(j, c); err != nil {
+			return pipeline.Options{}, fmt.Errorf("--holdout-days: %w", err)
+		}
 	}
 	reg := &night.Registry{}
 	if err := stages.RegisterAll(reg); err != nil {
 		return pipeline.Options{}, err
 	}
 	o := pipeline.Options{Job: j, Registry: reg, OutputDir: f.output, Log: log, AllowVolumeDrop: f.allowVolumeDrop}
-	if j.Sink != nil {
-		o.Publisher = bqsink.New(*j.Sink, j.Layout(), bqclient.Options{})
+	if sink := *bqsink.Section.Of(j); sink != nil {
+		o.Publisher = bqsink.New(*sink, clvconfig.Layout(j), bqclient.Options{})
 	}
-	j.Lineage.File = j.Resolve(j.Lineage.File)
-	if e := lineage.New(j.Lineage); e != nil {
+	if e := lineage.New(*lineage.Section.Of(j)); e != nil {
 		o.Observer = e
 	}
 	return o, nil

@@ -9,13 +9,13 @@ import (
 	"context"
 	"retain/engine"
 	"retain/night"
+	"retain/stages/actions/actionsconfig"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
-	"retain/job"
 	"retain/schemas"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
@@ -32,18 +32,18 @@ func Register(r *night.Registry) error {
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerActions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			s := &stage{rc: rc, cfg: rc.Job.Actions, runDay: localday.RunDate(rc),
+			s := &stage{rc: rc, cfg: *actionsconfig.Of(rc.Job), runDay: localday.RunDate(rc),
 				b: array.NewRecordBuilder(rc.Mem, schemas.CustomerActions.Schema())}
 			s.walk.Visit = s.visit
 			return s, nil
 		},
-	})
+	}, actionsconfig.Section)
 }
 
 type stage struct {
 	engine.BaseStage
 	rc     *night.Context
-	cfg    job.Actions
+	cfg    actionsconfig.Actions
 	runDay int32
 	walk   history.Walker
 	b      *array.RecordBuilder
@@ -84,7 +84,7 @@ type Row struct {
 }
 
 // Evaluate applies the job's action rules to one customer on runDay.
-func Evaluate(cfg job.Actions, runDay int32, c Customer) Row {
+func Evaluate(cfg actionsconfig.Actions, runDay int32, c Customer) Row {
 	var r Row
 	first, last := c.Days[0], c.Days[len(c.Days)-1]
 	since := runDay - last
@@ -172,7 +172,7 @@ func total0(v []int64) int64 {
 }
 
 // tierIndex is the highest level reached, −1 below the first.
-func tierIndex(levels []job.Tier, value float64) int {
+func tierIndex(levels []actionsconfig.Tier, value float64) int {
 	idx := -1
 	for i, l := range levels {
 		if value >= l.Min {

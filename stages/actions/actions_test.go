@@ -1,19 +1,21 @@
 package actions
 
 import (
+	"retain/config"
+	"retain/night"
+	"retain/stages/actions/actionsconfig"
 	"testing"
 	"time"
 
 	"retain/calendar"
-	"retain/job"
 )
 
-func defaults(t *testing.T) job.Actions {
-	j, err := job.Parse([]byte("name: t\ninput: {orders: {path: x}}\n"), "/")
+func defaults(t *testing.T) actionsconfig.Actions {
+	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: x}}\n"), "/", []config.Section{night.InputSection, actionsconfig.Section})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return j.Actions
+	return *actionsconfig.Of(j)
 }
 
 func day(s string) int32 {
@@ -80,12 +82,12 @@ func TestTiersAndMilestones(t *testing.T) {
 	if r.Milestone != nil || r.Tier != "Platinum" || r.NextTier != "" || r.SpendToNext != nil {
 		t.Errorf("top tier, no order today: %+v", r)
 	}
-	cfg.Tiers = job.Tiers{Basis: "orders", Levels: []job.Tier{{Name: "Regular", Min: 2}, {Name: "VIP", Min: 10}}}
+	cfg.Tiers = actionsconfig.Tiers{Basis: "orders", Levels: []actionsconfig.Tier{{Name: "Regular", Min: 2}, {Name: "VIP", Min: 10}}}
 	r = Evaluate(cfg, run, purchases("2026-01-10", 1, 10))
 	if r.Tier != "" || r.NextTier != "Regular" || r.OrdersToNext == nil || *r.OrdersToNext != 1 || r.SpendToNext != nil {
 		t.Errorf("below the first order tier: %+v", r)
 	}
-	cfg.Tiers = job.Tiers{Basis: "trailing_12m_spend", Levels: []job.Tier{{Name: "Active", Min: 0}, {Name: "Big", Min: 1000}}}
+	cfg.Tiers = actionsconfig.Tiers{Basis: "trailing_12m_spend", Levels: []actionsconfig.Tier{{Name: "Active", Min: 0}, {Name: "Big", Min: 1000}}}
 	r = Evaluate(cfg, run, purchases("2025-01-01", 1, 5000, "2026-06-01", 1, 100))
 	if r.Tier != "Active" || *r.SpendToNext != 900 {
 		t.Errorf("trailing 12 months ignores last year's 5000: %+v", r)

@@ -32,13 +32,14 @@ func Register(r *night.Registry) error {
 		Outputs: []string{schemas.ProductAffinity.Name, schemas.Quarantine.Name},
 		Needs:   []string{handover.UsedOrders.String()},
 		New:     New,
-	})
+	}, Section, night.InputSection)
 }
 
 // New builds the stage for a run.
 func New(_ context.Context, rc *night.Context) (engine.Stage, error) {
-	return &stage{rc: rc, sku: map[string]int32{}, pairs: newPairTable(),
-		open: make([]openBasket, rc.Job.Affinity.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
+	cfg := *Section.Of(rc.Job)
+	return &stage{rc: rc, cfg: cfg, items: night.InputOf(rc.Job).OrderItems != nil, sku: map[string]int32{}, pairs: newPairTable(),
+		open: make([]openBasket, cfg.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
 }
 
 // Item-row outcomes in the manifest's item_accounting.
@@ -71,6 +72,9 @@ func (s *stage) borrow(out engine.Emitter) error {
 }
 
 type stage struct {
+	cfg Config
+	// items says whether the job reads order items at all.
+	items bool
 	// used are validation's used orders, which items are matched against.
 	used handover.OrderLookup
 	engine.BaseStage
@@ -302,7 +306,7 @@ func (s *stage) count(basket []int32) {
 	for _, k := range s.queued.pairs {
 		s.pairs.add(k, s.floor)
 	}
-	if s.pairs.n > s.rc.Job.Affinity.MaxPairs {
+	if s.pairs.n > s.cfg.MaxPairs {
 		s.prune()
 	}
 }
@@ -343,7 +347,7 @@ func (s *stage) prune() {
 	const buckets = 256
 	var hist [buckets + 1]int
 	s.pairs.each(func(_ uint64, pc pairCount) { hist[min(pc.count, buckets)]++ })
-	need := s.pairs.n - s.rc.Job.Affinity.MaxPairs/2
+	need := s.pairs.n - s.cfg.MaxPairs/2
 	cut, dropped := int64(0), 0
 	for c := 1; c <= buckets && dropped < need; c++ {
 		cut, dropped = int64(c), dropped+hist[c]
@@ -395,7 +399,7 @@ type pair struct {
 }
 
 func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
-	if s.rc.Job.Input.OrderItems == nil {
+	if !s.items {
 		return s.emit(ctx, out, nil)
 	}
 	for s.nOpen > 0 {
@@ -413,7 +417,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if n := s.rc.Items.TotalQuarantined(); n > 0 {
 		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).Msg("items without a usable order_id or sku are in the quarantine table")
 	}
-	cfg := s.rc.Job.Affinity
+	cfg := s.cfg
 	n := float64(s.baskets)
 	var kept []pair
 	s.pairs.each(func(k uint64, pc pairCount) {

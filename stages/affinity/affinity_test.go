@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"retain/config"
 	"retain/engine"
 	"retain/engine/enginetest"
 	"retain/night"
@@ -14,8 +15,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/schemas"
 )
 
@@ -51,7 +50,7 @@ func (c *collect) Emit(_ context.Context, _ string, rec arrow.Record) error {
 func TestPrunedCountsStayWithinBound(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	j, err := job.Parse([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1, top_k: 100000, max_pairs: 1000}\n"), t.TempDir())
+	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1, top_k: 100000, max_pairs: 1000}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +169,7 @@ func (ts tables) release() {
 func TestItemTextChecks(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	j, err := job.Parse([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1}\n"), t.TempDir())
+	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
 	if err != nil {
 		t.Fatal(err)
 	}

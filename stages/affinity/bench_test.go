@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"retain/config"
 	"retain/night"
 	"runtime"
 	"testing"
@@ -12,8 +13,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/schemas"
 )
 
@@ -45,7 +44,7 @@ func BenchmarkWideCatalogue(b *testing.B) {
 		}
 	}
 	ib.Release()
-	j, err := job.Parse([]byte("name: b\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\n"), b.TempDir())
+	j, err := config.Decode([]byte("name: b\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\n"), b.TempDir(), []config.Section{night.InputSection, Section})
 	if err != nil {
 		b.Fatal(err)
 	}

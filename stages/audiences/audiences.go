@@ -64,7 +64,7 @@ func enteredToday(stage string) func(row) bool {
 	}
 }
 
-// audiences define each list; their names are job.AudienceNames.
+// audiences define each list; their names are Names.
 var audiences = map[string]func(row) bool{
 	"winback_1_entered_today": enteredToday("winback_1"),
 	"winback_2_entered_today": enteredToday("winback_2"),
@@ -87,7 +87,7 @@ func Register(r *night.Registry) error {
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			return &stage{rc: rc}, nil
 		},
-	})
+	}, Section)
 }
 
 type list struct {
@@ -106,7 +106,7 @@ type stage struct {
 }
 
 func (s *stage) open(out engine.Emitter) error {
-	for _, name := range s.rc.Job.Audiences.Lists {
+	for _, name := range Section.Of(s.rc.Job).Lists {
 		f, err := out.Create(schemas.AudiencesDir, name+".csv")
 		if err != nil {
 			return err
@@ -122,7 +122,7 @@ func (s *stage) open(out engine.Emitter) error {
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
-	if !*s.rc.Job.Audiences.Enabled {
+	if !Section.Of(s.rc.Job).Enabled {
 		return nil
 	}
 	if s.lists == nil {
@@ -227,7 +227,7 @@ func isPlainNumber(s string) bool {
 // Finish flushes every list, writing empty ones too: an empty file says
 // "nobody today", a missing one would say "the job did not run".
 func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
-	if !*s.rc.Job.Audiences.Enabled {
+	if !Section.Of(s.rc.Job).Enabled {
 		return nil
 	}
 	if s.lists == nil {

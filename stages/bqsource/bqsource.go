@@ -20,8 +20,6 @@ import (
 	"cloud.google.com/go/civil"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
-
-	"retain/job"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/warehouse/bqclient"
@@ -53,7 +51,7 @@ func New(opts bqclient.Options) input.Warehouse {
 type reader struct {
 	engine.BaseStage
 	rc     *night.Context
-	cfg    *job.BigQuerySource
+	cfg    *night.BigQuerySource
 	client *bigquery.Client
 	opts   bqclient.Options
 	query  *Query
@@ -64,8 +62,8 @@ type reader struct {
 // newReader opens the clients and checks the table's columns, so a wrong
 // mapping fails the run before a query is paid for.
 func newReader(ctx context.Context, rc *night.Context, opts bqclient.Options) (*reader, error) {
-	cfg := rc.Job.Input.Orders.BigQuery
-	c, err := bqclient.OpenStorage(ctx, cfg.BigQuery, opts)
+	cfg := night.InputOf(rc.Job).Orders.BigQuery
+	c, err := bqclient.OpenStorage(ctx, bqclient.Connection{Project: cfg.Project, Location: cfg.Location, CredentialsFile: cfg.CredentialsFile}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +115,7 @@ type Query struct {
 // are filtered by validate), and a total order so that "first row wins"
 // rules and source row numbers are the same on every run.
 func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
-	src := &rc.Job.Input.Orders
+	src := &night.InputOf(rc.Job).Orders
 	ref := src.BigQuery.Ref()
 	from, err := ref.Quoted()
 	if err != nil {

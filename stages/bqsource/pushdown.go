@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"retain/engine"
 	"retain/night"
+	"retain/stages/validate/validateconfig"
 	"strings"
 
 	"cloud.google.com/go/bigquery"
@@ -109,8 +110,8 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	params = append(params, bigquery.QueryParameter{Name: "tz", Value: rc.Job.Timezone},
 		bigquery.QueryParameter{Name: "min_order_ts", Value: limits.MinOrderTS.UTC()},
 		bigquery.QueryParameter{Name: "max_amount", Value: limits.MaxAmount})
-	lower := make([]string, len(rc.Job.Validate.CountedStatuses))
-	for i, s := range rc.Job.Validate.CountedStatuses {
+	lower := make([]string, len(validateconfig.Of(rc.Job).CountedStatuses))
+	for i, s := range validateconfig.Of(rc.Job).CountedStatuses {
 		lower[i] = strings.ToLower(strings.TrimSpace(s))
 	}
 	params = append(params, bigquery.QueryParameter{Name: "counted", Value: lower})

@@ -2,24 +2,24 @@ package bqsource
 
 import (
 	"errors"
+	"retain/config"
 	"retain/night"
+	"retain/stages/validate/validateconfig"
 	"strings"
 	"testing"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 )
 
 func TestPlanPushdown(t *testing.T) {
-	j, err := job.Parse([]byte(`
+	j, err := config.Decode([]byte(`
 name: n
 input:
   orders:
     bigquery: {project: shop-analytics, dataset: sales, table: orders, pushdown: true}
     columns: {order_id: OrderNo, order_ts: PlacedAt}
-`), "/")
+`), "/", []config.Section{night.InputSection, validateconfig.Section})
 	if err != nil {
 		t.Fatal(err)
 	}

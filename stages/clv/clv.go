@@ -10,6 +10,7 @@ import (
 	"math"
 	"retain/engine"
 	"retain/night"
+	"retain/stages/clv/clvconfig"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -37,11 +38,11 @@ func Register(r *night.Registry) error {
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			s := &stage{rc: rc, runDay: localday.RunDate(rc), holdout: rc.Job.CLV.HoldoutDays}
+			s := &stage{rc: rc, runDay: localday.RunDate(rc), holdout: clvconfig.Of(rc.Job).HoldoutDays}
 			s.walk.Visit = s.visit
 			return s, nil
 		},
-	})
+	}, clvconfig.Section)
 }
 
 // inputs are BTYD inputs in days, one entry per customer.
@@ -129,7 +130,7 @@ type fitted struct {
 var ErrTooFewCustomers = errors.New("too few customers to fit")
 
 func (s *stage) fitPurchase(name string, c btyd.Customers) (btyd.PurchaseModel, btyd.Fit, error) {
-	if n, min := c.Len(), s.rc.Job.CLV.MinCustomers; n < min {
+	if n, min := c.Len(), clvconfig.Of(s.rc.Job).MinCustomers; n < min {
 		return nil, btyd.Fit{Model: name, Customers: float64(n)}, fmt.Errorf("%s: %w: %d, clv.min_customers is %d", name, ErrTooFewCustomers, n, min)
 	}
 	switch name {
@@ -146,7 +147,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err := s.walk.Flush(); err != nil {
 		return err
 	}
-	cfg := s.rc.Job.CLV
+	cfg := clvconfig.Of(s.rc.Job)
 	log := s.rc.Log.With().Str("stage", "clv").Logger()
 	var candidates []string
 	switch cfg.Model {
@@ -237,9 +238,9 @@ func choose(models []*fitted) (*fitted, string) {
 func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selected *fitted, gg btyd.GammaGamma, hasValue bool) error {
 	var p btyd.Predictions
 	if selected != nil && len(s.ids) > 0 {
-		cfg := s.rc.Job.CLV
+		cfg := clvconfig.Of(s.rc.Job)
 		p = btyd.Predict(selected.model, gg, s.full.Customers, s.full.monetary, btyd.PredictOptions{
-			Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: *cfg.MonthlyDiscountRate,
+			Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: cfg.MonthlyDiscountRate,
 		})
 	}
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerPredictions.Schema())

@@ -28,7 +28,7 @@ func Register(r *night.Registry) error {
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			unit, err := calendar.ParseUnit(rc.Job.Cohorts.Period)
+			unit, err := calendar.ParseUnit(Section.Of(rc.Job).Period)
 			if err != nil {
 				return nil, err
 			}
@@ -36,7 +36,7 @@ func Register(r *night.Registry) error {
 			s.walk.Visit = s.visit
 			return s, nil
 		},
-	})
+	}, Section)
 }
 
 type cell struct {

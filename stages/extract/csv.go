@@ -14,8 +14,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/job"
 	"retain/stages/internal/input"
 )
 
@@ -43,7 +41,7 @@ type csvFile struct {
 // openCSV opens path and reads its header. Records are read as they are:
 // any number of fields (the stage decides what a ragged one means), quotes
 // strictly, bytes that are not UTF-8 passed through for validation to judge.
-func openCSV(path string, src *job.Source) (*csvFile, error) {
+func openCSV(path string, src *night.Source) (*csvFile, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -230,7 +228,7 @@ func (n nullSet) has(s string) bool {
 	return false
 }
 
-func comma(src *job.Source) rune {
+func comma(src *night.Source) rune {
 	if d := src.CSV.Delimiter; d != "" {
 		return []rune(d)[0]
 	}

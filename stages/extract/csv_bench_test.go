@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/config"
 	"retain/night"
 	"testing"
 
@@ -12,8 +13,6 @@ import (
 	arrowcsv "github.com/apache/arrow/go/v15/arrow/csv"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/schemas"
 	"retain/stages/internal/input"
 )
@@ -43,7 +42,7 @@ func BenchmarkCSVReader(b *testing.B) {
 	}
 	fh.Close()
 	st, _ := os.Stat(path)
-	j, err := job.Parse([]byte("name: b\ninput: {orders: {path: orders.csv}}\n"), dir)
+	j, err := config.Decode([]byte("name: b\ninput: {orders: {path: orders.csv}}\n"), dir, []config.Section{night.InputSection})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,7 +50,7 @@ func BenchmarkCSVReader(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := newReader(rc, &j.Input.Orders, schemas.Orders, schemas.OrdersRequired)
+	r, err := newReader(rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,8 +15,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
-
-	"retain/job"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
@@ -32,17 +30,17 @@ func RegisterItems(r *night.Registry) error {
 		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
 		Outputs: []string{schemas.RawItems, schemas.Quarantine.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			if rc.Job.Input.OrderItems == nil {
+			if night.InputOf(rc.Job).OrderItems == nil {
 				return engine.BaseStage{}, nil
 			}
-			r, err := newReader(rc, rc.Job.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
+			r, err := newReader(rc, night.InputOf(rc.Job).OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 			if err != nil {
 				return nil, sideInput("input.order_items", err)
 			}
 			r.table, r.acct = schemas.RawItems, rc.Items
 			return r, nil
 		},
-	})
+	}, night.InputSection)
 }
 
 // sideInput keeps a missing side input from reading as "no orders for this
@@ -68,15 +66,15 @@ func Register(r *night.Registry, wh input.Warehouse) error {
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
 		Outputs: []string{schemas.RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
 		New: func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
-			if rc.Job.Input.Orders.BigQuery != nil {
+			if night.InputOf(rc.Job).Orders.BigQuery != nil {
 				if wh == nil {
 					return nil, fmt.Errorf("%w: input.orders.bigquery", ErrNoWarehouse)
 				}
 				return wh(ctx, rc)
 			}
-			return newReader(rc, &rc.Job.Input.Orders, schemas.Orders, schemas.OrdersRequired)
+			return newReader(rc, &night.InputOf(rc.Job).Orders, schemas.Orders, schemas.OrdersRequired)
 		},
-	})
+	}, night.InputSection)
 }
 
 // column is a canonical column found in a file.
@@ -105,7 +103,7 @@ type reader struct {
 	rc *night.Context
 	// where names the input in messages (input.orders).
 	where    string
-	src      *job.Source
+	src      *night.Source
 	location string
 	files    []plannedFile
 	// table is what batches are emitted as; only orders count as rows read.
@@ -121,8 +119,8 @@ type reader struct {
 // newReader resolves the files and checks every file's columns up front, so
 // a bad file fails the run before any row is processed. It reads orders;
 // callers reading another input set table and acct.
-func newReader(rc *night.Context, src *job.Source, t schemas.Table, required []string) (*reader, error) {
-	location := rc.Job.Resolve(src.Path)
+func newReader(rc *night.Context, src *night.Source, t schemas.Table, required []string) (*reader, error) {
+	location := src.Path // made absolute when the job file was read
 	files, err := resolveFiles(location, src.Format)
 	if err != nil {
 		return nil, err
@@ -173,7 +171,7 @@ func newReader(rc *night.Context, src *job.Source, t schemas.Table, required []s
 // header; nil for a CSV file without a header. A column name that appears
 // twice makes the mapping ambiguous and fails; columns without a name
 // (trailing commas of a spreadsheet export) cannot be mapped and may repeat.
-func fileFields(f inputFile, src *job.Source) ([]arrow.Field, error) {
+func fileFields(f inputFile, src *night.Source) ([]arrow.Field, error) {
 	var fields []arrow.Field
 	if f.format == "csv" {
 		cf, err := openCSV(f.path, src)
@@ -304,7 +302,7 @@ func (r *reader) readFile(ctx context.Context, f *plannedFile, out engine.Emitte
 	if f.malformed == 0 {
 		return rows, nil
 	}
-	limit := *r.src.CSV.MaxMalformedShare
+	limit := r.src.CSV.MaxMalformedShare
 	if share := float64(f.malformed) / float64(rows); share > limit {
 		return rows, fmt.Errorf("%w: %d of %d rows are malformed (%.2f%%, the first on line %d), more than %s.csv.max_malformed_share %g allows",
 			ErrMalformed, f.malformed, rows, 100*share, f.firstMalformed, r.where, limit)
@@ -406,7 +404,7 @@ func (emitFunc) Create(a, _ string) (io.WriteCloser, error) {
 // visit. Batches are released after visit returns. The input must have
 // rows, and a malformed CSV record fails it. It is the input.SideInput the
 // validate stage reads FX rates with.
-func ReadAll(ctx context.Context, rc *night.Context, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
+func ReadAll(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
 	r, err := newReader(rc, src, t, required)
 	if err != nil {
 		return sideInput("input."+t.Name, err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/config"
 	"retain/engine/enginetest"
 	"retain/night"
 	"strings"
@@ -19,8 +20,6 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/schemas"
 	"retain/stages/internal/input"
 )
@@ -89,7 +88,7 @@ func runReader(t *testing.T, dir, jobYAML string, items bool) (*collector, *nigh
 
 func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, items bool) (*collector, *night.Context, error) {
 	t.Helper()
-	j, err := job.Parse([]byte(jobYAML), dir)
+	j, err := config.Decode([]byte(jobYAML), dir, []config.Section{night.InputSection})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +99,12 @@ func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, item
 	c := newCollector()
 	var r *reader
 	if items {
-		r, err = newReader(rc, j.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
+		r, err = newReader(rc, night.InputOf(j).OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 		if r != nil {
 			r.table, r.acct = schemas.RawItems, rc.Items
 		}
 	} else {
-		r, err = newReader(rc, &j.Input.Orders, schemas.Orders, schemas.OrdersRequired)
+		r, err = newReader(rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired)
 	}
 	if err == nil {
 		err = r.Finish(context.Background(), c)
@@ -457,7 +456,7 @@ func TestNoRows(t *testing.T) {
 		t.Errorf("items without used orders: %v", err)
 	}
 
-	j, err := job.Parse([]byte(jobYAML), dir)
+	j, err := config.Decode([]byte(jobYAML), dir, []config.Section{night.InputSection})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,12 +464,12 @@ func TestNoRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = ReadAll(context.Background(), rc, j.Input.FXRates, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(arrow.Record) error { return nil })
+	err = ReadAll(context.Background(), rc, night.InputOf(j).FXRates, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(arrow.Record) error { return nil })
 	if !errors.Is(err, ErrNoRows) || errors.Is(err, night.ErrNoInput) || !strings.Contains(err.Error(), "input.fx_rates") {
 		t.Errorf("fx rates: err = %v, want %v", err, ErrNoRows)
 	}
 	rc.Rows.Used = 1
-	r, err := newReader(rc, j.Input.OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
+	r, err := newReader(rc, night.InputOf(j).OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 	if err != nil {
 		t.Fatal(err)
 	}

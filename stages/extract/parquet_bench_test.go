@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/config"
 	"retain/night"
 	"testing"
 
@@ -15,8 +16,6 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/schemas"
 	"retain/stages/internal/input"
 )
@@ -65,7 +64,7 @@ func BenchmarkParquetReader(b *testing.B) {
 	if err := fw.Close(); err != nil {
 		b.Fatal(err)
 	}
-	j, err := job.Parse([]byte("name: b\ninput: {orders: {path: orders.parquet}}\n"), dir)
+	j, err := config.Decode([]byte("name: b\ninput: {orders: {path: orders.parquet}}\n"), dir, []config.Section{night.InputSection})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +74,7 @@ func BenchmarkParquetReader(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := newReader(rc, &j.Input.Orders, schemas.Orders, schemas.OrdersRequired)
+		r, err := newReader(rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"retain/config"
 	"retain/night"
 	"testing"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/internal/rawparquet"
-	"retain/job"
 	"retain/schemas"
 	"retain/stages/extract"
 )
@@ -117,7 +117,7 @@ func writeWithPqarrow(t *testing.T, path string, typ arrow.DataType, v int64, op
 // and checks order_ts's zone and stored value.
 func checkOrderTS(t *testing.T, dir, zone string, value int64) {
 	t.Helper()
-	j, err := job.Parse([]byte("name: t\ntimezone: Europe/Berlin\ninput: {orders: {path: orders.parquet}}\n"), dir)
+	j, err := config.Decode([]byte("name: t\ntimezone: Europe/Berlin\ninput: {orders: {path: orders.parquet}}\n"), dir, []config.Section{night.InputSection})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func checkOrderTS(t *testing.T, dir, zone string, value int64) {
 		t.Fatal(err)
 	}
 	seen := 0
-	err = extract.ReadAll(context.Background(), rc, &j.Input.Orders, schemas.Orders, schemas.OrdersRequired, func(rec arrow.Record) error {
+	err = extract.ReadAll(context.Background(), rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired, func(rec arrow.Record) error {
 		idx := rec.Schema().FieldIndices("order_ts")
 		if len(idx) != 1 {
 			t.Fatalf("no order_ts in %s", rec.Schema())

@@ -31,15 +31,16 @@ func Register(r *night.Registry) error {
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			unit, err := calendar.ParseUnit(rc.Job.KPIs.Period)
+			cfg := Section.Of(rc.Job)
+			unit, err := calendar.ParseUnit(cfg.Period)
 			if err != nil {
 				return nil, err
 			}
-			s := &stage{rc: rc, unit: unit, churn: int32(rc.Job.KPIs.ChurnDays), runDay: localday.RunDate(rc), dims: map[string]*dimension{}}
+			s := &stage{rc: rc, unit: unit, churn: int32(cfg.ChurnDays), spend: cfg.RetentionSpend, runDay: localday.RunDate(rc), dims: map[string]*dimension{}}
 			s.walk.Visit = s.visit
 			return s, nil
 		},
-	})
+	}, Section)
 }
 
 const total = "all"
@@ -62,6 +63,8 @@ type dimension struct {
 }
 
 type stage struct {
+	// spend is kpis.retention_spend, by period start date.
+	spend map[string]float64
 	engine.BaseStage
 	rc     *night.Context
 	unit   calendar.Unit
@@ -221,7 +224,7 @@ func (s *stage) rows(b *array.RecordBuilder, name string, d *dimension) {
 		optional(17, float64(c.repeaters)/float64(c.active), c.active > 0)
 		share, ok := top20Share(c.revenues, c.revenue)
 		optional(18, share, ok)
-		spend, given := s.rc.Job.KPIs.RetentionSpend[calendar.Date(start).Format(time.DateOnly)]
+		spend, given := s.spend[calendar.Date(start).Format(time.DateOnly)]
 		given = given && name == total
 		optional(19, spend, given)
 		optional(20, spend/float64(c.active), given && c.active > 0)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"retain/engine"
 	"retain/night"
+	"retain/stages/clv/clvconfig"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -39,7 +40,7 @@ func Register(r *night.Registry) error {
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			return &loader{rc: rc, writers: map[string]*tableWriter{}}, nil
 		},
-	})
+	}, night.OutputSection, clvconfig.Section)
 }
 
 type loader struct {
@@ -164,7 +165,7 @@ func (l *loader) open(table string, out engine.Emitter) (*tableWriter, error) {
 	if w, ok := l.writers[table]; ok {
 		return w, nil
 	}
-	t, ok := schemas.LookupFor(table, l.rc.Job.Layout())
+	t, ok := schemas.LookupFor(table, clvconfig.Layout(l.rc.Job))
 	if !ok {
 		return nil, fmt.Errorf("table %q is not in schemas.Outputs", table)
 	}
@@ -177,7 +178,7 @@ func (l *loader) open(table string, out engine.Emitter) (*tableWriter, error) {
 	// keeps the file open for the flush and fsync that must follow the footer.
 	sink := &stickyWriter{w: buf}
 	fw, err := guardValue(func() (*pqarrow.FileWriter, error) {
-		return newFileWriter(t.Schema(), sink, l.rc.Job.Output.RowGroupRows, l.rc.Mem)
+		return newFileWriter(t.Schema(), sink, night.OutputSection.Of(l.rc.Job).RowGroupRows, l.rc.Mem)
 	})
 	if err != nil {
 		f.Close()
@@ -215,7 +216,7 @@ func (w *tableWriter) offer(rec arrow.Record) error {
 // Finish completes every file, writing empty tables too, so a table with no
 // rows today is an empty partition rather than a missing one.
 func (l *loader) Finish(_ context.Context, out engine.Emitter) error {
-	for _, t := range schemas.OutputsFor(l.rc.Job.Layout()) {
+	for _, t := range schemas.OutputsFor(clvconfig.Layout(l.rc.Job)) {
 		w, err := l.open(t.Name, out)
 		if err != nil {
 			return err

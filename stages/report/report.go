@@ -13,6 +13,8 @@ import (
 	"math"
 	"retain/engine"
 	"retain/night"
+	"retain/stages/actions/actionsconfig"
+	"retain/stages/clv/clvconfig"
 	"slices"
 	"time"
 
@@ -45,7 +47,7 @@ func Register(r *night.Registry) error {
 			return &stage{rc: rc, tmpl: tmpl, cohorts: map[int32][]float64{}, sizes: map[int32]int64{},
 				firstUS: math.MaxInt64, lastUS: math.MinInt64}, nil
 		},
-	})
+	}, night.InputSection, actionsconfig.Section, clvconfig.Section)
 }
 
 type segmentRow struct {
@@ -177,12 +179,12 @@ type page struct {
 func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 	p := page{
 		Job: s.rc.Job.Name, RunDate: s.rc.RunDateString(), Customers: len(s.clv), Segments: s.segments,
-		Orders: s.orders, Revenue: s.revenue, Currency: s.rc.Job.Input.ReportingCurrency,
+		Orders: s.orders, Revenue: s.revenue, Currency: night.InputOf(s.rc.Job).ReportingCurrency,
 		SegmentChart: segmentBars(s.segments),
 		TrendChart:   lineChart(s.trend),
 		CLVChart:     histogram("Customers by historical CLV", s.clv),
 		CLVNote:      "Historical CLV per customer (revenue to date − CAC); log-scaled bins when values span orders of magnitude.",
-		WinbackChart: bars("Customers by win-back stage", winbackLabels(s.rc.Job.Actions.WinbackDays), s.winback[:]),
+		WinbackChart: bars("Customers by win-back stage", winbackLabels(actionsconfig.Of(s.rc.Job).WinbackDays), s.winback[:]),
 		Heatmap:      s.heatmap(24),
 	}
 	if p.Customers > 0 {
@@ -195,7 +197,7 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 	if len(s.predicted) > 0 {
 		p.CLVChart = histogram("Customers by predicted CLV", s.predicted)
 		p.CLVNote = fmt.Sprintf("Predicted CLV per customer: discounted value of the next %d months (%d of %d customers have a prediction); log-scaled bins when values span orders of magnitude.",
-			s.rc.Job.CLV.HorizonMonths, len(s.predicted), len(s.clv))
+			clvconfig.Of(s.rc.Job).HorizonMonths, len(s.predicted), len(s.clv))
 	}
 	var buf bytes.Buffer
 	if err := s.tmpl.Execute(&buf, p); err != nil {

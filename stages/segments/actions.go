@@ -2,18 +2,17 @@ package segments
 
 import (
 	"math"
+	"retain/stages/actions/actionsconfig"
 	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/job"
 )
 
 // churnRisk grades every customer: by p_alive where a model predicted it
 // (and it is not BG/NBD's uninformative 1 for a one-time buyer), otherwise
 // by days since the last order over the customer's typical gap
 // between orders — the shop's median gap for one-time buyers, who have none.
-func churnRisk(cfg job.ChurnRisk, c columns, pAlive *array.Float64) []string {
+func churnRisk(cfg actionsconfig.ChurnRisk, c columns, pAlive *array.Float64) []string {
 	var gaps []float64
 	for i, f := range c.frequency {
 		if f > 0 {

@@ -1,13 +1,12 @@
 package segments
 
 import (
+	"retain/stages/actions/actionsconfig"
 	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-
-	"retain/job"
 )
 
 // TestChurnRisk: p_alive grades where it carries information; the gap rule
@@ -15,7 +14,7 @@ import (
 func TestChurnRisk(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	cfg := job.ChurnRisk{PAliveHigh: 0.3, PAliveMedium: 0.7, GapHigh: 3, GapMedium: 1.5}
+	cfg := actionsconfig.ChurnRisk{PAliveHigh: 0.3, PAliveMedium: 0.7, GapHigh: 3, GapMedium: 1.5}
 	c := columns{
 		// Repeat buyers' gaps (recency / frequency): 10, 20, 30 → median 20.
 		ids:       []string{"A", "B", "C", "D", "E", "F", "G"},

@@ -9,12 +9,12 @@ import (
 	"math"
 	"retain/engine"
 	"retain/night"
+	"retain/stages/actions/actionsconfig"
+	"retain/stages/clv/clvconfig"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/job"
 	"retain/schemas"
 )
 
@@ -31,7 +31,7 @@ func Register(r *night.Registry) error {
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			return &stage{rc: rc}, nil
 		},
-	})
+	}, Section, actionsconfig.Section, clvconfig.Section)
 }
 
 // joined are the per-customer tables merged into customer_segments; each
@@ -159,8 +159,8 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		cents[i] = math.Round(v * 100)
 	}
 	m := quintileScores(cents, true)
-	rules := s.rc.Job.Segments.Rules
-	cac := s.rc.Job.Segments.CAC
+	rules := Section.Of(s.rc.Job).Rules
+	cac := Section.Of(s.rc.Job).CAC
 	agg := newSummary(rules)
 
 	var extraCols []arrow.Array
@@ -177,10 +177,10 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		extraCols = append(extraCols, cols...)
 	}
 	pAlive := extraCols[schemas.CustomerPredictions.MustIndex("p_alive")-1].(*array.Float64)
-	risk := churnRisk(s.rc.Job.Actions.ChurnRisk, c, pAlive)
-	top := topSpenders(cents, s.rc.Job.Actions.TopSpenderPercent)
+	risk := churnRisk(actionsconfig.Of(s.rc.Job).ChurnRisk, c, pAlive)
+	top := topSpenders(cents, actionsconfig.Of(s.rc.Job).TopSpenderPercent)
 
-	schema := schemas.LookupForSegments(s.rc.Job.Layout()).Schema()
+	schema := schemas.LookupForSegments(clvconfig.Layout(s.rc.Job)).Schema()
 	cs := schemas.CustomerSummary
 	scoreFields := schema.Fields()[len(cs.Columns) : len(cs.Columns)+8]
 	base := 0
@@ -240,7 +240,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	return out.Emit(ctx, schemas.SegmentSummary.Name, sum)
 }
 
-func segmentOf(rules []job.SegmentRule, r, f, m int) string {
+func segmentOf(rules []Rule, r, f, m int) string {
 	for _, rule := range rules {
 		if rule.Matches(r, f, m) {
 			return rule.Name

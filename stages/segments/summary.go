@@ -7,8 +7,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/job"
 	"retain/schemas"
 )
 
@@ -27,7 +25,7 @@ type summary struct {
 	totals map[[2]string]*sums
 }
 
-func newSummary(rules []job.SegmentRule) *summary {
+func newSummary(rules []Rule) *summary {
 	s := &summary{order: map[string]int{}, cells: map[key]*sums{}, totals: map[[2]string]*sums{}}
 	for i, r := range rules {
 		if _, dup := s.order[r.Name]; !dup {

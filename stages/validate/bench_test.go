@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"retain/config"
 	"retain/engine/enginetest"
 	"retain/night"
+	"retain/stages/validate/validateconfig"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
-
-	"retain/job"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/validate"
@@ -23,7 +23,7 @@ type discard struct{ enginetest.Unused }
 
 // noSideInput stands in for the file reader: the benchmark's job reads no
 // FX rates.
-func noSideInput(context.Context, *night.Context, *job.Source, schemas.Table, []string, func(arrow.Record) error) error {
+func noSideInput(context.Context, *night.Context, *night.Source, schemas.Table, []string, func(arrow.Record) error) error {
 	return errors.New("the benchmark reads no side input")
 }
 
@@ -61,7 +61,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 	rec := array.NewRecord(arrow.NewSchema(sc.Fields(), &md), raw.Columns(), raw.NumRows())
 	defer rec.Release()
 
-	j, err := job.Parse([]byte("name: b\ninput: {orders: {path: orders.parquet}}\n"), b.TempDir())
+	j, err := config.Decode([]byte("name: b\ninput: {orders: {path: orders.parquet}}\n"), b.TempDir(), []config.Section{night.InputSection, validateconfig.Section})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,8 +42,8 @@ type rates struct {
 // A rate that is missing, not positive or infinite fails the run, naming the row,
 // because a wrong rate would silently misstate every converted order.
 func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*rates, error) {
-	src := rc.Job.Input.FXRates
-	r := &rates{reporting: strings.ToUpper(rc.Job.Input.ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
+	src := night.InputOf(rc.Job).FXRates
+	r := &rates{reporting: strings.ToUpper(night.InputOf(rc.Job).ReportingCurrency), loc: rc.Job.Location(), byCode: map[string][]ratePoint{}}
 	if src == nil {
 		if r.reporting == "" {
 			return nil, nil

@@ -10,6 +10,7 @@ import (
 	"retain/engine"
 	"retain/night"
 	"retain/stages/internal/handover"
+	"retain/stages/validate/validateconfig"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -75,7 +76,7 @@ func Register(r *night.Registry, read input.SideInput) error {
 				quarantine: quarantine.NewBuilder(rc.Mem, rc.SnapshotDate),
 			}, nil
 		},
-	})
+	}, night.InputSection, validateconfig.Section)
 }
 
 type validator struct {
@@ -99,7 +100,7 @@ type validator struct {
 // orders, to product affinity when the job reads order items, and otherwise
 // drops it before the downstream stages start their own finishing work.
 func (v *validator) Finish(_ context.Context, out engine.Emitter) error {
-	if v.rc.Job.Input.OrderItems != nil {
+	if night.InputOf(v.rc.Job).OrderItems != nil {
 		if err := handover.UsedOrders.Provide(out, &usedOrders{ids: v.ids}); err != nil {
 			return err
 		}
@@ -133,14 +134,14 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	for _, c := range schemas.Orders.Columns {
 		raw[c.Name] = column(rec, c.Name)
 	}
-	src := &v.rc.Job.Input.Orders
+	src := &night.InputOf(v.rc.Job).Orders
 	orderID := textAccessor(raw["order_id"])
 	customerID := textAccessor(raw["customer_id"])
 	orderTS := tsAccessor(raw["order_ts"], v.rc.Job.Location(), src.TimestampFormat)
 	amount := amountAccessor(raw["amount"])
 	statusOf := textAccessor(raw["status"])
 	currency := textAccessor(raw["currency"])
-	counted := v.rc.Job.Validate.CountedStatuses
+	counted := validateconfig.Of(v.rc.Job).CountedStatuses
 
 	ob := v.orders
 	oID := ob.Field(0).(*array.StringBuilder)
@@ -294,7 +295,7 @@ type usedOrders struct {
 	keys []uint64
 }
 
-// Claim implements pipeline.OrderLookup.
+// Claim implements handover.OrderLookup.
 func (u *usedOrders) Claim(ids []string, used, claimed []bool) {
 	u.keys = u.keys[:0]
 	for _, id := range ids {

@@ -18,8 +18,6 @@ import (
 	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"retain/job"
 )
 
 // ErrGaveUp is wrapped when a call still failed transiently after the last
@@ -52,6 +50,17 @@ type Policy struct {
 // job's retry by the scheduler to stay the fallback.
 var DefaultPolicy = Policy{Attempts: 8, Initial: time.Second, Max: time.Minute}
 
+// Connection says which project runs BigQuery jobs, where, and as whom.
+// Credentials come from Application Default Credentials unless
+// CredentialsFile names a service-account key file.
+type Connection struct {
+	Project string
+	// Location is the dataset's location; empty lets BigQuery infer it.
+	Location string
+	// CredentialsFile is an absolute path; its contents are never logged.
+	CredentialsFile string
+}
+
 // RetryPolicy is o.Retry, or DefaultPolicy when unset.
 func (o Options) RetryPolicy() Policy {
 	if o.Retry.Attempts > 0 {
@@ -63,7 +72,7 @@ func (o Options) RetryPolicy() Policy {
 // Open returns a BigQuery client for the job's project and location, with
 // credentials from cfg.CredentialsFile (a service-account key) or else
 // Application Default Credentials.
-func Open(ctx context.Context, cfg job.BigQuery, o Options) (*bigquery.Client, error) {
+func Open(ctx context.Context, cfg Connection, o Options) (*bigquery.Client, error) {
 	var opts []option.ClientOption
 	if cfg.CredentialsFile != "" {
 		opts = append(opts, option.WithAuthCredentialsFile(option.ServiceAccount, cfg.CredentialsFile))
@@ -78,7 +87,7 @@ func Open(ctx context.Context, cfg job.BigQuery, o Options) (*bigquery.Client, e
 
 // OpenStorage is Open with the Storage Read API enabled, so query results
 // stream as Arrow record batches over gRPC.
-func OpenStorage(ctx context.Context, cfg job.BigQuery, o Options) (*bigquery.Client, error) {
+func OpenStorage(ctx context.Context, cfg Connection, o Options) (*bigquery.Client, error) {
 	c, err := Open(ctx, cfg, o)
 	if err != nil {
 		return nil, err

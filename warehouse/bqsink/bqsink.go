@@ -21,7 +21,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/api/googleapi"
 
-	"retain/job"
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/warehouse/bqclient"
@@ -55,14 +54,14 @@ var Clustering = map[string][]string{
 
 // Sink is a pipeline.Publisher for BigQuery.
 type Sink struct {
-	cfg    job.Sink
+	cfg    Config
 	layout schemas.Layout
 	opts   bqclient.Options
 }
 
 // New returns a sink for the job's sink settings; opts are extra client
 // options (tests, private endpoints).
-func New(cfg job.Sink, layout schemas.Layout, opts bqclient.Options) *Sink {
+func New(cfg Config, layout schemas.Layout, opts bqclient.Options) *Sink {
 	return &Sink{cfg: cfg, layout: layout, opts: opts}
 }
 
@@ -73,7 +72,7 @@ func (s *Sink) Publish(ctx context.Context, p pipeline.Publication) error {
 	if err != nil {
 		return err
 	}
-	c, err := bqclient.Open(ctx, s.cfg.BigQuery, s.opts)
+	c, err := bqclient.Open(ctx, s.cfg.Connection(), s.opts)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-
-	"retain/job"
 	"retain/schemas"
 )
 
@@ -41,7 +39,7 @@ type Warehouse func(ctx context.Context, rc *night.Context) (engine.Stage, error
 // the file readers and provides it (extract.ReadAll); a stage that needs a
 // side input is given one when it is registered, so stages never import
 // each other.
-type SideInput func(ctx context.Context, rc *night.Context, src *job.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error
+type SideInput func(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error
 
 // EmitOrders emits a batch of raw order rows whose columns already carry
 // canonical names, tagged with where its first row came from (source and

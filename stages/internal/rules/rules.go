@@ -7,10 +7,10 @@ package rules
 
 import (
 	"fmt"
+	"retain/config"
 	"retain/night"
+	"retain/stages/validate/validateconfig"
 	"time"
-
-	"retain/job"
 )
 
 // Limits are a run's range checks on orders.
@@ -25,13 +25,13 @@ type Limits struct {
 // LimitsOf returns the run's limits; validate.min_order_ts must be before
 // the run date, or no order could be used.
 func LimitsOf(rc *night.Context) (Limits, error) {
-	v := rc.Job.Validate
+	v := validateconfig.Of(rc.Job)
 	floor, err := time.ParseInLocation(time.DateOnly, v.MinOrderTS, rc.Job.Location())
 	if err != nil {
-		return Limits{}, fmt.Errorf("%w: validate.min_order_ts %q: want YYYY-MM-DD", job.ErrInvalid, v.MinOrderTS)
+		return Limits{}, fmt.Errorf("%w: validate.min_order_ts %q: want YYYY-MM-DD", config.ErrInvalid, v.MinOrderTS)
 	}
 	if !floor.Before(rc.RunDate) {
-		return Limits{}, fmt.Errorf("%w: validate.min_order_ts %s is not before the run date %s", job.ErrInvalid, v.MinOrderTS, rc.RunDateString())
+		return Limits{}, fmt.Errorf("%w: validate.min_order_ts %s is not before the run date %s", config.ErrInvalid, v.MinOrderTS, rc.RunDateString())
 	}
 	return Limits{MinOrderTS: floor, MaxAmount: v.MaxAmount}, nil
 }

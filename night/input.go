@@ -1,0 +1,201 @@
+package night
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"retain/config"
+	"retain/schemas"
+	"retain/warehouse/bqident"
+)
+
+// Input lists the source tables. Only orders is required. Several stages
+// and the run itself read it (the readers, validation's conversion,
+// affinity, lineage, --input), so it is declared here, where they all meet.
+type Input struct {
+	Orders     Source  `yaml:"orders" doc:"The orders table: one row per order."`
+	OrderItems *Source `yaml:"order_items" doc:"The order lines (order_id, sku), for product_affinity; without it the table is empty."`
+	FXRates    *Source `yaml:"fx_rates" doc:"Daily exchange rates (see retain schema --table fx_rates) that convert order amounts into reporting_currency."`
+	// ReportingCurrency is checked in code: it is required with fx_rates.
+	ReportingCurrency string `yaml:"reporting_currency" doc:"The currency every money column is in; orders without a currency are taken to be in it. Without fx_rates, orders in any other currency are quarantined as unknown_currency; with neither set, orders in more than one currency fail the run rather than be summed unconverted."`
+}
+
+// Source is one input table: local files by default, or a BigQuery table.
+type Source struct {
+	Path            string            `yaml:"path" doc:"One file, a folder (every file in it with the format's extension) or a glob; relative paths resolve against the job file."`
+	BigQuery        *BigQuerySource   `yaml:"bigquery" doc:"Reads the table from BigQuery instead of files (orders only)."`
+	Format          string            `yaml:"format" doc:"File format; empty means by file extension." enum:"|parquet|csv"`
+	Columns         map[string]string `yaml:"columns" doc:"Maps canonical column names (see retain schema) to the shop's own; unmapped canonical names are looked up as they are."`
+	TimestampFormat string            `yaml:"timestamp_format" doc:"A Go time layout for text timestamps that the built-in layouts (RFC 3339, 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD', 'YYYYMMDD') do not cover."`
+	CSV             CSVOptions        `yaml:"csv" doc:"Options of the CSV reader."`
+}
+
+// Defaults gives an optional source, once the file names it, the same CSV
+// options as orders.
+func (Source) Defaults() Source {
+	return Source{CSV: CSVOptions{NullValues: []string{"", "NULL"}, MaxMalformedShare: 0.01}}
+}
+
+// CSVOptions configures the CSV reader.
+type CSVOptions struct {
+	Delimiter         string   `yaml:"delimiter" doc:"The field separator, one character; empty means a comma."`
+	NullValues        []string `yaml:"null_values" doc:"Cell texts read as null."`
+	MaxMalformedShare float64  `yaml:"max_malformed_share" doc:"Share of a file's records that may be malformed (quarantined as malformed_row) before the file fails the run. FX rates fail on any malformed record." range:"[0,1]"`
+}
+
+// BigQuerySource reads input.orders from a BigQuery table or view. Only the
+// mapped columns and the rows up to the end of the run date are read.
+type BigQuerySource struct {
+	Project         string `yaml:"project" doc:"The project that runs (and pays for) the jobs and holds the table."`
+	Location        string `yaml:"location" doc:"The dataset's location, e.g. EU or europe-west3; empty lets BigQuery infer it."`
+	CredentialsFile string `yaml:"credentials_file" doc:"A service-account key file, relative to the job file; empty means Application Default Credentials. Its contents are never logged."`
+	Dataset         string `yaml:"dataset" doc:"The dataset of the orders table."`
+	Table           string `yaml:"table" doc:"The orders table, or a view over it."`
+	Pushdown        bool   `yaml:"pushdown" doc:"Validates the orders and folds them into per-customer daily activity in BigQuery, so only those rows (and rejected rows) come back. Needs typed columns (order_ts a TIMESTAMP, DATETIME or DATE, amount a number) and no fx_rates, order_items or timestamp_format."`
+}
+
+// Ref is the source table.
+func (s *BigQuerySource) Ref() bqident.TableRef {
+	return bqident.TableRef{Project: s.Project, Dataset: s.Dataset, Table: s.Table}
+}
+
+// InputSection is the job file's input section.
+var InputSection = config.NewSpec("input", "The tables a night reads: orders, and optionally order items and FX rates.",
+	func() Input { return Input{Orders: Source{}.Defaults()} }, checkInput)
+
+// InputOf is the job's input section.
+func InputOf(f *config.File) *Input { return InputSection.Of(f) }
+
+func checkInput(in *Input, env config.Env) error {
+	if err := in.Orders.check("input.orders", schemas.Orders, env); err != nil {
+		return err
+	}
+	if bq := in.Orders.BigQuery; bq != nil && bq.Pushdown && (in.FXRates != nil || in.OrderItems != nil || in.Orders.TimestampFormat != "") {
+		return fmt.Errorf("%w: input.orders.bigquery.pushdown works without fx_rates, order_items and timestamp_format", config.ErrInvalid)
+	}
+	if in.FXRates != nil {
+		if in.FXRates.BigQuery != nil {
+			return fmt.Errorf("%w: input.fx_rates: only input.orders can be read from BigQuery", config.ErrInvalid)
+		}
+		if err := in.FXRates.check("input.fx_rates", schemas.FXRates, env); err != nil {
+			return err
+		}
+		if len(in.ReportingCurrency) != 3 {
+			return fmt.Errorf("%w: input.reporting_currency must be a 3-letter currency code when fx_rates is set", config.ErrInvalid)
+		}
+	}
+	if c := in.ReportingCurrency; c != "" && len(c) != 3 {
+		return fmt.Errorf("%w: input.reporting_currency %q: want a 3-letter currency code", config.ErrInvalid, c)
+	}
+	if in.OrderItems != nil {
+		if in.OrderItems.BigQuery != nil {
+			return fmt.Errorf("%w: input.order_items: only input.orders can be read from BigQuery", config.ErrInvalid)
+		}
+		if err := in.OrderItems.check("input.order_items", schemas.OrderItems, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check validates a source and makes its paths absolute, so every reader
+// of the section sees the same file names whatever its working folder.
+func (s *Source) check(where string, t schemas.Table, env config.Env) error {
+	if s.BigQuery != nil {
+		if s.Path != "" || s.Format != "" {
+			return fmt.Errorf("%w: %s: path/format and bigquery are exclusive", config.ErrInvalid, where)
+		}
+		if err := s.BigQuery.check(where + ".bigquery"); err != nil {
+			return err
+		}
+		for _, c := range t.Columns {
+			if err := bqident.Column(s.SourceColumn(c.Name)); err != nil {
+				return fmt.Errorf("%w: %s.columns.%s: %w", config.ErrInvalid, where, c.Name, err)
+			}
+		}
+		s.BigQuery.CredentialsFile = env.Resolve(s.BigQuery.CredentialsFile)
+	} else if s.Path == "" {
+		return fmt.Errorf("%w: %s.path is required", config.ErrInvalid, where)
+	}
+	s.Path = env.Resolve(s.Path)
+	known := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		known[i] = c.Name
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Columns)) {
+		if !slices.Contains(known, k) {
+			return fmt.Errorf("%w: %s.columns: %q is not a column of %s (want one of %s)", config.ErrInvalid, where, k, t.Name, strings.Join(known, ", "))
+		}
+	}
+	if d := s.CSV.Delimiter; d != "" && len([]rune(d)) != 1 {
+		return fmt.Errorf("%w: %s.csv.delimiter %q must be one character", config.ErrInvalid, where, d)
+	}
+	return nil
+}
+
+func (b *BigQuerySource) check(where string) error {
+	if err := bqident.Project(b.Project); err != nil {
+		return fmt.Errorf("%w: %s.project: %w", config.ErrInvalid, where, err)
+	}
+	if err := bqident.Location(b.Location); err != nil {
+		return fmt.Errorf("%w: %s.location: %w", config.ErrInvalid, where, err)
+	}
+	if err := b.Ref().Check(); err != nil {
+		return fmt.Errorf("%w: %s: %w", config.ErrInvalid, where, err)
+	}
+	return nil
+}
+
+// SourceColumn returns the shop's column name for a canonical column.
+func (s *Source) SourceColumn(canonical string) string {
+	if n, ok := s.Columns[canonical]; ok {
+		return n
+	}
+	return canonical
+}
+
+// OverrideInput points the inputs at a folder (also when the job reads
+// orders from BigQuery): orders at DIR/orders (a folder, or orders.parquet /
+// orders.csv), order items and FX rates likewise.
+func OverrideInput(f *config.File, dir string) error {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	in := *InputOf(f)
+	in.Orders.Path = tablePath(dir, schemas.Orders.Name)
+	in.Orders.BigQuery = nil
+	if in.OrderItems != nil {
+		items := *in.OrderItems
+		items.Path = tablePath(dir, schemas.OrderItems.Name)
+		in.OrderItems = &items
+	}
+	if in.FXRates != nil {
+		fx := *in.FXRates
+		fx.Path = tablePath(dir, schemas.FXRates.Name)
+		in.FXRates = &fx
+	}
+	return InputSection.Set(f, in)
+}
+
+func tablePath(dir, table string) string {
+	p := filepath.Join(dir, table)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return p + ".*"
+}
+
+// Output says where and how tables are written.
+type Output struct {
+	Path         string `yaml:"path" doc:"The root folder of the output tables, relative to the job file; retain run --output overrides it."`
+	RowGroupRows int64  `yaml:"row_group_rows" doc:"Rows per Parquet row group at most, which bounds the writer's buffer per table while keeping row groups large." range:"[1024,67108864]"`
+}
+
+// OutputSection is the job file's output section.
+var OutputSection = config.NewSpec("output", "Where the night's tables are written.",
+	func() Output { return Output{RowGroupRows: 256 * 1024} },
+	func(o *Output, env config.Env) error { o.Path = env.Resolve(o.Path); return nil })

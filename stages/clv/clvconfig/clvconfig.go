@@ -1,0 +1,32 @@
+// Package clvconfig declares the job file's clv section. It is a package of
+// its own because the horizon shapes output columns (expected_purchases_<h>d)
+// that the writer, the segments stage and the report must name alike, and
+// they may not import the clv stage.
+package clvconfig
+
+import (
+	"retain/config"
+	"retain/schemas"
+)
+
+// CLV configures predictive customer lifetime value.
+type CLV struct {
+	Model               string  `yaml:"model" doc:"auto fits BG/NBD and Pareto/NBD and keeps the better one on the holdout (by likelihood without one); bgnbd, pareto_nbd or none pick one or none." enum:"auto|bgnbd|pareto_nbd|none"`
+	HorizonDays         int     `yaml:"horizon_days" doc:"The window of expected_purchases_<h>d, in days." range:"[1,3650]"`
+	HorizonMonths       int     `yaml:"horizon_months" doc:"The months of value predicted_clv adds up." range:"[1,120]"`
+	MonthlyDiscountRate float64 `yaml:"monthly_discount_rate" doc:"The discount applied to each month of predicted_clv." range:"[0,1)"`
+	HoldoutDays         int     `yaml:"holdout_days" doc:"When positive, the models are also fitted on history before run date − N and scored against the last N days (model_holdout); retain run --holdout-days overrides it." range:"[0,3650]"`
+	MinCustomers        int     `yaml:"min_customers" doc:"The fewest customers a model is fitted on: four parameters from a handful of histories would only produce confident nonsense, so smaller shops get null predictions and model_fit says why." range:"[1,2147483647]"`
+}
+
+// Section is the job file's clv section.
+var Section = config.NewSpec("clv", "Predictive customer lifetime value: the purchase and spend models and their horizons.",
+	func() CLV {
+		return CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, MinCustomers: 100}
+	}, nil)
+
+// Of is the job's clv section.
+func Of(f *config.File) *CLV { return Section.Of(f) }
+
+// Layout is what in the job shapes output columns.
+func Layout(f *config.File) schemas.Layout { return schemas.Layout{HorizonDays: Of(f).HorizonDays} }
