@@ -280,13 +280,7 @@ func execute(t testing.TB, cfg Config, spec night.Spec, dir, runDate string, mem
 		return nil, err
 	}
 	inputs := readInputs(t, cfg, spec, dir, rc)
-	defer func() {
-		for _, recs := range inputs {
-			for _, r := range recs {
-				r.Release()
-			}
-		}
-	}()
+	defer release(inputs)
 	var values map[string]any
 	if cfg.Handovers != nil {
 		if values, err = cfg.Handovers(dir); err != nil {
@@ -335,9 +329,17 @@ func execute(t testing.TB, cfg Config, spec night.Spec, dir, runDate string, mem
 	return rc, err
 }
 
-// readInputs reads in/ in the order of the spec's inputs.
+// readInputs types in/ by the declared schemas. Any other file there
+// fails, so that a misspelt table name cannot silently feed nothing.
 func readInputs(t testing.TB, cfg Config, spec night.Spec, dir string, rc *night.Context) map[string][]arrow.Record {
 	t.Helper()
+	out := map[string][]arrow.Record{}
+	done := false
+	defer func() {
+		if !done { // stopped by a bad file: the tables read so far are not returned
+			release(out)
+		}
+	}()
 	entries, err := os.ReadDir(filepath.Join(dir, "in"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal(err)
@@ -353,7 +355,6 @@ func readInputs(t testing.TB, cfg Config, spec night.Spec, dir string, rc *night
 	if batch <= 0 {
 		batch = DefaultBatchRows
 	}
-	out := map[string][]arrow.Record{}
 	for _, table := range spec.Inputs {
 		path := filepath.Join(dir, "in", table+".csv")
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -369,7 +370,16 @@ func readInputs(t testing.TB, cfg Config, spec night.Spec, dir string, rc *night
 		}
 		out[table] = recs
 	}
+	done = true
 	return out
+}
+
+func release(tables map[string][]arrow.Record) {
+	for _, recs := range tables {
+		for _, r := range recs {
+			r.Release()
+		}
+	}
 }
 
 // intermediate are the tables stages hand each other that schemas.Lookup,
