@@ -1,0 +1,14 @@
+package actions_test
+
+import (
+	"testing"
+
+	"retain/stages/actions"
+	"retain/stages/internal/stagetest"
+)
+
+// TestStage runs the cases under testdata/. Batches of two rows split
+// customers' histories across batches.
+func TestStage(t *testing.T) {
+	stagetest.Run(t, stagetest.Config{Register: actions.Register, BatchRows: 2})
+}
