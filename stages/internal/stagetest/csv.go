@@ -274,3 +274,15 @@ func conforms(rec arrow.Record, want *arrow.Schema) error {
 	}
 	return nil
 }
+
+// ReadCSV reads a file written in the case files' conventions (\N for
+// null, RFC 3339 timestamps, YYYY-MM-DD dates, true/false) as batches of
+// at most batchRows rows typed by schema. It is for a package's test that
+// hands its stage an input some other way than in/, such as the answer a
+// fake warehouse serves from a case's files/ folder.
+func ReadCSV(path string, schema *arrow.Schema, batchRows int, mem memory.Allocator) ([]arrow.Record, error) {
+	if batchRows <= 0 {
+		batchRows = DefaultBatchRows
+	}
+	return readCSV(path, schema, batchRows, mem)
+}

@@ -9,6 +9,10 @@
 //	                 input.orders.path are added when missing
 //	run_date         YYYY-MM-DD, default 2026-11-22
 //	in/<table>.csv   input tables, typed by their declared schema
+//	files/           inputs the stage reads itself rather than as tables:
+//	                 a source's files, named in job.yaml by paths relative
+//	                 to the case folder, or what the package's test serves
+//	                 the stage from (a fake warehouse's tables)
 //	expected/<table>.csv                 every table the stage emits
 //	expected/files/<artifact>/<name>     every file it creates (a Parquet
 //	                                     file as <name>.csv, rendered back)
@@ -110,7 +114,7 @@ func Run(t *testing.T, cfg Config) {
 
 // caseFiles are the names a case folder may hold; anything else is a
 // misspelling that would otherwise be ignored.
-var caseFiles = []string{"job.yaml", "run_date", "in", "expected", "expected.err", "README.md"}
+var caseFiles = []string{"job.yaml", "run_date", "in", "files", "expected", "expected.err", "README.md"}
 
 func runCase(t testing.TB, cfg Config, dir string, update bool) {
 	t.Helper()

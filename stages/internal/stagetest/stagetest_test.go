@@ -441,6 +441,14 @@ func TestUnknownCaseEntryFails(t *testing.T) {
 	wantFailure(t, runRecorded(fakeConfig(fakeSpec()), writeCase(t, files), false), `unknown entry "run-date"`)
 }
 
+// A files/ folder holds what a stage reads itself; the harness leaves it
+// to the stage and the package's test.
+func TestFilesFolderAllowed(t *testing.T) {
+	files := passing()
+	files["files/orders.csv"] = "order_id\no1\n"
+	wantPass(t, runRecorded(fakeConfig(fakeSpec()), writeCase(t, files), false))
+}
+
 // TestUpdate writes expected/ from the output, as written by hand in
 // passing, removes what the stage no longer makes, and leaves an error
 // case alone.
