@@ -11,7 +11,6 @@ import (
 
 	"retain/schemas"
 	"retain/stages/affinity"
-	"retain/stages/extract"
 	"retain/stages/internal/handover"
 	"retain/stages/internal/stagetest"
 )
@@ -73,7 +72,7 @@ func readUsedOrders(caseDir string) (map[string]any, error) {
 func TestStage(t *testing.T) {
 	stagetest.Run(t, stagetest.Config{
 		Register:      affinity.Register,
-		Schemas:       map[string]*arrow.Schema{extract.RawItems: rawItems()},
+		Schemas:       map[string]*arrow.Schema{schemas.RawItems: rawItems()},
 		BatchRows:     4,
 		Handovers:     readUsedOrders,
 		HandoverFiles: []string{"used_orders.csv"},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"retain/schemas"
 	"strings"
 	"testing"
 
@@ -20,8 +21,8 @@ import (
 	"retain/engine"
 	"retain/night"
 	"retain/stages/bqsource"
-	"retain/stages/extract"
 	"retain/stages/internal/stagetest"
+	"retain/stages/validate/validateconfig"
 	"retain/warehouse/bqclient"
 	"retain/warehouse/bqfake"
 )
@@ -90,7 +91,15 @@ func TestStage(t *testing.T) {
 		})(ctx, rc)
 	}
 	stagetest.Run(t, stagetest.Config{
-		Register: func(r *night.Registry) error { return extract.Register(r, warehouse) },
+		// In a run the extract stage hands input.orders to this reader; the
+		// spec here declares what extract's does.
+		Register: func(r *night.Registry) error {
+			return r.Register(night.Spec{
+				Name:    "bqsource",
+				Outputs: []string{schemas.RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
+				New:     warehouse,
+			}, night.InputSection, validateconfig.Section)
+		},
 	})
 }
 

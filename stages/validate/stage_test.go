@@ -1,30 +1,51 @@
 package validate_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 
+	"retain/night"
 	"retain/schemas"
-	"retain/stages/extract"
 	"retain/stages/internal/stagetest"
 	"retain/stages/validate"
 )
 
-// rawOrders is orders_raw as the extract stage emits a CSV file: every
-// canonical column as text, nullable, since the source decides its types.
-func rawOrders() *arrow.Schema {
-	fields := make([]arrow.Field, len(schemas.Orders.Columns))
-	for i, c := range schemas.Orders.Columns {
+// textOf types every column of t as nullable text, as the CSV reader hands
+// a file over before validation types it.
+func textOf(t schemas.Table) *arrow.Schema {
+	fields := make([]arrow.Field, len(t.Columns))
+	for i, c := range t.Columns {
 		fields[i] = arrow.Field{Name: c.Name, Type: arrow.BinaryTypes.String, Nullable: true}
 	}
 	return arrow.NewSchema(fields, nil)
 }
 
+// csvSideInput reads a side input's CSV file as text, in the case
+// conventions, where a run would use the extract stage's file reader.
+func csvSideInput(_ context.Context, rc *night.Context, src *night.Source, t schemas.Table, _ []string, visit func(arrow.Record) error) error {
+	recs, err := stagetest.ReadCSV(src.Path, textOf(t), 0, rc.Mem)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	for _, r := range recs {
+		if err := visit(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // TestStage runs the cases under testdata/.
 func TestStage(t *testing.T) {
 	stagetest.Run(t, stagetest.Config{
-		Register: validate.Register,
-		Schemas:  map[string]*arrow.Schema{extract.RawOrders: rawOrders()},
+		Register: func(r *night.Registry) error { return validate.Register(r, csvSideInput) },
+		Schemas:  map[string]*arrow.Schema{schemas.RawOrders: textOf(schemas.Orders)},
 	})
 }

@@ -46,11 +46,12 @@ import (
 	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
 
+	"retain/config"
 	"retain/engine"
 	"retain/engine/enginetest"
-	"retain/job"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/clv/clvconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite the cases' expected/ folders from the stage's output")
@@ -145,14 +146,14 @@ func runCase(t testing.TB, cfg Config, dir string, update bool) {
 	if _, err := time.Parse(time.DateOnly, runDate); err != nil {
 		t.Fatalf("%s: run_date %q: want YYYY-MM-DD", dir, runDate)
 	}
-	spec := pick(t, cfg)
+	spec, sections := pick(t, cfg)
 
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	got := enginetest.NewEmitter()
 	defer got.Release()
 	files := &files{}
-	rc, err := execute(t, cfg, spec, dir, runDate, mem, got, files)
+	rc, err := execute(t, cfg, spec, sections, dir, runDate, mem, got, files)
 	switch {
 	case err != nil && !hasWantErr:
 		t.Errorf("stage %s failed: %v", spec.Name, err)
@@ -165,8 +166,9 @@ func runCase(t testing.TB, cfg Config, dir string, update bool) {
 	}
 }
 
-// pick finds the stage under test among what Register adds.
-func pick(t testing.TB, cfg Config) night.Spec {
+// pick finds the stage under test among what Register adds, with the
+// job-file sections it registered.
+func pick(t testing.TB, cfg Config) (night.Spec, []config.Section) {
 	t.Helper()
 	if cfg.Register == nil {
 		t.Fatal("stagetest.Config needs Register")
@@ -179,23 +181,23 @@ func pick(t testing.TB, cfg Config) night.Spec {
 	var names []string
 	for _, s := range specs {
 		if s.Name == cfg.Stage || (cfg.Stage == "" && len(specs) == 1) {
-			return s
+			return s, reg.SectionsOf(s.Name)
 		}
 		names = append(names, s.Name)
 	}
 	t.Fatalf("Register adds stages %v: set Config.Stage to one of them", names)
-	return night.Spec{}
+	return night.Spec{}, nil
 }
 
 // placeholderOrders stands in for input.orders.path, which the job file
 // requires but no stage under test reads.
 const placeholderOrders = "orders.csv"
 
-// newContext turns a case's job file into the run's context. It is the one
-// place that knows how job sections are parsed, so that moving them into
-// the stages changes only this function. A returned error is the job's,
-// which a case may expect.
-func newContext(dir, runDate string, mem memory.Allocator) (*night.Context, error) {
+// newContext turns a case's job file into the run's context, decoding the
+// sections the stage registered (and input, which every job file has): a
+// key of another stage's section is an error, so a case shows exactly what
+// its stage reads. A returned error is the job's, which a case may expect.
+func newContext(dir, runDate string, mem memory.Allocator, sections []config.Section) (*night.Context, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "job.yaml"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -217,12 +219,15 @@ func newContext(dir, runDate string, mem memory.Allocator) (*night.Context, erro
 				}
 			}
 		}
-	} // else job.Parse reports the YAML error in its words
+	} // else config.Decode reports the YAML error in its words
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	j, err := job.Parse(raw, abs)
+	if !slices.Contains(sections, config.Section(night.InputSection)) {
+		sections = append(sections, night.InputSection)
+	}
+	j, err := config.Decode(raw, abs, sections)
 	if err != nil {
 		return nil, err
 	}
@@ -275,11 +280,11 @@ const (
 // input tables, a provider of its hand-overs and a sink, so declarations,
 // background Process calls and hand-over order are checked as in a run.
 // Problems with the case stop the test; the returned error is the stage's.
-func execute(t testing.TB, cfg Config, spec night.Spec, dir, runDate string, mem memory.Allocator,
+func execute(t testing.TB, cfg Config, spec night.Spec, sections []config.Section, dir, runDate string, mem memory.Allocator,
 	got *enginetest.Emitter, files *files) (*night.Context, error) {
 	t.Helper()
 	ctx := context.Background()
-	rc, err := newContext(dir, runDate, mem)
+	rc, err := newContext(dir, runDate, mem, sections)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +401,7 @@ func declared(cfg Config, rc *night.Context, table string) *arrow.Schema {
 	if s, ok := cfg.Schemas[table]; ok {
 		return s
 	}
-	if t, ok := schemas.LookupFor(table, rc.Job.Layout()); ok {
+	if t, ok := schemas.LookupFor(table, clvconfig.Layout(rc.Job)); ok {
 		return t.Schema()
 	}
 	for _, t := range intermediate {

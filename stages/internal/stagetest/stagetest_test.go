@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"retain/config"
 	"runtime"
 	"strings"
 	"testing"
@@ -88,7 +89,7 @@ func (f *fake) Finish(ctx context.Context, out engine.Emitter) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(note, "greeting=%v period=%s run_date=%s\n", greeting, f.rc.Job.Cohorts.Period, f.rc.RunDateString())
+	fmt.Fprintf(note, "greeting=%v period=%s run_date=%s\n", greeting, periodSection.Of(f.rc.Job).Period, f.rc.RunDateString())
 	if err := note.Close(); err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func fakeSpec() night.Spec {
 
 func fakeConfig(spec night.Spec) Config {
 	return Config{
-		Register:  func(r *night.Registry) error { return r.Register(spec) },
+		Register:  func(r *night.Registry) error { return r.Register(spec, periodSection) },
 		Schemas:   map[string]*arrow.Schema{"things": thingsSchema},
 		BatchRows: 2,
 		Handovers: func(dir string) (map[string]any, error) {
@@ -338,21 +339,29 @@ func TestJobErrorMatched(t *testing.T) {
 	wantPass(t, runRecorded(fakeConfig(fakeSpec()), writeCase(t, files, "expected"), false))
 }
 
+// period is a section shaped like a stage's own, for the fake stage.
+type period struct {
+	Period string `yaml:"period" doc:"A period." enum:"month|week|quarter"`
+}
+
+var periodSection = config.NewSpec("cohorts", "A fake stage's section.", func() period { return period{Period: "month"} }, nil)
+
 func TestJobKeepsGivenNameAndPath(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "job.yaml"), []byte("name: mine\ninput:\n  orders: {path: o.parquet}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := newContext(dir, DefaultRunDate, memory.NewGoAllocator())
+	rc, err := newContext(dir, DefaultRunDate, memory.NewGoAllocator(), []config.Section{periodSection})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Job.Name != "mine" || rc.Job.Input.Orders.Path != "o.parquet" || rc.Job.Cohorts.Period != "month" {
-		t.Errorf("job %q, orders %q, period %q", rc.Job.Name, rc.Job.Input.Orders.Path, rc.Job.Cohorts.Period)
+	orders := night.InputOf(rc.Job).Orders.Path
+	if rc.Job.Name != "mine" || orders != filepath.Join(dir, "o.parquet") || periodSection.Of(rc.Job).Period != "month" {
+		t.Errorf("job %q, orders %q, period %q", rc.Job.Name, orders, periodSection.Of(rc.Job).Period)
 	}
 	// No job.yaml at all is a job of defaults.
-	rc, err = newContext(t.TempDir(), DefaultRunDate, memory.NewGoAllocator())
-	if err != nil || rc.Job.Input.Orders.Path != placeholderOrders || rc.RunDateString() != DefaultRunDate {
+	rc, err = newContext(t.TempDir(), DefaultRunDate, memory.NewGoAllocator(), nil)
+	if err != nil || filepath.Base(night.InputOf(rc.Job).Orders.Path) != placeholderOrders || rc.RunDateString() != DefaultRunDate {
 		t.Errorf("no job file: %v", err)
 	}
 }
