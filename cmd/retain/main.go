@@ -51,6 +51,7 @@ Commands:
   retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
   retain show [--output DIR] --run-date YYYY-MM-DD [--table T] [--columns a,b] [--where col=value] [--limit N]
   retain stages
+  retain config
   retain version
 `
 
@@ -103,6 +104,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return show(args[1:], stdout, stderr)
 	case "stages":
 		return listStages(args[1:], stdout, stderr)
+	case "config":
+		return printConfig(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, pipeline.Version())
 		return nil

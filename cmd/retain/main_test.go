@@ -142,7 +142,7 @@ func TestStagesCommand(t *testing.T) {
 		t.Fatalf("stages: %v (%s)", err, errOut.String())
 	}
 	text := out.String()
-	for _, want := range []string{"2. validate\n", "provides:   used_orders", "needs:      used_orders", "files:      report", "background: "} {
+	for _, want := range []string{"2. validate\n", "provides:   used_orders", "needs:      used_orders", "files:      report", "background: ", `config:     clv: model="auto", horizon_days=90`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("stages output lacks %q:\n%s", want, text)
 		}

@@ -6,7 +6,9 @@ import (
 	"io"
 	"strings"
 
+	"retain/config"
 	"retain/engine"
+	"retain/jobfile"
 	"retain/night"
 	"retain/stages"
 )
@@ -31,10 +33,24 @@ func listStages(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return describe(stdout, g)
+	return describe(stdout, g, &reg)
 }
 
-func describe(w io.Writer, g *engine.Graph[*night.Context]) error {
+// printConfig writes the job-file reference (docs/config.md) from the
+// sections every stage and the run declare.
+func printConfig(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: config takes no arguments", errUsage)
+	}
+	return jobfile.WriteReference(stdout)
+}
+
+func describe(w io.Writer, g *engine.Graph[*night.Context], reg *night.Registry) error {
 	list := func(xs []string) string {
 		if len(xs) == 0 {
 			return "-"
@@ -62,6 +78,27 @@ func describe(w io.Writer, g *engine.Graph[*night.Context]) error {
 		}
 		if s.Background {
 			fmt.Fprintf(w, "   background: its batches are folded on a goroutine of its own\n")
+		}
+		for _, sec := range reg.SectionsOf(s.Name) {
+			fields, err := config.Fields(sec)
+			if err != nil {
+				return err
+			}
+			// The section's own keys with their defaults; what objects,
+			// lists and maps hold is in the reference.
+			var keys []string
+			for _, f := range fields {
+				rel := strings.TrimPrefix(f.Path, sec.Key()+".")
+				if strings.ContainsAny(rel, ".[<") {
+					continue
+				}
+				if f.Default == "" || f.Default == "—" {
+					keys = append(keys, rel)
+				} else {
+					keys = append(keys, rel+"="+f.Default)
+				}
+			}
+			fmt.Fprintf(w, "   config:     %s: %s\n", sec.Key(), strings.Join(keys, ", "))
 		}
 	}
 	_, err := fmt.Fprintln(w)
