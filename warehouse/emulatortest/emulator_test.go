@@ -3,7 +3,6 @@ package emulatortest
 import (
 	"context"
 	"errors"
-	"retain/night"
 	"testing"
 	"time"
 
@@ -14,7 +13,8 @@ import (
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
-	"retain/job"
+	"retain/jobfile"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/bqsource"
 	"retain/warehouse/bqsink"
@@ -116,7 +116,7 @@ func TestSourceQuery(t *testing.T) {
 		('o4', 2, TIMESTAMP '2026-03-31 22:00:00+00', 7, 'completed', 'first second after it'),
 		('o2', NULL, NULL, 1, NULL, 'no customer, no time')`)
 
-	j, err := job.Parse([]byte(`
+	j, err := jobfile.Parse([]byte(`
 name: emu
 timezone: Europe/Berlin
 input:

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"retain/night"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +20,8 @@ import (
 	bq "google.golang.org/api/bigquery/v2"
 	"google.golang.org/api/option"
 
-	"retain/job"
+	"retain/jobfile"
+	"retain/night"
 	"retain/pipeline"
 	"retain/stages"
 	"retain/warehouse/bqclient"
@@ -214,7 +214,7 @@ func shopRows() []string {
 
 func runPipeline(t *testing.T, jobText, out string, opts stages.Options) *pipeline.Summary {
 	t.Helper()
-	j, err := job.Parse([]byte(jobText), t.TempDir())
+	j, err := jobfile.Parse([]byte(jobText), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

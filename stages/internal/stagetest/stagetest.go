@@ -244,7 +244,7 @@ func lookup(m *yaml.Node, key string) *yaml.Node {
 }
 
 // child returns the mapping under key, adding an empty one when missing.
-// A key holding something else is left for job.Parse to reject.
+// A key holding something else is left for config.Decode to reject.
 func child(m *yaml.Node, key string) *yaml.Node {
 	if m.Kind != yaml.MappingNode {
 		return &yaml.Node{Kind: yaml.MappingNode}

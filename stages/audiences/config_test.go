@@ -1,0 +1,56 @@
+package audiences
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"retain/config"
+)
+
+// decode reads a job file that holds only the audiences section, so these
+// tests depend on no other section's rules.
+func decode(body string) (*config.File, error) {
+	return config.Decode([]byte("name: n\n"+body), "/", []config.Section{Section})
+}
+
+func TestSectionValues(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       Config
+	}{
+		{"defaults", "", Config{Enabled: true, Lists: Names}},
+		{"off", "audiences: {enabled: false}\n", Config{Enabled: false, Lists: Names}},
+		{"some", "audiences: {lists: [new_customers, at_risk_high_value]}\n", Config{Enabled: true, Lists: []string{"new_customers", "at_risk_high_value"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := decode(tt.yaml)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := *Section.Of(f); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("audiences = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSectionErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"no lists", "audiences: {lists: []}\n", "audiences.lists: want at least one list"},
+		{"unknown list", "audiences: {lists: [new_customers, vips]}\n", `audiences.lists: unknown audience "vips"`},
+		{"enabled not a bool", "audiences: {enabled: maybe}\n", "maybe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decode(tt.yaml)
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrInvalid mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
