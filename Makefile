@@ -19,11 +19,12 @@ run: build
 	@echo "tables: $(OUT)/<table>/snapshot_date=$(RUN_DATE)/part-00000.parquet; manifest: $(OUT)/_runs/snapshot_date=$(RUN_DATE)/_manifest.json"
 	@echo "report: $(OUT)/report/snapshot_date=$(RUN_DATE)/report.html"
 
-## test: vet, unit and golden tests under the race detector, then DuckDB
+## test: vet, every test under the race detector (whole-job shops scaled down), the whole-job tests at full size, then DuckDB
 ## reading the output (types, and SQL cross-checks on CDNOW)
 test:
 	$(GO) vet ./...
 	$(GO) test -race ./...
+	$(GO) test ./e2e/
 	python3 scripts/check_dag.py
 	bash scripts/duckdb/run.sh
 

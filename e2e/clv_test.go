@@ -6,8 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"retain/jobfile"
-	"retain/night"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"retain/btyd"
+	"retain/jobfile"
+	"retain/night"
 	"retain/pipeline"
 	"retain/schemas"
 	"retain/stages"

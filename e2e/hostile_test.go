@@ -8,8 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"retain/config"
-	"retain/night"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +19,9 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/apache/arrow/go/v15/parquet/schema"
 
+	"retain/config"
 	"retain/internal/rawparquet"
+	"retain/night"
 	"retain/pipeline"
 )
 

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"retain/jobfile"
-	"retain/night"
 	"strings"
 	"testing"
 
@@ -17,6 +15,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/rs/zerolog"
+	"retain/jobfile"
+	"retain/night"
 	"retain/pipeline"
 	"retain/stages"
 	"retain/stages/extract"

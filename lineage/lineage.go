@@ -12,14 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"retain/night"
-	"retain/stages/clv/clvconfig"
 	"sync"
 	"time"
 
 	"retain/config"
+	"retain/night"
 	"retain/pipeline"
 	"retain/schemas"
+	"retain/stages/clv/clvconfig"
 )
 
 // Config is the job file's lineage section; empty means no events.

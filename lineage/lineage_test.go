@@ -9,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"retain/jobfile"
-	"retain/night"
 	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
+	"retain/jobfile"
 	"retain/lineage"
+	"retain/night"
 	"retain/pipeline"
 	"retain/stages"
 )

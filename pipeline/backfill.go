@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"retain/night"
 	"sync"
 	"time"
+
+	"retain/night"
 )
 
 // BackfillOptions configure a run of one job over a range of dates.

@@ -8,17 +8,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"retain/config"
-	"retain/stages/clv/clvconfig"
-	"retain/stages/validate/validateconfig"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
 
+	"retain/config"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/clv/clvconfig"
+	"retain/stages/validate/validateconfig"
 )
 
 // Options configure one run of a job.

@@ -4,6 +4,7 @@ package stages
 
 import (
 	"errors"
+
 	"retain/night"
 	"retain/stages/actions"
 	"retain/stages/affinity"

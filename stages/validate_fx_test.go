@@ -5,13 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"retain/jobfile"
-	"retain/night"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
+	"retain/jobfile"
+	"retain/night"
 	"retain/stages/extract"
 	"retain/stages/validate"
 )

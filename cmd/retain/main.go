@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"retain/night"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -23,6 +22,7 @@ import (
 
 	"retain/jobfile"
 	"retain/lineage"
+	"retain/night"
 	"retain/pipeline"
 	"retain/preview"
 	"retain/schemas"

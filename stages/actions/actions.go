@@ -7,16 +7,16 @@ package actions
 
 import (
 	"context"
-	"retain/engine"
-	"retain/night"
-	"retain/stages/actions/actionsconfig"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
+	"retain/stages/actions/actionsconfig"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
 )

@@ -1,13 +1,13 @@
 package actions
 
 import (
-	"retain/config"
-	"retain/night"
-	"retain/stages/actions/actionsconfig"
 	"testing"
 	"time"
 
 	"retain/calendar"
+	"retain/config"
+	"retain/night"
+	"retain/stages/actions/actionsconfig"
 )
 
 func defaults(t *testing.T) actionsconfig.Actions {

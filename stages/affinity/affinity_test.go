@@ -5,16 +5,16 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"retain/config"
-	"retain/engine"
-	"retain/engine/enginetest"
-	"retain/night"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
+	"retain/config"
+	"retain/engine"
+	"retain/engine/enginetest"
+	"retain/night"
 	"retain/schemas"
 )
 

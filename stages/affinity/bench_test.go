@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"retain/config"
-	"retain/night"
 	"runtime"
 	"testing"
 
@@ -13,6 +11,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
+	"retain/config"
+	"retain/night"
 	"retain/schemas"
 )
 

@@ -14,8 +14,6 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"retain/engine"
-	"retain/night"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +22,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 )
 

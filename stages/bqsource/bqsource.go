@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"retain/engine"
-	"retain/night"
 	"slices"
 	"strings"
 
@@ -20,6 +18,8 @@ import (
 	"cloud.google.com/go/civil"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/warehouse/bqclient"

@@ -4,17 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"retain/engine"
-	"retain/night"
-	"retain/stages/validate/validateconfig"
 	"strings"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/internal/rules"
+	"retain/stages/validate/validateconfig"
 )
 
 // ErrPushdown is wrapped when a source table cannot be pushed down.

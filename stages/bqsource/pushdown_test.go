@@ -2,14 +2,15 @@ package bqsource
 
 import (
 	"errors"
-	"retain/config"
-	"retain/night"
-	"retain/stages/validate/validateconfig"
 	"strings"
 	"testing"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/rs/zerolog"
+
+	"retain/config"
+	"retain/night"
+	"retain/stages/validate/validateconfig"
 )
 
 func TestPlanPushdown(t *testing.T) {

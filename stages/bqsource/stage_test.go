@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"retain/schemas"
 	"strings"
 	"testing"
 
@@ -20,6 +19,7 @@ import (
 
 	"retain/engine"
 	"retain/night"
+	"retain/schemas"
 	"retain/stages/bqsource"
 	"retain/stages/internal/stagetest"
 	"retain/stages/validate/validateconfig"

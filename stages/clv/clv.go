@@ -8,15 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"retain/engine"
-	"retain/night"
-	"retain/stages/clv/clvconfig"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/btyd"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
+	"retain/stages/clv/clvconfig"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
 )

@@ -3,12 +3,12 @@ package clv
 import (
 	"context"
 	"math"
-	"retain/engine"
-	"retain/night"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/btyd"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 )
 

@@ -4,14 +4,14 @@ package cohorts
 
 import (
 	"context"
-	"retain/engine"
-	"retain/night"
 	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"

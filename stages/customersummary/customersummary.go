@@ -4,13 +4,13 @@ package customersummary
 
 import (
 	"context"
-	"retain/engine"
-	"retain/night"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/localday"
 )

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"retain/night"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/night"
 	"retain/stages/internal/input"
 )
 

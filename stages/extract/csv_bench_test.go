@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"retain/config"
-	"retain/night"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	arrowcsv "github.com/apache/arrow/go/v15/arrow/csv"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
+	"retain/config"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 )

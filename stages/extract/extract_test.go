@@ -8,9 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"retain/config"
-	"retain/engine/enginetest"
-	"retain/night"
 	"strings"
 	"testing"
 
@@ -20,6 +17,9 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/rs/zerolog"
+	"retain/config"
+	"retain/engine/enginetest"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 )

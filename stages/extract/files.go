@@ -6,9 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"retain/night"
 	"sort"
 	"strings"
+
+	"retain/night"
 )
 
 // ErrNoLocation is wrapped when an input path, or the folder a glob looks

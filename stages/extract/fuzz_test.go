@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"retain/night"
 	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/file"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/recovered"
 )

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"retain/engine"
-	"retain/night"
 
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"retain/engine"
+	"retain/night"
 	"retain/stages/internal/input"
 )
 

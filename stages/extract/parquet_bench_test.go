@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"retain/config"
-	"retain/night"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -16,6 +14,8 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/rs/zerolog"
+	"retain/config"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 )

@@ -3,9 +3,9 @@ package extract
 import (
 	"context"
 	"errors"
-	"retain/engine"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"retain/engine"
 	"retain/stages/internal/recovered"
 )
 

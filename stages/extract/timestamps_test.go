@@ -4,8 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"retain/config"
-	"retain/night"
 	"testing"
 	"time"
 
@@ -16,7 +14,9 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/schema"
 	"github.com/rs/zerolog"
 
+	"retain/config"
 	"retain/internal/rawparquet"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/extract"
 )

@@ -6,8 +6,6 @@ package kpis
 import (
 	"context"
 	"math"
-	"retain/engine"
-	"retain/night"
 	"slices"
 	"time"
 
@@ -15,6 +13,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"

@@ -8,16 +8,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"retain/engine"
-	"retain/night"
-	"retain/stages/clv/clvconfig"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
+	"retain/stages/clv/clvconfig"
 	"retain/stages/internal/recovered"
 )
 

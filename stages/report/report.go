@@ -11,10 +11,6 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"retain/engine"
-	"retain/night"
-	"retain/stages/actions/actionsconfig"
-	"retain/stages/clv/clvconfig"
 	"slices"
 	"time"
 
@@ -22,7 +18,11 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/calendar"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
+	"retain/stages/actions/actionsconfig"
+	"retain/stages/clv/clvconfig"
 )
 
 // FileName is the report's file name.

@@ -2,10 +2,11 @@ package segments
 
 import (
 	"math"
-	"retain/stages/actions/actionsconfig"
 	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/stages/actions/actionsconfig"
 )
 
 // churnRisk grades every customer: by p_alive where a model predicted it

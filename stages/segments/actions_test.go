@@ -1,12 +1,13 @@
 package segments
 
 import (
-	"retain/stages/actions/actionsconfig"
 	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"retain/stages/actions/actionsconfig"
 )
 
 // TestChurnRisk: p_alive grades where it carries information; the gap rule

@@ -7,15 +7,15 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"retain/engine"
-	"retain/night"
-	"retain/stages/actions/actionsconfig"
-	"retain/stages/clv/clvconfig"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
+	"retain/stages/actions/actionsconfig"
+	"retain/stages/clv/clvconfig"
 )
 
 // Other is the segment of a customer that matches no rule.

@@ -1,12 +1,12 @@
 package segments
 
 import (
-	"retain/night"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/night"
 	"retain/schemas"
 )
 

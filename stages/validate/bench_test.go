@@ -4,19 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"retain/config"
-	"retain/engine/enginetest"
-	"retain/night"
-	"retain/stages/validate/validateconfig"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/rs/zerolog"
+	"retain/config"
+	"retain/engine/enginetest"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/validate"
+	"retain/stages/validate/validateconfig"
 )
 
 type discard struct{ enginetest.Unused }

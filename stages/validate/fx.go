@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"retain/night"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/internal/localday"

@@ -7,22 +7,22 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"retain/engine"
-	"retain/night"
-	"retain/stages/internal/handover"
-	"retain/stages/validate/validateconfig"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/fingerprint"
+	"retain/stages/internal/handover"
 	"retain/stages/internal/ids"
 	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/rules"
+	"retain/stages/validate/validateconfig"
 )
 
 // Quarantine reasons, in the order the checks run.

@@ -8,12 +8,12 @@ package input
 
 import (
 	"context"
-	"retain/engine"
-	"retain/night"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/engine"
+	"retain/night"
 	"retain/schemas"
 )
 

@@ -2,10 +2,11 @@ package input
 
 import (
 	"fmt"
-	"retain/night"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
+
+	"retain/night"
 )
 
 // kind is what the validate stage can convert a source column from.

@@ -5,8 +5,9 @@
 package localday
 
 import (
-	"retain/night"
 	"time"
+
+	"retain/night"
 )
 
 const microsPerDay = 86400 * 1e6

@@ -7,12 +7,12 @@ package quarantine
 
 import (
 	"context"
-	"retain/engine"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"retain/engine"
 	"retain/schemas"
 )
 

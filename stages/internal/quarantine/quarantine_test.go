@@ -2,7 +2,6 @@ package quarantine
 
 import (
 	"context"
-	"retain/engine/enginetest"
 	"testing"
 	"unicode/utf8"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
+	"retain/engine/enginetest"
 	"retain/schemas"
 )
 

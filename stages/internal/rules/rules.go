@@ -7,10 +7,11 @@ package rules
 
 import (
 	"fmt"
+	"time"
+
 	"retain/config"
 	"retain/night"
 	"retain/stages/validate/validateconfig"
-	"time"
 )
 
 // Limits are a run's range checks on orders.
