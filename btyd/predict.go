@@ -11,6 +11,8 @@ type PurchaseModel interface {
 	PAlive(x, tx, T float64) float64
 	ExpectedPurchases(t, x, tx, T float64) float64
 	ExpectedIfAlive(t, x, T float64) float64
+	PNoPurchase(h, x, tx, T float64) float64
+	NextOrderDays(x, tx, T float64) (float64, bool)
 }
 
 // PredictOptions set the horizons, in the fit's time unit.
