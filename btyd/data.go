@@ -1,6 +1,6 @@
-// Package btyd fits "buy till you die" models by maximum likelihood — BG/NBD
-// and Pareto/NBD for purchase counts and dropout, Gamma-Gamma for spend — and
-// predicts per customer from them. All times of one fit share one unit
+// Package btyd fits "buy till you die" models by maximum likelihood — BG/NBD,
+// MBG/NBD and Pareto/NBD for purchase counts and dropout, Gamma-Gamma for
+// spend — and predicts per customer from them. All times of one fit share one unit
 // (days in the nightly job, weeks for the published CDNOW figures).
 package btyd
 

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// PurchaseModel is a fitted BG/NBD or Pareto/NBD model.
+// PurchaseModel is a fitted BG/NBD, MBG/NBD or Pareto/NBD model.
 type PurchaseModel interface {
 	PAlive(x, tx, T float64) float64
 	ExpectedPurchases(t, x, tx, T float64) float64

@@ -11,6 +11,7 @@ func TestPredictionProperties(t *testing.T) {
 	// Parameters in days, of the size a real shop fits.
 	bg := BGNBD{R: 0.24, Alpha: 31, A: 0.79, B: 2.43}
 	pn := ParetoNBD{R: 0.55, Alpha: 74, S: 0.61, Beta: 82}
+	mbg := MBGNBD{R: 0.52, Alpha: 43, A: 0.89, B: 1.61}
 	gg := GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}
 	customers := []struct {
 		name     string
@@ -34,6 +35,9 @@ func TestPredictionProperties(t *testing.T) {
 			return bg.LogLikelihood(Customers{Frequency: []float64{x}, Recency: []float64{tx}, T: []float64{T}})
 		}},
 		{"pareto_nbd", pn, pn.logLikelihood},
+		{"mbgnbd", mbg, func(x, tx, T float64) float64 {
+			return mbg.LogLikelihood(Customers{Frequency: []float64{x}, Recency: []float64{tx}, T: []float64{T}})
+		}},
 	}
 	horizons := []float64{1, 7, 30, 90, 365, 3650}
 	for _, m := range models {
