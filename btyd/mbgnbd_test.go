@@ -286,3 +286,35 @@ func TestMBGNBDExpectedIfAliveIntegral(t *testing.T) {
 	}
 	t.Logf("largest relative difference %.2g", worst)
 }
+
+// TestMBGNBDNoPurchase: the probability of no purchase falls from 1 to
+// 1 − P(alive) as the window grows (an alive customer always buys again
+// before dropping out), and the next-order time has even odds.
+func TestMBGNBDNoPurchase(t *testing.T) {
+	m := MBGNBD{R: 0.52484, Alpha: 6.18299, A: 0.89136, B: 1.61400}
+	for _, h := range [][3]float64{{0, 0, 30}, {1, 10, 30}, {4, 25, 39}, {20, 38, 39}} {
+		x, tx, T := h[0], h[1], h[2]
+		p := m.PAlive(x, tx, T)
+		if got := m.PNoPurchase(0, x, tx, T); got != 1 {
+			t.Errorf("x=%v: P0(0) = %v, want 1", x, got)
+		}
+		if got := m.PNoPurchase(1e300, x, tx, T); math.Abs(got-(1-p)) > 1e-12 {
+			t.Errorf("x=%v: P0(∞) = %v, want 1 − P(alive) = %v", x, got, 1-p)
+		}
+		prev := 1.0
+		for _, w := range []float64{0.5, 1, 5, 20, 100, 1000} {
+			got := m.PNoPurchase(w, x, tx, T)
+			if got > prev {
+				t.Errorf("x=%v: P0(%v) = %v rises above %v", x, w, got, prev)
+			}
+			prev = got
+		}
+		d, ok := m.NextOrderDays(x, tx, T)
+		if ok != (1-p < 0.5) {
+			t.Errorf("x=%v: NextOrderDays ok = %v with P(alive) %v", x, ok, p)
+		}
+		if ok && math.Abs(m.PNoPurchase(d, x, tx, T)-0.5) > 1e-9 {
+			t.Errorf("x=%v: P0(%v) = %v, want 0.5", x, d, m.PNoPurchase(d, x, tx, T))
+		}
+	}
+}

@@ -94,3 +94,10 @@ func solveDecreasing(f func(h float64) (v, dv float64), h0 float64) float64 {
 	}
 	return math.Exp(u)
 }
+
+// NextOrderDays is the time from T by which an MBG/NBD customer has even
+// odds of having ordered again; false when the odds of ever ordering again
+// are below even.
+func (m MBGNBD) NextOrderDays(x, tx, T float64) (float64, bool) {
+	return gammaPoissonNextOrder(m.PAlive(x, tx, T), m.R+x, m.Alpha+T)
+}

@@ -122,3 +122,11 @@ func (w paretoWindow) noPurchase(pAlive, h float64) float64 {
 	}
 	return min(1, 1-pAlive*w.buys(h))
 }
+
+// PNoPurchase is the probability that a customer with history (x, tₓ, T)
+// makes no purchase in the next h time units. An MBG/NBD customer, like a
+// BG/NBD one, can drop out only right after a purchase, so one alive at T
+// buys again before anything else happens: only P(alive) differs.
+func (m MBGNBD) PNoPurchase(h, x, tx, T float64) float64 {
+	return gammaPoissonNoPurchase(m.PAlive(x, tx, T), m.R+x, m.Alpha+T, h)
+}
