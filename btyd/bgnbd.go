@@ -110,23 +110,33 @@ const warmRows = 25_000
 
 // FitBGNBD fits BG/NBD by maximum likelihood. Customers may be compressed.
 func FitBGNBD(c Customers) (BGNBD, Fit, error) {
+	p, fit, err := fitRAlphaAB("bgnbd", c, func(c Customers) (objective, float64) {
+		d := newBGNBDData(c)
+		return d.nll, d.weight
+	})
+	return BGNBD{p[0], p[1], p[2], p[3]}, fit, err
+}
+
+// fitRAlphaAB fits a model with BG/NBD's parameters (r, α, a, b): BFGS on
+// the analytic gradient over log-parameters. Most of a cold fit is spent
+// far from the optimum, so with many rows it starts from a fit on a slice
+// of them, which gets close for a fraction of the cost.
+func fitRAlphaAB(model string, c Customers, prepare func(Customers) (objective, float64)) ([4]float64, Fit, error) {
 	if err := c.validate(); err != nil {
-		return BGNBD{}, Fit{Model: "bgnbd"}, err
+		return [4]float64{}, Fit{Model: model}, err
 	}
-	d := newBGNBDData(c)
 	start := []float64{1, meanOf(c.T, c) / 10, 1, 1}
-	// Most of a cold fit is spent far from the optimum; a fit on a slice
-	// of the rows gets close for a fraction of the cost.
 	if k := c.Len() / warmRows; k > 1 {
-		if m, _, err := FitBGNBD(c.subsample(k)); err == nil {
-			start = []float64{m.R, m.Alpha, m.A, m.B}
+		if p, _, err := fitRAlphaAB(model, c.subsample(k), prepare); err == nil {
+			start = p[:]
 		}
 	}
-	fit, err := minimize("bgnbd", []string{"r", "alpha", "a", "b"}, start, d.weight, d.nll, true)
+	nll, weight := prepare(c)
+	fit, err := minimize(model, []string{"r", "alpha", "a", "b"}, start, weight, nll, true)
 	if err != nil {
-		return BGNBD{}, fit, err
+		return [4]float64{}, fit, err
 	}
-	return BGNBD{fit.Params[0], fit.Params[1], fit.Params[2], fit.Params[3]}, fit, nil
+	return [4]float64{fit.Params[0], fit.Params[1], fit.Params[2], fit.Params[3]}, fit, nil
 }
 
 func meanOf(v []float64, c Customers) float64 {

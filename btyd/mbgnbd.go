@@ -99,25 +99,13 @@ func (d *mbgnbdData) nll(lp, grad []float64) float64 {
 }
 
 // FitMBGNBD fits MBG/NBD by maximum likelihood, the same way FitBGNBD fits
-// BG/NBD: BFGS on the analytic gradient over log-parameters, warm-started
-// from a fit on a slice of the rows when there are many. Customers may be
-// compressed.
+// BG/NBD. Customers may be compressed.
 func FitMBGNBD(c Customers) (MBGNBD, Fit, error) {
-	if err := c.validate(); err != nil {
-		return MBGNBD{}, Fit{Model: "mbgnbd"}, err
-	}
-	d := newMBGNBDData(c)
-	start := []float64{1, meanOf(c.T, c) / 10, 1, 1}
-	if k := c.Len() / warmRows; k > 1 {
-		if m, _, err := FitMBGNBD(c.subsample(k)); err == nil {
-			start = []float64{m.R, m.Alpha, m.A, m.B}
-		}
-	}
-	fit, err := minimize("mbgnbd", []string{"r", "alpha", "a", "b"}, start, d.weight, d.nll, true)
-	if err != nil {
-		return MBGNBD{}, fit, err
-	}
-	return MBGNBD{fit.Params[0], fit.Params[1], fit.Params[2], fit.Params[3]}, fit, nil
+	p, fit, err := fitRAlphaAB("mbgnbd", c, func(c Customers) (objective, float64) {
+		d := newMBGNBDData(c)
+		return d.nll, d.weight
+	})
+	return MBGNBD{p[0], p[1], p[2], p[3]}, fit, err
 }
 
 // LogLikelihood is the summed log-likelihood of customers under m.
