@@ -45,8 +45,8 @@ const (
 const usage = `retain: nightly customer-retention tables from order data.
 
 Commands:
-  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F] [--holdout-days N] [--allow-volume-drop]
-  retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR] [--allow-volume-drop]
+  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F] [--holdout-days N] [--allow-volume-drop] [--lineage-parent NS/JOB/RUN_ID] [--lineage-root-parent NS/JOB/RUN_ID]
+  retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR] [--allow-volume-drop] [--lineage-parent NS/JOB/RUN_ID] [--lineage-root-parent NS/JOB/RUN_ID]
   retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N] [--uuid-ids]
   retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
   retain show [--output DIR] --run-date YYYY-MM-DD [--table T] [--columns a,b] [--where col=value] [--limit N]
@@ -130,6 +130,9 @@ type jobFlags struct {
 	job, input, output, xcom string
 	holdoutDays              int
 	allowVolumeDrop          bool
+	// lineageParent and lineageRoot are namespace/job/runId, as
+	// lineage.ParseParent reads them.
+	lineageParent, lineageRoot string
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -139,6 +142,8 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.xcom, "xcom-file", "", "also write the summary JSON here (Airflow: /airflow/xcom/return.json)")
 	fs.IntVar(&f.holdoutDays, "holdout-days", -1, "score the CLV models on the last N days (overrides clv.holdout_days)")
 	fs.BoolVar(&f.allowVolumeDrop, "allow-volume-drop", false, "commit even when rows read fell by more than validate.max_volume_drop against the last committed night")
+	fs.StringVar(&f.lineageParent, "lineage-parent", "", "the run that started this one (the Airflow task), namespace/job/runId, for the lineage events' parent facet (default $"+lineage.ParentEnv+")")
+	fs.StringVar(&f.lineageRoot, "lineage-root-parent", "", "the root of that run's hierarchy (the DAG run), namespace/job/runId (default $"+lineage.RootParentEnv+")")
 }
 
 // options loads the job file and the stage registry.
@@ -170,10 +175,49 @@ func (f *jobFlags) options(log zerolog.Logger) (pipeline.Options, error) {
 	if sink := *bqsink.Section.Of(j); sink != nil {
 		o.Publisher = bqsink.New(*sink, clvconfig.Layout(j), bqclient.Options{})
 	}
+	parent, root, err := f.lineageParents(os.Getenv, log)
+	if err != nil {
+		return pipeline.Options{}, err
+	}
 	if e := lineage.New(*lineage.Section.Of(j)); e != nil {
+		e.SetParent(parent, root)
 		o.Observer = e
 	}
 	return o, nil
+}
+
+// lineageParents takes the parent run and its root from the flags, else from
+// the environment a DAG sets for OpenLineage's integrations. A malformed flag
+// is a usage error, as any other; a malformed variable is logged and
+// dropped, since lineage never fails a night.
+func (f *jobFlags) lineageParents(getenv func(string) string, log zerolog.Logger) (parent, root *lineage.Parent, err error) {
+	pick := func(flagName, flagValue, env string) (*lineage.Parent, error) {
+		if flagValue != "" {
+			p, err := lineage.ParseParent(flagValue)
+			if err != nil {
+				return nil, fmt.Errorf("%w: --%s: %v", errUsage, flagName, err)
+			}
+			return p, nil
+		}
+		if v := getenv(env); v != "" {
+			p, err := lineage.ParseParent(v)
+			if err != nil {
+				log.Warn().Err(err).Str("variable", env).Msg("lineage parent ignored")
+			}
+			return p, nil
+		}
+		return nil, nil
+	}
+	if parent, err = pick("lineage-parent", f.lineageParent, lineage.ParentEnv); err != nil {
+		return nil, nil, err
+	}
+	if root, err = pick("lineage-root-parent", f.lineageRoot, lineage.RootParentEnv); err != nil {
+		return nil, nil, err
+	}
+	if f.lineageRoot != "" && parent == nil {
+		return nil, nil, fmt.Errorf("%w: --lineage-root-parent needs --lineage-parent (or $%s)", errUsage, lineage.ParentEnv)
+	}
+	return parent, root, nil
 }
 
 // report prints the summary line on stdout and, when asked, to the XCom file.

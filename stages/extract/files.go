@@ -86,6 +86,21 @@ func resolveFiles(path, format string) ([]inputFile, error) {
 	return files, nil
 }
 
+// InputFiles lists the files a source path resolves to, in the order the
+// reader reads them, so that lineage names an input by what is read rather
+// than by the pattern that finds it.
+func InputFiles(path, format string) ([]string, error) {
+	files, err := resolveFiles(path, format)
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.path
+	}
+	return paths, nil
+}
+
 func isGlob(path string) bool { return strings.ContainsAny(path, "*?[") }
 
 // globRoot is the folder a glob looks in: its path up to the first
