@@ -11,7 +11,6 @@ import (
 
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/audiences"
 )
 
 func TestAudienceLists(t *testing.T) {
@@ -46,7 +45,7 @@ func TestAudienceLists(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Join(rows[0], ",") != strings.Join(audiences.Columns, ",") {
+		if strings.Join(rows[0], ",") != strings.Join(schemas.AudienceColumns, ",") {
 			t.Errorf("%s header %v", name, rows[0])
 		}
 		var got []string

@@ -12,13 +12,12 @@ import (
 
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/report"
 )
 
 func reportOf(t *testing.T) (string, string) {
 	t.Helper()
 	out := runCase(t, "../testdata/retention_small", t.TempDir())
-	path := filepath.Join(pipeline.PartitionDir(out, schemas.ReportDir, "2026-04-15"), report.FileName)
+	path := filepath.Join(pipeline.PartitionDir(out, schemas.ReportDir, "2026-04-15"), schemas.ReportFile)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

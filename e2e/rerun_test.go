@@ -20,7 +20,6 @@ import (
 	"retain/schemas"
 	"retain/stages"
 	"retain/stages/audiences"
-	"retain/stages/report"
 	"retain/synth"
 )
 
@@ -68,7 +67,7 @@ func TestNightlyRerunIsByteIdentical(t *testing.T) {
 	}
 
 	first, second := digests(t, outs[0]), digests(t, outs[1])
-	want := []string{filepath.Join(schemas.ReportDir, "snapshot_date="+date, report.FileName)}
+	want := []string{filepath.Join(schemas.ReportDir, "snapshot_date="+date, schemas.ReportFile)}
 	for _, tbl := range schemas.Outputs() {
 		want = append(want, filepath.Join(tbl.Name, "snapshot_date="+date, "part-00000.parquet"))
 	}

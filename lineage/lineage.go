@@ -29,10 +29,8 @@ import (
 	"retain/night"
 	"retain/pipeline"
 	"retain/schemas"
-	"retain/stages/audiences"
 	"retain/stages/clv/clvconfig"
 	"retain/stages/extract"
-	"retain/stages/report"
 	"retain/warehouse/bqsink"
 )
 
@@ -386,14 +384,14 @@ func (e *Emitter) artifacts(sum *pipeline.Summary) ([]dataset, error) {
 		case schemas.AudiencesDir:
 			rows, lists := listRows(m.ArtifactRows, rel)
 			doc = fmt.Sprintf("Audience lists for mail and automation tools: one CSV per list (%s), one row per customer.", strings.Join(lists, ", "))
-			fields := make([]map[string]any, len(audiences.Columns))
-			for i, c := range audiences.Columns {
+			fields := make([]map[string]any, len(schemas.AudienceColumns))
+			for i, c := range schemas.AudienceColumns {
 				fields[i] = map[string]any{"name": c, "ordinal_position": i + 1}
 			}
 			d.Facets["schema"] = e.facet(schemaURL, map[string]any{"fields": fields})
 			d.OutputFacets["outputStatistics"] = e.facet(outputStatsURL, map[string]any{"rowCount": rows, "fileCount": len(lists)})
 		case schemas.ReportDir:
-			doc = report.FileName + ": the night's HTML report (segments, cohort retention, retention trend, CLV, win-back stages)."
+			doc = schemas.ReportFile + ": the night's HTML report (segments, cohort retention, retention trend, CLV, win-back stages)."
 			d.OutputFacets["outputStatistics"] = e.facet(outputStatsURL, map[string]any{"fileCount": 1})
 		}
 		if doc != "" {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"retain/schemas"
 	"slices"
 	"strings"
 	"sync"
@@ -241,7 +242,7 @@ func TestEvents(t *testing.T) {
 				}
 				lists, _ := byName(done.Outputs, "audiences")
 				if lists.Facets.DatasetType.DatasetType != "FILE" || !strings.Contains(lists.Facets.Documentation.Description, "winback_1_entered_today") ||
-					lists.OutputFacets.OutputStatistics.FileCount != int64(len(audiences.Names)) || len(lists.Facets.Schema.Fields) != len(audiences.Columns) {
+					lists.OutputFacets.OutputStatistics.FileCount != int64(len(audiences.Names)) || len(lists.Facets.Schema.Fields) != len(schemas.AudienceColumns) {
 					t.Errorf("audiences %+v", lists)
 				}
 				rep, _ := byName(done.Outputs, "report")

@@ -27,13 +27,6 @@ import (
 	"retain/schemas"
 )
 
-// Columns are written in every list, in this order: what a mail tool needs
-// to address and personalise a message.
-var Columns = []string{
-	"customer_id", "country", "channel", "rfm_segment", "loyalty_tier", "winback_stage", "total_revenue",
-	"order_count", "last_order_at", "days_since_last_order", "milestone_reached_today", "p_alive", "predicted_clv", "churn_risk",
-}
-
 // row gives an audience predicate what it reads of a customer.
 type row struct {
 	rec arrow.Record
@@ -113,7 +106,7 @@ func (s *stage) open(out engine.Emitter) error {
 		}
 		l := &list{name: name, keep: audiences[name], file: f, buf: bufio.NewWriter(f)}
 		l.csv = csv.NewWriter(l.buf)
-		if err := l.csv.Write(Columns); err != nil {
+		if err := l.csv.Write(schemas.AudienceColumns); err != nil {
 			return err
 		}
 		s.lists = append(s.lists, l)
@@ -134,12 +127,12 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engin
 	for i, f := range rec.Schema().Fields() {
 		idx[f.Name] = i
 	}
-	for _, c := range Columns {
+	for _, c := range schemas.AudienceColumns {
 		if _, ok := idx[c]; !ok {
 			return fmt.Errorf("%s has no column %s", schemas.CustomerSegments.Name, c)
 		}
 	}
-	values := make([]string, len(Columns))
+	values := make([]string, len(schemas.AudienceColumns))
 	for i := 0; i < int(rec.NumRows()); i++ {
 		r := row{rec: rec, i: i, idx: idx, run: s.rc.SnapshotDate}
 		filled := false
@@ -148,7 +141,7 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engin
 				continue
 			}
 			if !filled {
-				for k, c := range Columns {
+				for k, c := range schemas.AudienceColumns {
 					values[k] = text(rec.Column(idx[c]), i)
 				}
 				filled = true

@@ -25,9 +25,6 @@ import (
 	"retain/stages/clv/clvconfig"
 )
 
-// FileName is the report's file name.
-const FileName = "report.html"
-
 //go:embed report.html.tmpl
 var pageTemplate string
 
@@ -203,7 +200,7 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 	if err := s.tmpl.Execute(&buf, p); err != nil {
 		return err
 	}
-	f, err := out.Create(schemas.ReportDir, FileName)
+	f, err := out.Create(schemas.ReportDir, schemas.ReportFile)
 	if err != nil {
 		return err
 	}
