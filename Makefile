@@ -1,4 +1,5 @@
 GO       ?= go
+PYTHON   ?= python3
 RUN_DATE ?= $(shell date -u +%F)
 SAMPLE   ?= tmp/sample
 OUT      ?= out
@@ -25,7 +26,7 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race ./...
 	$(GO) test ./e2e/
-	python3 scripts/check_dag.py
+	$(PYTHON) scripts/check_dag.py
 	bash scripts/duckdb/run.sh
 
 ## test-bigquery: the BigQuery source and sink SQL against goccy/bigquery-emulator, a
