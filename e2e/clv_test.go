@@ -85,6 +85,17 @@ func TestCDNOWModelsFromRawOrders(t *testing.T) {
 	near(t, "pareto alpha/7", pn["alpha"].(float64)/7, 10.578, 0.005)
 	near(t, "pareto s", pn["s"].(float64), 0.606, 0.005)
 	near(t, "pareto beta/7", pn["beta"].(float64)/7, 11.669, 0.005)
+	// MBG/NBD against lifetimes' estimates for the same data in weeks.
+	mbg := fits["mbgnbd/full"]
+	near(t, "mbgnbd r", mbg["r"].(float64), 0.525, 0.005)
+	near(t, "mbgnbd alpha/7", mbg["alpha"].(float64)/7, 6.183, 0.005)
+	near(t, "mbgnbd a", mbg["a"].(float64), 0.891, 0.005)
+	near(t, "mbgnbd b", mbg["b"].(float64), 1.614, 0.005)
+	// Without a holdout auto keeps the highest likelihood: MBG/NBD's
+	// beats BG/NBD's by a few tenths here (see the case's README).
+	if mbg["is_selected"] != true || bg["is_selected"] != false || pn["is_selected"] != false {
+		t.Errorf("selected: bgnbd %v, pareto_nbd %v, mbgnbd %v (%v); want mbgnbd", bg["is_selected"], pn["is_selected"], mbg["is_selected"], mbg["selection_reason"])
+	}
 	// Spend does not depend on the time unit: the run's own fit is the
 	// published Gamma-Gamma likelihood.
 	if ll := gg["log_likelihood"].(float64); math.Abs(ll-(-4055.9)) > 0.5 {
@@ -140,8 +151,8 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 		t.Fatal(err)
 	}
 	fits := modelFitRows(t, out, "2026-11-22")
-	if len(fits) != 5 {
-		t.Fatalf("model_fit rows %v, want full and calibration for 2 models plus gamma_gamma", len(fits))
+	if len(fits) != 7 {
+		t.Fatalf("model_fit rows %v, want full and calibration for 3 models plus gamma_gamma", len(fits))
 	}
 	var selected string
 	for k, r := range fits {
@@ -155,9 +166,15 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 			}
 		}
 	}
-	bgMAE, pnMAE := fits["bgnbd/calibration"]["holdout_mae"].(float64), fits["pareto_nbd/calibration"]["holdout_mae"].(float64)
-	if want := map[bool]string{true: "bgnbd", false: "pareto_nbd"}[bgMAE <= pnMAE]; selected != want {
-		t.Errorf("selected %s with MAEs bgnbd %.4f, pareto_nbd %.4f", selected, bgMAE, pnMAE)
+	// The lowest MAE wins, the first of bgnbd, pareto_nbd, mbgnbd on a tie.
+	want, best := "", math.Inf(1)
+	for _, name := range []string{"bgnbd", "pareto_nbd", "mbgnbd"} {
+		if mae := fits[name+"/calibration"]["holdout_mae"].(float64); mae < best {
+			want, best = name, mae
+		}
+	}
+	if selected != want {
+		t.Errorf("selected %s, want %s with holdout MAE %.4f", selected, want, best)
 	}
 	// Fit times are in the manifest, one per model_fit row.
 	var m pipeline.Manifest
@@ -213,7 +230,7 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 		}
 	}
 	hold := renderTable(t, out, schemas.ModelHoldout.Name, "2026-11-22", out)
-	if !strings.Contains(hold, ",bgnbd,all,") || !strings.Contains(hold, ",pareto_nbd,0,") {
+	if !strings.Contains(hold, ",bgnbd,all,") || !strings.Contains(hold, ",pareto_nbd,0,") || !strings.Contains(hold, ",mbgnbd,all,") {
 		t.Errorf("model_holdout:\n%s", hold)
 	}
 }

@@ -25,7 +25,7 @@ func customerSegments(horizonDays int) Table {
 			fmt.Sprintf("Expected purchase days in the %d days after the run date (clv.horizon_days), from clv_model.", horizonDays)},
 		Column{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "Gamma-Gamma expected spend per future purchase day, in the amount unit; the population mean for customers without repeat purchases. In the reporting currency."},
 		Column{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "Discounted value of the next clv.horizon_months months (default 12): Σ monthly expected purchases × expected_avg_order_value / (1 + monthly rate)^month; months of 30 days. In the reporting currency."},
-		Column{"clv_model", arrow.BinaryTypes.String, true, "Purchase model behind the predictions: bgnbd or pareto_nbd; null when none could be fitted (see model_fit)."},
+		Column{"clv_model", arrow.BinaryTypes.String, true, "Purchase model behind the predictions: bgnbd, pareto_nbd or mbgnbd; null when none could be fitted (see model_fit)."},
 	)
 	t.Columns = append(append(t.Columns, actionColumns...), segmentActionColumns...)
 	return t

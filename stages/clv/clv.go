@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -27,11 +28,15 @@ const BatchRows = 64 * 1024
 // monthDays is a month in the CLV sum, as the lifetimes package counts it.
 const monthDays = 30
 
+// purchaseModels are the models clv.model auto fits, in the order their
+// model_fit rows come and ties are broken.
+var purchaseModels = []string{"bgnbd", "pareto_nbd", "mbgnbd"}
+
 // Register adds the clv stage.
 func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "clv",
-		Doc:     "Fits BG/NBD, Pareto/NBD and Gamma-Gamma in days; model_fit, model_holdout and per-customer predictions.",
+		Doc:     "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout and per-customer predictions.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name},
 		// Folding its input needs no emitter, so the runner may run its
@@ -137,10 +142,14 @@ func (s *stage) fitPurchase(name string, c btyd.Customers) (btyd.PurchaseModel, 
 	case "bgnbd":
 		m, f, err := btyd.FitBGNBD(btyd.Compress(c))
 		return m, f, err
-	default:
+	case "mbgnbd":
+		m, f, err := btyd.FitMBGNBD(btyd.Compress(c))
+		return m, f, err
+	case "pareto_nbd":
 		m, f, err := btyd.FitParetoNBD(btyd.Compress(c))
 		return m, f, err
 	}
+	return nil, btyd.Fit{Model: name}, fmt.Errorf("%s: unknown purchase model", name)
 }
 
 func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
@@ -152,8 +161,8 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	var candidates []string
 	switch cfg.Model {
 	case "auto":
-		candidates = []string{"bgnbd", "pareto_nbd"}
-	case "bgnbd", "pareto_nbd":
+		candidates = purchaseModels
+	case "bgnbd", "pareto_nbd", "mbgnbd":
 		candidates = []string{cfg.Model}
 	}
 	var models []*fitted
@@ -200,32 +209,46 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	return s.emitHoldout(ctx, out, models)
 }
 
-// choose picks the purchase model behind the predictions.
+// choose picks the purchase model behind the predictions among those that
+// fitted: the lowest holdout MAE when every one of them has a holdout score,
+// otherwise the highest log-likelihood, so that all candidates are ranked by
+// one measure; the first in order wins a tie.
 func choose(models []*fitted) (*fitted, string) {
-	var best *fitted
-	reason := ""
+	var ok []*fitted
+	scored := true
 	for _, m := range models {
-		if m.err != nil {
-			continue
+		if m.err == nil {
+			ok = append(ok, m)
+			scored = scored && m.hasScore
 		}
-		switch {
-		case best == nil:
-			best = m
-		case m.hasScore && best.hasScore && m.holdMAE < best.holdMAE:
-			best = m
-		case !(m.hasScore && best.hasScore) && m.fit.LogLikelihood > best.fit.LogLikelihood:
+	}
+	if len(ok) == 0 {
+		return nil, ""
+	}
+	best := ok[0]
+	for _, m := range ok[1:] {
+		if scored && m.holdMAE < best.holdMAE || !scored && m.fit.LogLikelihood > best.fit.LogLikelihood {
 			best = m
 		}
 	}
+	var reason string
 	switch {
-	case best == nil:
-		return nil, ""
 	case len(models) == 1:
 		reason = "the only model configured (clv.model)"
-	case best.hasScore:
-		reason = fmt.Sprintf("lower holdout MAE (%.4f)", best.holdMAE)
+	case scored:
+		reason = fmt.Sprintf("lowest holdout MAE (%.4f)", best.holdMAE)
 	default:
-		reason = fmt.Sprintf("higher log-likelihood (%.1f); no holdout", best.fit.LogLikelihood)
+		reason = fmt.Sprintf("highest log-likelihood (%.1f); no holdout", best.fit.LogLikelihood)
+		var unscored []string
+		for _, m := range ok {
+			if !m.hasScore {
+				unscored = append(unscored, m.name)
+			}
+		}
+		if len(unscored) < len(ok) {
+			// A holdout was scored, but not for every model.
+			reason += " score for " + strings.Join(unscored, ", ")
+		}
 	}
 	for _, m := range models {
 		if m != best && m.err != nil {
