@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/rs/zerolog"
 
@@ -216,6 +217,8 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 	if _, ok := names["expected_purchases_30d"]; !ok {
 		t.Fatalf("no expected_purchases_30d column: %v", seg.Schema())
 	}
+	runDay := arrow.Date32FromTime(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	dated := 0
 	tr := array.NewTableReader(seg, 1<<20)
 	defer tr.Release()
 	for tr.Next() {
@@ -223,11 +226,33 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 		pa := rec.Column(names["p_alive"]).(*array.Float64)
 		clv := rec.Column(names["predicted_clv"]).(*array.Float64)
 		model := rec.Column(names["clv_model"]).(*array.String)
+		p0 := rec.Column(names["p_no_purchase_30d"]).(*array.Float64)
+		next := rec.Column(names["expected_next_order_date"]).(*array.Date32)
+		gap := rec.Column(names["avg_days_between_orders"]).(*array.Float64)
+		freq := rec.Column(names["frequency"]).(*array.Int64)
+		recency := rec.Column(names["recency_days"]).(*array.Int64)
 		for i := 0; i < pa.Len(); i++ {
 			if pa.IsNull(i) || pa.Value(i) < 0 || pa.Value(i) > 1 || clv.IsNull(i) == spendOK || (spendOK && clv.Value(i) < 0) || model.Value(i) != selected {
 				t.Fatalf("row %d: p_alive %v clv %v model %v", i, pa.Value(i), clv.Value(i), model.Value(i))
 			}
+			// No purchase in 30 days is at least as likely as having
+			// dropped out; the even-odds day is after the run date.
+			if p0.IsNull(i) || p0.Value(i) > 1 || p0.Value(i) < 1-pa.Value(i)-1e-12 {
+				t.Fatalf("row %d: p_no_purchase_30d %v with p_alive %v", i, p0.Value(i), pa.Value(i))
+			}
+			if next.IsValid(i) {
+				dated++
+				if next.Value(i) <= runDay {
+					t.Fatalf("row %d: expected_next_order_date %v on or before the run date", i, next.Value(i).FormattedString())
+				}
+			}
+			if x := freq.Value(i); (x == 0) != gap.IsNull(i) || (x > 0 && gap.Value(i) != float64(recency.Value(i))/float64(x)) {
+				t.Fatalf("row %d: avg_days_between_orders %v for frequency %d, recency %d", i, gap.Value(i), x, recency.Value(i))
+			}
 		}
+	}
+	if dated == 0 {
+		t.Error("no customer has an expected_next_order_date")
 	}
 	hold := renderTable(t, out, schemas.ModelHoldout.Name, "2026-11-22", out)
 	if !strings.Contains(hold, ",bgnbd,all,") || !strings.Contains(hold, ",pareto_nbd,0,") || !strings.Contains(hold, ",mbgnbd,all,") {

@@ -72,5 +72,8 @@ var CustomerPredictions = Table{
 		{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"clv_model", arrow.BinaryTypes.String, true, "As in customer_segments."},
+		{"p_no_purchase", arrow.PrimitiveTypes.Float64, true, "Over clv.horizon_days; p_no_purchase_<h>d in customer_segments."},
+		{"expected_next_order_date", arrow.FixedWidthTypes.Date32, true, "As in customer_segments."},
+		{"avg_days_between_orders", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
 	},
 }

@@ -94,7 +94,8 @@ var OrderDays = Table{
 
 // Layout holds the job settings that shape output columns.
 type Layout struct {
-	// HorizonDays names the expected_purchases_<h>d column.
+	// HorizonDays names the expected_purchases_<h>d and
+	// p_no_purchase_<h>d columns.
 	HorizonDays int
 }
 

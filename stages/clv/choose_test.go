@@ -2,6 +2,7 @@ package clv
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"retain/btyd"
@@ -46,5 +47,32 @@ func TestChoose(t *testing.T) {
 				t.Errorf("chose %q (%q), want %q (%q)", got, why, tt.want, tt.why)
 			}
 		})
+	}
+}
+
+// TestNextOrderDate: the date is the first whole day by which the odds
+// reach even, and there is none without a model, without even odds or
+// beyond 100 years.
+func TestNextOrderDate(t *testing.T) {
+	const run = 20_000
+	tests := []struct {
+		h    float64
+		want int32
+		ok   bool
+	}{
+		{0.001, run + 1, true},
+		{1, run + 1, true},
+		{1.0000001, run + 2, true},
+		{53.33, run + 54, true},
+		{maxNextOrderDays, run + maxNextOrderDays, true},
+		{maxNextOrderDays + 0.5, 0, false},
+		{math.Inf(1), 0, false},
+		{math.NaN(), 0, false},
+		{0, 0, false},
+	}
+	for _, tt := range tests {
+		if got, ok := nextOrderDate(run, tt.h); got != tt.want || ok != tt.ok {
+			t.Errorf("nextOrderDate(%v) = %d, %v; want %d, %v", tt.h, got, ok, tt.want, tt.ok)
+		}
 	}
 }
