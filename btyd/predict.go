@@ -17,7 +17,8 @@ type PurchaseModel interface {
 
 // PredictOptions set the horizons, in the fit's time unit.
 type PredictOptions struct {
-	// Horizon is the window of ExpectedPurchases, e.g. 90 days.
+	// Horizon is the window of ExpectedPurchases and PNoPurchase, e.g. 90
+	// days.
 	Horizon float64
 	// MonthLength is one month in the time unit (30 for days, as the
 	// lifetimes package counts), Months the CLV horizon and DiscountRate
@@ -28,22 +29,31 @@ type PredictOptions struct {
 }
 
 // Predictions are per-customer outputs, in the caller's row order.
+// NextOrderDays is +Inf where the model gives no better than even odds of
+// another purchase (NextOrderDays' false).
 type Predictions struct {
 	PAlive, ExpectedPurchases, ExpectedAvgValue, CLV []float64
+	PNoPurchase, NextOrderDays                       []float64
 }
 
 // Predict fills p for every customer of c (not compressed): P(alive),
 // expected purchases over the horizon, the Gamma-Gamma expected mean spend
-// (from monetary, the repeat purchases' mean spend; 0 or NaN when none) and
-// the discounted CLV, Σₘ (E[N(m·L)] − E[N((m−1)·L)]) · value / (1+d)^m.
-// The purchase-model work is done once per distinct (x, tₓ, T) and spread
-// over the CPUs; it is the expensive part.
+// (from monetary, the repeat purchases' mean spend; 0 or NaN when none),
+// the discounted CLV, Σₘ (E[N(m·L)] − E[N((m−1)·L)]) · value / (1+d)^m,
+// the probability of no purchase over the horizon and the even-odds time
+// to the next purchase. The purchase-model work is done once per distinct
+// (x, T) or (x, tₓ, T) and spread over the CPUs; it is the expensive part.
 func Predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions) Predictions {
 	n := c.Len()
-	p := Predictions{make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)}
-	// What a customer buys if alive depends on (x, T) only: far fewer
-	// distinct pairs than customers, and it is the costly part (₂F₁).
-	u, rows := compress(Customers{Frequency: c.Frequency, Recency: c.T, T: c.T})
+	col := func() []float64 { return make([]float64, n) }
+	p := Predictions{col(), col(), col(), col(), col(), col()}
+	// Everything but the spend depends on the history (x, tₓ, T) alone,
+	// and a nightly run in days has far fewer distinct histories than
+	// customers; what a customer buys if alive depends on (x, T) only,
+	// fewer still, and it is the costly part (₂F₁). The pairs are found
+	// among the histories, so only one pass hashes every customer.
+	h, hrows := compress(c)
+	u, urows := compress(Customers{Frequency: h.Frequency, Recency: h.T, T: h.T})
 	ifAlive, disc := make([]float64, u.Len()), make([]float64, u.Len())
 	parallel(u.Len(), func(j int) {
 		x, T := u.Frequency[j], u.T[j]
@@ -56,12 +66,25 @@ func Predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o
 		}
 		disc[j] = d
 	})
+	// The Pareto/NBD next-order time takes a root search per history.
+	alive, none, next := make([]float64, h.Len()), make([]float64, h.Len()), make([]float64, h.Len())
+	parallel(h.Len(), func(j int) {
+		x, tx, T := h.Frequency[j], h.Recency[j], h.T[j]
+		alive[j] = pm.PAlive(x, tx, T)
+		none[j] = pm.PNoPurchase(o.Horizon, x, tx, T)
+		if d, ok := pm.NextOrderDays(x, tx, T); ok {
+			next[j] = d
+		} else {
+			next[j] = math.Inf(1)
+		}
+	})
 	parallel(n, func(i int) {
-		j := rows[i]
-		alive := pm.PAlive(c.Frequency[i], c.Recency[i], c.T[i])
+		k := hrows[i]
+		j := urows[k]
 		v := gg.ExpectedAverageValue(c.Frequency[i], monetary[i])
-		p.PAlive[i], p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = alive, alive*ifAlive[j], v
-		p.CLV[i] = alive * disc[j] * v
+		p.PAlive[i], p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = alive[k], alive[k]*ifAlive[j], v
+		p.CLV[i] = alive[k] * disc[j] * v
+		p.PNoPurchase[i], p.NextOrderDays[i] = none[k], next[k]
 	})
 	return p
 }

@@ -94,3 +94,48 @@ func TestBGNBDExpectedMatchesPublished(t *testing.T) {
 		t.Errorf("E[X(39)] = %.4f, published 1.226", e)
 	}
 }
+
+// TestPredictMatchesPerCustomerCalls: Predict shares the model work among
+// customers with the same history, which must not change a bit of what
+// each customer gets; histories in days and in fractional weeks take the
+// two key paths of compress.
+func TestPredictMatchesPerCustomerCalls(t *testing.T) {
+	models := []struct {
+		name string
+		m    PurchaseModel
+	}{
+		{"bgnbd", BGNBD{R: 0.24, Alpha: 31, A: 0.79, B: 2.43}},
+		{"pareto_nbd", ParetoNBD{R: 0.55, Alpha: 74, S: 0.61, Beta: 82}},
+		{"mbgnbd", MBGNBD{R: 0.52, Alpha: 43, A: 0.89, B: 1.61}},
+	}
+	gg := GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}
+	days := Customers{
+		Frequency: []float64{0, 0, 3, 3, 3, 1, 12, 0},
+		Recency:   []float64{0, 0, 40, 40, 90, 300, 700, 0},
+		T:         []float64{10, 10, 100, 100, 100, 365, 720, 3000},
+	}
+	weeks := Customers{Frequency: days.Frequency, Recency: make([]float64, days.Len()), T: make([]float64, days.Len())}
+	for i := range days.T {
+		weeks.Recency[i], weeks.T[i] = days.Recency[i]/7, days.T[i]/7
+	}
+	monetary := []float64{0, 0, 30, 30, 45, 20, 12, 0}
+	o := PredictOptions{Horizon: 90, MonthLength: 30, Months: 12, DiscountRate: 0.01}
+	for _, md := range models {
+		for _, c := range []Customers{days, weeks} {
+			p := Predict(md.m, gg, c, monetary, o)
+			for i := range c.Len() {
+				x, tx, T := c.Frequency[i], c.Recency[i], c.T[i]
+				next, ok := md.m.NextOrderDays(x, tx, T)
+				if !ok {
+					next = math.Inf(1)
+				}
+				pa := md.m.PAlive(x, tx, T)
+				if p.PAlive[i] != pa || p.ExpectedPurchases[i] != pa*md.m.ExpectedIfAlive(90, x, T) ||
+					p.PNoPurchase[i] != md.m.PNoPurchase(90, x, tx, T) || p.NextOrderDays[i] != next {
+					t.Errorf("%s row %d (%g, %g, %g): p_alive %v, expected %v, p_no_purchase %v, next %v",
+						md.name, i, x, tx, T, p.PAlive[i], p.ExpectedPurchases[i], p.PNoPurchase[i], p.NextOrderDays[i])
+				}
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/rs/zerolog"
 
@@ -85,6 +86,17 @@ func TestCDNOWModelsFromRawOrders(t *testing.T) {
 	near(t, "pareto alpha/7", pn["alpha"].(float64)/7, 10.578, 0.005)
 	near(t, "pareto s", pn["s"].(float64), 0.606, 0.005)
 	near(t, "pareto beta/7", pn["beta"].(float64)/7, 11.669, 0.005)
+	// MBG/NBD against lifetimes' estimates for the same data in weeks.
+	mbg := fits["mbgnbd/full"]
+	near(t, "mbgnbd r", mbg["r"].(float64), 0.525, 0.005)
+	near(t, "mbgnbd alpha/7", mbg["alpha"].(float64)/7, 6.183, 0.005)
+	near(t, "mbgnbd a", mbg["a"].(float64), 0.891, 0.005)
+	near(t, "mbgnbd b", mbg["b"].(float64), 1.614, 0.005)
+	// Without a holdout auto keeps the highest likelihood: MBG/NBD's
+	// beats BG/NBD's by a few tenths here (see the case's README).
+	if mbg["is_selected"] != true || bg["is_selected"] != false || pn["is_selected"] != false {
+		t.Errorf("selected: bgnbd %v, pareto_nbd %v, mbgnbd %v (%v); want mbgnbd", bg["is_selected"], pn["is_selected"], mbg["is_selected"], mbg["selection_reason"])
+	}
 	// Spend does not depend on the time unit: the run's own fit is the
 	// published Gamma-Gamma likelihood.
 	if ll := gg["log_likelihood"].(float64); math.Abs(ll-(-4055.9)) > 0.5 {
@@ -140,8 +152,8 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 		t.Fatal(err)
 	}
 	fits := modelFitRows(t, out, "2026-11-22")
-	if len(fits) != 5 {
-		t.Fatalf("model_fit rows %v, want full and calibration for 2 models plus gamma_gamma", len(fits))
+	if len(fits) != 7 {
+		t.Fatalf("model_fit rows %v, want full and calibration for 3 models plus gamma_gamma", len(fits))
 	}
 	var selected string
 	for k, r := range fits {
@@ -155,9 +167,15 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 			}
 		}
 	}
-	bgMAE, pnMAE := fits["bgnbd/calibration"]["holdout_mae"].(float64), fits["pareto_nbd/calibration"]["holdout_mae"].(float64)
-	if want := map[bool]string{true: "bgnbd", false: "pareto_nbd"}[bgMAE <= pnMAE]; selected != want {
-		t.Errorf("selected %s with MAEs bgnbd %.4f, pareto_nbd %.4f", selected, bgMAE, pnMAE)
+	// The lowest MAE wins, the first of bgnbd, pareto_nbd, mbgnbd on a tie.
+	want, best := "", math.Inf(1)
+	for _, name := range []string{"bgnbd", "pareto_nbd", "mbgnbd"} {
+		if mae := fits[name+"/calibration"]["holdout_mae"].(float64); mae < best {
+			want, best = name, mae
+		}
+	}
+	if selected != want {
+		t.Errorf("selected %s, want %s with holdout MAE %.4f", selected, want, best)
 	}
 	// Fit times are in the manifest, one per model_fit row.
 	var m pipeline.Manifest
@@ -199,6 +217,8 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 	if _, ok := names["expected_purchases_30d"]; !ok {
 		t.Fatalf("no expected_purchases_30d column: %v", seg.Schema())
 	}
+	runDay := arrow.Date32FromTime(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	dated := 0
 	tr := array.NewTableReader(seg, 1<<20)
 	defer tr.Release()
 	for tr.Next() {
@@ -206,14 +226,36 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 		pa := rec.Column(names["p_alive"]).(*array.Float64)
 		clv := rec.Column(names["predicted_clv"]).(*array.Float64)
 		model := rec.Column(names["clv_model"]).(*array.String)
+		p0 := rec.Column(names["p_no_purchase_30d"]).(*array.Float64)
+		next := rec.Column(names["expected_next_order_date"]).(*array.Date32)
+		gap := rec.Column(names["avg_days_between_orders"]).(*array.Float64)
+		freq := rec.Column(names["frequency"]).(*array.Int64)
+		recency := rec.Column(names["recency_days"]).(*array.Int64)
 		for i := 0; i < pa.Len(); i++ {
 			if pa.IsNull(i) || pa.Value(i) < 0 || pa.Value(i) > 1 || clv.IsNull(i) == spendOK || (spendOK && clv.Value(i) < 0) || model.Value(i) != selected {
 				t.Fatalf("row %d: p_alive %v clv %v model %v", i, pa.Value(i), clv.Value(i), model.Value(i))
 			}
+			// No purchase in 30 days is at least as likely as having
+			// dropped out; the even-odds day is after the run date.
+			if p0.IsNull(i) || p0.Value(i) > 1 || p0.Value(i) < 1-pa.Value(i)-1e-12 {
+				t.Fatalf("row %d: p_no_purchase_30d %v with p_alive %v", i, p0.Value(i), pa.Value(i))
+			}
+			if next.IsValid(i) {
+				dated++
+				if next.Value(i) <= runDay {
+					t.Fatalf("row %d: expected_next_order_date %v on or before the run date", i, next.Value(i).FormattedString())
+				}
+			}
+			if x := freq.Value(i); (x == 0) != gap.IsNull(i) || (x > 0 && gap.Value(i) != float64(recency.Value(i))/float64(x)) {
+				t.Fatalf("row %d: avg_days_between_orders %v for frequency %d, recency %d", i, gap.Value(i), x, recency.Value(i))
+			}
 		}
 	}
+	if dated == 0 {
+		t.Error("no customer has an expected_next_order_date")
+	}
 	hold := renderTable(t, out, schemas.ModelHoldout.Name, "2026-11-22", out)
-	if !strings.Contains(hold, ",bgnbd,all,") || !strings.Contains(hold, ",pareto_nbd,0,") {
+	if !strings.Contains(hold, ",bgnbd,all,") || !strings.Contains(hold, ",pareto_nbd,0,") || !strings.Contains(hold, ",mbgnbd,all,") {
 		t.Errorf("model_holdout:\n%s", hold)
 	}
 }

@@ -111,7 +111,7 @@ func TestParseDefaults(t *testing.T) {
 			Milestones:        []int{5, 10, 25, 50, 100},
 			NewCustomerDays:   30,
 			TopSpenderPercent: 10,
-			ChurnRisk:         actionsconfig.ChurnRisk{PAliveHigh: 0.3, PAliveMedium: 0.7, GapHigh: 3, GapMedium: 1.5},
+			ChurnRisk:         actionsconfig.ChurnRisk{PNoPurchaseHigh: 0.8, PNoPurchaseMedium: 0.5, GapHigh: 3, GapMedium: 1.5},
 		},
 		"affinity":  &affinity.Config{MinPairOrders: 5, TopK: 10, MaxPairs: 5_000_000, OpenOrders: 4096},
 		"audiences": &audiences.Config{Enabled: true, Lists: audiences.Names},

@@ -31,6 +31,6 @@ var CustomerActions = Table{
 // segmentActionColumns are computed by the segments stage, which sees every
 // customer and the predictions.
 var segmentActionColumns = []Column{
-	{"churn_risk", arrow.BinaryTypes.String, false, "low, medium or high: from p_alive when predicted (high below actions.churn_risk.p_alive_high, 0.3; medium below 0.7) — except BG/NBD's p_alive of 1 for a customer without repeat purchases, which carries no information; otherwise from days since the last order over the customer's typical gap between orders (recency_days / frequency, or the shop's median gap for one-time buyers): high above 3, medium above 1.5."},
+	{"churn_risk", arrow.BinaryTypes.String, false, "low, medium or high: from p_no_purchase_<h>d where a purchase model predicted it (high at or above actions.churn_risk.p_no_purchase_high, default 0.8; medium at or above p_no_purchase_medium, 0.5); otherwise from days since the last order over the customer's typical gap between orders (recency_days / frequency, or the shop's median gap for one-time buyers): high above 3, medium above 1.5."},
 	{"is_top_spender", arrow.FixedWidthTypes.Boolean, false, "Among the top actions.top_spender_percent (default 10%) of customers by total_revenue; customers tied with the last one included."},
 }

@@ -9,10 +9,10 @@ var ModelFit = Table{
 	Doc: "Maximum-likelihood fits behind the predictive CLV columns, times in days; how long each fit took is in the run's manifest (model_fits), so a rerun writes the same table. fit_scope 'full' is fitted on all history up to the run date " +
 		"and drives the predictions; 'calibration' is fitted on history up to run date − holdout_days and scored on the holdout. " +
 		"A failed fit is a row with converged false and the reason in error; the run still writes every table. " +
-		"With clv.model auto the purchase model with the lower holdout MAE is selected (the higher log-likelihood without a holdout), and selection_reason says so.",
+		"With clv.model auto, BG/NBD, Pareto/NBD and MBG/NBD are fitted and the one with the lowest holdout MAE is selected (the highest log-likelihood when any of them has no holdout score), and selection_reason says so.",
 	Columns: []Column{
 		snapshotDate,
-		{"model", arrow.BinaryTypes.String, false, "bgnbd, pareto_nbd or gamma_gamma."},
+		{"model", arrow.BinaryTypes.String, false, "bgnbd, pareto_nbd, mbgnbd or gamma_gamma."},
 		{"role", arrow.BinaryTypes.String, false, "purchase (counts and dropout) or spend."},
 		{"fit_scope", arrow.BinaryTypes.String, false, "full or calibration."},
 		{"is_selected", arrow.FixedWidthTypes.Boolean, false, "True for the full-scope models behind the predictions."},
@@ -22,10 +22,10 @@ var ModelFit = Table{
 		{"customers", arrow.PrimitiveTypes.Int64, false, "Customers the fit used (repeat buyers with positive spend for gamma_gamma)."},
 		{"iterations", arrow.PrimitiveTypes.Int64, false, "Optimiser iterations."},
 		{"log_likelihood", arrow.PrimitiveTypes.Float64, true, "Summed log-likelihood at the fitted parameters."},
-		{"r", arrow.PrimitiveTypes.Float64, true, "Purchase-rate Gamma shape (bgnbd, pareto_nbd)."},
-		{"alpha", arrow.PrimitiveTypes.Float64, true, "Purchase-rate Gamma scale, days (bgnbd, pareto_nbd)."},
-		{"a", arrow.PrimitiveTypes.Float64, true, "Dropout Beta a (bgnbd)."},
-		{"b", arrow.PrimitiveTypes.Float64, true, "Dropout Beta b (bgnbd)."},
+		{"r", arrow.PrimitiveTypes.Float64, true, "Purchase-rate Gamma shape (bgnbd, mbgnbd, pareto_nbd)."},
+		{"alpha", arrow.PrimitiveTypes.Float64, true, "Purchase-rate Gamma scale, days (bgnbd, mbgnbd, pareto_nbd)."},
+		{"a", arrow.PrimitiveTypes.Float64, true, "Dropout Beta a (bgnbd, mbgnbd)."},
+		{"b", arrow.PrimitiveTypes.Float64, true, "Dropout Beta b (bgnbd, mbgnbd)."},
 		{"s", arrow.PrimitiveTypes.Float64, true, "Dropout-rate Gamma shape (pareto_nbd)."},
 		{"beta", arrow.PrimitiveTypes.Float64, true, "Dropout-rate Gamma scale, days (pareto_nbd)."},
 		{"p", arrow.PrimitiveTypes.Float64, true, "Spend shape per purchase (gamma_gamma)."},
@@ -48,7 +48,7 @@ var ModelHoldout = Table{
 		"first order falls before it, by their number of repeat purchase days in calibration; bucket 'all' is every such customer. Empty without a holdout.",
 	Columns: []Column{
 		snapshotDate,
-		{"model", arrow.BinaryTypes.String, false, "bgnbd or pareto_nbd."},
+		{"model", arrow.BinaryTypes.String, false, "bgnbd, pareto_nbd or mbgnbd."},
 		{"frequency_bucket", arrow.BinaryTypes.String, false, "all, 0, 1, 2, 3-5, 6-10 or 11+ repeat purchase days in calibration."},
 		{"customers", arrow.PrimitiveTypes.Int64, false, "Calibration customers in the bucket."},
 		{"actual_purchases", arrow.PrimitiveTypes.Float64, false, "Purchase days in the holdout."},
@@ -72,5 +72,8 @@ var CustomerPredictions = Table{
 		{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"clv_model", arrow.BinaryTypes.String, true, "As in customer_segments."},
+		{"p_no_purchase", arrow.PrimitiveTypes.Float64, true, "Over clv.horizon_days; p_no_purchase_<h>d in customer_segments."},
+		{"expected_next_order_date", arrow.FixedWidthTypes.Date32, true, "As in customer_segments."},
+		{"avg_days_between_orders", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
 	},
 }

@@ -37,7 +37,7 @@ var CustomerSummary = Table{
 	Name:  "customer_summary",
 	Grain: "one row per customer with at least one used order",
 	Doc: "Per-customer order history up to the end of the run date. Purchase periods are calendar days in the job's time zone: " +
-		"orders on the same day collapse into one period, as the BTYD models (BG/NBD, Pareto/NBD, Gamma-Gamma) expect. " +
+		"orders on the same day collapse into one period, as the BTYD models (BG/NBD, Pareto/NBD, MBG/NBD, Gamma-Gamma) expect. " +
 		"Money is in input.reporting_currency when input.fx_rates is given (each order converted at the rate of its date), otherwise in the orders' amount unit.",
 	Columns: []Column{
 		snapshotDate,
@@ -94,7 +94,8 @@ var OrderDays = Table{
 
 // Layout holds the job settings that shape output columns.
 type Layout struct {
-	// HorizonDays names the expected_purchases_<h>d column.
+	// HorizonDays names the expected_purchases_<h>d and
+	// p_no_purchase_<h>d columns.
 	HorizonDays int
 }
 

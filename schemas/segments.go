@@ -25,7 +25,14 @@ func customerSegments(horizonDays int) Table {
 			fmt.Sprintf("Expected purchase days in the %d days after the run date (clv.horizon_days), from clv_model.", horizonDays)},
 		Column{"expected_avg_order_value", arrow.PrimitiveTypes.Float64, true, "Gamma-Gamma expected spend per future purchase day, in the amount unit; the population mean for customers without repeat purchases. In the reporting currency."},
 		Column{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "Discounted value of the next clv.horizon_months months (default 12): Σ monthly expected purchases × expected_avg_order_value / (1 + monthly rate)^month; months of 30 days. In the reporting currency."},
-		Column{"clv_model", arrow.BinaryTypes.String, true, "Purchase model behind the predictions: bgnbd or pareto_nbd; null when none could be fitted (see model_fit)."},
+		Column{"clv_model", arrow.BinaryTypes.String, true, "Purchase model behind the predictions: bgnbd, pareto_nbd or mbgnbd; null when none could be fitted (see model_fit)."},
+		Column{fmt.Sprintf("p_no_purchase_%dd", horizonDays), arrow.PrimitiveTypes.Float64, true,
+			fmt.Sprintf("Probability that the customer has no purchase day in the %d days after the run date (clv.horizon_days), from clv_model given frequency, recency_days and tenure_days: "+
+				"a customer who has dropped out counts, and so does one still active who does not order in the window. Null when no purchase model was fitted.", horizonDays)},
+		Column{"expected_next_order_date", arrow.FixedWidthTypes.Date32, true, "First day after the run date by the end of which clv_model gives even odds or better that the customer has ordered again: " +
+			"run date + ⌈h⌉ days, where h solves P(no purchase in the h days after the run date) = 1/2. Null when the model gives no better than even odds of ever ordering again, " +
+			"when no purchase model was fitted, or when h exceeds 36,525 days (100 years)."},
+		Column{"avg_days_between_orders", arrow.PrimitiveTypes.Float64, true, "Mean days between purchase days, recency_days / frequency (first to last purchase day over the number of gaps); null below two purchase days (frequency 0)."},
 	)
 	t.Columns = append(append(t.Columns, actionColumns...), segmentActionColumns...)
 	return t

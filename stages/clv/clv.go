@@ -1,6 +1,7 @@
 // Package clv is the stage that fits the BTYD models (package btyd) on every
 // customer's purchase history, checks them on a holdout, and predicts each
-// customer's P(alive), purchases, order value and discounted CLV.
+// customer's P(alive), purchases, chance of no purchase, next order date,
+// order value and discounted CLV.
 package clv
 
 import (
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -27,11 +29,20 @@ const BatchRows = 64 * 1024
 // monthDays is a month in the CLV sum, as the lifetimes package counts it.
 const monthDays = 30
 
+// maxNextOrderDays caps expected_next_order_date at 100 years of 365.25
+// days: further out, the date says no more than null does, and far enough
+// out it would not fit a DATE.
+const maxNextOrderDays = 36525
+
+// purchaseModels are the models clv.model auto fits, in the order their
+// model_fit rows come and ties are broken.
+var purchaseModels = []string{"bgnbd", "pareto_nbd", "mbgnbd"}
+
 // Register adds the clv stage.
 func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "clv",
-		Doc:     "Fits BG/NBD, Pareto/NBD and Gamma-Gamma in days; model_fit, model_holdout and per-customer predictions.",
+		Doc:     "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout and per-customer predictions.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name},
 		// Folding its input needs no emitter, so the runner may run its
@@ -137,10 +148,14 @@ func (s *stage) fitPurchase(name string, c btyd.Customers) (btyd.PurchaseModel, 
 	case "bgnbd":
 		m, f, err := btyd.FitBGNBD(btyd.Compress(c))
 		return m, f, err
-	default:
+	case "mbgnbd":
+		m, f, err := btyd.FitMBGNBD(btyd.Compress(c))
+		return m, f, err
+	case "pareto_nbd":
 		m, f, err := btyd.FitParetoNBD(btyd.Compress(c))
 		return m, f, err
 	}
+	return nil, btyd.Fit{Model: name}, fmt.Errorf("%s: unknown purchase model", name)
 }
 
 func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
@@ -152,8 +167,8 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	var candidates []string
 	switch cfg.Model {
 	case "auto":
-		candidates = []string{"bgnbd", "pareto_nbd"}
-	case "bgnbd", "pareto_nbd":
+		candidates = purchaseModels
+	case "bgnbd", "pareto_nbd", "mbgnbd":
 		candidates = []string{cfg.Model}
 	}
 	var models []*fitted
@@ -200,32 +215,46 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	return s.emitHoldout(ctx, out, models)
 }
 
-// choose picks the purchase model behind the predictions.
+// choose picks the purchase model behind the predictions among those that
+// fitted: the lowest holdout MAE when every one of them has a holdout score,
+// otherwise the highest log-likelihood, so that all candidates are ranked by
+// one measure; the first in order wins a tie.
 func choose(models []*fitted) (*fitted, string) {
-	var best *fitted
-	reason := ""
+	var ok []*fitted
+	scored := true
 	for _, m := range models {
-		if m.err != nil {
-			continue
+		if m.err == nil {
+			ok = append(ok, m)
+			scored = scored && m.hasScore
 		}
-		switch {
-		case best == nil:
-			best = m
-		case m.hasScore && best.hasScore && m.holdMAE < best.holdMAE:
-			best = m
-		case !(m.hasScore && best.hasScore) && m.fit.LogLikelihood > best.fit.LogLikelihood:
+	}
+	if len(ok) == 0 {
+		return nil, ""
+	}
+	best := ok[0]
+	for _, m := range ok[1:] {
+		if scored && m.holdMAE < best.holdMAE || !scored && m.fit.LogLikelihood > best.fit.LogLikelihood {
 			best = m
 		}
 	}
+	var reason string
 	switch {
-	case best == nil:
-		return nil, ""
 	case len(models) == 1:
 		reason = "the only model configured (clv.model)"
-	case best.hasScore:
-		reason = fmt.Sprintf("lower holdout MAE (%.4f)", best.holdMAE)
+	case scored:
+		reason = fmt.Sprintf("lowest holdout MAE (%.4f)", best.holdMAE)
 	default:
-		reason = fmt.Sprintf("higher log-likelihood (%.1f); no holdout", best.fit.LogLikelihood)
+		reason = fmt.Sprintf("highest log-likelihood (%.1f); no holdout", best.fit.LogLikelihood)
+		var unscored []string
+		for _, m := range ok {
+			if !m.hasScore {
+				unscored = append(unscored, m.name)
+			}
+		}
+		if len(unscored) < len(ok) {
+			// A holdout was scored, but not for every model.
+			reason += " score for " + strings.Join(unscored, ", ")
+		}
 	}
 	for _, m := range models {
 		if m != best && m.err != nil {
@@ -243,29 +272,50 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 			Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: cfg.MonthlyDiscountRate,
 		})
 	}
-	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerPredictions.Schema())
+	t := schemas.CustomerPredictions
+	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
 	defer b.Release()
-	opt := func(k int, v []float64, i int, ok bool) {
-		fb := b.Field(k).(*array.Float64Builder)
-		if ok && !math.IsNaN(v[i]) {
-			fb.Append(v[i])
+	f64 := func(name string) *array.Float64Builder { return b.Field(t.MustIndex(name)).(*array.Float64Builder) }
+	ids, model := b.Field(t.MustIndex("customer_id")).(*array.StringBuilder), b.Field(t.MustIndex("clv_model")).(*array.StringBuilder)
+	pAlive, expected, value, clv := f64("p_alive"), f64("expected_purchases"), f64("expected_avg_order_value"), f64("predicted_clv")
+	none, gap := f64("p_no_purchase"), f64("avg_days_between_orders")
+	next := b.Field(t.MustIndex("expected_next_order_date")).(*array.Date32Builder)
+	put := func(fb *array.Float64Builder, v float64, ok bool) {
+		if ok && !math.IsNaN(v) {
+			fb.Append(v)
 		} else {
 			fb.AppendNull()
 		}
 	}
+	// Without a model the prediction columns are nil, and every value is
+	// NaN, which put and nextOrderDate turn into null.
+	at := func(v []float64, i int) float64 {
+		if i < len(v) {
+			return v[i]
+		}
+		return math.NaN()
+	}
+	has := selected != nil
 	for start := 0; start < len(s.ids); start += BatchRows {
 		for i := start; i < min(start+BatchRows, len(s.ids)); i++ {
-			b.Field(0).(*array.StringBuilder).Append(s.ids[i])
-			has := selected != nil
-			opt(1, p.PAlive, i, has)
-			opt(2, p.ExpectedPurchases, i, has)
-			opt(3, p.ExpectedAvgValue, i, hasValue && has)
-			opt(4, p.CLV, i, hasValue && has)
+			ids.Append(s.ids[i])
+			put(pAlive, at(p.PAlive, i), has)
+			put(expected, at(p.ExpectedPurchases, i), has)
+			put(value, at(p.ExpectedAvgValue, i), hasValue && has)
+			put(clv, at(p.CLV, i), hasValue && has)
 			if has {
-				b.Field(5).(*array.StringBuilder).Append(selected.name)
+				model.Append(selected.name)
 			} else {
-				b.Field(5).AppendNull()
+				model.AppendNull()
 			}
+			put(none, at(p.PNoPurchase, i), has)
+			if d, ok := nextOrderDate(s.runDay, at(p.NextOrderDays, i)); ok {
+				next.Append(arrow.Date32(d))
+			} else {
+				next.AppendNull()
+			}
+			x := s.full.Frequency[i]
+			put(gap, s.full.Recency[i]/x, x > 0)
 		}
 		rec := b.NewRecord()
 		err := out.Emit(ctx, schemas.CustomerPredictions.Name, rec)
@@ -275,4 +325,16 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 		}
 	}
 	return nil
+}
+
+// nextOrderDate is the day number of expected_next_order_date for the
+// even-odds time h: purchase days count from the run day in the model's
+// time, so the first whole day after the run day by whose end the odds of
+// another purchase reach even is ⌈h⌉ days on. False for NaN (no model),
+// +Inf (no even odds) and beyond maxNextOrderDays.
+func nextOrderDate(runDay int32, h float64) (int32, bool) {
+	if !(h > 0 && h <= maxNextOrderDays) {
+		return 0, false
+	}
+	return runDay + int32(math.Ceil(h)), true
 }

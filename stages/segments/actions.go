@@ -9,11 +9,16 @@ import (
 	"retain/stages/actions/actionsconfig"
 )
 
-// churnRisk grades every customer: by p_alive where a model predicted it
-// (and it is not BG/NBD's uninformative 1 for a one-time buyer), otherwise
-// by days since the last order over the customer's typical gap
-// between orders — the shop's median gap for one-time buyers, who have none.
-func churnRisk(cfg actionsconfig.ChurnRisk, c columns, pAlive *array.Float64) []string {
+// churnRisk grades every customer: by the chance of no order over the
+// horizon where a model predicted it, otherwise by days since the last order
+// over the customer's typical gap between orders — the shop's median gap for
+// one-time buyers, who have none.
+//
+// Unlike p_alive, the chance of no order carries information for every
+// customer a model predicts: BG/NBD holds a customer without repeat
+// purchases alive (p_alive = 1), but that customer's chance of no order,
+// ((α+T)/(α+T+h))^r, still rises towards 1 the longer they stay silent.
+func churnRisk(cfg actionsconfig.ChurnRisk, c columns, pNoPurchase *array.Float64) []string {
 	var gaps []float64
 	for i, f := range c.frequency {
 		if f > 0 {
@@ -27,15 +32,11 @@ func churnRisk(cfg actionsconfig.ChurnRisk, c columns, pAlive *array.Float64) []
 	}
 	out := make([]string, len(c.ids))
 	for i := range out {
-		// BG/NBD holds a customer without a repeat purchase alive by
-		// construction (p_alive = 1): that says nothing about churn, so
-		// such customers are graded by their silence like everyone else.
-		informative := pAlive.Len() > i && pAlive.IsValid(i) && !(c.frequency[i] == 0 && pAlive.Value(i) >= 1)
-		if informative {
-			switch p := pAlive.Value(i); {
-			case p < cfg.PAliveHigh:
+		if pNoPurchase.Len() > i && pNoPurchase.IsValid(i) {
+			switch p := pNoPurchase.Value(i); {
+			case p >= cfg.PNoPurchaseHigh:
 				out[i] = "high"
-			case p < cfg.PAliveMedium:
+			case p >= cfg.PNoPurchaseMedium:
 				out[i] = "medium"
 			default:
 				out[i] = "low"

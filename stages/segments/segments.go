@@ -176,8 +176,8 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		}
 		extraCols = append(extraCols, cols...)
 	}
-	pAlive := extraCols[schemas.CustomerPredictions.MustIndex("p_alive")-1].(*array.Float64)
-	risk := churnRisk(actionsconfig.Of(s.rc.Job).ChurnRisk, c, pAlive)
+	pNoPurchase := extraCols[schemas.CustomerPredictions.MustIndex("p_no_purchase")-1].(*array.Float64)
+	risk := churnRisk(actionsconfig.Of(s.rc.Job).ChurnRisk, c, pNoPurchase)
 	top := topSpenders(cents, actionsconfig.Of(s.rc.Job).TopSpenderPercent)
 
 	schema := schemas.LookupForSegments(clvconfig.Layout(s.rc.Job)).Schema()

@@ -35,13 +35,14 @@ type Tier struct {
 	Min  float64 `yaml:"min" doc:"Where the level starts, in the basis's unit." range:"[0,+Inf)"`
 }
 
-// ChurnRisk cut-offs: by p_alive when a model predicted it, otherwise by
-// days since the last order over the customer's typical gap between orders.
+// ChurnRisk cut-offs: by the chance of no order over clv.horizon_days when a
+// model predicted it, otherwise by days since the last order over the
+// customer's typical gap between orders.
 type ChurnRisk struct {
-	PAliveHigh   float64 `yaml:"p_alive_high" doc:"High risk below this p_alive." range:"(0,1)"`
-	PAliveMedium float64 `yaml:"p_alive_medium" doc:"Medium risk below this p_alive." range:"(0,1)"`
-	GapHigh      float64 `yaml:"gap_high" doc:"Without a p_alive: high risk above this many typical gaps since the last order." range:"(0,1000]"`
-	GapMedium    float64 `yaml:"gap_medium" doc:"Without a p_alive: medium risk above this many typical gaps since the last order." range:"(0,1000]"`
+	PNoPurchaseHigh   float64 `yaml:"p_no_purchase_high" doc:"High risk at or above this p_no_purchase_<h>d, the chance of no order in the clv.horizon_days after the run date." range:"(0,1)"`
+	PNoPurchaseMedium float64 `yaml:"p_no_purchase_medium" doc:"Medium risk at or above this p_no_purchase_<h>d; below p_no_purchase_high." range:"(0,1)"`
+	GapHigh           float64 `yaml:"gap_high" doc:"Without a prediction: high risk above this many typical gaps since the last order." range:"(0,1000]"`
+	GapMedium         float64 `yaml:"gap_medium" doc:"Without a prediction: medium risk above this many typical gaps since the last order." range:"(0,1000]"`
 }
 
 // Section is the job file's actions section.
@@ -54,7 +55,7 @@ var Section = config.NewSpec("actions", "Win-back stages, declining behaviour, l
 			Milestones:        []int{5, 10, 25, 50, 100},
 			NewCustomerDays:   30,
 			TopSpenderPercent: 10,
-			ChurnRisk:         ChurnRisk{PAliveHigh: 0.3, PAliveMedium: 0.7, GapHigh: 3, GapMedium: 1.5},
+			ChurnRisk:         ChurnRisk{PNoPurchaseHigh: 0.8, PNoPurchaseMedium: 0.5, GapHigh: 3, GapMedium: 1.5},
 		}
 	}, check)
 
@@ -86,8 +87,8 @@ func check(a *Actions, _ config.Env) error {
 		}
 	}
 	c := a.ChurnRisk
-	if c.PAliveHigh >= c.PAliveMedium || c.GapMedium >= c.GapHigh {
-		return fmt.Errorf("%w: actions.churn_risk: want p_alive_high < p_alive_medium and gap_medium < gap_high", config.ErrInvalid)
+	if c.PNoPurchaseMedium >= c.PNoPurchaseHigh || c.GapMedium >= c.GapHigh {
+		return fmt.Errorf("%w: actions.churn_risk: want p_no_purchase_medium < p_no_purchase_high and gap_medium < gap_high", config.ErrInvalid)
 	}
 	return nil
 }

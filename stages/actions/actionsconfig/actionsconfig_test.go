@@ -26,7 +26,7 @@ func TestSectionValues(t *testing.T) {
 		t.Errorf("set values not kept: %+v", a)
 	}
 	// Keys the file leaves out keep their defaults.
-	if a.DeclineWindowDays != 90 || a.NewCustomerDays != 30 || a.TopSpenderPercent != 10 || a.ChurnRisk.PAliveHigh != 0.3 {
+	if a.DeclineWindowDays != 90 || a.NewCustomerDays != 30 || a.TopSpenderPercent != 10 || a.ChurnRisk.PNoPurchaseHigh != 0.8 || a.ChurnRisk.PNoPurchaseMedium != 0.5 {
 		t.Errorf("defaults lost: %+v", a)
 	}
 }
@@ -49,9 +49,12 @@ func TestSectionErrors(t *testing.T) {
 		{"three winback days", "actions: {winback_days: [90, 180, 270]}\n", "actions.winback_days [90 180 270]: want 4 increasing day counts"},
 		{"winback days not increasing", "actions: {winback_days: [90, 90, 270, 365]}\n", "want 4 increasing day counts"},
 		{"winback day of 0", "actions: {winback_days: [0, 180, 270, 365]}\n", "actions.winback_days[0]: 0 is out of range"},
-		{"p_alive cut-offs crossed", "actions: {churn_risk: {p_alive_high: 0.8}}\n", "p_alive_high < p_alive_medium"},
+		{"p_no_purchase cut-offs crossed", "actions: {churn_risk: {p_no_purchase_medium: 0.9}}\n", "p_no_purchase_medium < p_no_purchase_high"},
+		{"p_no_purchase cut-offs equal", "actions: {churn_risk: {p_no_purchase_medium: 0.6, p_no_purchase_high: 0.6}}\n", "p_no_purchase_medium < p_no_purchase_high"},
+		{"removed p_alive cut-off", "actions: {churn_risk: {p_alive_high: 0.3}}\n", "p_alive_high"},
 		{"gap cut-offs crossed", "actions: {churn_risk: {gap_medium: 4}}\n", "gap_medium < gap_high"},
-		{"p_alive of 1", "actions: {churn_risk: {p_alive_medium: 1}}\n", "actions.churn_risk.p_alive_medium: 1 is out of range"},
+		{"p_no_purchase of 1", "actions: {churn_risk: {p_no_purchase_high: 1}}\n", "actions.churn_risk.p_no_purchase_high: 1 is out of range"},
+		{"p_no_purchase of 0", "actions: {churn_risk: {p_no_purchase_medium: 0}}\n", "actions.churn_risk.p_no_purchase_medium: 0 is out of range"},
 		{"zero decline ratio", "actions: {frequency_decline_ratio: 0}\n", "actions.frequency_decline_ratio: 0 is out of range"},
 		{"top spenders above 100", "actions: {top_spender_percent: 101}\n", "actions.top_spender_percent: 101 is out of range"},
 	}

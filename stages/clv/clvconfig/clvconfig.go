@@ -1,7 +1,7 @@
 // Package clvconfig declares the job file's clv section. It is a package of
-// its own because the horizon shapes output columns (expected_purchases_<h>d)
-// that the writer, the segments stage and the report must name alike, and
-// they may not import the clv stage.
+// its own because the horizon shapes output columns (expected_purchases_<h>d,
+// p_no_purchase_<h>d) that the writer, the segments stage and the report
+// must name alike, and they may not import the clv stage.
 package clvconfig
 
 import (
@@ -11,8 +11,8 @@ import (
 
 // CLV configures predictive customer lifetime value.
 type CLV struct {
-	Model               string  `yaml:"model" doc:"auto fits BG/NBD and Pareto/NBD and keeps the better one on the holdout (by likelihood without one); bgnbd, pareto_nbd or none pick one or none." enum:"auto|bgnbd|pareto_nbd|none"`
-	HorizonDays         int     `yaml:"horizon_days" doc:"The window of expected_purchases_<h>d, in days." range:"[1,3650]"`
+	Model               string  `yaml:"model" doc:"auto fits BG/NBD, Pareto/NBD and MBG/NBD and keeps the one with the lowest holdout MAE, or the one with the highest log-likelihood unless every fitted model has a holdout score (no holdout, or a calibration fit failed); bgnbd, pareto_nbd, mbgnbd or none pick one or none." enum:"auto|bgnbd|pareto_nbd|mbgnbd|none"`
+	HorizonDays         int     `yaml:"horizon_days" doc:"The window of expected_purchases_<h>d and p_no_purchase_<h>d, in days." range:"[1,3650]"`
 	HorizonMonths       int     `yaml:"horizon_months" doc:"The months of value predicted_clv adds up." range:"[1,120]"`
 	MonthlyDiscountRate float64 `yaml:"monthly_discount_rate" doc:"The discount applied to each month of predicted_clv." range:"[0,1)"`
 	HoldoutDays         int     `yaml:"holdout_days" doc:"When positive, the models are also fitted on history before run date − N and scored against the last N days (model_holdout); retain run --holdout-days overrides it." range:"[0,3650]"`
