@@ -145,9 +145,15 @@ func (m MBGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 //
 //	(a+b+x)/(a−1) · (1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x+1; a+b+x; t/(α+T+t))).
 //
-// That is BG/NBD's expectation with b one higher, which is how it is
-// computed. It does not depend on recency, so predictions compute it once
-// per distinct (x, T).
+// That is BG/NBD's expectation with b one higher, written out rather than
+// delegated so that the sums round as the formula reads. It does not depend
+// on recency, so predictions compute it once per distinct (x, T).
 func (m MBGNBD) ExpectedIfAlive(t, x, T float64) float64 {
-	return BGNBD{R: m.R, Alpha: m.Alpha, A: m.A, B: m.B + 1}.ExpectedIfAlive(t, x, T)
+	if t <= 0 {
+		return 0
+	}
+	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	z := t / (alpha + T + t)
+	logTerm := (r+x)*math.Log1p(-z) + logHyp2F1(r+x, b+x+1, a+b+x, z)
+	return math.Max(0, (a+b+x)/(a-1)*-math.Expm1(logTerm))
 }
