@@ -21,9 +21,16 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/rs/zerolog"
 	"github.com/zeebo/xxh3"
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"retain/internal/progress"
 )
+
+// clock is the progress meters' clock; nil is the wall clock. Tests set it
+// to make lines due.
+var clock progress.Clock
 
 // Options configure a generated shop.
 type Options struct {
@@ -41,6 +48,9 @@ type Options struct {
 	// use, instead of C00000001: about three times the bytes per id, so a
 	// shop of 30,000 customers already has over 1 MiB of distinct ids.
 	UUIDCustomerIDs bool
+	// Log gets a line every few seconds on how far generating customers,
+	// then writing their orders, has come; the zero Logger gets none.
+	Log zerolog.Logger
 }
 
 // Result says what was written.
@@ -115,6 +125,7 @@ func Generate(o Options) (*Result, error) {
 
 	var orders []order
 	var nextID int64 = 1
+	meter := progress.Start(o.Log, progress.Options{Msg: "generating customers", Unit: "customers", Total: int64(o.Customers), Clock: clock})
 	for c := 0; c < o.Customers; c++ {
 		m := pick(rng, len(markets), func(i int) float64 { return markets[i].weight })
 		ch := pick(rng, len(channels), func(i int) float64 { return channels[i].weight })
@@ -142,7 +153,9 @@ func Generate(o Options) (*Result, error) {
 				break
 			}
 		}
+		meter.Tick(int64(c + 1))
 	}
+	meter.Stop()
 	// A few bad rows of every kind, so a run shows its quarantine.
 	nBad := max(len(orders)/2000, 6)
 	for k := 0; k < nBad; k++ {
@@ -296,6 +309,9 @@ func write(o Options, orders []order, rng *rand.Rand) (int64, error) {
 	ib := array.NewRecordBuilder(mem, ItemsSchema)
 	defer ib.Release()
 	var items int64
+	// Most of the time goes here, formatting ids and compressing pages.
+	meter := progress.Start(o.Log, progress.Options{Msg: "writing orders", Unit: "orders", Total: int64(len(orders)), Clock: clock})
+	defer meter.Stop()
 	flush := func(b *array.RecordBuilder, w *partWriter) error {
 		rec := b.NewRecord()
 		defer rec.Release()
@@ -348,6 +364,7 @@ func write(o Options, orders []order, rng *rand.Rand) (int64, error) {
 			ib.Field(3).(*array.Float64Builder).Append(math.Round(od.amount/float64(n)/float64(q)*100) / 100)
 			items++
 		}
+		meter.Tick(int64(i + 1))
 		if (i+1)%65536 == 0 {
 			if err := flush(ob, ow); err != nil {
 				return items, err

@@ -113,6 +113,9 @@ func runHostile(t *testing.T, dir string) {
 	if strings.Contains(msg, "\n") {
 		t.Errorf("error is not one line: %q", msg)
 	}
+	if seg := repeatedSegment(msg); seg != "" {
+		t.Errorf("error %q says %q twice", msg, seg)
+	}
 
 	if want.ExitCode != exitOK {
 		// A night without orders (exit 3) is not a failure: main logs it

@@ -42,19 +42,6 @@ const (
 	exitNoInput = 3
 )
 
-const usage = `retain: nightly customer-retention tables from order data.
-
-Commands:
-  retain run --job FILE --run-date YYYY-MM-DD [--input DIR] [--output DIR] [--run-id ID] [--dry-run] [--xcom-file F] [--holdout-days N] [--allow-volume-drop] [--lineage-parent NS/JOB/RUN_ID] [--lineage-root-parent NS/JOB/RUN_ID]
-  retain backfill --job FILE --from YYYY-MM-DD --to YYYY-MM-DD [--parallel N] [--force] [--input DIR] [--output DIR] [--allow-volume-drop] [--lineage-parent NS/JOB/RUN_ID] [--lineage-root-parent NS/JOB/RUN_ID]
-  retain gen --customers N --out DIR [--end-date YYYY-MM-DD] [--seed N] [--uuid-ids]
-  retain schema [--format text|markdown|dbt|bigquery] [--table NAME]
-  retain show [--output DIR] --run-date YYYY-MM-DD [--table T] [--columns a,b] [--where col=value] [--limit N]
-  retain stages
-  retain config
-  retain version
-`
-
 var errUsage = errors.New("usage")
 
 // gcPercent is the default GOGC: a nightly batch job on shared workers
@@ -67,7 +54,7 @@ func main() {
 		debug.SetGCPercent(gcPercent)
 	}
 	err := run(os.Args[1:], os.Stdout, os.Stderr)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "retain: %v\n", err)
 	}
 	os.Exit(exitCode(err))
@@ -78,7 +65,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) || errors.Is(err, pipeline.ErrRunID):
+	case errors.Is(err, errUsage) || errors.Is(err, pipeline.ErrRunID):
 		return exitUsage
 	case errors.Is(err, night.ErrNoInput):
 		return exitNoInput
@@ -86,35 +73,75 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
+// commands are retain's commands in the order the help lists them.
+var commands = []command{
+	{
+		name: "run", purpose: "runs the nightly job for one run date and commits its tables together.",
+		example:  "retain run --job jobs/nightly.yaml --run-date 2026-11-22 --output out",
+		required: []string{"job", "run-date"}, setup: runJob,
+	},
+	{
+		name: "backfill", purpose: "runs the job for every date from --from to --to, skipping committed dates.",
+		example:  "retain backfill --job jobs/nightly.yaml --from 2026-10-01 --to 2026-10-31 --parallel 2",
+		required: []string{"job", "from", "to"}, setup: backfill,
+	},
+	{
+		name: "gen", purpose: "generates a synthetic shop (orders, order items, FX rates) to run the job on.",
+		example:  "retain gen --customers 20000 --out tmp/sample --end-date 2026-11-22",
+		required: []string{"out"}, setup: gen,
+	},
+	{
+		name: "schema", purpose: "prints the output tables' schemas as text, Markdown, dbt or BigQuery JSON.",
+		example: "retain schema --format bigquery --table customer_summary", setup: printSchema,
+	},
+	{
+		name: "show", purpose: "prints a committed table's rows as aligned text.",
+		example:  "retain show --output out --run-date 2026-11-22 --table segment_summary --where dimension=total",
+		required: []string{"run-date"}, setup: show,
+	},
+	{
+		name: "stages", purpose: "lists the stages in run order: what each reads, writes, hands over, is configured by.",
+		example: "retain stages", setup: listStages,
+	},
+	{
+		name: "config", purpose: "prints the job-file reference (docs/config.md): every key, its default and meaning.",
+		example: "retain config > docs/config.md", setup: printConfig,
+	},
+	{
+		name: "version", purpose: "prints the version.",
+		example: "retain version", setup: version,
+	},
+}
+
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errUsage
+		_ = writeOverview(stderr)
+		return fmt.Errorf("%w: no command", errUsage)
 	}
 	switch args[0] {
-	case "run":
-		return runJob(args[1:], stdout, stderr)
-	case "backfill":
-		return backfill(args[1:], stdout, stderr)
-	case "gen":
-		return gen(args[1:], stdout, stderr)
-	case "schema":
-		return printSchema(args[1:], stdout, stderr)
-	case "show":
-		return show(args[1:], stdout, stderr)
-	case "stages":
-		return listStages(args[1:], stdout, stderr)
-	case "config":
-		return printConfig(args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, pipeline.Version())
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	case "help", "-h", "-help", "--help":
+		if len(args) == 1 {
+			return writeOverview(stdout)
+		}
+		if c := commandNamed(args[1]); c != nil {
+			fs, _ := c.flags()
+			return writeHelp(stdout, c, fs)
+		}
+		_ = writeOverview(stderr)
+		return fmt.Errorf("%w: unknown command %q", errUsage, args[1])
 	}
-	fmt.Fprint(stderr, usage)
+	if c := commandNamed(args[0]); c != nil {
+		return runCommand(c, args[1:], stdout, stderr)
+	}
+	_ = writeOverview(stderr)
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}
+
+func version(*flag.FlagSet) func(stdout, stderr io.Writer) error {
+	return func(stdout, _ io.Writer) error {
+		_, err := fmt.Fprintln(stdout, pipeline.Version())
+		return err
+	}
 }
 
 func newLogger(stderr io.Writer) zerolog.Logger {
@@ -136,14 +163,14 @@ type jobFlags struct {
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.job, "job", "", "job file (YAML)")
-	fs.StringVar(&f.input, "input", "", "folder holding the input tables (orders/, order_items/); overrides the job file")
-	fs.StringVar(&f.output, "output", "", "output root folder; overrides the job file")
-	fs.StringVar(&f.xcom, "xcom-file", "", "also write the summary JSON here (Airflow: /airflow/xcom/return.json)")
-	fs.IntVar(&f.holdoutDays, "holdout-days", -1, "score the CLV models on the last N days (overrides clv.holdout_days)")
+	fs.StringVar(&f.job, "job", "", "read the job from the YAML `FILE`")
+	fs.StringVar(&f.input, "input", "", "read the inputs from folder `DIR` (DIR/orders, DIR/order_items, DIR/fx_rates: a folder or a .parquet or .csv file each) instead of the job file's paths")
+	fs.StringVar(&f.output, "output", "", "write the tables under root folder `DIR` instead of the job file's output.path")
+	fs.StringVar(&f.xcom, "xcom-file", "", "also write the summary JSON line to `FILE` (Airflow: /airflow/xcom/return.json)")
+	fs.IntVar(&f.holdoutDays, "holdout-days", -1, "score the CLV models on the last `N` days instead of clv.holdout_days; -1 keeps the job file's")
 	fs.BoolVar(&f.allowVolumeDrop, "allow-volume-drop", false, "commit even when rows read fell by more than validate.max_volume_drop against the last committed night")
-	fs.StringVar(&f.lineageParent, "lineage-parent", "", "the run that started this one (the Airflow task), namespace/job/runId, for the lineage events' parent facet (default $"+lineage.ParentEnv+")")
-	fs.StringVar(&f.lineageRoot, "lineage-root-parent", "", "the root of that run's hierarchy (the DAG run), namespace/job/runId (default $"+lineage.RootParentEnv+")")
+	fs.StringVar(&f.lineageParent, "lineage-parent", "", "the run that started this one (the Airflow task), `PARENT` written namespace/job/runId, for the lineage events' parent facet (default $"+lineage.ParentEnv+")")
+	fs.StringVar(&f.lineageRoot, "lineage-root-parent", "", "the root of that run's hierarchy (the DAG run), `PARENT` written namespace/job/runId (default $"+lineage.RootParentEnv+")")
 }
 
 // options loads the job file and the stage registry.
@@ -239,174 +266,146 @@ func (f *jobFlags) report(stdout io.Writer, v any) error {
 	return err
 }
 
-func runJob(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runJob(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
 	var jf jobFlags
 	jf.register(fs)
-	runDate := fs.String("run-date", "", "logical run date, YYYY-MM-DD")
-	runID := fs.String("run-id", "", "run id (default: generated)")
-	dryRun := fs.Bool("dry-run", false, "check the job file and input schemas, write nothing")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err)
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
+	runDate := fs.String("run-date", "", "the logical run date, `YYYY-MM-DD`: the window ends at its midnight in the job's time zone")
+	runID := fs.String("run-id", "", "name the run `ID` in logs, manifest and summary instead of one made from the time")
+	dryRun := fs.Bool("dry-run", false, "check the job file and every input file's columns and types, and write nothing")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
+	return func(stdout, stderr io.Writer) error {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
+		if err := checkRunDate(*runDate); err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		if *runID == "" {
+			*runID = pipeline.NewRunID(time.Now())
 		}
-		defer pprof.StopCPUProfile()
-	}
-	if *runDate == "" {
-		fs.Usage()
-		return fmt.Errorf("%w: --run-date is required", errUsage)
-	}
-	if err := checkRunDate(*runDate); err != nil {
+		log := newLogger(stderr)
+		o, err := jf.options(log)
+		if err == nil {
+			o.RunDate, o.RunID, o.DryRun = *runDate, *runID, *dryRun
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var sum *pipeline.Summary
+			if sum, err = pipeline.Run(ctx, o); err == nil {
+				return jf.report(stdout, sum)
+			}
+		}
+		// A scheduler that reads stdout gets a parseable line on failure
+		// too, and log-based alerting gets one error line.
+		status := "failed"
+		if errors.Is(err, night.ErrNoInput) {
+			status = "no_input"
+			log.Warn().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("no input for this date; nothing replaced")
+		} else {
+			log.Error().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("run failed")
+		}
+		name := ""
+		if o.Job != nil {
+			name = o.Job.Name
+		}
+		_ = jf.report(stdout, map[string]string{"status": status, "run_id": *runID, "run_date": *runDate, "job": name, "error": oneLine(err.Error())})
 		return err
 	}
-	if *runID == "" {
-		*runID = pipeline.NewRunID(time.Now())
-	}
-	log := newLogger(stderr)
-	o, err := jf.options(log)
-	if err == nil {
-		o.RunDate, o.RunID, o.DryRun = *runDate, *runID, *dryRun
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		var sum *pipeline.Summary
-		if sum, err = pipeline.Run(ctx, o); err == nil {
-			return jf.report(stdout, sum)
-		}
-	}
-	// A scheduler that reads stdout gets a parseable line on failure too,
-	// and log-based alerting gets one error line.
-	status := "failed"
-	if errors.Is(err, night.ErrNoInput) {
-		status = "no_input"
-		log.Warn().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("no input for this date; nothing replaced")
-	} else {
-		log.Error().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("run failed")
-	}
-	name := ""
-	if o.Job != nil {
-		name = o.Job.Name
-	}
-	_ = jf.report(stdout, map[string]string{"status": status, "run_id": *runID, "run_date": *runDate, "job": name, "error": oneLine(err.Error())})
-	return err
 }
 
 // oneLine keeps the summary's error on the one line schedulers parse.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func backfill(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func backfill(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
 	var jf jobFlags
 	jf.register(fs)
 	var bo pipeline.BackfillOptions
-	fs.StringVar(&bo.From, "from", "", "first run date, YYYY-MM-DD")
-	fs.StringVar(&bo.To, "to", "", "last run date, YYYY-MM-DD")
-	fs.IntVar(&bo.Parallel, "parallel", 1, "dates run at once")
+	fs.StringVar(&bo.From, "from", "", "the first run date, `YYYY-MM-DD`")
+	fs.StringVar(&bo.To, "to", "", "the last run date, `YYYY-MM-DD`")
+	fs.IntVar(&bo.Parallel, "parallel", 1, "run `N` dates at once")
 	fs.BoolVar(&bo.Force, "force", false, "rerun dates that already have a _SUCCESS")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err)
-	}
-	if bo.From == "" || bo.To == "" {
-		fs.Usage()
-		return fmt.Errorf("%w: --from and --to are required", errUsage)
-	}
-	log := newLogger(stderr)
-	o, err := jf.options(log)
-	if err != nil {
-		log.Error().Err(err).Msg("backfill failed")
-		return err
-	}
-	bo.Options = o
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	sum, err := pipeline.Backfill(ctx, bo)
-	if err != nil {
-		log.Error().Err(err).Msg("backfill failed")
-	}
-	if sum != nil {
-		if rerr := jf.report(stdout, sum); rerr != nil && err == nil {
-			err = rerr
+	return func(stdout, stderr io.Writer) error {
+		log := newLogger(stderr)
+		o, err := jf.options(log)
+		if err != nil {
+			log.Error().Err(err).Msg("backfill failed")
+			return err
 		}
-	}
-	return err
-}
-
-func gen(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o := synth.Options{}
-	fs.IntVar(&o.Customers, "customers", 10000, "number of customers")
-	out := fs.String("out", "", "output folder (orders/ and order_items/ are written in it)")
-	end := fs.String("end-date", time.Now().UTC().Format(time.DateOnly), "last day of generated history (a few later orders are added to exercise exclusion)")
-	fs.Uint64Var(&o.Seed, "seed", 1, "random seed; the same seed gives the same files")
-	fs.BoolVar(&o.UUIDCustomerIDs, "uuid-ids", false, "36-character UUID customer ids instead of C00000001")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err)
-	}
-	if *out == "" || o.Customers < 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: --out and a positive --customers are required", errUsage)
-	}
-	var err error
-	if o.EndDate, err = time.Parse(time.DateOnly, *end); err != nil {
-		return fmt.Errorf("%w: --end-date: %v", errUsage, err)
-	}
-	o.Dir = filepath.Clean(*out)
-	res, err := synth.Generate(o)
-	if err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(res)
-}
-
-func show(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	output := fs.String("output", "out", "output root folder of the run")
-	runDate := fs.String("run-date", "", "snapshot date to show, YYYY-MM-DD")
-	table := fs.String("table", schemas.SegmentSummary.Name, "table to show")
-	columns := fs.String("columns", "", "comma-separated columns (default: all)")
-	where := fs.String("where", "", "column=value filters, comma-separated")
-	limit := fs.Int("limit", 20, "rows at most; 0 for all")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err)
-	}
-	if err := checkRunDate(*runDate); err != nil {
-		return err
-	}
-	o := preview.Options{Limit: *limit, Where: map[string]string{}}
-	if *columns != "" {
-		o.Columns = strings.Split(*columns, ",")
-	}
-	if *where != "" {
-		for _, kv := range strings.Split(*where, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				return fmt.Errorf("%w: --where %q: want column=value", errUsage, kv)
+		bo.Options = o
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		sum, err := pipeline.Backfill(ctx, bo)
+		if err != nil {
+			log.Error().Err(err).Msg("backfill failed")
+		}
+		if sum != nil {
+			if rerr := jf.report(stdout, sum); rerr != nil && err == nil {
+				err = rerr
 			}
-			o.Where[k] = v
 		}
-	}
-	path := filepath.Join(pipeline.PartitionDir(*output, *table, *runDate), load.PartName)
-	return preview.Print(stdout, path, o)
-}
-
-// usageError makes a flag the command does not know a usage error (exit 2).
-func usageError(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", errUsage, err)
+}
+
+func gen(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
+	o := synth.Options{}
+	fs.IntVar(&o.Customers, "customers", 10000, "generate `N` customers")
+	out := fs.String("out", "", "write orders/, order_items/ and fx_rates.csv into folder `DIR`")
+	end := fs.String("end-date", time.Now().UTC().Format(time.DateOnly), "the last day of history, `YYYY-MM-DD`, today in UTC unless given; a few orders fall after it to exercise exclusion")
+	fs.Uint64Var(&o.Seed, "seed", 1, "the random seed `N`; the same seed gives the same files")
+	fs.BoolVar(&o.UUIDCustomerIDs, "uuid-ids", false, "give customers 36-character UUIDs instead of ids like C00000001")
+	return func(stdout, stderr io.Writer) error {
+		if o.Customers < 1 {
+			return fmt.Errorf("%w: --customers %d: want a positive number", errUsage, o.Customers)
+		}
+		var err error
+		if o.EndDate, err = time.Parse(time.DateOnly, *end); err != nil {
+			return fmt.Errorf("%w: --end-date: %v", errUsage, err)
+		}
+		o.Dir = filepath.Clean(*out)
+		o.Log = newLogger(stderr)
+		res, err := synth.Generate(o)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(res)
+	}
+}
+
+func show(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
+	output := fs.String("output", "out", "read the run's tables under root folder `DIR`")
+	runDate := fs.String("run-date", "", "the snapshot date to show, `YYYY-MM-DD`")
+	table := fs.String("table", schemas.SegmentSummary.Name, "show output table `NAME` (retain schema lists them)")
+	columns := fs.String("columns", "", "show only the columns `a,b,...`, in this order, instead of every column")
+	where := fs.String("where", "", "show only rows whose columns hold these values: `col=value,...`")
+	limit := fs.Int("limit", 20, "show at most `N` rows; 0 for all")
+	return func(stdout, _ io.Writer) error {
+		if err := checkRunDate(*runDate); err != nil {
+			return err
+		}
+		o := preview.Options{Limit: *limit, Where: map[string]string{}}
+		if *columns != "" {
+			o.Columns = strings.Split(*columns, ",")
+		}
+		if *where != "" {
+			for _, kv := range strings.Split(*where, ",") {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					return fmt.Errorf("%w: --where %q: want column=value", errUsage, kv)
+				}
+				o.Where[k] = v
+			}
+		}
+		path := filepath.Join(pipeline.PartitionDir(*output, *table, *runDate), load.PartName)
+		return preview.Print(stdout, path, o)
+	}
 }
 
 // checkRunDate makes a malformed run date a usage error (exit 2).
@@ -417,25 +416,22 @@ func checkRunDate(d string) error {
 	return nil
 }
 
-func printSchema(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "text, markdown, dbt (sources.yml) or bigquery (JSON schema)")
-	table := fs.String("table", "", "with --format bigquery: one table's schema, as `bq mk --schema` reads it")
-	source := fs.String("dbt-source", "retain", "with --format dbt: the source name")
-	dataset := fs.String("dbt-schema", "retain", "with --format dbt: the dataset/schema holding the tables")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err)
+func printSchema(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
+	format := fs.String("format", "text", "print as `FORMAT`: text, markdown, dbt (sources.yml) or bigquery (JSON schema)")
+	table := fs.String("table", "", "with --format bigquery: print only table `NAME`'s schema, as bq mk --schema reads it, instead of every table's")
+	source := fs.String("dbt-source", "retain", "with --format dbt: the source `NAME`")
+	dataset := fs.String("dbt-schema", "retain", "with --format dbt: the dataset (schema) `NAME` that holds the tables")
+	return func(stdout, _ io.Writer) error {
+		switch *format {
+		case "text":
+			return schemas.WriteText(stdout)
+		case "markdown":
+			return schemas.WriteMarkdown(stdout)
+		case "dbt":
+			return schemas.WriteDBT(stdout, *source, *dataset)
+		case "bigquery":
+			return schemas.WriteBigQuery(stdout, *table)
+		}
+		return fmt.Errorf("%w: --format %q: want text, markdown, dbt or bigquery", errUsage, *format)
 	}
-	switch *format {
-	case "text":
-		return schemas.WriteText(stdout)
-	case "markdown":
-		return schemas.WriteMarkdown(stdout)
-	case "dbt":
-		return schemas.WriteDBT(stdout, *source, *dataset)
-	case "bigquery":
-		return schemas.WriteBigQuery(stdout, *table)
-	}
-	return fmt.Errorf("%w: --format %q: want text, markdown, dbt or bigquery", errUsage, *format)
 }

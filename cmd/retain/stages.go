@@ -16,38 +16,32 @@ import (
 // listStages prints the stage graph in run order: what each stage reads,
 // writes, waits for, hands over and needs, so a newcomer sees the whole job
 // without reading the packages.
-func listStages(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("stages", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+func listStages(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
+	return func(stdout, _ io.Writer) error {
+		if fs.NArg() > 0 {
+			return fmt.Errorf("%w: stages takes no arguments", errUsage)
+		}
+		var reg night.Registry
+		if err := stages.RegisterAll(&reg); err != nil {
+			return err
+		}
+		g, err := engine.BuildGraph(reg.Specs())
+		if err != nil {
+			return err
+		}
+		return describe(stdout, g, &reg)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: stages takes no arguments", errUsage)
-	}
-	var reg night.Registry
-	if err := stages.RegisterAll(&reg); err != nil {
-		return err
-	}
-	g, err := engine.BuildGraph(reg.Specs())
-	if err != nil {
-		return err
-	}
-	return describe(stdout, g, &reg)
 }
 
 // printConfig writes the job-file reference (docs/config.md) from the
 // sections every stage and the run declare.
-func printConfig(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+func printConfig(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
+	return func(stdout, _ io.Writer) error {
+		if fs.NArg() > 0 {
+			return fmt.Errorf("%w: config takes no arguments", errUsage)
+		}
+		return jobfile.WriteReference(stdout)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: config takes no arguments", errUsage)
-	}
-	return jobfile.WriteReference(stdout)
 }
 
 func describe(w io.Writer, g *engine.Graph[*night.Context], reg *night.Registry) error {

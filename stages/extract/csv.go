@@ -32,7 +32,9 @@ var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 // csvFile is an open CSV file positioned after its header.
 type csvFile struct {
 	fh *os.File
-	cr *csv.Reader
+	// read counts the bytes read of the file, for the progress lines.
+	read *countingReader
+	cr   *csv.Reader
 	// header is nil for a file without a single record (0 bytes, or blank
 	// lines only): an export that wrote nothing.
 	header []string
@@ -44,10 +46,11 @@ type csvFile struct {
 func openCSV(path string, src *night.Source) (*csvFile, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, pathless(err)
 	}
+	read := &countingReader{r: fh}
 	// csv.NewReader keeps a *bufio.Reader this size as it is.
-	br := bufio.NewReaderSize(fh, 1<<16)
+	br := bufio.NewReaderSize(read, 1<<16)
 	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
 		br.Discard(len(utf8BOM))
 	}
@@ -55,7 +58,7 @@ func openCSV(path string, src *night.Source) (*csvFile, error) {
 	cr.Comma = comma(src)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	f := &csvFile{fh: fh, cr: cr}
+	f := &csvFile{fh: fh, read: read, cr: cr}
 	header, err := cr.Read()
 	switch {
 	case errors.Is(err, io.EOF):

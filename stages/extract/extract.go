@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -43,14 +44,15 @@ func RegisterItems(r *night.Registry) error {
 	}, night.InputSection)
 }
 
-// sideInput keeps a missing side input from reading as "no orders for this
-// date": without its items or rates the night's output would be wrong, so
-// the run fails instead of being skipped.
+// sideInput names the side input a reader's error is about, and keeps a
+// missing side input from reading as "no orders for this date": without
+// its items or rates the night's output would be wrong, so the run fails
+// instead of being skipped.
 func sideInput(name string, err error) error {
 	if errors.Is(err, night.ErrNoInput) {
 		return fmt.Errorf("%s: %v", name, err)
 	}
-	return err
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // ErrNoWarehouse is wrapped when a job reads orders from a warehouse that
@@ -90,6 +92,9 @@ type column struct {
 type plannedFile struct {
 	inputFile
 	columns []column
+	// size is the file's bytes, which progress lines count when rows
+	// cannot be known up front.
+	size int64
 	// empty is a CSV file without even a header: an export that wrote
 	// nothing, which holds no rows (and so needs no columns).
 	empty bool
@@ -114,6 +119,7 @@ type reader struct {
 	// CSV records); without it (FX rates) any malformed record fails.
 	acct       *night.Accounting
 	quarantine *quarantine.Builder
+	progress   readProgress
 }
 
 // newReader resolves the files and checks every file's columns up front, so
@@ -129,12 +135,23 @@ func newReader(rc *night.Context, src *night.Source, t schemas.Table, required [
 		rc: rc, where: "input." + t.Name, src: src, location: location, table: schemas.RawOrders,
 		sourceTable: t.Name, acct: rc.Rows,
 	}
+	var totalRows, totalBytes int64
 	for _, f := range files {
-		fields, err := fileFields(f, src)
+		fields, n, err := fileFields(f, src)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.path, err)
 		}
-		pf := plannedFile{inputFile: f, empty: fields == nil}
+		st, err := os.Stat(f.path)
+		if err != nil {
+			return nil, err
+		}
+		pf := plannedFile{inputFile: f, size: st.Size(), empty: fields == nil}
+		totalBytes += pf.size
+		if n < 0 {
+			r.progress.byBytes = true
+		} else {
+			totalRows += n
+		}
 		if pf.empty {
 			r.files = append(r.files, pf)
 			continue
@@ -163,7 +180,12 @@ func newReader(rc *night.Context, src *night.Source, t schemas.Table, required [
 		}
 		r.files = append(r.files, pf)
 	}
-	rc.Log.Info().Str("stage", "extract").Str("input", r.where).Int("files", len(files)).Msg("input files checked")
+	ev := rc.Log.Info().Str("stage", "extract").Str("input", r.where).Int("files", len(files)).Int64("bytes", totalBytes)
+	r.progress.total = totalBytes
+	if !r.progress.byBytes {
+		ev, r.progress.total = ev.Int64("rows", totalRows), totalRows
+	}
+	ev.Msg("input files checked")
 	return r, nil
 }
 
@@ -171,16 +193,18 @@ func newReader(rc *night.Context, src *night.Source, t schemas.Table, required [
 // header; nil for a CSV file without a header. A column name that appears
 // twice makes the mapping ambiguous and fails; columns without a name
 // (trailing commas of a spreadsheet export) cannot be mapped and may repeat.
-func fileFields(f inputFile, src *night.Source) ([]arrow.Field, error) {
+// It also returns the rows a Parquet footer declares, -1 for CSV.
+func fileFields(f inputFile, src *night.Source) ([]arrow.Field, int64, error) {
 	var fields []arrow.Field
+	rows := int64(-1)
 	if f.format == "csv" {
 		cf, err := openCSV(f.path, src)
 		if err != nil {
-			return nil, err
+			return nil, rows, err
 		}
 		defer cf.Close()
 		if cf.header == nil {
-			return nil, nil
+			return nil, rows, nil
 		}
 		fields = make([]arrow.Field, len(cf.header))
 		for i, h := range cf.header {
@@ -190,7 +214,7 @@ func fileFields(f inputFile, src *night.Source) ([]arrow.Field, error) {
 		err := guard(func() error {
 			pr, err := file.OpenParquetFile(f.path, false)
 			if err != nil {
-				return err
+				return pathless(err)
 			}
 			defer pr.Close()
 			fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{}, nil)
@@ -201,24 +225,24 @@ func fileFields(f inputFile, src *night.Source) ([]arrow.Field, error) {
 			if err != nil {
 				return err
 			}
-			fields = sc.Fields()
+			fields, rows = sc.Fields(), pr.NumRows()
 			for i := range fields {
 				fields[i].Type = timestampMeaning(pr.MetaData().Schema, fr.Manifest.OriginSchema, fields[i])
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w: not a readable Parquet file: %v", night.ErrInputSchema, err)
+			return nil, rows, fmt.Errorf("%w: not a readable Parquet file: %v", night.ErrInputSchema, err)
 		}
 	}
 	seen := make(map[string]bool, len(fields))
 	for _, fl := range fields {
 		if seen[fl.Name] && fl.Name != "" {
-			return nil, fmt.Errorf("%w: column %q appears twice", night.ErrInputSchema, fl.Name)
+			return nil, rows, fmt.Errorf("%w: column %q appears twice", night.ErrInputSchema, fl.Name)
 		}
 		seen[fl.Name] = true
 	}
-	return fields, nil
+	return fields, rows, nil
 }
 
 // Close releases the quarantine rows built for malformed records.
@@ -230,7 +254,10 @@ func (r *reader) Close(context.Context) error {
 }
 
 // Finish streams every file in order and holds the input to having rows.
+// While it reads, a line every few seconds says how far it is.
 func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
+	r.startProgress()
+	defer r.progress.stop()
 	var rows int64
 	for i := range r.files {
 		f := &r.files[i]
@@ -246,6 +273,7 @@ func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 			return fmt.Errorf("%s: %w", f.path, err)
 		}
 		rows += n
+		r.progress.fileDone(f)
 	}
 	if rows == 0 {
 		return r.noRows()
@@ -260,16 +288,17 @@ func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 // that wrote nothing, and would commit an empty product_affinity over a
 // good one; without used orders there is nothing to pair anyway.
 func (r *reader) noRows() error {
-	what := fmt.Sprintf("%s: %s: its files hold no rows (%d files)", r.where, r.location, len(r.files))
+	what := fmt.Sprintf("%s: its files hold no rows (%d files)", r.location, len(r.files))
 	switch r.table {
 	case schemas.RawOrders:
-		return fmt.Errorf("%w: %s", night.ErrNoInput, what)
+		return fmt.Errorf("%w: %s: %s", night.ErrNoInput, r.where, what)
 	case schemas.RawItems:
 		if used := r.rc.Rows.Used; used > 0 {
-			return fmt.Errorf("%w: %s while %d orders are used; product_affinity would be empty", ErrNoRows, what, used)
+			return fmt.Errorf("%w: %s: %s while %d orders are used; product_affinity would be empty", ErrNoRows, r.where, what, used)
 		}
 		return nil
 	}
+	// ReadAll names the side input.
 	return fmt.Errorf("%w: %s", ErrNoRows, what)
 }
 
@@ -290,6 +319,7 @@ func (r *reader) readFile(ctx context.Context, f *plannedFile, out engine.Emitte
 		return 0, err
 	}
 	defer cf.Close()
+	r.progress.csv = cf.read
 	rows, err := r.stream(ctx, f, r.csvDecoder(cf, f), out)
 	if err != nil {
 		return rows, err
@@ -330,7 +360,7 @@ func (r *reader) take(ctx context.Context, f *plannedFile, b batch, out engine.E
 // mapped to columns by their position in the header.
 func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedRecord, out engine.Emitter) error {
 	if r.acct == nil {
-		return fmt.Errorf("%w: line %d: %s; every %s record must be well-formed", ErrMalformed, m.line, m.problem, r.where)
+		return fmt.Errorf("%w: line %d: %s; every record of this input must be well-formed", ErrMalformed, m.line, m.problem)
 	}
 	f.malformed++
 	if f.firstMalformed == 0 {
@@ -403,13 +433,19 @@ func (emitFunc) Create(a, _ string) (io.WriteCloser, error) {
 // format, column-mapping and type checks as orders, handing each batch to
 // visit. Batches are released after visit returns. The input must have
 // rows, and a malformed CSV record fails it. It is the input.SideInput the
-// validate stage reads FX rates with.
+// validate stage reads FX rates with; every error it returns, visit's
+// included, starts with the input's name (input.fx_rates), and with the
+// file when one was being read.
 func ReadAll(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
+	where := "input." + t.Name
 	r, err := newReader(rc, src, t, required)
 	if err != nil {
-		return sideInput("input."+t.Name, err)
+		return sideInput(where, err)
 	}
 	defer r.Close(ctx)
 	r.table, r.acct = t.Name, nil
-	return r.Finish(ctx, emitFunc(visit))
+	if err := r.Finish(ctx, emitFunc(visit)); err != nil {
+		return sideInput(where, err)
+	}
+	return nil
 }

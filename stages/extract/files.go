@@ -101,6 +101,15 @@ func InputFiles(path, format string) ([]string, error) {
 	return paths, nil
 }
 
+// pathless drops the path from the error of opening or reading a file,
+// which the reader's callers name already, so that it is said once.
+func pathless(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}
+
 func isGlob(path string) bool { return strings.ContainsAny(path, "*?[") }
 
 // globRoot is the folder a glob looks in: its path up to the first

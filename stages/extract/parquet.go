@@ -22,7 +22,7 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 	var pr *file.Reader
 	if err := guard(func() (err error) {
 		pr, err = file.OpenParquetFile(f.path, false)
-		return err
+		return pathless(err)
 	}); err != nil {
 		return 0, unreadable("not a readable Parquet file", err)
 	}
@@ -54,12 +54,12 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 	}
 	fh, err := os.Open(f.path)
 	if err != nil {
-		return 0, err
+		return 0, pathless(err)
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
-		return 0, err
+		return 0, pathless(err)
 	}
 	return r.stream(ctx, f, func(send func(batch) bool) error {
 		first := int64(1)

@@ -77,14 +77,16 @@ func (r *reader) stream(ctx context.Context, f *plannedFile, decode decoder, out
 	var rows int64
 	for b := range batches {
 		err := r.take(ctx, f, b, out)
-		rows += int64(len(b.malformed))
+		n := int64(len(b.malformed))
 		if b.rec != nil {
-			rows += b.rec.NumRows()
+			n += b.rec.NumRows()
 		}
+		rows += n
 		b.release()
 		if err != nil {
 			return rows, err
 		}
+		r.progress.read(n)
 	}
 	// The channel is closed: the decoder goroutine has returned.
 	return rows, decodeErr

@@ -53,10 +53,10 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("input.fx_rates: %w", err)
 	}
-	// A reader canceled part way stops without an error, so the rates
-	// could be incomplete unless ctx is checked again after the read.
+	// The reader names the input and the file in its errors, visit's
+	// included, so they are returned as they are.
 	err := read(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
-		file, firstRow := input.SourceOf(rec)
+		_, firstRow := input.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
 		rate := amountAccessor(column(rec, "rate_to_reporting"))
@@ -65,17 +65,19 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 			c, s2 := code(i)
 			v, s3 := rate(i)
 			if s1 != ok || s2 != ok || s3 != ok || !(v > 0) || math.IsInf(v, 1) || strings.TrimSpace(c) == "" {
-				return fmt.Errorf("%s: fx rate row %d: need a date, a currency and a positive rate", file, firstRow+int64(i))
+				return fmt.Errorf("fx rate row %d: need a date, a currency and a positive rate", firstRow+int64(i))
 			}
 			k := strings.ToUpper(strings.TrimSpace(c))
 			r.byCode[k] = append(r.byCode[k], ratePoint{localday.Of(us, r.loc), v})
 		}
 		return nil
 	})
-	if err == nil {
-		err = ctx.Err()
-	}
 	if err != nil {
+		return nil, err
+	}
+	// A reader canceled part way stops without an error, so the rates
+	// could be incomplete unless ctx is checked again after the read.
+	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("input.fx_rates: %w", err)
 	}
 	for _, pts := range r.byCode {
