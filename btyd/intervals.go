@@ -65,7 +65,7 @@ const maxRedraws = 10
 // purchases, and per customer only for CLV, whose value depends on the
 // customer's own mean spend (except without repeat purchases, where it is
 // the population mean and is shared too). Point values use Predict's own
-// formulas; under the draws a batchModel (BG/NBD) uses faster forms —
+// formulas; under the draws a batchModel (BG/NBD, MBG/NBD) uses faster forms —
 // one hypergeometric series for all horizons, P(alive) from tabulated
 // factors of its odds, interpolation over T — that agree with them to
 // about 1e-12.
@@ -429,6 +429,21 @@ func (m BGNBD) dropoutOdds(x, T float64) (base, power, shift float64, alive bool
 		return 0, 0, m.Alpha, true
 	}
 	return math.Log(m.A) - math.Log(m.B+x-1) + (m.R+x)*math.Log(m.Alpha+T), m.R + x, m.Alpha, false
+}
+
+func (m MBGNBD) interpShift() float64 { return m.Alpha }
+
+// dropoutOdds: ln a − ln(b+x) + (r+x)·ln(α+T) − (r+x)·ln(α+tₓ); an MBG/NBD
+// customer may have dropped out at the first purchase, so none is surely
+// alive.
+func (m MBGNBD) dropoutOdds(x, T float64) (base, power, shift float64, alive bool) {
+	return math.Log(m.A) - math.Log(m.B+x) + (m.R+x)*math.Log(m.Alpha+T), m.R + x, m.Alpha, false
+}
+
+// expectedIfAliveAt is ExpectedIfAlive over many horizons, to rounding: the
+// MBG/NBD expectation is BG/NBD's with b one higher.
+func (m MBGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]float64) {
+	BGNBD{m.R, m.Alpha, m.A, m.B + 1}.expectedIfAliveAt(dst, ts, x, T, scratch)
 }
 
 // maxOddsTable bounds a unit's table of recency odds, in entries.

@@ -34,7 +34,7 @@ type Likelihood struct {
 }
 
 // Estimable is a fitted purchase model whose parameter uncertainty can be
-// measured and sampled: BGNBD, ParetoNBD, and any model that can give its
+// measured and sampled: BGNBD, MBGNBD, ParetoNBD, and any model that can give its
 // likelihood over log-parameters and rebuild itself from parameter values.
 // (A model of this package may also implement batchModel, which makes its
 // prediction intervals faster.)
@@ -263,4 +263,25 @@ func (g GammaGamma) withParams(p []float64) (GammaGamma, error) {
 		return GammaGamma{}, fmt.Errorf("gamma_gamma: %w: parameters %v", ErrBadInput, p)
 	}
 	return GammaGamma{p[0], p[1], p[2]}, nil
+}
+
+// Likelihood is the MBG/NBD log-likelihood of customers, with its analytic
+// gradient.
+func (m MBGNBD) Likelihood(c Customers) (Likelihood, error) {
+	if err := c.validate(); err != nil {
+		return Likelihood{}, err
+	}
+	d := newMBGNBDData(c)
+	return Likelihood{Model: "mbgnbd", Names: []string{"r", "alpha", "a", "b"},
+		Params: []float64{m.R, m.Alpha, m.A, m.B}, Weight: d.weight, NLL: d.nll, Gradient: true}, nil
+}
+
+// WithParams is MBG/NBD at r, α, a, b. Unlike BG/NBD's, its expected
+// purchases hold for any a + b (the series' c is a+b+x, positive even
+// without repeat purchases); only a ≠ 1 is needed.
+func (m MBGNBD) WithParams(p []float64) (PurchaseModel, error) {
+	if len(p) != 4 || !finiteAll(p) || math.Abs(p[2]-1) < 1e-9 {
+		return nil, fmt.Errorf("mbgnbd: %w: parameters %v", ErrBadInput, p)
+	}
+	return MBGNBD{p[0], p[1], p[2], p[3]}, nil
 }
