@@ -10,7 +10,7 @@ var ModelFit = Table{
 		"and drives the predictions; 'calibration' is fitted on history up to run date − holdout_days and scored on the holdout. " +
 		"A failed fit is a row with converged false and the reason in error; the run still writes every table. " +
 		"With clv.model auto, BG/NBD, Pareto/NBD and MBG/NBD are fitted and the one with the lowest holdout MAE is selected (the highest log-likelihood when any of them has no holdout score), and selection_reason says so.",
-	Columns: []Column{
+	Columns: append([]Column{
 		snapshotDate,
 		{"model", arrow.BinaryTypes.String, false, "bgnbd, pareto_nbd, mbgnbd or gamma_gamma."},
 		{"role", arrow.BinaryTypes.String, false, "purchase (counts and dropout) or spend."},
@@ -37,7 +37,28 @@ var ModelFit = Table{
 		{"holdout_rmse", arrow.PrimitiveTypes.Float64, true, "Root mean squared error of the same."},
 		{"holdout_predicted_total", arrow.PrimitiveTypes.Float64, true, "Predicted holdout purchase days, all calibration customers."},
 		{"holdout_actual_total", arrow.PrimitiveTypes.Float64, true, "Actual holdout purchase days, all calibration customers."},
-	},
+	}, parameterUncertainty()...),
+}
+
+// FitParams are the parameter columns of model_fit, in their order; each
+// has <param>_se, <param>_low and <param>_high after the holdout columns.
+var FitParams = []string{"r", "alpha", "a", "b", "s", "beta", "p", "q", "gamma"}
+
+// parameterUncertainty are model_fit's columns that say how precisely the
+// data determine each parameter, appended so no earlier column moves.
+func parameterUncertainty() []Column {
+	var cols []Column
+	for _, p := range FitParams {
+		cols = append(cols,
+			Column{p + "_se", arrow.PrimitiveTypes.Float64, true, "Standard error of " + p + ": from the observed information (the Hessian of the log-likelihood) at the optimum, in log-parameters, by the delta method, se = " + p + " × se(ln " + p + "). Null where " + p + " is, or when uncertainty_error says why."},
+			Column{p + "_low", arrow.PrimitiveTypes.Float64, true, "Lower end of the interval_level confidence interval of " + p + ", computed on the log scale, exp(ln " + p + " − z × se(ln " + p + ")), so it stays positive and is not symmetric around " + p + "."},
+			Column{p + "_high", arrow.PrimitiveTypes.Float64, true, "Upper end of that interval, exp(ln " + p + " + z × se(ln " + p + "))."},
+		)
+	}
+	return append(cols,
+		Column{"interval_level", arrow.PrimitiveTypes.Float64, false, "Two-sided level of the parameter intervals and of the per-customer prediction intervals (clv.interval_level)."},
+		Column{"uncertainty_error", arrow.BinaryTypes.String, true, "Why a fit that converged has no standard errors: the observed information is not positive definite, or too ill-conditioned to invert, so the data do not determine some combination of the parameters. The estimates stand; null when the standard errors were computed or the fit failed (see error)."},
+	)
 }
 
 // ModelHoldout breaks the holdout check down by calibration frequency.
@@ -75,5 +96,11 @@ var CustomerPredictions = Table{
 		{"p_no_purchase", arrow.PrimitiveTypes.Float64, true, "Over clv.horizon_days; p_no_purchase_<h>d in customer_segments."},
 		{"expected_next_order_date", arrow.FixedWidthTypes.Date32, true, "As in customer_segments."},
 		{"avg_days_between_orders", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"p_alive_low", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"p_alive_high", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"expected_purchases_low", arrow.PrimitiveTypes.Float64, true, "Over clv.horizon_days; expected_purchases_<h>d_low in customer_segments."},
+		{"expected_purchases_high", arrow.PrimitiveTypes.Float64, true, "Over clv.horizon_days; expected_purchases_<h>d_high in customer_segments."},
+		{"predicted_clv_low", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
+		{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 	},
 }

@@ -33,10 +33,25 @@ func customerSegments(horizonDays int) Table {
 			"run date + ⌈h⌉ days, where h solves P(no purchase in the h days after the run date) = 1/2. Null when the model gives no better than even odds of ever ordering again, " +
 			"when no purchase model was fitted, or when h exceeds 36,525 days (100 years)."},
 		Column{"avg_days_between_orders", arrow.PrimitiveTypes.Float64, true, "Mean days between purchase days, recency_days / frequency (first to last purchase day over the number of gaps); null below two purchase days (frequency 0)."},
+		Column{"p_alive_low", arrow.PrimitiveTypes.Float64, true, "Lower end of p_alive's interval at clv.interval_level: " + predictionInterval},
+		Column{"p_alive_high", arrow.PrimitiveTypes.Float64, true, "Upper end of p_alive's interval, as p_alive_low."},
+		Column{fmt.Sprintf("expected_purchases_%dd_low", horizonDays), arrow.PrimitiveTypes.Float64, true,
+			fmt.Sprintf("Lower end of expected_purchases_%dd's interval, as p_alive_low.", horizonDays)},
+		Column{fmt.Sprintf("expected_purchases_%dd_high", horizonDays), arrow.PrimitiveTypes.Float64, true,
+			fmt.Sprintf("Upper end of expected_purchases_%dd's interval, as p_alive_low.", horizonDays)},
+		Column{"predicted_clv_low", arrow.PrimitiveTypes.Float64, true, "Lower end of predicted_clv's interval, as p_alive_low, the spend model's parameters drawn too; null also when predicted_clv is or the spend model's uncertainty could not be measured. In the reporting currency."},
+		Column{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "Upper end of predicted_clv's interval, as predicted_clv_low. In the reporting currency."},
 	)
 	t.Columns = append(append(t.Columns, actionColumns...), segmentActionColumns...)
 	return t
 }
+
+// predictionInterval says what the per-customer intervals of
+// customer_segments are, and what they are not.
+const predictionInterval = "the purchase model's parameters are drawn clv.interval_draws times from their estimated sampling distribution (model_fit's standard errors and correlations, on the log scale), " +
+	"the prediction is recomputed under each draw, and the bounds are the (1 − level)/2 and (1 + level)/2 quantiles of those values, widened where needed to hold the prediction itself. " +
+	"They measure how precisely the shop's history pins the model down, not the customer's own randomness: a customer's actual purchases fall outside far more often than 1 − level. " +
+	"Null when no purchase model was fitted, its standard errors could not be computed (model_fit.uncertainty_error), or clv.interval_draws is 0."
 
 var customerSegmentsBase = Table{
 	Name:  "customer_segments",

@@ -34,6 +34,10 @@ const monthDays = 30
 // out it would not fit a DATE.
 const maxNextOrderDays = 36525
 
+// intervalSeed seeds the parameter draws of the prediction intervals. It is
+// fixed, not taken from the run, so a rerun writes the same bounds.
+const intervalSeed = 0x5eed_c1f0
+
 // purchaseModels are the models clv.model auto fits, in the order their
 // model_fit rows come and ties are broken.
 var purchaseModels = []string{"bgnbd", "pareto_nbd", "mbgnbd"}
@@ -129,12 +133,18 @@ type fitted struct {
 	model btyd.PurchaseModel
 	fit   btyd.Fit
 	err   error
+	// unc is the full fit's parameter uncertainty, uncErr why there is none
+	// although the fit succeeded.
+	unc    btyd.Uncertainty
+	uncErr error
 	// calibration fit and holdout scores
-	calFit   btyd.Fit
-	calErr   error
-	scores   []bucketScore
-	holdMAE  float64
-	hasScore bool
+	calFit    btyd.Fit
+	calErr    error
+	calUnc    btyd.Uncertainty
+	calUncErr error
+	scores    []bucketScore
+	holdMAE   float64
+	hasScore  bool
 }
 
 // ErrTooFewCustomers is wrapped when a fit is refused for lack of data.
@@ -177,11 +187,14 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		f.model, f.fit, f.err = s.fitPurchase(name, s.full.Customers)
 		if f.err != nil {
 			log.Error().Str("model", name).Err(f.err).Msg("purchase model fit failed; its predictions are left out")
+		} else if f.unc, f.uncErr = purchaseUncertainty(f.model, s.full.Customers, cfg.IntervalLevel); f.uncErr != nil {
+			log.Warn().Str("model", name).Err(f.uncErr).Msg("no standard errors for the purchase model; its prediction intervals are left out")
 		}
 		if s.holdout > 0 && len(s.actual) > 0 {
 			var calModel btyd.PurchaseModel
 			calModel, f.calFit, f.calErr = s.fitPurchase(name, s.cal.Customers)
 			if f.calErr == nil {
+				f.calUnc, f.calUncErr = purchaseUncertainty(calModel, s.cal.Customers, cfg.IntervalLevel)
 				predicted := btyd.Expected(calModel, s.cal.Customers, float64(s.holdout))
 				f.scores = score(s.cal.Frequency, predicted, s.actual)
 				f.holdMAE, f.hasScore = f.scores[0].mae, true
@@ -196,7 +209,8 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	spend := btyd.RepeatBuyers(s.full.Frequency, s.full.monetary)
 	var gg btyd.GammaGamma
 	var ggFit btyd.Fit
-	var ggErr error
+	var ggErr, ggUncErr error
+	var ggUnc btyd.Uncertainty
 	if n := len(spend.Frequency); n < cfg.MinCustomers {
 		ggFit.Model, ggFit.Customers = "gamma_gamma", float64(n)
 		ggErr = fmt.Errorf("gamma_gamma: %w: %d repeat buyers, clv.min_customers is %d", ErrTooFewCustomers, n, cfg.MinCustomers)
@@ -205,14 +219,35 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	}
 	if ggErr != nil {
 		log.Error().Err(ggErr).Msg("spend model fit failed; expected order value and CLV are left out")
+	} else if ggUnc, ggUncErr = btyd.SpendUncertainty(gg, spend, cfg.IntervalLevel); ggUncErr != nil {
+		log.Warn().Err(ggUncErr).Msg("no standard errors for the spend model; CLV intervals are left out")
 	}
-	if err := s.emitPredictions(ctx, out, selected, gg, ggErr == nil); err != nil {
+	spendModel := spendFit{gg: gg, ok: ggErr == nil, unc: ggUnc, uncOK: ggErr == nil && ggUncErr == nil}
+	if err := s.emitPredictions(ctx, out, selected, spendModel); err != nil {
 		return err
 	}
-	if err := s.emitFits(ctx, out, models, selected, reason, ggFit, ggErr, spend); err != nil {
+	if err := s.emitFits(ctx, out, models, selected, reason, ggFit, ggErr, ggUnc, ggUncErr, spend); err != nil {
 		return err
 	}
 	return s.emitHoldout(ctx, out, models)
+}
+
+// purchaseUncertainty is a fitted purchase model's parameter uncertainty on
+// the customers it was fitted to.
+func purchaseUncertainty(m btyd.PurchaseModel, c btyd.Customers, level float64) (btyd.Uncertainty, error) {
+	e, ok := m.(btyd.Estimable)
+	if !ok {
+		return btyd.Uncertainty{}, fmt.Errorf("%T has no likelihood to measure its uncertainty by", m)
+	}
+	return btyd.PurchaseUncertainty(e, c, level)
+}
+
+// spendFit is the spend model behind the predictions: ok when it fitted,
+// uncOK when its standard errors were measured too.
+type spendFit struct {
+	gg        btyd.GammaGamma
+	ok, uncOK bool
+	unc       btyd.Uncertainty
 }
 
 // choose picks the purchase model behind the predictions among those that
@@ -264,13 +299,33 @@ func choose(models []*fitted) (*fitted, string) {
 	return best, reason
 }
 
-func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selected *fitted, gg btyd.GammaGamma, hasValue bool) error {
+func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selected *fitted, spend spendFit) error {
+	gg, hasValue := spend.gg, spend.ok
 	var p btyd.Predictions
+	var iv btyd.PredictionIntervals
+	// hasIntervals: P(alive) and purchases; hasCLVInterval: CLV, which also
+	// needs the spend model's uncertainty.
+	var hasIntervals, hasCLVInterval bool
 	if selected != nil && len(s.ids) > 0 {
 		cfg := clvconfig.Of(s.rc.Job)
-		p = btyd.Predict(selected.model, gg, s.full.Customers, s.full.monetary, btyd.PredictOptions{
+		o := btyd.PredictOptions{
 			Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: cfg.MonthlyDiscountRate,
-		})
+		}
+		p = btyd.Predict(selected.model, gg, s.full.Customers, s.full.monetary, o)
+		if e, ok := selected.model.(btyd.Estimable); ok && cfg.IntervalDraws > 0 && selected.uncErr == nil {
+			var gu btyd.Uncertainty // zero: the spend model held at its estimate
+			if spend.uncOK {
+				gu = spend.unc
+			}
+			var err error
+			iv, err = btyd.PredictIntervals(e, selected.unc, gg, gu, s.full.Customers, s.full.monetary, o,
+				btyd.IntervalOptions{Level: cfg.IntervalLevel, Draws: cfg.IntervalDraws, Seed: intervalSeed})
+			if err != nil {
+				s.rc.Log.Warn().Str("stage", "clv").Str("model", selected.name).Err(err).Msg("prediction intervals failed; they are left out")
+			} else {
+				hasIntervals, hasCLVInterval = true, spend.uncOK
+			}
+		}
 	}
 	t := schemas.CustomerPredictions
 	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
@@ -280,6 +335,9 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 	pAlive, expected, value, clv := f64("p_alive"), f64("expected_purchases"), f64("expected_avg_order_value"), f64("predicted_clv")
 	none, gap := f64("p_no_purchase"), f64("avg_days_between_orders")
 	next := b.Field(t.MustIndex("expected_next_order_date")).(*array.Date32Builder)
+	pAliveLo, pAliveHi := f64("p_alive_low"), f64("p_alive_high")
+	expectedLo, expectedHi := f64("expected_purchases_low"), f64("expected_purchases_high")
+	clvLo, clvHi := f64("predicted_clv_low"), f64("predicted_clv_high")
 	put := func(fb *array.Float64Builder, v float64, ok bool) {
 		if ok && !math.IsNaN(v) {
 			fb.Append(v)
@@ -316,6 +374,13 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 			}
 			x := s.full.Frequency[i]
 			put(gap, s.full.Recency[i]/x, x > 0)
+			put(pAliveLo, at(iv.PAlive.Low, i), hasIntervals)
+			put(pAliveHi, at(iv.PAlive.High, i), hasIntervals)
+			put(expectedLo, at(iv.ExpectedPurchases.Low, i), hasIntervals)
+			put(expectedHi, at(iv.ExpectedPurchases.High, i), hasIntervals)
+			clvOK := hasCLVInterval && hasValue && !math.IsNaN(at(p.CLV, i))
+			put(clvLo, at(iv.CLV.Low, i), clvOK)
+			put(clvHi, at(iv.CLV.High, i), clvOK)
 		}
 		rec := b.NewRecord()
 		err := out.Emit(ctx, schemas.CustomerPredictions.Name, rec)

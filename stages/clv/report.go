@@ -3,6 +3,7 @@ package clv
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
 
@@ -10,6 +11,7 @@ import (
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/clv/clvconfig"
 )
 
 // bucketScore compares predicted and actual holdout purchases for one
@@ -73,21 +75,23 @@ type fitRow struct {
 	reason             string
 	fit                btyd.Fit
 	err                error
+	unc                btyd.Uncertainty
+	uncErr             error
 	corr               *float64
 	holdout            *bucketScore
 }
 
 func (s *stage) emitFits(ctx context.Context, out engine.Emitter, models []*fitted, selected *fitted, reason string,
-	ggFit btyd.Fit, ggErr error, spend btyd.Spend) error {
+	ggFit btyd.Fit, ggErr error, ggUnc btyd.Uncertainty, ggUncErr error, spend btyd.Spend) error {
 	var rows []fitRow
 	for _, m := range models {
-		r := fitRow{model: m.name, role: "purchase", scope: "full", selected: m == selected, fit: m.fit, err: m.err}
+		r := fitRow{model: m.name, role: "purchase", scope: "full", selected: m == selected, fit: m.fit, err: m.err, unc: m.unc, uncErr: m.uncErr}
 		if m == selected {
 			r.reason = reason
 		}
 		rows = append(rows, r)
 		if s.holdout > 0 && len(s.actual) > 0 {
-			c := fitRow{model: m.name, role: "purchase", scope: "calibration", fit: m.calFit, err: m.calErr}
+			c := fitRow{model: m.name, role: "purchase", scope: "calibration", fit: m.calFit, err: m.calErr, unc: m.calUnc, uncErr: m.calUncErr}
 			if m.hasScore {
 				c.holdout = &m.scores[0]
 			}
@@ -95,7 +99,7 @@ func (s *stage) emitFits(ctx context.Context, out engine.Emitter, models []*fitt
 		}
 	}
 	if len(s.ids) > 0 {
-		g := fitRow{model: "gamma_gamma", role: "spend", scope: "full", selected: ggErr == nil && selected != nil, fit: ggFit, err: ggErr}
+		g := fitRow{model: "gamma_gamma", role: "spend", scope: "full", selected: ggErr == nil && selected != nil, fit: ggFit, err: ggErr, unc: ggUnc, uncErr: ggUncErr}
 		if len(spend.Frequency) > 1 {
 			corr := spend.Correlation()
 			if !math.IsNaN(corr) {
@@ -142,7 +146,7 @@ func (s *stage) emitFits(ctx context.Context, out engine.Emitter, models []*fitt
 		b.Field(t.MustIndex("iterations")).(*array.Int64Builder).Append(int64(r.fit.Iterations))
 		ok := r.err == nil && r.fit.Converged
 		f64("log_likelihood", r.fit.LogLikelihood, ok)
-		for _, p := range []string{"r", "alpha", "a", "b", "s", "beta", "p", "q", "gamma"} {
+		for _, p := range schemas.FitParams {
 			v, has := param(r.fit, p)
 			f64(p, v, ok && has)
 		}
@@ -162,6 +166,27 @@ func (s *stage) emitFits(ctx context.Context, out engine.Emitter, models []*fitt
 		f64("holdout_rmse", val(h, func(h *bucketScore) float64 { return h.rmse }), h != nil)
 		f64("holdout_predicted_total", val(h, func(h *bucketScore) float64 { return h.predicted }), h != nil)
 		f64("holdout_actual_total", val(h, func(h *bucketScore) float64 { return h.actual }), h != nil)
+		// Standard errors only for a fit whose estimates are reported.
+		hasUnc := ok && r.uncErr == nil && r.unc.Cov != nil
+		for _, p := range schemas.FitParams {
+			i := slices.Index(r.unc.Names, p)
+			has := hasUnc && i >= 0
+			at := func(v []float64) float64 {
+				if has {
+					return v[i]
+				}
+				return 0
+			}
+			f64(p+"_se", at(r.unc.SE), has)
+			f64(p+"_low", at(r.unc.Low), has)
+			f64(p+"_high", at(r.unc.High), has)
+		}
+		b.Field(t.MustIndex("interval_level")).(*array.Float64Builder).Append(clvconfig.Of(s.rc.Job).IntervalLevel)
+		uncText := ""
+		if ok && r.uncErr != nil {
+			uncText = r.uncErr.Error()
+		}
+		optStr("uncertainty_error", uncText)
 	}
 	rec := b.NewRecord()
 	defer rec.Release()

@@ -5,6 +5,8 @@
 package clvconfig
 
 import (
+	"fmt"
+
 	"retain/config"
 	"retain/schemas"
 )
@@ -16,14 +18,22 @@ type CLV struct {
 	HorizonMonths       int     `yaml:"horizon_months" doc:"The months of value predicted_clv adds up." range:"[1,120]"`
 	MonthlyDiscountRate float64 `yaml:"monthly_discount_rate" doc:"The discount applied to each month of predicted_clv." range:"[0,1)"`
 	HoldoutDays         int     `yaml:"holdout_days" doc:"When positive, the models are also fitted on history before run date − N and scored against the last N days (model_holdout); retain run --holdout-days overrides it." range:"[0,3650]"`
+	IntervalLevel       float64 `yaml:"interval_level" doc:"The two-sided level of the parameter intervals in model_fit (<param>_low, <param>_high) and of the per-customer prediction intervals (p_alive_low … predicted_clv_high)." range:"(0,1)"`
+	IntervalDraws       int     `yaml:"interval_draws" doc:"Parameter draws behind the per-customer prediction intervals; more draws steady the bounds and cost time in proportion. 0 leaves those columns null (model_fit's parameter intervals are still computed). The draws' seed is fixed, so a rerun writes the same bounds." range:"[0,10000]"`
 	MinCustomers        int     `yaml:"min_customers" doc:"The fewest customers a model is fitted on: four parameters from a handful of histories would only produce confident nonsense, so smaller shops get null predictions and model_fit says why." range:"[1,2147483647]"`
 }
 
 // Section is the job file's clv section.
 var Section = config.NewSpec("clv", "Predictive customer lifetime value: the purchase and spend models and their horizons.",
 	func() CLV {
-		return CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, MinCustomers: 100}
-	}, nil)
+		return CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100}
+	}, func(c *CLV, _ config.Env) error {
+		// A quantile of one draw is no interval.
+		if c.IntervalDraws == 1 {
+			return fmt.Errorf("clv.interval_draws: 1 is too few: 0 (off) or at least 2")
+		}
+		return nil
+	})
 
 // Of is the job's clv section.
 func Of(f *config.File) *CLV { return Section.Of(f) }

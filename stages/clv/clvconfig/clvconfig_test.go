@@ -21,10 +21,11 @@ func TestSectionValues(t *testing.T) {
 		name, yaml string
 		want       CLV
 	}{
-		{"defaults", "", CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, MinCustomers: 100}},
-		{"set", "clv: {horizon_days: 30, monthly_discount_rate: 0}\n", CLV{Model: "auto", HorizonDays: 30, HorizonMonths: 12, MonthlyDiscountRate: 0, MinCustomers: 100}},
-		{"whole float", "clv: {model: none, holdout_days: 3e1}\n", CLV{Model: "none", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, HoldoutDays: 30, MinCustomers: 100}},
-		{"mbgnbd", "clv: {model: mbgnbd}\n", CLV{Model: "mbgnbd", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, MinCustomers: 100}},
+		{"defaults", "", CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100}},
+		{"set", "clv: {horizon_days: 30, monthly_discount_rate: 0}\n", CLV{Model: "auto", HorizonDays: 30, HorizonMonths: 12, MonthlyDiscountRate: 0, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100}},
+		{"whole float", "clv: {model: none, holdout_days: 3e1}\n", CLV{Model: "none", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, HoldoutDays: 30, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100}},
+		{"intervals off", "clv: {interval_level: 0.95, interval_draws: 0}\n", CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.95, MinCustomers: 100}},
+		{"mbgnbd", "clv: {model: mbgnbd}\n", CLV{Model: "mbgnbd", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +52,10 @@ func TestSectionErrors(t *testing.T) {
 		{"zero horizon_days", "clv: {horizon_days: 0}\n", "clv.horizon_days: 0 is out of range"},
 		{"discount rate of 1", "clv: {monthly_discount_rate: 1}\n", "clv.monthly_discount_rate: 1 is out of range"},
 		{"negative holdout", "clv: {holdout_days: -1}\n", "clv.holdout_days: -1 is out of range"},
+		{"interval level of 1", "clv: {interval_level: 1}\n", "clv.interval_level: 1 is out of range"},
+		{"interval level of 0", "clv: {interval_level: 0}\n", "clv.interval_level: 0 is out of range"},
+		{"too many draws", "clv: {interval_draws: 10001}\n", "clv.interval_draws: 10001 is out of range"},
+		{"one draw", "clv: {interval_draws: 1}\n", "clv.interval_draws: 1 is too few"},
 		{"unknown model", "clv: {model: gamma}\n", `clv.model "gamma": want auto, bgnbd, pareto_nbd, mbgnbd or none`},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,107 @@
+package clv
+
+import (
+	"encoding/csv"
+	"math"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"retain/btyd"
+)
+
+// readCSV is a CSV file's rows as maps from header to value.
+func readCSV(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for _, r := range rows[1:] {
+		m := map[string]string{}
+		for i, h := range rows[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestFittedCaseStandardErrors recomputes the standard errors of the
+// selected MBG/NBD fit in testdata/fitted another way than the stage does:
+// second differences of the summed log-likelihood in the parameters
+// themselves (not their logs, and without the analytic gradient), inverted.
+// At the optimum the two agree to the optimiser's tolerance.
+func TestFittedCaseStandardErrors(t *testing.T) {
+	runDay, _ := time.Parse(time.DateOnly, "2026-11-22")
+	days := map[string][]float64{}
+	var order []string
+	for _, r := range readCSV(t, "testdata/fitted/in/customer_activity.csv") {
+		d, err := time.Parse(time.DateOnly, r["activity_date"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := r["customer_id"]
+		if days[id] == nil {
+			order = append(order, id)
+		}
+		days[id] = append(days[id], d.Sub(runDay).Hours()/24)
+	}
+	var c btyd.Customers
+	for _, id := range order {
+		d := days[id]
+		c.Frequency = append(c.Frequency, float64(len(d)-1))
+		c.Recency = append(c.Recency, d[len(d)-1]-d[0])
+		c.T = append(c.T, -d[0])
+	}
+	var row map[string]string
+	for _, r := range readCSV(t, "testdata/fitted/expected/model_fit.csv") {
+		if r["model"] == "mbgnbd" && r["fit_scope"] == "full" {
+			row = r
+		}
+	}
+	names := []string{"r", "alpha", "a", "b"}
+	p := make([]float64, 4)
+	for i, n := range names {
+		p[i], _ = strconv.ParseFloat(row[n], 64)
+	}
+	ll := func(q []float64) float64 { return btyd.MBGNBD{R: q[0], Alpha: q[1], A: q[2], B: q[3]}.LogLikelihood(c) }
+	h := mat.NewSymDense(4, nil)
+	for i := range 4 {
+		for j := i; j < 4; j++ {
+			hi, hj := 1e-4*p[i], 1e-4*p[j]
+			at := func(si, sj float64) float64 {
+				q := append([]float64(nil), p...)
+				q[i] += si * hi
+				q[j] += sj * hj
+				return ll(q)
+			}
+			h.SetSym(i, j, -(at(1, 1)-at(1, -1)-at(-1, 1)+at(-1, -1))/(4*hi*hj))
+		}
+	}
+	var chol mat.Cholesky
+	if !chol.Factorize(h) {
+		t.Fatal("Hessian not positive definite")
+	}
+	cov := mat.NewSymDense(4, nil)
+	if err := chol.InverseTo(cov); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range names {
+		got, _ := strconv.ParseFloat(row[n+"_se"], 64)
+		want := math.Sqrt(cov.At(i, i))
+		t.Logf("%s = %.6g: model_fit %s_se %.6g, second differences in %s %.6g", n, p[i], n, got, n, want)
+		if math.Abs(got-want) > 2e-3*want {
+			t.Errorf("%s_se %v, second differences %v", n, got, want)
+		}
+	}
+}
