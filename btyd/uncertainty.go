@@ -209,9 +209,19 @@ func (m BGNBD) WithParams(p []float64) (PurchaseModel, error) {
 
 // Likelihood is the Pareto/NBD log-likelihood of customers, which has no
 // analytic gradient; its Hessian comes from second differences.
+//
+// Beyond ParetoMaxRows distinct histories it is the likelihood FitParetoNBD
+// searches: the same systematic sample, weights scaled to all customers.
+// The fit's estimate is that function's maximum, so its curvature there is
+// the information the estimate has; and the thirty-odd evaluations of the
+// Hessian then cost what a few steps of the search do, rather than each a
+// pass over every distinct history.
 func (m ParetoNBD) Likelihood(c Customers) (Likelihood, error) {
 	if err := c.validate(); err != nil {
 		return Likelihood{}, err
+	}
+	if k := c.Len() / ParetoMaxRows; k > 1 {
+		c = c.subsample(k + 1)
 	}
 	var weight float64
 	for i := 0; i < c.Len(); i++ {
