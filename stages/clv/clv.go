@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -150,9 +151,18 @@ type fitted struct {
 // ErrTooFewCustomers is wrapped when a fit is refused for lack of data.
 var ErrTooFewCustomers = errors.New("too few customers to fit")
 
+// ErrNoRepeatPurchases is wrapped when no customer has bought twice: the
+// purchase models' dropout process is then not identified (the likelihood
+// does not depend on it), and predictions from whatever the optimiser stops
+// at would be confident nonsense, or infinite.
+var ErrNoRepeatPurchases = errors.New("no customer has a repeat purchase")
+
 func (s *stage) fitPurchase(name string, c btyd.Customers) (btyd.PurchaseModel, btyd.Fit, error) {
 	if n, min := c.Len(), clvconfig.Of(s.rc.Job).MinCustomers; n < min {
 		return nil, btyd.Fit{Model: name, Customers: float64(n)}, fmt.Errorf("%s: %w: %d, clv.min_customers is %d", name, ErrTooFewCustomers, n, min)
+	}
+	if !slices.ContainsFunc(c.Frequency, func(f float64) bool { return f > 0 }) {
+		return nil, btyd.Fit{Model: name, Customers: float64(c.Len())}, fmt.Errorf("%s: %w among %d: the dropout process cannot be estimated", name, ErrNoRepeatPurchases, c.Len())
 	}
 	switch name {
 	case "bgnbd":
