@@ -2,11 +2,13 @@ package e2e_test
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -95,14 +97,79 @@ func headless(t *testing.T, bin string, args ...string) []byte {
 	return out
 }
 
+// wideCase writes a job whose report has a long trend and a heatmap wider
+// than any window: 40 monthly cohorts, each customer ordering again every
+// few months, so the axis has to thin its labels and the heatmap to scroll.
+func wideCase(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	job := "name: report_wide\ninput:\n  orders:\n    path: input/orders.csv\n  reporting_currency: EUR\noutput:\n  path: out\n"
+	var orders strings.Builder
+	orders.WriteString("order_id,customer_id,order_ts,amount,country\n")
+	id := 0
+	for c := 0; c < 40; c++ {
+		for k := 0; k < 3; k++ {
+			cust := fmt.Sprintf("C%02d%d", c, k)
+			for m := c; m < 40; m += 1 + k {
+				id++
+				fmt.Fprintf(&orders, "%d,%s,%04d-%02d-%02d,%d.5,DE\n", id, cust, 2023+m/12, 1+m%12, 1+k*9, 5+c*k*37)
+			}
+		}
+	}
+	for name, body := range map[string]string{"job.yaml": job, "run_date": "2026-04-30\n", "input/orders.csv": orders.String()} {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := runCase(t, dir, t.TempDir())
+	return filepath.Join(pipeline.PartitionDir(out, schemas.ReportDir, "2026-04-30"), schemas.ReportFile)
+}
+
 // TestReportInChromium renders the report in headless Chromium: a laptop-size
-// screenshot that is not blank, and no horizontal overflow at 1024 px.
+// screenshot that is not blank, and no horizontal overflow at 1024 px. The
+// wide case is laid out at 1,280 and 1,920 px, where the page's own script
+// measures the trend's axis labels and the heatmap's box into the DOM.
 func TestReportInChromium(t *testing.T) {
 	bin := chromium(t)
 	path, _ := reportOf(t)
 	url := "file://" + path
-	shot := filepath.Join(t.TempDir(), "report.png")
-	headless(t, bin, "--window-size=1366,900", "--screenshot="+shot, url)
+	screenshot(t, bin, url, 1366, 900, "report.png")
+	dom := headless(t, bin, "--window-size=1024,768", "--dump-dom", url)
+	if !bytes.Contains(dom, []byte(`data-overflow="false"`)) {
+		t.Errorf("page wider than a 1024 px window (or the check did not run)")
+	}
+	wide := "file://" + wideCase(t)
+	for _, w := range []int{1280, 1920} {
+		size := fmt.Sprintf("--window-size=%d,1000", w)
+		screenshot(t, bin, wide, w, 1000, fmt.Sprintf("report-wide-%d.png", w))
+		dom := string(headless(t, bin, size, "--dump-dom", wide))
+		attrs := map[string]string{}
+		for _, m := range regexp.MustCompile(`data-([a-z-]+)="([^"]*)"`).FindAllStringSubmatch(dom, -1) {
+			attrs[m[1]] = m[2]
+		}
+		for k, want := range map[string]string{
+			"overflow": "false", "xtick-overlap": "false", "heatmap-wide": "true", "heatmap-clipped": "false",
+		} {
+			if attrs[k] != want {
+				t.Errorf("%d px: data-%s=%q, want %q (all: %v)", w, k, attrs[k], want, attrs)
+			}
+		}
+		// The thinning must leave a readable axis, not a bare one.
+		if n, _ := strconv.Atoi(attrs["xticks"]); n < 4 {
+			t.Errorf("%d px: %d trend axis labels", w, n)
+		}
+	}
+}
+
+// screenshot takes a w×h screenshot and checks it is not blank.
+func screenshot(t *testing.T, bin, url string, w, h int, name string) {
+	t.Helper()
+	shot := filepath.Join(t.TempDir(), name)
+	headless(t, bin, fmt.Sprintf("--window-size=%d,%d", w, h), "--screenshot="+shot, url)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +179,7 @@ func TestReportInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := img.Bounds(); b.Dx() != 1366 || b.Dy() != 900 {
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
 		t.Errorf("screenshot is %v", b)
 	}
 	colors := map[uint32]bool{}
@@ -123,14 +190,10 @@ func TestReportInChromium(t *testing.T) {
 		}
 	}
 	if len(colors) < 8 {
-		t.Errorf("screenshot looks blank: %d colours", len(colors))
+		t.Errorf("%s looks blank: %d colours", name, len(colors))
 	}
 	if dir := os.Getenv("RETAIN_REPORT_SCREENSHOT_DIR"); dir != "" {
 		raw, _ := os.ReadFile(shot)
-		os.WriteFile(filepath.Join(dir, "report.png"), raw, 0o644)
-	}
-	dom := headless(t, bin, "--window-size=1024,768", "--dump-dom", url)
-	if !bytes.Contains(dom, []byte(`data-overflow="false"`)) {
-		t.Errorf("page wider than a 1024 px window (or the check did not run)")
+		os.WriteFile(filepath.Join(dir, name), raw, 0o644)
 	}
 }

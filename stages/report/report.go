@@ -174,12 +174,13 @@ type page struct {
 }
 
 func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
+	currency := night.InputOf(s.rc.Job).ReportingCurrency
 	p := page{
 		Job: s.rc.Job.Name, RunDate: s.rc.RunDateString(), Customers: len(s.clv), Segments: s.segments,
-		Orders: s.orders, Revenue: s.revenue, Currency: night.InputOf(s.rc.Job).ReportingCurrency,
+		Orders: s.orders, Revenue: s.revenue, Currency: currency,
 		SegmentChart: segmentBars(s.segments),
 		TrendChart:   lineChart(s.trend),
-		CLVChart:     histogram("Customers by historical CLV", s.clv),
+		CLVChart:     histogram("Customers by historical CLV", currency, s.clv),
 		CLVNote:      "Historical CLV per customer (revenue to date − CAC); log-scaled bins when values span orders of magnitude.",
 		WinbackChart: bars("Customers by win-back stage", winbackLabels(actionsconfig.Of(s.rc.Job).WinbackDays), s.winback[:]),
 		Heatmap:      s.heatmap(24),
@@ -192,7 +193,7 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 	// Predicted value is what a marketer budgets with; history is the
 	// fallback when no model could be fitted.
 	if len(s.predicted) > 0 {
-		p.CLVChart = histogram("Customers by predicted CLV", s.predicted)
+		p.CLVChart = histogram("Customers by predicted CLV", currency, s.predicted)
 		p.CLVNote = fmt.Sprintf("Predicted CLV per customer: discounted value of the next %d months (%d of %d customers have a prediction); log-scaled bins when values span orders of magnitude.",
 			clvconfig.Of(s.rc.Job).HorizonMonths, len(s.predicted), len(s.clv))
 	}
