@@ -195,7 +195,7 @@ type Output struct {
 	RowGroupRows int64  `yaml:"row_group_rows" doc:"Rows per Parquet row group at most, which bounds the writer's buffer per table while keeping row groups large." range:"[1024,67108864]"`
 	// KeepDays and KeepMonthEnds default to 0 so that a job file written
 	// before pruning existed keeps every night, as it always did.
-	KeepDays      int `yaml:"keep_days" doc:"Snapshot dates kept: after a commit, nights dated before the newest committed date − keep_days + 1 are removed (by snapshot date, not file time; the date just written always stays). 0 keeps every night." range:"[0,36500]"`
+	KeepDays      int `yaml:"keep_days" doc:"Snapshot dates kept: after a commit, nights dated before the newest committed date − keep_days + 1 are removed (by snapshot date, not file time; the date just written always stays). 0 keeps every night. A BigQuery sink sets the matching partition expiration (see README)." range:"[0,36500]"`
 	KeepMonthEnds int `yaml:"keep_month_ends" doc:"Also keeps the month-end snapshots of this many months before the newest committed date's month, beyond keep_days. Needs keep_days." range:"[0,1200]"`
 }
 

@@ -243,6 +243,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if o.Publisher != nil {
 		log.Info().Msg("tables committed locally; publishing to the warehouse")
 		p, err := publication(root, date, o.RunID, tables, res.TableRows, log)
+		p.KeepDays, p.KeepMonthEnds = out.KeepDays, out.KeepMonthEnds
 		if err == nil {
 			err = o.Publisher.Publish(ctx, p)
 		}
