@@ -120,7 +120,7 @@ func TestParseDefaults(t *testing.T) {
 		"input":     &night.Input{Orders: night.Source{Path: "/jobs/o.csv", CSV: night.CSVOptions{NullValues: []string{"", "NULL"}, MaxMalformedShare: 0.01}}},
 		"kpis":      &kpis.Config{Period: "month", ChurnDays: 180},
 		"lineage":   &lineage.Config{},
-		"output":    &night.Output{RowGroupRows: 256 * 1024},
+		"output":    &night.Output{RowGroupRows: 256 * 1024, KeepDays: 0, KeepMonthEnds: 0},
 		"segments":  &segments.Config{Rules: segments.DefaultRules},
 		"sink":      &noSink,
 		"validate":  &validateconfig.Validate{CountedStatuses: []string{"completed"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"},
@@ -151,6 +151,8 @@ func TestParseErrors(t *testing.T) {
 		{"fractional integer", base + "clv: {horizon_days: 90.5}\n", "clv.horizon_days: 90.5 is not a whole number"},
 		{"fractional list element", base + "actions: {milestones: [2.5]}\n", "actions.milestones[0]: 2.5 is not a whole number"},
 		{"fractional in a second section", base + "affinity: {top_k: 1}\noutput: {row_group_rows: 2048.5}\n", "output.row_group_rows: 2048.5 is not a whole number"},
+		{"month ends without keep_days", base + "output: {keep_month_ends: 3}\n", "output.keep_month_ends needs output.keep_days"},
+		{"negative keep_days", base + "output: {keep_days: -1}\n", "output.keep_days"},
 		{"duplicate key", base + "clv: {horizon_days: 30}\nclv: {horizon_days: 60}\n", "already defined"},
 		{"wrong type", base + "kpis: {churn_days: soon}\n", "soon"},
 	}

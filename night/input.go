@@ -193,9 +193,21 @@ func tablePath(dir, table string) string {
 type Output struct {
 	Path         string `yaml:"path" doc:"The root folder of the output tables, relative to the job file; retain run --output overrides it."`
 	RowGroupRows int64  `yaml:"row_group_rows" doc:"Rows per Parquet row group at most, which bounds the writer's buffer per table while keeping row groups large." range:"[1024,67108864]"`
+	// KeepDays and KeepMonthEnds default to 0 so that a job file written
+	// before pruning existed keeps every night, as it always did.
+	KeepDays      int `yaml:"keep_days" doc:"Snapshot dates kept: after a commit, nights dated before the newest committed date − keep_days + 1 are removed (by snapshot date, not file time; the date just written always stays). 0 keeps every night. A BigQuery sink sets the matching partition expiration (see README)." range:"[0,36500]"`
+	KeepMonthEnds int `yaml:"keep_month_ends" doc:"Also keeps the month-end snapshots of this many months before the newest committed date's month, beyond keep_days. Needs keep_days." range:"[0,1200]"`
 }
 
 // OutputSection is the job file's output section.
 var OutputSection = config.NewSpec("output", "Where the night's tables are written.",
 	func() Output { return Output{RowGroupRows: 256 * 1024} },
-	func(o *Output, env config.Env) error { o.Path = env.Resolve(o.Path); return nil })
+	checkOutput)
+
+func checkOutput(o *Output, env config.Env) error {
+	o.Path = env.Resolve(o.Path)
+	if o.KeepMonthEnds > 0 && o.KeepDays == 0 {
+		return fmt.Errorf("%w: output.keep_month_ends needs output.keep_days (0 keeps every night)", config.ErrInvalid)
+	}
+	return nil
+}

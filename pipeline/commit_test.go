@@ -72,7 +72,13 @@ var (
 // stageNight writes n's files into a new staging folder of root.
 func stageNight(t *testing.T, root string, n nightFiles) string {
 	t.Helper()
-	staging, err := newStaging(root, date, n.id)
+	return stageNightOn(t, root, date, n)
+}
+
+// stageNightOn is stageNight for another date than the tests' usual one.
+func stageNightOn(t *testing.T, root, d string, n nightFiles) string {
+	t.Helper()
+	staging, err := newStaging(root, d, n.id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +92,17 @@ func stageNight(t *testing.T, root string, n nightFiles) string {
 // failed commit leaves the staging folder to the caller.
 func publish(t *testing.T, fsys fileSystem, root string, n nightFiles) (staging string, commitErr, tidyErr error) {
 	t.Helper()
-	staging = stageNight(t, root, n)
-	if commitErr = commit(fsys, root, staging, date, n.id, n.names(), []byte(n.manifest())); commitErr != nil {
+	return publishOn(t, fsys, root, date, n)
+}
+
+// publishOn is publish for another date than the tests' usual one.
+func publishOn(t *testing.T, fsys fileSystem, root, d string, n nightFiles) (staging string, commitErr, tidyErr error) {
+	t.Helper()
+	staging = stageNightOn(t, root, d, n)
+	if commitErr = commit(fsys, root, staging, d, n.id, n.names(), []byte(n.manifest())); commitErr != nil {
 		return staging, commitErr, nil
 	}
-	return staging, nil, tidy(fsys, root, date)
+	return staging, nil, tidy(fsys, root, d)
 }
 
 // committedRoot is an output root holding one published night.

@@ -34,6 +34,10 @@ type Manifest struct {
 	// Volume is what the volume guard compared rows_read with, when the job
 	// has an earlier committed night.
 	Volume *VolumeCheck `json:"volume_check,omitempty"`
+	// PrunedDates are the nights outside output.keep_days that the run
+	// removes once it has committed; one a failure left is removed by the
+	// next run.
+	PrunedDates []string `json:"pruned_dates,omitempty"`
 }
 
 // RowTotals is the accounting identity spelled out: read = used + quarantined + excluded.

@@ -29,7 +29,12 @@ type Publication struct {
 	RunDate string
 	// Tables are the committed tables in schemas.Outputs order.
 	Tables []PublishedTable
-	Log    zerolog.Logger
+	// KeepDays and KeepMonthEnds are output.keep_days and
+	// output.keep_month_ends, so a warehouse can expire old partitions as
+	// the output root prunes old nights; KeepDays 0 keeps every partition.
+	KeepDays      int
+	KeepMonthEnds int
+	Log           zerolog.Logger
 }
 
 // PublishedTable is one committed table partition.

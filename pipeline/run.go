@@ -209,6 +209,15 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		m.ArtifactRows = rc.ArtifactRows
 	}
 	m.ModelFits = rc.ModelFits
+	out := night.OutputSection.Of(o.Job)
+	// The plan is made before the commit so the manifest can say what the
+	// night removes; the folder is immutable once published.
+	prunes, err := planPrune(osFS{}, root, date, Retention{Days: out.KeepDays, MonthEnds: out.KeepMonthEnds})
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot list the committed nights; none pruned tonight")
+		prunes = nil
+	}
+	m.PrunedDates = prunes
 	m.FinishedAt = time.Now().UTC()
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -221,10 +230,20 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 	if err := tidy(osFS{}, root, date); err != nil {
 		log.Warn().Err(err).Msg("night published; what it replaced stays until the next run")
 	}
+	// The night is committed whatever pruning does: a failure leaves only
+	// files no reader reaches, and the next run's prune finishes them.
+	pruned, err := prune(osFS{}, root, date, prunes)
+	if len(pruned) > 0 {
+		log.Info().Strs("dates", pruned).Int("keep_days", out.KeepDays).Int("keep_month_ends", out.KeepMonthEnds).Msg("pruned nights outside the retention window")
+	}
+	if err != nil {
+		log.Warn().Err(err).Strs("dates", prunes).Msg("pruning stopped part way; the next run finishes it")
+	}
 
 	if o.Publisher != nil {
 		log.Info().Msg("tables committed locally; publishing to the warehouse")
 		p, err := publication(root, date, o.RunID, tables, res.TableRows, log)
+		p.KeepDays, p.KeepMonthEnds = out.KeepDays, out.KeepMonthEnds
 		if err == nil {
 			err = o.Publisher.Publish(ctx, p)
 		}

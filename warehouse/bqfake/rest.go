@@ -93,6 +93,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(w, t)
+	case r.Method == http.MethodPatch && len(p) == 6 && p[0] == "projects" && p[2] == "datasets" && p[4] == "tables":
+		// Only the partition expiration is updated; BigQuery refuses to
+		// change a table's partitioning column or type.
+		key := p[1] + "." + p[3] + "." + p[5]
+		t, ok := s.Tables[key]
+		if !ok {
+			apiError(w, http.StatusNotFound, "notFound", "Not found: Table "+key)
+			return
+		}
+		var u bq.Table
+		if err := json.NewDecoder(r.Body).Decode(&u); err != nil {
+			apiError(w, http.StatusBadRequest, "invalid", err.Error())
+			return
+		}
+		if tp := u.TimePartitioning; tp != nil {
+			if t.TimePartitioning == nil || tp.Field != t.TimePartitioning.Field || tp.Type != t.TimePartitioning.Type {
+				apiError(w, http.StatusBadRequest, "invalid", "Cannot change partitioning of "+key)
+				return
+			}
+			t.TimePartitioning.ExpirationMs = tp.ExpirationMs
+		}
+		reply(w, t)
 	case r.Method == http.MethodPost && len(p) == 5 && p[0] == "projects" && p[2] == "datasets" && p[4] == "tables":
 		var t bq.Table
 		if err := json.NewDecoder(r.Body).Decode(&t); err != nil {

@@ -105,7 +105,8 @@ func (s *Sink) publishTable(ctx context.Context, c *bigquery.Client, p pipeline.
 	log := p.Log.With().Str("table", ref.String()).Logger()
 	retry := s.opts.RetryPolicy()
 	bt := c.DatasetInProject(ref.Project, ref.Dataset).Table(ref.Table)
-	if err := retry.Do(ctx, log, "create table", func() error { return EnsureTable(ctx, bt, t) }); err != nil {
+	expiration := PartitionExpiration(p.KeepDays, p.KeepMonthEnds)
+	if err := retry.Do(ctx, log, "create table", func() error { return EnsureTable(ctx, bt, t, expiration) }); err != nil {
 		return err
 	}
 	digest, err := fileDigest(pt.Files[0])
@@ -186,21 +187,49 @@ func isAlreadyExists(err error) bool {
 	return errors.As(err, &ge) && ge.Code == http.StatusConflict
 }
 
+// PartitionExpiration is the partition expiration matching output.keep_days
+// and output.keep_month_ends; 0 sets none.
+//
+// BigQuery expires a partition by wall-clock time, not relative to the
+// newest date, and cannot spare month ends, so the expiration is a day
+// longer than the window (a night's run ends after its date is over, in the
+// job's time zone rather than UTC), and with month ends it is long enough
+// for the oldest month end kept, at most 31 days a month back: the
+// warehouse keeps at least what the output root keeps.
+func PartitionExpiration(keepDays, keepMonthEnds int) time.Duration {
+	if keepDays <= 0 {
+		return 0
+	}
+	return time.Duration(max(keepDays, 31*keepMonthEnds)+1) * 24 * time.Hour
+}
+
 // EnsureTable creates the table from schemas/ when it does not exist, and
-// otherwise checks it is partitioned the way the load needs.
-func EnsureTable(ctx context.Context, bt *bigquery.Table, t schemas.Table) error {
+// otherwise checks it is partitioned the way the load needs. A non-zero
+// expiration is set as the partition expiration of a new table and of an
+// existing one whose expiration differs; 0 leaves an existing table's
+// expiration as it is, since keep_days 0 promises to change nothing.
+func EnsureTable(ctx context.Context, bt *bigquery.Table, t schemas.Table, expiration time.Duration) error {
 	md, err := bt.Metadata(ctx)
 	if err == nil {
-		if md.TimePartitioning == nil || md.TimePartitioning.Field != PartitionColumn || md.TimePartitioning.Type != bigquery.DayPartitioningType {
+		tp := md.TimePartitioning
+		if tp == nil || tp.Field != PartitionColumn || tp.Type != bigquery.DayPartitioningType {
 			return fmt.Errorf("%w: %s exists but is not partitioned by day on %s", ErrTable, bt.FullyQualifiedName(), PartitionColumn)
 		}
-		return nil
+		if expiration == 0 || tp.Expiration == expiration {
+			return nil
+		}
+		// No etag: runs of other dates set the same value, so the last
+		// write winning is right.
+		_, err := bt.Update(ctx, bigquery.TableMetadataToUpdate{TimePartitioning: &bigquery.TimePartitioning{
+			Type: bigquery.DayPartitioningType, Field: PartitionColumn, Expiration: expiration,
+		}}, "")
+		return err
 	}
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) || ge.Code != http.StatusNotFound {
 		return err
 	}
-	meta, err := TableMetadata(t)
+	meta, err := TableMetadata(t, expiration)
 	if err != nil {
 		return err
 	}
@@ -213,8 +242,9 @@ func EnsureTable(ctx context.Context, bt *bigquery.Table, t schemas.Table) error
 }
 
 // TableMetadata is how a table is created: the schema and column
-// descriptions from schemas/, day partitions on snapshot_date, clustering.
-func TableMetadata(t schemas.Table) (*bigquery.TableMetadata, error) {
+// descriptions from schemas/, day partitions on snapshot_date expiring
+// after expiration (0: never), clustering.
+func TableMetadata(t schemas.Table, expiration time.Duration) (*bigquery.TableMetadata, error) {
 	fields, err := t.BigQuerySchema()
 	if err != nil {
 		return nil, err
@@ -228,7 +258,7 @@ func TableMetadata(t schemas.Table) (*bigquery.TableMetadata, error) {
 	md := &bigquery.TableMetadata{
 		Description:      t.Doc + " Grain: " + t.Grain + ".",
 		Schema:           schema,
-		TimePartitioning: &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: PartitionColumn},
+		TimePartitioning: &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: PartitionColumn, Expiration: expiration},
 		Labels:           map[string]string{"written-by": "retain"},
 	}
 	if cols, ok := Clustering[t.Name]; ok {

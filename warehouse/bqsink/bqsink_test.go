@@ -1,11 +1,17 @@
 package bqsink
 
 import (
+	"context"
 	"regexp"
 	"slices"
 	"testing"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/option"
 
 	"retain/schemas"
+	"retain/warehouse/bqfake"
 )
 
 func TestJobID(t *testing.T) {
@@ -33,7 +39,7 @@ func TestJobID(t *testing.T) {
 
 func TestTableMetadata(t *testing.T) {
 	for _, tbl := range schemas.Outputs() {
-		md, err := TableMetadata(tbl)
+		md, err := TableMetadata(tbl, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,6 +62,58 @@ func TestTableMetadata(t *testing.T) {
 	for name := range Clustering {
 		if _, ok := schemas.Lookup(name); !ok {
 			t.Errorf("clustering for unknown table %s", name)
+		}
+	}
+}
+
+func TestPartitionExpiration(t *testing.T) {
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		days, monthEnds int
+		want            time.Duration
+	}{
+		{0, 0, 0},
+		{0, 6, 0},
+		{7, 0, 8 * day},
+		{90, 1, 91 * day},
+		{7, 3, 94 * day},
+	} {
+		if got := PartitionExpiration(c.days, c.monthEnds); got != c.want {
+			t.Errorf("PartitionExpiration(%d, %d) = %v, want %v", c.days, c.monthEnds, got, c.want)
+		}
+	}
+}
+
+// TestEnsureTableSetsExpiration: a new table gets the expiration, a later
+// keep_days updates it, and keep_days 0 leaves it as it was.
+func TestEnsureTableSetsExpiration(t *testing.T) {
+	fake := bqfake.New()
+	srv := fake.Start()
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	c, err := bigquery.NewClient(ctx, "shop", option.WithEndpoint(bqfake.Endpoint(srv.URL)), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	bt := c.Dataset("retain").Table("customer_summary")
+	expiration := func() time.Duration {
+		fake.Lock()
+		defer fake.Unlock()
+		return time.Duration(fake.Tables["shop.retain.customer_summary"].TimePartitioning.ExpirationMs) * time.Millisecond
+	}
+	for _, step := range []struct {
+		set, want time.Duration
+	}{
+		{8 * 24 * time.Hour, 8 * 24 * time.Hour},
+		{31 * 24 * time.Hour, 31 * 24 * time.Hour},
+		{0, 31 * 24 * time.Hour},
+	} {
+		if err := EnsureTable(ctx, bt, schemas.CustomerSummary, step.set); err != nil {
+			t.Fatal(err)
+		}
+		if got := expiration(); got != step.want {
+			t.Errorf("after EnsureTable with %v: expiration %v, want %v", step.set, got, step.want)
 		}
 	}
 }

@@ -77,7 +77,7 @@ func TestTablesFromSchemas(t *testing.T) {
 	for _, tbl := range schemas.Outputs() {
 		bt := c.Dataset("retain").Table("retain_" + tbl.Name)
 		for range 2 {
-			if err := bqsink.EnsureTable(ctx, bt, tbl); err != nil {
+			if err := bqsink.EnsureTable(ctx, bt, tbl, 0); err != nil {
 				t.Fatalf("%s: %v", tbl.Name, err)
 			}
 		}
