@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"retain/jobfile"
 	"retain/night"
 	"retain/pipeline"
+	"retain/schemas"
 	"retain/stages"
 	"retain/synth"
 )
@@ -102,5 +104,47 @@ func TestBackfillStopsOnFirstFailure(t *testing.T) {
 	}
 	if sum.Dates[4].Status != "not_run" || sum.Dates[3].Status != "failed" || sum.Dates[2].Status != "ok" {
 		t.Errorf("dates: %+v", sum.Dates[:5])
+	}
+}
+
+// TestKeepDaysPrunesOldNights: with output.keep_days 3, a sequential
+// backfill of 6 dates leaves the last 3 nights readable, each whole, and
+// the last night's manifest names what it removed.
+func TestKeepDaysPrunesOldNights(t *testing.T) {
+	shop, out := t.TempDir(), t.TempDir()
+	if _, err := synth.Generate(synth.Options{Dir: shop, Customers: 50, EndDate: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	o := backfillOpts(t, shop, out)
+	j, err := jobfile.Parse([]byte("name: sample\ninput: {orders: {path: orders}, order_items: {path: order_items}, fx_rates: {path: fx_rates.csv}, reporting_currency: USD}\noutput: {keep_days: 3}\n"), shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Job, o.From, o.To, o.Parallel = j, "2026-11-17", "2026-11-22", 1
+	if sum, err := pipeline.Backfill(context.Background(), o); err != nil || sum.OK != 6 {
+		t.Fatalf("backfill: %+v, %v", sum, err)
+	}
+	for _, d := range []string{"2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"} {
+		kept := d >= "2026-11-20"
+		for _, tbl := range []string{schemas.CustomerSegments.Name, schemas.Quarantine.Name} {
+			_, err := os.Stat(filepath.Join(pipeline.PartitionDir(out, tbl, d), "part-00000.parquet"))
+			if kept != (err == nil) {
+				t.Errorf("%s of %s: readable %v, want %v", tbl, d, err == nil, kept)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(pipeline.RunDir(out, d), pipeline.ManifestName)); kept != (err == nil) {
+			t.Errorf("manifest of %s: present %v, want %v", d, err == nil, kept)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(pipeline.RunDir(out, "2026-11-22"), pipeline.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pipeline.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(m.PrunedDates, ",") != "2026-11-19" {
+		t.Errorf("the last night pruned %v, want [2026-11-19]", m.PrunedDates)
 	}
 }
