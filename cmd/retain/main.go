@@ -95,6 +95,10 @@ var commands = []command{
 		example: "retain schema --job jobs/nightly.yaml --format bigquery --table customer_segments", setup: printSchema,
 	},
 	{
+		name: "views", purpose: "prints DuckDB SQL creating a view of every night and a <table>_latest view per output table.",
+		example: "retain views --job jobs/nightly.yaml > views.sql", setup: views,
+	},
+	{
 		name: "show", purpose: "prints a committed table's rows as aligned text.",
 		example:  "retain show --output out --run-date 2026-11-22 --table segment_summary --where dimension=total",
 		required: []string{"run-date"}, setup: show,
