@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	bq "google.golang.org/api/bigquery/v2"
 	"google.golang.org/api/option"
 
 	"retain/pipeline"
@@ -70,6 +71,9 @@ func TestSinkReplacesDayOnce(t *testing.T) {
 		&bqfake.Fault{Match: bqfake.IsLoadInsert, Code: http.StatusServiceUnavailable, Reason: "backendError", AfterForward: true, Times: 2},
 	)
 
+	// The views are DDL, which has no result table to answer with.
+	fake.Query = func(string, []*bq.QueryParameter) (*bq.TableReference, error) { return nil, nil }
+
 	rows := map[string]map[string]int64{}
 	for _, date := range []string{"2026-03-31", "2026-03-31", "2026-04-01"} {
 		sum, err := runWithSink(t, dir, out, date, proxy.URL)
@@ -111,6 +115,21 @@ func TestSinkReplacesDayOnce(t *testing.T) {
 		if len(fake.Partitions[key]) != 2 {
 			t.Errorf("%s partitions = %v, want two days", key, fake.Partitions[key])
 		}
+	}
+	// Every run replaces every table's view, after its load.
+	views := map[string]int{}
+	for _, q := range fake.Queries {
+		views[q.Query]++
+	}
+	for _, tbl := range outputs {
+		want := "CREATE OR REPLACE VIEW `shop-analytics.retain.r_" + tbl.Name + "_latest` OPTIONS (description = \"The newest snapshot_date of " + tbl.Name + ", written by retain.\") AS\n" +
+			"SELECT * FROM `shop-analytics.retain.r_" + tbl.Name + "`\nWHERE snapshot_date = (SELECT MAX(snapshot_date) FROM `shop-analytics.retain.r_" + tbl.Name + "`)"
+		if views[want] != 3 {
+			t.Errorf("%s_latest created %d times, want 3 (one a run)", tbl.Name, views[want])
+		}
+	}
+	if len(fake.Queries) != 3*len(outputs) {
+		t.Errorf("%d queries, want %d", len(fake.Queries), 3*len(outputs))
 	}
 	if c := fake.Tables["shop-analytics.retain.r_customer_segments"].Clustering; c == nil || c.Fields[0] != "rfm_segment" {
 		t.Errorf("customer_segments clustering = %+v", c)

@@ -34,3 +34,12 @@ var segmentActionColumns = []Column{
 	{"churn_risk", arrow.BinaryTypes.String, false, "low, medium or high: from p_no_purchase_<h>d where a purchase model predicted it (high at or above actions.churn_risk.p_no_purchase_high, default 0.8; medium at or above p_no_purchase_medium, 0.5); otherwise from days since the last order over the customer's typical gap between orders (recency_days / frequency, or the shop's median gap for one-time buyers): high above 3, medium above 1.5."},
 	{"is_top_spender", arrow.FixedWidthTypes.Boolean, false, "Among the top actions.top_spender_percent (default 10%) of customers by total_revenue; customers tied with the last one included."},
 }
+
+// WinbackStages are winback_stage's values, from active to lapsed.
+var WinbackStages = []string{"active", "winback_1", "winback_2", "winback_3", "lapsed"}
+
+// ChurnRisks are churn_risk's values, from low to high.
+var ChurnRisks = []string{"low", "medium", "high"}
+
+// OtherSegment is rfm_segment for a customer no segments rule matches.
+const OtherSegment = "Other"

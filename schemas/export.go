@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"gopkg.in/yaml.v3"
@@ -55,12 +57,23 @@ func (t Table) BigQuerySchema() ([]BigQueryField, error) {
 }
 
 // WriteBigQuery prints the BigQuery JSON schema of one output table, or of
-// all of them keyed by table name when table is empty.
+// all of them, as a job that sets nothing writes them.
 func WriteBigQuery(w io.Writer, table string) error {
+	return WriteBigQueryFor(w, table, DefaultLayout(), "")
+}
+
+// WriteBigQueryFor prints the BigQuery JSON schema of output table table as
+// layout l shapes it: the JSON array `bq mk --schema` reads. With table
+// empty it prints one JSON object whose keys are the BigQuery table names
+// (prefix, e.g. the sink's table_prefix, before each output table's name)
+// and whose values are those arrays, so `jq '.retain_customer_summary'`
+// gives one table's file; a stream of bare arrays would not say which table
+// each one is.
+func WriteBigQueryFor(w io.Writer, table string, l Layout, prefix string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if table != "" {
-		t, ok := Lookup(table)
+		t, ok := LookupFor(table, l)
 		if !ok {
 			return fmt.Errorf("no output table %q", table)
 		}
@@ -71,43 +84,128 @@ func WriteBigQuery(w io.Writer, table string) error {
 		return enc.Encode(f)
 	}
 	all := map[string][]BigQueryField{}
-	for _, t := range Outputs() {
+	for _, t := range OutputsFor(l) {
 		f, err := t.BigQuerySchema()
 		if err != nil {
 			return err
 		}
-		all[t.Name] = f
+		all[prefix+t.Name] = f
 	}
 	return enc.Encode(all)
 }
 
 type dbtColumn struct {
-	Name        string   `yaml:"name"`
-	Description string   `yaml:"description"`
-	DataType    string   `yaml:"data_type"`
-	Tests       []string `yaml:"data_tests,omitempty"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	DataType    string `yaml:"data_type"`
+	Tests       []any  `yaml:"data_tests,omitempty"`
 }
 
 type dbtTable struct {
-	Name        string      `yaml:"name"`
-	Description string      `yaml:"description"`
-	Columns     []dbtColumn `yaml:"columns"`
+	Name          string            `yaml:"name"`
+	Identifier    string            `yaml:"identifier,omitempty"`
+	Description   string            `yaml:"description"`
+	Meta          map[string]string `yaml:"meta,omitempty"`
+	LoadedAtField string            `yaml:"loaded_at_field,omitempty"`
+	Freshness     *dbtFreshness     `yaml:"freshness,omitempty"`
+	Tests         []any             `yaml:"data_tests,omitempty"`
+	Columns       []dbtColumn       `yaml:"columns"`
 }
 
 type dbtSource struct {
 	Name        string     `yaml:"name"`
 	Description string     `yaml:"description"`
+	Database    string     `yaml:"database,omitempty"`
 	Schema      string     `yaml:"schema"`
 	Tables      []dbtTable `yaml:"tables"`
 }
 
-// WriteDBT prints a dbt sources.yml declaring every output table, with
-// column descriptions, BigQuery data types and not_null tests on required
-// columns, so dbt docs and tests see retain's tables as documented here.
+type dbtPeriod struct {
+	Count  int    `yaml:"count"`
+	Period string `yaml:"period"`
+}
+
+type dbtFreshness struct {
+	WarnAfter  dbtPeriod `yaml:"warn_after"`
+	ErrorAfter dbtPeriod `yaml:"error_after"`
+}
+
+// DBTOptions says what a dbt sources.yml declares beyond the columns.
+type DBTOptions struct {
+	// Source names the source; Schema and Database are the dataset (schema)
+	// and project (database) that hold the tables, Database empty for the
+	// profile's.
+	Source, Schema, Database string
+	Layout                   Layout
+	// TablePrefix is put before every table's name in its identifier, as
+	// the BigQuery sink's table_prefix names the tables it loads.
+	TablePrefix string
+	// OutputRoot, when set, is the root folder of file outputs: each table
+	// gets dbt-duckdb's external_location, the read ReadParquet gives, so
+	// the source runs without a load.
+	OutputRoot string
+	// AcceptedValues lists, by column name, every value a column may hold,
+	// for an accepted_values test wherever a table has that column. The
+	// segment and tier names come from the job, which this package does
+	// not read.
+	AcceptedValues map[string][]string
+}
+
+// nightlyTables have rows on every night with customers, so a stale
+// snapshot_date means a missed night; the others can be empty (no bad
+// rows, no holdout, no order items) for as long as a shop's data allows.
+var nightlyTables = map[string]bool{
+	CustomerSummary.Name: true, "customer_segments": true, SegmentSummary.Name: true,
+	CohortRetention.Name: true, RetentionKPIs.Name: true, ModelFit.Name: true,
+}
+
+// customerTables have one row per customer and night.
+var customerTables = map[string]bool{CustomerSummary.Name: true, "customer_segments": true}
+
+// nightlyFreshness allows a night's run to come up to a day late: on a
+// schedule, the newest snapshot_date is at most about 50 hours old (the
+// date's midnight to the next night's run), 72 hours means a missed night.
+var nightlyFreshness = dbtFreshness{WarnAfter: dbtPeriod{3, "day"}, ErrorAfter: dbtPeriod{4, "day"}}
+
+// snapshotLoadedAt is snapshot_date as a timestamp: dbt's freshness check
+// subtracts it from the current time, which a DATE does not support on
+// every adapter. CAST … AS TIMESTAMP reads the same in BigQuery and DuckDB.
+const snapshotLoadedAt = "cast(snapshot_date as timestamp)"
+
+// customerNightKey is one text value per (customer_id, snapshot_date), so
+// dbt's built-in unique test checks the pair: dbt has no built-in test on
+// two columns, and this keeps a generated file free of packages.
+const customerNightKey = "customer_id || '|' || cast(snapshot_date as string)"
+
+// WriteDBT prints a dbt sources.yml declaring every output table, as
+// WriteDBTFor with the default layout and no location.
 func WriteDBT(w io.Writer, source, schema string) error {
-	src := dbtSource{Name: source, Schema: schema, Description: "Tables written nightly by retain, partitioned by snapshot_date."}
-	for _, t := range Outputs() {
+	return WriteDBTFor(w, DBTOptions{Source: source, Schema: schema, Layout: DefaultLayout()})
+}
+
+// WriteDBTFor prints a dbt sources.yml declaring every output table as o
+// places and shapes it: column descriptions, BigQuery data types, not_null
+// on required columns, accepted_values on the columns o lists, unique on
+// each customer and night, and freshness on snapshot_date for the tables
+// every night fills, so dbt docs and tests see retain's tables as
+// documented here.
+func WriteDBTFor(w io.Writer, o DBTOptions) error {
+	src := dbtSource{Name: o.Source, Schema: o.Schema, Database: o.Database, Description: "Tables written nightly by retain, partitioned by snapshot_date."}
+	for _, t := range OutputsFor(o.Layout) {
 		dt := dbtTable{Name: t.Name, Description: t.Doc + " Grain: " + t.Grain + "."}
+		if o.TablePrefix != "" {
+			dt.Identifier = o.TablePrefix + t.Name
+		}
+		if o.OutputRoot != "" {
+			dt.Meta = map[string]string{"external_location": ReadParquet(o.OutputRoot, t.Name)}
+		}
+		if nightlyTables[t.Name] {
+			f := nightlyFreshness
+			dt.LoadedAtField, dt.Freshness = snapshotLoadedAt, &f
+		}
+		if customerTables[t.Name] {
+			dt.Tests = []any{map[string]any{"unique": map[string]string{"column_name": customerNightKey}}}
+		}
 		for _, c := range t.Columns {
 			typ, err := BigQueryType(c.Type)
 			if err != nil {
@@ -115,7 +213,10 @@ func WriteDBT(w io.Writer, source, schema string) error {
 			}
 			col := dbtColumn{Name: c.Name, Description: c.Doc, DataType: typ}
 			if !c.Nullable {
-				col.Tests = []string{"not_null"}
+				col.Tests = append(col.Tests, "not_null")
+			}
+			if v, ok := o.AcceptedValues[c.Name]; ok {
+				col.Tests = append(col.Tests, map[string]any{"accepted_values": map[string][]string{"values": v}})
 			}
 			dt.Columns = append(dt.Columns, col)
 		}
@@ -128,4 +229,15 @@ func WriteDBT(w io.Writer, source, schema string) error {
 		Version int         `yaml:"version"`
 		Sources []dbtSource `yaml:"sources"`
 	}{2, []dbtSource{src}})
+}
+
+// ReadParquet is the DuckDB table function that reads every night of
+// output table table under root: each date's file, by its
+// snapshot_date=YYYY-MM-DD folder. hive_partitioning is off because every
+// file carries snapshot_date as a column: with it on, DuckDB would replace
+// that column with a value parsed from the folder's name, and it turns
+// itself on for such paths unless told.
+func ReadParquet(root, table string) string {
+	p := strings.TrimSuffix(filepath.ToSlash(root), "/") + "/" + table + "/snapshot_date=*/*.parquet"
+	return "read_parquet('" + strings.ReplaceAll(p, "'", "''") + "', hive_partitioning = false)"
 }

@@ -81,3 +81,142 @@ func TestDBTSources(t *testing.T) {
 		}
 	}
 }
+
+// TestBigQueryExportFor: the job's horizon names the prediction columns and
+// the prefix names the tables of the all-tables object.
+func TestBigQueryExportFor(t *testing.T) {
+	tests := []struct {
+		name, table, prefix string
+		horizon             int
+		wantKey             string
+		wantColumn          string
+	}{
+		{"one table, 30 days", "customer_segments", "", 30, "", "expected_purchases_30d"},
+		{"all tables, prefixed", "", "retain_", 30, "retain_customer_segments", "p_no_purchase_30d"},
+		{"all tables, default", "", "", 90, "customer_segments", "expected_purchases_90d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteBigQueryFor(&b, tt.table, Layout{HorizonDays: tt.horizon}, tt.prefix); err != nil {
+				t.Fatal(err)
+			}
+			var fields []BigQueryField
+			if tt.table != "" {
+				if err := json.Unmarshal(b.Bytes(), &fields); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				var all map[string][]BigQueryField
+				if err := json.Unmarshal(b.Bytes(), &all); err != nil {
+					t.Fatalf("not one JSON object: %v", err)
+				}
+				if len(all) != len(Outputs()) {
+					t.Errorf("%d tables, want %d", len(all), len(Outputs()))
+				}
+				fields = all[tt.wantKey]
+			}
+			found := false
+			for _, f := range fields {
+				found = found || f.Name == tt.wantColumn
+			}
+			if !found {
+				t.Errorf("no column %s in %q", tt.wantColumn, tt.wantKey)
+			}
+		})
+	}
+}
+
+// dbtDoc is the part of a sources.yml the tests read.
+type dbtDoc struct {
+	Sources []struct {
+		Name, Schema, Database string
+		Tables                 []struct {
+			Name, Identifier string
+			Meta             map[string]string
+			LoadedAtField    string         `yaml:"loaded_at_field"`
+			Freshness        map[string]any `yaml:"freshness"`
+			Tests            []any          `yaml:"data_tests"`
+			Columns          []struct {
+				Name  string
+				Tests []any `yaml:"data_tests"`
+			}
+		}
+	}
+}
+
+// TestDBTSourcesFor: a file output's tables read from their folders, a
+// sink's are named with its prefix in its project and dataset; every
+// table's tests are the ones dbt can run without packages.
+func TestDBTSourcesFor(t *testing.T) {
+	accepted := map[string][]string{"rfm_segment": {"Champions", "Other"}, "winback_stage": WinbackStages}
+	tests := []struct {
+		name           string
+		o              DBTOptions
+		wantIdentifier string
+		wantLocation   string
+		wantDatabase   string
+	}{
+		{"file output", DBTOptions{Source: "retain", Schema: "main", OutputRoot: "/data/out", Layout: Layout{30}, AcceptedValues: accepted}, "",
+			"read_parquet('/data/out/customer_segments/snapshot_date=*/*.parquet', hive_partitioning = false)", ""},
+		{"sink", DBTOptions{Source: "retain", Schema: "analytics", Database: "proj", TablePrefix: "r_", Layout: Layout{30}, AcceptedValues: accepted}, "r_customer_segments", "", "proj"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteDBTFor(&b, tt.o); err != nil {
+				t.Fatal(err)
+			}
+			var doc dbtDoc
+			if err := yaml.Unmarshal(b.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			src := doc.Sources[0]
+			if src.Schema != tt.o.Schema || src.Database != tt.wantDatabase {
+				t.Errorf("schema %q database %q", src.Schema, src.Database)
+			}
+			seg := src.Tables[1]
+			if seg.Name != "customer_segments" || seg.Identifier != tt.wantIdentifier || seg.Meta["external_location"] != tt.wantLocation {
+				t.Errorf("customer_segments: identifier %q, meta %v", seg.Identifier, seg.Meta)
+			}
+			if seg.LoadedAtField != "cast(snapshot_date as timestamp)" || seg.Freshness["warn_after"] == nil || seg.Freshness["error_after"] == nil {
+				t.Errorf("customer_segments freshness: %q %v", seg.LoadedAtField, seg.Freshness)
+			}
+			unique, _ := yaml.Marshal(seg.Tests)
+			if want := "column_name: customer_id || '|' || cast(snapshot_date as string)"; !bytes.Contains(unique, []byte(want)) {
+				t.Errorf("customer_segments tests %s, want unique on %s", unique, want)
+			}
+			cols := map[string]string{}
+			for _, c := range seg.Columns {
+				raw, _ := yaml.Marshal(c.Tests)
+				cols[c.Name] = string(raw)
+			}
+			for col, want := range map[string]string{
+				"rfm_segment":            "- not_null\n- accepted_values:\n    values:\n        - Champions\n        - Other\n",
+				"winback_stage":          "- not_null\n- accepted_values:\n    values:\n        - active\n        - winback_1\n        - winback_2\n        - winback_3\n        - lapsed\n",
+				"expected_purchases_30d": "[]\n",
+			} {
+				if cols[col] != want {
+					t.Errorf("%s tests:\n%s\nwant\n%s", col, cols[col], want)
+				}
+			}
+			for _, tb := range src.Tables {
+				if tb.Name == Quarantine.Name && (tb.Freshness != nil || tb.LoadedAtField != "") {
+					t.Errorf("quarantine has freshness, though a clean night leaves it empty")
+				}
+			}
+		})
+	}
+}
+
+func TestReadParquet(t *testing.T) {
+	tests := []struct{ root, want string }{
+		{"out", "read_parquet('out/quarantine/snapshot_date=*/*.parquet', hive_partitioning = false)"},
+		{"/d/o'brien/", "read_parquet('/d/o''brien/quarantine/snapshot_date=*/*.parquet', hive_partitioning = false)"},
+	}
+	for _, tt := range tests {
+		if got := ReadParquet(tt.root, "quarantine"); got != tt.want {
+			t.Errorf("ReadParquet(%q) = %s, want %s", tt.root, got, tt.want)
+		}
+	}
+}

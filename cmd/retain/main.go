@@ -92,7 +92,11 @@ var commands = []command{
 	},
 	{
 		name: "schema", purpose: "prints the output tables' schemas as text, Markdown, dbt or BigQuery JSON.",
-		example: "retain schema --format bigquery --table customer_summary", setup: printSchema,
+		example: "retain schema --job jobs/nightly.yaml --format bigquery --table customer_segments", setup: printSchema,
+	},
+	{
+		name: "views", purpose: "prints DuckDB SQL creating a view of every night and a <table>_latest view per output table.",
+		example: "retain views --job jobs/nightly.yaml > views.sql", setup: views,
 	},
 	{
 		name: "show", purpose: "prints a committed table's rows as aligned text.",
@@ -418,19 +422,30 @@ func checkRunDate(d string) error {
 
 func printSchema(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
 	format := fs.String("format", "text", "print as `FORMAT`: text, markdown, dbt (sources.yml) or bigquery (JSON schema)")
-	table := fs.String("table", "", "with --format bigquery: print only table `NAME`'s schema, as bq mk --schema reads it, instead of every table's")
+	table := fs.String("table", "", "with --format bigquery: print only table `NAME`'s schema, as bq mk --schema reads it, instead of a JSON object of every table's keyed by its BigQuery table name")
+	job := fs.String("job", "", "describe the tables as the job in YAML `FILE` writes them: its clv.horizon_days in column names, its sink's project, dataset and table_prefix, its output.path and segment and tier names (default: a job that sets nothing)")
 	source := fs.String("dbt-source", "retain", "with --format dbt: the source `NAME`")
-	dataset := fs.String("dbt-schema", "retain", "with --format dbt: the dataset (schema) `NAME` that holds the tables")
+	dataset := fs.String("dbt-schema", "retain", "with --format dbt: the dataset (schema) `NAME` that holds the tables; the job's sink.dataset unless given")
 	return func(stdout, _ io.Writer) error {
+		t, err := loadTarget(*job)
+		if err != nil {
+			return err
+		}
 		switch *format {
 		case "text":
 			return schemas.WriteText(stdout)
 		case "markdown":
 			return schemas.WriteMarkdown(stdout)
 		case "dbt":
-			return schemas.WriteDBT(stdout, *source, *dataset)
+			set := false
+			fs.Visit(func(f *flag.Flag) { set = set || f.Name == "dbt-schema" })
+			o, err := t.dbt(*source, *dataset, set)
+			if err != nil {
+				return err
+			}
+			return schemas.WriteDBTFor(stdout, o)
 		case "bigquery":
-			return schemas.WriteBigQuery(stdout, *table)
+			return schemas.WriteBigQueryFor(stdout, *table, t.layout, t.prefix())
 		}
 		return fmt.Errorf("%w: --format %q: want text, markdown, dbt or bigquery", errUsage, *format)
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks retain's Parquet output with DuckDB (an independent reader): column
 # types on every table, and on CDNOW master the cohort, KPI and RFM tables
-# against SQL computed from the input. Run from anywhere; `make test` runs it.
+# against SQL computed from the input; and the views `retain views` prints.
+# Run from anywhere; `make test` runs it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -18,5 +19,9 @@ bin/retain run --job testdata/cdnow_master/job.yaml --run-date 1998-06-30 --outp
 node "$here/check.mjs" "$work/cdnow" 1998-06-30 testdata/cdnow_master/input/orders.csv 180
 
 bin/retain gen --customers 3000 --out "$work/shop" --end-date 2026-11-22 >/dev/null
+# Two nights, so the views check sees _latest leave the older one out.
+bin/retain run --job jobs/nightly.yaml --input "$work/shop" --output "$work/out" --run-date 2026-11-21 2>/dev/null >/dev/null
 bin/retain run --job jobs/nightly.yaml --input "$work/shop" --output "$work/out" --run-date 2026-11-22 2>/dev/null >/dev/null
 node "$here/check.mjs" "$work/out" 2026-11-22 --shop "$work/shop"
+bin/retain views --output "$work/out" > "$work/views.sql"
+node "$here/views.mjs" "$work/views.sql" "$work/out" 2026-11-22

@@ -1,7 +1,8 @@
 // Package bqsink loads a committed run's tables into BigQuery: one
 // day-partitioned table per output table, created from schemas/ when
 // missing, each run date replaced atomically by a load job into the
-// table's partition decorator with WRITE_TRUNCATE.
+// table's partition decorator with WRITE_TRUNCATE, and a <table>_latest
+// view of its newest night.
 package bqsink
 
 import (
@@ -77,17 +78,75 @@ func (s *Sink) Publish(ctx context.Context, p pipeline.Publication) error {
 		return err
 	}
 	defer c.Close()
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallelLoads)
 	for _, pt := range p.Tables {
 		g.Go(func() error {
-			if err := s.publishTable(ctx, c, p, pt, day); err != nil {
+			if err := s.publishTable(gctx, c, p, pt, day); err != nil {
 				return fmt.Errorf("%s: %w", s.cfg.Ref(pt.Name), err)
 			}
 			return nil
 		})
 	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// The views follow the loads so that none names a table not yet
+	// created; each is replaced whole, so every night and rerun may.
+	// Wait cancelled the loads' context, so the views get their own.
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(parallelLoads)
+	for _, pt := range p.Tables {
+		g.Go(func() error {
+			if err := s.latestView(gctx, c, p, pt.Name); err != nil {
+				return fmt.Errorf("%s: %w", s.cfg.Ref(pt.Name+LatestViewSuffix), err)
+			}
+			return nil
+		})
+	}
 	return g.Wait()
+}
+
+// LatestViewSuffix is put after a table's name to name the view of its
+// latest night.
+const LatestViewSuffix = "_latest"
+
+// LatestViewSQL is the DDL of the view of table's newest snapshot_date in
+// the sink. A table a night left empty (no bad rows, no holdout) shows the
+// newest night that had rows: BigQuery keeps no trace of an empty load.
+func (c *Config) LatestViewSQL(table string) (string, error) {
+	src, err := c.Ref(table).Quoted()
+	if err != nil {
+		return "", err
+	}
+	view, err := c.Ref(table + LatestViewSuffix).Quoted()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("CREATE OR REPLACE VIEW %s OPTIONS (description = %q) AS\nSELECT * FROM %s\nWHERE %s = (SELECT MAX(%s) FROM %s)",
+		view, "The newest "+PartitionColumn+" of "+table+", written by retain.", src, PartitionColumn, PartitionColumn, src), nil
+}
+
+// latestView creates or replaces the view of table's latest night.
+func (s *Sink) latestView(ctx context.Context, c *bigquery.Client, p pipeline.Publication, table string) error {
+	sql, err := s.cfg.LatestViewSQL(table)
+	if err != nil {
+		return err
+	}
+	log := p.Log.With().Str("view", s.cfg.Ref(table+LatestViewSuffix).String()).Logger()
+	return s.opts.RetryPolicy().Do(ctx, log, "create view", func() error {
+		q := c.Query(sql)
+		q.Location = c.Location
+		j, err := q.Run(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := j.Wait(ctx)
+		if err != nil {
+			return err
+		}
+		return st.Err()
+	})
 }
 
 func (s *Sink) publishTable(ctx context.Context, c *bigquery.Client, p pipeline.Publication, pt pipeline.PublishedTable, day time.Time) error {

@@ -117,3 +117,29 @@ func TestEnsureTableSetsExpiration(t *testing.T) {
 		}
 	}
 }
+
+func TestLatestViewSQL(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		table   string
+		want    string
+		wantErr bool
+	}{
+		{"prefixed", Config{Project: "my-shop", Dataset: "marts", TablePrefix: "r_"}, "customer_summary",
+			"CREATE OR REPLACE VIEW `my-shop.marts.r_customer_summary_latest` OPTIONS (description = \"The newest snapshot_date of customer_summary, written by retain.\") AS\n" +
+				"SELECT * FROM `my-shop.marts.r_customer_summary`\nWHERE snapshot_date = (SELECT MAX(snapshot_date) FROM `my-shop.marts.r_customer_summary`)", false},
+		{"no prefix", Config{Project: "my-shop", Dataset: "marts"}, "quarantine",
+			"CREATE OR REPLACE VIEW `my-shop.marts.quarantine_latest` OPTIONS (description = \"The newest snapshot_date of quarantine, written by retain.\") AS\n" +
+				"SELECT * FROM `my-shop.marts.quarantine`\nWHERE snapshot_date = (SELECT MAX(snapshot_date) FROM `my-shop.marts.quarantine`)", false},
+		{"unsafe name", Config{Project: "my-shop", Dataset: "marts"}, "x` ; DROP", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.cfg.LatestViewSQL(tt.table)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("got %q, %v; want %q (error %v)", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
