@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"retain/schemas"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"retain/lineage"
 	"retain/night"
 	"retain/pipeline"
+	"retain/schemas"
 	"retain/stages"
 	"retain/stages/audiences"
 )
