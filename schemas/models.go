@@ -79,6 +79,23 @@ var ModelHoldout = Table{
 	},
 }
 
+// ModelTracking follows the holdout week by week, so a model that is right
+// in total but wrong in shape (too fast early, too slow late) shows.
+var ModelTracking = Table{
+	Name:  "model_tracking",
+	Grain: "one row per purchase model and holdout week",
+	Doc: "Cumulative predicted against actual repeat purchase days through the holdout window, week by week, for the calibration customers of model_holdout " +
+		"(first order before the window), from each model's calibration fit. Week 1 ends 7 days into the window; the last week ends on the run date and may be shorter. Empty without a holdout.",
+	Columns: []Column{
+		snapshotDate,
+		{"model", arrow.BinaryTypes.String, false, "bgnbd, pareto_nbd or mbgnbd."},
+		{"week", arrow.PrimitiveTypes.Int64, false, "Holdout week, 1 to ceil(holdout_days / 7)."},
+		{"days", arrow.PrimitiveTypes.Int64, false, "Days into the holdout window at the end of the week: 7 × week, or holdout_days for the last week."},
+		{"predicted_repeat_purchases", arrow.PrimitiveTypes.Float64, false, "Expected purchase days in the first days of the window, summed over calibration customers at their calibration frequency, recency and T."},
+		{"actual_repeat_purchases", arrow.PrimitiveTypes.Float64, false, "Purchase days of the same customers in the first days of the window."},
+	},
+}
+
 // CustomerPredictions is an intermediate table (not written): the predictive
 // CLV columns per customer, sorted by customer_id like customer_summary, which
 // the segments stage joins into customer_segments.

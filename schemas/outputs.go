@@ -108,7 +108,7 @@ func Outputs() []Table { return OutputsFor(DefaultLayout()) }
 // OutputsFor lists every output table as a job with layout l writes it.
 func OutputsFor(l Layout) []Table {
 	return []Table{CustomerSummary, customerSegments(l.HorizonDays), SegmentSummary, CohortRetention, RetentionKPIs,
-		ModelFit, ModelHoldout, ProductAffinity, Quarantine}
+		ModelFit, ModelHoldout, ModelTracking, ProductAffinity, Quarantine}
 }
 
 // Lookup returns the output table with the given name.

@@ -47,9 +47,9 @@ var purchaseModels = []string{"bgnbd", "pareto_nbd", "mbgnbd"}
 func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "clv",
-		Doc:     "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout and per-customer predictions.",
+		Doc:     "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout, model_tracking and per-customer predictions.",
 		Inputs:  []string{schemas.CustomerActivity.Name},
-		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name},
+		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name},
 		// Folding its input needs no emitter, so the runner may run its
 		// Process calls beside the stages that feed it.
 		Background: true,
@@ -86,6 +86,10 @@ type stage struct {
 	// order falls before the holdout window.
 	cal    inputs
 	actual []float64
+	// holdoutDays counts the calibration customers' purchase days by day of
+	// the holdout window (index 1 is the day after calibration ends), which
+	// is all model_tracking needs of them.
+	holdoutDays []float64
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
@@ -107,6 +111,14 @@ func (s *stage) visit(c *history.Customer) error {
 			x, tx, T, m := btydInputs(c.Days, c.Revenue, k, calEnd)
 			s.cal.add(x, tx, T, m)
 			s.actual = append(s.actual, float64(len(c.Days)-k))
+			if s.holdoutDays == nil {
+				s.holdoutDays = make([]float64, s.holdout+1)
+			}
+			for _, d := range c.Days[k:] {
+				if off := int(d - calEnd); off <= s.holdout {
+					s.holdoutDays[off]++
+				}
+			}
 		}
 	}
 	return nil
@@ -139,6 +151,7 @@ type fitted struct {
 	unc    btyd.Uncertainty
 	uncErr error
 	// calibration fit and holdout scores
+	calModel  btyd.PurchaseModel
 	calFit    btyd.Fit
 	calErr    error
 	calUnc    btyd.Uncertainty
@@ -201,11 +214,10 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			log.Warn().Str("model", name).Err(f.uncErr).Msg("no standard errors for the purchase model; its prediction intervals are left out")
 		}
 		if s.holdout > 0 && len(s.actual) > 0 {
-			var calModel btyd.PurchaseModel
-			calModel, f.calFit, f.calErr = s.fitPurchase(name, s.cal.Customers)
+			f.calModel, f.calFit, f.calErr = s.fitPurchase(name, s.cal.Customers)
 			if f.calErr == nil {
-				f.calUnc, f.calUncErr = purchaseUncertainty(calModel, s.cal.Customers, cfg.IntervalLevel)
-				predicted := btyd.Expected(calModel, s.cal.Customers, float64(s.holdout))
+				f.calUnc, f.calUncErr = purchaseUncertainty(f.calModel, s.cal.Customers, cfg.IntervalLevel)
+				predicted := btyd.Expected(f.calModel, s.cal.Customers, float64(s.holdout))
 				f.scores = score(s.cal.Frequency, predicted, s.actual)
 				f.holdMAE, f.hasScore = f.scores[0].mae, true
 			} else {
@@ -239,7 +251,10 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err := s.emitFits(ctx, out, models, selected, reason, ggFit, ggErr, ggUnc, ggUncErr, spend); err != nil {
 		return err
 	}
-	return s.emitHoldout(ctx, out, models)
+	if err := s.emitHoldout(ctx, out, models); err != nil {
+		return err
+	}
+	return s.emitTracking(ctx, out, models)
 }
 
 // purchaseUncertainty is a fitted purchase model's parameter uncertainty on

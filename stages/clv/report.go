@@ -228,3 +228,51 @@ func (s *stage) emitHoldout(ctx context.Context, out engine.Emitter, models []*f
 	defer rec.Release()
 	return out.Emit(ctx, schemas.ModelHoldout.Name, rec)
 }
+
+// trackingWeek is one row of model_tracking.
+type trackingWeek struct {
+	week, days        int
+	predicted, actual float64
+}
+
+// tracking is model m's cumulative predicted and actual holdout purchases at
+// the end of each holdout week; nil when m has no holdout score.
+func (s *stage) tracking(m *fitted) []trackingWeek {
+	if !m.hasScore {
+		return nil
+	}
+	var out []trackingWeek
+	var actual float64
+	day := 0
+	for w := 1; day < s.holdout; w++ {
+		end := min(7*w, s.holdout)
+		for ; day < end; day++ {
+			actual += s.holdoutDays[day+1]
+		}
+		var predicted float64
+		for _, e := range btyd.Expected(m.calModel, s.cal.Customers, float64(end)) {
+			predicted += e
+		}
+		out = append(out, trackingWeek{week: w, days: end, predicted: predicted, actual: actual})
+	}
+	return out
+}
+
+func (s *stage) emitTracking(ctx context.Context, out engine.Emitter, models []*fitted) error {
+	t := schemas.ModelTracking
+	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
+	defer b.Release()
+	for _, m := range models {
+		for _, w := range s.tracking(m) {
+			b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(s.rc.SnapshotDate)
+			b.Field(t.MustIndex("model")).(*array.StringBuilder).Append(m.name)
+			b.Field(t.MustIndex("week")).(*array.Int64Builder).Append(int64(w.week))
+			b.Field(t.MustIndex("days")).(*array.Int64Builder).Append(int64(w.days))
+			b.Field(t.MustIndex("predicted_repeat_purchases")).(*array.Float64Builder).Append(w.predicted)
+			b.Field(t.MustIndex("actual_repeat_purchases")).(*array.Float64Builder).Append(w.actual)
+		}
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	return out.Emit(ctx, t.Name, rec)
+}
