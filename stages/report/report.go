@@ -32,17 +32,18 @@ var pageTemplate string
 func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:      "report",
-		Doc:       "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages) next to the tables.",
+		Doc:       "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages, model diagnostics) next to the tables.",
 		Artifacts: []string{schemas.ReportDir},
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
-			schemas.CustomerSegments.Name},
+			schemas.CustomerSegments.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
 			if err != nil {
 				return nil, err
 			}
 			return &stage{rc: rc, tmpl: tmpl, cohorts: map[int32][]float64{}, sizes: map[int32]int64{},
-				firstUS: math.MaxInt64, lastUS: math.MinInt64}, nil
+				firstUS: math.MaxInt64, lastUS: math.MinInt64,
+				diag: diagnostics{tracking: map[string][]trackPoint{}, buckets: map[string][]bucketPoint{}, pAlive: map[string][]float64{}}}, nil
 		},
 	}, night.InputSection, actionsconfig.Section, clvconfig.Section)
 }
@@ -69,6 +70,7 @@ type stage struct {
 	// over every customer: what the page says it was computed from.
 	orders, firstUS, lastUS int64
 	revenue                 float64
+	diag                    diagnostics
 }
 
 type point struct {
@@ -131,8 +133,17 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 				s.trend = append(s.trend, point{calendar.Date(int32(start.Value(i))).Format("2006-01"), rate.Value(i)})
 			}
 		}
+	case schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name:
+		s.diag.add(table, rec)
 	case schemas.CustomerSegments.Name:
 		t := schemas.CustomerSegments
+		seg := rec.Column(t.MustIndex("rfm_segment")).(*array.String)
+		alive := rec.Column(t.MustIndex("p_alive")).(*array.Float64)
+		for i := 0; i < n; i++ {
+			if alive.IsValid(i) {
+				s.diag.pAlive[seg.Value(i)] = append(s.diag.pAlive[seg.Value(i)], alive.Value(i))
+			}
+		}
 		clv := rec.Column(t.MustIndex("historical_clv")).(*array.Float64).Float64Values()
 		s.clv = append(s.clv, clv...)
 		predicted := rec.Column(t.MustIndex("predicted_clv")).(*array.Float64)
@@ -171,6 +182,9 @@ type page struct {
 	CLVChart, WinbackChart   template.HTML
 	CLVNote                  string
 	Heatmap                  heatmap
+	// Model diagnostics: the holdout week by week and by frequency bucket,
+	// and P(alive) by segment.
+	TrackingChart, CalibrationChart, PAliveChart template.HTML
 }
 
 func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
@@ -184,6 +198,10 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 		CLVNote:      "Historical CLV per customer (revenue to date − CAC); log-scaled bins when values span orders of magnitude.",
 		WinbackChart: bars("Customers by win-back stage", winbackLabels(actionsconfig.Of(s.rc.Job).WinbackDays), s.winback[:]),
 		Heatmap:      s.heatmap(24),
+
+		TrackingChart:    s.diag.trackingChart(),
+		CalibrationChart: s.diag.calibrationChart(),
+		PAliveChart:      s.diag.pAliveChart(s.segments),
 	}
 	if p.Customers > 0 {
 		loc := s.rc.Job.Location()
