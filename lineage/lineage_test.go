@@ -233,8 +233,8 @@ func TestEvents(t *testing.T) {
 						t.Errorf("output %s: partition %+v", d.id(), p)
 					}
 				}
-				if len(done.Outputs) != 11 || rows["customer_summary"] != 2 || rows["quarantine"] != 11 {
-					t.Errorf("outputs %v, want the 9 tables, audiences and report", rows)
+				if len(done.Outputs) != len(schemas.Outputs())+2 || rows["customer_summary"] != 2 || rows["quarantine"] != 11 {
+					t.Errorf("outputs %v, want the %d tables, audiences and report", rows, len(schemas.Outputs()))
 				}
 				summary, _ := byName(done.Outputs, "customer_summary")
 				if summary.Facets.DatasetType.DatasetType != "TABLE" || len(summary.Facets.Schema.Fields) == 0 || summary.Facets.Documentation.Description == "" {
@@ -275,7 +275,7 @@ func TestEvents(t *testing.T) {
 						t.Errorf("output %s: partitions %+v, want %s", d.id(), p, id)
 					}
 				}
-				if _, ok := byName(evs[1].Outputs, "retain_customer_summary"); !ok || tables != 9 || len(evs[1].Outputs) != 11 {
+				if _, ok := byName(evs[1].Outputs, "retain_customer_summary"); !ok || tables != len(schemas.Outputs()) || len(evs[1].Outputs) != len(schemas.Outputs())+2 {
 					t.Errorf("%d outputs, %d of them tables", len(evs[1].Outputs), tables)
 				}
 			},
