@@ -51,7 +51,7 @@ func parameterUncertainty() []Column {
 	for _, p := range FitParams {
 		cols = append(cols,
 			Column{p + "_se", arrow.PrimitiveTypes.Float64, true, "Standard error of " + p + ": from the observed information (the Hessian of the log-likelihood) at the optimum, in log-parameters, by the delta method, se = " + p + " × se(ln " + p + "). Null where " + p + " is, or when uncertainty_error says why."},
-			Column{p + "_low", arrow.PrimitiveTypes.Float64, true, "Lower end of the interval_level confidence interval of " + p + ", computed on the log scale, exp(ln " + p + " − z × se(ln " + p + ")), so it stays positive and is not symmetric around " + p + "."},
+			Column{p + "_low", arrow.PrimitiveTypes.Float64, true, "Lower end of the interval_level confidence interval of " + p + ", computed on the log scale, exp(ln " + p + " - z × se(ln " + p + ")), so it stays positive and is not symmetric around " + p + "."},
 			Column{p + "_high", arrow.PrimitiveTypes.Float64, true, "Upper end of that interval, exp(ln " + p + " + z × se(ln " + p + "))."},
 		)
 	}
