@@ -363,11 +363,20 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 	pAliveLo, pAliveHi := f64("p_alive_low"), f64("p_alive_high")
 	expectedLo, expectedHi := f64("expected_purchases_low"), f64("expected_purchases_high")
 	clvLo, clvHi := f64("predicted_clv_low"), f64("predicted_clv_high")
+	// A prediction that is not finite (a fit at the edge of its parameter
+	// space, such as BG/NBD at a = 1, where the expectation divides by
+	// a − 1) is left null and counted: the writer refuses an infinity, and
+	// one customer's would otherwise fail the whole night.
+	var infinite int64
 	put := func(fb *array.Float64Builder, v float64, ok bool) {
-		if ok && !math.IsNaN(v) {
-			fb.Append(v)
-		} else {
+		switch {
+		case !ok || math.IsNaN(v):
 			fb.AppendNull()
+		case math.IsInf(v, 0):
+			infinite++
+			fb.AppendNull()
+		default:
+			fb.Append(v)
 		}
 	}
 	// Without a model the prediction columns are nil, and every value is
@@ -413,6 +422,10 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 		if err != nil {
 			return err
 		}
+	}
+	if infinite > 0 {
+		s.rc.Log.Warn().Str("stage", "clv").Str("model", selected.name).Int64("values", infinite).
+			Msg("predictions that are not finite were left null; the fit sits at the edge of its parameters (see model_fit)")
 	}
 	return nil
 }
