@@ -6,6 +6,7 @@ package actionsconfig
 
 import (
 	"fmt"
+	"math"
 
 	"retain/config"
 )
@@ -73,6 +74,11 @@ func check(a *Actions, _ config.Env) error {
 	for i, l := range a.Tiers.Levels {
 		if l.Name == "" {
 			return fmt.Errorf("%w: actions.tiers.levels[%d] has no name", config.ErrInvalid, i)
+		}
+		// An order count is whole: a level at 2.5 orders would be reached
+		// at 3, and orders_to_next_tier could not say how far it is.
+		if a.Tiers.Basis == "orders" && l.Min != math.Trunc(l.Min) {
+			return fmt.Errorf("%w: actions.tiers.levels[%d].min: %v is not a whole number of orders (tiers.basis is orders)", config.ErrInvalid, i, l.Min)
 		}
 		if i > 0 && l.Min <= a.Tiers.Levels[i-1].Min {
 			return fmt.Errorf("%w: actions.tiers.levels must be in increasing min order (%s after %s)", config.ErrInvalid, l.Name, a.Tiers.Levels[i-1].Name)

@@ -43,6 +43,7 @@ func TestSectionErrors(t *testing.T) {
 		{"fractional milestone", "actions: {milestones: [2.5]}\n", "actions.milestones[0]: 2.5 is not a whole number"},
 		{"negative tier minimum", "actions: {tiers: {levels: [{name: A, min: -5}]}}\n", "actions.tiers.levels[0].min: -5 is out of range"},
 		{"tiers not increasing", "actions: {tiers: {levels: [{name: A, min: 5}, {name: B, min: 5}]}}\n", "actions.tiers.levels must be in increasing min order (B after A)"},
+		{"fractional order tier", "actions: {tiers: {basis: orders, levels: [{name: A, min: 0}, {name: B, min: 2.5}]}}\n", "actions.tiers.levels[1].min: 2.5 is not a whole number of orders (tiers.basis is orders)"},
 		{"tier without a name", "actions: {tiers: {levels: [{min: 0}]}}\n", "actions.tiers.levels[0] has no name"},
 		{"no tiers", "actions: {tiers: {levels: []}}\n", "actions.tiers.levels: want at least one level"},
 		{"bad tier basis", "actions: {tiers: {basis: visits}}\n", `actions.tiers.basis "visits": want lifetime_spend, trailing_12m_spend or orders`},
