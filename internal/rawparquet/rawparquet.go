@@ -28,6 +28,10 @@ type Column struct {
 	Int96  []parquet.Int96
 	Double []float64
 	Bytes  []string
+	// Defs, when set, makes the column optional: one definition level per
+	// row (0 for null), with the value slice holding only the non-null
+	// values.
+	Defs []int16
 }
 
 // String is a UTF8-annotated BYTE_ARRAY column. Its values are written as
@@ -70,6 +74,18 @@ func LegacyTimestamp(name string, converted schema.ConvertedType, values ...int6
 // the day and the Julian day.
 func Int96(name string, values ...parquet.Int96) Column {
 	return Column{Node: schema.NewInt96Node(name, parquet.Repetitions.Required, -1), Int96: values}
+}
+
+// OptionalInt96 is an optional INT96 column; a nil value is a null.
+func OptionalInt96(name string, values ...*parquet.Int96) Column {
+	c := Column{Node: schema.NewInt96Node(name, parquet.Repetitions.Optional, -1), Defs: make([]int16, len(values))}
+	for i, v := range values {
+		if v != nil {
+			c.Defs[i] = 1
+			c.Int96 = append(c.Int96, *v)
+		}
+	}
+	return c
 }
 
 // Int96At is the INT96 value nanosOfDay into the Julian day julianDay
@@ -126,7 +142,7 @@ func writeRowGroup(w *file.Writer, cols []Column) error {
 		case *file.Int64ColumnChunkWriter:
 			_, err = cw.WriteBatch(c.Int64, nil, nil)
 		case *file.Int96ColumnChunkWriter:
-			_, err = cw.WriteBatch(c.Int96, nil, nil)
+			_, err = cw.WriteBatch(c.Int96, c.Defs, nil)
 		case *file.Float64ColumnChunkWriter:
 			_, err = cw.WriteBatch(c.Double, nil, nil)
 		case *file.ByteArrayColumnChunkWriter:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"retain/engine"
@@ -228,6 +229,9 @@ func fileFields(f inputFile, src *night.Source) ([]arrow.Field, int64, error) {
 			fields, rows = sc.Fields(), pr.NumRows()
 			for i := range fields {
 				fields[i].Type = timestampMeaning(pr.MetaData().Schema, fr.Manifest.OriginSchema, fields[i])
+				if c := pr.MetaData().Schema.ColumnIndexByName(fields[i].Name); c >= 0 && pr.MetaData().Schema.Column(c).PhysicalType() == parquet.Types.Int96 {
+					fields[i].Type = int96Type
+				}
 			}
 			return nil
 		})

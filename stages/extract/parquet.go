@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"retain/engine"
@@ -69,7 +70,7 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 				if err := checkPages(fh, st.Size(), md, rg, leaves); err != nil {
 					return unreadable("", err)
 				}
-				n, err = readRowGroup(ctx, fr, leaves, rg, first, send)
+				n, err = readRowGroup(ctx, fr, leaves, rg, first, send, r.rc.Mem)
 				return err
 			})
 			switch want := md.RowGroup(rg).NumRows(); {
@@ -89,16 +90,26 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 
 // readRowGroup sends row group rg, whose first row is data row first of
 // the file, and returns its rows, or -1 when send says the stage stopped.
-func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, leaves []int, rg int, first int64, send func(batch) bool) (int64, error) {
+func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, leaves []int, rg int, first int64, send func(batch) bool, mem memory.Allocator) (int64, error) {
 	rr, err := fr.GetRecordReader(ctx, leaves, []int{rg})
 	if err != nil {
 		return 0, unreadable("", err)
 	}
 	defer rr.Release()
+	int96, err := int96Columns(fr.ParquetReader(), rg, leaves)
+	if err != nil {
+		return 0, unreadable("", err)
+	}
 	var n int64
 	for rr.Next() {
 		rec := rr.Record()
-		rec.Retain()
+		if int96 != nil {
+			if rec, err = withInt96(rec, int96, n, mem); err != nil {
+				return n, err
+			}
+		} else {
+			rec.Retain()
+		}
 		rows := rec.NumRows()
 		if !send(batch{rec: rec, firstRow: first + n}) {
 			return -1, nil

@@ -2,14 +2,17 @@ package extract_test
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/apache/arrow/go/v15/parquet/schema"
 	"github.com/rs/zerolog"
@@ -19,6 +22,7 @@ import (
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/extract"
+	"retain/stages/internal/input"
 )
 
 // TestParquetTimestampZones: what a Parquet timestamp column means is in
@@ -46,7 +50,7 @@ func TestParquetTimestampZones(t *testing.T) {
 		{"isAdjustedToUTC=true micros", nil, rawparquet.Timestamp("order_ts", true, schema.TimeUnitMicros, us), "UTC", us},
 		{"legacy TIMESTAMP_MILLIS", nil, rawparquet.LegacyTimestamp("order_ts", schema.ConvertedTypes.TimestampMillis, ms), "UTC", ms},
 		{"legacy TIMESTAMP_MICROS", nil, rawparquet.LegacyTimestamp("order_ts", schema.ConvertedTypes.TimestampMicros, us), "UTC", us},
-		{"INT96", nil, rawparquet.Int96("order_ts", rawparquet.Int96At(uint32(2440588+ns/86400e9), ns%86400e9)), "UTC", ns},
+		{"INT96", nil, rawparquet.Int96("order_ts", rawparquet.Int96At(uint32(2440588+ns/86400e9), ns%86400e9)), "UTC", us},
 		{"pyarrow naive: isAdjustedToUTC=false and a zone-less Arrow schema", naive(arrow.Microsecond), rawparquet.Timestamp("order_ts", false, schema.TimeUnitMicros, us), "", us},
 		{"pyarrow zoned: isAdjustedToUTC=true and an Arrow zone", zoned, rawparquet.Timestamp("order_ts", true, schema.TimeUnitMicros, us), "Europe/Berlin", us},
 		// pqarrow v15 writes every timestamp with isAdjustedToUTC=true; the
@@ -73,6 +77,99 @@ func TestParquetTimestampZones(t *testing.T) {
 		writeWithPqarrow(t, filepath.Join(dir, "orders.parquet"), &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, us, pqarrow.WithStoreSchema())
 		checkOrderTS(t, dir, "UTC", us)
 	})
+}
+
+// TestInt96OutsideNanoseconds: INT96 values outside what int64
+// nanoseconds hold (1677–2262) must come through as the instants they are,
+// not wrapped into a plausible date that validate's range checks pass.
+func TestInt96OutsideNanoseconds(t *testing.T) {
+	tests := []struct {
+		name string
+		day  uint32
+		nano int64
+		want int64 // microseconds since the epoch
+	}{
+		{"year 1", 1721426, 0, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()},
+		{"year 1500", 2268924, 3_600e9, time.Date(1500, 1, 1, 1, 0, 0, 0, time.UTC).UnixMicro()},
+		{"year 2500", 2634167, 86_399_999_999_999, time.Date(2500, 1, 1, 23, 59, 59, 999_999_000, time.UTC).UnixMicro()},
+		{"year 9999", 5373484, 0, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC).UnixMicro()},
+		// pqarrow reads Julian day 0 as 1970-01-01.
+		{"Julian day 0", 0, 0, -2440588 * 86_400_000_000},
+		{"nanoseconds beyond the day", 2440588, 86_400e9, math.MinInt64},
+		{"largest Julian day", math.MaxUint32, 0, math.MaxInt64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cols := append(otherColumns(), rawparquet.Int96("order_ts", rawparquet.Int96At(tt.day, tt.nano)))
+			if err := rawparquet.Write(filepath.Join(dir, "orders.parquet"), nil, cols...); err != nil {
+				t.Fatal(err)
+			}
+			checkOrderTS(t, dir, "UTC", tt.want)
+		})
+	}
+}
+
+// TestInt96NullsAcrossBatches reads an optional INT96 column longer than
+// one batch, with nulls, so every batch takes its own rows of the row
+// group's values.
+func TestInt96NullsAcrossBatches(t *testing.T) {
+	const rows = 3*input.BatchRows/2 + 7
+	vals := make([]*parquet.Int96, rows)
+	want := make([]*int64, rows)
+	for i := range vals {
+		if i%7 == 3 {
+			continue
+		}
+		day, nano := uint32(2440588+i), int64(i)*1_000_000
+		v := rawparquet.Int96At(day, nano)
+		vals[i] = &v
+		m := int64(i)*86_400_000_000 + int64(i)*1000
+		want[i] = &m
+	}
+	ids := make([]string, rows)
+	amounts := make([]float64, rows)
+	for i := range ids {
+		ids[i] = strconv.Itoa(i)
+		amounts[i] = 1
+	}
+	dir := t.TempDir()
+	if err := rawparquet.Write(filepath.Join(dir, "orders.parquet"), nil,
+		rawparquet.String("order_id", ids...), rawparquet.String("customer_id", ids...),
+		rawparquet.Double("amount", amounts...), rawparquet.OptionalInt96("order_ts", vals...)); err != nil {
+		t.Fatal(err)
+	}
+	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.parquet}}\n"), dir, []config.Section{night.InputSection})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rc, err := night.New(j, "r", "2026-11-22", mem, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, batches := 0, 0
+	err = extract.ReadAll(context.Background(), rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired, func(rec arrow.Record) error {
+		col := rec.Column(rec.Schema().FieldIndices("order_ts")[0]).(*array.Timestamp)
+		for i := range col.Len() {
+			switch w := want[row]; {
+			case w == nil && col.IsValid(i):
+				t.Fatalf("row %d: %d, want null", row, col.Value(i))
+			case w != nil && (col.IsNull(i) || int64(col.Value(i)) != *w):
+				t.Fatalf("row %d: %v (null %v), want %d", row, col.Value(i), col.IsNull(i), *w)
+			}
+			row++
+		}
+		batches++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row != rows || batches < 2 {
+		t.Errorf("read %d rows in %d batches, want %d in at least 2", row, batches, rows)
+	}
 }
 
 func otherFields() []arrow.Field {
