@@ -139,18 +139,8 @@ func TestInt96NullsAcrossBatches(t *testing.T) {
 		rawparquet.Double("amount", amounts...), rawparquet.OptionalInt96("order_ts", vals...)); err != nil {
 		t.Fatal(err)
 	}
-	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.parquet}}\n"), dir, []config.Section{night.InputSection})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	rc, err := night.New(j, "r", "2026-11-22", mem, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	row, batches := 0, 0
-	err = extract.ReadAll(context.Background(), rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired, func(rec arrow.Record) error {
+	err := readOrderTS(t, dir, func(rec arrow.Record) error {
 		col := rec.Column(rec.Schema().FieldIndices("order_ts")[0]).(*array.Timestamp)
 		for i := range col.Len() {
 			switch w := want[row]; {
@@ -210,9 +200,9 @@ func writeWithPqarrow(t *testing.T, path string, typ arrow.DataType, v int64, op
 	}
 }
 
-// checkOrderTS reads dir/orders.parquet through the extract stage's reader
-// and checks order_ts's zone and stored value.
-func checkOrderTS(t *testing.T, dir, zone string, value int64) {
+// readOrderTS reads dir/orders.parquet through the extract stage's reader
+// for a job in Europe/Berlin, handing visit every batch.
+func readOrderTS(t *testing.T, dir string, visit func(arrow.Record) error) error {
 	t.Helper()
 	j, err := config.Decode([]byte("name: t\ntimezone: Europe/Berlin\ninput: {orders: {path: orders.parquet}}\n"), dir, []config.Section{night.InputSection})
 	if err != nil {
@@ -224,8 +214,15 @@ func checkOrderTS(t *testing.T, dir, zone string, value int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return extract.ReadAll(context.Background(), rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired, visit)
+}
+
+// checkOrderTS reads dir/orders.parquet through the extract stage's reader
+// and checks order_ts's zone and stored value.
+func checkOrderTS(t *testing.T, dir, zone string, value int64) {
+	t.Helper()
 	seen := 0
-	err = extract.ReadAll(context.Background(), rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired, func(rec arrow.Record) error {
+	err := readOrderTS(t, dir, func(rec arrow.Record) error {
 		idx := rec.Schema().FieldIndices("order_ts")
 		if len(idx) != 1 {
 			t.Fatalf("no order_ts in %s", rec.Schema())
