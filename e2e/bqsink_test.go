@@ -104,7 +104,7 @@ func TestSinkReplacesDayOnce(t *testing.T) {
 		if bt.TimePartitioning == nil || bt.TimePartitioning.Field != "snapshot_date" || bt.TimePartitioning.Type != "DAY" {
 			t.Errorf("%s partitioning = %+v", key, bt.TimePartitioning)
 		}
-		if len(bt.Schema.Fields) != len(tbl.Columns) || bt.Schema.Fields[0].Description == "" {
+		if len(bt.Schema.Fields) != len(tbl.PublishedColumns()) || bt.Schema.Fields[0].Name != "snapshot_date" || bt.Schema.Fields[0].Description == "" {
 			t.Errorf("%s schema does not follow schemas/", key)
 		}
 		for day, tables := range rows {

@@ -114,7 +114,8 @@ func TestCDNOWModelsFromRawOrders(t *testing.T) {
 	var c btyd.Customers
 	for tr.Next() {
 		rec := tr.Record()
-		idx := schemas.CustomerSummary.MustIndex
+		// The file's columns, which do not hold snapshot_date.
+		idx := func(name string) int { return rec.Schema().FieldIndices(name)[0] }
 		f := rec.Column(idx("frequency")).(*array.Int64)
 		r := rec.Column(idx("recency_days")).(*array.Int64)
 		T := rec.Column(idx("tenure_days")).(*array.Int64)
@@ -255,7 +256,7 @@ func TestHoldoutAndAutoSelection(t *testing.T) {
 		t.Error("no customer has an expected_next_order_date")
 	}
 	hold := renderTable(t, out, schemas.ModelHoldout.Name, "2026-11-22", out)
-	if !strings.Contains(hold, ",bgnbd,all,") || !strings.Contains(hold, ",pareto_nbd,0,") || !strings.Contains(hold, ",mbgnbd,all,") {
+	if !strings.Contains(hold, "\nbgnbd,all,") || !strings.Contains(hold, "\npareto_nbd,0,") || !strings.Contains(hold, "\nmbgnbd,all,") {
 		t.Errorf("model_holdout:\n%s", hold)
 	}
 }

@@ -96,7 +96,7 @@ func TestNightlyRerunIsByteIdentical(t *testing.T) {
 	tbl := readTable(t, outs[0], schemas.CustomerSummary.Name, date)
 	defer tbl.Release()
 	var dictBytes int64
-	for _, chunk := range tbl.Column(schemas.CustomerSummary.MustIndex("customer_id")).Data().Chunks() {
+	for _, chunk := range tbl.Column(tbl.Schema().FieldIndices("customer_id")[0]).Data().Chunks() {
 		ids := chunk.(*array.String)
 		for i := 0; i < ids.Len(); i++ {
 			dictBytes += 4 + int64(len(ids.Value(i)))

@@ -318,9 +318,16 @@ func (e *Emitter) tables(o pipeline.Options, sum *pipeline.Summary) []dataset {
 		if !ok {
 			continue
 		}
-		fields := make([]map[string]any, len(t.Columns))
-		for i, c := range t.Columns {
-			fields[i] = map[string]any{"name": c.Name, "type": c.Type.String(), "description": c.Doc, "ordinal_position": i + 1}
+		// The schema is what a reader of the dataset's storage finds: the
+		// BigQuery table's columns, snapshot_date included, or the files',
+		// whose folders hold snapshot_date instead.
+		cols := t.FileColumns()
+		if sink != nil {
+			cols = t.PublishedColumns()
+		}
+		fields := make([]map[string]any, len(cols))
+		for i, c := range cols {
+			fields[i] = map[string]any{"name": c.Name, "type": c.Type.String(), "description": t.Describe(c), "ordinal_position": i + 1}
 		}
 		d := dataset{
 			Namespace: "file",

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/rs/zerolog"
 
 	"retain/config"
@@ -240,6 +241,18 @@ func TestEvents(t *testing.T) {
 				if summary.Facets.DatasetType.DatasetType != "TABLE" || len(summary.Facets.Schema.Fields) == 0 || summary.Facets.Documentation.Description == "" {
 					t.Errorf("customer_summary facets %+v", summary.Facets)
 				}
+				// A folder's schema is its files' columns: snapshot_date is
+				// the folders' name, not one of them.
+				for _, tbl := range schemas.Outputs() {
+					d, _ := byName(done.Outputs, tbl.Name)
+					var got []string
+					for _, f := range d.Facets.Schema.Fields {
+						got = append(got, f.Name)
+					}
+					if want := parquetColumns(t, filepath.Join(out, tbl.Name, "snapshot_date=2026-06-30", "part-00000.parquet")); !slices.Equal(got, want) {
+						t.Errorf("%s schema facet %v, the file holds %v", tbl.Name, got, want)
+					}
+				}
 				lists, _ := byName(done.Outputs, "audiences")
 				if lists.Facets.DatasetType.DatasetType != "FILE" || !strings.Contains(lists.Facets.Documentation.Description, "winback_1_entered_today") ||
 					lists.OutputFacets.OutputStatistics.FileCount != int64(len(audiences.Names)) || len(lists.Facets.Schema.Fields) != len(schemas.AudienceColumns) {
@@ -277,6 +290,12 @@ func TestEvents(t *testing.T) {
 				}
 				if _, ok := byName(evs[1].Outputs, "retain_customer_summary"); !ok || tables != len(schemas.Outputs()) || len(evs[1].Outputs) != len(schemas.Outputs())+2 {
 					t.Errorf("%d outputs, %d of them tables", len(evs[1].Outputs), tables)
+				}
+				// A BigQuery table holds its partition column, and the
+				// currency after the money columns.
+				d, _ := byName(evs[1].Outputs, "retain_customer_summary")
+				if f := d.Facets.Schema.Fields; len(f) != len(schemas.CustomerSummary.Columns)+1 || f[0].Name != "snapshot_date" || f[len(f)-1].Name != "currency" {
+					t.Errorf("retain_customer_summary schema facet %+v", f)
 				}
 			},
 		},
@@ -526,4 +545,19 @@ func TestParseParent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parquetColumns are the column names of the Parquet file at path.
+func parquetColumns(t *testing.T, path string) []string {
+	t.Helper()
+	pr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	var names []string
+	for i := 0; i < pr.MetaData().Schema.NumColumns(); i++ {
+		names = append(names, pr.MetaData().Schema.Column(i).Name())
+	}
+	return names
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -56,7 +57,30 @@ type Context struct {
 	// model_fit row. They go to the manifest rather than the table, so a
 	// rerun of a date writes the same bytes.
 	ModelFits []ModelFitTime
+	// ordersCurrency is the one currency the used orders carried, when the
+	// job names none; see Currency.
+	ordersCurrency atomic.Pointer[string]
 }
+
+// Currency is the currency of the night's money columns:
+// input.reporting_currency when set, otherwise the one currency the used
+// orders carry, which validation notes once it has seen them all
+// (NoteOrdersCurrency), otherwise unknown. A stage that publishes money
+// asks for it after its input is complete, so validation has finished.
+func (rc *Context) Currency() Currency {
+	if c := InputOf(rc.Job).ReportingCurrency; c != "" {
+		return CurrencyOf(c)
+	}
+	if c := rc.ordersCurrency.Load(); c != nil {
+		return CurrencyOf(*c)
+	}
+	return Currency{Scale: UnknownScale}
+}
+
+// NoteOrdersCurrency records code as the one currency of the used orders.
+// Validation calls it, once it has seen every order, when they carry one
+// currency; it changes nothing when the job sets input.reporting_currency.
+func (rc *Context) NoteOrdersCurrency(code string) { rc.ordersCurrency.Store(&code) }
 
 // New fixes the observation window for runDate ("YYYY-MM-DD") in
 // the job's time zone.

@@ -21,6 +21,10 @@ type Manifest struct {
 	FinishedAt time.Time        `json:"finished_at"`
 	Rows       night.Accounting `json:"row_accounting"`
 	Totals     RowTotals        `json:"row_totals"`
+	// Currency is the ISO code of every money column, null when unknown;
+	// MoneyDecimals the decimals they are rounded to.
+	Currency      *string `json:"currency"`
+	MoneyDecimals int     `json:"money_decimals"`
 	// ItemRows accounts for input.order_items rows when the job reads them.
 	ItemRows *night.Accounting `json:"item_accounting,omitempty"`
 	Tables   []TableManifest   `json:"tables"`
@@ -50,9 +54,13 @@ type RowTotals struct {
 
 // TableManifest describes one written table.
 type TableManifest struct {
-	Name    string           `json:"name"`
-	Path    string           `json:"path"`
-	Rows    int64            `json:"rows"`
+	Name string `json:"name"`
+	Path string `json:"path"`
+	Rows int64  `json:"rows"`
+	// PartitionKey is the key of Path's last folder (snapshot_date=D),
+	// which readers take as a column; the files do not hold it.
+	PartitionKey string `json:"partition_key,omitempty"`
+	// Columns are the columns of the table's files, in file order.
 	Columns []ColumnManifest `json:"columns"`
 }
 
@@ -64,8 +72,8 @@ type ColumnManifest struct {
 }
 
 func newTableManifest(t schemas.Table, path string, rows int64) TableManifest {
-	tm := TableManifest{Name: t.Name, Path: path, Rows: rows}
-	for _, c := range t.Columns {
+	tm := TableManifest{Name: t.Name, Path: path, Rows: rows, PartitionKey: t.PartitionKey()}
+	for _, c := range t.FileColumns() {
 		tm.Columns = append(tm.Columns, ColumnManifest{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable})
 	}
 	return tm

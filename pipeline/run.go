@@ -186,6 +186,10 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		RunID: o.RunID, RunDate: date, Job: o.Job.Name, Timezone: o.Job.Timezone, Version: Version(),
 		StartedAt: started.UTC(), Rows: *rc.Rows, Totals: totals(rc.Rows), Stages: res.Stages, Volume: volume,
 	}
+	if cur := rc.Currency(); cur.Known() {
+		m.Currency = &cur.Code
+	}
+	m.MoneyDecimals = rc.Currency().Scale
 	var tables []string
 	for _, t := range schemas.OutputsFor(clvconfig.Layout(o.Job)) {
 		if !files.wrote(t.Name) {

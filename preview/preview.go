@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +35,9 @@ type Options struct {
 }
 
 // Print writes the rows of the Parquet file at path that match o.Where.
+// A key=value folder around the file (the hive layout, snapshot_date=D)
+// whose key the file does not hold is a column too, first, with value as
+// its text in every row, as DuckDB and pyarrow read such a folder.
 func Print(w io.Writer, path string, o Options) error {
 	pr, err := file.OpenParquetFile(path, false)
 	if err != nil {
@@ -47,25 +52,45 @@ func Print(w io.Writer, path string, o Options) error {
 	if err != nil {
 		return err
 	}
+	keys := hiveKeys(path, schema)
 	cols := o.Columns
 	if len(cols) == 0 {
+		for _, k := range keys {
+			cols = append(cols, k[0])
+		}
 		for _, f := range schema.Fields() {
 			cols = append(cols, f.Name)
 		}
 	}
-	idx := make([]int, len(cols))
+	// cell gives a column's text in a row, from the file or the path.
+	cell := func(name string) (func(arrow.Record, int) string, error) {
+		if i := fieldIndex(schema, name); i >= 0 {
+			return func(rec arrow.Record, r int) string { return text(rec.Column(i), r, name) }, nil
+		}
+		for _, k := range keys {
+			if k[0] == name {
+				return func(arrow.Record, int) string { return k[1] }, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: %s in %s", ErrColumn, name, path)
+	}
+	cells := make([]func(arrow.Record, int) string, len(cols))
 	for i, c := range cols {
-		if idx[i] = fieldIndex(schema, c); idx[i] < 0 {
-			return fmt.Errorf("%w: %s in %s", ErrColumn, c, path)
+		if cells[i], err = cell(c); err != nil {
+			return err
 		}
 	}
-	where := map[int]string{}
-	for c, v := range o.Where {
-		i := fieldIndex(schema, c)
-		if i < 0 {
-			return fmt.Errorf("%w: %s in %s", ErrColumn, c, path)
+	type filter struct {
+		cell func(arrow.Record, int) string
+		want string
+	}
+	var where []filter
+	for _, c := range slices.Sorted(maps.Keys(o.Where)) {
+		f, err := cell(c)
+		if err != nil {
+			return err
 		}
-		where[i] = v
+		where = append(where, filter{f, o.Where[c]})
 	}
 	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
 	if err != nil {
@@ -79,16 +104,16 @@ func Print(w io.Writer, path string, o Options) error {
 		rec := rr.Record()
 	rows:
 		for r := 0; r < int(rec.NumRows()); r++ {
-			for c, v := range where {
-				if text(rec.Column(c), r, "") != v {
+			for _, f := range where {
+				if f.cell(rec, r) != f.want {
 					continue rows
 				}
 			}
-			cells := make([]string, len(idx))
-			for k, c := range idx {
-				cells[k] = text(rec.Column(c), r, cols[k])
+			row := make([]string, len(cells))
+			for k, c := range cells {
+				row[k] = c(rec, r)
 			}
-			fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 			if printed++; o.Limit > 0 && printed >= o.Limit {
 				return tw.Flush()
 			}
@@ -98,6 +123,22 @@ func Print(w io.Writer, path string, o Options) error {
 		return err
 	}
 	return tw.Flush()
+}
+
+// hiveKeys are the key=value folders the file at path sits in, the
+// nearest last, whose key the file does not hold as a column.
+func hiveKeys(path string, s *arrow.Schema) [][2]string {
+	var keys [][2]string
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		k, v, ok := strings.Cut(filepath.Base(dir), "=")
+		if !ok || k == "" {
+			break
+		}
+		if fieldIndex(s, k) < 0 {
+			keys = append([][2]string{{k, v}}, keys...)
+		}
+	}
+	return keys
 }
 
 func fieldIndex(s *arrow.Schema, name string) int {

@@ -31,7 +31,12 @@ func TestPrint(t *testing.T) {
 	b.Field(4).(*array.Float64Builder).AppendValues([]float64{0.8125, 1, 0.1875, 0}, nil)
 	rec := b.NewRecord()
 	defer rec.Release()
-	path := filepath.Join(t.TempDir(), "t.parquet")
+	// The hive layout: the date is the folder's name, not a column.
+	dir := filepath.Join(t.TempDir(), "segment_summary", "snapshot_date=2026-11-22")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "t.parquet")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +58,11 @@ func TestPrint(t *testing.T) {
 		{"nulls", Options{Columns: []string{"rfm_segment", "revenue"}, Where: map[string]string{"rfm_segment": "Other"}},
 			"  rfm_segment  revenue\n" +
 				"        Other        —\n"},
+		{"date from the folder", Options{Where: map[string]string{"dimension": "country"}},
+			"  snapshot_date  dimension  rfm_segment  customers  revenue  revenue_share\n" +
+				"     2026-11-22    country    Champions          5    10.00         100.0%\n"},
+		{"filtered on the folder's date", Options{Columns: []string{"rfm_segment", "snapshot_date"}, Where: map[string]string{"snapshot_date": "2026-11-21"}},
+			"  rfm_segment  snapshot_date\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer

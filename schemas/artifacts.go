@@ -16,8 +16,10 @@ const ReportFile = "report.html"
 
 // AudienceColumns are written in every audience list, in this order: what
 // a mail tool needs to address and personalise a message. The values are
-// customer_segments' columns of the same names.
+// customer_segments' published columns of the same names, money rounded as
+// in the table and currency naming it.
 var AudienceColumns = []string{
 	"customer_id", "country", "channel", "rfm_segment", "loyalty_tier", "winback_stage", "total_revenue",
 	"order_count", "last_order_at", "days_since_last_order", "milestone_reached_today", "p_alive", "predicted_clv", "churn_risk",
+	CurrencyColumn.Name,
 }

@@ -10,8 +10,8 @@ import (
 func WriteText(w io.Writer) error {
 	for _, t := range Outputs() {
 		fmt.Fprintf(w, "%s (%s)\n  %s\n", t.Name, t.Grain, t.Doc)
-		for _, c := range t.Columns {
-			fmt.Fprintf(w, "  %-20s %-28s %-9s %s\n", c.Name, c.Type, nullability(c), c.Doc)
+		for _, c := range t.PublishedColumns() {
+			fmt.Fprintf(w, "  %-20s %-28s %-9s %s\n", c.Name, c.Type, nullability(c), t.Describe(c))
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
 			return err
@@ -29,7 +29,7 @@ func WriteMarkdown(w io.Writer) error {
 	for _, t := range []Table{Orders, OrderItems} {
 		markdownTable(&b, t)
 	}
-	b.WriteString("\n## Outputs\n")
+	b.WriteString("\n## Outputs\n\n" + outputsIntro + "\n")
 	for _, t := range Outputs() {
 		markdownTable(&b, t)
 	}
@@ -39,10 +39,18 @@ func WriteMarkdown(w io.Writer) error {
 
 func markdownTable(b *strings.Builder, t Table) {
 	fmt.Fprintf(b, "\n### `%s`\n\nGrain: %s.\n\n%s\n\n| column | type | null | description |\n|---|---|---|---|\n", t.Name, t.Grain, t.Doc)
-	for _, c := range t.Columns {
-		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", c.Name, c.Type, nullability(c), strings.ReplaceAll(c.Doc, "|", "\\|"))
+	for _, c := range t.PublishedColumns() {
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", c.Name, c.Type, nullability(c), strings.ReplaceAll(t.Describe(c), "|", "\\|"))
 	}
 }
+
+// outputsIntro says, above the output tables, what every one of them shares.
+const outputsIntro = "Each table's night is one file, `<output>/<table>/snapshot_date=YYYY-MM-DD/part-00000.parquet`. " +
+	"`snapshot_date` is in the folder name only (hive partitioning), not a column of the files: readers take it from the path " +
+	"(DuckDB `hive_partitioning = true`, Polars `hive_partitioning=True`, pyarrow and pandas datasets with `partitioning='hive'`, " +
+	"BigQuery external tables with hive partitioning); loaded into BigQuery it is each table's partition column. " +
+	"Money columns are in `currency`, the ISO 4217 code of the reporting currency (null when unknown), " +
+	"and rounded to its minor unit (2 decimals when unknown), halves away from zero; shares, rates and averages are computed before rounding."
 
 func nullability(c Column) string {
 	if c.Nullable {

@@ -39,10 +39,13 @@ type BigQueryField struct {
 	Description string `json:"description"`
 }
 
-// BigQuerySchema is the table's schema as `bq mk --schema` reads it.
+// BigQuerySchema is the table's schema as `bq mk --schema` reads it: its
+// published columns, the partition key included, which a BigQuery table
+// holds as its partition column.
 func (t Table) BigQuerySchema() ([]BigQueryField, error) {
-	fields := make([]BigQueryField, len(t.Columns))
-	for i, c := range t.Columns {
+	cols := t.PublishedColumns()
+	fields := make([]BigQueryField, len(cols))
+	for i, c := range cols {
 		typ, err := BigQueryType(c.Type)
 		if err != nil {
 			return nil, fmt.Errorf("%s.%s: %w", t.Name, c.Name, err)
@@ -51,7 +54,7 @@ func (t Table) BigQuerySchema() ([]BigQueryField, error) {
 		if c.Nullable {
 			mode = "NULLABLE"
 		}
-		fields[i] = BigQueryField{Name: c.Name, Type: typ, Mode: mode, Description: c.Doc}
+		fields[i] = BigQueryField{Name: c.Name, Type: typ, Mode: mode, Description: t.Describe(c)}
 	}
 	return fields, nil
 }
@@ -95,10 +98,11 @@ func WriteBigQueryFor(w io.Writer, table string, l Layout, prefix string) error 
 }
 
 type dbtColumn struct {
-	Name        string `yaml:"name"`
-	Description string `yaml:"description"`
-	DataType    string `yaml:"data_type"`
-	Tests       []any  `yaml:"data_tests,omitempty"`
+	Name        string            `yaml:"name"`
+	Description string            `yaml:"description"`
+	DataType    string            `yaml:"data_type"`
+	Meta        map[string]string `yaml:"meta,omitempty"`
+	Tests       []any             `yaml:"data_tests,omitempty"`
 }
 
 type dbtTable struct {
@@ -206,12 +210,18 @@ func WriteDBTFor(w io.Writer, o DBTOptions) error {
 		if customerTables[t.Name] {
 			dt.Tests = []any{map[string]any{"unique": map[string]string{"column_name": customerNightKey}}}
 		}
-		for _, c := range t.Columns {
+		for _, c := range t.PublishedColumns() {
 			typ, err := BigQueryType(c.Type)
 			if err != nil {
 				return err
 			}
-			col := dbtColumn{Name: c.Name, Description: c.Doc, DataType: typ}
+			col := dbtColumn{Name: c.Name, Description: t.Describe(c), DataType: typ}
+			// Over files the partition key is no column of theirs: the
+			// external location's hive partitioning reads it from the
+			// folder names.
+			if o.OutputRoot != "" && c.Name == t.PartitionKey() {
+				col.Meta = map[string]string{"source": "hive partition: the folder name " + PartitionColumn + "=YYYY-MM-DD, read by external_location with hive_partitioning"}
+			}
 			if !c.Nullable {
 				col.Tests = append(col.Tests, "not_null")
 			}
@@ -233,11 +243,10 @@ func WriteDBTFor(w io.Writer, o DBTOptions) error {
 
 // ReadParquet is the DuckDB table function that reads every night of
 // output table table under root: each date's file, by its
-// snapshot_date=YYYY-MM-DD folder. hive_partitioning is off because every
-// file carries snapshot_date as a column: with it on, DuckDB would replace
-// that column with a value parsed from the folder's name, and it turns
-// itself on for such paths unless told.
+// snapshot_date=YYYY-MM-DD folder, with snapshot_date, which the files do
+// not hold, taken from the folder's name as a DATE (hive partitioning).
+// DuckDB adds such a column after the files' columns.
 func ReadParquet(root, table string) string {
-	p := strings.TrimSuffix(filepath.ToSlash(root), "/") + "/" + table + "/snapshot_date=*/*.parquet"
-	return "read_parquet('" + strings.ReplaceAll(p, "'", "''") + "', hive_partitioning = false)"
+	p := strings.TrimSuffix(filepath.ToSlash(root), "/") + "/" + table + "/" + PartitionColumn + "=*/*.parquet"
+	return "read_parquet('" + strings.ReplaceAll(p, "'", "''") + "', hive_partitioning = true, hive_types = {'" + PartitionColumn + "': DATE})"
 }

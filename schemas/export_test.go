@@ -3,6 +3,7 @@ package schemas
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -21,8 +22,9 @@ func TestBigQueryExport(t *testing.T) {
 		"snapshot_date": {"DATE", "REQUIRED"}, "customer_id": {"STRING", "REQUIRED"}, "first_order_at": {"TIMESTAMP", "REQUIRED"},
 		"order_count": {"INT64", "REQUIRED"}, "total_revenue": {"FLOAT64", "REQUIRED"}, "repeat_avg_value": {"FLOAT64", "NULLABLE"},
 	}
-	if len(fields) != len(CustomerSummary.Columns) {
-		t.Fatalf("%d fields, want %d", len(fields), len(CustomerSummary.Columns))
+	// The columns in memory and the currency, last, of the money columns.
+	if len(fields) != len(CustomerSummary.Columns)+1 || fields[0].Name != PartitionColumn || fields[len(fields)-1] != (BigQueryField{"currency", "STRING", "NULLABLE", CurrencyColumn.Doc}) {
+		t.Fatalf("%d fields, want %d ending in currency: %+v", len(fields), len(CustomerSummary.Columns)+1, fields)
 	}
 	for _, f := range fields {
 		if w, ok := want[f.Name]; ok && (f.Type != w[0] || f.Mode != w[1] || f.Description == "") {
@@ -139,6 +141,7 @@ type dbtDoc struct {
 			Tests            []any          `yaml:"data_tests"`
 			Columns          []struct {
 				Name  string
+				Meta  map[string]string
 				Tests []any `yaml:"data_tests"`
 			}
 		}
@@ -158,7 +161,7 @@ func TestDBTSourcesFor(t *testing.T) {
 		wantDatabase   string
 	}{
 		{"file output", DBTOptions{Source: "retain", Schema: "main", OutputRoot: "/data/out", Layout: Layout{30}, AcceptedValues: accepted}, "",
-			"read_parquet('/data/out/customer_segments/snapshot_date=*/*.parquet', hive_partitioning = false)", ""},
+			"read_parquet('/data/out/customer_segments/snapshot_date=*/*.parquet', hive_partitioning = true, hive_types = {'snapshot_date': DATE})", ""},
 		{"sink", DBTOptions{Source: "retain", Schema: "analytics", Database: "proj", TablePrefix: "r_", Layout: Layout{30}, AcceptedValues: accepted}, "r_customer_segments", "", "proj"},
 	}
 	for _, tt := range tests {
@@ -186,6 +189,15 @@ func TestDBTSourcesFor(t *testing.T) {
 			if want := "column_name: customer_id || '|' || cast(snapshot_date as string)"; !bytes.Contains(unique, []byte(want)) {
 				t.Errorf("customer_segments tests %s, want unique on %s", unique, want)
 			}
+			// Over files, snapshot_date says it comes from the folders;
+			// in a warehouse it is an ordinary column. currency ends a
+			// table with money.
+			if hive := seg.Columns[0].Meta["source"]; seg.Columns[0].Name != PartitionColumn || strings.Contains(hive, "hive partition") != (tt.o.OutputRoot != "") {
+				t.Errorf("customer_segments first column %s, meta %v", seg.Columns[0].Name, seg.Columns[0].Meta)
+			}
+			if last := seg.Columns[len(seg.Columns)-1]; last.Name != "currency" || len(last.Tests) != 0 {
+				t.Errorf("customer_segments last column %+v, want a nullable currency", last)
+			}
 			cols := map[string]string{}
 			for _, c := range seg.Columns {
 				raw, _ := yaml.Marshal(c.Tests)
@@ -211,8 +223,8 @@ func TestDBTSourcesFor(t *testing.T) {
 
 func TestReadParquet(t *testing.T) {
 	tests := []struct{ root, want string }{
-		{"out", "read_parquet('out/quarantine/snapshot_date=*/*.parquet', hive_partitioning = false)"},
-		{"/d/o'brien/", "read_parquet('/d/o''brien/quarantine/snapshot_date=*/*.parquet', hive_partitioning = false)"},
+		{"out", "read_parquet('out/quarantine/snapshot_date=*/*.parquet', hive_partitioning = true, hive_types = {'snapshot_date': DATE})"},
+		{"/d/o'brien/", "read_parquet('/d/o''brien/quarantine/snapshot_date=*/*.parquet', hive_partitioning = true, hive_types = {'snapshot_date': DATE})"},
 	}
 	for _, tt := range tests {
 		if got := ReadParquet(tt.root, "quarantine"); got != tt.want {

@@ -32,13 +32,17 @@ type Table struct {
 // Schema returns the Arrow schema of the table, with each column's description
 // as field metadata.
 func (t Table) Schema() *arrow.Schema {
-	fields := make([]arrow.Field, len(t.Columns))
-	for i, c := range t.Columns {
+	return t.schemaOf(t.Columns, func(c Column) string { return c.Doc })
+}
+
+func (t Table) schemaOf(cols []Column, doc func(Column) string) *arrow.Schema {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
 		fields[i] = arrow.Field{
 			Name:     c.Name,
 			Type:     c.Type,
 			Nullable: c.Nullable,
-			Metadata: arrow.NewMetadata([]string{DescriptionKey}, []string{c.Doc}),
+			Metadata: arrow.NewMetadata([]string{DescriptionKey}, []string{doc(c)}),
 		}
 	}
 	md := arrow.NewMetadata([]string{"table"}, []string{t.Name})
@@ -69,5 +73,6 @@ func (t Table) MustIndex(name string) int {
 var Timestamp = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 
 // snapshotDate is the first column of every output table: the run date the row describes.
-var snapshotDate = Column{"snapshot_date", arrow.FixedWidthTypes.Date32, false,
-	"Run date (the logical date of the nightly run, in the job's time zone) this row was computed for; also the partition key."}
+var snapshotDate = Column{PartitionColumn, arrow.FixedWidthTypes.Date32, false,
+	"Run date (the logical date of the nightly run, in the job's time zone) this row was computed for; the partition key, " +
+		"which files hold in their folder name snapshot_date=YYYY-MM-DD (hive partitioning) rather than as a column, and BigQuery tables as their partition column."}

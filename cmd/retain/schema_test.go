@@ -50,7 +50,8 @@ func TestSchemaForJob(t *testing.T) {
 		{"dbt, sink, schema given", []string{"--job", sink, "--format", "dbt", "--dbt-schema", "other"},
 			[]string{"schema: other"}, []string{"schema: marts"}},
 		{"dbt, files", []string{"--job", files, "--format", "dbt"},
-			[]string{"external_location: read_parquet('" + filepath.Join(filepath.Dir(files), "out") + "/customer_segments/snapshot_date=*/*.parquet', hive_partitioning = false)"},
+			// YAML quotes the value, which holds braces, doubling its quotes.
+			[]string{"external_location: 'read_parquet(''" + filepath.Join(filepath.Dir(files), "out") + "/customer_segments/snapshot_date=*/*.parquet'', hive_partitioning = true, hive_types = {''snapshot_date'': DATE})'"},
 			[]string{"identifier:", "database:"}},
 	}
 	for _, tt := range tests {

@@ -36,7 +36,8 @@ func TestViews(t *testing.T) {
 				t.Fatalf("%d views, want %d:\n%s", len(stmts), 2*len(schemas.Outputs()), out)
 			}
 			for _, tb := range schemas.Outputs() {
-				all := "CREATE OR REPLACE VIEW " + tb.Name + " AS SELECT * FROM read_parquet('" + tt.root + "/" + tb.Name + "/snapshot_date=*/*.parquet', hive_partitioning = false);\n"
+				all := "CREATE OR REPLACE VIEW " + tb.Name + " AS SELECT snapshot_date, * EXCLUDE (snapshot_date) FROM read_parquet('" + tt.root + "/" + tb.Name +
+					"/snapshot_date=*/*.parquet', hive_partitioning = true, hive_types = {'snapshot_date': DATE});\n"
 				latest := "CREATE OR REPLACE VIEW " + tb.Name + "_latest AS SELECT * FROM " + tb.Name + " WHERE snapshot_date = (SELECT max(" +
 					"regexp_extract(file, 'snapshot_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1))::DATE FROM glob('" + tt.root + "/_runs/snapshot_date=*/_SUCCESS'));\n"
 				for _, want := range []string{all, latest} {

@@ -3,7 +3,10 @@
 //
 // Opens every table of one run with DuckDB and checks, against the run's
 // _manifest.json, that columns, their order and their types and row counts
-// are what schemas/ promises. Given the input orders as CSV (columns
+// are what schemas/ promises: each file on its own (no snapshot_date, which
+// is the folder's name) and each table's folder as a hive-partitioned
+// dataset (snapshot_date from the folder names, a DATE). Money totals that
+// three tables give must agree within rounding. Given the input orders as CSV (columns
 // customer_id, order_date YYYYMMDD, dollars), it also recomputes the RFM
 // scores, the monthly cohort table and the monthly retention KPIs in SQL and
 // compares them with retain's tables, row by row.
@@ -37,7 +40,8 @@ const part = (t) => join(root, t, `snapshot_date=${runDate}`, '*.parquet');
 
 const manifest = JSON.parse(readFileSync(join(root, '_runs', `snapshot_date=${runDate}`, '_manifest.json'), 'utf8'));
 for (const t of manifest.tables) {
-  const cols = await rows(`DESCRIBE SELECT * FROM read_parquet('${part(t.name)}')`);
+  // The file alone: DuckDB would add snapshot_date from the path unless told.
+  const cols = await rows(`DESCRIBE SELECT * FROM read_parquet('${part(t.name)}', hive_partitioning = false)`);
   check(cols.length === t.columns.length, `${t.name}: ${cols.length} columns, manifest has ${t.columns.length}`);
   t.columns.forEach((c, i) => {
     const got = cols[i] || {};
@@ -48,12 +52,38 @@ for (const t of manifest.tables) {
   check(Number(n) === t.rows, `${t.name}: DuckDB counts ${n} rows, manifest ${t.rows}`);
 }
 
-// Dates are symlinks into _nights/; a glob over all of them follows them.
+// Each table's folder as a hive dataset: snapshot_date comes from the
+// folder names, typed DATE, after the files' columns. Dates are symlinks
+// into _nights/; a glob over all of them follows them.
+for (const t of manifest.tables) {
+  const all = join(root, t.name, '*', '*.parquet');
+  const cols = await rows(`DESCRIBE SELECT * FROM read_parquet('${all}', hive_partitioning = true)`);
+  const names = cols.map((c) => c.column_name);
+  const want = [...t.columns.map((c) => c.name), 'snapshot_date'];
+  check(JSON.stringify(names) === JSON.stringify(want) && cols[cols.length - 1].column_type === 'DATE',
+    `${t.name}/*/*.parquet as a hive dataset: columns ${names.join(',')} (${cols[cols.length - 1]?.column_type}), want the files' and snapshot_date DATE`);
+  const [{ n }] = await rows(`SELECT count(*) AS n FROM read_parquet('${all}', hive_partitioning = true) WHERE snapshot_date = DATE '${runDate}'`);
+  check(Number(n) === t.rows, `${t.name}/*/*.parquet: DuckDB counts ${n} rows of ${runDate}, manifest ${t.rows}`);
+}
+
+// Money is rounded per row to the currency's minor unit (manifest
+// money_decimals), so totals of one night's revenue from three tables may
+// differ by rounding only: each summed row is off by at most half a minor
+// unit, so the tolerance is half a minor unit per summed row on both sides.
 {
-  const all = join(root, 'customer_summary', '*', '*.parquet');
-  const [{ n }] = await rows(`SELECT count(*) AS n FROM read_parquet('${all}') WHERE snapshot_date = DATE '${runDate}'`);
-  const want = manifest.tables.find((t) => t.name === 'customer_summary').rows;
-  check(Number(n) === want, `customer_summary/*/*.parquet: DuckDB counts ${n} rows of ${runDate}, manifest ${want}`);
+  const half = 0.5 * 10 ** -manifest.money_decimals;
+  const total = async (t, col, where = 'true') => (await rows(
+    `SELECT coalesce(sum(${col}), 0) AS s, count(*) AS n FROM read_parquet('${part(t)}', hive_partitioning = false) WHERE ${where}`))[0];
+  const cust = await total('customer_summary', 'total_revenue');
+  for (const [t, where] of [['segment_summary', "dimension = 'total'"], ['cohort_retention', 'true']]) {
+    const other = await total(t, 'revenue', where);
+    const tol = half * (Number(cust.n) + Number(other.n)) + 1e-6;
+    check(Math.abs(cust.s - other.s) <= tol,
+      `revenue: customer_summary sums ${cust.s}, ${t} ${other.s}; differ by more than ${tol} (half a minor unit per summed row)`);
+  }
+  const [cur] = await rows(`SELECT count(DISTINCT currency) AS kinds, any_value(currency) AS code FROM read_parquet('${part('customer_summary')}', hive_partitioning = false)`);
+  check(Number(cust.n) === 0 || (Number(cur.kinds) <= 1 && (cur.code ?? null) === (manifest.currency ?? null)),
+    `customer_summary.currency ${cur.code}, manifest ${manifest.currency}`);
 }
 
 // Invariants of customer_summary, computed by DuckDB.
@@ -65,6 +95,10 @@ const [inv] = await rows(`
 check(Number(inv.orders) === manifest.row_totals.rows_used, `sum(order_count) ${inv.orders} != rows_used ${manifest.row_totals.rows_used}`);
 check(Number(inv.bad_btyd) === 0, `${inv.bad_btyd} customers with frequency > orders-1 or recency > tenure`);
 check(Number(inv.bad_null) === 0, `${inv.bad_null} customers where repeat_avg_value is null iff frequency = 0 fails`);
+
+// One retain cell of money against an unrounded SQL figure: half a minor
+// unit, and a little for the float sums.
+const halfUnit = 0.5 * 10 ** -manifest.money_decimals + 1e-9;
 
 if (ordersCsv) {
   await con.run(`
@@ -105,7 +139,7 @@ if (ordersCsv) {
       FROM grid g LEFT JOIN cells c USING (cohort, off))
     SELECT count(*) AS cells,
            count(*) FILTER (WHERE t.cohort_period IS NULL OR t.cohort_size <> ref.size OR t.active_customers <> ref.active
-                            OR t.orders <> ref.orders OR abs(t.revenue - ref.revenue) > 1e-6) AS mismatches,
+                            OR t.orders <> ref.orders OR abs(t.revenue - ref.revenue) > ${halfUnit}) AS mismatches,
            (SELECT count(*) FROM read_parquet('${part('cohort_retention')}')) AS ours
     FROM ref LEFT JOIN read_parquet('${part('cohort_retention')}') t
       ON t.cohort_period = ref.cohort::DATE AND t.period_offset = ref.off`);
@@ -148,7 +182,7 @@ if (ordersCsv) {
     SELECT count(*) AS months,
       count(*) FILTER (WHERE k.period_start IS NULL OR k.customers_start <> ref.s OR k.customers_end <> ref.e OR k.new_customers <> ref.n
         OR k.reactivated_customers <> ref.r OR k.churned_customers <> ref.c OR k.active_customers <> ref.active OR k.orders <> ref.orders
-        OR abs(k.revenue - ref.revenue) > 1e-6 OR abs(coalesce(k.top20_revenue_share, -1) - coalesce(ref.top20, -1)) > 1e-6
+        OR abs(k.revenue - ref.revenue) > ${halfUnit} OR abs(coalesce(k.top20_revenue_share, -1) - coalesce(ref.top20, -1)) > 1e-6
         OR (ref.s > 0 AND abs(k.retention_rate - (ref.e - ref.n) / ref.s) > 1e-12)) AS mismatches,
       (SELECT count(*) FROM read_parquet('${part('retention_kpis')}') WHERE dimension = 'total') AS ours
     FROM ref LEFT JOIN (SELECT * FROM read_parquet('${part('retention_kpis')}') WHERE dimension = 'total') k ON k.period_start = ref.m`);

@@ -2,6 +2,7 @@
 # Checks retain's Parquet output with DuckDB (an independent reader): column
 # types on every table, and on CDNOW master the cohort, KPI and RFM tables
 # against SQL computed from the input; and the views `retain views` prints.
+# Then Polars (../polars) reads every table as a hive-partitioned dataset.
 # Run from anywhere; `make test` runs it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,3 +26,18 @@ bin/retain run --job jobs/nightly.yaml --input "$work/shop" --output "$work/out"
 node "$here/check.mjs" "$work/out" 2026-11-22 --shop "$work/shop"
 bin/retain views --output "$work/out" > "$work/views.sql"
 node "$here/views.mjs" "$work/views.sql" "$work/out" 2026-11-22
+
+# Polars, from npm like DuckDB. nodejs-polars runs on Node 20, but its
+# platform binding (nodejs-polars-<platform>) declares Node 22 or later, and
+# npm then skips that optional dependency without a word: it is installed by
+# name when the package alone does not load.
+polars="$repo/scripts/polars"
+cd "$polars"
+[ -d node_modules/nodejs-polars ] || npm install --no-audit --no-fund --no-save --loglevel=error
+if ! node -e "require('nodejs-polars')" 2>/dev/null; then
+  platform="$(node -p 'const r = process.report.getReport().header; process.platform + "-" + process.arch + (process.platform === "linux" ? (r.glibcVersionRuntime ? "-gnu" : "-musl") : "")')"
+  version="$(node -p "require('./node_modules/nodejs-polars/package.json').version")"
+  npm install --no-audit --no-fund --no-save --loglevel=error "nodejs-polars-$platform@$version"
+fi
+cd "$repo"
+node "$polars/check.mjs" "$work/out"

@@ -2,7 +2,8 @@
 //
 // Loads the views `retain views` printed for an output root and checks,
 // against the run date's _manifest.json, that every table's <table>_latest
-// view holds exactly that night's rows and its <table> view every night's.
+// view holds exactly that night's rows and its <table> view every night's,
+// with snapshot_date, read from the folder names, first.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,11 @@ const dates = readdirSync(join(root, '_runs')).map((n) => n.replace('snapshot_da
 check(dates[dates.length - 1] === runDate, `latest committed night ${dates[dates.length - 1]}, want ${runDate}`);
 check(dates.length > 1, `${dates.length} nights; the check needs an older one for _latest to leave out`);
 for (const t of manifest(runDate).tables) {
+  // snapshot_date, from the folder names, first; then the files' columns.
+  const cols = await rows(`DESCRIBE SELECT * FROM ${t.name}`);
+  const want = ['snapshot_date', ...t.columns.map((c) => c.name)];
+  check(JSON.stringify(cols.map((c) => c.column_name)) === JSON.stringify(want) && cols[0].column_type === 'DATE',
+    `${t.name}: view columns ${cols.map((c) => c.column_name).join(',')}, want ${want.join(',')} with snapshot_date a DATE`);
   const [latest] = await rows(`SELECT count(*) AS n, count(*) FILTER (WHERE snapshot_date <> DATE '${runDate}') AS other FROM ${t.name}_latest`);
   check(Number(latest.n) === t.rows && Number(latest.other) === 0,
     `${t.name}_latest: ${latest.n} rows (${latest.other} of other nights), manifest of ${runDate} has ${t.rows}`);

@@ -128,10 +128,13 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engin
 		idx[f.Name] = i
 	}
 	for _, c := range schemas.AudienceColumns {
-		if _, ok := idx[c]; !ok {
+		if _, ok := idx[c]; !ok && c != schemas.CurrencyColumn.Name {
 			return fmt.Errorf("%s has no column %s", schemas.CustomerSegments.Name, c)
 		}
 	}
+	// The table's rows are folded from every order, so validation has
+	// settled the currency.
+	cur := s.rc.Currency()
 	values := make([]string, len(schemas.AudienceColumns))
 	for i := 0; i < int(rec.NumRows()); i++ {
 		r := row{rec: rec, i: i, idx: idx, run: s.rc.SnapshotDate}
@@ -142,7 +145,14 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engin
 			}
 			if !filled {
 				for k, c := range schemas.AudienceColumns {
-					values[k] = text(rec.Column(idx[c]), i)
+					switch {
+					case c == schemas.CurrencyColumn.Name:
+						values[k] = cur.Code
+					case schemas.CustomerSegments.IsMoney(c):
+						values[k] = money(rec.Column(idx[c]), i, cur)
+					default:
+						values[k] = text(rec.Column(idx[c]), i)
+					}
 				}
 				filled = true
 			}
@@ -179,6 +189,16 @@ func text(a arrow.Array, i int) string {
 		return calendar.Date(int32(a.Value(i))).Format(time.DateOnly)
 	}
 	return a.ValueStr(i)
+}
+
+// money renders a money value rounded as the load stage rounds the
+// tables, with the currency's decimals, so a list shows what its table holds.
+func money(a arrow.Array, i int, cur night.Currency) string {
+	f, ok := a.(*array.Float64)
+	if !ok || f.IsNull(i) {
+		return text(a, i)
+	}
+	return strconv.FormatFloat(cur.Round(f.Value(i)), 'f', cur.Scale, 64)
 }
 
 // neutralise prefixes text that a spreadsheet would run as a formula with

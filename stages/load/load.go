@@ -32,7 +32,7 @@ func Register(r *night.Registry) error {
 	}
 	return r.Register(night.Spec{
 		Name:   "load",
-		Doc:    "Writes every output table as Parquet (zstd, UTC microsecond timestamps, DATE dates) to <output>/<table>/snapshot_date=<date>/.",
+		Doc:    "Writes every output table as Parquet (zstd, UTC microsecond timestamps, DATE dates, money rounded to the currency's minor unit and named in currency) to <output>/<table>/snapshot_date=<date>/, the date in the folder name only.",
 		Inputs: inputs,
 		// A table's files are an artifact of the same name, so the commit
 		// publishes a table folder exactly when load wrote it.
@@ -64,6 +64,7 @@ type tableWriter struct {
 	failed chan struct{}
 	err    error // set by the goroutine before failed or done is closed
 	sink   *stickyWriter
+	pub    *publisher
 }
 
 // stickyWriter keeps the first write error: the Parquet writer drops the
@@ -178,13 +179,17 @@ func (l *loader) open(table string, out engine.Emitter) (*tableWriter, error) {
 	// keeps the file open for the flush and fsync that must follow the footer.
 	sink := &stickyWriter{w: buf}
 	fw, err := guardValue(func() (*pqarrow.FileWriter, error) {
-		return newFileWriter(t.Schema(), sink, night.OutputSection.Of(l.rc.Job).RowGroupRows, l.rc.Mem)
+		return newFileWriter(t.FileSchema(), sink, night.OutputSection.Of(l.rc.Job).RowGroupRows, l.rc.Mem)
 	})
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	w := &tableWriter{table: table, file: f, buf: buf, sink: sink, fw: fw, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{}), failed: make(chan struct{})}
+	// A table's rows come after validation has seen every order (they are
+	// folded from them), so the night's currency is settled by the time
+	// its first batch opens the file.
+	pub := newPublisher(t, l.rc.Currency(), l.rc.Mem)
+	w := &tableWriter{table: table, file: f, buf: buf, sink: sink, fw: fw, pub: pub, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{}), failed: make(chan struct{})}
 	go w.run()
 	l.writers[table] = w
 	return w, nil
@@ -198,7 +203,12 @@ func (l *loader) Process(_ context.Context, table string, rec arrow.Record, out 
 	if err != nil {
 		return err
 	}
-	return w.offer(rec)
+	pub, err := w.pub.record(rec)
+	if err != nil {
+		return err
+	}
+	defer pub.Release()
+	return w.offer(pub)
 }
 
 // offer queues rec for the writer's goroutine, or returns its error.

@@ -188,7 +188,8 @@ type page struct {
 }
 
 func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
-	currency := night.InputOf(s.rc.Job).ReportingCurrency
+	// The currency of the tables: the job's, or the one the orders carry.
+	currency := s.rc.Currency().Code
 	p := page{
 		Job: s.rc.Job.Name, RunDate: s.rc.RunDateString(), Customers: len(s.clv), Segments: s.segments,
 		Orders: s.orders, Revenue: s.revenue, Currency: currency,

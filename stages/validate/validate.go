@@ -111,6 +111,11 @@ func (v *validator) Finish(_ context.Context, out engine.Emitter) error {
 		return fmt.Errorf("%w: used orders are in %s; set input.fx_rates and input.reporting_currency to convert them, or input.reporting_currency alone to quarantine the others",
 			ErrMixedCurrencies, strings.Join(codes, ", "))
 	}
+	// The one currency of unconverted orders is the currency of every
+	// money column; the published tables name it.
+	for c := range v.currencies {
+		v.rc.NoteOrdersCurrency(c)
+	}
 	return nil
 }
 

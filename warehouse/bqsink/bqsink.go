@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/api/googleapi"
 
@@ -36,7 +38,7 @@ var (
 )
 
 // PartitionColumn partitions every table by day.
-const PartitionColumn = "snapshot_date"
+const PartitionColumn = schemas.PartitionColumn
 
 // parallelLoads bounds load jobs in flight: enough to overlap BigQuery's
 // per-job latency, few enough to stay far from per-table and per-project
@@ -172,6 +174,11 @@ func (s *Sink) publishTable(ctx context.Context, c *bigquery.Client, p pipeline.
 	if err != nil {
 		return err
 	}
+	upload, err := withPartitionColumn(pt.Files[0], arrow.Date32FromTime(day), memory.DefaultAllocator)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(upload)
 	base := JobID(p.RunID, t.Name, digest)
 	started := time.Now()
 	// A load that ran and failed for a transient reason keeps its job id,
@@ -183,7 +190,7 @@ func (s *Sink) publishTable(ctx context.Context, c *bigquery.Client, p pipeline.
 		if generation > 0 {
 			id = fmt.Sprintf("%s-%d", base, generation)
 		}
-		err := s.load(ctx, c, bt, pt.Files[0], day, id)
+		err := s.load(ctx, c, bt, upload, day, id)
 		var jf *jobFailed
 		if errors.As(err, &jf) {
 			generation++

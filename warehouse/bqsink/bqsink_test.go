@@ -46,8 +46,13 @@ func TestTableMetadata(t *testing.T) {
 		if md.TimePartitioning.Field != PartitionColumn || md.Schema[0].Name != PartitionColumn || !md.Schema[0].Required {
 			t.Errorf("%s: not partitioned on a required %s", tbl.Name, PartitionColumn)
 		}
+		cols := tbl.PublishedColumns()
+		if len(md.Schema) != len(cols) || tbl.HasMoney() != (md.Schema[len(md.Schema)-1].Name == schemas.CurrencyColumn.Name) {
+			t.Errorf("%s: %d columns, want %d, currency last when it has money", tbl.Name, len(md.Schema), len(cols))
+			continue
+		}
 		for i, f := range md.Schema {
-			if f.Description != tbl.Columns[i].Doc || f.Description == "" {
+			if f.Description != tbl.Describe(cols[i]) || f.Description == "" {
 				t.Errorf("%s.%s: description %q", tbl.Name, f.Name, f.Description)
 			}
 		}
