@@ -92,6 +92,21 @@ var OrderDays = Table{
 	},
 }
 
+// Refunds is an intermediate table (not written): what validation matched
+// of refunds, one row per refunded order, so the customer summary can net
+// them off the order's own day without seeing the refund rows.
+var Refunds = Table{
+	Name:  "refunds",
+	Grain: "one row per used order with a refund",
+	Doc:   "Refunds matched to their used orders by validation, summed per order.",
+	Columns: []Column{
+		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier of the order."},
+		{"order_id", arrow.BinaryTypes.String, false, "The refunded order."},
+		{"order_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the refunded order, which the refund is netted on."},
+		{"refunded_amount", arrow.PrimitiveTypes.Float64, false, "Sum of the order's refunds, at most its amount. In the reporting currency."},
+	},
+}
+
 // Layout holds the job settings that shape output columns.
 type Layout struct {
 	// HorizonDays names the expected_purchases_<h>d and

@@ -1,0 +1,295 @@
+package validate
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/engine"
+	"retain/schemas"
+	"retain/stages/internal/fingerprint"
+	"retain/stages/internal/localday"
+)
+
+// Quarantine reasons of partial refunds (rows with a negative amount), which
+// are judged once every order row has been seen, since a refund may come
+// before its order in the input.
+const (
+	// ReasonRefundWithoutOrder: no used order has the refund's order_id.
+	ReasonRefundWithoutOrder = "refund_without_order"
+	// ReasonRefundCustomerMismatch: the refund's customer_id is not its
+	// order's.
+	ReasonRefundCustomerMismatch = "refund_customer_mismatch"
+	// ReasonRefundBeforeOrder: the refund's local day is before its
+	// order's.
+	ReasonRefundBeforeOrder = "refund_before_order"
+	// ReasonRefundExceedsOrder: with this refund, the order's refunds would
+	// add up to more than its amount (an order with a refund status is
+	// refunded in full already).
+	ReasonRefundExceedsOrder = "refund_exceeds_order"
+)
+
+// usedChunk is how many used orders one chunk of the ledger holds: chunks
+// grow the ledger without the copy (and twice the memory) of a slice that
+// doubles.
+const usedChunk = 1 << 15
+
+// fullRefund marks, in a ledger entry's customer hash, an order whose status
+// is a refund status.
+const fullRefund = 1 << 31
+
+// ledger remembers what refunds are checked against, for every used order:
+// its order-id fingerprint, time, amount and a 31-bit hash of its customer,
+// 28 bytes an order in columns. The hash makes a mismatch of customers go
+// unnoticed with probability 2⁻³¹, which buys half the memory of a second
+// fingerprint. It is dropped when validation ends.
+type ledger struct {
+	chunks []*usedOrders28
+	n      int
+}
+
+type usedOrders28 struct {
+	keys    [usedChunk]uint64
+	ts      [usedChunk]int64
+	amounts [usedChunk]float64
+	cust    [usedChunk]uint32
+}
+
+func (l *ledger) add(key uint64, ts int64, amount float64, cust uint32) {
+	i := l.n % usedChunk
+	if i == 0 {
+		l.chunks = append(l.chunks, new(usedOrders28))
+	}
+	c := l.chunks[len(l.chunks)-1]
+	c.keys[i], c.ts[i], c.amounts[i], c.cust[i] = key, ts, amount, cust
+	l.n++
+}
+
+// customerHash is the ledger's hash of a (trimmed) customer id.
+func customerHash(id string) uint32 { return uint32(fingerprint.Key(id)) &^ fullRefund }
+
+// heldRefund is a partial refund row kept until every order row is seen:
+// its parsed values, and its values as read for the quarantine table and
+// for ordering an order's refunds.
+type heldRefund struct {
+	key      uint64
+	orderID  string
+	customer string
+	ts       int64
+	amount   float64 // positive, in the reporting currency
+	file     string
+	row      int64
+	raw      [len(rawColumns)]string
+	has      [len(rawColumns)]bool
+}
+
+// rawColumns are the columns a held refund keeps as read.
+var rawColumns = [...]string{"order_id", "customer_id", "order_ts", "amount", "currency", "country", "channel", "status"}
+
+// hold keeps row i of a batch as a refund of order key.
+func (v *validator) hold(key uint64, oid, cid string, ts int64, amount float64, file string, row int64, raw map[string]arrow.Array, i int) {
+	h := heldRefund{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, file: file, row: row}
+	for k, name := range rawColumns {
+		if s, ok := rawText(raw[name], i); ok {
+			h.raw[k], h.has[k] = strings.Clone(s), true
+		}
+	}
+	v.refunds = append(v.refunds, h)
+}
+
+func rawText(a arrow.Array, i int) (string, bool) {
+	if a == nil || a.IsNull(i) {
+		return "", false
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i), true
+	case *array.LargeString:
+		return a.Value(i), true
+	}
+	return a.ValueStr(i), true
+}
+
+// compareRefunds orders the refunds of one order by their own values: time,
+// amount, then the other columns as read, so which refund pushes an order
+// over its amount does not depend on where the rows are in the input. Only
+// rows equal in every column fall back to their position, and quarantining
+// either of those is the same.
+func compareRefunds(a, b *heldRefund) int {
+	if c := cmp.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ts, b.ts); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.amount, b.amount); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.customer, b.customer); c != 0 {
+		return c
+	}
+	for k := range a.raw {
+		if a.has[k] != b.has[k] {
+			if a.has[k] {
+				return 1
+			}
+			return -1
+		}
+		if c := strings.Compare(a.raw[k], b.raw[k]); c != 0 {
+			return c
+		}
+	}
+	if c := strings.Compare(a.file, b.file); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.row, b.row)
+}
+
+// matchedOrder is a ledger entry some held refund names.
+type matchedOrder struct {
+	ts       int64
+	amount   float64
+	cust     uint32
+	refunded float64
+	found    bool
+}
+
+// exceeds reports whether refunded money goes beyond an order's amount by
+// more than the rounding of adding the refunds up: refunds of 0.10 and 0.20
+// settle an order of 0.30.
+func exceeds(refunded, amount float64) bool {
+	return refunded > amount+1e-9*math.Max(1, math.Abs(amount))
+}
+
+// settleRefunds matches the held refunds with their orders, quarantines the
+// ones that fail a refund rule and emits the rest, summed per order, into
+// the refunds table, sorted by customer and order.
+func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error {
+	held := v.refunds
+	v.refunds = nil
+	if len(held) == 0 {
+		v.used = ledger{}
+		return nil
+	}
+	want := make(map[uint64]*matchedOrder, len(held))
+	for i := range held {
+		if want[held[i].key] == nil {
+			want[held[i].key] = &matchedOrder{}
+		}
+	}
+	// One pass over the ledger; each used order id is in it once, since a
+	// second used row of an id is a duplicate.
+	l := &v.used
+	for ci, c := range l.chunks {
+		n := min(usedChunk, l.n-ci*usedChunk)
+		for i, k := range c.keys[:n] {
+			if m := want[k]; m != nil {
+				m.ts, m.amount, m.cust, m.found = c.ts[i], c.amounts[i], c.cust[i], true
+				if m.cust&fullRefund != 0 {
+					m.refunded = m.amount
+				}
+			}
+		}
+	}
+	v.used = ledger{}
+
+	order := make([]*heldRefund, len(held))
+	for i := range held {
+		order[i] = &held[i]
+	}
+	slices.SortFunc(order, compareRefunds)
+	loc := v.rc.Job.Location()
+	rows := v.rc.Rows
+	var rejected []*heldRefund
+	var reasons []string
+	type refunded struct {
+		customer, orderID string
+		day               int32
+		m                 *matchedOrder
+	}
+	var applied []refunded
+	for _, h := range order {
+		m := want[h.key]
+		reason := ""
+		switch {
+		case !m.found:
+			reason = ReasonRefundWithoutOrder
+		case customerHash(h.customer) != m.cust&^fullRefund:
+			reason = ReasonRefundCustomerMismatch
+		case localday.Of(h.ts, loc) < localday.Of(m.ts, loc):
+			reason = ReasonRefundBeforeOrder
+		case exceeds(m.refunded+h.amount, m.amount):
+			reason = ReasonRefundExceedsOrder
+		}
+		if reason != "" {
+			rejected, reasons = append(rejected, h), append(reasons, reason)
+			rows.Quarantined[reason]++
+			continue
+		}
+		if m.refunded == 0 && m.cust&fullRefund == 0 {
+			applied = append(applied, refunded{customer: h.customer, orderID: h.orderID, day: localday.Of(m.ts, loc), m: m})
+		}
+		// Never above the amount, so net revenue is not a rounding below 0.
+		m.refunded = min(m.refunded+h.amount, m.amount)
+		rows.Used++
+		rows.RefundsUsed++
+	}
+
+	// Quarantined refunds in input order, like every other rejected row.
+	idx := make([]int, len(rejected))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := strings.Compare(rejected[a].file, rejected[b].file); c != 0 {
+			return c
+		}
+		return cmp.Compare(rejected[a].row, rejected[b].row)
+	})
+	for _, i := range idx {
+		h := rejected[i]
+		v.quarantine.AddValues(reasons[i], schemas.Orders.Name, h.file, h.row, func(column string) (string, bool) {
+			for k, name := range rawColumns {
+				if name == column {
+					return h.raw[k], h.has[k]
+				}
+			}
+			return "", false
+		})
+	}
+	if err := v.quarantine.Emit(ctx, out); err != nil {
+		return err
+	}
+
+	slices.SortFunc(applied, func(a, b refunded) int {
+		if c := strings.Compare(a.customer, b.customer); c != 0 {
+			return c
+		}
+		return strings.Compare(a.orderID, b.orderID)
+	})
+	for start := 0; start < len(applied); start += batchRows {
+		for _, r := range applied[start:min(start+batchRows, len(applied))] {
+			v.appendRefund(r.customer, r.orderID, r.day, r.m.refunded)
+		}
+		if err := emit(ctx, out, schemas.Refunds.Name, v.refundRows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchRows bounds the rows of one emitted refunds batch.
+const batchRows = 64 * 1024
+
+// appendRefund adds a row to the refunds table.
+func (v *validator) appendRefund(customer, orderID string, day int32, amount float64) {
+	b := v.refundRows
+	b.Field(0).(*array.StringBuilder).Append(customer)
+	b.Field(1).(*array.StringBuilder).Append(orderID)
+	b.Field(2).(*array.Date32Builder).Append(arrow.Date32(day))
+	b.Field(3).(*array.Float64Builder).Append(amount)
+}
