@@ -50,10 +50,14 @@ var CustomerSummary = Table{
 		{"order_count", arrow.PrimitiveTypes.Int64, false, "Number of used orders."},
 		{"total_revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount over used orders. In the reporting currency."},
 		{"avg_order_value", arrow.PrimitiveTypes.Float64, false, "total_revenue / order_count. In the reporting currency."},
+		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Money refunded on used orders: the whole amount of orders with a refund status (validate.refund_statuses) and the partial refunds (negative amounts) matched to their order; at most total_revenue. In the reporting currency."},
+		{"net_revenue", arrow.PrimitiveTypes.Float64, false, "total_revenue − refunded_revenue. In the reporting currency."},
+		{"refund_rate", arrow.PrimitiveTypes.Float64, true, "refunded_revenue / total_revenue; null when total_revenue is 0."},
+		{"refunded_orders", arrow.PrimitiveTypes.Int64, false, "Used orders with any refund (a refund status or at least one partial refund)."},
 		{"frequency", arrow.PrimitiveTypes.Int64, false, "BTYD frequency: number of repeat purchase days (distinct order days minus the first)."},
 		{"recency_days", arrow.PrimitiveTypes.Int64, false, "BTYD recency: days from the first to the last purchase day."},
 		{"tenure_days", arrow.PrimitiveTypes.Int64, false, "BTYD T: days from the first purchase day to the run date."},
-		{"repeat_avg_value", arrow.PrimitiveTypes.Float64, true, "BTYD monetary value: mean spend per repeat purchase day (the first day excluded); null when frequency is 0. In the reporting currency."},
+		{"repeat_avg_value", arrow.PrimitiveTypes.Float64, true, "BTYD monetary value: mean net spend (revenue less the refunds of that day's orders) per repeat purchase day (the first day excluded), the value the Gamma-Gamma spend model is fitted on; null when frequency is 0. In the reporting currency."},
 		{"country", arrow.BinaryTypes.String, true, "Country of the customer's latest order; null when that order has none."},
 		{"channel", arrow.BinaryTypes.String, true, "Channel of the customer's latest order; null when that order has none."},
 	},
@@ -73,6 +77,7 @@ var CustomerActivity = Table{
 		{"activity_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the orders."},
 		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders that day."},
 		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount that day. In the reporting currency."},
+		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Refunds of that day's orders, whenever they were made; revenue − refunded_revenue is the day's net value. In the reporting currency."},
 	},
 }
 
