@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -171,6 +172,10 @@ func exceeds(refunded, amount float64) bool {
 func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error {
 	held := v.refunds
 	v.refunds = nil
+	if v.refundsOn {
+		v.rc.Log.Info().Str("stage", "validate").Int("refund_rows_held", len(held)).Int("orders_remembered", v.used.n).
+			Int64("ledger_bytes", int64(len(v.used.chunks))*int64(unsafe.Sizeof(usedOrders28{}))).Msg("matching refunds with their orders")
+	}
 	if len(held) == 0 {
 		v.used = ledger{}
 		return nil
