@@ -91,6 +91,9 @@ type heldRefund struct {
 // rawColumns are the columns a held refund keeps as read.
 var rawColumns = [...]string{"order_id", "customer_id", "order_ts", "amount", "currency", "country", "channel", "status"}
 
+// currencyColumn is the currency's place in rawColumns.
+const currencyColumn = 4
+
 // hold keeps row i of a batch as a refund of order key.
 func (v *validator) hold(key uint64, oid, cid string, ts int64, amount float64, file string, row int64, raw map[string]arrow.Array, i int) {
 	h := heldRefund{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, file: file, row: row}
@@ -237,6 +240,11 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 		}
 		if m.refunded == 0 && m.cust&fullRefund == 0 {
 			applied = append(applied, refunded{customer: h.customer, orderID: h.orderID, day: localday.Of(m.ts, loc), m: m})
+		}
+		if v.fx == nil {
+			// An unconverted refund in another currency than its orders'
+			// would be netted as if it were theirs.
+			v.noteCode(h.raw[currencyColumn], h.has[currencyColumn])
 		}
 		// Never above the amount, so net revenue is not a rounding below 0.
 		m.refunded = min(m.refunded+h.amount, m.amount)

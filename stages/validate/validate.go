@@ -362,7 +362,12 @@ func (u *usedOrders) Claim(ids []string, used, claimed []bool) {
 // so a column of junk cannot grow it) when nothing converts them.
 func (v *validator) noteCurrency(currency textFn, i int) {
 	c, st := currency(i)
-	if st != ok || c == v.lastCurrency || len(v.currencies) > 20 {
+	v.noteCode(c, st == ok)
+}
+
+// noteCode is noteCurrency for a currency as text, has false for null.
+func (v *validator) noteCode(c string, has bool) {
+	if !has || c == v.lastCurrency || len(v.currencies) > 20 {
 		return
 	}
 	v.lastCurrency = c
