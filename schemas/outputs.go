@@ -16,7 +16,7 @@ var Quarantine = Table{
 		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check. " +
 		"Refunds (a negative amount with a counted or refund status) take no part in the duplicate check; once every row is seen they are matched to the used order of their order_id, " +
 		"in order of time, amount and then their other values, and quarantined as refund_without_order (no used order of that id), refund_customer_mismatch (another customer_id), " +
-		"refund_before_order (a local day before the order's) or refund_exceeds_order (the refund that would take the order's refunds above its amount; an order with a refund status is refunded in full). " +
+		"refund_before_order (a local day before the order's) or refund_exceeds_order (the refund that would take the order's refunds above its amount, measured in the order's own currency; an order with a refund status is refunded in full). " +
 		"order_items rows (source_table order_items) are quarantined as missing_order_id, missing_sku or invalid_utf8; items of orders that were not used are excluded and counted in the manifest's item_accounting. " +
 		"A CSV record of orders or order_items that does not split into the header's columns on its line (a ragged row, a misplaced quote) is quarantined by the reader as malformed_row, with the fields it has mapped to the value columns by position. " +
 		"Bytes of a value that are not valid UTF-8 are written as \\xHH.",

@@ -44,30 +44,85 @@ const usedChunk = 1 << 15
 const fullRefund = 1 << 31
 
 // ledger remembers what refunds are checked against, for every used order:
-// its order-id fingerprint, time, amount and a 31-bit hash of its customer,
-// 28 bytes an order in columns. The hash makes a mismatch of customers go
-// unnoticed with probability 2⁻³¹, which buys half the memory of a second
-// fingerprint. It is dropped when validation ends.
+// its order-id fingerprint, time, amount as read (in its own currency), its
+// currency and a 31-bit hash of its customer, 30 bytes an order in columns.
+// The hash makes a mismatch of customers go unnoticed with probability
+// 2⁻³¹, which buys half the memory of a second fingerprint. It is dropped
+// when validation ends.
 type ledger struct {
-	chunks []*usedOrders28
+	chunks []*usedOrders30
 	n      int
+	// codes are the currencies of the orders, by the index an entry
+	// keeps; 0 is none.
+	codes   []string
+	codeIdx map[string]uint16
+	// the last currency as read and its index: orders come in runs of one
+	// currency, and this spares a map lookup per order.
+	lastRaw  string
+	lastIdx  uint16
+	lastSeen bool
 }
 
-type usedOrders28 struct {
+// codeOf is the index of a currency as read (has false for null).
+func (l *ledger) codeOf(raw string, has bool) uint16 {
+	if !has {
+		return 0
+	}
+	if l.lastSeen && raw == l.lastRaw {
+		return l.lastIdx
+	}
+	l.lastRaw, l.lastIdx, l.lastSeen = strings.Clone(raw), l.code(currencyCode(raw, true)), true
+	return l.lastIdx
+}
+
+type usedOrders30 struct {
 	keys    [usedChunk]uint64
 	ts      [usedChunk]int64
 	amounts [usedChunk]float64
 	cust    [usedChunk]uint32
+	codes   [usedChunk]uint16
 }
 
-func (l *ledger) add(key uint64, ts int64, amount float64, cust uint32) {
+func (l *ledger) add(key uint64, ts int64, amount float64, cust uint32, code uint16) {
 	i := l.n % usedChunk
 	if i == 0 {
-		l.chunks = append(l.chunks, new(usedOrders28))
+		l.chunks = append(l.chunks, new(usedOrders30))
 	}
 	c := l.chunks[len(l.chunks)-1]
-	c.keys[i], c.ts[i], c.amounts[i], c.cust[i] = key, ts, amount, cust
+	c.keys[i], c.ts[i], c.amounts[i], c.cust[i], c.codes[i] = key, ts, amount, cust, code
 	l.n++
+}
+
+// otherCode stands for every currency beyond the first 65,534 of a night:
+// refunds of such orders are measured in the reporting currency.
+const otherCode = math.MaxUint16
+
+// code is the index of a currency code (upper case, trimmed).
+func (l *ledger) code(c string) uint16 {
+	if c == "" {
+		return 0
+	}
+	if k, ok := l.codeIdx[c]; ok {
+		return k
+	}
+	if l.codeIdx == nil {
+		l.codes, l.codeIdx = []string{""}, map[string]uint16{}
+	}
+	if len(l.codes) >= otherCode {
+		return otherCode
+	}
+	k := uint16(len(l.codes))
+	c = strings.Clone(c)
+	l.codes, l.codeIdx[c] = append(l.codes, c), k
+	return k
+}
+
+// currencyCode is a currency as the ledger and the rates compare it.
+func currencyCode(s string, has bool) string {
+	if !has {
+		return ""
+	}
+	return strings.ToUpper(strings.TrimSpace(s))
 }
 
 // customerHash is the ledger's hash of a (trimmed) customer id.
@@ -82,6 +137,7 @@ type heldRefund struct {
 	customer string
 	ts       int64
 	amount   float64 // positive, in the reporting currency
+	orig     float64 // positive, in its own currency
 	file     string
 	row      int64
 	raw      [len(rawColumns)]string
@@ -95,8 +151,8 @@ var rawColumns = [...]string{"order_id", "customer_id", "order_ts", "amount", "c
 const currencyColumn = 4
 
 // hold keeps row i of a batch as a refund of order key.
-func (v *validator) hold(key uint64, oid, cid string, ts int64, amount float64, file string, row int64, raw map[string]arrow.Array, i int) {
-	h := heldRefund{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, file: file, row: row}
+func (v *validator) hold(key uint64, oid, cid string, ts int64, amount, orig float64, file string, row int64, raw map[string]arrow.Array, i int) {
+	h := heldRefund{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, orig: orig, file: file, row: row}
 	for k, name := range rawColumns {
 		if s, ok := rawText(raw[name], i); ok {
 			h.raw[k], h.has[k] = strings.Clone(s), true
@@ -153,13 +209,19 @@ func compareRefunds(a, b *heldRefund) int {
 	return cmp.Compare(a.row, b.row)
 }
 
-// matchedOrder is a ledger entry some held refund names.
+// matchedOrder is a ledger entry some held refund names. An order's
+// refunds are measured against it in its own currency (refundedOrig), so a
+// refund of the whole amount in that currency settles it whatever the rates
+// did in between; what is netted off revenue is the refunds converted at
+// their own dates (refunded), at most the order's converted amount (gross).
 type matchedOrder struct {
-	ts       int64
-	amount   float64
-	cust     uint32
-	refunded float64
-	found    bool
+	ts           int64
+	orig, gross  float64
+	code         uint16
+	cust         uint32
+	refunded     float64
+	refundedOrig float64
+	found        bool
 }
 
 // exceeds reports whether refunded money goes beyond an order's amount by
@@ -177,7 +239,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	v.refunds = nil
 	if v.refundsOn {
 		v.rc.Log.Info().Str("stage", "validate").Int("refund_rows_held", len(held)).Int("orders_remembered", v.used.n).
-			Int64("ledger_bytes", int64(len(v.used.chunks))*int64(unsafe.Sizeof(usedOrders28{}))).Msg("matching refunds with their orders")
+			Int64("ledger_bytes", int64(len(v.used.chunks))*int64(unsafe.Sizeof(usedOrders30{}))).Msg("matching refunds with their orders")
 	}
 	if len(held) == 0 {
 		v.used = ledger{}
@@ -196,13 +258,18 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 		n := min(usedChunk, l.n-ci*usedChunk)
 		for i, k := range c.keys[:n] {
 			if m := want[k]; m != nil {
-				m.ts, m.amount, m.cust, m.found = c.ts[i], c.amounts[i], c.cust[i], true
+				m.ts, m.orig, m.gross, m.code, m.cust, m.found = c.ts[i], c.amounts[i], c.amounts[i], c.codes[i], c.cust[i], true
+				if v.fx != nil {
+					// It converted when it was read, with the same rates.
+					m.gross, _ = v.fx.convert(m.orig, l.codes[m.code], m.code != 0, m.ts)
+				}
 				if m.cust&fullRefund != 0 {
-					m.refunded = m.amount
+					m.refunded, m.refundedOrig = m.gross, m.orig
 				}
 			}
 		}
 	}
+	codes := l.codes
 	v.used = ledger{}
 
 	order := make([]*heldRefund, len(held))
@@ -222,6 +289,16 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	var applied []refunded
 	for _, h := range order {
 		m := want[h.key]
+		// The refund in the order's currency: as read when it is in that
+		// currency, else converted back at the order's own rate.
+		part := math.Inf(1)
+		switch {
+		case !m.found:
+		case m.code != otherCode && currencyCode(h.raw[currencyColumn], h.has[currencyColumn]) == codes[m.code]:
+			part = h.orig
+		case m.gross > 0:
+			part = h.amount * m.orig / m.gross
+		}
 		reason := ""
 		switch {
 		case !m.found:
@@ -230,7 +307,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 			reason = ReasonRefundCustomerMismatch
 		case localday.Of(h.ts, loc) < localday.Of(m.ts, loc):
 			reason = ReasonRefundBeforeOrder
-		case exceeds(m.refunded+h.amount, m.amount):
+		case exceeds(m.refundedOrig+part, m.orig):
 			reason = ReasonRefundExceedsOrder
 		}
 		if reason != "" {
@@ -238,7 +315,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 			rows.Quarantined[reason]++
 			continue
 		}
-		if m.refunded == 0 && m.cust&fullRefund == 0 {
+		if m.refundedOrig == 0 && m.cust&fullRefund == 0 {
 			applied = append(applied, refunded{customer: h.customer, orderID: h.orderID, day: localday.Of(m.ts, loc), m: m})
 		}
 		if v.fx == nil {
@@ -247,7 +324,8 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 			v.noteCode(h.raw[currencyColumn], h.has[currencyColumn])
 		}
 		// Never above the amount, so net revenue is not a rounding below 0.
-		m.refunded = min(m.refunded+h.amount, m.amount)
+		m.refunded = min(m.refunded+h.amount, m.gross)
+		m.refundedOrig = min(m.refundedOrig+part, m.orig)
 		rows.Used++
 		rows.RefundsUsed++
 	}

@@ -226,6 +226,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		if refund {
 			amt = -amt
 		}
+		orig := amt // in the row's own currency
 		reason := ""
 		switch {
 		case oid == "":
@@ -259,7 +260,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			if kind == statusOther {
 				rows.Excluded[rules.ExcludedStatusNotCounted]++
 			} else {
-				v.hold(keys[i], oid, cid, ts, amt, file, firstRow+int64(i), raw, i)
+				v.hold(keys[i], oid, cid, ts, amt, orig, file, firstRow+int64(i), raw, i)
 			}
 			continue
 		case !v.ids.AddKey(keys[i], used):
@@ -280,7 +281,8 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 				h |= fullRefund
 				v.appendRefund(cid, oid, localday.Of(ts, loc), amt)
 			}
-			v.used.add(keys[i], ts, amt, h)
+			c, st := currency(i)
+			v.used.add(keys[i], ts, orig, h, v.used.codeOf(c, st == ok))
 		}
 		if v.fx == nil {
 			v.noteCurrency(currency, i)
