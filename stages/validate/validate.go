@@ -90,17 +90,20 @@ func Register(r *night.Registry, read input.SideInput) error {
 
 type validator struct {
 	engine.BaseStage
-	counted    []string
-	refundSts  []string
-	refundsOn  bool
-	fx         *rates
-	rc         *night.Context
-	ids        *fingerprint.Set
-	windowEnd  int64
-	minTS      int64
-	maxAmount  float64
-	orders     *array.RecordBuilder
-	quarantine *quarantine.Builder
+	counted   []string
+	refundSts []string
+	refundsOn bool
+	// statuses as read and what they are, see statusKind
+	statusSeen  []string
+	statusKinds []int
+	fx          *rates
+	rc          *night.Context
+	ids         *fingerprint.Set
+	windowEnd   int64
+	minTS       int64
+	maxAmount   float64
+	orders      *array.RecordBuilder
+	quarantine  *quarantine.Builder
 	// used is what partial refunds are checked against, refunds the
 	// partial refund rows held until every order row is seen.
 	used       ledger
@@ -410,7 +413,24 @@ const (
 )
 
 // statusKind classifies a status; the config check keeps the lists apart.
+// A shop has a handful of statuses as written, so the first few are
+// remembered exactly as read, sparing the case-folding comparisons with
+// every listed status on each row.
 func (v *validator) statusKind(status string) int {
+	for i, s := range v.statusSeen {
+		if s == status {
+			return v.statusKinds[i]
+		}
+	}
+	kind := v.classify(status)
+	if len(v.statusSeen) < 8 {
+		v.statusSeen = append(v.statusSeen, strings.Clone(status))
+		v.statusKinds = append(v.statusKinds, kind)
+	}
+	return kind
+}
+
+func (v *validator) classify(status string) int {
 	status = strings.TrimSpace(status)
 	for _, c := range v.counted {
 		if strings.EqualFold(status, c) {
