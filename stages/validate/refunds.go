@@ -233,7 +233,8 @@ func exceeds(refunded, amount float64) bool {
 
 // settleRefunds matches the held refunds with their orders, quarantines the
 // ones that fail a refund rule and emits the rest, summed per order, into
-// the refunds table, sorted by customer and order.
+// the refunds table, sorted by customer and order. (Orders with a refund
+// status went into it as they were read: nothing is left to add to them.)
 func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error {
 	held := v.refunds
 	v.refunds = nil
