@@ -93,7 +93,9 @@ func (l *ledger) add(key uint64, ts int64, amount float64, cust uint32, code uin
 	l.n++
 }
 
-// otherCode stands for every currency beyond the first 65,534 of a night:
+// otherCode stands for every currency beyond the first 65,534 of a night
+// (more than any rate table holds, and used orders without one are
+// quarantined or fail the night):
 // refunds of such orders are measured in the reporting currency.
 const otherCode = math.MaxUint16
 
@@ -115,6 +117,15 @@ func (l *ledger) code(c string) uint16 {
 	c = strings.Clone(c)
 	l.codes, l.codeIdx[c] = append(l.codes, c), k
 	return k
+}
+
+// codeName is the currency of index k of codes; "" for none, and for
+// otherCode, which names no one currency.
+func codeName(codes []string, k uint16) string {
+	if int(k) >= len(codes) {
+		return ""
+	}
+	return codes[k]
 }
 
 // currencyCode is a currency as the ledger and the rates compare it.
@@ -262,7 +273,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 				m.ts, m.orig, m.gross, m.code, m.cust, m.found = c.ts[i], c.amounts[i], c.amounts[i], c.codes[i], c.cust[i], true
 				if v.fx != nil {
 					// It converted when it was read, with the same rates.
-					m.gross, _ = v.fx.convert(m.orig, l.codes[m.code], m.code != 0, m.ts)
+					m.gross, _ = v.fx.convert(m.orig, codeName(l.codes, m.code), m.code != 0, m.ts)
 				}
 				if m.cust&fullRefund != 0 {
 					m.refunded, m.refundedOrig = m.gross, m.orig
@@ -295,7 +306,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 		part := math.Inf(1)
 		switch {
 		case !m.found:
-		case m.code != otherCode && currencyCode(h.raw[currencyColumn], h.has[currencyColumn]) == codes[m.code]:
+		case m.code != otherCode && currencyCode(h.raw[currencyColumn], h.has[currencyColumn]) == codeName(codes, m.code):
 			part = h.orig
 		case m.gross > 0:
 			part = h.amount * m.orig / m.gross
