@@ -13,7 +13,7 @@ import (
 type key struct{ dimension, value, segment string }
 
 type sums struct {
-	customers                  int64
+	customers                       int64
 	orders, revenue, net, clv, days float64
 }
 
