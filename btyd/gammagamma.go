@@ -132,10 +132,12 @@ func FitGammaGamma(s Spend) (GammaGamma, Fit, error) {
 // ExpectedAverageValue is the expected mean spend per future purchase of a
 // customer with x repeat purchases of mean spend m: a weighted average of
 // the population mean pγ/(q−1) and the customer's own mean, the weight growing
-// with x. For x = 0 it is the population mean.
+// with x. For x = 0 (or m NaN, unknown) it is the population mean. m = 0,
+// repeat purchases refunded in full, is outside what the model is fitted
+// on, yet the formula holds there and pulls the value below the mean.
 func (g GammaGamma) ExpectedAverageValue(x, m float64) float64 {
 	population := g.P * g.Gamma / (g.Q - 1)
-	if x <= 0 || !(m > 0) {
+	if x <= 0 || !(m >= 0) {
 		return population
 	}
 	w := g.P * x / (g.P*x + g.Q - 1)

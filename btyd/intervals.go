@@ -203,7 +203,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 							out.PAlive.Low[i], out.PAlive.High[i] = paLo, paHi
 							out.ExpectedPurchases.Low[i], out.ExpectedPurchases.High[i] = eLo, eHi
 							mi := monetary[i]
-							population := x <= 0 || !(mi > 0)
+							population := x <= 0 || !(mi >= 0)
 							if population && shared {
 								out.CLV.Low[i], out.CLV.High[i] = sLo, sHi
 								continue

@@ -50,7 +50,7 @@ func TestNaiveParquetTimestampsInJobZone(t *testing.T) {
 	}
 	got := renderTable(t, out, "customer_summary", "2026-11-22", dir)
 	// The file holds no snapshot_date; no currency is known.
-	want := "\nC1,2026-11-01 09:00:00Z,2026-11-22 22:30:00Z,2,30,15,1,21,21,20,,,\n"
+	want := "\nC1,2026-11-01 09:00:00Z,2026-11-22 22:30:00Z,2,30,15,0,30,0,0,1,21,21,20,,,\n"
 	if !strings.HasSuffix(got, want) {
 		t.Errorf("customer_summary:\n%s\nwant the row\n%s", got, want)
 	}

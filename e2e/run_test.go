@@ -271,8 +271,8 @@ func TestTypedParquetInput(t *testing.T) {
 	got := renderTable(t, out, "customer_summary", "2026-11-22", dir)
 	// Orders at 23:30 and 00:30 Berlin time fall on two local days.
 	// The file holds no snapshot_date (its folder's name); no currency is known.
-	want := "customer_id,first_order_at,last_order_at,order_count,total_revenue,avg_order_value,frequency,recency_days,tenure_days,repeat_avg_value,country,channel,currency\n" +
-		"7,2026-11-01 22:30:00Z,2026-11-01 23:30:00Z,2,30.5,15.25,1,1,21,20,,,\n"
+	want := "customer_id,first_order_at,last_order_at,order_count,total_revenue,avg_order_value,refunded_revenue,net_revenue,refund_rate,refunded_orders,frequency,recency_days,tenure_days,repeat_avg_value,country,channel,currency\n" +
+		"7,2026-11-01 22:30:00Z,2026-11-01 23:30:00Z,2,30.5,15.25,0,30.5,0,0,1,1,21,20,,,\n"
 	if got != want {
 		t.Errorf("customer_summary:\n%s\nwant\n%s", got, want)
 	}

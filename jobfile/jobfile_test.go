@@ -123,7 +123,7 @@ func TestParseDefaults(t *testing.T) {
 		"output":    &night.Output{RowGroupRows: 256 * 1024, KeepDays: 0, KeepMonthEnds: 0},
 		"segments":  &segments.Config{Rules: segments.DefaultRules},
 		"sink":      &noSink,
-		"validate":  &validateconfig.Validate{CountedStatuses: []string{"completed"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"},
+		"validate":  &validateconfig.Validate{CountedStatuses: []string{"completed"}, RefundStatuses: []string{"refunded", "returned"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"},
 	}
 	for key, of := range sectionValues {
 		if got := of(f); !reflect.DeepEqual(got, want[key]) {

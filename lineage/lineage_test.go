@@ -234,7 +234,7 @@ func TestEvents(t *testing.T) {
 						t.Errorf("output %s: partition %+v", d.id(), p)
 					}
 				}
-				if len(done.Outputs) != len(schemas.Outputs())+2 || rows["customer_summary"] != 2 || rows["quarantine"] != 11 {
+				if len(done.Outputs) != len(schemas.Outputs())+2 || rows["customer_summary"] != 2 || rows["quarantine"] != 14 {
 					t.Errorf("outputs %v, want the %d tables, audiences and report", rows, len(schemas.Outputs()))
 				}
 				summary, _ := byName(done.Outputs, "customer_summary")

@@ -113,8 +113,11 @@ func (rc *Context) RunDateString() string { return rc.RunDate.Format(time.DateOn
 // Accounting tracks where every input row went. Read must always equal
 // Used + quarantined + excluded; Check enforces it before a run commits.
 type Accounting struct {
-	Read        int64            `json:"rows_read"`
-	Used        int64            `json:"rows_used"`
+	Read int64 `json:"rows_read"`
+	Used int64 `json:"rows_used"`
+	// RefundsUsed counts the used rows that are partial refunds of a used
+	// order (negative amounts), part of Used.
+	RefundsUsed int64            `json:"refund_rows_used,omitempty"`
 	Quarantined map[string]int64 `json:"rows_quarantined_by_reason"`
 	Excluded    map[string]int64 `json:"rows_excluded_by_reason"`
 	// Trimmed counts, per identifier column, rows whose value had leading

@@ -14,11 +14,11 @@ var Orders = Table{
 		{"order_id", arrow.BinaryTypes.String, false, "Order identifier, unique per order (required). Source: string or integer."},
 		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier (required). Source: string or integer."},
 		{"order_ts", Timestamp, false, "When the order was placed (required). Source: timestamp, date, or a string in RFC 3339, 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD' or 'YYYYMMDD'; strings without a zone are read in the job's time zone."},
-		{"amount", arrow.PrimitiveTypes.Float64, false, "Order value (required); after validation in input.reporting_currency when input.fx_rates is given. Source: float, integer, decimal or numeric string."},
+		{"amount", arrow.PrimitiveTypes.Float64, false, "Order value (required); after validation in input.reporting_currency when input.fx_rates is given. A negative amount is a partial refund of the order with the same order_id (see validate.refund_statuses). Source: float, integer, decimal or numeric string."},
 		{"currency", arrow.BinaryTypes.String, true, "ISO 4217 currency code of amount."},
 		{"country", arrow.BinaryTypes.String, true, "Country of the order (ISO 3166 alpha-2 recommended)."},
 		{"channel", arrow.BinaryTypes.String, true, "Sales channel, e.g. web, app, store."},
-		{"status", arrow.BinaryTypes.String, true, "Order status; only statuses listed in the job's counted_statuses are used. Missing status counts as counted."},
+		{"status", arrow.BinaryTypes.String, true, "Order status; only statuses listed in the job's counted_statuses or refund_statuses (orders refunded in full) are used. Missing status counts as counted."},
 	},
 }
 

@@ -119,5 +119,6 @@ var CustomerPredictions = Table{
 		{"expected_purchases_high", arrow.PrimitiveTypes.Float64, true, "Over clv.horizon_days; expected_purchases_<h>d_high in customer_segments."},
 		{"predicted_clv_low", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
+		{"predicted_clv_margin", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 	},
 }

@@ -9,11 +9,14 @@ var Quarantine = Table{
 	Grain: "one row per rejected input row",
 	Doc: "Input rows rejected by validation. Checks run in this order and the first failing one is the reason: " +
 		"missing_order_id, missing_customer_id, invalid_utf8 (order_id, customer_id or currency not valid UTF-8), missing_order_ts, unparseable_order_ts, " +
-		"order_ts_out_of_range (before validate.min_order_ts, or beyond int64 microseconds), missing_amount, non_numeric_amount, negative_amount, " +
+		"order_ts_out_of_range (before validate.min_order_ts, or beyond int64 microseconds), missing_amount, non_numeric_amount, negative_amount (only with validate.refund_statuses empty; otherwise a negative amount is a refund), " +
 		"unknown_currency (with input.fx_rates: no rate for the order's currency on or before its date), " +
 		"amount_out_of_range (above validate.max_amount in the reporting currency, after conversion); " +
 		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (the first row of an order_id in input order wins, ids compared with blanks trimmed; " +
 		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check. " +
+		"Refunds (a negative amount with a counted or refund status) take no part in the duplicate check; once every row is seen they are matched to the used order of their order_id, " +
+		"in order of time, amount and then their other values, and quarantined as refund_without_order (no used order of that id), refund_customer_mismatch (another customer_id), " +
+		"refund_before_order (a local day before the order's) or refund_exceeds_order (the refund that would take the order's refunds above its amount, measured in the order's own currency; an order with a refund status is refunded in full). " +
 		"order_items rows (source_table order_items) are quarantined as missing_order_id, missing_sku or invalid_utf8; items of orders that were not used are excluded and counted in the manifest's item_accounting. " +
 		"A CSV record of orders or order_items that does not split into the header's columns on its line (a ragged row, a misplaced quote) is quarantined by the reader as malformed_row, with the fields it has mapped to the value columns by position. " +
 		"Bytes of a value that are not valid UTF-8 are written as \\xHH.",
@@ -47,10 +50,14 @@ var CustomerSummary = Table{
 		{"order_count", arrow.PrimitiveTypes.Int64, false, "Number of used orders."},
 		{"total_revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount over used orders. In the reporting currency."},
 		{"avg_order_value", arrow.PrimitiveTypes.Float64, false, "total_revenue / order_count. In the reporting currency."},
+		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Money refunded on used orders: the whole amount of orders with a refund status (validate.refund_statuses) and the partial refunds (negative amounts) matched to their order; at most total_revenue. In the reporting currency."},
+		{"net_revenue", arrow.PrimitiveTypes.Float64, false, "total_revenue − refunded_revenue. In the reporting currency."},
+		{"refund_rate", arrow.PrimitiveTypes.Float64, true, "refunded_revenue / total_revenue; null when total_revenue is 0."},
+		{"refunded_orders", arrow.PrimitiveTypes.Int64, false, "Used orders with any refund (a refund status or at least one partial refund)."},
 		{"frequency", arrow.PrimitiveTypes.Int64, false, "BTYD frequency: number of repeat purchase days (distinct order days minus the first)."},
 		{"recency_days", arrow.PrimitiveTypes.Int64, false, "BTYD recency: days from the first to the last purchase day."},
 		{"tenure_days", arrow.PrimitiveTypes.Int64, false, "BTYD T: days from the first purchase day to the run date."},
-		{"repeat_avg_value", arrow.PrimitiveTypes.Float64, true, "BTYD monetary value: mean spend per repeat purchase day (the first day excluded); null when frequency is 0. In the reporting currency."},
+		{"repeat_avg_value", arrow.PrimitiveTypes.Float64, true, "BTYD monetary value: mean net spend (revenue less the refunds of that day's orders) per repeat purchase day (the first day excluded), the value the Gamma-Gamma spend model is fitted on; null when frequency is 0. In the reporting currency."},
 		{"country", arrow.BinaryTypes.String, true, "Country of the customer's latest order; null when that order has none."},
 		{"channel", arrow.BinaryTypes.String, true, "Channel of the customer's latest order; null when that order has none."},
 	},
@@ -70,6 +77,7 @@ var CustomerActivity = Table{
 		{"activity_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the orders."},
 		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders that day."},
 		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount that day. In the reporting currency."},
+		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Refunds of that day's orders, whenever they were made; revenue − refunded_revenue is the day's net value. In the reporting currency."},
 	},
 }
 
@@ -89,6 +97,21 @@ var OrderDays = Table{
 		{"last_order_at", Timestamp, false, "Time of the day's last order."},
 		{"country", arrow.BinaryTypes.String, true, "Country of the day's last order (the later row on a tie)."},
 		{"channel", arrow.BinaryTypes.String, true, "Channel of the day's last order (the later row on a tie)."},
+	},
+}
+
+// Refunds is an intermediate table (not written): what validation matched
+// of refunds, one row per refunded order, so the customer summary can net
+// them off the order's own day without seeing the refund rows.
+var Refunds = Table{
+	Name:  "refunds",
+	Grain: "one row per used order with a refund",
+	Doc:   "Refunds matched to their used orders by validation, summed per order.",
+	Columns: []Column{
+		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier of the order."},
+		{"order_id", arrow.BinaryTypes.String, false, "The refunded order."},
+		{"order_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the refunded order, which the refund is netted on."},
+		{"refunded_amount", arrow.PrimitiveTypes.Float64, false, "Sum of the order's refunds, at most its amount. In the reporting currency."},
 	},
 }
 

@@ -71,7 +71,7 @@ func TestMoneyColumns(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"total_revenue", "avg_order_value", "repeat_avg_value"}
+	want := []string{"total_revenue", "avg_order_value", "refunded_revenue", "net_revenue", "repeat_avg_value"}
 	if got := CustomerSummary.Money(); !slices.Equal(got, want) {
 		t.Errorf("customer_summary money %v, want %v", got, want)
 	}

@@ -55,5 +55,6 @@ var RetentionKPIs = Table{
 		{"top20_revenue_share", arrow.PrimitiveTypes.Float64, true, "Revenue share of the top 20% of active customers by revenue in the period (ceil(0.2 × active_customers) customers), from per-customer revenues held to 7 significant digits; null without revenue."},
 		{"retention_spend", arrow.PrimitiveTypes.Float64, true, "Retention spend for the period from kpis.retention_spend; null when not given. In the reporting currency."},
 		{"retention_cost_per_customer", arrow.PrimitiveTypes.Float64, true, "retention_spend / active_customers; null when spend is not given or there are no active customers. In the reporting currency."},
+		{"net_revenue", arrow.PrimitiveTypes.Float64, false, "revenue less the refunds of the period's orders (netted on each order's day, whenever the refund came). In the reporting currency."},
 	},
 }

@@ -41,6 +41,7 @@ func customerSegments(horizonDays int) Table {
 			fmt.Sprintf("Upper end of expected_purchases_%dd's interval, as p_alive_low.", horizonDays)},
 		Column{"predicted_clv_low", arrow.PrimitiveTypes.Float64, true, "Lower end of predicted_clv's interval, as p_alive_low, the spend model's parameters drawn too; null also when predicted_clv is or the spend model's uncertainty could not be measured. In the reporting currency."},
 		Column{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "Upper end of predicted_clv's interval, as predicted_clv_low. In the reporting currency."},
+		Column{"predicted_clv_margin", arrow.PrimitiveTypes.Float64, true, "predicted_clv × clv.margin_rate: the margin the predicted value leaves once the goods are paid for. Null when clv.margin_rate is unset or predicted_clv is null. In the reporting currency."},
 	)
 	t.Columns = append(append(t.Columns, actionColumns...), segmentActionColumns...)
 	return t
@@ -66,6 +67,7 @@ var customerSegmentsBase = Table{
 		Column{"rfm_cell", arrow.BinaryTypes.String, false, "The three scores as text, e.g. '543'."},
 		Column{"rfm_segment", arrow.BinaryTypes.String, false, "Named segment (Champions … Lost, or Other)."},
 		Column{"historical_clv", arrow.PrimitiveTypes.Float64, false, "avg_order_value × purchase frequency × lifespan − CAC, with the customer's own observed frequency and lifespan, i.e. revenue to date minus the job's CAC (default 0). In the reporting currency."},
+		Column{"net_historical_clv", arrow.PrimitiveTypes.Float64, false, "historical_clv on net values: net_revenue − CAC, revenue to date less refunds and the job's CAC. In the reporting currency."},
 		Column{"is_repeat_customer", arrow.FixedWidthTypes.Boolean, false, "True when the customer ordered on two or more days (frequency ≥ 1)."},
 	),
 }
@@ -85,6 +87,7 @@ var SegmentSummary = Table{
 		{"customers", arrow.PrimitiveTypes.Int64, false, "Customers in the segment."},
 		{"customer_share", arrow.PrimitiveTypes.Float64, false, "customers / all customers of the dimension value."},
 		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of total_revenue. In the reporting currency."},
+		{"net_revenue", arrow.PrimitiveTypes.Float64, false, "Sum of net_revenue (revenue less refunds). In the reporting currency."},
 		{"revenue_share", arrow.PrimitiveTypes.Float64, false, "revenue / revenue of the dimension value (0 when that is 0)."},
 		{"avg_order_value", arrow.PrimitiveTypes.Float64, false, "revenue / orders of the segment. In the reporting currency."},
 		{"avg_orders", arrow.PrimitiveTypes.Float64, false, "Orders per customer."},

@@ -1,7 +1,9 @@
 // Package synth generates a realistic synthetic shop: customers who buy at
 // their own rate and drop out at their own time (the BG/NBD story), spend
 // around their own mean, in several countries, currencies and channels, with
-// a few bad rows and a few orders after the end date, as Parquet files.
+// a few bad rows and a few orders after the end date, refunds (orders with
+// status refunded, and partial refunds as negative amounts carrying the
+// order's id), as Parquet files.
 package synth
 
 import (
@@ -60,6 +62,7 @@ type Result struct {
 	Orders     int64  `json:"orders"`
 	OrderItems int64  `json:"order_items"`
 	BadRows    int64  `json:"bad_rows"`
+	RefundRows int64  `json:"refund_rows"`
 	LateRows   int64  `json:"rows_after_end_date"`
 }
 
@@ -87,6 +90,7 @@ type order struct {
 	channel  uint8
 	status   uint8
 	bad      uint8
+	refund   bool // a partial refund of order id: amount is what it gives back
 	amount   float64
 	id       int64
 }
@@ -102,6 +106,9 @@ const (
 )
 
 var statuses = []string{"completed", "cancelled", "refunded"}
+
+// refundShare is the share of completed orders with a partial refund.
+const refundShare = 0.02
 
 // Generate writes <Dir>/orders/part-*.parquet and <Dir>/order_items/part-*.parquet.
 func Generate(o Options) (*Result, error) {
@@ -173,6 +180,22 @@ func Generate(o Options) (*Result, error) {
 			orders[i].bad = kind
 		}
 		res.BadRows++
+	}
+	// Partial refunds of some completed orders, a few days to weeks later,
+	// from a generator of their own so the rest of the shop is the same as
+	// before refunds were generated.
+	rrng := rand.New(rand.NewPCG(o.Seed^0x5bd1e995, o.Seed+0x27d4eb2f))
+	for i, n := 0, len(orders); i < n; i++ {
+		od := orders[i]
+		if od.bad != badNone || od.status != 0 || od.amount <= 0 || rrng.Float64() >= refundShare {
+			continue
+		}
+		r := od
+		r.refund = true
+		r.ts += int64((0.5 + rrng.ExpFloat64()*10) * dayUS)
+		r.amount = math.Max(0.01, math.Round(od.amount*(0.1+0.5*rrng.Float64())*100)/100)
+		orders = append(orders, r)
+		res.RefundRows++
 	}
 	// Month buckets approximate the time order of a warehouse export while
 	// keeping some out-of-order rows inside each month.
@@ -344,6 +367,9 @@ func write(o Options, orders []order, rng *rand.Rand) (int64, error) {
 		case badNaN:
 			amt = math.NaN()
 		}
+		if od.refund {
+			amt = -amt
+		}
 		ob.Field(3).(*array.Float64Builder).Append(amt)
 		mk := markets[od.market]
 		str(4, mk.currency)
@@ -351,8 +377,13 @@ func write(o Options, orders []order, rng *rand.Rand) (int64, error) {
 		str(6, channels[od.channel].name)
 		str(7, statuses[od.status])
 
-		// A duplicated order row is an orders-table fault; its items exist once.
-		n := 1 + rng.IntN(3)
+		// A duplicated order row is an orders-table fault; its items exist
+		// once. A refund has none, and draws nothing, so the items of the
+		// other orders are those of a shop without refunds.
+		n := 0
+		if !od.refund {
+			n = 1 + rng.IntN(3)
+		}
 		if od.bad == badDuplicate {
 			n = 0
 		}

@@ -104,7 +104,7 @@ func TestRunWritesXCom(t *testing.T) {
 	if err := json.Unmarshal(raw, &sum); err != nil {
 		t.Fatal(err)
 	}
-	if sum.Status != "ok" || sum.RunID != "manual-1" || sum.Tables["quarantine"] != 11 || sum.Tables["customer_summary"] != 2 || sum.Rows["rows_read"] != 15 {
+	if sum.Status != "ok" || sum.RunID != "manual-1" || sum.Tables["quarantine"] != 14 || sum.Tables["customer_summary"] != 2 || sum.Rows["rows_read"] != 20 {
 		t.Errorf("summary = %+v", sum)
 	}
 }

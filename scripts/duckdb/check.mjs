@@ -90,9 +90,20 @@ for (const t of manifest.tables) {
 const [inv] = await rows(`
   SELECT sum(order_count) AS orders,
          count(*) FILTER (WHERE frequency > order_count - 1 OR recency_days > tenure_days) AS bad_btyd,
-         count(*) FILTER (WHERE (repeat_avg_value IS NULL) <> (frequency = 0)) AS bad_null
+         count(*) FILTER (WHERE (repeat_avg_value IS NULL) <> (frequency = 0)) AS bad_null,
+         count(*) FILTER (WHERE refunded_revenue < 0 OR refunded_revenue > total_revenue * (1 + 1e-12)
+           OR abs(net_revenue - (total_revenue - refunded_revenue)) > 1e-9 * greatest(1, total_revenue)
+           OR refunded_orders > order_count OR (refunded_orders = 0 AND refunded_revenue <> 0)
+           OR (refund_rate IS NULL) <> (total_revenue = 0)
+           OR abs(coalesce(refund_rate, 0) - coalesce(refunded_revenue / nullif(total_revenue, 0), 0)) > 1e-12) AS bad_refunds,
+         sum(refunded_orders) AS refunded_orders
   FROM read_parquet('${part('customer_summary')}')`);
-check(Number(inv.orders) === manifest.row_totals.rows_used, `sum(order_count) ${inv.orders} != rows_used ${manifest.row_totals.rows_used}`);
+// Used rows are orders, and the partial refunds netted off them.
+const refundRows = manifest.row_accounting.refund_rows_used ?? 0;
+check(Number(inv.orders) === manifest.row_totals.rows_used - refundRows,
+  `sum(order_count) ${inv.orders} != rows_used ${manifest.row_totals.rows_used} - refund_rows_used ${refundRows}`);
+check(Number(inv.bad_refunds) === 0, `${inv.bad_refunds} customers whose refunded, net revenue, refund rate or refunded orders disagree`);
+if (shop) check(Number(inv.refunded_orders) > 0, 'the generated shop has refunds, customer_summary none');
 check(Number(inv.bad_btyd) === 0, `${inv.bad_btyd} customers with frequency > orders-1 or recency > tenure`);
 check(Number(inv.bad_null) === 0, `${inv.bad_null} customers where repeat_avg_value is null iff frequency = 0 fails`);
 
@@ -193,7 +204,9 @@ if (ordersCsv) {
 if (shop) {
   // Product affinity recomputed from the generated shop's raw files with the
   // validate stage's rules: valid fields, up to the run date, first row of an
-  // order id wins, counted status; then distinct products per used order.
+  // order id wins (refunds, negative amounts, take no part), counted or
+  // refund status (an order refunded in full is still a used order); then
+  // distinct products per used order.
   await con.run(`
     CREATE TABLE used AS
     WITH valid AS (
@@ -204,7 +217,7 @@ if (shop) {
         AND order_ts < (DATE '${runDate}' + INTERVAL 1 DAY)::TIMESTAMPTZ),
     firsts AS (
       SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY filename, file_row_number) AS rn FROM valid)
-    SELECT order_id FROM firsts WHERE rn = 1 AND (status IS NULL OR lower(trim(status)) = 'completed')`);
+    SELECT order_id FROM firsts WHERE rn = 1 AND (status IS NULL OR lower(trim(status)) IN ('completed', 'refunded', 'returned'))`);
   await con.run(`
     CREATE TABLE baskets AS
     SELECT DISTINCT i.order_id, i.sku FROM read_parquet('${shop}/order_items/*.parquet') i JOIN used USING (order_id)`);

@@ -26,8 +26,11 @@ var ErrPushdown = errors.New("BigQuery pushdown")
 // included), and every row of a customer touched by a duplicate order id
 // or an id with blanks around it, since "the first row wins" and the
 // latest order's country depend on the order of that customer's rows, and
-// validate counts the ids it trims. All other rows come back
-// folded per customer and day, in SQL that applies the same rules.
+// validate counts the ids it trims; and every row of a customer touched by
+// a refund (a refund status, a negative amount, or an order id a negative
+// amount names), since validate matches refunds with their orders. All
+// other rows come back folded per customer and day, in SQL that applies
+// the same rules.
 type Pushdown struct {
 	// Counts has one row: folded rows, and of those the used ones and the
 	// ones excluded for their status.
@@ -90,6 +93,19 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	if has("status") {
 		counted = "(`status` IS NULL OR LOWER(TRIM(`status`)) IN UNNEST(@counted))"
 	}
+	// A refund sends its customer, and the customer of the order it names,
+	// to validate, which matches refunds with their orders; the SQL only
+	// has to find them. With refunds off a negative amount is a bad row
+	// like any other.
+	vc := validateconfig.Of(rc.Job)
+	refund, refundID := "FALSE", "FALSE"
+	if vc.RefundsOn() {
+		refund = "COALESCE(`amount` < 0, FALSE)"
+		if has("status") {
+			refund += " OR COALESCE(LOWER(TRIM(`status`)) IN UNNEST(@refund), FALSE)"
+		}
+		refundID = "COALESCE(LOGICAL_OR(`amount` < 0) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING))), FALSE)"
+	}
 	text := func(c string) string {
 		if has(c) {
 			return "`" + c + "`"
@@ -103,18 +119,23 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 		"checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad, " + padded + " AS _pad FROM src), " +
 		// Duplicates count among rows that passed the checks, as validate
 		// only remembers ids of those.
-		"flagged AS (SELECT *, NOT _bad AND COUNTIF(NOT _bad) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING))) > 1 AS _dup FROM checked), " +
-		"routed AS (SELECT *, _bad OR COALESCE(LOGICAL_OR(_dup OR _pad) OVER (PARTITION BY TRIM(CAST(`customer_id` AS STRING))), FALSE) AS _raw FROM flagged) "
+		"flagged AS (SELECT *, NOT _bad AND COUNTIF(NOT _bad) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING))) > 1 AS _dup, " +
+		"(" + refund + ") OR " + refundID + " AS _ref FROM checked), " +
+		"routed AS (SELECT *, _bad OR COALESCE(LOGICAL_OR(_dup OR _pad OR _ref) OVER (PARTITION BY TRIM(CAST(`customer_id` AS STRING))), FALSE) AS _raw FROM flagged) "
 
 	params := append([]bigquery.QueryParameter(nil), q.Params...)
 	params = append(params, bigquery.QueryParameter{Name: "tz", Value: rc.Job.Timezone},
 		bigquery.QueryParameter{Name: "min_order_ts", Value: limits.MinOrderTS.UTC()},
 		bigquery.QueryParameter{Name: "max_amount", Value: limits.MaxAmount})
-	lower := make([]string, len(validateconfig.Of(rc.Job).CountedStatuses))
-	for i, s := range validateconfig.Of(rc.Job).CountedStatuses {
-		lower[i] = strings.ToLower(strings.TrimSpace(s))
+	lowered := func(statuses []string) []string {
+		out := make([]string, len(statuses))
+		for i, s := range statuses {
+			out[i] = strings.ToLower(strings.TrimSpace(s))
+		}
+		return out
 	}
-	params = append(params, bigquery.QueryParameter{Name: "counted", Value: lower})
+	params = append(params, bigquery.QueryParameter{Name: "counted", Value: lowered(vc.CountedStatuses)},
+		bigquery.QueryParameter{Name: "refund", Value: lowered(vc.RefundStatuses)})
 	// BigQuery rejects parameters a query does not use.
 	only := func(sql string) []bigquery.QueryParameter {
 		var out []bigquery.QueryParameter

@@ -64,7 +64,7 @@ input:
 						t.Errorf("parameter %s not used in %s", par.Name, q.SQL)
 					}
 				}
-				if strings.Contains(q.SQL, "2026") || strings.Contains(q.SQL, "1990") || strings.Contains(q.SQL, "completed") {
+				if strings.Contains(q.SQL, "2026") || strings.Contains(q.SQL, "1990") || strings.Contains(q.SQL, "completed") || strings.Contains(q.SQL, "refunded") {
 					t.Errorf("a value is spliced into the SQL: %s", q.SQL)
 				}
 			}
@@ -76,10 +76,63 @@ input:
 			}
 			// validate's range checks and id trimming hold in SQL too.
 			for _, want := range []string{"< @min_order_ts", "> @max_amount", "PARTITION BY TRIM(CAST(`order_id` AS STRING))",
-				"PARTITION BY TRIM(CAST(`customer_id` AS STRING))", "!= TRIM(CAST(`order_id` AS STRING))"} {
+				"PARTITION BY TRIM(CAST(`customer_id` AS STRING))", "!= TRIM(CAST(`order_id` AS STRING))",
+				// a refund's customers, and its order's, go to validate
+				"COALESCE(`amount` < 0, FALSE)", "LOGICAL_OR(`amount` < 0) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING)))", "_dup OR _pad OR _ref"} {
 				if !strings.Contains(p.Raw.SQL, want) {
 					t.Errorf("raw rows query lacks %q: %s", want, p.Raw.SQL)
 				}
+			}
+		})
+	}
+}
+
+// TestPlanPushdownRefunds: with a status column, rows of a refund status
+// send their customer to validate, through a parameter; with refunds off
+// (refund_statuses empty) nothing routes for refunds, and a negative amount
+// is only a bad row.
+func TestPlanPushdownRefunds(t *testing.T) {
+	schema := bigquery.Schema{
+		{Name: "order_id", Type: bigquery.StringFieldType}, {Name: "customer_id", Type: bigquery.StringFieldType},
+		{Name: "order_ts", Type: bigquery.TimestampFieldType}, {Name: "amount", Type: bigquery.NumericFieldType},
+		{Name: "status", Type: bigquery.StringFieldType},
+	}
+	tests := []struct {
+		name, validate string
+		refunds        bool
+	}{
+		{"default", "", true},
+		{"off", "validate: {refund_statuses: []}\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := config.Decode([]byte("name: n\ninput:\n  orders:\n    bigquery: {project: shop-analytics, dataset: sales, table: orders, pushdown: true}\n"+tt.validate),
+				"/", []config.Section{night.InputSection, validateconfig.Section})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := night.New(j, "r", "2026-03-31", nil, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := PlanPushdown(rc, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var refund []string
+			for _, par := range p.Raw.Params {
+				if par.Name == "refund" {
+					refund = par.Value.([]string)
+				}
+			}
+			if got := strings.Contains(p.Raw.SQL, "IN UNNEST(@refund)"); got != tt.refunds {
+				t.Errorf("refund statuses routed: %v, want %v: %s", got, tt.refunds, p.Raw.SQL)
+			}
+			if tt.refunds && (len(refund) != 2 || refund[0] != "refunded" || refund[1] != "returned") {
+				t.Errorf("@refund = %v, want [refunded returned]", refund)
+			}
+			if got := strings.Contains(p.Raw.SQL, "LOGICAL_OR(`amount` < 0)"); got != tt.refunds {
+				t.Errorf("orders named by a negative amount routed: %v, want %v", got, tt.refunds)
 			}
 		})
 	}

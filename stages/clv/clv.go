@@ -90,6 +90,8 @@ type stage struct {
 	// the holdout window (index 1 is the day after calibration ends), which
 	// is all model_tracking needs of them.
 	holdoutDays []float64
+	// net is the visited customer's net value per purchase day.
+	net []float64
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
@@ -99,7 +101,13 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.
 func (s *stage) visit(c *history.Customer) error {
 	s.ids = append(s.ids, c.ID)
 	first := c.Days[0]
-	x, tx, T, m := btydInputs(c.Days, c.Revenue, len(c.Days), s.runDay)
+	// The spend model is fitted on what purchases were worth once refunds
+	// are netted off their days.
+	s.net = s.net[:0]
+	for i, r := range c.Revenue {
+		s.net = append(s.net, r-c.Refunded[i])
+	}
+	x, tx, T, m := btydInputs(c.Days, s.net, len(c.Days), s.runDay)
 	s.full.add(x, tx, T, m)
 	if s.holdout > 0 {
 		calEnd := s.runDay - int32(s.holdout)
@@ -108,7 +116,7 @@ func (s *stage) visit(c *history.Customer) error {
 			for k < len(c.Days) && c.Days[k] <= calEnd {
 				k++
 			}
-			x, tx, T, m := btydInputs(c.Days, c.Revenue, k, calEnd)
+			x, tx, T, m := btydInputs(c.Days, s.net, k, calEnd)
 			s.cal.add(x, tx, T, m)
 			s.actual = append(s.actual, float64(len(c.Days)-k))
 			if s.holdoutDays == nil {
@@ -124,8 +132,9 @@ func (s *stage) visit(c *history.Customer) error {
 	return nil
 }
 
-// btydInputs are frequency, recency, T and mean repeat spend from the first
-// k purchase days, observed until day end.
+// btydInputs are frequency, recency, T and mean repeat spend (of values,
+// one per purchase day) from the first k purchase days, observed until day
+// end.
 func btydInputs(days []int32, revenue []float64, k int, end int32) (x, tx, T, m float64) {
 	x = float64(k - 1)
 	tx = float64(days[k-1] - days[0])
@@ -363,6 +372,8 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 	pAliveLo, pAliveHi := f64("p_alive_low"), f64("p_alive_high")
 	expectedLo, expectedHi := f64("expected_purchases_low"), f64("expected_purchases_high")
 	clvLo, clvHi := f64("predicted_clv_low"), f64("predicted_clv_high")
+	clvMargin := f64("predicted_clv_margin")
+	margin := clvconfig.Of(s.rc.Job).MarginRate
 	// A prediction that is not finite (a fit at the edge of its parameter
 	// space, such as BG/NBD at a = 1, where the expectation divides by
 	// a − 1) is left null and counted: the writer refuses an infinity, and
@@ -415,6 +426,11 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 			clvOK := hasCLVInterval && hasValue && !math.IsNaN(at(p.CLV, i))
 			put(clvLo, at(iv.CLV.Low, i), clvOK)
 			put(clvHi, at(iv.CLV.High, i), clvOK)
+			if margin != nil {
+				put(clvMargin, at(p.CLV, i)**margin, hasValue && has)
+			} else {
+				clvMargin.AppendNull()
+			}
 		}
 		rec := b.NewRecord()
 		err := out.Emit(ctx, schemas.CustomerPredictions.Name, rec)

@@ -23,7 +23,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "customer_summary",
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
-		Inputs:  []string{schemas.Orders.Name, schemas.OrderDays.Name},
+		Inputs:  []string{schemas.Orders.Name, schemas.OrderDays.Name, schemas.Refunds.Name},
 		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name},
 		// Product affinity holds validation's order-id set (one entry per
 		// order, the largest state of a run) until it has matched every item;
@@ -47,8 +47,12 @@ type stage struct {
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
-	if table == schemas.OrderDays.Name {
+	switch table {
+	case schemas.OrderDays.Name:
 		s.processDays(rec)
+		return nil
+	case schemas.Refunds.Name:
+		s.state.addRefunds(rec)
 		return nil
 	}
 	col := func(name string) arrow.Array { return rec.Column(schemas.Orders.MustIndex(name)) }
@@ -95,6 +99,9 @@ func (s *stage) processDays(rec arrow.Record) {
 // files, then their daily activity in the same order.
 func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	c := s.state
+	if err := c.settleRefunds(); err != nil {
+		return err
+	}
 	order := make([]int32, c.len())
 	for i := range order {
 		order[i] = int32(i)
@@ -131,6 +138,10 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 	orders := col("order_count").(*array.Int64Builder)
 	revenue := col("total_revenue").(*array.Float64Builder)
 	aov := col("avg_order_value").(*array.Float64Builder)
+	refunded := col("refunded_revenue").(*array.Float64Builder)
+	net := col("net_revenue").(*array.Float64Builder)
+	rate := col("refund_rate").(*array.Float64Builder)
+	refundedOrders := col("refunded_orders").(*array.Int64Builder)
 	freq := col("frequency").(*array.Int64Builder)
 	recency := col("recency_days").(*array.Int64Builder)
 	tenure := col("tenure_days").(*array.Int64Builder)
@@ -149,12 +160,23 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 			orders.Append(c.orders[k])
 			revenue.Append(c.revenue[k])
 			aov.Append(c.revenue[k] / float64(c.orders[k]))
+			r := c.refundsOf(k)
+			refunded.Append(r.amount)
+			net.Append(c.revenue[k] - r.amount)
+			if c.revenue[k] != 0 {
+				rate.Append(r.amount / c.revenue[k])
+			} else {
+				rate.AppendNull()
+			}
+			refundedOrders.Append(r.orders)
 			freq.Append(f)
 			recency.Append(int64(days[len(days)-1].day - days[0].day))
 			tenure.Append(int64(s.runDay - days[0].day))
 			if f > 0 {
-				// Monetary value leaves out the first purchase day.
-				repeat.Append((c.revenue[k] - days[0].revenue) / float64(f))
+				// Monetary value leaves out the first purchase day, and
+				// is net of refunds: what the customer's repeat days were
+				// worth.
+				repeat.Append((c.revenue[k] - r.amount - (days[0].revenue - c.refundedOn(k, days[0].day))) / float64(f))
 			} else {
 				repeat.AppendNull()
 			}
@@ -177,9 +199,11 @@ func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emit
 	date := b.Field(2).(*array.Date32Builder)
 	orders := b.Field(3).(*array.Int64Builder)
 	revenue := b.Field(4).(*array.Float64Builder)
+	refunded := b.Field(5).(*array.Float64Builder)
 	rows := 0
 	for _, k := range order {
 		for _, d := range c.days[k] {
+			refunded.Append(c.refundedOn(k, d.day))
 			id.Append(c.ids[k])
 			appendText(country, c.country[k])
 			date.Append(arrow.Date32(d.day))

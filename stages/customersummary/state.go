@@ -1,7 +1,15 @@
 package customersummary
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/schemas"
 )
 
 // purchaseDay is one calendar day on which a customer ordered.
@@ -29,6 +37,7 @@ type customers struct {
 	country  []string
 	channel  []string
 	interned map[string]string
+	refunds  refundState
 }
 
 func newCustomers() *customers {
@@ -111,4 +120,125 @@ func (c *customers) add(o order) {
 			c.days[k] = slices.Insert(d, i, purchaseDay{day: o.day, orders: o.orders, revenue: o.amount})
 		}
 	}
+}
+
+// pendingRefund is a refunds row, kept until every order is folded: the
+// engine gives no order among input tables, and a refund is netted on its
+// order's purchase day, which must exist by then.
+type pendingRefund struct {
+	customer string
+	day      int32
+	amount   float64
+}
+
+// dayRefund is what a customer's orders of one day had refunded.
+type dayRefund struct {
+	customer int32
+	day      int32
+	orders   int64
+	amount   float64
+}
+
+// refundTotals are a customer's refunds over all days.
+type refundTotals struct {
+	amount float64
+	orders int64
+}
+
+// refundState holds refunds apart from the purchase days, which stay 16
+// bytes each: few customers have refunds, and every one of them would pay
+// for a field in each of their days.
+type refundState struct {
+	pending []pendingRefund
+	days    []dayRefund        // sorted by customer slot and day
+	ranges  map[int32][2]int32 // a customer slot's entries in days
+}
+
+func (c *customers) addRefunds(rec arrow.Record) {
+	col := func(name string) arrow.Array { return rec.Column(schemas.Refunds.MustIndex(name)) }
+	ids := col("customer_id").(*array.String)
+	days := col("order_date").(*array.Date32).Date32Values()
+	amounts := col("refunded_amount").(*array.Float64).Float64Values()
+	for i := range days {
+		c.refunds.pending = append(c.refunds.pending, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i]})
+	}
+}
+
+// ErrRefundOfUnknownDay is wrapped when a refund names a customer or day
+// without a used order, which validation rules out.
+var ErrRefundOfUnknownDay = errors.New("refund of a day without used orders")
+
+// settleRefunds files the pending refunds under their customers and days.
+func (c *customers) settleRefunds() error {
+	r := &c.refunds
+	for _, p := range r.pending {
+		k, found := c.index[p.customer]
+		if !found {
+			return fmt.Errorf("%w: customer %q has no used order", ErrRefundOfUnknownDay, p.customer)
+		}
+		if _, seen := slices.BinarySearchFunc(c.days[k], p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
+			return fmt.Errorf("%w: customer %q has no used order on day %d", ErrRefundOfUnknownDay, p.customer, p.day)
+		}
+		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: p.amount})
+	}
+	r.pending = nil
+	slices.SortFunc(r.days, func(a, b dayRefund) int {
+		if c := cmp.Compare(a.customer, b.customer); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.day, b.day); c != 0 {
+			return c
+		}
+		// Summed in one order whatever the input's, so reruns agree to
+		// the last bit.
+		return cmp.Compare(a.amount, b.amount)
+	})
+	merged := r.days[:0]
+	for _, d := range r.days {
+		if n := len(merged); n > 0 && merged[n-1].customer == d.customer && merged[n-1].day == d.day {
+			merged[n-1].orders += d.orders
+			merged[n-1].amount += d.amount
+			continue
+		}
+		merged = append(merged, d)
+	}
+	r.days = merged
+	r.ranges = map[int32][2]int32{}
+	for i := 0; i < len(merged); {
+		j := i
+		for j < len(merged) && merged[j].customer == merged[i].customer {
+			j++
+		}
+		r.ranges[merged[i].customer] = [2]int32{int32(i), int32(j)}
+		i = j
+	}
+	return nil
+}
+
+// refundsOf is customer slot k's refunds over all days.
+func (c *customers) refundsOf(k int32) refundTotals {
+	var t refundTotals
+	rg, ok := c.refunds.ranges[k]
+	if !ok {
+		return t
+	}
+	for _, d := range c.refunds.days[rg[0]:rg[1]] {
+		t.amount += d.amount
+		t.orders += d.orders
+	}
+	return t
+}
+
+// refundedOn is what customer slot k had refunded of its orders of day.
+func (c *customers) refundedOn(k, day int32) float64 {
+	rg, ok := c.refunds.ranges[k]
+	if !ok {
+		return 0
+	}
+	for _, d := range c.refunds.days[rg[0]:rg[1]] {
+		if d.day == day {
+			return d.amount
+		}
+	}
+	return 0
 }

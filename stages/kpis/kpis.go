@@ -49,7 +49,7 @@ const total = "all"
 type cell struct {
 	newC, reactivated, churned int64
 	active, repeaters, orders  int64
-	revenue                    float64
+	revenue, net               float64
 	// revenues of the period's active customers, for top20_revenue_share:
 	// one value per customer and period, the only part that grows with
 	// customers; float32 halves it and only orders customers and sums the
@@ -111,16 +111,18 @@ func (s *stage) visit(c *history.Customer) error {
 	for i := 0; i < len(c.Days); {
 		idx := s.unit.Index(c.Days[i])
 		var orders int64
-		var revenue float64
+		var revenue, refunded float64
 		for ; i < len(c.Days) && s.unit.Index(c.Days[i]) == idx; i++ {
 			orders += c.Orders[i]
 			revenue += c.Revenue[i]
+			refunded += c.Refunded[i]
 		}
 		for _, d := range dims {
 			x := d.at(idx)
 			x.active++
 			x.orders += orders
 			x.revenue += revenue
+			x.net += revenue - refunded
 			if orders >= 2 {
 				x.repeaters++
 			}
@@ -228,6 +230,7 @@ func (s *stage) rows(b *array.RecordBuilder, name string, d *dimension) {
 		given = given && name == total
 		optional(19, spend, given)
 		optional(20, spend/float64(c.active), given && c.active > 0)
+		f64(21).Append(c.net)
 	}
 }
 

@@ -122,6 +122,7 @@ type columns struct {
 	daysSince []float64
 	orders    []float64
 	revenue   []float64
+	net       []float64
 	recency   []float64
 	frequency []float64
 }
@@ -135,12 +136,14 @@ func (s *stage) gather() columns {
 		recency := rec.Column(cs.MustIndex("recency_days")).(*array.Int64).Int64Values()
 		orders := rec.Column(cs.MustIndex("order_count")).(*array.Int64).Int64Values()
 		revenue := rec.Column(cs.MustIndex("total_revenue")).(*array.Float64).Float64Values()
+		net := rec.Column(cs.MustIndex("net_revenue")).(*array.Float64).Float64Values()
 		freq := rec.Column(cs.MustIndex("frequency")).(*array.Int64).Int64Values()
 		for i := range tenure {
 			c.ids = append(c.ids, ids.Value(i))
 			c.daysSince = append(c.daysSince, float64(tenure[i]-recency[i]))
 			c.orders = append(c.orders, float64(orders[i]))
 			c.revenue = append(c.revenue, revenue[i])
+			c.net = append(c.net, net[i])
 			c.recency = append(c.recency, float64(recency[i]))
 			c.frequency = append(c.frequency, float64(freq[i]))
 		}
@@ -182,7 +185,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 
 	schema := schemas.LookupForSegments(clvconfig.Layout(s.rc.Job)).Schema()
 	cs := schemas.CustomerSummary
-	scoreFields := schema.Fields()[len(cs.Columns) : len(cs.Columns)+8]
+	scoreFields := schema.Fields()[len(cs.Columns) : len(cs.Columns)+9]
 	base := 0
 	for _, rec := range s.recs {
 		n := int(rec.NumRows())
@@ -190,7 +193,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		days := extra.Field(0).(*array.Int64Builder)
 		rs, fs, ms := extra.Field(1).(*array.Int64Builder), extra.Field(2).(*array.Int64Builder), extra.Field(3).(*array.Int64Builder)
 		cell, seg := extra.Field(4).(*array.StringBuilder), extra.Field(5).(*array.StringBuilder)
-		hclv, repeat := extra.Field(6).(*array.Float64Builder), extra.Field(7).(*array.BooleanBuilder)
+		hclv, netCLV, repeat := extra.Field(6).(*array.Float64Builder), extra.Field(7).(*array.Float64Builder), extra.Field(8).(*array.BooleanBuilder)
 		tail := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(schema.Fields()[len(schema.Fields())-2:], nil))
 		riskB, topB := tail.Field(0).(*array.StringBuilder), tail.Field(1).(*array.BooleanBuilder)
 		country := rec.Column(cs.MustIndex("country")).(*array.String)
@@ -206,10 +209,12 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			cell.Append(strconv.Itoa(int(r[k])*100 + int(f[k])*10 + int(m[k])))
 			seg.Append(name)
 			hclv.Append(clv)
+			// Defined as historical_clv is, on net revenue.
+			netCLV.Append(c.net[k] - cac)
 			repeat.Append(c.frequency[k] > 0)
 			riskB.Append(risk[k])
 			topB.Append(top[k])
-			agg.add(name, valueOr(country, i), valueOr(channel, i), c.orders[k], c.revenue[k], clv, c.daysSince[k])
+			agg.add(name, valueOr(country, i), valueOr(channel, i), c.orders[k], c.revenue[k], c.net[k], clv, c.daysSince[k])
 		}
 		scores, tailRec := extra.NewRecord(), tail.NewRecord()
 		extra.Release()

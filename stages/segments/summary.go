@@ -13,8 +13,8 @@ import (
 type key struct{ dimension, value, segment string }
 
 type sums struct {
-	customers                  int64
-	orders, revenue, clv, days float64
+	customers                       int64
+	orders, revenue, net, clv, days float64
 }
 
 // summary accumulates segment_summary; its size is dimensions × values ×
@@ -36,7 +36,7 @@ func newSummary(rules []Rule) *summary {
 	return s
 }
 
-func (s *summary) add(segment, country, channel string, orders, revenue, clv, days float64) {
+func (s *summary) add(segment, country, channel string, orders, revenue, net, clv, days float64) {
 	for _, dv := range [][2]string{{"total", "all"}, {"country", country}, {"channel", channel}} {
 		for _, k := range []key{{dv[0], dv[1], segment}, {dv[0], dv[1], ""}} {
 			var x *sums
@@ -56,6 +56,7 @@ func (s *summary) add(segment, country, channel string, orders, revenue, clv, da
 			x.customers++
 			x.orders += orders
 			x.revenue += revenue
+			x.net += net
 			x.clv += clv
 			x.days += days
 		}
@@ -80,21 +81,24 @@ func (s *summary) record(rc *night.Context) arrow.Record {
 	})
 	b := array.NewRecordBuilder(rc.Mem, schemas.SegmentSummary.Schema())
 	defer b.Release()
+	ss := schemas.SegmentSummary
+	f64 := func(name string) *array.Float64Builder { return b.Field(ss.MustIndex(name)).(*array.Float64Builder) }
 	for _, k := range keys {
 		x, t := s.cells[k], s.totals[[2]string{k.dimension, k.value}]
-		b.Field(0).(*array.Date32Builder).Append(rc.SnapshotDate)
-		b.Field(1).(*array.StringBuilder).Append(k.dimension)
-		b.Field(2).(*array.StringBuilder).Append(k.value)
-		b.Field(3).(*array.StringBuilder).Append(k.segment)
-		b.Field(4).(*array.Int64Builder).Append(x.customers)
-		b.Field(5).(*array.Float64Builder).Append(float64(x.customers) / float64(t.customers))
-		b.Field(6).(*array.Float64Builder).Append(x.revenue)
-		b.Field(7).(*array.Float64Builder).Append(ratio(x.revenue, t.revenue))
-		b.Field(8).(*array.Float64Builder).Append(ratio(x.revenue, x.orders))
+		b.Field(ss.MustIndex("snapshot_date")).(*array.Date32Builder).Append(rc.SnapshotDate)
+		b.Field(ss.MustIndex("dimension")).(*array.StringBuilder).Append(k.dimension)
+		b.Field(ss.MustIndex("dimension_value")).(*array.StringBuilder).Append(k.value)
+		b.Field(ss.MustIndex("rfm_segment")).(*array.StringBuilder).Append(k.segment)
+		b.Field(ss.MustIndex("customers")).(*array.Int64Builder).Append(x.customers)
+		f64("customer_share").Append(float64(x.customers) / float64(t.customers))
+		f64("revenue").Append(x.revenue)
+		f64("net_revenue").Append(x.net)
+		f64("revenue_share").Append(ratio(x.revenue, t.revenue))
+		f64("avg_order_value").Append(ratio(x.revenue, x.orders))
 		n := float64(x.customers)
-		b.Field(9).(*array.Float64Builder).Append(x.orders / n)
-		b.Field(10).(*array.Float64Builder).Append(x.clv / n)
-		b.Field(11).(*array.Float64Builder).Append(x.days / n)
+		f64("avg_orders").Append(x.orders / n)
+		f64("avg_historical_clv").Append(x.clv / n)
+		f64("avg_days_since_last_order").Append(x.days / n)
 	}
 	return b.NewRecord()
 }

@@ -20,6 +20,7 @@ import (
 	"retain/stages/internal/handover"
 	"retain/stages/internal/ids"
 	"retain/stages/internal/input"
+	"retain/stages/internal/localday"
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/rules"
 	"retain/stages/validate/validateconfig"
@@ -40,7 +41,10 @@ const (
 	ReasonOrderTSOutOfRange = "order_ts_out_of_range"
 	ReasonMissingAmount     = "missing_amount"
 	ReasonNonNumericAmount  = "non_numeric_amount"
-	ReasonNegativeAmount    = "negative_amount"
+	// ReasonNegativeAmount: a negative amount when validate.refund_statuses
+	// is empty, which turns refunds off; otherwise a negative amount is a
+	// refund (see ReasonRefundWithoutOrder and the others).
+	ReasonNegativeAmount = "negative_amount"
 	// ReasonAmountOutOfRange: above validate.max_amount in the reporting
 	// currency, checked after conversion (see ReasonUnknownCurrency).
 	ReasonAmountOutOfRange = "amount_out_of_range"
@@ -54,7 +58,7 @@ func Register(r *night.Registry, read input.SideInput) error {
 		Name:     "validate",
 		Doc:      "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
 		Inputs:   []string{schemas.RawOrders},
-		Outputs:  []string{schemas.Orders.Name, schemas.Quarantine.Name},
+		Outputs:  []string{schemas.Orders.Name, schemas.Refunds.Name, schemas.Quarantine.Name},
 		Provides: []string{handover.UsedOrders.String()},
 		New: func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
 			limits, err := rules.LimitsOf(rc)
@@ -65,7 +69,11 @@ func Register(r *night.Registry, read input.SideInput) error {
 			if err != nil {
 				return nil, err
 			}
+			cfg := validateconfig.Of(rc.Job)
 			return &validator{
+				counted:    cfg.CountedStatuses,
+				refundSts:  cfg.RefundStatuses,
+				refundsOn:  cfg.RefundsOn(),
 				fx:         fx,
 				rc:         rc,
 				ids:        fingerprint.NewSet(),
@@ -73,6 +81,7 @@ func Register(r *night.Registry, read input.SideInput) error {
 				minTS:      limits.MinOrderTS.UnixMicro(),
 				maxAmount:  limits.MaxAmount,
 				orders:     array.NewRecordBuilder(rc.Mem, schemas.Orders.Schema()),
+				refundRows: array.NewRecordBuilder(rc.Mem, schemas.Refunds.Schema()),
 				quarantine: quarantine.NewBuilder(rc.Mem, rc.SnapshotDate),
 			}, nil
 		},
@@ -81,14 +90,25 @@ func Register(r *night.Registry, read input.SideInput) error {
 
 type validator struct {
 	engine.BaseStage
-	fx         *rates
-	rc         *night.Context
-	ids        *fingerprint.Set
-	windowEnd  int64
-	minTS      int64
-	maxAmount  float64
-	orders     *array.RecordBuilder
-	quarantine *quarantine.Builder
+	counted   []string
+	refundSts []string
+	refundsOn bool
+	// statuses as read and what they are, see statusKind
+	statusSeen  []string
+	statusKinds []int
+	fx          *rates
+	rc          *night.Context
+	ids         *fingerprint.Set
+	windowEnd   int64
+	minTS       int64
+	maxAmount   float64
+	orders      *array.RecordBuilder
+	quarantine  *quarantine.Builder
+	// used is what partial refunds are checked against, refunds the
+	// partial refund rows held until every order row is seen.
+	used       ledger
+	refunds    []heldRefund
+	refundRows *array.RecordBuilder
 	keys       []uint64 // the batch's order-id fingerprints
 	oids       []string // and its order ids, trimmed
 	// currencies seen when the job converts none; more than one fails.
@@ -99,7 +119,10 @@ type validator struct {
 // Finish hands the order-id set, the one piece of state that grows with
 // orders, to product affinity when the job reads order items, and otherwise
 // drops it before the downstream stages start their own finishing work.
-func (v *validator) Finish(_ context.Context, out engine.Emitter) error {
+func (v *validator) Finish(ctx context.Context, out engine.Emitter) error {
+	if err := v.settleRefunds(ctx, out); err != nil {
+		return err
+	}
 	if night.InputOf(v.rc.Job).OrderItems != nil {
 		if err := handover.UsedOrders.Provide(out, &usedOrders{ids: v.ids}); err != nil {
 			return err
@@ -121,6 +144,7 @@ func (v *validator) Finish(_ context.Context, out engine.Emitter) error {
 
 func (v *validator) Close(context.Context) error {
 	v.orders.Release()
+	v.refundRows.Release()
 	v.quarantine.Release()
 	return nil
 }
@@ -146,7 +170,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	amount := amountAccessor(raw["amount"])
 	statusOf := textAccessor(raw["status"])
 	currency := textAccessor(raw["currency"])
-	counted := validateconfig.Of(v.rc.Job).CountedStatuses
+	loc := v.rc.Job.Location()
 
 	ob := v.orders
 	oID := ob.Field(0).(*array.StringBuilder)
@@ -188,13 +212,14 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			v.ids.Touch(keys[i:min(i+touchRows, n)])
 		}
 		// Known before the duplicate check, so the id goes into the set
-		// already flagged as used or not: one probe per order.
-		countedStatus := true
-		if st, s := statusOf(i); s == ok && !isCounted(st, counted) {
-			countedStatus = false
+		// already flagged as used or not: one probe per order. An order
+		// with a refund status is used: the customer did buy.
+		kind := statusCounted
+		if st, s := statusOf(i); s == ok {
+			kind = v.statusKind(st)
 		}
 		var used fingerprint.Flag
-		if countedStatus {
+		if kind != statusOther {
 			used = flagUsed
 		}
 		oid := oids[i] // "" when null
@@ -202,6 +227,14 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		cid = ids.Trim(cid, &trimmedCustomer)
 		ts, s3 := orderTS(i)
 		amt, s4 := amount(i)
+		// A negative amount is a refund of the order it names, checked
+		// against that order once every row is seen; its value from here
+		// on is the money refunded, converted like any amount.
+		refund := s4 == ok && amt < 0 && v.refundsOn
+		if refund {
+			amt = -amt
+		}
+		orig := amt // in the row's own currency
 		reason := ""
 		switch {
 		case oid == "":
@@ -229,6 +262,15 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		case ts >= v.windowEnd:
 			rows.Excluded[rules.ExcludedAfterRunDate]++
 			continue
+		case refund:
+			// Not an order of its own, so not a duplicate of the one it
+			// refunds.
+			if kind == statusOther {
+				rows.Excluded[rules.ExcludedStatusNotCounted]++
+			} else {
+				v.hold(keys[i], oid, cid, ts, amt, orig, file, firstRow+int64(i), raw, i)
+			}
+			continue
 		case !v.ids.AddKey(keys[i], used):
 			reason = ReasonDuplicateOrderID
 		}
@@ -237,9 +279,18 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			rows.Quarantined[reason]++
 			continue
 		}
-		if !countedStatus {
+		if kind == statusOther {
 			rows.Excluded[rules.ExcludedStatusNotCounted]++
 			continue
+		}
+		if v.refundsOn {
+			h := customerHash(cid)
+			if kind == statusRefund {
+				h |= fullRefund
+				v.appendRefund(cid, oid, localday.Of(ts, loc), amt)
+			}
+			c, st := currency(i)
+			v.used.add(keys[i], ts, orig, h, v.used.codeOf(c, st == ok))
 		}
 		if v.fx == nil {
 			v.noteCurrency(currency, i)
@@ -269,6 +320,9 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 		ids.AddCount(rows.Replaced, textColumns[k], c)
 	}
 	if err := emit(ctx, out, schemas.Orders.Name, ob); err != nil {
+		return err
+	}
+	if err := emit(ctx, out, schemas.Refunds.Name, v.refundRows); err != nil {
 		return err
 	}
 	return v.quarantine.Emit(ctx, out)
@@ -318,7 +372,12 @@ func (u *usedOrders) Claim(ids []string, used, claimed []bool) {
 // so a column of junk cannot grow it) when nothing converts them.
 func (v *validator) noteCurrency(currency textFn, i int) {
 	c, st := currency(i)
-	if st != ok || c == v.lastCurrency || len(v.currencies) > 20 {
+	v.noteCode(c, st == ok)
+}
+
+// noteCode is noteCurrency for a currency as text, has false for null.
+func (v *validator) noteCode(c string, has bool) {
+	if !has || c == v.lastCurrency || len(v.currencies) > 20 {
 		return
 	}
 	v.lastCurrency = c
@@ -351,14 +410,44 @@ func emit(ctx context.Context, out engine.Emitter, table string, b *array.Record
 	return out.Emit(ctx, table, rec)
 }
 
-func isCounted(status string, counted []string) bool {
-	status = strings.TrimSpace(status)
-	for _, c := range counted {
-		if strings.EqualFold(status, c) {
-			return true
+// What an order's status makes of it.
+const (
+	statusCounted = iota
+	statusRefund  // used, and refunded in full
+	statusOther   // excluded
+)
+
+// statusKind classifies a status; the config check keeps the lists apart.
+// A shop has a handful of statuses as written, so the first few are
+// remembered exactly as read, sparing the case-folding comparisons with
+// every listed status on each row.
+func (v *validator) statusKind(status string) int {
+	for i, s := range v.statusSeen {
+		if s == status {
+			return v.statusKinds[i]
 		}
 	}
-	return false
+	kind := v.classify(status)
+	if len(v.statusSeen) < 8 {
+		v.statusSeen = append(v.statusSeen, strings.Clone(status))
+		v.statusKinds = append(v.statusKinds, kind)
+	}
+	return kind
+}
+
+func (v *validator) classify(status string) int {
+	status = strings.TrimSpace(status)
+	for _, c := range v.counted {
+		if strings.EqualFold(status, c) {
+			return statusCounted
+		}
+	}
+	for _, c := range v.refundSts {
+		if strings.EqualFold(status, c) {
+			return statusRefund
+		}
+	}
+	return statusOther
 }
 
 // reserveText sizes a string builder's data buffer from the source column,

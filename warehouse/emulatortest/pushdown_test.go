@@ -37,7 +37,11 @@ import (
 // The shop has rows failing each check, duplicate order ids across and
 // within customers, padded order ids (and one that is a duplicate once
 // trimmed), statuses in mixed case, orders after the run date, and
-// same-time orders with different countries. Amounts are whole quarters, so
+// same-time orders with different countries, and refunds: orders with a
+// refund status and partial refunds (negative amounts) of every fate
+// validate gives them (applied, before their order in the input, beyond the
+// order's amount, of another customer, dated before the order, of an order
+// that is not there, of a status not counted). Amounts are whole quarters, so
 // every sum is exact and the order BigQuery adds them in cannot show.
 func TestPushdownEqualsPlainRead(t *testing.T) {
 	c, url := startURL(t)
@@ -168,7 +172,9 @@ func shopRows() []string {
 		case 3:
 			ts = "NULL"
 		case 4:
-			total = "-5"
+			// A refund of an order that is not there, by a customer whose
+			// rows go to validate for their refunds anyway.
+			total, client = "-5", "81"
 		case 5:
 			if i > 50 {
 				id = ids[i-10] // a duplicate id, usually of another customer's order
@@ -209,7 +215,23 @@ func shopRows() []string {
 		}
 		rows = append(rows, fmt.Sprintf("(%s, %s, %s, %s, 'EUR', %s, %s, %s)", lit(id), client, ts, total, lit(country), lit(channel), state2))
 	}
-	return rows
+	// Refunds send every row of the customers they touch to validate, so
+	// they are kept to customers of their own.
+	return append(rows,
+		"('r1', 81, TIMESTAMP '2026-02-03 10:00:00+00', -20.50, 'EUR', 'DE', 'web', 'completed')", // before its order in the input
+		"('r1', 81, TIMESTAMP '2026-02-01 10:00:00+00', 100.25, 'EUR', 'DE', 'web', 'completed')",
+		"('r1', 81, TIMESTAMP '2026-02-05 10:00:00+00', -90.25, 'EUR', 'DE', 'web', 'completed')", // beyond what is left
+		"('r1', 81, TIMESTAMP '2026-02-06 10:00:00+00', -10, 'EUR', 'DE', 'web', NULL)",           // still fits
+		"('r1', 81, TIMESTAMP '2026-03-02 10:00:00+00', 60, 'EUR', 'DE', 'app', 'completed')",
+		"('r2', 82, TIMESTAMP '2026-02-10 10:00:00+00', 40.50, 'EUR', 'FR', 'app', 'Returned ')", // refunded in full
+		"('r2', 82, TIMESTAMP '2026-02-11 10:00:00+00', -1, 'EUR', 'FR', 'app', 'completed')",    // so this is beyond
+		"('r5', 82, TIMESTAMP '2026-03-01 10:00:00+00', 12.75, 'EUR', 'FR', 'web', 'refunded')",
+		"('r3', 83, TIMESTAMP '2026-02-12 10:00:00+00', 30, 'EUR', 'DE', 'web', 'shipped')",
+		"('r3', 84, TIMESTAMP '2026-02-13 10:00:00+00', -5, 'EUR', 'DE', 'web', 'completed')",    // another customer
+		"('r3', 83, TIMESTAMP '2026-02-11 10:00:00+00', -5, 'EUR', 'DE', 'web', 'completed')",    // before the order
+		"('r3', 83, TIMESTAMP '2026-02-14 10:00:00+00', -2.25, 'EUR', 'DE', 'web', 'cancelled')", // not counted
+		"('r3', 83, TIMESTAMP '2026-02-15 10:00:00+00', -7.75, 'EUR', 'DE', 'web', 'Shipped')",
+	)
 }
 
 func runPipeline(t *testing.T, jobText, out string, opts stages.Options) *pipeline.Summary {

@@ -13,14 +13,15 @@ import (
 
 // CLV configures predictive customer lifetime value.
 type CLV struct {
-	Model               string  `yaml:"model" doc:"auto fits BG/NBD, Pareto/NBD and MBG/NBD and keeps the one with the lowest holdout MAE, or the one with the highest log-likelihood unless every fitted model has a holdout score (no holdout, or a calibration fit failed); bgnbd, pareto_nbd, mbgnbd or none pick one or none." enum:"auto|bgnbd|pareto_nbd|mbgnbd|none"`
-	HorizonDays         int     `yaml:"horizon_days" doc:"The window of expected_purchases_<h>d and p_no_purchase_<h>d, in days." range:"[1,3650]"`
-	HorizonMonths       int     `yaml:"horizon_months" doc:"The months of value predicted_clv adds up." range:"[1,120]"`
-	MonthlyDiscountRate float64 `yaml:"monthly_discount_rate" doc:"The discount applied to each month of predicted_clv." range:"[0,1)"`
-	HoldoutDays         int     `yaml:"holdout_days" doc:"When positive, the models are also fitted on history before run date − N and scored against the last N days (model_holdout); retain run --holdout-days overrides it." range:"[0,3650]"`
-	IntervalLevel       float64 `yaml:"interval_level" doc:"The two-sided level of the parameter intervals in model_fit (<param>_low, <param>_high) and of the per-customer prediction intervals (p_alive_low … predicted_clv_high)." range:"(0,1)"`
-	IntervalDraws       int     `yaml:"interval_draws" doc:"Parameter draws behind the per-customer prediction intervals; more draws steady the bounds and cost time in proportion. 0 leaves those columns null (model_fit's parameter intervals are still computed). The draws' seed is fixed, so a rerun writes the same bounds." range:"[0,10000]"`
-	MinCustomers        int     `yaml:"min_customers" doc:"The fewest customers a model is fitted on: four parameters from a handful of histories would only produce confident nonsense, so smaller shops get null predictions and model_fit says why." range:"[1,2147483647]"`
+	Model               string   `yaml:"model" doc:"auto fits BG/NBD, Pareto/NBD and MBG/NBD and keeps the one with the lowest holdout MAE, or the one with the highest log-likelihood unless every fitted model has a holdout score (no holdout, or a calibration fit failed); bgnbd, pareto_nbd, mbgnbd or none pick one or none." enum:"auto|bgnbd|pareto_nbd|mbgnbd|none"`
+	HorizonDays         int      `yaml:"horizon_days" doc:"The window of expected_purchases_<h>d and p_no_purchase_<h>d, in days." range:"[1,3650]"`
+	HorizonMonths       int      `yaml:"horizon_months" doc:"The months of value predicted_clv adds up." range:"[1,120]"`
+	MonthlyDiscountRate float64  `yaml:"monthly_discount_rate" doc:"The discount applied to each month of predicted_clv." range:"[0,1)"`
+	HoldoutDays         int      `yaml:"holdout_days" doc:"When positive, the models are also fitted on history before run date − N and scored against the last N days (model_holdout); retain run --holdout-days overrides it." range:"[0,3650]"`
+	IntervalLevel       float64  `yaml:"interval_level" doc:"The two-sided level of the parameter intervals in model_fit (<param>_low, <param>_high) and of the per-customer prediction intervals (p_alive_low … predicted_clv_high)." range:"(0,1)"`
+	IntervalDraws       int      `yaml:"interval_draws" doc:"Parameter draws behind the per-customer prediction intervals; more draws steady the bounds and cost time in proportion. 0 leaves those columns null (model_fit's parameter intervals are still computed). The draws' seed is fixed, so a rerun writes the same bounds." range:"[0,10000]"`
+	MarginRate          *float64 `yaml:"margin_rate" doc:"The share of net revenue the shop keeps after the cost of the goods; when set, predicted_clv_margin = predicted_clv × margin_rate, and when unset (the default) that column is null." range:"(0,1]"`
+	MinCustomers        int      `yaml:"min_customers" doc:"The fewest customers a model is fitted on: four parameters from a handful of histories would only produce confident nonsense, so smaller shops get null predictions and model_fit says why." range:"[1,2147483647]"`
 }
 
 // Section is the job file's clv section.

@@ -43,6 +43,33 @@ func TestSectionValues(t *testing.T) {
 	}
 }
 
+// TestMarginRate: unset by default, so predicted_clv_margin stays null
+// unless a shop states its margin; 1 is allowed (a shop that counts revenue
+// as margin).
+func TestMarginRate(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       float64 // 0 for unset
+	}{
+		{"unset", "", 0},
+		{"null", "clv: {margin_rate: null}\n", 0},
+		{"set", "clv: {margin_rate: 0.35}\n", 0.35},
+		{"whole", "clv: {margin_rate: 1}\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := decode(tt.yaml)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Of(f).MarginRate
+			if (got == nil) != (tt.want == 0) || got != nil && *got != tt.want {
+				t.Errorf("margin_rate = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestSectionErrors(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
@@ -56,6 +83,8 @@ func TestSectionErrors(t *testing.T) {
 		{"interval level of 0", "clv: {interval_level: 0}\n", "clv.interval_level: 0 is out of range"},
 		{"too many draws", "clv: {interval_draws: 10001}\n", "clv.interval_draws: 10001 is out of range"},
 		{"one draw", "clv: {interval_draws: 1}\n", "clv.interval_draws: 1 is too few"},
+		{"margin of 0", "clv: {margin_rate: 0}\n", "clv.margin_rate: 0 is out of range"},
+		{"margin above 1", "clv: {margin_rate: 1.5}\n", "clv.margin_rate: 1.5 is out of range"},
 		{"unknown model", "clv: {model: gamma}\n", `clv.model "gamma": want auto, bgnbd, pareto_nbd, mbgnbd or none`},
 	}
 	for _, tt := range tests {

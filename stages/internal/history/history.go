@@ -21,6 +21,9 @@ type Customer struct {
 	Days    []int32
 	Orders  []int64
 	Revenue []float64
+	// Refunded is what each day's orders had refunded: Revenue − Refunded
+	// is the day's net value.
+	Refunded []float64
 }
 
 // Walker collects activity batches and calls Visit once per customer.
@@ -37,6 +40,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 	dates := rec.Column(2).(*array.Date32).Date32Values()
 	orders := rec.Column(3).(*array.Int64).Int64Values()
 	revenue := rec.Column(4).(*array.Float64).Float64Values()
+	refunded := rec.Column(5).(*array.Float64).Float64Values()
 	for i := range dates {
 		id := ids.Value(i)
 		if !w.open || id != w.cur.ID {
@@ -48,7 +52,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 					return err
 				}
 			}
-			w.cur = Customer{ID: string([]byte(id)), Days: w.cur.Days[:0], Orders: w.cur.Orders[:0], Revenue: w.cur.Revenue[:0]}
+			w.cur = Customer{ID: string([]byte(id)), Days: w.cur.Days[:0], Orders: w.cur.Orders[:0], Revenue: w.cur.Revenue[:0], Refunded: w.cur.Refunded[:0]}
 			if country.IsValid(i) {
 				w.cur.Country = country.Value(i)
 			}
@@ -61,6 +65,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 		w.cur.Days = append(w.cur.Days, day)
 		w.cur.Orders = append(w.cur.Orders, orders[i])
 		w.cur.Revenue = append(w.cur.Revenue, revenue[i])
+		w.cur.Refunded = append(w.cur.Refunded, refunded[i])
 	}
 	return nil
 }

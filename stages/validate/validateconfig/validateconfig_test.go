@@ -20,13 +20,15 @@ func TestSectionValues(t *testing.T) {
 		name, yaml string
 		want       Validate
 	}{
-		{"defaults", "", Validate{CountedStatuses: []string{"completed"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"}},
+		{"defaults", "", Validate{CountedStatuses: []string{"completed"}, RefundStatuses: []string{"refunded", "returned"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"}},
 		{"limits set", "validate: {max_amount: 1e6, min_order_ts: 2001-02-03}\n",
-			Validate{CountedStatuses: []string{"completed"}, MaxVolumeDrop: 0.5, MaxAmount: 1e6, MinOrderTS: "2001-02-03"}},
+			Validate{CountedStatuses: []string{"completed"}, RefundStatuses: []string{"refunded", "returned"}, MaxVolumeDrop: 0.5, MaxAmount: 1e6, MinOrderTS: "2001-02-03"}},
 		// 1 turns the volume guard off, so it must not be mistaken for unset.
-		{"guard off", "validate: {max_volume_drop: 1}\n", Validate{CountedStatuses: []string{"completed"}, MaxVolumeDrop: 1, MaxAmount: 1e9, MinOrderTS: "1990-01-01"}},
+		{"guard off", "validate: {max_volume_drop: 1}\n", Validate{CountedStatuses: []string{"completed"}, RefundStatuses: []string{"refunded", "returned"}, MaxVolumeDrop: 1, MaxAmount: 1e9, MinOrderTS: "1990-01-01"}},
 		{"statuses", "validate: {counted_statuses: [completed, Shipped]}\n",
-			Validate{CountedStatuses: []string{"completed", "Shipped"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"}},
+			Validate{CountedStatuses: []string{"completed", "Shipped"}, RefundStatuses: []string{"refunded", "returned"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"}},
+		{"refunds off", "validate: {refund_statuses: []}\n",
+			Validate{CountedStatuses: []string{"completed"}, RefundStatuses: []string{}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +55,7 @@ func TestSectionErrors(t *testing.T) {
 		{"min_order_ts on no day", "validate: {min_order_ts: 1990-02-30}\n", `validate.min_order_ts "1990-02-30"`},
 		{"volume drop above 1", "validate: {max_volume_drop: 1.5}\n", "validate.max_volume_drop: 1.5 is out of range"},
 		{"negative volume drop", "validate: {max_volume_drop: -0.1}\n", "validate.max_volume_drop: -0.1 is out of range"},
+		{"status counted and refunded", "validate: {counted_statuses: [completed, Returned], refund_statuses: [returned]}\n", `validate.refund_statuses: "returned" is also in counted_statuses`},
 		{"no counted statuses", "validate: {counted_statuses: []}\n", "validate.counted_statuses: want at least one status"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,398 @@
+package validate
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/engine"
+	"retain/schemas"
+	"retain/stages/internal/fingerprint"
+	"retain/stages/internal/localday"
+)
+
+// Quarantine reasons of partial refunds (rows with a negative amount), which
+// are judged once every order row has been seen, since a refund may come
+// before its order in the input.
+const (
+	// ReasonRefundWithoutOrder: no used order has the refund's order_id.
+	ReasonRefundWithoutOrder = "refund_without_order"
+	// ReasonRefundCustomerMismatch: the refund's customer_id is not its
+	// order's.
+	ReasonRefundCustomerMismatch = "refund_customer_mismatch"
+	// ReasonRefundBeforeOrder: the refund's local day is before its
+	// order's.
+	ReasonRefundBeforeOrder = "refund_before_order"
+	// ReasonRefundExceedsOrder: with this refund, the order's refunds would
+	// add up to more than its amount (an order with a refund status is
+	// refunded in full already).
+	ReasonRefundExceedsOrder = "refund_exceeds_order"
+)
+
+// usedChunk is how many used orders one chunk of the ledger holds: chunks
+// grow the ledger without the copy (and twice the memory) of a slice that
+// doubles.
+const usedChunk = 1 << 15
+
+// fullRefund marks, in a ledger entry's customer hash, an order whose status
+// is a refund status.
+const fullRefund = 1 << 31
+
+// ledger remembers what refunds are checked against, for every used order:
+// its order-id fingerprint, time, amount as read (in its own currency), its
+// currency and a 31-bit hash of its customer, 30 bytes an order in columns.
+// The hash makes a mismatch of customers go unnoticed with probability
+// 2⁻³¹, which buys half the memory of a second fingerprint. It is dropped
+// when validation ends.
+type ledger struct {
+	chunks []*usedOrders30
+	n      int
+	// codes are the currencies of the orders, by the index an entry
+	// keeps; 0 is none.
+	codes   []string
+	codeIdx map[string]uint16
+	// the last currency as read and its index: orders come in runs of one
+	// currency, and this spares a map lookup per order.
+	lastRaw  string
+	lastIdx  uint16
+	lastSeen bool
+}
+
+// codeOf is the index of a currency as read (has false for null).
+func (l *ledger) codeOf(raw string, has bool) uint16 {
+	if !has {
+		return 0
+	}
+	if l.lastSeen && raw == l.lastRaw {
+		return l.lastIdx
+	}
+	l.lastRaw, l.lastIdx, l.lastSeen = strings.Clone(raw), l.code(currencyCode(raw, true)), true
+	return l.lastIdx
+}
+
+type usedOrders30 struct {
+	keys    [usedChunk]uint64
+	ts      [usedChunk]int64
+	amounts [usedChunk]float64
+	cust    [usedChunk]uint32
+	codes   [usedChunk]uint16
+}
+
+func (l *ledger) add(key uint64, ts int64, amount float64, cust uint32, code uint16) {
+	i := l.n % usedChunk
+	if i == 0 {
+		l.chunks = append(l.chunks, new(usedOrders30))
+	}
+	c := l.chunks[len(l.chunks)-1]
+	c.keys[i], c.ts[i], c.amounts[i], c.cust[i], c.codes[i] = key, ts, amount, cust, code
+	l.n++
+}
+
+// otherCode stands for every currency beyond the first 65,534 of a night
+// (more than any rate table holds, and used orders without one are
+// quarantined or fail the night):
+// refunds of such orders are measured in the reporting currency.
+const otherCode = math.MaxUint16
+
+// code is the index of a currency code (upper case, trimmed).
+func (l *ledger) code(c string) uint16 {
+	if c == "" {
+		return 0
+	}
+	if k, ok := l.codeIdx[c]; ok {
+		return k
+	}
+	if l.codeIdx == nil {
+		l.codes, l.codeIdx = []string{""}, map[string]uint16{}
+	}
+	if len(l.codes) >= otherCode {
+		return otherCode
+	}
+	k := uint16(len(l.codes))
+	c = strings.Clone(c)
+	l.codes, l.codeIdx[c] = append(l.codes, c), k
+	return k
+}
+
+// codeName is the currency of index k of codes; "" for none, and for
+// otherCode, which names no one currency.
+func codeName(codes []string, k uint16) string {
+	if int(k) >= len(codes) {
+		return ""
+	}
+	return codes[k]
+}
+
+// currencyCode is a currency as the ledger and the rates compare it.
+func currencyCode(s string, has bool) string {
+	if !has {
+		return ""
+	}
+	return strings.ToUpper(strings.TrimSpace(s))
+}
+
+// customerHash is the ledger's hash of a (trimmed) customer id.
+func customerHash(id string) uint32 { return uint32(fingerprint.Key(id)) &^ fullRefund }
+
+// heldRefund is a partial refund row kept until every order row is seen:
+// its parsed values, and its values as read for the quarantine table and
+// for ordering an order's refunds.
+type heldRefund struct {
+	key      uint64
+	orderID  string
+	customer string
+	ts       int64
+	amount   float64 // positive, in the reporting currency
+	orig     float64 // positive, in its own currency
+	file     string
+	row      int64
+	raw      [len(rawColumns)]string
+	has      [len(rawColumns)]bool
+}
+
+// rawColumns are the columns a held refund keeps as read.
+var rawColumns = [...]string{"order_id", "customer_id", "order_ts", "amount", "currency", "country", "channel", "status"}
+
+// currencyColumn is the currency's place in rawColumns.
+const currencyColumn = 4
+
+// hold keeps row i of a batch as a refund of order key.
+func (v *validator) hold(key uint64, oid, cid string, ts int64, amount, orig float64, file string, row int64, raw map[string]arrow.Array, i int) {
+	h := heldRefund{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, orig: orig, file: file, row: row}
+	for k, name := range rawColumns {
+		if s, ok := rawText(raw[name], i); ok {
+			h.raw[k], h.has[k] = strings.Clone(s), true
+		}
+	}
+	v.refunds = append(v.refunds, h)
+}
+
+func rawText(a arrow.Array, i int) (string, bool) {
+	if a == nil || a.IsNull(i) {
+		return "", false
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i), true
+	case *array.LargeString:
+		return a.Value(i), true
+	}
+	return a.ValueStr(i), true
+}
+
+// compareRefunds orders the refunds of one order by their own values: time,
+// amount, then the other columns as read, so which refund pushes an order
+// over its amount does not depend on where the rows are in the input. Only
+// rows equal in every column fall back to their position, and quarantining
+// either of those is the same.
+func compareRefunds(a, b *heldRefund) int {
+	if c := cmp.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ts, b.ts); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.amount, b.amount); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.customer, b.customer); c != 0 {
+		return c
+	}
+	for k := range a.raw {
+		if a.has[k] != b.has[k] {
+			if a.has[k] {
+				return 1
+			}
+			return -1
+		}
+		if c := strings.Compare(a.raw[k], b.raw[k]); c != 0 {
+			return c
+		}
+	}
+	if c := strings.Compare(a.file, b.file); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.row, b.row)
+}
+
+// matchedOrder is a ledger entry some held refund names. An order's
+// refunds are measured against it in its own currency (refundedOrig), so a
+// refund of the whole amount in that currency settles it whatever the rates
+// did in between; what is netted off revenue is the refunds converted at
+// their own dates (refunded), at most the order's converted amount (gross).
+type matchedOrder struct {
+	ts           int64
+	orig, gross  float64
+	code         uint16
+	cust         uint32
+	refunded     float64
+	refundedOrig float64
+	found        bool
+}
+
+// exceeds reports whether refunded money goes beyond an order's amount by
+// more than the rounding of adding the refunds up: refunds of 0.10 and 0.20
+// settle an order of 0.30.
+func exceeds(refunded, amount float64) bool {
+	return refunded > amount+1e-9*math.Max(1, math.Abs(amount))
+}
+
+// settleRefunds matches the held refunds with their orders, quarantines the
+// ones that fail a refund rule and emits the rest, summed per order, into
+// the refunds table, sorted by customer and order. (Orders with a refund
+// status went into it as they were read: nothing is left to add to them.)
+func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error {
+	held := v.refunds
+	v.refunds = nil
+	if v.refundsOn {
+		v.rc.Log.Info().Str("stage", "validate").Int("refund_rows_held", len(held)).Int("orders_remembered", v.used.n).
+			Int64("ledger_bytes", int64(len(v.used.chunks))*int64(unsafe.Sizeof(usedOrders30{}))).Msg("matching refunds with their orders")
+	}
+	if len(held) == 0 {
+		v.used = ledger{}
+		return nil
+	}
+	want := make(map[uint64]*matchedOrder, len(held))
+	for i := range held {
+		if want[held[i].key] == nil {
+			want[held[i].key] = &matchedOrder{}
+		}
+	}
+	// One pass over the ledger; each used order id is in it once, since a
+	// second used row of an id is a duplicate.
+	l := &v.used
+	for ci, c := range l.chunks {
+		n := min(usedChunk, l.n-ci*usedChunk)
+		for i, k := range c.keys[:n] {
+			if m := want[k]; m != nil {
+				m.ts, m.orig, m.gross, m.code, m.cust, m.found = c.ts[i], c.amounts[i], c.amounts[i], c.codes[i], c.cust[i], true
+				if v.fx != nil {
+					// It converted when it was read, with the same rates.
+					m.gross, _ = v.fx.convert(m.orig, codeName(l.codes, m.code), m.code != 0, m.ts)
+				}
+				if m.cust&fullRefund != 0 {
+					m.refunded, m.refundedOrig = m.gross, m.orig
+				}
+			}
+		}
+	}
+	codes := l.codes
+	v.used = ledger{}
+
+	order := make([]*heldRefund, len(held))
+	for i := range held {
+		order[i] = &held[i]
+	}
+	slices.SortFunc(order, compareRefunds)
+	loc := v.rc.Job.Location()
+	rows := v.rc.Rows
+	var rejected []*heldRefund
+	var reasons []string
+	type refunded struct {
+		customer, orderID string
+		day               int32
+		m                 *matchedOrder
+	}
+	var applied []refunded
+	for _, h := range order {
+		m := want[h.key]
+		// The refund in the order's currency: as read when it is in that
+		// currency, else converted back at the order's own rate.
+		part := math.Inf(1)
+		switch {
+		case !m.found:
+		case m.code != otherCode && currencyCode(h.raw[currencyColumn], h.has[currencyColumn]) == codeName(codes, m.code):
+			part = h.orig
+		case m.gross > 0:
+			part = h.amount * m.orig / m.gross
+		}
+		reason := ""
+		switch {
+		case !m.found:
+			reason = ReasonRefundWithoutOrder
+		case customerHash(h.customer) != m.cust&^fullRefund:
+			reason = ReasonRefundCustomerMismatch
+		case localday.Of(h.ts, loc) < localday.Of(m.ts, loc):
+			reason = ReasonRefundBeforeOrder
+		case exceeds(m.refundedOrig+part, m.orig):
+			reason = ReasonRefundExceedsOrder
+		}
+		if reason != "" {
+			rejected, reasons = append(rejected, h), append(reasons, reason)
+			rows.Quarantined[reason]++
+			continue
+		}
+		if m.refundedOrig == 0 && m.cust&fullRefund == 0 {
+			applied = append(applied, refunded{customer: h.customer, orderID: h.orderID, day: localday.Of(m.ts, loc), m: m})
+		}
+		if v.fx == nil {
+			// An unconverted refund in another currency than its orders'
+			// would be netted as if it were theirs.
+			v.noteCode(h.raw[currencyColumn], h.has[currencyColumn])
+		}
+		// Never above the amount, so net revenue is not a rounding below 0.
+		m.refunded = min(m.refunded+h.amount, m.gross)
+		m.refundedOrig = min(m.refundedOrig+part, m.orig)
+		rows.Used++
+		rows.RefundsUsed++
+	}
+
+	// Quarantined refunds in input order, like every other rejected row.
+	idx := make([]int, len(rejected))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := strings.Compare(rejected[a].file, rejected[b].file); c != 0 {
+			return c
+		}
+		return cmp.Compare(rejected[a].row, rejected[b].row)
+	})
+	for _, i := range idx {
+		h := rejected[i]
+		v.quarantine.AddValues(reasons[i], schemas.Orders.Name, h.file, h.row, func(column string) (string, bool) {
+			for k, name := range rawColumns {
+				if name == column {
+					return h.raw[k], h.has[k]
+				}
+			}
+			return "", false
+		})
+	}
+	if err := v.quarantine.Emit(ctx, out); err != nil {
+		return err
+	}
+
+	slices.SortFunc(applied, func(a, b refunded) int {
+		if c := strings.Compare(a.customer, b.customer); c != 0 {
+			return c
+		}
+		return strings.Compare(a.orderID, b.orderID)
+	})
+	for start := 0; start < len(applied); start += batchRows {
+		for _, r := range applied[start:min(start+batchRows, len(applied))] {
+			v.appendRefund(r.customer, r.orderID, r.day, r.m.refunded)
+		}
+		if err := emit(ctx, out, schemas.Refunds.Name, v.refundRows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchRows bounds the rows of one emitted refunds batch.
+const batchRows = 64 * 1024
+
+// appendRefund adds a row to the refunds table.
+func (v *validator) appendRefund(customer, orderID string, day int32, amount float64) {
+	b := v.refundRows
+	b.Field(0).(*array.StringBuilder).Append(customer)
+	b.Field(1).(*array.StringBuilder).Append(orderID)
+	b.Field(2).(*array.Date32Builder).Append(arrow.Date32(day))
+	b.Field(3).(*array.Float64Builder).Append(amount)
+}

@@ -1,0 +1,131 @@
+package validate_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
+
+	"retain/config"
+	"retain/engine/enginetest"
+	"retain/night"
+	"retain/schemas"
+	"retain/stages/internal/input"
+	"retain/stages/internal/stagetest"
+	"retain/stages/validate"
+	"retain/stages/validate/validateconfig"
+)
+
+// collect keeps what the stage emits as text lines per table, so records
+// can be released as they come.
+type collect struct {
+	enginetest.Unused
+	lines map[string][]string
+}
+
+func (c *collect) Emit(_ context.Context, table string, rec arrow.Record) error {
+	for i := 0; i < int(rec.NumRows()); i++ {
+		var cells []string
+		for k, f := range rec.Schema().Fields() {
+			// Where a row sat in the input is all a shuffle may change.
+			if f.Name == "source_row" || f.Name == "source_file" {
+				continue
+			}
+			cells = append(cells, rec.Column(k).ValueStr(i))
+		}
+		c.lines[table] = append(c.lines[table], strings.Join(cells, ","))
+	}
+	return nil
+}
+
+// TestRefundsIgnoreInputOrder runs testdata/refunds' rows in shuffled
+// orders, one row per batch, so refunds come before and after their orders
+// and in every order among themselves: which refunds apply and which are
+// quarantined, for what reason, and the refunds table must not change
+// (orders and quarantined rows compared as sets, since their rows follow
+// the input; the duplicate A1 is left out, as which of two equal order
+// rows wins is input order by definition).
+func TestRefundsIgnoreInputOrder(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	all, err := stagetest.ReadCSV("testdata/refunds/in/orders_raw.csv", textOf(schemas.Orders), 1, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, r := range all {
+			r.Release()
+		}
+	}()
+	recs := all[:len(all)-1] // the duplicate of A1, the last row
+	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.csv}}\n"), t.TempDir(), []config.Section{night.InputSection, validateconfig.Section})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &night.Registry{}
+	if err := validate.Register(reg, csvSideInput); err != nil {
+		t.Fatal(err)
+	}
+	run := func(order []int) map[string][]string {
+		rc, err := night.New(j, "t", stagetest.DefaultRunDate, mem, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		st, err := reg.Specs()[0].New(ctx, rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close(ctx)
+		out := &collect{lines: map[string][]string{}}
+		for n, i := range order {
+			md := arrow.NewMetadata([]string{input.MetaSourceFile, input.MetaFirstRow}, []string{"orders.csv", fmt.Sprint(n + 1)})
+			rec := array.NewRecord(arrow.NewSchema(recs[i].Schema().Fields(), &md), recs[i].Columns(), recs[i].NumRows())
+			err := st.Process(ctx, schemas.RawOrders, rec, out)
+			rec.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Finish(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{schemas.Orders.Name, schemas.Quarantine.Name, schemas.Refunds.Name} {
+			slices.Sort(out.lines[table])
+		}
+		if rc.Rows.Used != 11 || rc.Rows.RefundsUsed != 6 {
+			t.Errorf("order %v: used %d, refunds used %d; want 11 and 6", order, rc.Rows.Used, rc.Rows.RefundsUsed)
+		}
+		return out.lines
+	}
+	identity := make([]int, len(recs))
+	for i := range identity {
+		identity[i] = i
+	}
+	want := run(identity)
+	if len(want[schemas.Refunds.Name]) != 5 || len(want[schemas.Quarantine.Name]) != 6 {
+		t.Fatalf("refunds %v, quarantine %v; want 5 and 6 rows", want[schemas.Refunds.Name], want[schemas.Quarantine.Name])
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for k := 0; k < 20; k++ {
+		order := slices.Clone(identity)
+		if k == 0 {
+			slices.Reverse(order)
+		} else {
+			rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		}
+		got := run(order)
+		for _, table := range []string{schemas.Orders.Name, schemas.Quarantine.Name, schemas.Refunds.Name} {
+			if !slices.Equal(got[table], want[table]) {
+				t.Errorf("order %v: %s\n%s\nwant\n%s", order, table, strings.Join(got[table], "\n"), strings.Join(want[table], "\n"))
+			}
+		}
+	}
+}
