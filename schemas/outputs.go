@@ -107,7 +107,7 @@ func Outputs() []Table { return OutputsFor(DefaultLayout()) }
 
 // OutputsFor lists every output table as a job with layout l writes it.
 func OutputsFor(l Layout) []Table {
-	return []Table{CustomerSummary, customerSegments(l.HorizonDays), SegmentSummary, CohortRetention, RetentionKPIs,
+	return []Table{CustomerSummary, customerSegments(l.HorizonDays), SegmentSummary, SegmentTransitions, CohortRetention, RetentionKPIs,
 		ModelFit, ModelHoldout, ModelTracking, ProductAffinity, Quarantine}
 }
 

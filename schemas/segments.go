@@ -42,7 +42,7 @@ func customerSegments(horizonDays int) Table {
 		Column{"predicted_clv_low", arrow.PrimitiveTypes.Float64, true, "Lower end of predicted_clv's interval, as p_alive_low, the spend model's parameters drawn too; null also when predicted_clv is or the spend model's uncertainty could not be measured. In the reporting currency."},
 		Column{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "Upper end of predicted_clv's interval, as predicted_clv_low. In the reporting currency."},
 	)
-	t.Columns = append(append(t.Columns, actionColumns...), segmentActionColumns...)
+	t.Columns = append(append(append(t.Columns, actionColumns...), segmentActionColumns...), changeColumns...)
 	return t
 }
 

@@ -90,6 +90,7 @@ type stage struct {
 	// the holdout window (index 1 is the day after calibration ends), which
 	// is all model_tracking needs of them.
 	holdoutDays []float64
+	prev        previous
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
@@ -101,6 +102,7 @@ func (s *stage) visit(c *history.Customer) error {
 	first := c.Days[0]
 	x, tx, T, m := btydInputs(c.Days, c.Revenue, len(c.Days), s.runDay)
 	s.full.add(x, tx, T, m)
+	s.visitPrevious(c)
 	if s.holdout > 0 {
 		calEnd := s.runDay - int32(s.holdout)
 		if first <= calEnd {
@@ -245,6 +247,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		log.Warn().Err(ggUncErr).Msg("no standard errors for the spend model; CLV intervals are left out")
 	}
 	spendModel := spendFit{gg: gg, ok: ggErr == nil, unc: ggUnc, uncOK: ggErr == nil && ggUncErr == nil}
+	s.fitPrevious(candidates, log)
 	if err := s.emitPredictions(ctx, out, selected, spendModel); err != nil {
 		return err
 	}
@@ -415,6 +418,9 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 			clvOK := hasCLVInterval && hasValue && !math.IsNaN(at(p.CLV, i))
 			put(clvLo, at(iv.CLV.Low, i), clvOK)
 			put(clvHi, at(iv.CLV.High, i), clvOK)
+			prevAlive, okAlive, prevCLV, okCLV := s.prev.values(i)
+			put(f64("previous_p_alive"), prevAlive, okAlive)
+			put(f64("previous_predicted_clv"), prevCLV, okCLV)
 		}
 		rec := b.NewRecord()
 		err := out.Emit(ctx, schemas.CustomerPredictions.Name, rec)
