@@ -206,6 +206,13 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	case "bgnbd", "pareto_nbd", "mbgnbd":
 		candidates = []string{cfg.Model}
 	}
+	// The previous night's fits are independent of tonight's and each fit
+	// runs on one core, so they run beside them.
+	prevDone := make(chan struct{})
+	go func() {
+		defer close(prevDone)
+		s.fitPrevious(candidates, log)
+	}()
 	var models []*fitted
 	for _, name := range candidates {
 		f := &fitted{name: name}
@@ -247,7 +254,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		log.Warn().Err(ggUncErr).Msg("no standard errors for the spend model; CLV intervals are left out")
 	}
 	spendModel := spendFit{gg: gg, ok: ggErr == nil, unc: ggUnc, uncOK: ggErr == nil && ggUncErr == nil}
-	s.fitPrevious(candidates, log)
+	<-prevDone
 	if err := s.emitPredictions(ctx, out, selected, spendModel); err != nil {
 		return err
 	}

@@ -69,6 +69,9 @@ func (n *nights) visit(c *history.Customer) error {
 type thresholds struct {
 	n   int
 	thr [3][4]float64
+	// same: the night's thresholds are the next (later) night's, so a
+	// customer whose state did not change between them keeps its scores.
+	same bool
 }
 
 func (t *thresholds) score(dim int, v float64) int {
@@ -93,12 +96,24 @@ type rankTree struct {
 	logN int
 }
 
-func newRankTree(vals []float64) *rankTree {
+// newRankTree makes the tree over vals (which it sorts) and counts the
+// values of initial once each, building the sums in one pass rather than
+// by one update per value.
+func newRankTree(vals []float64, initial []float64) *rankTree {
 	slices.Sort(vals)
 	vals = slices.Compact(vals)
 	t := &rankTree{vals: vals, bit: make([]int32, len(vals)+1)}
 	for 1<<(t.logN+1) <= len(vals) {
 		t.logN++
+	}
+	for _, v := range initial {
+		i, _ := slices.BinarySearch(t.vals, v)
+		t.bit[i+1]++
+	}
+	for i := 1; i < len(t.bit); i++ {
+		if j := i + i&-i; j < len(t.bit) {
+			t.bit[j] += t.bit[i]
+		}
 	}
 	return t
 }
@@ -160,9 +175,11 @@ func (n *nights) nightThresholds(now []state) []thresholds {
 	count := int(n.runDay - n.firstNight)
 	out := make([]thresholds, count)
 	trees := make([]*rankTree, 3)
+	initial := make([]float64, len(now))
 	for d := range trees {
-		var vals []float64
+		vals := make([]float64, 0, 2*len(now)+len(n.ent))
 		for i := range now {
+			initial[i] = now[i].dim(d)
 			vals = append(vals, now[i].dim(d))
 			if n.base[i].last >= 0 && n.entOff[i+1] > n.entOff[i] {
 				vals = append(vals, n.base[i].dim(d))
@@ -173,28 +190,35 @@ func (n *nights) nightThresholds(now []state) []thresholds {
 				vals = append(vals, e.dim(d))
 			}
 		}
-		trees[d] = newRankTree(vals)
+		trees[d] = newRankTree(vals, initial)
 	}
-	// byDay[k] are the customers with an entry on day firstNight + 1 + k,
-	// with its index: stepping from that night to the one before replaces
-	// the state the entry starts by the state before it.
+	// Events by day, counting-sorted: the customers with an entry on day
+	// firstNight + 1 + k, with its index; stepping from that night to the
+	// one before replaces the state the entry starts by the state before it.
 	type event struct{ i, j int32 }
-	byDay := make([][]event, count)
-	total := int32(0)
+	dayOff := make([]int32, count+1)
+	for _, e := range n.ent {
+		dayOff[e.last-n.firstNight]++
+	}
+	for k := 1; k <= count; k++ {
+		dayOff[k] += dayOff[k-1]
+	}
+	events := make([]event, len(n.ent))
+	fill := slices.Clone(dayOff[:count])
+	total := int32(len(now))
 	for i := range now {
-		for d := range trees {
-			trees[d].add(now[i].dim(d), 1)
-		}
-		total++
 		lo := n.entOff[i]
 		for j := lo; j < n.entOff[i+1]; j++ {
-			byDay[n.ent[j].last-n.firstNight-1] = append(byDay[n.ent[j].last-n.firstNight-1], event{int32(i), j - lo})
+			k := n.ent[j].last - n.firstNight - 1
+			events[fill[k]] = event{int32(i), j - lo}
+			fill[k]++
 		}
 	}
 	for k := 0; k < count; k++ {
 		d := n.runDay - 1 - int32(k)
 		// Leave night d+1 for night d: undo the entries dated d+1.
-		for _, e := range byDay[d+1-n.firstNight-1] {
+		day := d + 1 - n.firstNight - 1
+		for _, e := range events[dayOff[day]:dayOff[day+1]] {
 			from, _ := n.at(int(e.i), e.j+1, now[e.i])
 			to, ok := n.at(int(e.i), e.j, now[e.i])
 			for dim := range trees {
@@ -216,6 +240,9 @@ func (n *nights) nightThresholds(now []state) []thresholds {
 					t.thr[dim][s-2] = trees[dim].kth(w)
 				}
 			}
+		}
+		if k > 0 {
+			t.same = t.n == out[k-1].n && t.thr == out[k-1].thr
 		}
 	}
 	return out
@@ -253,8 +280,18 @@ func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segmen
 		lastName := ""
 		for k := range thr {
 			d := n.runDay - 1 - int32(k)
+			moved := false
 			for j > 0 && n.ent[n.entOff[i]+j-1].last > d {
 				j--
+				moved = true
+			}
+			if k > 0 && !moved && thr[k].same {
+				// Same state, same thresholds: same segment as the night after.
+				out.since[i] = d
+				if k == len(thr)-1 {
+					out.capped[i] = true
+				}
+				continue
 			}
 			st, ok := n.at(i, j, now[i])
 			if !ok {
