@@ -27,7 +27,7 @@ const Other = "Other"
 func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "segments",
-		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments), and segment_summary.",
+		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments) with the previous night's segment, segment_summary and segment_transitions.",
 		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name, schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name, schemas.SegmentTransitions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
