@@ -17,6 +17,8 @@ var actionColumns = []Column{
 	{"milestone_reached_today", arrow.PrimitiveTypes.Int64, true, "The actions.milestones order count (default 5, 10, 25, 50, 100) the run date's orders reached; null if none."},
 	{"is_first_order_anniversary_today", arrow.FixedWidthTypes.Boolean, false, "The run date is a yearly anniversary of the first order; a 29 February first order is celebrated on 28 February in other years."},
 	{"is_new_customer", arrow.FixedWidthTypes.Boolean, false, "First order within the last actions.new_customer_days days (default 30), the run date included."},
+	{"previous_winback_stage", arrow.BinaryTypes.String, true, "winback_stage as the run of the previous night (the run date − 1) publishes it on the same input: " + PreviousNight + " Null for a customer whose first order is on the run date."},
+	{"is_won_back_today", arrow.FixedWidthTypes.Boolean, false, "The customer ordered on the run date after at least actions.won_back_days (default 90) days without an order."},
 }
 
 // CustomerActions is an intermediate table (not written): the action

@@ -159,7 +159,7 @@ type DBTOptions struct {
 // snapshot_date means a missed night; the others can be empty (no bad
 // rows, no holdout, no order items) for as long as a shop's data allows.
 var nightlyTables = map[string]bool{
-	CustomerSummary.Name: true, "customer_segments": true, SegmentSummary.Name: true,
+	CustomerSummary.Name: true, "customer_segments": true, SegmentSummary.Name: true, SegmentTransitions.Name: true,
 	CohortRetention.Name: true, RetentionKPIs.Name: true, ModelFit.Name: true,
 }
 

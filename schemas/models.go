@@ -37,7 +37,7 @@ var ModelFit = Table{
 		{"holdout_rmse", arrow.PrimitiveTypes.Float64, true, "Root mean squared error of the same."},
 		{"holdout_predicted_total", arrow.PrimitiveTypes.Float64, true, "Predicted holdout purchase days, all calibration customers."},
 		{"holdout_actual_total", arrow.PrimitiveTypes.Float64, true, "Actual holdout purchase days, all calibration customers."},
-	}, parameterUncertainty()...),
+	}, append(parameterUncertainty(), parameterDrift()...)...),
 }
 
 // FitParams are the parameter columns of model_fit, in their order; each
@@ -120,5 +120,7 @@ var CustomerPredictions = Table{
 		{"predicted_clv_low", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"predicted_clv_margin", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
+		{"previous_p_alive", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"previous_predicted_clv", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 	},
 }

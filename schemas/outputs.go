@@ -78,6 +78,7 @@ var CustomerActivity = Table{
 		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders that day."},
 		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount that day. In the reporting currency."},
 		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Refunds of that day's orders, whenever they were made; revenue − refunded_revenue is the day's net value. In the reporting currency."},
+		{"run_date_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated on the run date, which the night before does not see. In the reporting currency."},
 	},
 }
 
@@ -112,6 +113,7 @@ var Refunds = Table{
 		{"order_id", arrow.BinaryTypes.String, false, "The refunded order."},
 		{"order_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the refunded order, which the refund is netted on."},
 		{"refunded_amount", arrow.PrimitiveTypes.Float64, false, "Sum of the order's refunds, at most its amount. In the reporting currency."},
+		{"run_date_refunded_amount", arrow.PrimitiveTypes.Float64, false, "Of refunded_amount, what refund rows dated on the run date took off: a run for the night before, on the same input, does not see them. In the reporting currency."},
 	},
 }
 
@@ -130,7 +132,7 @@ func Outputs() []Table { return OutputsFor(DefaultLayout()) }
 
 // OutputsFor lists every output table as a job with layout l writes it.
 func OutputsFor(l Layout) []Table {
-	return []Table{CustomerSummary, customerSegments(l.HorizonDays), SegmentSummary, CohortRetention, RetentionKPIs,
+	return []Table{CustomerSummary, customerSegments(l.HorizonDays), SegmentSummary, SegmentTransitions, CohortRetention, RetentionKPIs,
 		ModelFit, ModelHoldout, ModelTracking, ProductAffinity, Quarantine}
 }
 

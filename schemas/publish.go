@@ -34,10 +34,11 @@ var moneyColumns = map[string][]string{
 	"customer_summary": {"total_revenue", "avg_order_value", "refunded_revenue", "net_revenue", "repeat_avg_value"},
 	"customer_segments": {"total_revenue", "avg_order_value", "refunded_revenue", "net_revenue", "repeat_avg_value",
 		"historical_clv", "net_historical_clv", "expected_avg_order_value", "predicted_clv", "predicted_clv_low",
-		"predicted_clv_high", "predicted_clv_margin", "spend_to_next_tier"},
-	"segment_summary":  {"revenue", "net_revenue", "avg_order_value", "avg_historical_clv"},
-	"cohort_retention": {"revenue", "cumulative_revenue_per_customer"},
-	"retention_kpis":   {"revenue", "net_revenue", "avg_order_value", "retention_spend", "retention_cost_per_customer"},
+		"predicted_clv_high", "predicted_clv_margin", "previous_predicted_clv", "predicted_clv_change", "spend_to_next_tier"},
+	"segment_summary":     {"revenue", "net_revenue", "avg_order_value", "avg_historical_clv"},
+	"segment_transitions": {"revenue", "predicted_clv", "previous_predicted_clv"},
+	"cohort_retention":    {"revenue", "cumulative_revenue_per_customer"},
+	"retention_kpis":      {"revenue", "net_revenue", "avg_order_value", "retention_spend", "retention_cost_per_customer"},
 }
 
 // moneyNote ends the published description of a money column, in place

@@ -43,7 +43,7 @@ func customerSegments(horizonDays int) Table {
 		Column{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "Upper end of predicted_clv's interval, as predicted_clv_low. In the reporting currency."},
 		Column{"predicted_clv_margin", arrow.PrimitiveTypes.Float64, true, "predicted_clv × clv.margin_rate: the margin the predicted value leaves once the goods are paid for. Null when clv.margin_rate is unset or predicted_clv is null. In the reporting currency."},
 	)
-	t.Columns = append(append(t.Columns, actionColumns...), segmentActionColumns...)
+	t.Columns = append(append(append(t.Columns, actionColumns...), segmentActionColumns...), changeColumns...)
 	return t
 }
 

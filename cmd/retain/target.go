@@ -51,6 +51,9 @@ func loadTarget(path string) (target, error) {
 		names = appendNew(names, r.Name)
 	}
 	t.acceptedValues["rfm_segment"] = appendNew(names, segments.Other)
+	t.acceptedValues["previous_rfm_segment"] = t.acceptedValues["rfm_segment"]
+	t.acceptedValues["to_segment"] = t.acceptedValues["rfm_segment"]
+	t.acceptedValues["from_segment"] = append([]string{schemas.NewSegment}, t.acceptedValues["rfm_segment"]...)
 	var tiers []string
 	for _, l := range actionsconfig.Section.Of(j).Tiers.Levels {
 		tiers = appendNew(tiers, l.Name)
@@ -58,6 +61,7 @@ func loadTarget(path string) (target, error) {
 	t.acceptedValues["loyalty_tier"] = tiers
 	t.acceptedValues["next_tier"] = tiers
 	t.acceptedValues["winback_stage"] = schemas.WinbackStages
+	t.acceptedValues["previous_winback_stage"] = schemas.WinbackStages
 	t.acceptedValues["churn_risk"] = schemas.ChurnRisks
 	return t, nil
 }

@@ -81,20 +81,18 @@ type Row struct {
 	TierUpgradedToday                  bool
 	Milestone                          *int64
 	Anniversary, NewCustomer           bool
+	// PreviousWinbackStage is the stage as of the night before runDay; ""
+	// when the customer's first order is on runDay.
+	PreviousWinbackStage string
+	WonBackToday         bool
 }
 
 // Evaluate applies the job's action rules to one customer on runDay.
 func Evaluate(cfg actionsconfig.Actions, runDay int32, c Customer) Row {
 	var r Row
 	first, last := c.Days[0], c.Days[len(c.Days)-1]
-	since := runDay - last
-	stages := []string{"active", "winback_1", "winback_2", "winback_3", "lapsed"}
-	r.WinbackStage, r.WinbackEnteredOn = stages[0], last
-	for k, d := range cfg.WinbackDays {
-		if since >= int32(d) {
-			r.WinbackStage, r.WinbackEnteredOn = stages[k+1], last+int32(d)
-		}
-	}
+	r.WinbackStage, r.WinbackEnteredOn = winbackAt(cfg, runDay, last)
+	r.PreviousWinbackStage, r.WonBackToday = previousNight(cfg, runDay, c.Days)
 
 	cutoff := runDay - int32(cfg.DeclineWindowDays)
 	var earlyOrders, recentOrders, todayOrders int64
@@ -207,6 +205,7 @@ func (s *stage) visit(c *history.Customer) error {
 		}
 	}
 	str(0, c.ID)
+
 	str(1, r.WinbackStage)
 	b.Field(2).(*array.Date32Builder).Append(arrow.Date32(r.WinbackEnteredOn))
 	b.Field(3).(*array.BooleanBuilder).Append(r.FrequencyDeclining)
@@ -231,6 +230,8 @@ func (s *stage) visit(c *history.Customer) error {
 	}
 	b.Field(11).(*array.BooleanBuilder).Append(r.Anniversary)
 	b.Field(12).(*array.BooleanBuilder).Append(r.NewCustomer)
+	str(13, r.PreviousWinbackStage)
+	b.Field(14).(*array.BooleanBuilder).Append(r.WonBackToday)
 	s.rows++
 	if s.rows >= BatchRows {
 		return s.flush()

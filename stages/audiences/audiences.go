@@ -14,6 +14,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ type row struct {
 	i   int
 	idx map[string]int
 	run arrow.Date32
+	cfg *Config
+}
+
+func (r row) float(name string) float64 {
+	return r.rec.Column(r.idx[name]).(*array.Float64).Value(r.i)
 }
 
 func (r row) str(name string) string {
@@ -90,12 +96,17 @@ type list struct {
 	buf  *bufio.Writer
 	csv  *csv.Writer
 	rows int64
+	// deferred lists hold their rows until Finish knows every customer.
+	deferred bool
+	held     []held
 }
 
 type stage struct {
 	engine.BaseStage
 	rc    *night.Context
 	lists []*list
+	// clvs are every customer's predicted_clv, for the deferred lists.
+	clvs []float64
 }
 
 func (s *stage) open(out engine.Emitter) error {
@@ -104,7 +115,11 @@ func (s *stage) open(out engine.Emitter) error {
 		if err != nil {
 			return err
 		}
-		l := &list{name: name, keep: audiences[name], file: f, buf: bufio.NewWriter(f)}
+		keep := audiences[name]
+		if keep == nil {
+			keep = movers[name]
+		}
+		l := &list{name: name, keep: keep, file: f, buf: bufio.NewWriter(f), deferred: name == pAliveDroppedList}
 		l.csv = csv.NewWriter(l.buf)
 		if err := l.csv.Write(schemas.AudienceColumns); err != nil {
 			return err
@@ -137,7 +152,10 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engin
 	cur := s.rc.Currency()
 	values := make([]string, len(schemas.AudienceColumns))
 	for i := 0; i < int(rec.NumRows()); i++ {
-		r := row{rec: rec, i: i, idx: idx, run: s.rc.SnapshotDate}
+		r := row{rec: rec, i: i, idx: idx, run: s.rc.SnapshotDate, cfg: Section.Of(s.rc.Job)}
+		if r.valid("predicted_clv") {
+			s.clvs = append(s.clvs, r.float("predicted_clv"))
+		}
 		filled := false
 		for _, l := range s.lists {
 			if !l.keep(r) {
@@ -155,6 +173,10 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engin
 					}
 				}
 				filled = true
+			}
+			if l.deferred {
+				l.held = append(l.held, held{values: slices.Clone(values), clv: r.float("predicted_clv")})
+				continue
 			}
 			if err := l.csv.Write(values); err != nil {
 				return err
@@ -248,7 +270,17 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 			return err
 		}
 	}
+	mid, ok := median(s.clvs)
 	for _, l := range s.lists {
+		for _, h := range l.held {
+			if !ok || h.clv <= mid {
+				continue
+			}
+			if err := l.csv.Write(h.values); err != nil {
+				return err
+			}
+			l.rows++
+		}
 		l.csv.Flush()
 		if err := l.csv.Error(); err != nil {
 			return err

@@ -20,9 +20,10 @@ func TestSectionValues(t *testing.T) {
 		name, yaml string
 		want       Config
 	}{
-		{"defaults", "", Config{Enabled: true, Lists: Names}},
-		{"off", "audiences: {enabled: false}\n", Config{Enabled: false, Lists: Names}},
-		{"some", "audiences: {lists: [new_customers, at_risk_high_value]}\n", Config{Enabled: true, Lists: []string{"new_customers", "at_risk_high_value"}}},
+		{"defaults", "", Config{Enabled: true, Lists: Names, TopSegments: DefaultTopSegments, PAliveDrop: 0.2}},
+		{"off", "audiences: {enabled: false}\n", Config{Enabled: false, Lists: Names, TopSegments: DefaultTopSegments, PAliveDrop: 0.2}},
+		{"some", "audiences: {lists: [new_customers, at_risk_high_value]}\n", Config{Enabled: true, Lists: []string{"new_customers", "at_risk_high_value"}, TopSegments: DefaultTopSegments, PAliveDrop: 0.2}},
+		{"movers", "audiences: {top_segments: [Champions], p_alive_drop: 0.5}\n", Config{Enabled: true, Lists: Names, TopSegments: []string{"Champions"}, PAliveDrop: 0.5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -91,7 +91,8 @@ type stage struct {
 	// is all model_tracking needs of them.
 	holdoutDays []float64
 	// net is the visited customer's net value per purchase day.
-	net []float64
+	net  []float64
+	prev previous
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
@@ -109,6 +110,7 @@ func (s *stage) visit(c *history.Customer) error {
 	}
 	x, tx, T, m := btydInputs(c.Days, s.net, len(c.Days), s.runDay)
 	s.full.add(x, tx, T, m)
+	s.visitPrevious(c)
 	if s.holdout > 0 {
 		calEnd := s.runDay - int32(s.holdout)
 		if first <= calEnd {
@@ -213,6 +215,13 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	case "bgnbd", "pareto_nbd", "mbgnbd":
 		candidates = []string{cfg.Model}
 	}
+	// The previous night's fits are independent of tonight's and each fit
+	// runs on one core, so they run beside them.
+	prevDone := make(chan struct{})
+	go func() {
+		defer close(prevDone)
+		s.fitPrevious(candidates, log)
+	}()
 	var models []*fitted
 	for _, name := range candidates {
 		f := &fitted{name: name}
@@ -254,6 +263,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		log.Warn().Err(ggUncErr).Msg("no standard errors for the spend model; CLV intervals are left out")
 	}
 	spendModel := spendFit{gg: gg, ok: ggErr == nil, unc: ggUnc, uncOK: ggErr == nil && ggUncErr == nil}
+	<-prevDone
 	if err := s.emitPredictions(ctx, out, selected, spendModel); err != nil {
 		return err
 	}
@@ -431,6 +441,9 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 			} else {
 				clvMargin.AppendNull()
 			}
+			prevAlive, okAlive, prevCLV, okCLV := s.prev.values(i)
+			put(f64("previous_p_alive"), prevAlive, okAlive)
+			put(f64("previous_predicted_clv"), prevCLV, okCLV)
 		}
 		rec := b.NewRecord()
 		err := out.Emit(ctx, schemas.CustomerPredictions.Name, rec)

@@ -83,6 +83,7 @@ type fitRow struct {
 
 func (s *stage) emitFits(ctx context.Context, out engine.Emitter, models []*fitted, selected *fitted, reason string,
 	ggFit btyd.Fit, ggErr error, ggUnc btyd.Uncertainty, ggUncErr error, spend btyd.Spend) error {
+	log := s.rc.Log.With().Str("stage", "clv").Logger()
 	var rows []fitRow
 	for _, m := range models {
 		r := fitRow{model: m.name, role: "purchase", scope: "full", selected: m == selected, fit: m.fit, err: m.err, unc: m.unc, uncErr: m.uncErr}
@@ -187,6 +188,7 @@ func (s *stage) emitFits(ctx context.Context, out engine.Emitter, models []*fitt
 			uncText = r.uncErr.Error()
 		}
 		optStr("uncertainty_error", uncText)
+		s.putDrift(b, r, ok, log)
 	}
 	rec := b.NewRecord()
 	defer rec.Release()

@@ -200,10 +200,13 @@ func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emit
 	orders := b.Field(3).(*array.Int64Builder)
 	revenue := b.Field(4).(*array.Float64Builder)
 	refunded := b.Field(5).(*array.Float64Builder)
+	runDateRefunded := b.Field(6).(*array.Float64Builder)
 	rows := 0
 	for _, k := range order {
 		for _, d := range c.days[k] {
-			refunded.Append(c.refundedOn(k, d.day))
+			r := c.dayRefund(k, d.day)
+			refunded.Append(r.amount)
+			runDateRefunded.Append(r.runDate)
 			id.Append(c.ids[k])
 			appendText(country, c.country[k])
 			date.Append(arrow.Date32(d.day))

@@ -129,6 +129,7 @@ type pendingRefund struct {
 	customer string
 	day      int32
 	amount   float64
+	runDate  float64
 }
 
 // dayRefund is what a customer's orders of one day had refunded.
@@ -137,6 +138,8 @@ type dayRefund struct {
 	day      int32
 	orders   int64
 	amount   float64
+	// runDate is the part of amount refunded on the run date.
+	runDate float64
 }
 
 // refundTotals are a customer's refunds over all days.
@@ -159,8 +162,9 @@ func (c *customers) addRefunds(rec arrow.Record) {
 	ids := col("customer_id").(*array.String)
 	days := col("order_date").(*array.Date32).Date32Values()
 	amounts := col("refunded_amount").(*array.Float64).Float64Values()
+	runDate := col("run_date_refunded_amount").(*array.Float64).Float64Values()
 	for i := range days {
-		c.refunds.pending = append(c.refunds.pending, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i]})
+		c.refunds.pending = append(c.refunds.pending, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i]})
 	}
 }
 
@@ -179,7 +183,7 @@ func (c *customers) settleRefunds() error {
 		if _, seen := slices.BinarySearchFunc(c.days[k], p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
 			return fmt.Errorf("%w: customer %q has no used order on day %d", ErrRefundOfUnknownDay, p.customer, p.day)
 		}
-		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: p.amount})
+		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: p.amount, runDate: p.runDate})
 	}
 	r.pending = nil
 	slices.SortFunc(r.days, func(a, b dayRefund) int {
@@ -191,13 +195,17 @@ func (c *customers) settleRefunds() error {
 		}
 		// Summed in one order whatever the input's, so reruns agree to
 		// the last bit.
-		return cmp.Compare(a.amount, b.amount)
+		if c := cmp.Compare(a.amount, b.amount); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.runDate, b.runDate)
 	})
 	merged := r.days[:0]
 	for _, d := range r.days {
 		if n := len(merged); n > 0 && merged[n-1].customer == d.customer && merged[n-1].day == d.day {
 			merged[n-1].orders += d.orders
 			merged[n-1].amount += d.amount
+			merged[n-1].runDate += d.runDate
 			continue
 		}
 		merged = append(merged, d)
@@ -230,15 +238,18 @@ func (c *customers) refundsOf(k int32) refundTotals {
 }
 
 // refundedOn is what customer slot k had refunded of its orders of day.
-func (c *customers) refundedOn(k, day int32) float64 {
+func (c *customers) refundedOn(k, day int32) float64 { return c.dayRefund(k, day).amount }
+
+// dayRefund is customer slot k's refunds of its orders of day.
+func (c *customers) dayRefund(k, day int32) dayRefund {
 	rg, ok := c.refunds.ranges[k]
 	if !ok {
-		return 0
+		return dayRefund{}
 	}
 	for _, d := range c.refunds.days[rg[0]:rg[1]] {
 		if d.day == day {
-			return d.amount
+			return d
 		}
 	}
-	return 0
+	return dayRefund{}
 }

@@ -1,27 +1,10 @@
 package kpis
 
-import (
-	"fmt"
-	"time"
+import "retain/stages/kpis/kpisconfig"
 
-	"retain/config"
-)
-
-// Config configures retention_kpis.
-type Config struct {
-	Period         string             `yaml:"period" doc:"The reporting period." enum:"month|week|quarter"`
-	ChurnDays      int                `yaml:"churn_days" doc:"How many days without an order make a customer churned." range:"[1,3650]"`
-	RetentionSpend map[string]float64 `yaml:"retention_spend" doc:"Retention spend per period, keyed by the period's start date (YYYY-MM-DD), for retention_cost_per_customer." range:"[0,+Inf)"`
-}
+// Config configures retention_kpis; it is declared in kpisconfig, which the
+// report reads too.
+type Config = kpisconfig.Config
 
 // Section is the job file's kpis section.
-var Section = config.NewSpec("kpis", "The retention KPI table.",
-	func() Config { return Config{Period: "month", ChurnDays: 180} },
-	func(c *Config, _ config.Env) error {
-		for k := range c.RetentionSpend {
-			if _, err := time.Parse(time.DateOnly, k); err != nil {
-				return fmt.Errorf("%w: kpis.retention_spend key %q: want the period's start date YYYY-MM-DD", config.ErrInvalid, k)
-			}
-		}
-		return nil
-	})
+var Section = kpisconfig.Section

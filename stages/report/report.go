@@ -23,6 +23,8 @@ import (
 	"retain/schemas"
 	"retain/stages/actions/actionsconfig"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/internal/localday"
+	"retain/stages/kpis/kpisconfig"
 )
 
 //go:embed report.html.tmpl
@@ -35,17 +37,22 @@ func Register(r *night.Registry) error {
 		Doc:       "Writes report.html (cohort heatmap, segments, retention trend, CLV distribution, win-back stages, model diagnostics) next to the tables.",
 		Artifacts: []string{schemas.ReportDir},
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
-			schemas.CustomerSegments.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name},
+			schemas.CustomerSegments.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name,
+			schemas.CustomerActivity.Name, schemas.SegmentTransitions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
 			if err != nil {
 				return nil, err
 			}
-			return &stage{rc: rc, tmpl: tmpl, cohorts: map[int32][]float64{}, sizes: map[int32]int64{},
-				firstUS: math.MaxInt64, lastUS: math.MinInt64,
-				diag: diagnostics{tracking: map[string][]trackPoint{}, buckets: map[string][]bucketPoint{}, pAlive: map[string][]float64{}}}, nil
+			s := &stage{rc: rc, tmpl: tmpl, cohorts: map[int32][]float64{}, sizes: map[int32]int64{},
+				firstUS: math.MaxInt64, lastUS: math.MinInt64, runDay: localday.RunDate(rc),
+				diag: diagnostics{tracking: map[string][]trackPoint{}, buckets: map[string][]bucketPoint{}, pAlive: map[string][]float64{}}}
+			if s.chg, err = changesConfig(s); err != nil {
+				return nil, err
+			}
+			return s, nil
 		},
-	}, night.InputSection, actionsconfig.Section, clvconfig.Section)
+	}, night.InputSection, actionsconfig.Section, clvconfig.Section, kpisconfig.Section)
 }
 
 type segmentRow struct {
@@ -71,6 +78,8 @@ type stage struct {
 	orders, firstUS, lastUS int64
 	revenue                 float64
 	diag                    diagnostics
+	runDay                  int32
+	chg                     *changes
 }
 
 type point struct {
@@ -133,9 +142,14 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 				s.trend = append(s.trend, point{calendar.Date(int32(start.Value(i))).Format("2006-01"), rate.Value(i)})
 			}
 		}
+	case schemas.CustomerActivity.Name:
+		return s.chg.walk.Add(rec)
+	case schemas.SegmentTransitions.Name:
+		s.chg.addTransitions(rec)
 	case schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name:
 		s.diag.add(table, rec)
 	case schemas.CustomerSegments.Name:
+		s.chg.addSegments(rec)
 		t := schemas.CustomerSegments
 		seg := rec.Column(t.MustIndex("rfm_segment")).(*array.String)
 		alive := rec.Column(t.MustIndex("p_alive")).(*array.Float64)
@@ -185,9 +199,17 @@ type page struct {
 	// Model diagnostics: the holdout week by week and by frequency bucket,
 	// and P(alive) by segment.
 	TrackingChart, CalibrationChart, PAliveChart template.HTML
+	// Changes since the previous night and the previous period.
+	Tiles                    []tile
+	Transitions              transitionMatrix
+	PreviousNight, PeriodDay string
+	Period                   string
 }
 
 func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
+	if err := s.chg.walk.Flush(); err != nil {
+		return err
+	}
 	// The currency of the tables: the job's, or the one the orders carry.
 	currency := s.rc.Currency().Code
 	p := page{
@@ -203,6 +225,12 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 		TrackingChart:    s.diag.trackingChart(),
 		CalibrationChart: s.diag.calibrationChart(),
 		PAliveChart:      s.diag.pAliveChart(s.segments),
+
+		Tiles:         s.chg.tiles(currency, clvconfig.Of(s.rc.Job).HorizonMonths),
+		Transitions:   s.chg.matrix(s.segments),
+		PreviousNight: calendar.Date(s.chg.nights[previousNight].day).Format(time.DateOnly),
+		PeriodDay:     calendar.Date(s.chg.nights[previousPeriod].day).Format(time.DateOnly),
+		Period:        kpisconfig.Section.Of(s.rc.Job).Period,
 	}
 	if p.Customers > 0 {
 		loc := s.rc.Job.Location()

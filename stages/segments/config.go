@@ -9,8 +9,10 @@ import (
 
 // Config configures customer_segments and segment_summary.
 type Config struct {
-	CAC   float64 `yaml:"cac" doc:"The customer acquisition cost subtracted from historical CLV." range:"[0,+Inf)"`
-	Rules []Rule  `yaml:"rules" doc:"Segments named by RFM score ranges; the first matching rule wins and a customer matching none is Other. The default is the R×F grid common in RFM practice, with its Hibernating cell split by recency into Hibernating (R 2) and Lost (R 1); M is not used by default."`
+	CAC float64 `yaml:"cac" doc:"The customer acquisition cost subtracted from historical CLV." range:"[0,+Inf)"`
+	// SinceLookbackDays bounds segment_since_date (since.go).
+	SinceLookbackDays int    `yaml:"since_lookback_days" doc:"segment_since_date looks back at most this many nights before the run date; a customer in the same segment on all of them gets the first of them and is_segment_since_capped true." range:"[1,3650]"`
+	Rules             []Rule `yaml:"rules" doc:"Segments named by RFM score ranges; the first matching rule wins and a customer matching none is Other. The default is the R×F grid common in RFM practice, with its Hibernating cell split by recency into Hibernating (R 2) and Lost (R 1); M is not used by default."`
 }
 
 // Rule matches customers whose scores lie in the inclusive ranges.
@@ -44,7 +46,9 @@ var DefaultRules = []Rule{
 
 // Section is the job file's segments section.
 var Section = config.NewSpec("segments", "RFM segments (customer_segments, segment_summary) and historical CLV.",
-	func() Config { return Config{Rules: slices.Clone(DefaultRules)} },
+	func() Config {
+		return Config{Rules: slices.Clone(DefaultRules), SinceLookbackDays: DefaultSinceLookbackDays}
+	},
 	func(c *Config, _ config.Env) error {
 		if len(c.Rules) == 0 {
 			return fmt.Errorf("%w: segments.rules: want at least one rule (leave the key out for the default grid)", config.ErrInvalid)
@@ -61,3 +65,7 @@ var Section = config.NewSpec("segments", "RFM segments (customer_segments, segme
 		}
 		return nil
 	})
+
+// DefaultSinceLookbackDays is segments.since_lookback_days unless the job
+// sets it.
+const DefaultSinceLookbackDays = 90

@@ -16,6 +16,8 @@ import (
 	"retain/schemas"
 	"retain/stages/actions/actionsconfig"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/internal/history"
+	"retain/stages/internal/localday"
 )
 
 // Other is the segment of a customer that matches no rule.
@@ -25,11 +27,13 @@ const Other = "Other"
 func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "segments",
-		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments), and segment_summary.",
-		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name},
-		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name},
+		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments) with the previous night's segment, segment_summary and segment_transitions.",
+		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name, schemas.CustomerActivity.Name},
+		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name, schemas.SegmentTransitions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			return &stage{rc: rc}, nil
+			s := &stage{rc: rc, nights: newNights(localday.RunDate(rc), Section.Of(rc.Job).SinceLookbackDays)}
+			s.walk.Visit = s.nights.visit
+			return s, nil
 		},
 	}, Section, actionsconfig.Section, clvconfig.Section)
 }
@@ -45,9 +49,14 @@ type stage struct {
 	rc     *night.Context
 	recs   []arrow.Record
 	joined map[string][]arrow.Record
+	walk   history.Walker
+	nights *nights
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
+	if table == schemas.CustomerActivity.Name {
+		return s.walk.Add(rec)
+	}
 	rec.Retain()
 	if table == schemas.CustomerSummary.Name {
 		s.recs = append(s.recs, rec)
@@ -172,13 +181,33 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			col.Release()
 		}
 	}()
+	carried := map[string]*array.Float64{}
 	for _, t := range joined {
 		cols, err := s.joinColumns(t, c.ids)
 		if err != nil {
 			return err
 		}
-		extraCols = append(extraCols, cols...)
+		for k, col := range cols {
+			if name := t.Columns[k+1].Name; carriedColumns[name] {
+				carried[name] = col.(*array.Float64)
+				defer col.Release()
+				continue
+			}
+			extraCols = append(extraCols, col)
+		}
 	}
+	if err := s.walk.Flush(); err != nil {
+		return err
+	}
+	names := make([]string, len(c.ids))
+	for k := range names {
+		names[k] = segmentOf(rules, int(r[k]), int(f[k]), int(m[k]))
+	}
+	past, err := s.nights.segmentHistory(rules, c, cents, names)
+	if err != nil {
+		return err
+	}
+	moves := newTransitions(rules)
 	pNoPurchase := extraCols[schemas.CustomerPredictions.MustIndex("p_no_purchase")-1].(*array.Float64)
 	risk := churnRisk(actionsconfig.Of(s.rc.Job).ChurnRisk, c, pNoPurchase)
 	top := topSpenders(cents, actionsconfig.Of(s.rc.Job).TopSpenderPercent)
@@ -186,6 +215,8 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	schema := schemas.LookupForSegments(clvconfig.Layout(s.rc.Job)).Schema()
 	cs := schemas.CustomerSummary
 	scoreFields := schema.Fields()[len(cs.Columns) : len(cs.Columns)+9]
+	tailAt := schema.FieldIndices("churn_risk")[0]
+	changeFields := schema.Fields()[tailAt+2:]
 	base := 0
 	for _, rec := range s.recs {
 		n := int(rec.NumRows())
@@ -194,13 +225,14 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		rs, fs, ms := extra.Field(1).(*array.Int64Builder), extra.Field(2).(*array.Int64Builder), extra.Field(3).(*array.Int64Builder)
 		cell, seg := extra.Field(4).(*array.StringBuilder), extra.Field(5).(*array.StringBuilder)
 		hclv, netCLV, repeat := extra.Field(6).(*array.Float64Builder), extra.Field(7).(*array.Float64Builder), extra.Field(8).(*array.BooleanBuilder)
-		tail := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(schema.Fields()[len(schema.Fields())-2:], nil))
+		tail := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(schema.Fields()[tailAt:tailAt+2], nil))
+		change := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(changeFields, nil))
 		riskB, topB := tail.Field(0).(*array.StringBuilder), tail.Field(1).(*array.BooleanBuilder)
 		country := rec.Column(cs.MustIndex("country")).(*array.String)
 		channel := rec.Column(cs.MustIndex("channel")).(*array.String)
 		for i := 0; i < n; i++ {
 			k := base + i
-			name := segmentOf(rules, int(r[k]), int(f[k]), int(m[k]))
+			name := names[k]
 			clv := c.revenue[k] - cac
 			days.Append(int64(c.daysSince[k]))
 			rs.Append(int64(r[k]))
@@ -215,10 +247,13 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			riskB.Append(risk[k])
 			topB.Append(top[k])
 			agg.add(name, valueOr(country, i), valueOr(channel, i), c.orders[k], c.revenue[k], c.net[k], clv, c.daysSince[k])
+			appendChanges(change, k, past, carried, extraCols)
+			moves.add(past.previous[k], name, valueOr(country, i), valueOr(channel, i), c.revenue[k], carried, extraCols, k)
 		}
-		scores, tailRec := extra.NewRecord(), tail.NewRecord()
+		scores, tailRec, changeRec := extra.NewRecord(), tail.NewRecord(), change.NewRecord()
 		extra.Release()
 		tail.Release()
+		change.Release()
 		cols := append(append([]arrow.Array(nil), rec.Columns()...), scores.Columns()...)
 		var slices []arrow.Array
 		for _, col := range extraCols {
@@ -226,10 +261,11 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			slices = append(slices, sl)
 			cols = append(cols, sl)
 		}
-		cols = append(cols, tailRec.Columns()...)
+		cols = append(append(cols, tailRec.Columns()...), changeRec.Columns()...)
 		outRec := array.NewRecord(schema, cols, int64(n))
 		scores.Release()
 		tailRec.Release()
+		changeRec.Release()
 		for _, sl := range slices {
 			sl.Release()
 		}
@@ -242,7 +278,12 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	}
 	sum := agg.record(s.rc)
 	defer sum.Release()
-	return out.Emit(ctx, schemas.SegmentSummary.Name, sum)
+	if err := out.Emit(ctx, schemas.SegmentSummary.Name, sum); err != nil {
+		return err
+	}
+	tr := moves.record(s.rc)
+	defer tr.Release()
+	return out.Emit(ctx, schemas.SegmentTransitions.Name, tr)
 }
 
 func segmentOf(rules []Rule, r, f, m int) string {

@@ -232,7 +232,10 @@ type matchedOrder struct {
 	cust         uint32
 	refunded     float64
 	refundedOrig float64
-	found        bool
+	// runDate is the part of refunded from refunds dated on the run
+	// date, which a run for the night before does not see.
+	runDate float64
+	found   bool
 }
 
 // exceeds reports whether refunded money goes beyond an order's amount by
@@ -290,6 +293,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	}
 	slices.SortFunc(order, compareRefunds)
 	loc := v.rc.Job.Location()
+	runDay := localday.RunDate(v.rc)
 	rows := v.rc.Rows
 	var rejected []*heldRefund
 	var reasons []string
@@ -336,7 +340,11 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 			v.noteCode(h.raw[currencyColumn], h.has[currencyColumn])
 		}
 		// Never above the amount, so net revenue is not a rounding below 0.
+		before := m.refunded
 		m.refunded = min(m.refunded+h.amount, m.gross)
+		if localday.Of(h.ts, loc) == runDay {
+			m.runDate += m.refunded - before
+		}
 		m.refundedOrig = min(m.refundedOrig+part, m.orig)
 		rows.Used++
 		rows.RefundsUsed++
@@ -376,7 +384,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	})
 	for start := 0; start < len(applied); start += batchRows {
 		for _, r := range applied[start:min(start+batchRows, len(applied))] {
-			v.appendRefund(r.customer, r.orderID, r.day, r.m.refunded)
+			v.appendRefund(r.customer, r.orderID, r.day, r.m.refunded, r.m.runDate)
 		}
 		if err := emit(ctx, out, schemas.Refunds.Name, v.refundRows); err != nil {
 			return err
@@ -389,10 +397,11 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 const batchRows = 64 * 1024
 
 // appendRefund adds a row to the refunds table.
-func (v *validator) appendRefund(customer, orderID string, day int32, amount float64) {
+func (v *validator) appendRefund(customer, orderID string, day int32, amount, runDate float64) {
 	b := v.refundRows
 	b.Field(0).(*array.StringBuilder).Append(customer)
 	b.Field(1).(*array.StringBuilder).Append(orderID)
 	b.Field(2).(*array.Date32Builder).Append(arrow.Date32(day))
 	b.Field(3).(*array.Float64Builder).Append(amount)
+	b.Field(4).(*array.Float64Builder).Append(runDate)
 }

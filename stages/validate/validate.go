@@ -287,7 +287,10 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			h := customerHash(cid)
 			if kind == statusRefund {
 				h |= fullRefund
-				v.appendRefund(cid, oid, localday.Of(ts, loc), amt)
+				// Refunded on its own day, which the night before sees
+				// only when that day is before the run date: no part is
+				// the run date's alone.
+				v.appendRefund(cid, oid, localday.Of(ts, loc), amt, 0)
 			}
 			c, st := currency(i)
 			v.used.add(keys[i], ts, orig, h, v.used.codeOf(c, st == ok))

@@ -22,6 +22,7 @@ type Actions struct {
 	NewCustomerDays       int       `yaml:"new_customer_days" doc:"A customer is new while their first order is at most this many days old." range:"[1,3650]"`
 	TopSpenderPercent     float64   `yaml:"top_spender_percent" doc:"The top share of customers by revenue marked is_top_spender." range:"(0,100]"`
 	ChurnRisk             ChurnRisk `yaml:"churn_risk" doc:"The cut-offs of churn_risk."`
+	WonBackDays           int       `yaml:"won_back_days" doc:"An order on the run date after at least this many days without one marks the customer is_won_back_today." range:"[1,36500]"`
 }
 
 // Tiers are loyalty levels, each reached at Min of the basis.
@@ -57,6 +58,7 @@ var Section = config.NewSpec("actions", "Win-back stages, declining behaviour, l
 			NewCustomerDays:   30,
 			TopSpenderPercent: 10,
 			ChurnRisk:         ChurnRisk{PNoPurchaseHigh: 0.8, PNoPurchaseMedium: 0.5, GapHigh: 3, GapMedium: 1.5},
+			WonBackDays:       90,
 		}
 	}, check)
 

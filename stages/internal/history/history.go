@@ -24,6 +24,9 @@ type Customer struct {
 	// Refunded is what each day's orders had refunded: Revenue − Refunded
 	// is the day's net value.
 	Refunded []float64
+	// RunDateRefunded is the part of Refunded from refunds dated on the
+	// run date, which the night before does not see (see NetUpto).
+	RunDateRefunded []float64
 }
 
 // Walker collects activity batches and calls Visit once per customer.
@@ -41,6 +44,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 	orders := rec.Column(3).(*array.Int64).Int64Values()
 	revenue := rec.Column(4).(*array.Float64).Float64Values()
 	refunded := rec.Column(5).(*array.Float64).Float64Values()
+	runDateRefunded := rec.Column(6).(*array.Float64).Float64Values()
 	for i := range dates {
 		id := ids.Value(i)
 		if !w.open || id != w.cur.ID {
@@ -52,7 +56,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 					return err
 				}
 			}
-			w.cur = Customer{ID: string([]byte(id)), Days: w.cur.Days[:0], Orders: w.cur.Orders[:0], Revenue: w.cur.Revenue[:0], Refunded: w.cur.Refunded[:0]}
+			w.cur = Customer{ID: string([]byte(id)), Days: w.cur.Days[:0], Orders: w.cur.Orders[:0], Revenue: w.cur.Revenue[:0], Refunded: w.cur.Refunded[:0], RunDateRefunded: w.cur.RunDateRefunded[:0]}
 			if country.IsValid(i) {
 				w.cur.Country = country.Value(i)
 			}
@@ -66,6 +70,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 		w.cur.Orders = append(w.cur.Orders, orders[i])
 		w.cur.Revenue = append(w.cur.Revenue, revenue[i])
 		w.cur.Refunded = append(w.cur.Refunded, refunded[i])
+		w.cur.RunDateRefunded = append(w.cur.RunDateRefunded, runDateRefunded[i])
 	}
 	return nil
 }

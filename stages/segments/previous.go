@@ -1,0 +1,319 @@
+package segments
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"retain/schemas"
+	"retain/stages/internal/history"
+)
+
+// nights keeps, per customer in customer order, what it takes to know the
+// customer's R, F and M on each night of the lookback: the state at the
+// lookback's first night (base) and the purchase days after it with the
+// totals they bring (entries). Customers without orders in the lookback
+// hold no entries, which keeps memory near one row per customer.
+type nights struct {
+	runDay, firstNight int32 // firstNight = runDay − lookback
+	ids                []string
+	first              []int32
+	base               []state
+	entOff             []int32 // entries of customer i: entOff[i]:entOff[i+1]
+	ent                []state
+}
+
+// state is a customer as of one night: the last purchase day (R, later is
+// better, which orders customers like fewer days since it), orders (F) and
+// revenue in cents (M).
+type state struct {
+	last   int32
+	orders float64
+	cents  float64
+}
+
+func newNights(runDay int32, lookback int) *nights {
+	return &nights{runDay: runDay, firstNight: runDay - int32(lookback), entOff: []int32{0}}
+}
+
+func cents(v float64) float64 { return math.Round(v * 100) }
+
+// visit records one customer of customer_activity. Totals are summed day
+// by day as a run for that night sums them; history.Customer.Upto is the
+// one definition of "as of a night" this mirrors.
+func (n *nights) visit(c *history.Customer) error {
+	n.ids = append(n.ids, c.ID)
+	n.first = append(n.first, c.Days[0])
+	k := c.Upto(n.firstNight)
+	var orders, revenue float64
+	for i := 0; i < k; i++ {
+		orders += float64(c.Orders[i])
+		revenue += c.Revenue[i]
+	}
+	b := state{last: -1}
+	if k > 0 {
+		b = state{last: c.Days[k-1], orders: orders, cents: cents(revenue)}
+	}
+	n.base = append(n.base, b)
+	for i := k; i < len(c.Days); i++ {
+		orders += float64(c.Orders[i])
+		revenue += c.Revenue[i]
+		n.ent = append(n.ent, state{last: c.Days[i], orders: orders, cents: cents(revenue)})
+	}
+	n.entOff = append(n.entOff, int32(len(n.ent)))
+	return nil
+}
+
+// thresholds are one night's four order statistics per dimension: a value
+// scores 1 + the number of them it is strictly better than.
+type thresholds struct {
+	n   int
+	thr [3][4]float64
+	// same: the night's thresholds are the next (later) night's, so a
+	// customer whose state did not change between them keeps its scores.
+	same bool
+}
+
+func (t *thresholds) score(dim int, v float64) int {
+	if t.n <= 1 {
+		return 1
+	}
+	s := 1
+	for _, x := range t.thr[dim] {
+		if v > x {
+			s++
+		}
+	}
+	return s
+}
+
+// rankTree counts values by rank (a Fenwick tree over the sorted distinct
+// values of one dimension), so each night's order statistics are a few
+// descents instead of a sort.
+type rankTree struct {
+	vals []float64
+	bit  []int32
+	logN int
+}
+
+// newRankTree makes the tree over vals (which it sorts) and counts the
+// values of initial once each, building the sums in one pass rather than
+// by one update per value.
+func newRankTree(vals []float64, initial []float64) *rankTree {
+	slices.Sort(vals)
+	vals = slices.Compact(vals)
+	t := &rankTree{vals: vals, bit: make([]int32, len(vals)+1)}
+	for 1<<(t.logN+1) <= len(vals) {
+		t.logN++
+	}
+	for _, v := range initial {
+		i, _ := slices.BinarySearch(t.vals, v)
+		t.bit[i+1]++
+	}
+	for i := 1; i < len(t.bit); i++ {
+		if j := i + i&-i; j < len(t.bit) {
+			t.bit[j] += t.bit[i]
+		}
+	}
+	return t
+}
+
+func (t *rankTree) add(v float64, d int32) {
+	i, ok := slices.BinarySearch(t.vals, v)
+	if !ok {
+		panic(fmt.Sprintf("segments: value %v not in the rank tree", v))
+	}
+	for i++; i < len(t.bit); i += i & -i {
+		t.bit[i] += d
+	}
+}
+
+// kth is the k-th smallest value counted, k from 1.
+func (t *rankTree) kth(k int32) float64 {
+	pos := 0
+	for step := 1 << t.logN; step > 0; step >>= 1 {
+		if next := pos + step; next < len(t.bit) && t.bit[next] < k {
+			pos = next
+			k -= t.bit[next]
+		}
+	}
+	return t.vals[pos]
+}
+
+func (s state) dim(d int) float64 {
+	switch d {
+	case 0:
+		return float64(s.last)
+	case 1:
+		return s.orders
+	}
+	return s.cents
+}
+
+// at is customer i's state on night d (firstNight ≤ d < runDay), false when
+// the customer had not ordered by then; j is the customer's number of
+// entries on or before d, which callers walking back nights keep.
+func (n *nights) at(i int, j int32, now state) (state, bool) {
+	lo, hi := n.entOff[i], n.entOff[i+1]
+	switch {
+	case lo+j == hi:
+		return now, true
+	case j > 0:
+		return n.ent[lo+j-1], true
+	case n.base[i].last >= 0:
+		return n.base[i], true
+	}
+	return state{}, false
+}
+
+// nightThresholds walks the nights from runDay − 1 back to firstNight and
+// returns each night's thresholds (index runDay − 1 − d). Tonight's states
+// come from customer_summary so that a customer without orders after a
+// night has exactly tonight's values there; recency is last-day based, in
+// which a customer's value does not move from night to night.
+func (n *nights) nightThresholds(now []state) []thresholds {
+	count := int(n.runDay - n.firstNight)
+	out := make([]thresholds, count)
+	trees := make([]*rankTree, 3)
+	initial := make([]float64, len(now))
+	for d := range trees {
+		vals := make([]float64, 0, 2*len(now)+len(n.ent))
+		for i := range now {
+			initial[i] = now[i].dim(d)
+			vals = append(vals, now[i].dim(d))
+			if n.base[i].last >= 0 && n.entOff[i+1] > n.entOff[i] {
+				vals = append(vals, n.base[i].dim(d))
+			}
+		}
+		for i := range now {
+			for _, e := range n.ent[n.entOff[i]:max(n.entOff[i], n.entOff[i+1]-1)] {
+				vals = append(vals, e.dim(d))
+			}
+		}
+		trees[d] = newRankTree(vals, initial)
+	}
+	// Events by day, counting-sorted: the customers with an entry on day
+	// firstNight + 1 + k, with its index; stepping from that night to the
+	// one before replaces the state the entry starts by the state before it.
+	type event struct{ i, j int32 }
+	dayOff := make([]int32, count+1)
+	for _, e := range n.ent {
+		dayOff[e.last-n.firstNight]++
+	}
+	for k := 1; k <= count; k++ {
+		dayOff[k] += dayOff[k-1]
+	}
+	events := make([]event, len(n.ent))
+	fill := slices.Clone(dayOff[:count])
+	total := int32(len(now))
+	for i := range now {
+		lo := n.entOff[i]
+		for j := lo; j < n.entOff[i+1]; j++ {
+			k := n.ent[j].last - n.firstNight - 1
+			events[fill[k]] = event{int32(i), j - lo}
+			fill[k]++
+		}
+	}
+	for k := 0; k < count; k++ {
+		d := n.runDay - 1 - int32(k)
+		// Leave night d+1 for night d: undo the entries dated d+1.
+		day := d + 1 - n.firstNight - 1
+		for _, e := range events[dayOff[day]:dayOff[day+1]] {
+			from, _ := n.at(int(e.i), e.j+1, now[e.i])
+			to, ok := n.at(int(e.i), e.j, now[e.i])
+			for dim := range trees {
+				trees[dim].add(from.dim(dim), -1)
+				if ok {
+					trees[dim].add(to.dim(dim), 1)
+				}
+			}
+			if !ok {
+				total--
+			}
+		}
+		t := &out[k]
+		t.n = int(total)
+		if total >= 2 {
+			for dim := range trees {
+				for s := 2; s <= 5; s++ {
+					w := (int32(s-1)*(total-1) + 4) / 5
+					t.thr[dim][s-2] = trees[dim].kth(w)
+				}
+			}
+		}
+		if k > 0 {
+			t.same = t.n == out[k-1].n && t.thr == out[k-1].thr
+		}
+	}
+	return out
+}
+
+// pastSegments are, per customer, the previous night's segment and the
+// current run in tonight's segment.
+type pastSegments struct {
+	previous []string // "" for a customer new tonight
+	since    []int32
+	capped   []bool
+}
+
+// segmentHistory computes, per customer, the previous night's segment and
+// the first night of the current run in tonight's segment.
+func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segment []string) (pastSegments, error) {
+	if len(n.ids) != len(c.ids) {
+		return pastSegments{}, fmt.Errorf("%s has %d customers, %s %d", schemas.CustomerActivity.Name, len(n.ids), schemas.CustomerSummary.Name, len(c.ids))
+	}
+	now := make([]state, len(c.ids))
+	for i := range now {
+		if n.ids[i] != c.ids[i] {
+			return pastSegments{}, fmt.Errorf("%s does not line up with %s at customer %d", schemas.CustomerActivity.Name, schemas.CustomerSummary.Name, i)
+		}
+		// Tonight's state comes from customer_summary, whose scores these
+		// nights must agree with; recency as the last purchase day.
+		now[i] = state{last: n.runDay - int32(c.daysSince[i]), orders: c.orders[i], cents: cents[i]}
+	}
+	thr := n.nightThresholds(now)
+	out := pastSegments{previous: make([]string, len(now)), since: make([]int32, len(now)), capped: make([]bool, len(now))}
+	for i := range now {
+		out.since[i] = n.runDay
+		j := n.entOff[i+1] - n.entOff[i]
+		var lastScores [3]int
+		lastName := ""
+		for k := range thr {
+			d := n.runDay - 1 - int32(k)
+			moved := false
+			for j > 0 && n.ent[n.entOff[i]+j-1].last > d {
+				j--
+				moved = true
+			}
+			if k > 0 && !moved && thr[k].same {
+				// Same state, same thresholds: same segment as the night after.
+				out.since[i] = d
+				if k == len(thr)-1 {
+					out.capped[i] = true
+				}
+				continue
+			}
+			st, ok := n.at(i, j, now[i])
+			if !ok {
+				break
+			}
+			scores := [3]int{thr[k].score(0, st.dim(0)), thr[k].score(1, st.dim(1)), thr[k].score(2, st.dim(2))}
+			name := lastName
+			if k == 0 || scores != lastScores {
+				name = segmentOf(rules, scores[0], scores[1], scores[2])
+				lastScores, lastName = scores, name
+			}
+			if k == 0 {
+				out.previous[i] = name
+			}
+			if name != segment[i] {
+				break
+			}
+			out.since[i] = d
+			if k == len(thr)-1 {
+				out.capped[i] = true
+			}
+		}
+	}
+	return out, nil
+}
