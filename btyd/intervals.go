@@ -132,11 +132,18 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	}
 	// groups are offsets into order where (x, T) changes; units are runs of
 	// at most unitGroups groups of one x, the parallel work items.
+	// A model without the batch forms computes every group directly, so
+	// its units take all groups of one x: what they share (Pareto/NBD's
+	// ₂F₁ terms per recency) is then computed once per x.
+	maxGroups := int32(unitGroups)
+	if _, ok := pm.(batchModel); !ok {
+		maxGroups = math.MaxInt32
+	}
 	var groups, units []int32
 	for p, j := range order {
 		if p == 0 || u.Frequency[j] != u.Frequency[order[p-1]] || u.T[j] != u.T[order[p-1]] {
 			g := int32(len(groups))
-			if p == 0 || u.Frequency[j] != u.Frequency[order[p-1]] || g-units[len(units)-1] == unitGroups {
+			if p == 0 || u.Frequency[j] != u.Frequency[order[p-1]] || g-units[len(units)-1] == maxGroups {
 				units = append(units, g)
 			}
 			groups = append(groups, int32(p))
@@ -148,6 +155,10 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	pLo, pHi := (1-opts.Level)/2, (1+opts.Level)/2
 	hz := newCLVHorizons(o)
 	k := len(models)
+	var lifetimes *lifetimeTable
+	if _, ok := pm.(ParetoNBD); ok {
+		lifetimes = newLifetimeTable(models, hz, u.T)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -170,6 +181,16 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 				w.ifAlive = slices.Grow(w.ifAlive[:0], ng*k)[:ng*k]
 				w.disc = slices.Grow(w.disc[:0], ng*k)[:ng*k]
 				for d, m := range models {
+					if lifetimes != nil && lifetimes.values[d] != nil {
+						for g, T := range w.Ts {
+							if a, b, ok := lifetimes.eval(hz, m, d, x, T, w); ok {
+								w.ifAlive[g*k+d], w.disc[g*k+d] = a, b
+							} else {
+								w.ifAlive[g*k+d], w.disc[g*k+d] = hz.eval(m, x, T, w, true)
+							}
+						}
+						continue
+					}
 					hz.unitValues(m, x, w.Ts, d, k, w.ifAlive, w.disc, w)
 				}
 				unit := order[groups[g0]:groups[g1]]
@@ -244,6 +265,9 @@ type intervalWork struct {
 	oddsT     []float64 // group-major, per draw
 	oddsTx    []float64 // recency-major, per draw
 	direct    []bool    // per draw: no tables, PAlive itself
+	// Pareto/NBD's ₂F₁ terms of P(alive): recency-major and group-major,
+	// per draw.
+	a0Tx, a0T []float64
 }
 
 type recencyAt struct {
@@ -337,12 +361,71 @@ func (h clvHorizons) eval(pm PurchaseModel, x, T float64, w *intervalWork, batch
 			scratch[i] = pm.ExpectedIfAlive(t, x, T)
 		}
 	}
+	return h.sum(scratch)
+}
+
+// sum is eval's result from the horizons' expected purchases if alive.
+func (h clvHorizons) sum(e []float64) (ifAlive, disc float64) {
 	var prev float64
 	for m, d := range h.discount {
-		disc += (scratch[m] - prev) / d
-		prev = scratch[m]
+		disc += (e[m] - prev) / d
+		prev = e[m]
 	}
-	return scratch[h.horizon], disc
+	return e[h.horizon], disc
+}
+
+// lifetimeTable holds, for Pareto/NBD draws, lifetimeWithin at every
+// horizon and every distinct T: the x-free factor of ExpectedIfAlive,
+// computed once per (T, draw) rather than once per (x, T, draw).
+type lifetimeTable struct {
+	Ts     []float64 // distinct T, ascending
+	values [][]float64
+}
+
+func newLifetimeTable(models []PurchaseModel, h clvHorizons, T []float64) *lifetimeTable {
+	Ts := slices.Clone(T)
+	slices.Sort(Ts)
+	lt := &lifetimeTable{Ts: slices.Compact(Ts), values: make([][]float64, len(models))}
+	nh := len(h.ts)
+	parallel(len(models), func(d int) {
+		pn, ok := models[d].(ParetoNBD)
+		if !ok {
+			return
+		}
+		v := make([]float64, len(lt.Ts)*nh)
+		for i, T := range lt.Ts {
+			for j, t := range h.ts {
+				v[i*nh+j] = pn.lifetimeWithin(t, T)
+			}
+		}
+		lt.values[d] = v
+	})
+	return lt
+}
+
+// eval is clvHorizons.eval for draw d, a Pareto/NBD model, from the table;
+// false when the draw has none.
+func (lt *lifetimeTable) eval(h clvHorizons, m PurchaseModel, d int, x, T float64, w *intervalWork) (ifAlive, disc float64, ok bool) {
+	pn, isPareto := m.(ParetoNBD)
+	if lt == nil || !isPareto || lt.values[d] == nil {
+		return 0, 0, false
+	}
+	i, found := slices.BinarySearch(lt.Ts, T)
+	if !found {
+		return 0, 0, false
+	}
+	nh := len(h.ts)
+	life := lt.values[d][i*nh : (i+1)*nh]
+	for j, t := range h.ts {
+		// ExpectedIfAlive's own expression, with its x-free factor looked up.
+		if t <= 0 {
+			w.e[j] = 0
+		} else {
+			w.e[j] = (pn.R + x) / (pn.Alpha + T) * life[j]
+		}
+	}
+	ifAlive, disc = h.sum(w.e)
+	return ifAlive, disc, true
 }
 
 // chebNodes is the number of Chebyshev points a unit's expected purchases
@@ -475,7 +558,20 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 	ng, nx := len(w.Ts), len(w.tx)
 	w.oddsT = slices.Grow(w.oddsT[:0], ng*k)[:ng*k]
 	w.oddsTx = slices.Grow(w.oddsTx[:0], nx*k)[:nx*k]
+	w.a0Tx = slices.Grow(w.a0Tx[:0], nx*k)[:nx*k]
+	w.a0T = slices.Grow(w.a0T[:0], ng*k)[:ng*k]
 	for d, m := range models {
+		if pn, ok := m.(ParetoNBD); ok {
+			// P(alive) is direct, but its two ₂F₁ terms depend on (x, tₓ)
+			// and (x, T) alone: one series per distinct recency and per
+			// group rather than two per triple.
+			for i, tx := range w.tx {
+				w.a0Tx[i*k+d] = pn.a0Term(x, tx)
+			}
+			for g, T := range w.Ts {
+				w.a0T[g*k+d] = pn.a0Term(x, T)
+			}
+		}
 		b, ok := m.(batchModel)
 		w.direct[d] = !ok || nx*k > maxOddsTable
 		if w.direct[d] {
@@ -525,10 +621,19 @@ func (w *intervalWork) pAlive(models []PurchaseModel, x, T float64, gi, off int,
 		}
 	}
 	for d, m := range models {
-		if w.direct[d] {
-			for jj, j := range trip {
-				w.pa[jj*k+d] = m.PAlive(x, recency[j], T)
+		if !w.direct[d] {
+			continue
+		}
+		if pn, ok := m.(ParetoNBD); ok {
+			a0T, base := w.a0T[gi*k+d], pn.aliveBase(x, T)
+			for jj := range trip {
+				a0Tx := w.a0Tx[int(w.txIndex[off+jj])*k+d]
+				w.pa[jj*k+d] = pAliveFrom(base, a0FromTerms(a0Tx, a0T))
 			}
+			continue
+		}
+		for jj, j := range trip {
+			w.pa[jj*k+d] = m.PAlive(x, recency[j], T)
 		}
 	}
 }
