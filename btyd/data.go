@@ -172,6 +172,9 @@ type table struct {
 }
 
 func newTable(col []float64) table {
+	if t, ok := newCountTable(col); ok {
+		return t
+	}
 	values := slices.Clone(col)
 	slices.Sort(values)
 	values = slices.Compact(values)
@@ -181,6 +184,36 @@ func newTable(col []float64) table {
 		t.index[i] = int32(j)
 	}
 	return t
+}
+
+// newCountTable is newTable for a column of whole numbers below 2²¹
+// (counts, day numbers): a direct index over 0..max in place of a sort and
+// a binary search per row, the same table in one linear pass; false for
+// any other column.
+func newCountTable(col []float64) (table, bool) {
+	maxV := 0.0
+	for _, v := range col {
+		if !(v >= 0 && v < 1<<21) || v != math.Trunc(v) || math.Signbit(v) {
+			return table{}, false
+		}
+		maxV = max(maxV, v)
+	}
+	pos := make([]int32, int(maxV)+1)
+	for _, v := range col {
+		pos[int(v)] = 1
+	}
+	var values []float64
+	for v, seen := range pos {
+		if seen != 0 {
+			pos[v] = int32(len(values))
+			values = append(values, float64(v))
+		}
+	}
+	t := table{values: values, index: make([]int32, len(col))}
+	for i, v := range col {
+		t.index[i] = pos[int(v)]
+	}
+	return t, true
 }
 
 func (t table) apply(dst []float64, f func(v float64) float64) []float64 {

@@ -88,3 +88,44 @@ func TestSameBitsOnOneAndTwoCPUs(t *testing.T) {
 		})
 	}
 }
+
+// TestCountTableMatchesSorted holds the direct-index table to the sorted
+// one it replaces for whole-number columns, and checks it declines others.
+func TestCountTableMatchesSorted(t *testing.T) {
+	c, _ := simulateGenShop(20_000, 6)
+	sorted := func(col []float64) table {
+		values := slices.Clone(col)
+		slices.Sort(values)
+		values = slices.Compact(values)
+		tb := table{values: values, index: make([]int32, len(col))}
+		for i, v := range col {
+			j, _ := slices.BinarySearch(values, v)
+			tb.index[i] = int32(j)
+		}
+		return tb
+	}
+	for _, tc := range []struct {
+		name  string
+		col   []float64
+		count bool
+	}{
+		{"frequency", c.Frequency, true}, {"recency", c.Recency, true}, {"T", c.T, true},
+		{"one zero", []float64{0}, true},
+		{"weeks", []float64{1.5, 0, 3}, false}, {"negative zero", []float64{1, math.Copysign(0, -1)}, false},
+		{"too large", []float64{1 << 21}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := newCountTable(tc.col)
+			if ok != tc.count {
+				t.Fatalf("count table taken: %v, want %v", ok, tc.count)
+			}
+			if !ok {
+				return
+			}
+			want := sorted(tc.col)
+			if !slices.Equal(floatBits(got.values), floatBits(want.values)) || !slices.Equal(got.index, want.index) {
+				t.Error("count table differs from the sorted one")
+			}
+		})
+	}
+}

@@ -134,10 +134,21 @@ func FitGammaGamma(s Spend) (GammaGamma, Fit, error) {
 // the population mean pγ/(q−1) and the customer's own mean, the weight growing
 // with x. For x = 0 it is the population mean.
 func (g GammaGamma) ExpectedAverageValue(x, m float64) float64 {
-	population := g.P * g.Gamma / (g.Q - 1)
+	population, w := g.valueWeight(x)
+	return blendValue(population, w, x, m)
+}
+
+// valueWeight is ExpectedAverageValue's population mean and the weight of
+// the customer's own mean at x repeat purchases, shared by every customer
+// of one x.
+func (g GammaGamma) valueWeight(x float64) (population, w float64) {
+	return g.P * g.Gamma / (g.Q - 1), g.P * x / (g.P*x + g.Q - 1)
+}
+
+// blendValue is ExpectedAverageValue from valueWeight's parts.
+func blendValue(population, w, x, m float64) float64 {
 	if x <= 0 || !(m > 0) {
 		return population
 	}
-	w := g.P * x / (g.P*x + g.Q - 1)
 	return (1-w)*population + w*m
 }

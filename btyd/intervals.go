@@ -155,6 +155,10 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	pLo, pHi := (1-opts.Level)/2, (1+opts.Level)/2
 	hz := newCLVHorizons(o)
 	k := len(models)
+	var logs *logTable
+	if _, ok := pm.(batchModel); ok {
+		logs = newLogTable(models, u)
+	}
 	var lifetimes *lifetimeTable
 	if _, ok := pm.(ParetoNBD); ok {
 		lifetimes = newLifetimeTable(models, hz, u.T)
@@ -166,6 +170,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		go func() {
 			defer wg.Done()
 			w := newIntervalWork(k, len(hz.ts))
+			w.logs = logs
 			for {
 				un := int(next.Add(1)) - 1
 				if un >= len(units)-1 {
@@ -193,6 +198,9 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 					}
 					hz.unitValues(m, x, w.Ts, d, k, w.ifAlive, w.disc, w)
 				}
+				for d, g := range spend {
+					w.population[d], w.valueW[d] = g.valueWeight(x)
+				}
 				unit := order[groups[g0]:groups[g1]]
 				w.oddsTables(models, x, u.Recency, unit)
 				for gi, g := 0, g0; g < g1; gi, g = gi+1, g+1 {
@@ -207,9 +215,12 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 					}
 					w.pAlive(models, x, T, gi, int(groups[g]-groups[g0]), trip, u.Recency)
 					ifAlive, disc := w.ifAlive[gi*k:(gi+1)*k], w.disc[gi*k:(gi+1)*k]
-					buf := w.buf
+					buf, pd := w.buf, w.pd
 					for jj, j := range trip {
 						pa, alive0 := w.pa[jj*k:(jj+1)*k], w.alive0[jj]
+						for d := range pd {
+							pd[d] = pa[d] * disc[d]
+						}
 						copy(buf, pa)
 						paLo, paHi := w.q.bounds(buf, pLo, pHi, alive0)
 						for d := range buf {
@@ -230,7 +241,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 								continue
 							}
 							for d := range buf {
-								buf[d] = pa[d] * disc[d] * spend[d].ExpectedAverageValue(x, mi)
+								buf[d] = pd[d] * blendValue(w.population[d], w.valueW[d], x, mi)
 							}
 							lo, hi := w.q.bounds(buf, pLo, pHi, alive0*disc0*gg.ExpectedAverageValue(x, mi))
 							out.CLV.Low[i], out.CLV.High[i] = lo, hi
@@ -256,15 +267,19 @@ type intervalWork struct {
 	Ts, ifAlive, disc            []float64 // per group of a unit; ifAlive and disc group-major
 	alive0, pa                   []float64 // per triple of a group; pa triple-major
 	e, buf, terms                []float64
+	pd                           []float64 // per draw: P(alive) · discounted purchases of a triple
+	population, valueW           []float64 // per draw: valueWeight at the unit's x
 	nodeIfAlive, nodeDisc, nodeW []float64
 	q                            quantileScratch
 	// Dropout odds of a unit, see oddsTables.
-	byRecency []recencyAt
-	tx        []float64 // distinct recencies of the unit
-	txIndex   []int32   // unit triple → its recency in tx
-	oddsT     []float64 // group-major, per draw
-	oddsTx    []float64 // recency-major, per draw
-	direct    []bool    // per draw: no tables, PAlive itself
+	byRecency  []recencyAt
+	tx         []float64 // distinct recencies of the unit
+	txIndex    []int32   // unit triple → its recency in tx
+	oddsT      []float64 // group-major, per draw
+	oddsTx     []float64 // recency-major, per draw
+	direct     []bool    // per draw: no tables, PAlive itself
+	logs       *logTable // shared by all workers, read only
+	TsAt, txAt []int32   // Ts and tx positions in logs
 	// Pareto/NBD's ₂F₁ terms of P(alive): recency-major and group-major,
 	// per draw.
 	a0Tx, a0T []float64
@@ -277,6 +292,7 @@ type recencyAt struct {
 
 func newIntervalWork(k, horizons int) *intervalWork {
 	return &intervalWork{k: k, e: make([]float64, horizons), buf: make([]float64, k), direct: make([]bool, k),
+		pd: make([]float64, k), population: make([]float64, k), valueW: make([]float64, k),
 		nodeIfAlive: make([]float64, chebNodes), nodeDisc: make([]float64, chebNodes), nodeW: make([]float64, chebNodes),
 		q: newQuantileScratch(k)}
 }
@@ -501,6 +517,9 @@ type batchModel interface {
 	// PAlive = 1 / (1 + exp(base − power·ln(tₓ + shift))). alive reports a
 	// customer who cannot have dropped out (PAlive 1).
 	dropoutOdds(x, T float64) (base, power, shift float64, alive bool)
+	// dropoutSplit is dropoutOdds without its T term: base = c0 +
+	// power·ln(T + shift), the same bits.
+	dropoutSplit(x float64) (c0, power, shift float64, alive bool)
 }
 
 func (m BGNBD) interpShift() float64 { return m.Alpha }
@@ -508,10 +527,26 @@ func (m BGNBD) interpShift() float64 { return m.Alpha }
 // dropoutOdds: ln a − ln(b+x−1) + (r+x)·ln(α+T) − (r+x)·ln(α+tₓ); without
 // repeat purchases a BG/NBD customer cannot have dropped out.
 func (m BGNBD) dropoutOdds(x, T float64) (base, power, shift float64, alive bool) {
+	return oddsAt(m.dropoutSplit(x))(T)
+}
+
+// dropoutSplit is dropoutOdds' base less its T term: base = c0 +
+// power·ln(T + shift).
+func (m BGNBD) dropoutSplit(x float64) (c0, power, shift float64, alive bool) {
 	if x == 0 {
 		return 0, 0, m.Alpha, true
 	}
-	return math.Log(m.A) - math.Log(m.B+x-1) + (m.R+x)*math.Log(m.Alpha+T), m.R + x, m.Alpha, false
+	return math.Log(m.A) - math.Log(m.B+x-1), m.R + x, m.Alpha, false
+}
+
+// oddsAt turns a dropoutSplit into dropoutOdds at T.
+func oddsAt(c0, power, shift float64, alive bool) func(T float64) (base, power, shift float64, alive bool) {
+	return func(T float64) (float64, float64, float64, bool) {
+		if alive {
+			return 0, 0, shift, true
+		}
+		return c0 + power*math.Log(T+shift), power, shift, false
+	}
 }
 
 func (m MBGNBD) interpShift() float64 { return m.Alpha }
@@ -520,7 +555,12 @@ func (m MBGNBD) interpShift() float64 { return m.Alpha }
 // customer may have dropped out at the first purchase, so none is surely
 // alive.
 func (m MBGNBD) dropoutOdds(x, T float64) (base, power, shift float64, alive bool) {
-	return math.Log(m.A) - math.Log(m.B+x) + (m.R+x)*math.Log(m.Alpha+T), m.R + x, m.Alpha, false
+	return oddsAt(m.dropoutSplit(x))(T)
+}
+
+// dropoutSplit is dropoutOdds' base less its T term, as BGNBD's.
+func (m MBGNBD) dropoutSplit(x float64) (c0, power, shift float64, alive bool) {
+	return math.Log(m.A) - math.Log(m.B+x), m.R + x, m.Alpha, false
 }
 
 // expectedIfAliveAt is ExpectedIfAlive over many horizons, to rounding: the
@@ -556,6 +596,7 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 		w.txIndex[r.pos] = int32(len(w.tx) - 1)
 	}
 	ng, nx := len(w.Ts), len(w.tx)
+	w.TsAt, w.txAt = w.logs.index(w.TsAt, w.Ts), w.logs.index(w.txAt, w.tx)
 	w.oddsT = slices.Grow(w.oddsT[:0], ng*k)[:ng*k]
 	w.oddsTx = slices.Grow(w.oddsTx[:0], nx*k)[:nx*k]
 	w.a0Tx = slices.Grow(w.a0Tx[:0], nx*k)[:nx*k]
@@ -577,35 +618,102 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 		if w.direct[d] {
 			continue
 		}
-		var power, shift float64
-		for g, T := range w.Ts {
-			base, pw, sh, alive := b.dropoutOdds(x, T)
-			if alive {
-				w.oddsT[g*k+d] = 0
-				continue
+		// ln(t + shift) from the draw's table where it has one: the same
+		// value, computed once per distinct time rather than per unit.
+		c0, power, shift, alive := b.dropoutSplit(x)
+		logs := w.logs.of(d, shift)
+		logOf := func(t float64, idx []int32, i int) float64 {
+			if logs != nil {
+				return logs[idx[i]]
 			}
-			if (power != 0 && (pw != power || sh != shift)) || base > maxOddsExp {
+			return math.Log(t + shift)
+		}
+		if alive {
+			// Every group alive: oddsT is 0 and oddsTx 1.
+			for g := range w.Ts {
+				w.oddsT[g*k+d] = 0
+			}
+			for i := range w.tx {
+				w.oddsTx[i*k+d] = 1
+			}
+			continue
+		}
+		for g, T := range w.Ts {
+			base := c0 + power*logOf(T, w.TsAt, g)
+			if base > maxOddsExp {
 				w.direct[d] = true
 				break
 			}
-			power, shift = pw, sh
 			w.oddsT[g*k+d] = math.Exp(base)
 		}
 		if w.direct[d] {
 			continue
 		}
-		if power != 0 && math.Max(math.Abs(math.Log(w.tx[0]+shift)), math.Abs(math.Log(w.tx[nx-1]+shift)))*power > maxOddsExp {
+		if math.Max(math.Abs(logOf(w.tx[0], w.txAt, 0)), math.Abs(logOf(w.tx[nx-1], w.txAt, nx-1)))*power > maxOddsExp {
 			w.direct[d] = true
 			continue
 		}
 		for i, tx := range w.tx {
-			if power == 0 { // every group alive: oddsT is 0
-				w.oddsTx[i*k+d] = 1
-			} else {
-				w.oddsTx[i*k+d] = math.Exp(-power * math.Log(tx+shift))
-			}
+			w.oddsTx[i*k+d] = math.Exp(-power * logOf(tx, w.txAt, i))
 		}
 	}
+}
+
+// maxLogTable bounds logTable's entries, draws × distinct times.
+const maxLogTable = 1 << 22
+
+// logTable holds ln(t + shift) for every distinct time t (T or recency)
+// under every draw of a batchModel, whose dropout odds take it once per
+// (x, T) and once per (x, tₓ): the nightly job's times are whole days, a
+// thousand or so values, shared by all x.
+type logTable struct {
+	times  []float64 // ascending
+	shifts []float64 // per draw
+	logs   [][]float64
+}
+
+func newLogTable(models []PurchaseModel, u Customers) *logTable {
+	times := slices.Concat(u.T, u.Recency)
+	slices.Sort(times)
+	times = slices.Compact(times)
+	if len(times)*len(models) > maxLogTable {
+		return nil
+	}
+	lt := &logTable{times: times, shifts: make([]float64, len(models)), logs: make([][]float64, len(models))}
+	parallel(len(models), func(d int) {
+		b, ok := models[d].(batchModel)
+		if !ok {
+			return
+		}
+		shift := b.interpShift()
+		v := make([]float64, len(times))
+		for i, t := range times {
+			v[i] = math.Log(t + shift)
+		}
+		lt.shifts[d], lt.logs[d] = shift, v
+	})
+	return lt
+}
+
+// of is draw d's table if it was made with this shift, else nil.
+func (lt *logTable) of(d int, shift float64) []float64 {
+	if lt == nil || lt.logs[d] == nil || lt.shifts[d] != shift {
+		return nil
+	}
+	return lt.logs[d]
+}
+
+// index sets idx[i] to the position of ts[i] among the table's times.
+func (lt *logTable) index(idx []int32, ts []float64) []int32 {
+	idx = idx[:0]
+	if lt == nil {
+		return idx
+	}
+	for _, t := range ts {
+		i, _ := slices.BinarySearch(lt.times, t)
+		idx = append(idx, int32(i))
+	}
+	return idx
 }
 
 // pAlive fills w.pa with P(alive) of the triples of group gi (starting at
