@@ -157,7 +157,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	k := len(models)
 	var logs *logTable
 	if _, ok := pm.(batchModel); ok {
-		logs = newLogTable(models, u)
+		logs = newLogTable(models, u, hz)
 	}
 	var lifetimes *lifetimeTable
 	if _, ok := pm.(ParetoNBD); ok {
@@ -183,6 +183,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 					w.Ts = append(w.Ts, u.T[order[groups[g]]])
 				}
 				ng := len(w.Ts)
+				w.TsAt = w.logs.index(w.TsAt, w.Ts)
 				w.ifAlive = slices.Grow(w.ifAlive[:0], ng*k)[:ng*k]
 				w.disc = slices.Grow(w.disc[:0], ng*k)[:ng*k]
 				for d, m := range models {
@@ -369,9 +370,14 @@ func newCLVHorizons(o PredictOptions) clvHorizons {
 // sum; w.e receives the horizons' values. batch allows a model's faster
 // form, equal to rounding only.
 func (h clvHorizons) eval(pm PurchaseModel, x, T float64, w *intervalWork, batch bool) (ifAlive, disc float64) {
+	return h.evalL1z(pm, x, T, w, batch, nil)
+}
+
+// evalL1z is eval with expectedIfAliveAt's l1z.
+func (h clvHorizons) evalL1z(pm PurchaseModel, x, T float64, w *intervalWork, batch bool, l1z []float64) (ifAlive, disc float64) {
 	scratch := w.e
 	if b, ok := pm.(batchModel); ok && batch {
-		b.expectedIfAliveAt(scratch, h.ts, x, T, &w.terms)
+		b.expectedIfAliveAt(scratch, h.ts, x, T, l1z, &w.terms)
 	} else {
 		for i, t := range h.ts {
 			scratch[i] = pm.ExpectedIfAlive(t, x, T)
@@ -460,7 +466,7 @@ func (h clvHorizons) unitValues(m PurchaseModel, x float64, Ts []float64, d, k i
 	n := len(Ts)
 	if !ok || n <= 2*chebNodes || Ts[0] == Ts[n-1] {
 		for g, T := range Ts {
-			ifAlive[g*k+d], disc[g*k+d] = h.eval(m, x, T, w, true)
+			ifAlive[g*k+d], disc[g*k+d] = h.evalL1z(m, x, T, w, true, w.l1zOf(d, g))
 		}
 		return
 	}
@@ -507,8 +513,10 @@ func (h clvHorizons) unitValues(m PurchaseModel, x float64, Ts []float64, d, k i
 // use them).
 type batchModel interface {
 	// expectedIfAliveAt sets dst[h] to ExpectedIfAlive(ts[h], x, T), with
-	// scratch to grow and reuse.
-	expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]float64)
+	// scratch to grow and reuse. l1z, when not nil, holds ln(1 − z) of
+	// every horizon, z = ts[h]/(α + T + ts[h]), which depends on T and the
+	// parameters but not on x; nil computes it.
+	expectedIfAliveAt(dst, ts []float64, x, T float64, l1z []float64, scratch *[]float64)
 	// interpShift is the time expected purchases depend on T through, as
 	// ln(T + shift), which they are smooth in (α for BG/NBD).
 	interpShift() float64
@@ -565,8 +573,8 @@ func (m MBGNBD) dropoutSplit(x float64) (c0, power, shift float64, alive bool) {
 
 // expectedIfAliveAt is ExpectedIfAlive over many horizons, to rounding: the
 // MBG/NBD expectation is BG/NBD's with b one higher.
-func (m MBGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]float64) {
-	BGNBD{m.R, m.Alpha, m.A, m.B + 1}.expectedIfAliveAt(dst, ts, x, T, scratch)
+func (m MBGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, l1z []float64, scratch *[]float64) {
+	BGNBD{m.R, m.Alpha, m.A, m.B + 1}.expectedIfAliveAt(dst, ts, x, T, l1z, scratch)
 }
 
 // maxOddsTable bounds a unit's table of recency odds, in entries.
@@ -596,7 +604,7 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 		w.txIndex[r.pos] = int32(len(w.tx) - 1)
 	}
 	ng, nx := len(w.Ts), len(w.tx)
-	w.TsAt, w.txAt = w.logs.index(w.TsAt, w.Ts), w.logs.index(w.txAt, w.tx)
+	w.txAt = w.logs.index(w.txAt, w.tx) // w.TsAt is set with w.Ts
 	w.oddsT = slices.Grow(w.oddsT[:0], ng*k)[:ng*k]
 	w.oddsTx = slices.Grow(w.oddsTx[:0], nx*k)[:nx*k]
 	w.a0Tx = slices.Grow(w.a0Tx[:0], nx*k)[:nx*k]
@@ -659,6 +667,18 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 	}
 }
 
+// l1zOf is draw d's ln(1 − z) of every horizon at group g's T, from the
+// table, or nil.
+func (w *intervalWork) l1zOf(d, g int) []float64 {
+	lt := w.logs
+	if lt == nil || lt.l1z[d] == nil || g >= len(w.TsAt) {
+		return nil
+	}
+	nh := lt.horizons
+	i := int(w.TsAt[g])
+	return lt.l1z[d][i*nh : (i+1)*nh]
+}
+
 // maxLogTable bounds logTable's entries, draws × distinct times.
 const maxLogTable = 1 << 22
 
@@ -666,20 +686,28 @@ const maxLogTable = 1 << 22
 // under every draw of a batchModel, whose dropout odds take it once per
 // (x, T) and once per (x, tₓ): the nightly job's times are whole days, a
 // thousand or so values, shared by all x.
+//
+// It also holds ln(1 − z), z = t/(α + T + t), for every horizon t and
+// distinct T: BG/NBD's expected purchases take it twice per (x, T), though
+// it does not depend on x.
 type logTable struct {
-	times  []float64 // ascending
-	shifts []float64 // per draw
-	logs   [][]float64
+	times    []float64 // ascending
+	shifts   []float64 // per draw
+	logs     [][]float64
+	horizons int
+	l1z      [][]float64 // per draw, time-major
 }
 
-func newLogTable(models []PurchaseModel, u Customers) *logTable {
+func newLogTable(models []PurchaseModel, u Customers, hz clvHorizons) *logTable {
 	times := slices.Concat(u.T, u.Recency)
 	slices.Sort(times)
 	times = slices.Compact(times)
-	if len(times)*len(models) > maxLogTable {
+	nh := len(hz.ts)
+	if len(times)*len(models)*(1+nh) > maxLogTable {
 		return nil
 	}
-	lt := &logTable{times: times, shifts: make([]float64, len(models)), logs: make([][]float64, len(models))}
+	lt := &logTable{times: times, shifts: make([]float64, len(models)), logs: make([][]float64, len(models)),
+		horizons: nh, l1z: make([][]float64, len(models))}
 	parallel(len(models), func(d int) {
 		b, ok := models[d].(batchModel)
 		if !ok {
@@ -691,8 +719,34 @@ func newLogTable(models []PurchaseModel, u Customers) *logTable {
 			v[i] = math.Log(t + shift)
 		}
 		lt.shifts[d], lt.logs[d] = shift, v
+		if alpha, ok := alphaOf(models[d]); ok {
+			l := make([]float64, len(times)*nh)
+			for i, T := range times {
+				for j, t := range hz.ts {
+					// As expectedIfAliveAt computes it.
+					var z float64
+					if t > 0 {
+						z = t / (alpha + T + t)
+					}
+					l[i*nh+j] = math.Log1p(-z)
+				}
+			}
+			lt.l1z[d] = l
+		}
 	})
 	return lt
+}
+
+// alphaOf is the α of a BG/NBD or MBG/NBD model, whose expected purchases
+// take ln(1 − z) with z = t/(α + T + t).
+func alphaOf(m PurchaseModel) (float64, bool) {
+	switch m := m.(type) {
+	case BGNBD:
+		return m.Alpha, true
+	case MBGNBD:
+		return m.Alpha, true
+	}
+	return 0, false
 }
 
 // of is draw d's table if it was made with this shift, else nil.
@@ -756,9 +810,13 @@ const maxBatch = 32
 // and every horizon is the polynomial Σ dₖ·yᵏ in y = z/z_max <= 1, by
 // Horner's rule. Series that climb out of float range (heavy buyers) take
 // logSeries one horizon at a time.
-func (m BGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]float64) {
+func (m BGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, l1z []float64, scratch *[]float64) {
 	for len(ts) > maxBatch {
-		m.expectedIfAliveAt(dst[:maxBatch], ts[:maxBatch], x, T, scratch)
+		var head []float64
+		if l1z != nil {
+			head, l1z = l1z[:maxBatch], l1z[maxBatch:]
+		}
+		m.expectedIfAliveAt(dst[:maxBatch], ts[:maxBatch], x, T, head, scratch)
 		dst, ts = dst[maxBatch:], ts[maxBatch:]
 	}
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
@@ -795,14 +853,20 @@ func (m BGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]flo
 			continue
 		}
 		z := zs[h]
+		var l1 float64
+		if l1z != nil {
+			l1 = l1z[h]
+		} else {
+			l1 = math.Log1p(-z)
+		}
 		var lh float64
 		if z != 0 {
 			lh = logF[h]
 			if euler {
-				lh += (hc - ha - hb) * math.Log1p(-z)
+				lh += (hc - ha - hb) * l1
 			}
 		}
-		logTerm := (r+x)*math.Log1p(-z) + lh
+		logTerm := (r+x)*l1 + lh
 		dst[h] = math.Max(0, (a+b+x-1)/(a-1)*-math.Expm1(logTerm))
 	}
 }
