@@ -129,3 +129,25 @@ func TestCountTableMatchesSorted(t *testing.T) {
 		})
 	}
 }
+
+// TestExpectedMatchesPerCustomerCalls holds Expected, which shares work
+// between customers, to one PAlive and one ExpectedIfAlive call per
+// customer, bit for bit, for every purchase model.
+func TestExpectedMatchesPerCustomerCalls(t *testing.T) {
+	c, _ := simulateGenShop(3_000, 21)
+	for _, name := range benchModels {
+		t.Run(name, func(t *testing.T) {
+			pm, _, err := fitPurchaseModel(name, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Expected(pm, c, 90)
+			for i := range c.Len() {
+				x, tx, T := c.Frequency[i], c.Recency[i], c.T[i]
+				if want := pm.PAlive(x, tx, T) * pm.ExpectedIfAlive(90, x, T); math.Float64bits(got[i]) != math.Float64bits(want) {
+					t.Fatalf("customer %d (%v, %v, %v): %v, per-customer calls give %v", i, x, tx, T, got[i], want)
+				}
+			}
+		})
+	}
+}

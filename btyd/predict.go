@@ -125,13 +125,30 @@ func (m ParetoNBD) histories(h, u Customers, urows []int32, horizon float64, ali
 
 // Expected is the expected number of purchases of every customer over the
 // next horizon time units, the model's costly part done once per distinct (x, T).
+//
+// P(alive) is computed once per distinct history, through the model's
+// shared terms where it has them (Pareto/NBD's ₂F₁ per distinct (x, t)),
+// the same value per customer as a call of PAlive each.
 func Expected(pm PurchaseModel, c Customers, horizon float64) []float64 {
-	u, rows := compress(Customers{Frequency: c.Frequency, Recency: c.T, T: c.T})
+	h, hrows := compress(c)
+	u, urows := compress(Customers{Frequency: h.Frequency, Recency: h.T, T: h.T})
 	ifAlive := make([]float64, u.Len())
 	parallel(u.Len(), func(j int) { ifAlive[j] = pm.ExpectedIfAlive(horizon, u.Frequency[j], u.T[j]) })
+	alive := make([]float64, h.Len())
+	if pn, ok := pm.(ParetoNBD); ok {
+		d := newParetoData(h)
+		terms := make([]float64, len(d.px))
+		parallel(len(terms), func(p int) { terms[p] = pn.a0Term(d.px[p], d.pt[p]) })
+		parallel(h.Len(), func(j int) {
+			alive[j] = pn.pAliveA0(h.Frequency[j], h.T[j], a0FromTerms(terms[d.rowTx[j]], terms[d.rowT[j]]))
+		})
+	} else {
+		parallel(h.Len(), func(j int) { alive[j] = pm.PAlive(h.Frequency[j], h.Recency[j], h.T[j]) })
+	}
 	out := make([]float64, c.Len())
 	parallel(c.Len(), func(i int) {
-		out[i] = pm.PAlive(c.Frequency[i], c.Recency[i], c.T[i]) * ifAlive[rows[i]]
+		k := hrows[i]
+		out[i] = alive[k] * ifAlive[urows[k]]
 	})
 	return out
 }
