@@ -7,6 +7,7 @@ package btyd
 import (
 	"errors"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -66,9 +67,7 @@ func Compress(c Customers) Customers {
 // compress also returns, for every input row, its row in the output.
 func compress(c Customers) (Customers, []int32) {
 	if packable(c) {
-		return compressBy(c, func(i int) uint64 {
-			return uint64(c.Frequency[i])<<42 | uint64(c.Recency[i])<<21 | uint64(c.T[i])
-		})
+		return compressPacked(c)
 	}
 	type key struct{ x, tx, T float64 }
 	return compressBy(c, func(i int) key { return key{c.Frequency[i], c.Recency[i], c.T[i]} })
@@ -86,6 +85,46 @@ func packable(c Customers) bool {
 		}
 	}
 	return true
+}
+
+// compressPacked is compressBy for packable customers, with an
+// open-addressing table of packed keys in place of a Go map: the rows come
+// out the same, in order of first occurrence, at a fraction of the
+// hashing cost (a Go map's probing and growth were most of a compression).
+func compressPacked(c Customers) (Customers, []int32) {
+	n := c.Len()
+	size := 1
+	for size < 2*n {
+		size <<= 1
+	}
+	shift := 64 - uint(bits.Len(uint(size-1)))
+	mask := uint64(size - 1)
+	// A slot holds its key + 1, so 0 marks it empty (packed keys stay
+	// below 2⁶³), and the key's row in the output.
+	keys := make([]uint64, size)
+	slot := make([]int32, size)
+	rows := make([]int32, n)
+	var out Customers
+	out.Weight = []float64{}
+	for i := range n {
+		k := uint64(c.Frequency[i])<<42 | uint64(c.Recency[i])<<21 | uint64(c.T[i])
+		h := (k * 0x9e3779b97f4a7c15) >> shift
+		for keys[h] != 0 && keys[h] != k+1 {
+			h = (h + 1) & mask
+		}
+		j := slot[h]
+		if keys[h] == 0 {
+			j = int32(len(out.Frequency))
+			keys[h], slot[h] = k+1, j
+			out.Frequency = append(out.Frequency, c.Frequency[i])
+			out.Recency = append(out.Recency, c.Recency[i])
+			out.T = append(out.T, c.T[i])
+			out.Weight = append(out.Weight, 0)
+		}
+		out.Weight[j] += c.weight(i)
+		rows[i] = j
+	}
+	return out, rows
 }
 
 func compressBy[K comparable](c Customers, keyOf func(i int) K) (Customers, []int32) {
@@ -133,6 +172,9 @@ type table struct {
 }
 
 func newTable(col []float64) table {
+	if t, ok := newCountTable(col); ok {
+		return t
+	}
 	values := slices.Clone(col)
 	slices.Sort(values)
 	values = slices.Compact(values)
@@ -142,6 +184,36 @@ func newTable(col []float64) table {
 		t.index[i] = int32(j)
 	}
 	return t
+}
+
+// newCountTable is newTable for a column of whole numbers below 2²¹
+// (counts, day numbers): a direct index over 0..max in place of a sort and
+// a binary search per row, the same table in one linear pass; false for
+// any other column.
+func newCountTable(col []float64) (table, bool) {
+	maxV := 0.0
+	for _, v := range col {
+		if !(v >= 0 && v < 1<<21) || v != math.Trunc(v) || math.Signbit(v) {
+			return table{}, false
+		}
+		maxV = max(maxV, v)
+	}
+	pos := make([]int32, int(maxV)+1)
+	for _, v := range col {
+		pos[int(v)] = 1
+	}
+	var values []float64
+	for v, seen := range pos {
+		if seen != 0 {
+			pos[v] = int32(len(values))
+			values = append(values, float64(v))
+		}
+	}
+	t := table{values: values, index: make([]int32, len(col))}
+	for i, v := range col {
+		t.index[i] = pos[int(v)]
+	}
+	return t, true
 }
 
 func (t table) apply(dst []float64, f func(v float64) float64) []float64 {

@@ -40,12 +40,21 @@ func minimize(model string, names []string, start []float64, weight float64, f o
 	for i, v := range start {
 		lp0[i] = math.Log(v)
 	}
-	// Func and Grad ask for the same point in turn; evaluate once.
-	var lastX, lastGrad []float64
-	var lastVal float64
+	// Func and Grad ask for the same points, not always in turn (the line
+	// search comes back to a point it evaluated before another): remember
+	// the last few and evaluate each once. An objective gives the same bits
+	// for the same point, so this changes no result, only the cost.
+	type point struct {
+		x, grad []float64
+		val     float64
+	}
+	var recent [evalCache]point
+	next := 0
 	eval := func(x []float64) (float64, []float64) {
-		if lastX != nil && slices.Equal(x, lastX) {
-			return lastVal, lastGrad
+		for _, p := range recent {
+			if p.x != nil && slices.Equal(x, p.x) {
+				return p.val, p.grad
+			}
 		}
 		g := make([]float64, len(x))
 		var gp []float64
@@ -56,7 +65,8 @@ func minimize(model string, names []string, start []float64, weight float64, f o
 		if math.IsNaN(v) {
 			v = math.Inf(1) // steer the line search away rather than stop
 		}
-		lastX, lastVal, lastGrad = slices.Clone(x), v, g
+		recent[next] = point{slices.Clone(x), g, v}
+		next = (next + 1) % evalCache
 		return v, g
 	}
 	p := optimize.Problem{Func: func(x []float64) float64 { v, _ := eval(x); return v }}
@@ -92,8 +102,7 @@ func minimize(model string, names []string, start []float64, weight float64, f o
 	// A line search that cannot improve on a point where the gradient has
 	// vanished is at the optimum, only flatter than float precision resolves.
 	if !fit.Converged && withGrad {
-		g := make([]float64, len(res.X))
-		f(res.X, g)
+		_, g := eval(res.X)
 		fit.Converged = maxAbs(g) < 1e-5
 	}
 	if !fit.Converged {
@@ -104,6 +113,9 @@ func minimize(model string, names []string, start []float64, weight float64, f o
 	}
 	return fit, nil
 }
+
+// evalCache is how many recent points minimize remembers.
+const evalCache = 8
 
 func finiteAll(v []float64) bool {
 	for _, x := range v {

@@ -136,10 +136,21 @@ func FitGammaGamma(s Spend) (GammaGamma, Fit, error) {
 // repeat purchases refunded in full, is outside what the model is fitted
 // on, yet the formula holds there and pulls the value below the mean.
 func (g GammaGamma) ExpectedAverageValue(x, m float64) float64 {
-	population := g.P * g.Gamma / (g.Q - 1)
+	population, w := g.valueWeight(x)
+	return blendValue(population, w, x, m)
+}
+
+// valueWeight is ExpectedAverageValue's population mean and the weight of
+// the customer's own mean at x repeat purchases, shared by every customer
+// of one x.
+func (g GammaGamma) valueWeight(x float64) (population, w float64) {
+	return g.P * g.Gamma / (g.Q - 1), g.P * x / (g.P*x + g.Q - 1)
+}
+
+// blendValue is ExpectedAverageValue from valueWeight's parts.
+func blendValue(population, w, x, m float64) float64 {
 	if x <= 0 || !(m >= 0) {
 		return population
 	}
-	w := g.P * x / (g.P*x + g.Q - 1)
 	return (1-w)*population + w*m
 }

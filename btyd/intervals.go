@@ -132,11 +132,18 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	}
 	// groups are offsets into order where (x, T) changes; units are runs of
 	// at most unitGroups groups of one x, the parallel work items.
+	// A model without the batch forms computes every group directly, so
+	// its units take all groups of one x: what they share (Pareto/NBD's
+	// ₂F₁ terms per recency) is then computed once per x.
+	maxGroups := int32(unitGroups)
+	if _, ok := pm.(batchModel); !ok {
+		maxGroups = math.MaxInt32
+	}
 	var groups, units []int32
 	for p, j := range order {
 		if p == 0 || u.Frequency[j] != u.Frequency[order[p-1]] || u.T[j] != u.T[order[p-1]] {
 			g := int32(len(groups))
-			if p == 0 || u.Frequency[j] != u.Frequency[order[p-1]] || g-units[len(units)-1] == unitGroups {
+			if p == 0 || u.Frequency[j] != u.Frequency[order[p-1]] || g-units[len(units)-1] == maxGroups {
 				units = append(units, g)
 			}
 			groups = append(groups, int32(p))
@@ -148,6 +155,14 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	pLo, pHi := (1-opts.Level)/2, (1+opts.Level)/2
 	hz := newCLVHorizons(o)
 	k := len(models)
+	var logs *logTable
+	if _, ok := pm.(batchModel); ok {
+		logs = newLogTable(models, u, hz)
+	}
+	var lifetimes *lifetimeTable
+	if _, ok := pm.(ParetoNBD); ok {
+		lifetimes = newLifetimeTable(models, hz, u.T)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -155,6 +170,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		go func() {
 			defer wg.Done()
 			w := newIntervalWork(k, len(hz.ts))
+			w.logs = logs
 			for {
 				un := int(next.Add(1)) - 1
 				if un >= len(units)-1 {
@@ -167,10 +183,24 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 					w.Ts = append(w.Ts, u.T[order[groups[g]]])
 				}
 				ng := len(w.Ts)
+				w.TsAt = w.logs.index(w.TsAt, w.Ts)
 				w.ifAlive = slices.Grow(w.ifAlive[:0], ng*k)[:ng*k]
 				w.disc = slices.Grow(w.disc[:0], ng*k)[:ng*k]
 				for d, m := range models {
+					if lifetimes != nil && lifetimes.values[d] != nil {
+						for g, T := range w.Ts {
+							if a, b, ok := lifetimes.eval(hz, m, d, x, T, w); ok {
+								w.ifAlive[g*k+d], w.disc[g*k+d] = a, b
+							} else {
+								w.ifAlive[g*k+d], w.disc[g*k+d] = hz.eval(m, x, T, w, true)
+							}
+						}
+						continue
+					}
 					hz.unitValues(m, x, w.Ts, d, k, w.ifAlive, w.disc, w)
+				}
+				for d, g := range spend {
+					w.population[d], w.valueW[d] = g.valueWeight(x)
 				}
 				unit := order[groups[g0]:groups[g1]]
 				w.oddsTables(models, x, u.Recency, unit)
@@ -186,9 +216,12 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 					}
 					w.pAlive(models, x, T, gi, int(groups[g]-groups[g0]), trip, u.Recency)
 					ifAlive, disc := w.ifAlive[gi*k:(gi+1)*k], w.disc[gi*k:(gi+1)*k]
-					buf := w.buf
+					buf, pd := w.buf, w.pd
 					for jj, j := range trip {
 						pa, alive0 := w.pa[jj*k:(jj+1)*k], w.alive0[jj]
+						for d := range pd {
+							pd[d] = pa[d] * disc[d]
+						}
 						copy(buf, pa)
 						paLo, paHi := w.q.bounds(buf, pLo, pHi, alive0)
 						for d := range buf {
@@ -209,7 +242,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 								continue
 							}
 							for d := range buf {
-								buf[d] = pa[d] * disc[d] * spend[d].ExpectedAverageValue(x, mi)
+								buf[d] = pd[d] * blendValue(w.population[d], w.valueW[d], x, mi)
 							}
 							lo, hi := w.q.bounds(buf, pLo, pHi, alive0*disc0*gg.ExpectedAverageValue(x, mi))
 							out.CLV.Low[i], out.CLV.High[i] = lo, hi
@@ -235,15 +268,22 @@ type intervalWork struct {
 	Ts, ifAlive, disc            []float64 // per group of a unit; ifAlive and disc group-major
 	alive0, pa                   []float64 // per triple of a group; pa triple-major
 	e, buf, terms                []float64
+	pd                           []float64 // per draw: P(alive) · discounted purchases of a triple
+	population, valueW           []float64 // per draw: valueWeight at the unit's x
 	nodeIfAlive, nodeDisc, nodeW []float64
 	q                            quantileScratch
 	// Dropout odds of a unit, see oddsTables.
-	byRecency []recencyAt
-	tx        []float64 // distinct recencies of the unit
-	txIndex   []int32   // unit triple → its recency in tx
-	oddsT     []float64 // group-major, per draw
-	oddsTx    []float64 // recency-major, per draw
-	direct    []bool    // per draw: no tables, PAlive itself
+	byRecency  []recencyAt
+	tx         []float64 // distinct recencies of the unit
+	txIndex    []int32   // unit triple → its recency in tx
+	oddsT      []float64 // group-major, per draw
+	oddsTx     []float64 // recency-major, per draw
+	direct     []bool    // per draw: no tables, PAlive itself
+	logs       *logTable // shared by all workers, read only
+	TsAt, txAt []int32   // Ts and tx positions in logs
+	// Pareto/NBD's ₂F₁ terms of P(alive): recency-major and group-major,
+	// per draw.
+	a0Tx, a0T []float64
 }
 
 type recencyAt struct {
@@ -253,6 +293,7 @@ type recencyAt struct {
 
 func newIntervalWork(k, horizons int) *intervalWork {
 	return &intervalWork{k: k, e: make([]float64, horizons), buf: make([]float64, k), direct: make([]bool, k),
+		pd: make([]float64, k), population: make([]float64, k), valueW: make([]float64, k),
 		nodeIfAlive: make([]float64, chebNodes), nodeDisc: make([]float64, chebNodes), nodeW: make([]float64, chebNodes),
 		q: newQuantileScratch(k)}
 }
@@ -329,20 +370,84 @@ func newCLVHorizons(o PredictOptions) clvHorizons {
 // sum; w.e receives the horizons' values. batch allows a model's faster
 // form, equal to rounding only.
 func (h clvHorizons) eval(pm PurchaseModel, x, T float64, w *intervalWork, batch bool) (ifAlive, disc float64) {
+	return h.evalL1z(pm, x, T, w, batch, nil)
+}
+
+// evalL1z is eval with expectedIfAliveAt's l1z.
+func (h clvHorizons) evalL1z(pm PurchaseModel, x, T float64, w *intervalWork, batch bool, l1z []float64) (ifAlive, disc float64) {
 	scratch := w.e
 	if b, ok := pm.(batchModel); ok && batch {
-		b.expectedIfAliveAt(scratch, h.ts, x, T, &w.terms)
+		b.expectedIfAliveAt(scratch, h.ts, x, T, l1z, &w.terms)
 	} else {
 		for i, t := range h.ts {
 			scratch[i] = pm.ExpectedIfAlive(t, x, T)
 		}
 	}
+	return h.sum(scratch)
+}
+
+// sum is eval's result from the horizons' expected purchases if alive.
+func (h clvHorizons) sum(e []float64) (ifAlive, disc float64) {
 	var prev float64
 	for m, d := range h.discount {
-		disc += (scratch[m] - prev) / d
-		prev = scratch[m]
+		disc += (e[m] - prev) / d
+		prev = e[m]
 	}
-	return scratch[h.horizon], disc
+	return e[h.horizon], disc
+}
+
+// lifetimeTable holds, for Pareto/NBD draws, lifetimeWithin at every
+// horizon and every distinct T: the x-free factor of ExpectedIfAlive,
+// computed once per (T, draw) rather than once per (x, T, draw).
+type lifetimeTable struct {
+	Ts     []float64 // distinct T, ascending
+	values [][]float64
+}
+
+func newLifetimeTable(models []PurchaseModel, h clvHorizons, T []float64) *lifetimeTable {
+	Ts := slices.Clone(T)
+	slices.Sort(Ts)
+	lt := &lifetimeTable{Ts: slices.Compact(Ts), values: make([][]float64, len(models))}
+	nh := len(h.ts)
+	parallel(len(models), func(d int) {
+		pn, ok := models[d].(ParetoNBD)
+		if !ok {
+			return
+		}
+		v := make([]float64, len(lt.Ts)*nh)
+		for i, T := range lt.Ts {
+			for j, t := range h.ts {
+				v[i*nh+j] = pn.lifetimeWithin(t, T)
+			}
+		}
+		lt.values[d] = v
+	})
+	return lt
+}
+
+// eval is clvHorizons.eval for draw d, a Pareto/NBD model, from the table;
+// false when the draw has none.
+func (lt *lifetimeTable) eval(h clvHorizons, m PurchaseModel, d int, x, T float64, w *intervalWork) (ifAlive, disc float64, ok bool) {
+	pn, isPareto := m.(ParetoNBD)
+	if lt == nil || !isPareto || lt.values[d] == nil {
+		return 0, 0, false
+	}
+	i, found := slices.BinarySearch(lt.Ts, T)
+	if !found {
+		return 0, 0, false
+	}
+	nh := len(h.ts)
+	life := lt.values[d][i*nh : (i+1)*nh]
+	for j, t := range h.ts {
+		// ExpectedIfAlive's own expression, with its x-free factor looked up.
+		if t <= 0 {
+			w.e[j] = 0
+		} else {
+			w.e[j] = (pn.R + x) / (pn.Alpha + T) * life[j]
+		}
+	}
+	ifAlive, disc = h.sum(w.e)
+	return ifAlive, disc, true
 }
 
 // chebNodes is the number of Chebyshev points a unit's expected purchases
@@ -361,7 +466,7 @@ func (h clvHorizons) unitValues(m PurchaseModel, x float64, Ts []float64, d, k i
 	n := len(Ts)
 	if !ok || n <= 2*chebNodes || Ts[0] == Ts[n-1] {
 		for g, T := range Ts {
-			ifAlive[g*k+d], disc[g*k+d] = h.eval(m, x, T, w, true)
+			ifAlive[g*k+d], disc[g*k+d] = h.evalL1z(m, x, T, w, true, w.l1zOf(d, g))
 		}
 		return
 	}
@@ -408,8 +513,10 @@ func (h clvHorizons) unitValues(m PurchaseModel, x float64, Ts []float64, d, k i
 // use them).
 type batchModel interface {
 	// expectedIfAliveAt sets dst[h] to ExpectedIfAlive(ts[h], x, T), with
-	// scratch to grow and reuse.
-	expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]float64)
+	// scratch to grow and reuse. l1z, when not nil, holds ln(1 − z) of
+	// every horizon, z = ts[h]/(α + T + ts[h]), which depends on T and the
+	// parameters but not on x; nil computes it.
+	expectedIfAliveAt(dst, ts []float64, x, T float64, l1z []float64, scratch *[]float64)
 	// interpShift is the time expected purchases depend on T through, as
 	// ln(T + shift), which they are smooth in (α for BG/NBD).
 	interpShift() float64
@@ -418,6 +525,9 @@ type batchModel interface {
 	// PAlive = 1 / (1 + exp(base − power·ln(tₓ + shift))). alive reports a
 	// customer who cannot have dropped out (PAlive 1).
 	dropoutOdds(x, T float64) (base, power, shift float64, alive bool)
+	// dropoutSplit is dropoutOdds without its T term: base = c0 +
+	// power·ln(T + shift), the same bits.
+	dropoutSplit(x float64) (c0, power, shift float64, alive bool)
 }
 
 func (m BGNBD) interpShift() float64 { return m.Alpha }
@@ -425,10 +535,26 @@ func (m BGNBD) interpShift() float64 { return m.Alpha }
 // dropoutOdds: ln a − ln(b+x−1) + (r+x)·ln(α+T) − (r+x)·ln(α+tₓ); without
 // repeat purchases a BG/NBD customer cannot have dropped out.
 func (m BGNBD) dropoutOdds(x, T float64) (base, power, shift float64, alive bool) {
+	return oddsAt(m.dropoutSplit(x))(T)
+}
+
+// dropoutSplit is dropoutOdds' base less its T term: base = c0 +
+// power·ln(T + shift).
+func (m BGNBD) dropoutSplit(x float64) (c0, power, shift float64, alive bool) {
 	if x == 0 {
 		return 0, 0, m.Alpha, true
 	}
-	return math.Log(m.A) - math.Log(m.B+x-1) + (m.R+x)*math.Log(m.Alpha+T), m.R + x, m.Alpha, false
+	return math.Log(m.A) - math.Log(m.B+x-1), m.R + x, m.Alpha, false
+}
+
+// oddsAt turns a dropoutSplit into dropoutOdds at T.
+func oddsAt(c0, power, shift float64, alive bool) func(T float64) (base, power, shift float64, alive bool) {
+	return func(T float64) (float64, float64, float64, bool) {
+		if alive {
+			return 0, 0, shift, true
+		}
+		return c0 + power*math.Log(T+shift), power, shift, false
+	}
 }
 
 func (m MBGNBD) interpShift() float64 { return m.Alpha }
@@ -437,13 +563,18 @@ func (m MBGNBD) interpShift() float64 { return m.Alpha }
 // customer may have dropped out at the first purchase, so none is surely
 // alive.
 func (m MBGNBD) dropoutOdds(x, T float64) (base, power, shift float64, alive bool) {
-	return math.Log(m.A) - math.Log(m.B+x) + (m.R+x)*math.Log(m.Alpha+T), m.R + x, m.Alpha, false
+	return oddsAt(m.dropoutSplit(x))(T)
+}
+
+// dropoutSplit is dropoutOdds' base less its T term, as BGNBD's.
+func (m MBGNBD) dropoutSplit(x float64) (c0, power, shift float64, alive bool) {
+	return math.Log(m.A) - math.Log(m.B+x), m.R + x, m.Alpha, false
 }
 
 // expectedIfAliveAt is ExpectedIfAlive over many horizons, to rounding: the
 // MBG/NBD expectation is BG/NBD's with b one higher.
-func (m MBGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]float64) {
-	BGNBD{m.R, m.Alpha, m.A, m.B + 1}.expectedIfAliveAt(dst, ts, x, T, scratch)
+func (m MBGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, l1z []float64, scratch *[]float64) {
+	BGNBD{m.R, m.Alpha, m.A, m.B + 1}.expectedIfAliveAt(dst, ts, x, T, l1z, scratch)
 }
 
 // maxOddsTable bounds a unit's table of recency odds, in entries.
@@ -473,43 +604,170 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 		w.txIndex[r.pos] = int32(len(w.tx) - 1)
 	}
 	ng, nx := len(w.Ts), len(w.tx)
+	w.txAt = w.logs.index(w.txAt, w.tx) // w.TsAt is set with w.Ts
 	w.oddsT = slices.Grow(w.oddsT[:0], ng*k)[:ng*k]
 	w.oddsTx = slices.Grow(w.oddsTx[:0], nx*k)[:nx*k]
+	w.a0Tx = slices.Grow(w.a0Tx[:0], nx*k)[:nx*k]
+	w.a0T = slices.Grow(w.a0T[:0], ng*k)[:ng*k]
 	for d, m := range models {
+		if pn, ok := m.(ParetoNBD); ok {
+			// P(alive) is direct, but its two ₂F₁ terms depend on (x, tₓ)
+			// and (x, T) alone: one series per distinct recency and per
+			// group rather than two per triple.
+			for i, tx := range w.tx {
+				w.a0Tx[i*k+d] = pn.a0Term(x, tx)
+			}
+			for g, T := range w.Ts {
+				w.a0T[g*k+d] = pn.a0Term(x, T)
+			}
+		}
 		b, ok := m.(batchModel)
 		w.direct[d] = !ok || nx*k > maxOddsTable
 		if w.direct[d] {
 			continue
 		}
-		var power, shift float64
-		for g, T := range w.Ts {
-			base, pw, sh, alive := b.dropoutOdds(x, T)
-			if alive {
-				w.oddsT[g*k+d] = 0
-				continue
+		// ln(t + shift) from the draw's table where it has one: the same
+		// value, computed once per distinct time rather than per unit.
+		c0, power, shift, alive := b.dropoutSplit(x)
+		logs := w.logs.of(d, shift)
+		logOf := func(t float64, idx []int32, i int) float64 {
+			if logs != nil {
+				return logs[idx[i]]
 			}
-			if (power != 0 && (pw != power || sh != shift)) || base > maxOddsExp {
+			return math.Log(t + shift)
+		}
+		if alive {
+			// Every group alive: oddsT is 0 and oddsTx 1.
+			for g := range w.Ts {
+				w.oddsT[g*k+d] = 0
+			}
+			for i := range w.tx {
+				w.oddsTx[i*k+d] = 1
+			}
+			continue
+		}
+		for g, T := range w.Ts {
+			base := c0 + power*logOf(T, w.TsAt, g)
+			if base > maxOddsExp {
 				w.direct[d] = true
 				break
 			}
-			power, shift = pw, sh
 			w.oddsT[g*k+d] = math.Exp(base)
 		}
 		if w.direct[d] {
 			continue
 		}
-		if power != 0 && math.Max(math.Abs(math.Log(w.tx[0]+shift)), math.Abs(math.Log(w.tx[nx-1]+shift)))*power > maxOddsExp {
+		if math.Max(math.Abs(logOf(w.tx[0], w.txAt, 0)), math.Abs(logOf(w.tx[nx-1], w.txAt, nx-1)))*power > maxOddsExp {
 			w.direct[d] = true
 			continue
 		}
 		for i, tx := range w.tx {
-			if power == 0 { // every group alive: oddsT is 0
-				w.oddsTx[i*k+d] = 1
-			} else {
-				w.oddsTx[i*k+d] = math.Exp(-power * math.Log(tx+shift))
-			}
+			w.oddsTx[i*k+d] = math.Exp(-power * logOf(tx, w.txAt, i))
 		}
 	}
+}
+
+// l1zOf is draw d's ln(1 − z) of every horizon at group g's T, from the
+// table, or nil.
+func (w *intervalWork) l1zOf(d, g int) []float64 {
+	lt := w.logs
+	if lt == nil || lt.l1z[d] == nil || g >= len(w.TsAt) {
+		return nil
+	}
+	nh := lt.horizons
+	i := int(w.TsAt[g])
+	return lt.l1z[d][i*nh : (i+1)*nh]
+}
+
+// maxLogTable bounds logTable's entries, draws × distinct times.
+const maxLogTable = 1 << 22
+
+// logTable holds ln(t + shift) for every distinct time t (T or recency)
+// under every draw of a batchModel, whose dropout odds take it once per
+// (x, T) and once per (x, tₓ): the nightly job's times are whole days, a
+// thousand or so values, shared by all x.
+//
+// It also holds ln(1 − z), z = t/(α + T + t), for every horizon t and
+// distinct T: BG/NBD's expected purchases take it twice per (x, T), though
+// it does not depend on x.
+type logTable struct {
+	times    []float64 // ascending
+	shifts   []float64 // per draw
+	logs     [][]float64
+	horizons int
+	l1z      [][]float64 // per draw, time-major
+}
+
+func newLogTable(models []PurchaseModel, u Customers, hz clvHorizons) *logTable {
+	times := slices.Concat(u.T, u.Recency)
+	slices.Sort(times)
+	times = slices.Compact(times)
+	nh := len(hz.ts)
+	if len(times)*len(models)*(1+nh) > maxLogTable {
+		return nil
+	}
+	lt := &logTable{times: times, shifts: make([]float64, len(models)), logs: make([][]float64, len(models)),
+		horizons: nh, l1z: make([][]float64, len(models))}
+	parallel(len(models), func(d int) {
+		b, ok := models[d].(batchModel)
+		if !ok {
+			return
+		}
+		shift := b.interpShift()
+		v := make([]float64, len(times))
+		for i, t := range times {
+			v[i] = math.Log(t + shift)
+		}
+		lt.shifts[d], lt.logs[d] = shift, v
+		if alpha, ok := alphaOf(models[d]); ok {
+			l := make([]float64, len(times)*nh)
+			for i, T := range times {
+				for j, t := range hz.ts {
+					// As expectedIfAliveAt computes it.
+					var z float64
+					if t > 0 {
+						z = t / (alpha + T + t)
+					}
+					l[i*nh+j] = math.Log1p(-z)
+				}
+			}
+			lt.l1z[d] = l
+		}
+	})
+	return lt
+}
+
+// alphaOf is the α of a BG/NBD or MBG/NBD model, whose expected purchases
+// take ln(1 − z) with z = t/(α + T + t).
+func alphaOf(m PurchaseModel) (float64, bool) {
+	switch m := m.(type) {
+	case BGNBD:
+		return m.Alpha, true
+	case MBGNBD:
+		return m.Alpha, true
+	}
+	return 0, false
+}
+
+// of is draw d's table if it was made with this shift, else nil.
+func (lt *logTable) of(d int, shift float64) []float64 {
+	if lt == nil || lt.logs[d] == nil || lt.shifts[d] != shift {
+		return nil
+	}
+	return lt.logs[d]
+}
+
+// index sets idx[i] to the position of ts[i] among the table's times.
+func (lt *logTable) index(idx []int32, ts []float64) []int32 {
+	idx = idx[:0]
+	if lt == nil {
+		return idx
+	}
+	for _, t := range ts {
+		i, _ := slices.BinarySearch(lt.times, t)
+		idx = append(idx, int32(i))
+	}
+	return idx
 }
 
 // pAlive fills w.pa with P(alive) of the triples of group gi (starting at
@@ -525,10 +783,19 @@ func (w *intervalWork) pAlive(models []PurchaseModel, x, T float64, gi, off int,
 		}
 	}
 	for d, m := range models {
-		if w.direct[d] {
-			for jj, j := range trip {
-				w.pa[jj*k+d] = m.PAlive(x, recency[j], T)
+		if !w.direct[d] {
+			continue
+		}
+		if pn, ok := m.(ParetoNBD); ok {
+			a0T, base := w.a0T[gi*k+d], pn.aliveBase(x, T)
+			for jj := range trip {
+				a0Tx := w.a0Tx[int(w.txIndex[off+jj])*k+d]
+				w.pa[jj*k+d] = pAliveFrom(base, a0FromTerms(a0Tx, a0T))
 			}
+			continue
+		}
+		for jj, j := range trip {
+			w.pa[jj*k+d] = m.PAlive(x, recency[j], T)
 		}
 	}
 }
@@ -543,9 +810,13 @@ const maxBatch = 32
 // and every horizon is the polynomial Σ dₖ·yᵏ in y = z/z_max <= 1, by
 // Horner's rule. Series that climb out of float range (heavy buyers) take
 // logSeries one horizon at a time.
-func (m BGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]float64) {
+func (m BGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, l1z []float64, scratch *[]float64) {
 	for len(ts) > maxBatch {
-		m.expectedIfAliveAt(dst[:maxBatch], ts[:maxBatch], x, T, scratch)
+		var head []float64
+		if l1z != nil {
+			head, l1z = l1z[:maxBatch], l1z[maxBatch:]
+		}
+		m.expectedIfAliveAt(dst[:maxBatch], ts[:maxBatch], x, T, head, scratch)
 		dst, ts = dst[maxBatch:], ts[maxBatch:]
 	}
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
@@ -582,14 +853,20 @@ func (m BGNBD) expectedIfAliveAt(dst, ts []float64, x, T float64, scratch *[]flo
 			continue
 		}
 		z := zs[h]
+		var l1 float64
+		if l1z != nil {
+			l1 = l1z[h]
+		} else {
+			l1 = math.Log1p(-z)
+		}
 		var lh float64
 		if z != 0 {
 			lh = logF[h]
 			if euler {
-				lh += (hc - ha - hb) * math.Log1p(-z)
+				lh += (hc - ha - hb) * l1
 			}
 		}
-		logTerm := (r+x)*math.Log1p(-z) + lh
+		logTerm := (r+x)*l1 + lh
 		dst[h] = math.Max(0, (a+b+x-1)/(a-1)*-math.Expm1(logTerm))
 	}
 }

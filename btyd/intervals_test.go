@@ -319,7 +319,7 @@ func TestBGNBDBatchFormulas(t *testing.T) {
 	for _, m := range []BGNBD{{R: 0.25, Alpha: 28, A: 0.8, B: 2.5}, {R: 0.24, Alpha: 4.4, A: 1.3, B: 2.4}, {R: 2, Alpha: 100, A: 0.3, B: 9}} {
 		for _, c := range [][3]float64{{0, 0, 0}, {0, 0, 400}, {1, 3, 5}, {4, 200, 700}, {40, 300, 300}, {3000, 999, 1000}} {
 			x, tx, T := c[0], c[1], c[2]
-			m.expectedIfAliveAt(dst, ts, x, T, new([]float64))
+			m.expectedIfAliveAt(dst, ts, x, T, nil, new([]float64))
 			for h, hz := range ts {
 				if want := m.ExpectedIfAlive(hz, x, T); math.Abs(dst[h]-want) > 1e-12*want {
 					t.Errorf("%+v x %v T %v t %v: %v, one at a time %v", m, x, T, hz, dst[h], want)

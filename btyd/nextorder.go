@@ -36,8 +36,11 @@ func gammaPoissonNextOrder(pAlive, rx, aT float64) (float64, bool) {
 // root without dropout (the BG/NBD form above), which comes no later: death
 // only removes purchases.
 func (m ParetoNBD) NextOrderDays(x, tx, T float64) (float64, bool) {
-	pa := m.PAlive(x, tx, T)
-	w := m.window(x, T)
+	return m.window(x, T).nextOrder(m.PAlive(x, tx, T))
+}
+
+// nextOrder is NextOrderDays of a customer alive with probability pa.
+func (w paretoWindow) nextOrder(pa float64) (float64, bool) {
 	if !(w.noPurchase(pa, math.Inf(1)) < 0.5) {
 		return math.Inf(1), false
 	}

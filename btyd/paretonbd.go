@@ -2,6 +2,7 @@ package btyd
 
 import (
 	"math"
+	"slices"
 )
 
 // ParetoNBD holds fitted Pareto/NBD parameters (Schmittlein, Morrison &
@@ -12,15 +13,26 @@ type ParetoNBD struct{ R, Alpha, S, Beta float64 }
 // ln[₂F₁(·; z₁)/(m+tₓ)^(r+s+x) − ₂F₁(·; z₂)/(m+T)^(r+s+x)], with the
 // hypergeometric argument built on the larger of α and β so it stays in [0, 1).
 func (m ParetoNBD) logA0(x, tx, T float64) float64 {
+	return a0FromTerms(m.a0Term(x, tx), m.a0Term(x, T))
+}
+
+// a0Term is one of logA0's two terms, ln[₂F₁(·; z)/(m+t)^(r+s+x)] at t = tₓ
+// or t = T. It depends on the customer through (x, t) alone, so many
+// customers share each value: the batch forms compute it once per distinct
+// pair, with the very operations logA0 uses, so the results agree to the bit.
+func (m ParetoNBD) a0Term(x, t float64) float64 {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
 	lo, hi, b := alpha, beta, r+x
 	if alpha >= beta {
 		lo, hi, b = beta, alpha, s+1
 	}
 	rsx := r + s + x
-	q1, q2 := hi+tx, hi+T
-	l1 := logHyp2F1(rsx, b, rsx+1, (hi-lo)/q1) - rsx*math.Log(q1)
-	l2 := logHyp2F1(rsx, b, rsx+1, (hi-lo)/q2) - rsx*math.Log(q2)
+	q := hi + t
+	return logHyp2F1(rsx, b, rsx+1, (hi-lo)/q) - rsx*math.Log(q)
+}
+
+// a0FromTerms is logA0 from its terms at tₓ and T.
+func a0FromTerms(l1, l2 float64) float64 {
 	if l2 >= l1 {
 		// tx == T: the difference vanishes; it cannot be negative.
 		return math.Inf(-1)
@@ -32,20 +44,59 @@ func (m ParetoNBD) logA0(x, tx, T float64) float64 {
 // ln Γ(r+x) − ln Γ(r) + r ln α + s ln β
 // + logaddexp(−(r+x) ln(α+T) − s ln(β+T), ln s − ln(r+s+x) + ln A₀).
 func (m ParetoNBD) logLikelihood(x, tx, T float64) float64 {
-	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
-	a1 := lgamma(r+x) - lgamma(r) + r*math.Log(alpha) + s*math.Log(beta)
-	return a1 + logAddExp(-(r+x)*math.Log(alpha+T)-s*math.Log(beta+T), math.Log(s)-math.Log(r+s+x)+m.logA0(x, tx, T))
+	return m.logLikelihoodA0(x, T, m.logA0(x, tx, T))
 }
 
-// LogLikelihood is the summed log-likelihood of customers under m.
-func (m ParetoNBD) LogLikelihood(c Customers) float64 {
+// logLikelihoodA0 is logLikelihood given ln A₀.
+func (m ParetoNBD) logLikelihoodA0(x, T, a0 float64) float64 {
+	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	a1 := lgamma(r+x) - lgamma(r) + r*math.Log(alpha) + s*math.Log(beta)
+	return a1 + logAddExp(-(r+x)*math.Log(alpha+T)-s*math.Log(beta+T), math.Log(s)-math.Log(r+s+x)+a0)
+}
+
+// paretoData is a data set prepared for repeated Pareto/NBD likelihoods:
+// the distinct (x, t) pairs of its customers' (x, tₓ) and (x, T), and each
+// row's two pairs. On a nightly shop there are many times fewer pairs than
+// rows, and a pair's term (a ₂F₁ series) is the costly part of a row.
+type paretoData struct {
+	c           Customers
+	px, pt      []float64 // the distinct pairs
+	rowTx, rowT []int32   // row → its pairs
+	terms       []float64 // scratch, per pair
+}
+
+func newParetoData(c Customers) *paretoData {
+	n := c.Len()
+	x := make([]float64, 2*n)
+	t := make([]float64, 2*n)
+	copy(x, c.Frequency)
+	copy(x[n:], c.Frequency)
+	copy(t, c.Recency)
+	copy(t[n:], c.T)
+	pairs, rows := compress(Customers{Frequency: x, Recency: t, T: t})
+	return &paretoData{c: c, px: pairs.Frequency, pt: pairs.T, rowTx: rows[:n], rowT: rows[n:]}
+}
+
+// logLikelihood is the summed log-likelihood under m, the same sum in the
+// same order as ParetoNBD.LogLikelihood's, so the bits agree.
+func (d *paretoData) logLikelihood(m ParetoNBD) float64 {
+	d.terms = slices.Grow(d.terms[:0], len(d.px))[:len(d.px)]
+	terms := d.terms
+	parallel(len(terms), func(p int) { terms[p] = m.a0Term(d.px[p], d.pt[p]) })
+	c := d.c
 	sums := sumChunks(c.Len(), func(lo, hi int) (acc [5]float64) {
 		for i := lo; i < hi; i++ {
-			acc[0] += c.weight(i) * m.logLikelihood(c.Frequency[i], c.Recency[i], c.T[i])
+			a0 := a0FromTerms(terms[d.rowTx[i]], terms[d.rowT[i]])
+			acc[0] += c.weight(i) * m.logLikelihoodA0(c.Frequency[i], c.T[i], a0)
 		}
 		return acc
 	})
 	return sums[0]
+}
+
+// LogLikelihood is the summed log-likelihood of customers under m.
+func (m ParetoNBD) LogLikelihood(c Customers) float64 {
+	return newParetoData(c).logLikelihood(m)
 }
 
 // FitParetoNBD fits Pareto/NBD by maximum likelihood. Its likelihood has no
@@ -68,6 +119,7 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 	for i := 0; i < search.Len(); i++ {
 		weight += search.weight(i)
 	}
+	data := newParetoData(search)
 	f := func(lp, _ []float64) float64 {
 		// Shapes beyond maxShape describe rates and lifetimes with no
 		// spread at all; data without heterogeneity drives the search
@@ -77,7 +129,7 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 			return math.Inf(1)
 		}
 		m := ParetoNBD{math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2]), math.Exp(lp[3])}
-		return -m.LogLikelihood(search) / weight
+		return -data.logLikelihood(m) / weight
 	}
 	scale := meanOf(c.T, c) / 4
 	start := []float64{1, scale, 1, scale}
@@ -116,9 +168,23 @@ const paretoWarmRows = 2_500
 
 // PAlive is the probability the customer is still active.
 func (m ParetoNBD) PAlive(x, tx, T float64) float64 {
-	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
-	return sigmoid(-(math.Log(s) - math.Log(r+s+x) + (r+x)*math.Log(alpha+T) + s*math.Log(beta+T) + m.logA0(x, tx, T)))
+	return m.pAliveA0(x, T, m.logA0(x, tx, T))
 }
+
+// pAliveA0 is PAlive given ln A₀.
+func (m ParetoNBD) pAliveA0(x, T, a0 float64) float64 {
+	return pAliveFrom(m.aliveBase(x, T), a0)
+}
+
+// aliveBase is the part of P(alive)'s log-odds that depends on (x, T)
+// alone, shared by every recency.
+func (m ParetoNBD) aliveBase(x, T float64) float64 {
+	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	return math.Log(s) - math.Log(r+s+x) + (r+x)*math.Log(alpha+T) + s*math.Log(beta+T)
+}
+
+// pAliveFrom is P(alive) from aliveBase and ln A₀.
+func pAliveFrom(base, a0 float64) float64 { return sigmoid(-(base + a0)) }
 
 // ExpectedPurchases is the expected number of purchases in the next t time
 // units: P(alive) times ExpectedIfAlive.
@@ -133,13 +199,17 @@ func (m ParetoNBD) ExpectedIfAlive(t, x, T float64) float64 {
 	if t <= 0 {
 		return 0
 	}
-	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	return (m.R + x) / (m.Alpha + T) * m.lifetimeWithin(t, T)
+}
+
+// lifetimeWithin is the factor of ExpectedIfAlive that does not depend on
+// x, (β+T)/(s−1) · (1 − ((β+T)/(β+T+t))^(s−1)), the expected time alive
+// in the next t; shared by every x of one T.
+func (m ParetoNBD) lifetimeWithin(t, T float64) float64 {
+	s, beta := m.S, m.Beta
 	shrink := math.Log((beta + T) / (beta + T + t))
-	var horizon float64
 	if math.Abs(s-1) < 1e-9 {
-		horizon = (beta + T) * -shrink
-	} else {
-		horizon = (beta + T) * -math.Expm1((s-1)*shrink) / (s - 1)
+		return (beta + T) * -shrink
 	}
-	return (r + x) / (alpha + T) * horizon
+	return (beta + T) * -math.Expm1((s-1)*shrink) / (s - 1)
 }

@@ -227,9 +227,10 @@ func (m ParetoNBD) Likelihood(c Customers) (Likelihood, error) {
 	for i := 0; i < c.Len(); i++ {
 		weight += c.weight(i)
 	}
+	data := newParetoData(c)
 	f := func(lp, _ []float64) float64 {
 		m := ParetoNBD{math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2]), math.Exp(lp[3])}
-		return -m.LogLikelihood(c) / weight
+		return -data.logLikelihood(m) / weight
 	}
 	return Likelihood{Model: "pareto_nbd", Names: []string{"r", "alpha", "s", "beta"},
 		Params: []float64{m.R, m.Alpha, m.S, m.Beta}, Weight: weight, NLL: f}, nil

@@ -1,0 +1,153 @@
+package btyd
+
+import (
+	"math"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+// TestCompressPackedMatchesMap holds the packed-key table to the plain map
+// it replaces: the same rows in the same order, the same weights and row
+// map, for shops with and without weights.
+func TestCompressPackedMatchesMap(t *testing.T) {
+	c, _ := simulateGenShop(20_000, 5)
+	weighted := c
+	weighted.Weight = make([]float64, c.Len())
+	for i := range weighted.Weight {
+		weighted.Weight[i] = float64(i%7) + 0.5
+	}
+	for _, tc := range []struct {
+		name string
+		c    Customers
+	}{{"unweighted", c}, {"weighted", weighted}, {"one row", Customers{Frequency: []float64{0}, Recency: []float64{0}, T: []float64{0}}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, gotRows := compressPacked(tc.c)
+			type key struct{ x, tx, T float64 }
+			want, wantRows := compressBy(tc.c, func(i int) key { return key{tc.c.Frequency[i], tc.c.Recency[i], tc.c.T[i]} })
+			if !slices.Equal(got.Frequency, want.Frequency) || !slices.Equal(got.Recency, want.Recency) ||
+				!slices.Equal(got.T, want.T) || !slices.Equal(got.Weight, want.Weight) || !slices.Equal(gotRows, wantRows) {
+				t.Fatalf("packed compression differs from the map's: %d rows against %d", got.Len(), want.Len())
+			}
+		})
+	}
+}
+
+func floatBits(cols ...[]float64) []uint64 {
+	var out []uint64
+	for _, col := range cols {
+		for _, v := range col {
+			out = append(out, math.Float64bits(v))
+		}
+	}
+	return out
+}
+
+// TestSameBitsOnOneAndTwoCPUs runs every purchase model's fit, its
+// uncertainty, the point predictions and the intervals on one CPU and on
+// two: work is split into chunks fixed by the data and reduced in a fixed
+// order, so the bits must not differ.
+func TestSameBitsOnOneAndTwoCPUs(t *testing.T) {
+	c, monetary := simulateGenShop(8_000, 9)
+	run := func(name string) []uint64 {
+		pm, fit, err := fitPurchaseModel(name, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spend := RepeatBuyers(c.Frequency, monetary)
+		gg, ggFit, err := FitGammaGamma(spend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pu, err := PurchaseUncertainty(pm, c, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gu, err := SpendUncertainty(gg, spend, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Predict(pm, gg, c, monetary, dailyPredictOptions)
+		iv, err := PredictIntervals(pm, pu, gg, gu, c, monetary, dailyPredictOptions, IntervalOptions{Draws: 20, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Concat(floatBits(fit.Params, []float64{fit.LogLikelihood}, ggFit.Params, pu.SE, gu.SE,
+			p.PAlive, p.ExpectedPurchases, p.CLV, p.PNoPurchase, p.NextOrderDays), bitsOf(iv))
+	}
+	for _, name := range benchModels {
+		t.Run(name, func(t *testing.T) {
+			procs := runtime.GOMAXPROCS(1)
+			one := run(name)
+			runtime.GOMAXPROCS(2)
+			two := run(name)
+			runtime.GOMAXPROCS(procs)
+			if !slices.Equal(one, two) {
+				t.Error("one CPU and two give different bits")
+			}
+		})
+	}
+}
+
+// TestCountTableMatchesSorted holds the direct-index table to the sorted
+// one it replaces for whole-number columns, and checks it declines others.
+func TestCountTableMatchesSorted(t *testing.T) {
+	c, _ := simulateGenShop(20_000, 6)
+	sorted := func(col []float64) table {
+		values := slices.Clone(col)
+		slices.Sort(values)
+		values = slices.Compact(values)
+		tb := table{values: values, index: make([]int32, len(col))}
+		for i, v := range col {
+			j, _ := slices.BinarySearch(values, v)
+			tb.index[i] = int32(j)
+		}
+		return tb
+	}
+	for _, tc := range []struct {
+		name  string
+		col   []float64
+		count bool
+	}{
+		{"frequency", c.Frequency, true}, {"recency", c.Recency, true}, {"T", c.T, true},
+		{"one zero", []float64{0}, true},
+		{"weeks", []float64{1.5, 0, 3}, false}, {"negative zero", []float64{1, math.Copysign(0, -1)}, false},
+		{"too large", []float64{1 << 21}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := newCountTable(tc.col)
+			if ok != tc.count {
+				t.Fatalf("count table taken: %v, want %v", ok, tc.count)
+			}
+			if !ok {
+				return
+			}
+			want := sorted(tc.col)
+			if !slices.Equal(floatBits(got.values), floatBits(want.values)) || !slices.Equal(got.index, want.index) {
+				t.Error("count table differs from the sorted one")
+			}
+		})
+	}
+}
+
+// TestExpectedMatchesPerCustomerCalls holds Expected, which shares work
+// between customers, to one PAlive and one ExpectedIfAlive call per
+// customer, bit for bit, for every purchase model.
+func TestExpectedMatchesPerCustomerCalls(t *testing.T) {
+	c, _ := simulateGenShop(3_000, 21)
+	for _, name := range benchModels {
+		t.Run(name, func(t *testing.T) {
+			pm, _, err := fitPurchaseModel(name, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Expected(pm, c, 90)
+			for i := range c.Len() {
+				x, tx, T := c.Frequency[i], c.Recency[i], c.T[i]
+				if want := pm.PAlive(x, tx, T) * pm.ExpectedIfAlive(90, x, T); math.Float64bits(got[i]) != math.Float64bits(want) {
+					t.Fatalf("customer %d (%v, %v, %v): %v, per-customer calls give %v", i, x, tx, T, got[i], want)
+				}
+			}
+		})
+	}
+}

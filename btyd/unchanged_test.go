@@ -1,0 +1,94 @@
+package btyd
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+var recordFingerprints = flag.Bool("record-fingerprints", false, "print the fingerprints TestOutputsUnchanged expects")
+
+// outputFingerprints are SHA-256 sums of the float bits of everything a
+// model gives on a 20k gen-shaped shop: the fit's parameters and
+// log-likelihood, the uncertainty's standard errors, every point
+// prediction and every interval bound (40 draws). They were recorded from
+// the code before the speed work, so a faster path that changes a single
+// bit fails here.
+var outputFingerprints = map[string]string{
+	"bgnbd/fit":            "9ca2ff31cdb8ddf92f47adb3c48953a384f0f84a80ebf893df7ac762deb32fdb",
+	"bgnbd/se":             "7e244b4e7ac7a642adfa344eca10684880afd53afccb26b937e5f2a81d7961f9",
+	"bgnbd/predict":        "4b5cac52f812d942683bc26b559fa1ea594148d1689533f25ad91292788b1668",
+	"bgnbd/intervals":      "89bc09b2602adc13a69d49e6dc6db39dfbae9a037a649b49b35e044f9b388b60",
+	"mbgnbd/fit":           "332f6c67864b492a5ad968b3b2f8c0a7065b4914b8cad93cb3185bf06affa04a",
+	"mbgnbd/se":            "758725ed32e3ebc19a631128933c915081a9f3c8822e6f0f6231602a5f0bb867",
+	"mbgnbd/predict":       "9daeb30354fb381556f46108840f632defd82a43a983f19fcc066b9edb0b781f",
+	"mbgnbd/intervals":     "905c765b032fbe5633a27b25c52958c4136ea7f312fc74750c346ffd52ace86f",
+	"pareto_nbd/fit":       "17b71bfa2da36df7c8bc4e743ec3a0712179fc3c421cea078e1e9e2c0e28c851",
+	"pareto_nbd/se":        "9fa85eb7ed4560707ff849cca650724fd199b9bf3f8e44e7f3221fba61c7d131",
+	"pareto_nbd/predict":   "10ebdc6ca08a149c6bcfcfe71e8b931dc189ac9d2b06cfe2209e056bf4676dec",
+	"pareto_nbd/intervals": "dd62b0f1eac23a9bca5e8dff38c16293393460768d7ba169d63d245ba64e0d40",
+}
+
+func fingerprint(v []uint64) string {
+	h := sha256.New()
+	var b [8]byte
+	for _, x := range v {
+		binary.LittleEndian.PutUint64(b[:], x)
+		h.Write(b[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestOutputsUnchanged compares every output bit with outputFingerprints.
+func TestOutputsUnchanged(t *testing.T) {
+	c, monetary := simulateGenShop(20_000, 17)
+	var lines []string
+	for _, name := range benchModels {
+		pm, fit, err := fitPurchaseModel(name, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spend := RepeatBuyers(c.Frequency, monetary)
+		gg, ggFit, err := FitGammaGamma(spend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pu, err := PurchaseUncertainty(pm, c, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gu, err := SpendUncertainty(gg, spend, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Predict(pm, gg, c, monetary, dailyPredictOptions)
+		iv, err := PredictIntervals(pm, pu, gg, gu, c, monetary, dailyPredictOptions, IntervalOptions{Draws: 40, Seed: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := map[string][]uint64{
+			"fit":       floatBits(fit.Params, []float64{fit.LogLikelihood}, ggFit.Params, []float64{ggFit.LogLikelihood}),
+			"se":        floatBits(pu.SE, gu.SE),
+			"predict":   floatBits(p.PAlive, p.ExpectedPurchases, p.ExpectedAvgValue, p.CLV, p.PNoPurchase, p.NextOrderDays),
+			"intervals": bitsOf(iv),
+		}
+		for _, part := range []string{"fit", "se", "predict", "intervals"} {
+			key := name + "/" + part
+			got := fingerprint(parts[part])
+			lines = append(lines, fmt.Sprintf("\t%q: %q,", key, got))
+			if want, ok := outputFingerprints[key]; !ok && !*recordFingerprints {
+				t.Errorf("%s: no fingerprint recorded", key)
+			} else if ok && got != want {
+				t.Errorf("%s: outputs changed (fingerprint %s, recorded %s)", key, got[:12], want[:12])
+			}
+		}
+	}
+	if *recordFingerprints {
+		fmt.Fprintln(os.Stderr, strings.Join(lines, "\n"))
+	}
+}
