@@ -127,10 +127,13 @@ func rows(r results) []row {
 	const full1, full2, orders, gc = "job/Nightly1MCustomers", "job/Nightly2MCustomers", "job/OrdersOnly1MVsDuckDB", "job/Nightly1MGCTrace"
 	out := []row{
 		{"full job, 1M customers: wall (median)", r.figure(full1, "wall-s", "%.1f s"), "<= 12 s"},
+		{"full job, 1M customers: CPU (user + system, median)", r.figure(full1, "cpu-s", "%.1f s"), ""},
 		{"full job, 1M customers: peak RSS (median)", r.figure(full1, "peak-RSS-MB", "%.0f MB"), "<= 800 MB"},
 		{"orders only, 1M: retain wall (median)", r.figure(orders, "retain-s", "%.1f s"), ""},
 		{"orders only, 1M: DuckDB SQL wall, 2 threads (median)", r.figure(orders, "duckdb-s", "%.1f s"), ""},
 		{"orders only, 1M: retain / DuckDB", r.figure(orders, "retain/duckdb", "%.2f"), "<= 0.4"},
+		{"orders only, 1M: retain CPU (user + system, median)", r.figure(orders, "retain-cpu-s", "%.1f s"), ""},
+		{"orders only, 1M: DuckDB CPU (user + system, median)", r.figure(orders, "duckdb-cpu-s", "%.1f s"), ""},
 		{"orders only, 1M: retain peak RSS", r.figure(orders, "retain-RSS-MB", "%.0f MB"), ""},
 		{"orders only, 1M: DuckDB (node) peak RSS", r.figure(orders, "duckdb-RSS-MB", "%.0f MB"), ""},
 		{"full job, 2M customers: wall (median)", r.figure(full2, "wall-s", "%.1f s"), ""},

@@ -66,10 +66,13 @@ retain benchmark summary (2 cores, 23 GB, load average now 3.10)
 
 figure                                                             measured  target
 full job, 1M customers: wall (median)                                30.7 s  <= 12 s
+full job, 1M customers: CPU (user + system, median)                       -
 full job, 1M customers: peak RSS (median)                           1526 MB  <= 800 MB
 orders only, 1M: retain wall (median)                                25.4 s
 orders only, 1M: DuckDB SQL wall, 2 threads (median)                 23.5 s
 orders only, 1M: retain / DuckDB                                       1.08  <= 0.4
+orders only, 1M: retain CPU (user + system, median)                       -
+orders only, 1M: DuckDB CPU (user + system, median)                       -
 orders only, 1M: retain peak RSS                                    1300 MB
 orders only, 1M: DuckDB (node) peak RSS                             3800 MB
 full job, 2M customers: wall (median)                                60.5 s
