@@ -25,9 +25,11 @@ type gcTrace struct {
 	// percent is the last line's own estimate of the share of time spent in
 	// GC since the program started.
 	percent int
+	// procs is GOMAXPROCS, from the last line.
+	procs int
 }
 
-var gcLine = regexp.MustCompile(`^gc \d+ @[0-9.]+s (\d+)%: [^,]+ ms clock, ([0-9.]+)\+([0-9.]+)/([0-9.]+)/([0-9.]+)\+([0-9.]+) ms cpu`)
+var gcLine = regexp.MustCompile(`^gc \d+ @[0-9.]+s (\d+)%: [^,]+ ms clock, ([0-9.]+)\+([0-9.]+)/([0-9.]+)/([0-9.]+)\+([0-9.]+) ms cpu, .* (\d+) P`)
 
 // parseGCTrace reads a child's stderr, skipping the lines that are not
 // gctrace's (the job's own JSON log).
@@ -48,6 +50,7 @@ func parseGCTrace(stderr []byte) gcTrace {
 		t.percent, _ = strconv.Atoi(m[1])
 		t.cpu += ms(m[2]) + ms(m[3]) + ms(m[4]) + ms(m[6])
 		t.idle += ms(m[5])
+		t.procs, _ = strconv.Atoi(m[7])
 	}
 	return t
 }
@@ -68,15 +71,16 @@ gc 61 @2.774s 14%: 1.4+16+0.004 ms clock, 2.9+10/4.2/0.68+0.009 ms cpu, 43->47->
 			cpu:     time.Duration((0.020 + 0.10 + 0.20 + 0.006 + 2.9 + 10 + 4.2 + 0.009) * float64(time.Millisecond)),
 			idle:    time.Duration((0.05 + 0.68) * float64(time.Millisecond)),
 			percent: 14,
+			procs:   2,
 		}},
 		{"forced cycle", "gc 7 @1.5s 3%: 0.1+2+0.01 ms clock, 0.2+1/3/0+0.02 ms cpu, 10->10->5 MB, 12 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)\n",
-			gcTrace{cycles: 1, cpu: time.Duration(4.22 * float64(time.Millisecond)), percent: 3}},
+			gcTrace{cycles: 1, cpu: time.Duration(4.22 * float64(time.Millisecond)), percent: 3, procs: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := parseGCTrace([]byte(tt.in))
 			// Sums of parsed floats: equal to the nanosecond.
-			if got.cycles != tt.want.cycles || got.percent != tt.want.percent ||
+			if got.cycles != tt.want.cycles || got.percent != tt.want.percent || got.procs != tt.want.procs ||
 				absDur(got.cpu-tt.want.cpu) > time.Nanosecond || absDur(got.idle-tt.want.idle) > time.Nanosecond {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}

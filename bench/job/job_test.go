@@ -270,8 +270,13 @@ func BenchmarkOrdersOnly1MVsDuckDB(b *testing.B) {
 }
 
 // BenchmarkNightly1MGCTrace runs the nightly job on 1M customers once with
-// GODEBUG=gctrace=1 and reports the CPU the collector used as a share of the
-// process's CPU. Target (issue 15): below 5%.
+// GODEBUG=gctrace=1 and reports the collector's share of CPU two ways.
+// gctrace's times are processor (P) time, wall time while a P runs GC work,
+// so gc-procs-% divides by GOMAXPROCS × wall, the runtime's own measure,
+// which a busy machine leaves about right; gc-cpu-% divides by the process's
+// user + system time, the true share on a quiet machine, but a thread the OS
+// deschedules during GC work still adds P time, so it overstates the share
+// on a busy one. Target (issue 15): below 5%.
 func BenchmarkNightly1MGCTrace(b *testing.B) {
 	shop := shopDir(b, 1_000_000)
 	b.ResetTimer()
@@ -281,10 +286,12 @@ func BenchmarkNightly1MGCTrace(b *testing.B) {
 		if gc.cycles == 0 {
 			b.Fatal("no gctrace lines on stderr")
 		}
+		b.ReportMetric(100*gc.cpu.Seconds()/(float64(gc.procs)*c.wall.Seconds()), "gc-procs-%")
 		b.ReportMetric(100*gc.cpu.Seconds()/c.cpu.Seconds(), "gc-cpu-%")
 		b.ReportMetric(100*(gc.cpu+gc.idle).Seconds()/c.cpu.Seconds(), "gc-cpu-with-idle-%")
 		b.ReportMetric(float64(gc.percent), "gctrace-%")
 		b.ReportMetric(float64(gc.cycles), "gc-cycles")
+		b.ReportMetric(gc.cpu.Seconds(), "gc-s")
 		b.ReportMetric(c.cpu.Seconds(), "cpu-s")
 		b.ReportMetric(c.wall.Seconds(), "wall-s")
 	}
