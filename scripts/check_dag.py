@@ -271,7 +271,7 @@ def check_pod(label: str, mod, task) -> None:
     check(expect_undefined(task, "arguments"), f"{label}: pod renders a run date for a run without a data interval")
 
     res = task.container_resources
-    check(res.requests == {"memory": "2Gi", "cpu": "1"} and res.limits == {"memory": "3Gi", "cpu": "2"},
+    check(res.requests == {"memory": "4Gi", "cpu": "1"} and res.limits == {"memory": "6Gi", "cpu": "2"},
           f"{label}: resources requests {res.requests} limits {res.limits}")
     env = {e.name: e.value for e in task.env_vars or []}
     if PEAK_RSS:
