@@ -92,10 +92,13 @@ const [inv] = await rows(`
          count(*) FILTER (WHERE frequency > order_count - 1 OR recency_days > tenure_days) AS bad_btyd,
          count(*) FILTER (WHERE (repeat_avg_value IS NULL) <> (frequency = 0)) AS bad_null,
          count(*) FILTER (WHERE refunded_revenue < 0 OR refunded_revenue > total_revenue * (1 + 1e-12)
-           OR abs(net_revenue - (total_revenue - refunded_revenue)) > 1e-9 * greatest(1, total_revenue)
+           -- Each money column is rounded on its own (half a cent each),
+           -- and refund_rate comes from the unrounded amounts.
+           OR abs(net_revenue - (total_revenue - refunded_revenue)) > 0.015 + 1e-9 * total_revenue
            OR refunded_orders > order_count OR (refunded_orders = 0 AND refunded_revenue <> 0)
            OR (refund_rate IS NULL) <> (total_revenue = 0)
-           OR abs(coalesce(refund_rate, 0) - coalesce(refunded_revenue / nullif(total_revenue, 0), 0)) > 1e-12) AS bad_refunds,
+           OR abs(coalesce(refund_rate, 0) - coalesce(refunded_revenue / nullif(total_revenue, 0), 0))
+              > 0.01 / greatest(total_revenue, 0.01) + 1e-12) AS bad_refunds,
          sum(refunded_orders) AS refunded_orders
   FROM read_parquet('${part('customer_summary')}')`);
 // Used rows are orders, and the partial refunds netted off them.
