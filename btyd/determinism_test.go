@@ -43,6 +43,42 @@ func floatBits(cols ...[]float64) []uint64 {
 	return out
 }
 
+// outputs are everything a purchase model and Gamma-Gamma give on a shop.
+type outputs struct {
+	fit, ggFit Fit
+	pu, gu     Uncertainty
+	p          Predictions
+	iv         PredictionIntervals
+}
+
+// everyOutput fits model name and Gamma-Gamma on c and computes their
+// uncertainty, point predictions and intervals with opts.
+func everyOutput(t *testing.T, name string, c Customers, monetary []float64, opts IntervalOptions) outputs {
+	t.Helper()
+	var o outputs
+	pm, fit, err := fitPurchaseModel(name, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spend := RepeatBuyers(c.Frequency, monetary)
+	gg, ggFit, err := FitGammaGamma(spend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.pu, err = PurchaseUncertainty(pm, c, 0.8); err != nil {
+		t.Fatal(err)
+	}
+	if o.gu, err = SpendUncertainty(gg, spend, 0.8); err != nil {
+		t.Fatal(err)
+	}
+	o.fit, o.ggFit = fit, ggFit
+	o.p = Predict(pm, gg, c, monetary, dailyPredictOptions)
+	if o.iv, err = PredictIntervals(pm, o.pu, gg, o.gu, c, monetary, dailyPredictOptions, opts); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 // TestSameBitsOnOneAndTwoCPUs runs every purchase model's fit, its
 // uncertainty, the point predictions and the intervals on one CPU and on
 // two: work is split into chunks fixed by the data and reduced in a fixed
@@ -50,30 +86,9 @@ func floatBits(cols ...[]float64) []uint64 {
 func TestSameBitsOnOneAndTwoCPUs(t *testing.T) {
 	c, monetary := simulateGenShop(8_000, 9)
 	run := func(name string) []uint64 {
-		pm, fit, err := fitPurchaseModel(name, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spend := RepeatBuyers(c.Frequency, monetary)
-		gg, ggFit, err := FitGammaGamma(spend)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pu, err := PurchaseUncertainty(pm, c, 0.8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gu, err := SpendUncertainty(gg, spend, 0.8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := Predict(pm, gg, c, monetary, dailyPredictOptions)
-		iv, err := PredictIntervals(pm, pu, gg, gu, c, monetary, dailyPredictOptions, IntervalOptions{Draws: 20, Seed: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return slices.Concat(floatBits(fit.Params, []float64{fit.LogLikelihood}, ggFit.Params, pu.SE, gu.SE,
-			p.PAlive, p.ExpectedPurchases, p.CLV, p.PNoPurchase, p.NextOrderDays), bitsOf(iv))
+		o := everyOutput(t, name, c, monetary, IntervalOptions{Draws: 20, Seed: 3})
+		return slices.Concat(floatBits(o.fit.Params, []float64{o.fit.LogLikelihood}, o.ggFit.Params, o.pu.SE, o.gu.SE,
+			o.p.PAlive, o.p.ExpectedPurchases, o.p.CLV, o.p.PNoPurchase, o.p.NextOrderDays), bitsOf(o.iv))
 	}
 	for _, name := range benchModels {
 		t.Run(name, func(t *testing.T) {

@@ -49,33 +49,12 @@ func TestOutputsUnchanged(t *testing.T) {
 	c, monetary := simulateGenShop(20_000, 17)
 	var lines []string
 	for _, name := range benchModels {
-		pm, fit, err := fitPurchaseModel(name, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spend := RepeatBuyers(c.Frequency, monetary)
-		gg, ggFit, err := FitGammaGamma(spend)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pu, err := PurchaseUncertainty(pm, c, 0.8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gu, err := SpendUncertainty(gg, spend, 0.8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := Predict(pm, gg, c, monetary, dailyPredictOptions)
-		iv, err := PredictIntervals(pm, pu, gg, gu, c, monetary, dailyPredictOptions, IntervalOptions{Draws: 40, Seed: 5})
-		if err != nil {
-			t.Fatal(err)
-		}
+		o := everyOutput(t, name, c, monetary, IntervalOptions{Draws: 40, Seed: 5})
 		parts := map[string][]uint64{
-			"fit":       floatBits(fit.Params, []float64{fit.LogLikelihood}, ggFit.Params, []float64{ggFit.LogLikelihood}),
-			"se":        floatBits(pu.SE, gu.SE),
-			"predict":   floatBits(p.PAlive, p.ExpectedPurchases, p.ExpectedAvgValue, p.CLV, p.PNoPurchase, p.NextOrderDays),
-			"intervals": bitsOf(iv),
+			"fit":       floatBits(o.fit.Params, []float64{o.fit.LogLikelihood}, o.ggFit.Params, []float64{o.ggFit.LogLikelihood}),
+			"se":        floatBits(o.pu.SE, o.gu.SE),
+			"predict":   floatBits(o.p.PAlive, o.p.ExpectedPurchases, o.p.ExpectedAvgValue, o.p.CLV, o.p.PNoPurchase, o.p.NextOrderDays),
+			"intervals": bitsOf(o.iv),
 		}
 		for _, part := range []string{"fit", "se", "predict", "intervals"} {
 			key := name + "/" + part

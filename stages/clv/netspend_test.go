@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"retain/btyd"
+	"retain/stages/internal/stagetest"
 )
 
 // TestNetSpendFit: in testdata/net_spend (the forty histories of
@@ -48,7 +49,7 @@ func TestNetSpendFit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var row map[string]string
-	for _, r := range readCSV(t, "testdata/net_spend/expected/model_fit.csv") {
+	for _, r := range stagetest.Rows(t, "testdata/net_spend/expected/model_fit.csv") {
 		if r["model"] == "gamma_gamma" {
 			row = r
 		}
@@ -74,7 +75,7 @@ func TestNetSpendFit(t *testing.T) {
 	}
 	// Without the refunds (testdata/fitted) all 32 repeat buyers enter the
 	// fit and the estimates are others.
-	for _, r := range readCSV(t, "testdata/fitted/expected/model_fit.csv") {
+	for _, r := range stagetest.Rows(t, "testdata/fitted/expected/model_fit.csv") {
 		if r["model"] == "gamma_gamma" && (r["customers"] != "32" || r["p"] == row["p"]) {
 			t.Errorf("gross fit: %s customers, p %s; want 32 and another p than the net fit's", r["customers"], r["p"])
 		}

@@ -1,42 +1,19 @@
 package clv_test
 
 import (
-	"encoding/csv"
-	"os"
 	"testing"
 
 	"retain/schemas"
+	"retain/stages/internal/stagetest"
 )
-
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]string
-	for _, r := range rows[1:] {
-		m := map[string]string{}
-		for i, h := range rows[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // TestPreviousIsTheNightBefore: the previous_* values of the fitted case
 // are, to the bit, what the run for the night before publishes on the same
 // input (the fitted_night_before case), predictions and parameters alike.
 func TestPreviousIsTheNightBefore(t *testing.T) {
-	now := readCSV(t, "testdata/fitted/expected/customer_predictions.csv")
+	now := stagetest.Rows(t, "testdata/fitted/expected/customer_predictions.csv")
 	before := map[string]map[string]string{}
-	for _, r := range readCSV(t, "testdata/fitted_night_before/expected/customer_predictions.csv") {
+	for _, r := range stagetest.Rows(t, "testdata/fitted_night_before/expected/customer_predictions.csv") {
 		before[r["customer_id"]] = r
 	}
 	for _, r := range now {
@@ -48,8 +25,8 @@ func TestPreviousIsTheNightBefore(t *testing.T) {
 			t.Errorf("%s: previous %s, %s; the night before published %s, %s", r["customer_id"], r["previous_p_alive"], r["previous_predicted_clv"], b["p_alive"], b["predicted_clv"])
 		}
 	}
-	fits := readCSV(t, "testdata/fitted/expected/model_fit.csv")
-	prevFits := readCSV(t, "testdata/fitted_night_before/expected/model_fit.csv")
+	fits := stagetest.Rows(t, "testdata/fitted/expected/model_fit.csv")
+	prevFits := stagetest.Rows(t, "testdata/fitted_night_before/expected/model_fit.csv")
 	if len(fits) != len(prevFits) {
 		t.Fatalf("%d model_fit rows, the night before %d", len(fits), len(prevFits))
 	}

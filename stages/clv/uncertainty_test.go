@@ -1,9 +1,7 @@
 package clv
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -11,30 +9,8 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"retain/btyd"
+	"retain/stages/internal/stagetest"
 )
-
-// readCSV is a CSV file's rows as maps from header to value.
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]string
-	for _, r := range rows[1:] {
-		m := map[string]string{}
-		for i, h := range rows[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // TestFittedCaseStandardErrors recomputes the standard errors of the
 // selected MBG/NBD fit in testdata/fitted another way than the stage does:
@@ -45,7 +21,7 @@ func TestFittedCaseStandardErrors(t *testing.T) {
 	runDay, _ := time.Parse(time.DateOnly, "2026-11-22")
 	days := map[string][]float64{}
 	var order []string
-	for _, r := range readCSV(t, "testdata/fitted/in/customer_activity.csv") {
+	for _, r := range stagetest.Rows(t, "testdata/fitted/in/customer_activity.csv") {
 		d, err := time.Parse(time.DateOnly, r["activity_date"])
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +40,7 @@ func TestFittedCaseStandardErrors(t *testing.T) {
 		c.T = append(c.T, -d[0])
 	}
 	var row map[string]string
-	for _, r := range readCSV(t, "testdata/fitted/expected/model_fit.csv") {
+	for _, r := range stagetest.Rows(t, "testdata/fitted/expected/model_fit.csv") {
 		if r["model"] == "mbgnbd" && r["fit_scope"] == "full" {
 			row = r
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -285,4 +286,28 @@ func ReadCSV(path string, schema *arrow.Schema, batchRows int, mem memory.Alloca
 		batchRows = DefaultBatchRows
 	}
 	return readCSV(path, schema, batchRows, mem)
+}
+
+// Rows reads a case's expected CSV file as maps from column to cell text,
+// for tests that compare cells of two cases.
+func Rows(t testing.TB, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for _, r := range rows[1:] {
+		m := make(map[string]string, len(r))
+		for i, h := range rows[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
 }
