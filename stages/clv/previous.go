@@ -31,7 +31,7 @@ type previous struct {
 	// net is the visited customer's net value per purchase day as the
 	// previous night saw it, reused from customer to customer.
 	net []float64
-	p    btyd.Predictions
+	p   btyd.Predictions
 	// has: a purchase model was selected; hasValue: Gamma-Gamma fitted too.
 	has, hasValue bool
 }
