@@ -14,6 +14,7 @@ import (
 	"retain/schemas"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/localday"
+	"retain/stages/internal/quarantine"
 )
 
 // Quarantine reasons of partial refunds (rows with a negative amount), which
@@ -165,24 +166,11 @@ const currencyColumn = 4
 func (v *validator) hold(key uint64, oid, cid string, ts int64, amount, orig float64, file string, row int64, raw map[string]arrow.Array, i int) {
 	h := heldRefund{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, orig: orig, file: file, row: row}
 	for k, name := range rawColumns {
-		if s, ok := rawText(raw[name], i); ok {
+		if s, ok := quarantine.RawText(raw[name], i); ok {
 			h.raw[k], h.has[k] = strings.Clone(s), true
 		}
 	}
 	v.refunds = append(v.refunds, h)
-}
-
-func rawText(a arrow.Array, i int) (string, bool) {
-	if a == nil || a.IsNull(i) {
-		return "", false
-	}
-	switch a := a.(type) {
-	case *array.String:
-		return a.Value(i), true
-	case *array.LargeString:
-		return a.Value(i), true
-	}
-	return a.ValueStr(i), true
 }
 
 // compareRefunds orders the refunds of one order by their own values: time,

@@ -39,7 +39,7 @@ func NewBuilder(mem memory.Allocator, snapshot arrow.Date32) *Builder {
 // Add appends row i of an input batch from sourceTable, whose columns by
 // canonical name are cols; a value column the input lacks stays null.
 func (q *Builder) Add(reason, sourceTable, file string, sourceRow int64, cols map[string]arrow.Array, i int) {
-	q.AddValues(reason, sourceTable, file, sourceRow, func(column string) (string, bool) { return rawText(cols[column], i) })
+	q.AddValues(reason, sourceTable, file, sourceRow, func(column string) (string, bool) { return RawText(cols[column], i) })
 }
 
 // AddValues appends a rejected row whose values are text already, such as
@@ -79,10 +79,11 @@ func (q *Builder) Emit(ctx context.Context, out engine.Emitter) error {
 // Release frees the builder.
 func (q *Builder) Release() { q.b.Release() }
 
-// rawText is how a rejected value is kept: as the reader saw it, so
+// RawText is how a rejected value is kept: as the reader saw it, so
 // nothing is lost to a failed conversion (AddValues spells out bytes that
-// are not UTF-8, see printable).
-func rawText(a arrow.Array, i int) (string, bool) {
+// are not UTF-8, see printable). Rows held for a later verdict (refunds)
+// keep their values the same way.
+func RawText(a arrow.Array, i int) (string, bool) {
 	if a == nil || a.IsNull(i) {
 		return "", false
 	}
