@@ -26,14 +26,29 @@ type summary struct {
 }
 
 func newSummary(rules []Rule) *summary {
-	s := &summary{order: map[string]int{}, cells: map[key]*sums{}, totals: map[[2]string]*sums{}}
+	return &summary{order: segmentOrder(rules), cells: map[key]*sums{}, totals: map[[2]string]*sums{}}
+}
+
+// segmentOrder ranks segment names as the rules list them, Other last,
+// which is the row order of segment_summary and segment_transitions.
+func segmentOrder(rules []Rule) map[string]int {
+	order := map[string]int{}
 	for i, r := range rules {
-		if _, dup := s.order[r.Name]; !dup {
-			s.order[r.Name] = i
+		if _, dup := order[r.Name]; !dup {
+			order[r.Name] = i
 		}
 	}
-	s.order[Other] = len(rules)
-	return s
+	order[Other] = len(rules)
+	return order
+}
+
+// compareDimension orders rows by dimension (total, country, channel),
+// then dimension value.
+func compareDimension(aDim, aValue, bDim, bValue string) int {
+	if d := dimensionOrder[aDim] - dimensionOrder[bDim]; d != 0 {
+		return d
+	}
+	return strings.Compare(aValue, bValue)
 }
 
 func (s *summary) add(segment, country, channel string, orders, revenue, net, clv, days float64) {
@@ -71,10 +86,7 @@ func (s *summary) record(rc *night.Context) arrow.Record {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b key) int {
-		if d := dimensionOrder[a.dimension] - dimensionOrder[b.dimension]; d != 0 {
-			return d
-		}
-		if c := strings.Compare(a.value, b.value); c != 0 {
+		if c := compareDimension(a.dimension, a.value, b.dimension, b.value); c != 0 {
 			return c
 		}
 		return s.order[a.segment] - s.order[b.segment]

@@ -70,13 +70,8 @@ type transitions struct {
 }
 
 func newTransitions(rules []Rule) *transitions {
-	t := &transitions{order: map[string]int{schemas.NewSegment: -1}, cells: map[moveKey]*moveSums{}}
-	for i, r := range rules {
-		if _, dup := t.order[r.Name]; !dup {
-			t.order[r.Name] = i
-		}
-	}
-	t.order[Other] = len(rules)
+	t := &transitions{order: segmentOrder(rules), cells: map[moveKey]*moveSums{}}
+	t.order[schemas.NewSegment] = -1
 	return t
 }
 
@@ -106,10 +101,7 @@ func (t *transitions) record(rc *night.Context) arrow.Record {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b moveKey) int {
-		if d := dimensionOrder[a.dimension] - dimensionOrder[b.dimension]; d != 0 {
-			return d
-		}
-		if c := strings.Compare(a.value, b.value); c != 0 {
+		if c := compareDimension(a.dimension, a.value, b.dimension, b.value); c != 0 {
 			return c
 		}
 		if d := t.order[a.from] - t.order[b.from]; d != 0 {
