@@ -21,7 +21,7 @@ type Input struct {
 	OrderItems *Source `yaml:"order_items" doc:"The order lines (order_id, sku), for product_affinity; without it the table is empty."`
 	FXRates    *Source `yaml:"fx_rates" doc:"Daily exchange rates (see retain schema --table fx_rates) that convert order amounts into reporting_currency."`
 	// ReportingCurrency is checked in code: it is required with fx_rates.
-	ReportingCurrency string `yaml:"reporting_currency" doc:"The currency every money column is in; orders without a currency are taken to be in it. Without fx_rates, orders in any other currency are quarantined as unknown_currency; with neither set, orders in more than one currency fail the run rather than be summed unconverted."`
+	ReportingCurrency string `yaml:"reporting_currency" doc:"The ISO 4217 code (EUR, JPY, …) of the currency every money column is in; orders without a currency are taken to be in it. Without fx_rates, orders in any other currency are quarantined as unknown_currency; with neither set, orders in more than one currency fail the run rather than be summed unconverted."`
 }
 
 // Source is one input table: local files by default, or a BigQuery table.
@@ -90,6 +90,11 @@ func checkInput(in *Input, env config.Env) error {
 	}
 	if c := in.ReportingCurrency; c != "" && len(c) != 3 {
 		return fmt.Errorf("%w: input.reporting_currency %q: want a 3-letter currency code", config.ErrInvalid, c)
+	}
+	// An unknown code would publish a null currency column and guess the
+	// decimals, which a reader cannot tell from a shop without one.
+	if c := in.ReportingCurrency; c != "" && !CurrencyOf(c).Known() {
+		return fmt.Errorf("%w: input.reporting_currency %q is not an ISO 4217 currency code", config.ErrInvalid, c)
 	}
 	if in.OrderItems != nil {
 		if in.OrderItems.BigQuery != nil {

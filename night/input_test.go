@@ -78,6 +78,7 @@ func TestInputErrors(t *testing.T) {
 		{"items without a path", "name: n\ninput: {orders: {path: o}, order_items: {format: csv}}\n", "input.order_items.path is required"},
 		{"fx rates without a currency", "name: n\ninput: {orders: {path: o}, fx_rates: {path: r}}\n", "input.reporting_currency must be a 3-letter currency code when fx_rates is set"},
 		{"long currency", "name: n\ninput: {orders: {path: o}, reporting_currency: EURO}\n", `input.reporting_currency "EURO": want a 3-letter currency code`},
+		{"unknown currency", "name: n\ninput: {orders: {path: o}, reporting_currency: EUX}\n", `input.reporting_currency "EUX" is not an ISO 4217 currency code`},
 		{"items from BigQuery", "name: n\ninput: {orders: {path: o}, order_items: {bigquery: {project: p, dataset: d, table: t}}}\n", "input.order_items: only input.orders can be read from BigQuery"},
 		{"fx rates from BigQuery", "name: n\ninput: {orders: {path: o}, fx_rates: {bigquery: {project: p, dataset: d, table: t}}, reporting_currency: EUR}\n", "input.fx_rates: only input.orders can be read from BigQuery"},
 		{"tiny row groups", base + "output: {row_group_rows: 10}\n", "output.row_group_rows: 10 is out of range"},
