@@ -11,6 +11,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -19,6 +20,9 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"retain/night"
+	"retain/schemas"
 )
 
 // ErrColumn is wrapped when a requested column is not in the table.
@@ -62,9 +66,13 @@ func Print(w io.Writer, path string, o Options) error {
 			cols = append(cols, f.Name)
 		}
 	}
+	money := moneyOf(path, keys, schema)
 	// cell gives a column's text in a row, from the file or the path.
 	cell := func(name string) (func(arrow.Record, int) string, error) {
 		if i := fieldIndex(schema, name); i >= 0 {
+			if decimals, ok := money(name); ok {
+				return func(rec arrow.Record, r int) string { return moneyText(rec.Column(i), r, decimals(rec, r)) }, nil
+			}
 			return func(rec arrow.Record, r int) string { return text(rec.Column(i), r, name) }, nil
 		}
 		for _, k := range keys {
@@ -145,6 +153,40 @@ func fieldIndex(s *arrow.Schema, name string) int {
 	return slices.IndexFunc(s.Fields(), func(f arrow.Field) bool { return f.Name == name })
 }
 
+// moneyOf tells, for a column of the table the file at path belongs to,
+// whether it holds money, and then how many decimals a row's currency
+// has: a yen amount printed with cents would show figures the table
+// never holds. The table is the folder above the hive key folders.
+func moneyOf(path string, keys [][2]string, s *arrow.Schema) func(name string) (func(arrow.Record, int) int, bool) {
+	dir := filepath.Dir(path)
+	for range keys {
+		dir = filepath.Dir(dir)
+	}
+	t, known := schemas.Lookup(filepath.Base(dir))
+	cur := fieldIndex(s, schemas.CurrencyColumn.Name)
+	return func(name string) (func(arrow.Record, int) int, bool) {
+		if !known || cur < 0 || !t.IsMoney(name) {
+			return nil, false
+		}
+		return func(rec arrow.Record, r int) int {
+			c, ok := rec.Column(cur).(*array.String)
+			if !ok || c.IsNull(r) {
+				return night.UnknownScale
+			}
+			return night.CurrencyOf(c.Value(r)).Scale
+		}, true
+	}
+}
+
+// moneyText formats a money cell with its currency's decimals.
+func moneyText(a arrow.Array, i, decimals int) string {
+	f, ok := a.(*array.Float64)
+	if !ok || a.IsNull(i) {
+		return text(a, i, "")
+	}
+	return grouped(f.Value(i), decimals)
+}
+
 // text formats one cell for reading: shares and rates as percentages,
 // other floats with two decimals and thousands separators.
 func text(a arrow.Array, i int, name string) string {
@@ -159,16 +201,19 @@ func text(a arrow.Array, i int, name string) string {
 	if strings.HasSuffix(name, "_share") || strings.HasSuffix(name, "_rate") {
 		return fmt.Sprintf("%.1f%%", v*100)
 	}
-	return grouped(v)
+	return grouped(v, 2)
 }
 
-// grouped writes v with two decimals and a comma every three digits.
-func grouped(v float64) string {
+// grouped writes v with decimals decimals and a comma every three digits.
+func grouped(v float64, decimals int) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return fmt.Sprint(v)
 	}
-	s := fmt.Sprintf("%.2f", math.Abs(v))
-	intPart, frac := s[:len(s)-3], s[len(s)-3:]
+	s := strconv.FormatFloat(math.Abs(v), 'f', decimals, 64)
+	intPart, frac := s, ""
+	if dot := strings.IndexByte(s, '.'); dot >= 0 {
+		intPart, frac = s[:dot], s[dot:]
+	}
 	var b strings.Builder
 	if v < 0 {
 		b.WriteByte('-')

@@ -78,3 +78,61 @@ func TestPrint(t *testing.T) {
 		t.Error("unknown column accepted")
 	}
 }
+
+func TestPrintMoneyInItsCurrency(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "rfm_segment", Type: arrow.BinaryTypes.String},
+		{Name: "revenue", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "avg_recency_days", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "currency", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).AppendValues([]string{"Champions", "Lost", "Other"}, nil)
+	b.Field(1).(*array.Float64Builder).AppendValues([]float64{1234567, 12.345, 2.5}, nil)
+	b.Field(2).(*array.Float64Builder).AppendValues([]float64{3.25, 3.25, 3.25}, nil)
+	b.Field(3).(*array.StringBuilder).AppendValues([]string{"JPY", "KWD", ""}, []bool{true, true, false})
+	rec := b.NewRecord()
+	defer rec.Release()
+	for _, tc := range []struct {
+		table, want string
+	}{
+		{"segment_summary",
+			"  rfm_segment    revenue  avg_recency_days  currency\n" +
+				"    Champions  1,234,567              3.25       JPY\n" +
+				"         Lost     12.345              3.25       KWD\n" +
+				"        Other       2.50              3.25         —\n"},
+		// Outside a known table nothing says which columns are money.
+		{"notes",
+			"  rfm_segment       revenue  avg_recency_days  currency\n" +
+				"    Champions  1,234,567.00              3.25       JPY\n" +
+				"         Lost         12.35              3.25       KWD\n" +
+				"        Other          2.50              3.25         —\n"},
+	} {
+		t.Run(tc.table, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tc.table, "snapshot_date=2026-11-22")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "part-00000.parquet")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tbl := array.NewTableFromRecords(schema, []arrow.Record{rec})
+			defer tbl.Release()
+			if err := pqarrow.WriteTable(tbl, f, 1024, nil, pqarrow.DefaultWriterProps()); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := Print(&buf, path, Options{Columns: []string{"rfm_segment", "revenue", "avg_recency_days", "currency"}}); err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", buf.String(), tc.want)
+			}
+		})
+	}
+}
