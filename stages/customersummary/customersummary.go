@@ -12,6 +12,7 @@ import (
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/exactsum"
 	"retain/stages/internal/localday"
 )
 
@@ -65,7 +66,7 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 	for i := range ts {
 		us := int64(ts[i])
 		s.state.add(order{
-			customer: ids.Value(i), ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: amounts[i],
+			customer: ids.Value(i), ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: exactsum.Of(amounts[i]),
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})
@@ -74,21 +75,25 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 }
 
 // processDays folds a batch of order_days rows, which a warehouse computed
-// with the same rules as Process.
+// with the same rules as Process, its revenue as the exact sum's parts.
 func (s *stage) processDays(rec arrow.Record) {
 	col := func(name string) arrow.Array { return rec.Column(schemas.OrderDays.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
 	days := col("activity_date").(*array.Date32).Date32Values()
 	orders := col("orders").(*array.Int64).Int64Values()
-	revenue := col("revenue").(*array.Float64).Float64Values()
+	units := col("revenue_units").(*array.Int64).Int64Values()
+	hi := col("revenue_frac_hi").(*array.Int64).Int64Values()
+	lo := col("revenue_frac_lo").(*array.Int64).Int64Values()
 	first := col("first_order_at").(*array.Timestamp).TimestampValues()
 	last := col("last_order_at").(*array.Timestamp).TimestampValues()
 	country := col("country").(*array.String)
 	channel := col("channel").(*array.String)
 	for i := range days {
+		var amount exactsum.Sum
+		amount.AddParts(units[i], hi[i], lo[i])
 		s.state.add(order{
 			customer: ids.Value(i), ts: int64(first[i]), lastTS: int64(last[i]), day: int32(days[i]),
-			orders: int32(orders[i]), amount: revenue[i],
+			orders: int32(orders[i]), amount: amount,
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})
@@ -139,7 +144,7 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 	revenue := col("total_revenue").(*array.Float64Builder)
 	aov := col("avg_order_value").(*array.Float64Builder)
 	refunded := col("refunded_revenue").(*array.Float64Builder)
-	net := col("net_revenue").(*array.Float64Builder)
+	netRevenue := col("net_revenue").(*array.Float64Builder)
 	rate := col("refund_rate").(*array.Float64Builder)
 	refundedOrders := col("refunded_orders").(*array.Int64Builder)
 	freq := col("frequency").(*array.Int64Builder)
@@ -158,13 +163,17 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 			first.Append(arrow.Timestamp(c.firstTS[k]))
 			last.Append(arrow.Timestamp(c.lastTS[k]))
 			orders.Append(c.orders[k])
-			revenue.Append(c.revenue[k])
-			aov.Append(c.revenue[k] / float64(c.orders[k]))
+			total := c.totalOf(k)
+			gross := total.Float64()
+			revenue.Append(gross)
+			aov.Append(gross / float64(c.orders[k]))
 			r := c.refundsOf(k)
-			refunded.Append(r.amount)
-			net.Append(c.revenue[k] - r.amount)
-			if c.revenue[k] != 0 {
-				rate.Append(r.amount / c.revenue[k])
+			net := total
+			net.Merge(r.amount.Neg())
+			refunded.Append(r.amount.Float64())
+			netRevenue.Append(net.Float64())
+			if gross != 0 {
+				rate.Append(r.amount.Float64() / gross)
 			} else {
 				rate.AppendNull()
 			}
@@ -175,8 +184,11 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 			if f > 0 {
 				// Monetary value leaves out the first purchase day, and
 				// is net of refunds: what the customer's repeat days were
-				// worth.
-				repeat.Append((c.revenue[k] - r.amount - (days[0].revenue - c.refundedOn(k, days[0].day))) / float64(f))
+				// worth, summed exactly.
+				repeatNet := net
+				repeatNet.Merge(c.revenueOf(days[0]).Neg())
+				repeatNet.Merge(c.dayRefund(k, days[0].day).amount)
+				repeat.Append(repeatNet.Float64() / float64(f))
 			} else {
 				repeat.AppendNull()
 			}
@@ -205,13 +217,13 @@ func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emit
 	for _, k := range order {
 		for _, d := range c.days[k] {
 			r := c.dayRefund(k, d.day)
-			refunded.Append(r.amount)
-			runDateRefunded.Append(r.runDate)
+			refunded.Append(r.amount.Float64())
+			runDateRefunded.Append(r.runDate.Float64())
 			id.Append(c.ids[k])
 			appendText(country, c.country[k])
 			date.Append(arrow.Date32(d.day))
 			orders.Append(int64(d.orders))
-			revenue.Append(d.revenue)
+			revenue.Append(c.revenueOf(d).Float64())
 			rows++
 		}
 		if rows >= BatchRows {

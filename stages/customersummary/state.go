@@ -4,34 +4,46 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/schemas"
+	"retain/stages/internal/exactsum"
 )
 
 // purchaseDay is one calendar day on which a customer ordered.
 type purchaseDay struct {
 	day     int32 // days since 1970-01-01 in the job's zone
 	orders  int32
-	revenue float64
+	revenue dayRevenue
 }
+
+// dayRevenue is a day's exact revenue (exactsum) in 8 bytes: the sum itself
+// while it is a float64, which it is for every day of one order and for
+// most others, or else, NaN-boxed, the index of its exactsum.Sum in
+// customers.spill. Amounts are never NaN, so the two cannot be confused.
+type dayRevenue uint64
+
+const spillTag = 0x7ff8_0000_0000_0000 // a quiet NaN; the low 51 bits index spill
 
 // customers is the per-customer state, one slot per customer in parallel
 // slices: no per-order data is kept. Besides a handful of numbers per
 // customer, the only growing part is the sorted list of distinct purchase
-// days (16 bytes a day), which BTYD frequency and the activity table need
-// when input is not sorted by time.
+// days (16 bytes a day, and 24 more for a day whose exact revenue is not a
+// float64), which BTYD frequency and the activity table need when input is
+// not sorted by time. A customer's revenue is the exact sum of its days',
+// taken when it is written.
 type customers struct {
 	index   map[string]int32
 	ids     []string
 	firstTS []int64
 	lastTS  []int64
 	orders  []int64
-	revenue []float64
 	days    [][]purchaseDay
+	spill   []exactsum.Sum
 	// country and channel of the latest order; interned, since a shop has
 	// few distinct values and a million customers share them.
 	country  []string
@@ -66,7 +78,7 @@ type order struct {
 	ts, lastTS int64
 	day        int32
 	orders     int32
-	amount     float64
+	amount     exactsum.Sum
 	country    string
 	channel    string
 	hasCtry    bool
@@ -87,18 +99,14 @@ func (c *customers) add(o order) {
 		c.firstTS = append(c.firstTS, o.ts)
 		c.lastTS = append(c.lastTS, o.lastTS)
 		c.orders = append(c.orders, int64(o.orders))
-		c.revenue = append(c.revenue, o.amount)
-		c.days = append(c.days, []purchaseDay{{day: o.day, orders: o.orders, revenue: o.amount}})
+		c.days = append(c.days, []purchaseDay{c.newDay(o)})
 		c.country = append(c.country, c.intern(o.country, o.hasCtry))
 		c.channel = append(c.channel, c.intern(o.channel, o.hasChan))
 		return
 	}
 	c.orders[k] += int64(o.orders)
-	c.revenue[k] += o.amount
 	c.firstTS[k] = min(c.firstTS[k], o.ts)
-	// The latest order names the customer's country and channel; on a tie
-	// the later row wins, as input order is fixed.
-	if o.lastTS >= c.lastTS[k] {
+	if c.latest(k, o) {
 		c.lastTS[k] = o.lastTS
 		c.country[k] = c.intern(o.country, o.hasCtry)
 		c.channel[k] = c.intern(o.channel, o.hasChan)
@@ -107,19 +115,83 @@ func (c *customers) add(o order) {
 	last := &d[len(d)-1]
 	switch {
 	case o.day == last.day:
-		last.orders += o.orders
-		last.revenue += o.amount
+		c.addToDay(last, o)
 	case o.day > last.day:
-		c.days[k] = append(d, purchaseDay{day: o.day, orders: o.orders, revenue: o.amount})
+		c.days[k] = append(d, c.newDay(o))
 	default:
 		i, seen := slices.BinarySearchFunc(d, o.day, func(p purchaseDay, day int32) int { return int(p.day - day) })
 		if seen {
-			d[i].orders += o.orders
-			d[i].revenue += o.amount
+			c.addToDay(&d[i], o)
 		} else {
-			c.days[k] = slices.Insert(d, i, purchaseDay{day: o.day, orders: o.orders, revenue: o.amount})
+			c.days[k] = slices.Insert(d, i, c.newDay(o))
 		}
 	}
+}
+
+// latest reports whether o names customer slot k's country and channel
+// rather than the orders before it (RULES16 R2): the greatest order time,
+// then the greatest country, then the greatest channel, null lowest (an
+// absent value is interned as "", below every other). So the same orders in
+// any order name the same ones.
+func (c *customers) latest(k int32, o order) bool {
+	if o.lastTS != c.lastTS[k] {
+		return o.lastTS > c.lastTS[k]
+	}
+	ctry, ch := "", ""
+	if o.hasCtry {
+		ctry = o.country
+	}
+	if o.hasChan {
+		ch = o.channel
+	}
+	if r := strings.Compare(ctry, c.country[k]); r != 0 {
+		return r > 0
+	}
+	return ch > c.channel[k]
+}
+
+func (c *customers) newDay(o order) purchaseDay {
+	d := purchaseDay{day: o.day, orders: o.orders}
+	c.setRevenue(&d, o.amount)
+	return d
+}
+
+func (c *customers) addToDay(d *purchaseDay, o order) {
+	d.orders += o.orders
+	if d.revenue&spillTag == spillTag {
+		c.spill[d.revenue&^spillTag].Merge(o.amount)
+		return
+	}
+	s := c.revenueOf(*d)
+	s.Merge(o.amount)
+	c.setRevenue(d, s)
+}
+
+// setRevenue stores s as d's revenue: as a float64 when it is one exactly.
+func (c *customers) setRevenue(d *purchaseDay, s exactsum.Sum) {
+	if f := s.Float64(); exactsum.Of(f) == s {
+		d.revenue = dayRevenue(math.Float64bits(f))
+		return
+	}
+	d.revenue = dayRevenue(spillTag | uint64(len(c.spill)))
+	c.spill = append(c.spill, s)
+}
+
+// revenueOf is d's exact revenue.
+func (c *customers) revenueOf(d purchaseDay) exactsum.Sum {
+	if d.revenue&spillTag == spillTag {
+		return c.spill[d.revenue&^spillTag]
+	}
+	return exactsum.Of(math.Float64frombits(uint64(d.revenue)))
+}
+
+// totalOf is customer slot k's exact revenue over all days.
+func (c *customers) totalOf(k int32) exactsum.Sum {
+	var t exactsum.Sum
+	for _, d := range c.days[k] {
+		t.Merge(c.revenueOf(d))
+	}
+	return t
 }
 
 // pendingRefund is a refunds row, kept until every order is folded: the
@@ -137,14 +209,14 @@ type dayRefund struct {
 	customer int32
 	day      int32
 	orders   int64
-	amount   float64
+	amount   exactsum.Sum
 	// runDate is the part of amount refunded on the run date.
-	runDate float64
+	runDate exactsum.Sum
 }
 
 // refundTotals are a customer's refunds over all days.
 type refundTotals struct {
-	amount float64
+	amount exactsum.Sum
 	orders int64
 }
 
@@ -183,29 +255,21 @@ func (c *customers) settleRefunds() error {
 		if _, seen := slices.BinarySearchFunc(c.days[k], p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
 			return fmt.Errorf("%w: customer %q has no used order on day %d", ErrRefundOfUnknownDay, p.customer, p.day)
 		}
-		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: p.amount, runDate: p.runDate})
+		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: exactsum.Of(p.amount), runDate: exactsum.Of(p.runDate)})
 	}
 	r.pending = nil
 	slices.SortFunc(r.days, func(a, b dayRefund) int {
 		if c := cmp.Compare(a.customer, b.customer); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.day, b.day); c != 0 {
-			return c
-		}
-		// Summed in one order whatever the input's, so reruns agree to
-		// the last bit.
-		if c := cmp.Compare(a.amount, b.amount); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.runDate, b.runDate)
+		return cmp.Compare(a.day, b.day)
 	})
 	merged := r.days[:0]
 	for _, d := range r.days {
 		if n := len(merged); n > 0 && merged[n-1].customer == d.customer && merged[n-1].day == d.day {
 			merged[n-1].orders += d.orders
-			merged[n-1].amount += d.amount
-			merged[n-1].runDate += d.runDate
+			merged[n-1].amount.Merge(d.amount)
+			merged[n-1].runDate.Merge(d.runDate)
 			continue
 		}
 		merged = append(merged, d)
@@ -231,14 +295,11 @@ func (c *customers) refundsOf(k int32) refundTotals {
 		return t
 	}
 	for _, d := range c.refunds.days[rg[0]:rg[1]] {
-		t.amount += d.amount
+		t.amount.Merge(d.amount)
 		t.orders += d.orders
 	}
 	return t
 }
-
-// refundedOn is what customer slot k had refunded of its orders of day.
-func (c *customers) refundedOn(k, day int32) float64 { return c.dayRefund(k, day).amount }
 
 // dayRefund is customer slot k's refunds of its orders of day.
 func (c *customers) dayRefund(k, day int32) dayRefund {
