@@ -111,7 +111,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(c.ids[a], c.ids[b]) })
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(c.id(a), c.id(b)) })
 	if err := s.emitSummary(ctx, order, out); err != nil {
 		return err
 	}
@@ -156,17 +156,17 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 
 	for start := 0; start < len(order); start += BatchRows {
 		for _, k := range order[start:min(start+BatchRows, len(order))] {
-			days := c.days[k]
+			days := c.days(k)
 			f := int64(len(days) - 1)
 			snapshot.Append(s.rc.SnapshotDate)
-			id.Append(c.ids[k])
-			first.Append(arrow.Timestamp(c.firstTS[k]))
-			last.Append(arrow.Timestamp(c.lastTS[k]))
-			orders.Append(c.orders[k])
+			id.Append(c.id(k))
+			first.Append(arrow.Timestamp(c.slots[k].firstTS))
+			last.Append(arrow.Timestamp(c.slots[k].lastTS))
+			orders.Append(c.slots[k].orders)
 			total := c.totalOf(k)
 			gross := total.Float64()
 			revenue.Append(gross)
-			aov.Append(gross / float64(c.orders[k]))
+			aov.Append(gross / float64(c.slots[k].orders))
 			r := c.refundsOf(k)
 			net := total
 			net.Merge(r.amount.Neg())
@@ -192,8 +192,8 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 			} else {
 				repeat.AppendNull()
 			}
-			appendText(country, c.country[k])
-			appendText(channel, c.channel[k])
+			appendText(country, c.country(k))
+			appendText(channel, c.channel(k))
 		}
 		if err := emitBuilt(ctx, out, schemas.CustomerSummary.Name, b); err != nil {
 			return err
@@ -215,12 +215,12 @@ func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emit
 	runDateRefunded := b.Field(6).(*array.Float64Builder)
 	rows := 0
 	for _, k := range order {
-		for _, d := range c.days[k] {
+		for _, d := range c.days(k) {
 			r := c.dayRefund(k, d.day)
 			refunded.Append(r.amount.Float64())
 			runDateRefunded.Append(r.runDate.Float64())
-			id.Append(c.ids[k])
-			appendText(country, c.country[k])
+			id.Append(c.id(k))
+			appendText(country, c.country(k))
 			date.Append(arrow.Date32(d.day))
 			orders.Append(int64(d.orders))
 			revenue.Append(c.revenueOf(d).Float64())

@@ -4,9 +4,12 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -29,44 +32,79 @@ type dayRevenue uint64
 
 const spillTag = 0x7ff8_0000_0000_0000 // a quiet NaN; the low 51 bits index spill
 
-// customers is the per-customer state, one slot per customer in parallel
-// slices: no per-order data is kept. Besides a handful of numbers per
-// customer, the only growing part is the sorted list of distinct purchase
-// days (16 bytes a day, and 24 more for a day whose exact revenue is not a
-// float64), which BTYD frequency and the activity table need when input is
-// not sorted by time. A customer's revenue is the exact sum of its days',
-// taken when it is written.
+// customer is one customer's slot. It holds no pointer, nor does any other
+// part of the state that grows with customers or days, so the collector
+// has nothing of it to scan: the id is a range of customers.idBytes, the
+// purchase days a run of customers.pool, and country and channel indexes
+// into customers.names.
+type customer struct {
+	firstTS, lastTS int64
+	orders          int64
+	idOff           int64
+	idLen           uint32
+	// days is pool.days[dayOff:dayOff+dayLen], sorted by day; the run's
+	// capacity is dayLen rounded up to a power of two.
+	dayOff, dayLen   uint32
+	country, channel uint32 // of the latest order; 0 is null
+}
+
+// customers is the per-customer state: no per-order data is kept. Besides
+// a handful of numbers per customer (the 56-byte slot, the id's bytes and
+// about 11 bytes of index), the only growing part is the sorted list of
+// distinct purchase days, 16 bytes a day (and 24 more for a day whose
+// exact revenue is not a float64), which BTYD frequency and the activity
+// table need when input is not sorted by time. A customer's revenue is the
+// exact sum of its days', taken when it is written.
 type customers struct {
-	index   map[string]int32
-	ids     []string
-	firstTS []int64
-	lastTS  []int64
-	orders  []int64
-	days    [][]purchaseDay
+	slots   []customer
+	idBytes []byte
+	index   idIndex
+	pool    dayPool
 	spill   []exactsum.Sum
-	// country and channel of the latest order; interned, since a shop has
-	// few distinct values and a million customers share them.
-	country  []string
-	channel  []string
-	interned map[string]string
-	refunds  refundState
+	// names interns countries and channels: a shop has few distinct
+	// values and a million customers share them. names[0] is null.
+	names     []string
+	nameIndex map[string]uint32
+	refunds   refundState
 }
 
 func newCustomers() *customers {
-	return &customers{index: make(map[string]int32, 1<<16), interned: map[string]string{}}
+	c := &customers{names: []string{""}, nameIndex: map[string]uint32{}}
+	c.index.init(1 << 16)
+	return c
 }
 
-func (c *customers) len() int { return len(c.ids) }
+func (c *customers) len() int { return len(c.slots) }
 
-func (c *customers) intern(s string, valid bool) string {
-	if !valid {
+// id is customer slot k's id. It points into idBytes, which must not grow
+// while the string is in use: Finish reads ids once every order is folded.
+func (c *customers) id(k int32) string {
+	s := &c.slots[k]
+	if s.idLen == 0 {
 		return ""
 	}
-	if v, ok := c.interned[s]; ok {
+	return unsafe.String(&c.idBytes[s.idOff], s.idLen)
+}
+
+// days is customer slot k's purchase days, valid until the next add.
+func (c *customers) days(k int32) []purchaseDay {
+	s := &c.slots[k]
+	return c.pool.days[s.dayOff : s.dayOff+s.dayLen : s.dayOff+s.dayLen]
+}
+
+func (c *customers) country(k int32) string { return c.names[c.slots[k].country] }
+func (c *customers) channel(k int32) string { return c.names[c.slots[k].channel] }
+
+func (c *customers) intern(s string, valid bool) uint32 {
+	if !valid || s == "" {
+		return 0
+	}
+	if v, ok := c.nameIndex[s]; ok {
 		return v
 	}
-	v := string([]byte(s))
-	c.interned[v] = v
+	v := uint32(len(c.names))
+	c.names = append(c.names, strings.Clone(s))
+	c.nameIndex[c.names[v]] = v
 	return v
 }
 
@@ -88,54 +126,71 @@ type order struct {
 // add folds an order (or a customer's day of orders) into its customer's
 // state.
 func (c *customers) add(o order) {
-	k, found := c.index[o.customer]
+	k, found := c.lookup(o.customer)
 	if !found {
-		k = int32(len(c.ids))
+		c.slots = append(c.slots, customer{
+			firstTS: o.ts, lastTS: o.lastTS, orders: int64(o.orders),
+			idOff: int64(len(c.idBytes)), idLen: uint32(len(o.customer)),
+			country: c.intern(o.country, o.hasCtry), channel: c.intern(o.channel, o.hasChan),
+		})
 		// The id's bytes belong to an Arrow buffer that is released after
-		// the batch; the map key must own its copy.
-		id := string([]byte(o.customer))
-		c.index[id] = k
-		c.ids = append(c.ids, id)
-		c.firstTS = append(c.firstTS, o.ts)
-		c.lastTS = append(c.lastTS, o.lastTS)
-		c.orders = append(c.orders, int64(o.orders))
-		c.days = append(c.days, []purchaseDay{c.newDay(o)})
-		c.country = append(c.country, c.intern(o.country, o.hasCtry))
-		c.channel = append(c.channel, c.intern(o.channel, o.hasChan))
+		// the batch; the arena keeps a copy.
+		c.idBytes = append(c.idBytes, o.customer...)
+		s := &c.slots[k]
+		s.dayOff = c.pool.alloc(0)
+		s.dayLen = 1
+		c.pool.days[s.dayOff] = c.newDay(o)
 		return
 	}
-	c.orders[k] += int64(o.orders)
-	c.firstTS[k] = min(c.firstTS[k], o.ts)
-	if c.latest(k, o) {
-		c.lastTS[k] = o.lastTS
-		c.country[k] = c.intern(o.country, o.hasCtry)
-		c.channel[k] = c.intern(o.channel, o.hasChan)
+	s := &c.slots[k]
+	s.orders += int64(o.orders)
+	s.firstTS = min(s.firstTS, o.ts)
+	if c.latest(s, o) {
+		s.lastTS = o.lastTS
+		s.country = c.intern(o.country, o.hasCtry)
+		s.channel = c.intern(o.channel, o.hasChan)
 	}
-	d := c.days[k]
-	last := &d[len(d)-1]
-	switch {
+	d := c.days(k)
+	switch last := &d[len(d)-1]; {
 	case o.day == last.day:
 		c.addToDay(last, o)
 	case o.day > last.day:
-		c.days[k] = append(d, c.newDay(o))
+		c.insertDay(s, len(d), c.newDay(o))
 	default:
-		i, seen := slices.BinarySearchFunc(d, o.day, func(p purchaseDay, day int32) int { return int(p.day - day) })
+		i, seen := slices.BinarySearchFunc(d, o.day, func(p purchaseDay, day int32) int { return cmp.Compare(p.day, day) })
 		if seen {
 			c.addToDay(&d[i], o)
 		} else {
-			c.days[k] = slices.Insert(d, i, c.newDay(o))
+			c.insertDay(s, i, c.newDay(o))
 		}
 	}
 }
 
-// latest reports whether o names customer slot k's country and channel
-// rather than the orders before it (RULES16 R2): the greatest order time,
-// then the greatest country, then the greatest channel, null lowest (an
-// absent value is interned as "", below every other). So the same orders in
-// any order name the same ones.
-func (c *customers) latest(k int32, o order) bool {
-	if o.lastTS != c.lastTS[k] {
-		return o.lastTS > c.lastTS[k]
+// insertDay puts day at position i of slot s's days, moving them to a run
+// twice as long when theirs is full.
+func (c *customers) insertDay(s *customer, i int, day purchaseDay) {
+	n := s.dayLen
+	if n&(n-1) == 0 { // a power of two: the run is full
+		class := uint(bits.Len32(n - 1))
+		off := c.pool.alloc(class + 1)
+		copy(c.pool.days[off:off+n], c.pool.days[s.dayOff:s.dayOff+n])
+		c.pool.release(s.dayOff, class)
+		s.dayOff = off
+	}
+	d := c.pool.days[s.dayOff : s.dayOff+n+1]
+	copy(d[i+1:], d[i:n])
+	d[i] = day
+	s.dayLen = n + 1
+}
+
+// latest reports whether o names slot s's country and channel rather than
+// the orders before it (RULES16 R2): the greatest order time, then the
+// greatest country, then the greatest channel, null lowest (null is
+// interned as "", below every other value). So the same orders in any
+// order name the same ones.
+func (c *customers) latest(s *customer, o order) bool {
+	if o.lastTS != s.lastTS {
+		return o.lastTS > s.lastTS
 	}
 	ctry, ch := "", ""
 	if o.hasCtry {
@@ -144,10 +199,10 @@ func (c *customers) latest(k int32, o order) bool {
 	if o.hasChan {
 		ch = o.channel
 	}
-	if r := strings.Compare(ctry, c.country[k]); r != 0 {
+	if r := strings.Compare(ctry, c.names[s.country]); r != 0 {
 		return r > 0
 	}
-	return ch > c.channel[k]
+	return ch > c.names[s.channel]
 }
 
 func (c *customers) newDay(o order) purchaseDay {
@@ -188,11 +243,119 @@ func (c *customers) revenueOf(d purchaseDay) exactsum.Sum {
 // totalOf is customer slot k's exact revenue over all days.
 func (c *customers) totalOf(k int32) exactsum.Sum {
 	var t exactsum.Sum
-	for _, d := range c.days[k] {
+	for _, d := range c.days(k) {
 		t.Merge(c.revenueOf(d))
 	}
 	return t
 }
+
+// idIndex finds customer slots by id: open addressing with linear probing
+// over entries that are the id hash's high 32 bits and slot+1 (0 is
+// empty), so a probe rarely reads an id that is not the one sought.
+type idIndex struct {
+	entries []uint64
+	mask    uint64
+	n       int
+	seed    maphash.Seed
+}
+
+const lowHalf = 1<<32 - 1
+
+func (x *idIndex) init(size int) {
+	x.entries = make([]uint64, size)
+	x.mask = uint64(size - 1)
+	x.n = 0
+	if x.seed == (maphash.Seed{}) {
+		x.seed = maphash.MakeSeed()
+	}
+}
+
+// lookup is the slot of customer id, or, when it has none, the slot it
+// gets when the caller appends it, which the index then already names.
+func (c *customers) lookup(id string) (int32, bool) {
+	x := &c.index
+	if (x.n+1)*4 >= len(x.entries)*3 {
+		c.growIndex()
+	}
+	h := maphash.String(x.seed, id)
+	tag := h &^ lowHalf
+	for i := h & x.mask; ; i = (i + 1) & x.mask {
+		e := x.entries[i]
+		if e == 0 {
+			k := int32(len(c.slots))
+			x.entries[i] = tag | uint64(k+1)
+			x.n++
+			return k, false
+		}
+		if e&^lowHalf == tag {
+			if k := int32(e&lowHalf) - 1; c.id(k) == id {
+				return k, true
+			}
+		}
+	}
+}
+
+// find is the slot of customer id, without adding it.
+func (c *customers) find(id string) (int32, bool) {
+	x := &c.index
+	h := maphash.String(x.seed, id)
+	tag := h &^ lowHalf
+	for i := h & x.mask; ; i = (i + 1) & x.mask {
+		e := x.entries[i]
+		if e == 0 {
+			return 0, false
+		}
+		if e&^lowHalf == tag {
+			if k := int32(e&lowHalf) - 1; c.id(k) == id {
+				return k, true
+			}
+		}
+	}
+}
+
+// growIndex doubles the index, hashing every id again: the entries keep
+// only the hash's high half.
+func (c *customers) growIndex() {
+	old := c.index.entries
+	c.index.init(len(old) * 2)
+	x := &c.index
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		h := maphash.String(x.seed, c.id(int32(e&lowHalf)-1))
+		for i := h & x.mask; ; i = (i + 1) & x.mask {
+			if x.entries[i] == 0 {
+				x.entries[i] = e
+				break
+			}
+		}
+		x.n++
+	}
+}
+
+// dayPool holds every customer's purchase days in one array, in runs whose
+// length is a power of two: a customer whose run is full moves to one twice
+// as long, and the old run is reused by the next customer that needs one of
+// its size.
+type dayPool struct {
+	days []purchaseDay
+	free [33][]uint32 // offsets of released runs, by log2 of their length
+}
+
+// alloc is the offset of a run of 1<<class days.
+func (p *dayPool) alloc(class uint) uint32 {
+	if f := p.free[class]; len(f) > 0 {
+		off := f[len(f)-1]
+		p.free[class] = f[:len(f)-1]
+		return off
+	}
+	off := len(p.days)
+	p.days = slices.Grow(p.days, 1<<class)[:off+1<<class]
+	return uint32(off)
+}
+
+func (p *dayPool) release(off uint32, class uint) { p.free[class] = append(p.free[class], off) }
 
 // pendingRefund is a refunds row, kept until every order is folded: the
 // engine gives no order among input tables, and a refund is netted on its
@@ -248,11 +411,11 @@ var ErrRefundOfUnknownDay = errors.New("refund of a day without used orders")
 func (c *customers) settleRefunds() error {
 	r := &c.refunds
 	for _, p := range r.pending {
-		k, found := c.index[p.customer]
+		k, found := c.find(p.customer)
 		if !found {
 			return fmt.Errorf("%w: customer %q has no used order", ErrRefundOfUnknownDay, p.customer)
 		}
-		if _, seen := slices.BinarySearchFunc(c.days[k], p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
+		if _, seen := slices.BinarySearchFunc(c.days(k), p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
 			return fmt.Errorf("%w: customer %q has no used order on day %d", ErrRefundOfUnknownDay, p.customer, p.day)
 		}
 		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: exactsum.Of(p.amount), runDate: exactsum.Of(p.runDate)})
