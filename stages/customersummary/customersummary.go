@@ -4,8 +4,11 @@ package customersummary
 
 import (
 	"context"
+	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -35,27 +38,103 @@ func Register(r *night.Registry) error {
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			return &stage{rc: rc, state: newCustomers(), runDay: localday.RunDate(rc)}, nil
+			s := &stage{rc: rc, runDay: localday.RunDate(rc)}
+			s.start()
+			return s, nil
 		},
 	})
 }
 
+// workers is how many goroutines fold orders. Each owns the customers
+// whose id hashes to it, so no state is shared and nothing is locked; the
+// output, sorted by customer id, is the same for any number of them.
+var workers = 2
+
 type stage struct {
 	engine.BaseStage
 	rc     *night.Context
-	state  *customers
 	runDay int32
+	// seed hashes ids for the workers' split and their indexes alike.
+	seed    maphash.Seed
+	parts   []*customers
+	queues  []chan batch
+	folding sync.WaitGroup
+	stopped atomic.Bool
+	closed  bool
+	// refunds wait for Finish, when every order is folded, and go to the
+	// worker that owns their customer.
+	refunds []pendingRefund
 }
 
+// batch is an input batch queued for a worker, retained until it is folded.
+type batch struct {
+	table string
+	rec   arrow.Record
+}
+
+func (s *stage) start() {
+	s.seed = maphash.MakeSeed()
+	for p := range workers {
+		c := newCustomers(s.seed)
+		q := make(chan batch, 2)
+		s.parts, s.queues = append(s.parts, c), append(s.queues, q)
+		s.folding.Add(1)
+		go s.fold(p, c, q)
+	}
+}
+
+// owner is the worker of the customer whose id hashes to h. It reads bits
+// the index uses for neither probing (the low bits) nor tags (the high 32),
+// so each worker's index still spreads its ids over every position.
+func owner(h uint64) int { return int((h>>31&1<<16 - 1) % uint64(workers)) }
+
+func (s *stage) fold(p int, c *customers, q <-chan batch) {
+	defer s.folding.Done()
+	for b := range q {
+		if !s.stopped.Load() {
+			if b.table == schemas.OrderDays.Name {
+				s.foldDays(p, c, b.rec)
+			} else {
+				s.foldOrders(p, c, b.rec)
+			}
+		}
+		b.rec.Release()
+	}
+}
+
+// stop ends the workers once they have folded what is queued, or, after a
+// failure, dropped it.
+func (s *stage) stop(failed bool) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if failed {
+		s.stopped.Store(true)
+	}
+	for _, q := range s.queues {
+		close(q)
+	}
+	s.folding.Wait()
+}
+
+// Process hands an orders or order_days batch to every worker. It does not
+// wait on the context: the one a background stage gets may end with the
+// stage that fed it, and the workers always take what they are given.
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
-	switch table {
-	case schemas.OrderDays.Name:
-		s.processDays(rec)
-		return nil
-	case schemas.Refunds.Name:
-		s.state.addRefunds(rec)
+	if table == schemas.Refunds.Name {
+		s.addRefunds(rec)
 		return nil
 	}
+	for _, q := range s.queues {
+		rec.Retain()
+		q <- batch{table: table, rec: rec}
+	}
+	return nil
+}
+
+// foldOrders folds worker p's customers' rows of an orders batch.
+func (s *stage) foldOrders(p int, c *customers, rec arrow.Record) {
 	col := func(name string) arrow.Array { return rec.Column(schemas.Orders.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
 	ts := col("order_ts").(*array.Timestamp).TimestampValues()
@@ -64,19 +143,24 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 	channel := col("channel").(*array.String)
 	loc := s.rc.Job.Location()
 	for i := range ts {
+		id := ids.Value(i)
+		h := maphash.String(s.seed, id)
+		if owner(h) != p {
+			continue
+		}
 		us := int64(ts[i])
-		s.state.add(order{
-			customer: ids.Value(i), ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: exactsum.Of(amounts[i]),
+		c.add(order{
+			customer: id, hash: h, ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: exactsum.Of(amounts[i]),
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})
 	}
-	return nil
 }
 
-// processDays folds a batch of order_days rows, which a warehouse computed
-// with the same rules as Process, its revenue as the exact sum's parts.
-func (s *stage) processDays(rec arrow.Record) {
+// foldDays folds worker p's customers' rows of an order_days batch, which a
+// warehouse computed with the same rules as foldOrders, its revenue as the
+// exact sum's parts.
+func (s *stage) foldDays(p int, c *customers, rec arrow.Record) {
 	col := func(name string) arrow.Array { return rec.Column(schemas.OrderDays.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
 	days := col("activity_date").(*array.Date32).Date32Values()
@@ -89,10 +173,15 @@ func (s *stage) processDays(rec arrow.Record) {
 	country := col("country").(*array.String)
 	channel := col("channel").(*array.String)
 	for i := range days {
+		id := ids.Value(i)
+		h := maphash.String(s.seed, id)
+		if owner(h) != p {
+			continue
+		}
 		var amount exactsum.Sum
 		amount.AddParts(units[i], hi[i], lo[i])
-		s.state.add(order{
-			customer: ids.Value(i), ts: int64(first[i]), lastTS: int64(last[i]), day: int32(days[i]),
+		c.add(order{
+			customer: id, hash: h, ts: int64(first[i]), lastTS: int64(last[i]), day: int32(days[i]),
 			orders: int32(orders[i]), amount: amount,
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
@@ -100,18 +189,42 @@ func (s *stage) processDays(rec arrow.Record) {
 	}
 }
 
+// Close ends the workers if Finish did not.
+func (s *stage) Close(context.Context) error {
+	s.stop(true)
+	return nil
+}
+
+// slot is a customer of one worker's state.
+type slot struct {
+	part int32
+	k    int32
+}
+
 // Finish emits customers sorted by customer_id, so reruns write identical
-// files, then their daily activity in the same order.
+// files whichever worker folded whom, then their daily activity in the same
+// order.
 func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
-	c := s.state
-	if err := c.settleRefunds(); err != nil {
-		return err
+	s.stop(false)
+	for _, r := range s.refunds {
+		c := s.parts[owner(maphash.String(s.seed, r.customer))]
+		c.refunds.pending = append(c.refunds.pending, r)
 	}
-	order := make([]int32, c.len())
-	for i := range order {
-		order[i] = int32(i)
+	s.refunds = nil
+	n := 0
+	for _, c := range s.parts {
+		if err := c.settleRefunds(); err != nil {
+			return err
+		}
+		n += c.len()
 	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(c.id(a), c.id(b)) })
+	order := make([]slot, 0, n)
+	for p, c := range s.parts {
+		for k := range c.len() {
+			order = append(order, slot{part: int32(p), k: int32(k)})
+		}
+	}
+	slices.SortFunc(order, func(a, b slot) int { return strings.Compare(s.parts[a.part].id(a.k), s.parts[b.part].id(b.k)) })
 	if err := s.emitSummary(ctx, order, out); err != nil {
 		return err
 	}
@@ -119,7 +232,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		return err
 	}
 	// Later stages finish with this state no longer needed.
-	s.state = nil
+	s.parts = nil
 	return nil
 }
 
@@ -131,8 +244,7 @@ func appendText(b *array.StringBuilder, v string) {
 	}
 }
 
-func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitter) error {
-	c := s.state
+func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitter) error {
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerSummary.Schema())
 	defer b.Release()
 	col := func(name string) array.Builder { return b.Field(schemas.CustomerSummary.MustIndex(name)) }
@@ -155,7 +267,8 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 	channel := col("channel").(*array.StringBuilder)
 
 	for start := 0; start < len(order); start += BatchRows {
-		for _, k := range order[start:min(start+BatchRows, len(order))] {
+		for _, sl := range order[start:min(start+BatchRows, len(order))] {
+			c, k := s.parts[sl.part], sl.k
 			days := c.days(k)
 			f := int64(len(days) - 1)
 			snapshot.Append(s.rc.SnapshotDate)
@@ -202,8 +315,7 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 	return nil
 }
 
-func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emitter) error {
-	c := s.state
+func (s *stage) emitActivity(ctx context.Context, order []slot, out engine.Emitter) error {
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerActivity.Schema())
 	defer b.Release()
 	id := b.Field(0).(*array.StringBuilder)
@@ -214,7 +326,8 @@ func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emit
 	refunded := b.Field(5).(*array.Float64Builder)
 	runDateRefunded := b.Field(6).(*array.Float64Builder)
 	rows := 0
-	for _, k := range order {
+	for _, sl := range order {
+		c, k := s.parts[sl.part], sl.k
 		for _, d := range c.days(k) {
 			r := c.dayRefund(k, d.day)
 			refunded.Append(r.amount.Float64())

@@ -68,8 +68,10 @@ type customers struct {
 	refunds   refundState
 }
 
-func newCustomers() *customers {
+// newCustomers is an empty state whose index hashes ids with seed.
+func newCustomers(seed maphash.Seed) *customers {
 	c := &customers{names: []string{""}, nameIndex: map[string]uint32{}}
+	c.index.seed = seed
 	c.index.init(1 << 16)
 	return c
 }
@@ -112,6 +114,7 @@ func (c *customers) intern(s string, valid bool) uint32 {
 // folded them, all used orders of a customer on one day.
 type order struct {
 	customer string
+	hash     uint64 // of customer, with the index's seed
 	// ts and lastTS are the first and last order time; equal for one order.
 	ts, lastTS int64
 	day        int32
@@ -126,7 +129,7 @@ type order struct {
 // add folds an order (or a customer's day of orders) into its customer's
 // state.
 func (c *customers) add(o order) {
-	k, found := c.lookup(o.customer)
+	k, found := c.lookup(o.customer, o.hash)
 	if !found {
 		c.slots = append(c.slots, customer{
 			firstTS: o.ts, lastTS: o.lastTS, orders: int64(o.orders),
@@ -265,19 +268,15 @@ func (x *idIndex) init(size int) {
 	x.entries = make([]uint64, size)
 	x.mask = uint64(size - 1)
 	x.n = 0
-	if x.seed == (maphash.Seed{}) {
-		x.seed = maphash.MakeSeed()
-	}
 }
 
 // lookup is the slot of customer id, or, when it has none, the slot it
 // gets when the caller appends it, which the index then already names.
-func (c *customers) lookup(id string) (int32, bool) {
+func (c *customers) lookup(id string, h uint64) (int32, bool) {
 	x := &c.index
 	if (x.n+1)*4 >= len(x.entries)*3 {
 		c.growIndex()
 	}
-	h := maphash.String(x.seed, id)
 	tag := h &^ lowHalf
 	for i := h & x.mask; ; i = (i + 1) & x.mask {
 		e := x.entries[i]
@@ -392,14 +391,14 @@ type refundState struct {
 	ranges  map[int32][2]int32 // a customer slot's entries in days
 }
 
-func (c *customers) addRefunds(rec arrow.Record) {
+func (s *stage) addRefunds(rec arrow.Record) {
 	col := func(name string) arrow.Array { return rec.Column(schemas.Refunds.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
 	days := col("order_date").(*array.Date32).Date32Values()
 	amounts := col("refunded_amount").(*array.Float64).Float64Values()
 	runDate := col("run_date_refunded_amount").(*array.Float64).Float64Values()
 	for i := range days {
-		c.refunds.pending = append(c.refunds.pending, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i]})
+		s.refunds = append(s.refunds, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i]})
 	}
 }
 

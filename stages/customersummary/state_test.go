@@ -2,6 +2,7 @@ package customersummary
 
 import (
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -20,7 +21,7 @@ func TestStateAgainstMaps(t *testing.T) {
 		revenue exactsum.Sum
 	}
 	r := rand.New(rand.NewPCG(7, 8))
-	c := newCustomers()
+	c := newCustomers(maphash.MakeSeed())
 	want := map[string]map[int32]*day{}
 	for range 200_000 {
 		id := fmt.Sprintf("c%d", r.IntN(20_000))
@@ -29,7 +30,7 @@ func TestStateAgainstMaps(t *testing.T) {
 		}
 		d := int32(20_000 + r.IntN(400))
 		amount := exactsum.Of(float64(r.IntN(100_000)) / 100)
-		c.add(order{customer: id, ts: int64(d) * 86_400_000_000, lastTS: int64(d) * 86_400_000_000, day: d, orders: 1, amount: amount})
+		foldOne(c, order{customer: id, ts: int64(d) * 86_400_000_000, lastTS: int64(d) * 86_400_000_000, day: d, orders: 1, amount: amount})
 		if want[id] == nil {
 			want[id] = map[int32]*day{}
 		}
@@ -66,4 +67,10 @@ func TestStateAgainstMaps(t *testing.T) {
 	if _, ok := c.find("absent"); ok {
 		t.Error("found a customer never added")
 	}
+}
+
+// foldOne adds o with its id hashed as the stage hashes it.
+func foldOne(c *customers, o order) {
+	o.hash = maphash.String(c.index.seed, o.customer)
+	c.add(o)
 }
