@@ -211,13 +211,21 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		c.refunds.pending = append(c.refunds.pending, r)
 	}
 	s.refunds = nil
-	n := 0
+	n, days, pooled, spilled, bytes := 0, 0, 0, 0, 0
 	for _, c := range s.parts {
 		if err := c.settleRefunds(); err != nil {
 			return err
 		}
 		n += c.len()
+		for k := range c.slots {
+			days += int(c.slots[k].dayLen)
+		}
+		pooled += len(c.pool.days)
+		spilled += len(c.spill)
+		bytes += c.bytes()
 	}
+	s.rc.Log.Info().Str("stage", "customer_summary").Int("customers", n).Int("purchase_days", days).
+		Int("pooled_days", pooled).Int("spilled_days", spilled).Int("state_bytes", bytes).Msg("orders folded")
 	order := make([]slot, 0, n)
 	for p, c := range s.parts {
 		for k := range c.len() {

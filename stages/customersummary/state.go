@@ -78,6 +78,13 @@ func newCustomers(seed maphash.Seed) *customers {
 
 func (c *customers) len() int { return len(c.slots) }
 
+// bytes is what the state's arrays hold, capacity included, but for the
+// names and refunds, which do not grow with customers.
+func (c *customers) bytes() int {
+	return cap(c.slots)*int(unsafe.Sizeof(customer{})) + cap(c.idBytes) + cap(c.index.entries)*8 +
+		cap(c.pool.days)*int(unsafe.Sizeof(purchaseDay{})) + cap(c.spill)*int(unsafe.Sizeof(exactsum.Sum{}))
+}
+
 // id is customer slot k's id. It points into idBytes, which must not grow
 // while the string is in use: Finish reads ids once every order is folded.
 func (c *customers) id(k int32) string {
