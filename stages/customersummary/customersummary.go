@@ -83,10 +83,11 @@ func (s *stage) start() {
 	}
 }
 
-// owner is the worker of the customer whose id hashes to h. It reads bits
-// the index uses for neither probing (the low bits) nor tags (the high 32),
-// so each worker's index still spreads its ids over every position.
-func owner(h uint64) int { return int((h>>31&1<<16 - 1) % uint64(workers)) }
+// owner is the worker of the customer whose id hashes to h. It starts at
+// bit 31, above the bits the index probes with, so each worker's index
+// still spreads its ids over every position (for two workers it is bit 31
+// alone, below the index's tags too).
+func owner(h uint64) int { return int((h >> 31) % uint64(workers)) }
 
 func (s *stage) fold(p int, c *customers, q <-chan batch) {
 	defer s.folding.Done()

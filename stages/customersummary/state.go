@@ -50,7 +50,7 @@ type customer struct {
 
 // customers is the per-customer state: no per-order data is kept. Besides
 // a handful of numbers per customer (the 56-byte slot, the id's bytes and
-// about 11 bytes of index), the only growing part is the sorted list of
+// 11 to 21 bytes of index), the only growing part is the sorted list of
 // distinct purchase days, 16 bytes a day (and 24 more for a day whose
 // exact revenue is not a float64), which BTYD frequency and the activity
 // table need when input is not sorted by time. A customer's revenue is the

@@ -74,3 +74,23 @@ func foldOne(c *customers, o order) {
 	o.hash = maphash.String(c.index.seed, o.customer)
 	c.add(o)
 }
+
+// TestOwnerSplits: the workers share customers about evenly, so each does
+// its part of the fold.
+func TestOwnerSplits(t *testing.T) {
+	seed := maphash.MakeSeed()
+	for _, w := range []int{2, 3} {
+		restore := SetWorkers(w)
+		counts := make([]int, w)
+		const n = 30_000
+		for i := range n {
+			counts[owner(maphash.String(seed, fmt.Sprintf("C%08d", i)))]++
+		}
+		restore()
+		for p, c := range counts {
+			if share := float64(c) / n; share < 0.9/float64(w) || share > 1.1/float64(w) {
+				t.Errorf("%d workers: worker %d owns %d of %d customers", w, p, c, n)
+			}
+		}
+	}
+}
