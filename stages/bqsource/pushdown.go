@@ -152,9 +152,16 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	p.Counts.Columns = []string{"folded", "used", "excluded"}
 	p.Raw.SQL = with + "SELECT " + strings.Join(q.order, ", ") + ", _row FROM routed WHERE _raw ORDER BY _row"
 	p.Raw.Columns = append(append([]string(nil), q.Columns...), "_row")
-	p.Days.SQL = with + "SELECT customer_id, activity_date, orders, revenue, first_order_at, last_order_at, latest.country AS country, latest.channel AS channel FROM (" +
+	// Revenue as the parts of an exact sum (RULES16 R3), summed as
+	// integers, so it does not depend on the order BigQuery adds in.
+	a := "CAST(`amount` AS FLOAT64)"
+	frac := "(" + a + " - FLOOR(" + a + ")) * 2147483648"
+	revenue := "SUM(CAST(FLOOR(" + a + ") AS INT64)) AS revenue_units, " +
+		"SUM(CAST(FLOOR(" + frac + ") AS INT64)) AS revenue_frac_hi, " +
+		"SUM(CAST(FLOOR((" + frac + " - FLOOR(" + frac + ")) * 2147483648) AS INT64)) AS revenue_frac_lo"
+	p.Days.SQL = with + "SELECT customer_id, activity_date, orders, revenue_units, revenue_frac_hi, revenue_frac_lo, first_order_at, last_order_at, latest.country AS country, latest.channel AS channel FROM (" +
 		"SELECT CAST(`customer_id` AS STRING) AS customer_id, DATE(" + ts + ", @tz) AS activity_date, COUNT(*) AS orders, " +
-		"SUM(CAST(`amount` AS FLOAT64)) AS revenue, MIN(" + ts + ") AS first_order_at, MAX(" + ts + ") AS last_order_at, " +
+		revenue + ", MIN(" + ts + ") AS first_order_at, MAX(" + ts + ") AS last_order_at, " +
 		"ARRAY_AGG(STRUCT(" + text("country") + " AS country, " + text("channel") + " AS channel) ORDER BY " + ts + " DESC, _row DESC LIMIT 1)[OFFSET(0)] AS latest " +
 		"FROM routed WHERE NOT _raw AND " + counted + " GROUP BY customer_id, activity_date) ORDER BY customer_id, activity_date"
 	for _, c := range schemas.OrderDays.Columns {

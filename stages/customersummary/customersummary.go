@@ -4,14 +4,18 @@ package customersummary
 
 import (
 	"context"
+	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/exactsum"
 	"retain/stages/internal/localday"
 )
 
@@ -34,27 +38,104 @@ func Register(r *night.Registry) error {
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			return &stage{rc: rc, state: newCustomers(), runDay: localday.RunDate(rc)}, nil
+			s := &stage{rc: rc, runDay: localday.RunDate(rc)}
+			s.start()
+			return s, nil
 		},
 	})
 }
 
+// workers is how many goroutines fold orders. Each owns the customers
+// whose id hashes to it, so no state is shared and nothing is locked; the
+// output, sorted by customer id, is the same for any number of them.
+var workers = 2
+
 type stage struct {
 	engine.BaseStage
 	rc     *night.Context
-	state  *customers
 	runDay int32
+	// seed hashes ids for the workers' split and their indexes alike.
+	seed    maphash.Seed
+	parts   []*customers
+	queues  []chan batch
+	folding sync.WaitGroup
+	stopped atomic.Bool
+	closed  bool
+	// refunds wait for Finish, when every order is folded, and go to the
+	// worker that owns their customer.
+	refunds []pendingRefund
 }
 
+// batch is an input batch queued for a worker, retained until it is folded.
+type batch struct {
+	table string
+	rec   arrow.Record
+}
+
+func (s *stage) start() {
+	s.seed = maphash.MakeSeed()
+	for p := range workers {
+		c := newCustomers(s.seed)
+		q := make(chan batch, 2)
+		s.parts, s.queues = append(s.parts, c), append(s.queues, q)
+		s.folding.Add(1)
+		go s.fold(p, c, q)
+	}
+}
+
+// owner is the worker of the customer whose id hashes to h. It starts at
+// bit 31, above the bits the index probes with, so each worker's index
+// still spreads its ids over every position (for two workers it is bit 31
+// alone, below the index's tags too).
+func owner(h uint64) int { return int((h >> 31) % uint64(workers)) }
+
+func (s *stage) fold(p int, c *customers, q <-chan batch) {
+	defer s.folding.Done()
+	for b := range q {
+		if !s.stopped.Load() {
+			if b.table == schemas.OrderDays.Name {
+				s.foldDays(p, c, b.rec)
+			} else {
+				s.foldOrders(p, c, b.rec)
+			}
+		}
+		b.rec.Release()
+	}
+}
+
+// stop ends the workers once they have folded what is queued, or, after a
+// failure, dropped it.
+func (s *stage) stop(failed bool) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if failed {
+		s.stopped.Store(true)
+	}
+	for _, q := range s.queues {
+		close(q)
+	}
+	s.folding.Wait()
+}
+
+// Process hands an orders or order_days batch to every worker. It does not
+// wait on the context: the one a background stage gets may end with the
+// stage that fed it, and the workers always take what they are given.
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
-	switch table {
-	case schemas.OrderDays.Name:
-		s.processDays(rec)
-		return nil
-	case schemas.Refunds.Name:
-		s.state.addRefunds(rec)
+	if table == schemas.Refunds.Name {
+		s.addRefunds(rec)
 		return nil
 	}
+	for _, q := range s.queues {
+		rec.Retain()
+		q <- batch{table: table, rec: rec}
+	}
+	return nil
+}
+
+// foldOrders folds worker p's customers' rows of an orders batch.
+func (s *stage) foldOrders(p int, c *customers, rec arrow.Record) {
 	col := func(name string) arrow.Array { return rec.Column(schemas.Orders.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
 	ts := col("order_ts").(*array.Timestamp).TimestampValues()
@@ -63,50 +144,96 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 	channel := col("channel").(*array.String)
 	loc := s.rc.Job.Location()
 	for i := range ts {
+		id := ids.Value(i)
+		h := maphash.String(s.seed, id)
+		if owner(h) != p {
+			continue
+		}
 		us := int64(ts[i])
-		s.state.add(order{
-			customer: ids.Value(i), ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: amounts[i],
+		c.add(order{
+			customer: id, hash: h, ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: exactsum.Of(amounts[i]),
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})
 	}
-	return nil
 }
 
-// processDays folds a batch of order_days rows, which a warehouse computed
-// with the same rules as Process.
-func (s *stage) processDays(rec arrow.Record) {
+// foldDays folds worker p's customers' rows of an order_days batch, which a
+// warehouse computed with the same rules as foldOrders, its revenue as the
+// exact sum's parts.
+func (s *stage) foldDays(p int, c *customers, rec arrow.Record) {
 	col := func(name string) arrow.Array { return rec.Column(schemas.OrderDays.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
 	days := col("activity_date").(*array.Date32).Date32Values()
 	orders := col("orders").(*array.Int64).Int64Values()
-	revenue := col("revenue").(*array.Float64).Float64Values()
+	units := col("revenue_units").(*array.Int64).Int64Values()
+	hi := col("revenue_frac_hi").(*array.Int64).Int64Values()
+	lo := col("revenue_frac_lo").(*array.Int64).Int64Values()
 	first := col("first_order_at").(*array.Timestamp).TimestampValues()
 	last := col("last_order_at").(*array.Timestamp).TimestampValues()
 	country := col("country").(*array.String)
 	channel := col("channel").(*array.String)
 	for i := range days {
-		s.state.add(order{
-			customer: ids.Value(i), ts: int64(first[i]), lastTS: int64(last[i]), day: int32(days[i]),
-			orders: int32(orders[i]), amount: revenue[i],
+		id := ids.Value(i)
+		h := maphash.String(s.seed, id)
+		if owner(h) != p {
+			continue
+		}
+		var amount exactsum.Sum
+		amount.AddParts(units[i], hi[i], lo[i])
+		c.add(order{
+			customer: id, hash: h, ts: int64(first[i]), lastTS: int64(last[i]), day: int32(days[i]),
+			orders: int32(orders[i]), amount: amount,
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})
 	}
 }
 
+// Close ends the workers if Finish did not.
+func (s *stage) Close(context.Context) error {
+	s.stop(true)
+	return nil
+}
+
+// slot is a customer of one worker's state.
+type slot struct {
+	part int32
+	k    int32
+}
+
 // Finish emits customers sorted by customer_id, so reruns write identical
-// files, then their daily activity in the same order.
+// files whichever worker folded whom, then their daily activity in the same
+// order.
 func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
-	c := s.state
-	if err := c.settleRefunds(); err != nil {
-		return err
+	s.stop(false)
+	for _, r := range s.refunds {
+		c := s.parts[owner(maphash.String(s.seed, r.customer))]
+		c.refunds.pending = append(c.refunds.pending, r)
 	}
-	order := make([]int32, c.len())
-	for i := range order {
-		order[i] = int32(i)
+	s.refunds = nil
+	n, days, pooled, spilled, bytes := 0, 0, 0, 0, 0
+	for _, c := range s.parts {
+		if err := c.settleRefunds(); err != nil {
+			return err
+		}
+		n += c.len()
+		for k := range c.slots {
+			days += int(c.slots[k].dayLen)
+		}
+		pooled += len(c.pool.days)
+		spilled += len(c.spill)
+		bytes += c.bytes()
 	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(c.ids[a], c.ids[b]) })
+	s.rc.Log.Info().Str("stage", "customer_summary").Int("customers", n).Int("purchase_days", days).
+		Int("pooled_days", pooled).Int("spilled_days", spilled).Int("state_bytes", bytes).Msg("orders folded")
+	order := make([]slot, 0, n)
+	for p, c := range s.parts {
+		for k := range c.len() {
+			order = append(order, slot{part: int32(p), k: int32(k)})
+		}
+	}
+	slices.SortFunc(order, func(a, b slot) int { return strings.Compare(s.parts[a.part].id(a.k), s.parts[b.part].id(b.k)) })
 	if err := s.emitSummary(ctx, order, out); err != nil {
 		return err
 	}
@@ -114,7 +241,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		return err
 	}
 	// Later stages finish with this state no longer needed.
-	s.state = nil
+	s.parts = nil
 	return nil
 }
 
@@ -126,8 +253,7 @@ func appendText(b *array.StringBuilder, v string) {
 	}
 }
 
-func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitter) error {
-	c := s.state
+func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitter) error {
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerSummary.Schema())
 	defer b.Release()
 	col := func(name string) array.Builder { return b.Field(schemas.CustomerSummary.MustIndex(name)) }
@@ -139,7 +265,7 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 	revenue := col("total_revenue").(*array.Float64Builder)
 	aov := col("avg_order_value").(*array.Float64Builder)
 	refunded := col("refunded_revenue").(*array.Float64Builder)
-	net := col("net_revenue").(*array.Float64Builder)
+	netRevenue := col("net_revenue").(*array.Float64Builder)
 	rate := col("refund_rate").(*array.Float64Builder)
 	refundedOrders := col("refunded_orders").(*array.Int64Builder)
 	freq := col("frequency").(*array.Int64Builder)
@@ -150,21 +276,26 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 	channel := col("channel").(*array.StringBuilder)
 
 	for start := 0; start < len(order); start += BatchRows {
-		for _, k := range order[start:min(start+BatchRows, len(order))] {
-			days := c.days[k]
+		for _, sl := range order[start:min(start+BatchRows, len(order))] {
+			c, k := s.parts[sl.part], sl.k
+			days := c.days(k)
 			f := int64(len(days) - 1)
 			snapshot.Append(s.rc.SnapshotDate)
-			id.Append(c.ids[k])
-			first.Append(arrow.Timestamp(c.firstTS[k]))
-			last.Append(arrow.Timestamp(c.lastTS[k]))
-			orders.Append(c.orders[k])
-			revenue.Append(c.revenue[k])
-			aov.Append(c.revenue[k] / float64(c.orders[k]))
+			id.Append(c.id(k))
+			first.Append(arrow.Timestamp(c.slots[k].firstTS))
+			last.Append(arrow.Timestamp(c.slots[k].lastTS))
+			orders.Append(c.slots[k].orders)
+			total := c.totalOf(k)
+			gross := total.Float64()
+			revenue.Append(gross)
+			aov.Append(gross / float64(c.slots[k].orders))
 			r := c.refundsOf(k)
-			refunded.Append(r.amount)
-			net.Append(c.revenue[k] - r.amount)
-			if c.revenue[k] != 0 {
-				rate.Append(r.amount / c.revenue[k])
+			net := total
+			net.Merge(r.amount.Neg())
+			refunded.Append(r.amount.Float64())
+			netRevenue.Append(net.Float64())
+			if gross != 0 {
+				rate.Append(r.amount.Float64() / gross)
 			} else {
 				rate.AppendNull()
 			}
@@ -175,13 +306,16 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 			if f > 0 {
 				// Monetary value leaves out the first purchase day, and
 				// is net of refunds: what the customer's repeat days were
-				// worth.
-				repeat.Append((c.revenue[k] - r.amount - (days[0].revenue - c.refundedOn(k, days[0].day))) / float64(f))
+				// worth, summed exactly.
+				repeatNet := net
+				repeatNet.Merge(c.revenueOf(days[0]).Neg())
+				repeatNet.Merge(c.dayRefund(k, days[0].day).amount)
+				repeat.Append(repeatNet.Float64() / float64(f))
 			} else {
 				repeat.AppendNull()
 			}
-			appendText(country, c.country[k])
-			appendText(channel, c.channel[k])
+			appendText(country, c.country(k))
+			appendText(channel, c.channel(k))
 		}
 		if err := emitBuilt(ctx, out, schemas.CustomerSummary.Name, b); err != nil {
 			return err
@@ -190,8 +324,7 @@ func (s *stage) emitSummary(ctx context.Context, order []int32, out engine.Emitt
 	return nil
 }
 
-func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emitter) error {
-	c := s.state
+func (s *stage) emitActivity(ctx context.Context, order []slot, out engine.Emitter) error {
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerActivity.Schema())
 	defer b.Release()
 	id := b.Field(0).(*array.StringBuilder)
@@ -202,16 +335,17 @@ func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emit
 	refunded := b.Field(5).(*array.Float64Builder)
 	runDateRefunded := b.Field(6).(*array.Float64Builder)
 	rows := 0
-	for _, k := range order {
-		for _, d := range c.days[k] {
+	for _, sl := range order {
+		c, k := s.parts[sl.part], sl.k
+		for _, d := range c.days(k) {
 			r := c.dayRefund(k, d.day)
-			refunded.Append(r.amount)
-			runDateRefunded.Append(r.runDate)
-			id.Append(c.ids[k])
-			appendText(country, c.country[k])
+			refunded.Append(r.amount.Float64())
+			runDateRefunded.Append(r.runDate.Float64())
+			id.Append(c.id(k))
+			appendText(country, c.country(k))
 			date.Append(arrow.Date32(d.day))
 			orders.Append(int64(d.orders))
-			revenue.Append(d.revenue)
+			revenue.Append(c.revenueOf(d).Float64())
 			rows++
 		}
 		if rows >= BatchRows {

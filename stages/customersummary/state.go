@@ -4,57 +4,116 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"math"
+	"math/bits"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/schemas"
+	"retain/stages/internal/exactsum"
 )
 
 // purchaseDay is one calendar day on which a customer ordered.
 type purchaseDay struct {
 	day     int32 // days since 1970-01-01 in the job's zone
 	orders  int32
-	revenue float64
+	revenue dayRevenue
 }
 
-// customers is the per-customer state, one slot per customer in parallel
-// slices: no per-order data is kept. Besides a handful of numbers per
-// customer, the only growing part is the sorted list of distinct purchase
-// days (16 bytes a day), which BTYD frequency and the activity table need
-// when input is not sorted by time.
+// dayRevenue is a day's exact revenue (exactsum) in 8 bytes: the sum itself
+// while it is a float64, which it is for every day of one order and for
+// most others, or else, NaN-boxed, the index of its exactsum.Sum in
+// customers.spill. Amounts are never NaN, so the two cannot be confused.
+type dayRevenue uint64
+
+const spillTag = 0x7ff8_0000_0000_0000 // a quiet NaN; the low 51 bits index spill
+
+// customer is one customer's slot. It holds no pointer, nor does any other
+// part of the state that grows with customers or days, so the collector
+// has nothing of it to scan: the id is a range of customers.idBytes, the
+// purchase days a run of customers.pool, and country and channel indexes
+// into customers.names.
+type customer struct {
+	firstTS, lastTS int64
+	orders          int64
+	idOff           int64
+	idLen           uint32
+	// days is pool.days[dayOff:dayOff+dayLen], sorted by day; the run's
+	// capacity is dayLen rounded up to a power of two.
+	dayOff, dayLen   uint32
+	country, channel uint32 // of the latest order; 0 is null
+}
+
+// customers is the per-customer state: no per-order data is kept. Besides
+// a handful of numbers per customer (the 56-byte slot, the id's bytes and
+// 11 to 21 bytes of index), the only growing part is the sorted list of
+// distinct purchase days, 16 bytes a day (and 24 more for a day whose
+// exact revenue is not a float64), which BTYD frequency and the activity
+// table need when input is not sorted by time. A customer's revenue is the
+// exact sum of its days', taken when it is written.
 type customers struct {
-	index   map[string]int32
-	ids     []string
-	firstTS []int64
-	lastTS  []int64
-	orders  []int64
-	revenue []float64
-	days    [][]purchaseDay
-	// country and channel of the latest order; interned, since a shop has
-	// few distinct values and a million customers share them.
-	country  []string
-	channel  []string
-	interned map[string]string
-	refunds  refundState
+	slots   []customer
+	idBytes []byte
+	index   idIndex
+	pool    dayPool
+	spill   []exactsum.Sum
+	// names interns countries and channels: a shop has few distinct
+	// values and a million customers share them. names[0] is null.
+	names     []string
+	nameIndex map[string]uint32
+	refunds   refundState
 }
 
-func newCustomers() *customers {
-	return &customers{index: make(map[string]int32, 1<<16), interned: map[string]string{}}
+// newCustomers is an empty state whose index hashes ids with seed.
+func newCustomers(seed maphash.Seed) *customers {
+	c := &customers{names: []string{""}, nameIndex: map[string]uint32{}}
+	c.index.seed = seed
+	c.index.init(1 << 16)
+	return c
 }
 
-func (c *customers) len() int { return len(c.ids) }
+func (c *customers) len() int { return len(c.slots) }
 
-func (c *customers) intern(s string, valid bool) string {
-	if !valid {
+// bytes is what the state's arrays hold, capacity included, but for the
+// names and refunds, which do not grow with customers.
+func (c *customers) bytes() int {
+	return cap(c.slots)*int(unsafe.Sizeof(customer{})) + cap(c.idBytes) + cap(c.index.entries)*8 +
+		cap(c.pool.days)*int(unsafe.Sizeof(purchaseDay{})) + cap(c.spill)*int(unsafe.Sizeof(exactsum.Sum{}))
+}
+
+// id is customer slot k's id. It points into idBytes, which must not grow
+// while the string is in use: Finish reads ids once every order is folded.
+func (c *customers) id(k int32) string {
+	s := &c.slots[k]
+	if s.idLen == 0 {
 		return ""
 	}
-	if v, ok := c.interned[s]; ok {
+	return unsafe.String(&c.idBytes[s.idOff], s.idLen)
+}
+
+// days is customer slot k's purchase days, valid until the next add.
+func (c *customers) days(k int32) []purchaseDay {
+	s := &c.slots[k]
+	return c.pool.days[s.dayOff : s.dayOff+s.dayLen : s.dayOff+s.dayLen]
+}
+
+func (c *customers) country(k int32) string { return c.names[c.slots[k].country] }
+func (c *customers) channel(k int32) string { return c.names[c.slots[k].channel] }
+
+func (c *customers) intern(s string, valid bool) uint32 {
+	if !valid || s == "" {
+		return 0
+	}
+	if v, ok := c.nameIndex[s]; ok {
 		return v
 	}
-	v := string([]byte(s))
-	c.interned[v] = v
+	v := uint32(len(c.names))
+	c.names = append(c.names, strings.Clone(s))
+	c.nameIndex[c.names[v]] = v
 	return v
 }
 
@@ -62,11 +121,12 @@ func (c *customers) intern(s string, valid bool) string {
 // folded them, all used orders of a customer on one day.
 type order struct {
 	customer string
+	hash     uint64 // of customer, with the index's seed
 	// ts and lastTS are the first and last order time; equal for one order.
 	ts, lastTS int64
 	day        int32
 	orders     int32
-	amount     float64
+	amount     exactsum.Sum
 	country    string
 	channel    string
 	hasCtry    bool
@@ -76,51 +136,232 @@ type order struct {
 // add folds an order (or a customer's day of orders) into its customer's
 // state.
 func (c *customers) add(o order) {
-	k, found := c.index[o.customer]
+	k, found := c.lookup(o.customer, o.hash)
 	if !found {
-		k = int32(len(c.ids))
+		c.slots = append(c.slots, customer{
+			firstTS: o.ts, lastTS: o.lastTS, orders: int64(o.orders),
+			idOff: int64(len(c.idBytes)), idLen: uint32(len(o.customer)),
+			country: c.intern(o.country, o.hasCtry), channel: c.intern(o.channel, o.hasChan),
+		})
 		// The id's bytes belong to an Arrow buffer that is released after
-		// the batch; the map key must own its copy.
-		id := string([]byte(o.customer))
-		c.index[id] = k
-		c.ids = append(c.ids, id)
-		c.firstTS = append(c.firstTS, o.ts)
-		c.lastTS = append(c.lastTS, o.lastTS)
-		c.orders = append(c.orders, int64(o.orders))
-		c.revenue = append(c.revenue, o.amount)
-		c.days = append(c.days, []purchaseDay{{day: o.day, orders: o.orders, revenue: o.amount}})
-		c.country = append(c.country, c.intern(o.country, o.hasCtry))
-		c.channel = append(c.channel, c.intern(o.channel, o.hasChan))
+		// the batch; the arena keeps a copy.
+		c.idBytes = append(c.idBytes, o.customer...)
+		s := &c.slots[k]
+		s.dayOff = c.pool.alloc(0)
+		s.dayLen = 1
+		c.pool.days[s.dayOff] = c.newDay(o)
 		return
 	}
-	c.orders[k] += int64(o.orders)
-	c.revenue[k] += o.amount
-	c.firstTS[k] = min(c.firstTS[k], o.ts)
-	// The latest order names the customer's country and channel; on a tie
-	// the later row wins, as input order is fixed.
-	if o.lastTS >= c.lastTS[k] {
-		c.lastTS[k] = o.lastTS
-		c.country[k] = c.intern(o.country, o.hasCtry)
-		c.channel[k] = c.intern(o.channel, o.hasChan)
+	s := &c.slots[k]
+	s.orders += int64(o.orders)
+	s.firstTS = min(s.firstTS, o.ts)
+	if c.latest(s, o) {
+		s.lastTS = o.lastTS
+		s.country = c.intern(o.country, o.hasCtry)
+		s.channel = c.intern(o.channel, o.hasChan)
 	}
-	d := c.days[k]
-	last := &d[len(d)-1]
-	switch {
+	d := c.days(k)
+	switch last := &d[len(d)-1]; {
 	case o.day == last.day:
-		last.orders += o.orders
-		last.revenue += o.amount
+		c.addToDay(last, o)
 	case o.day > last.day:
-		c.days[k] = append(d, purchaseDay{day: o.day, orders: o.orders, revenue: o.amount})
+		c.insertDay(s, len(d), c.newDay(o))
 	default:
-		i, seen := slices.BinarySearchFunc(d, o.day, func(p purchaseDay, day int32) int { return int(p.day - day) })
+		i, seen := slices.BinarySearchFunc(d, o.day, func(p purchaseDay, day int32) int { return cmp.Compare(p.day, day) })
 		if seen {
-			d[i].orders += o.orders
-			d[i].revenue += o.amount
+			c.addToDay(&d[i], o)
 		} else {
-			c.days[k] = slices.Insert(d, i, purchaseDay{day: o.day, orders: o.orders, revenue: o.amount})
+			c.insertDay(s, i, c.newDay(o))
 		}
 	}
 }
+
+// insertDay puts day at position i of slot s's days, moving them to a run
+// twice as long when theirs is full.
+func (c *customers) insertDay(s *customer, i int, day purchaseDay) {
+	n := s.dayLen
+	if n&(n-1) == 0 { // a power of two: the run is full
+		class := uint(bits.Len32(n - 1))
+		off := c.pool.alloc(class + 1)
+		copy(c.pool.days[off:off+n], c.pool.days[s.dayOff:s.dayOff+n])
+		c.pool.release(s.dayOff, class)
+		s.dayOff = off
+	}
+	d := c.pool.days[s.dayOff : s.dayOff+n+1]
+	copy(d[i+1:], d[i:n])
+	d[i] = day
+	s.dayLen = n + 1
+}
+
+// latest reports whether o names slot s's country and channel rather than
+// the orders before it (RULES16 R2): the greatest order time, then the
+// greatest country, then the greatest channel, null lowest (null is
+// interned as "", below every other value). So the same orders in any
+// order name the same ones.
+func (c *customers) latest(s *customer, o order) bool {
+	if o.lastTS != s.lastTS {
+		return o.lastTS > s.lastTS
+	}
+	ctry, ch := "", ""
+	if o.hasCtry {
+		ctry = o.country
+	}
+	if o.hasChan {
+		ch = o.channel
+	}
+	if r := strings.Compare(ctry, c.names[s.country]); r != 0 {
+		return r > 0
+	}
+	return ch > c.names[s.channel]
+}
+
+func (c *customers) newDay(o order) purchaseDay {
+	d := purchaseDay{day: o.day, orders: o.orders}
+	c.setRevenue(&d, o.amount)
+	return d
+}
+
+func (c *customers) addToDay(d *purchaseDay, o order) {
+	d.orders += o.orders
+	if d.revenue&spillTag == spillTag {
+		c.spill[d.revenue&^spillTag].Merge(o.amount)
+		return
+	}
+	s := c.revenueOf(*d)
+	s.Merge(o.amount)
+	c.setRevenue(d, s)
+}
+
+// setRevenue stores s as d's revenue: as a float64 when it is one exactly.
+func (c *customers) setRevenue(d *purchaseDay, s exactsum.Sum) {
+	if f := s.Float64(); exactsum.Of(f) == s {
+		d.revenue = dayRevenue(math.Float64bits(f))
+		return
+	}
+	d.revenue = dayRevenue(spillTag | uint64(len(c.spill)))
+	c.spill = append(c.spill, s)
+}
+
+// revenueOf is d's exact revenue.
+func (c *customers) revenueOf(d purchaseDay) exactsum.Sum {
+	if d.revenue&spillTag == spillTag {
+		return c.spill[d.revenue&^spillTag]
+	}
+	return exactsum.Of(math.Float64frombits(uint64(d.revenue)))
+}
+
+// totalOf is customer slot k's exact revenue over all days.
+func (c *customers) totalOf(k int32) exactsum.Sum {
+	var t exactsum.Sum
+	for _, d := range c.days(k) {
+		t.Merge(c.revenueOf(d))
+	}
+	return t
+}
+
+// idIndex finds customer slots by id: open addressing with linear probing
+// over entries that are the id hash's high 32 bits and slot+1 (0 is
+// empty), so a probe rarely reads an id that is not the one sought.
+type idIndex struct {
+	entries []uint64
+	mask    uint64
+	n       int
+	seed    maphash.Seed
+}
+
+const lowHalf = 1<<32 - 1
+
+func (x *idIndex) init(size int) {
+	x.entries = make([]uint64, size)
+	x.mask = uint64(size - 1)
+	x.n = 0
+}
+
+// lookup is the slot of customer id, or, when it has none, the slot it
+// gets when the caller appends it, which the index then already names.
+func (c *customers) lookup(id string, h uint64) (int32, bool) {
+	x := &c.index
+	if (x.n+1)*4 >= len(x.entries)*3 {
+		c.growIndex()
+	}
+	tag := h &^ lowHalf
+	for i := h & x.mask; ; i = (i + 1) & x.mask {
+		e := x.entries[i]
+		if e == 0 {
+			k := int32(len(c.slots))
+			x.entries[i] = tag | uint64(k+1)
+			x.n++
+			return k, false
+		}
+		if e&^lowHalf == tag {
+			if k := int32(e&lowHalf) - 1; c.id(k) == id {
+				return k, true
+			}
+		}
+	}
+}
+
+// find is the slot of customer id, without adding it.
+func (c *customers) find(id string) (int32, bool) {
+	x := &c.index
+	h := maphash.String(x.seed, id)
+	tag := h &^ lowHalf
+	for i := h & x.mask; ; i = (i + 1) & x.mask {
+		e := x.entries[i]
+		if e == 0 {
+			return 0, false
+		}
+		if e&^lowHalf == tag {
+			if k := int32(e&lowHalf) - 1; c.id(k) == id {
+				return k, true
+			}
+		}
+	}
+}
+
+// growIndex doubles the index, hashing every id again: the entries keep
+// only the hash's high half.
+func (c *customers) growIndex() {
+	old := c.index.entries
+	c.index.init(len(old) * 2)
+	x := &c.index
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		h := maphash.String(x.seed, c.id(int32(e&lowHalf)-1))
+		for i := h & x.mask; ; i = (i + 1) & x.mask {
+			if x.entries[i] == 0 {
+				x.entries[i] = e
+				break
+			}
+		}
+		x.n++
+	}
+}
+
+// dayPool holds every customer's purchase days in one array, in runs whose
+// length is a power of two: a customer whose run is full moves to one twice
+// as long, and the old run is reused by the next customer that needs one of
+// its size.
+type dayPool struct {
+	days []purchaseDay
+	free [33][]uint32 // offsets of released runs, by log2 of their length
+}
+
+// alloc is the offset of a run of 1<<class days.
+func (p *dayPool) alloc(class uint) uint32 {
+	if f := p.free[class]; len(f) > 0 {
+		off := f[len(f)-1]
+		p.free[class] = f[:len(f)-1]
+		return off
+	}
+	off := len(p.days)
+	p.days = slices.Grow(p.days, 1<<class)[:off+1<<class]
+	return uint32(off)
+}
+
+func (p *dayPool) release(off uint32, class uint) { p.free[class] = append(p.free[class], off) }
 
 // pendingRefund is a refunds row, kept until every order is folded: the
 // engine gives no order among input tables, and a refund is netted on its
@@ -137,14 +378,14 @@ type dayRefund struct {
 	customer int32
 	day      int32
 	orders   int64
-	amount   float64
+	amount   exactsum.Sum
 	// runDate is the part of amount refunded on the run date.
-	runDate float64
+	runDate exactsum.Sum
 }
 
 // refundTotals are a customer's refunds over all days.
 type refundTotals struct {
-	amount float64
+	amount exactsum.Sum
 	orders int64
 }
 
@@ -157,14 +398,14 @@ type refundState struct {
 	ranges  map[int32][2]int32 // a customer slot's entries in days
 }
 
-func (c *customers) addRefunds(rec arrow.Record) {
+func (s *stage) addRefunds(rec arrow.Record) {
 	col := func(name string) arrow.Array { return rec.Column(schemas.Refunds.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
 	days := col("order_date").(*array.Date32).Date32Values()
 	amounts := col("refunded_amount").(*array.Float64).Float64Values()
 	runDate := col("run_date_refunded_amount").(*array.Float64).Float64Values()
 	for i := range days {
-		c.refunds.pending = append(c.refunds.pending, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i]})
+		s.refunds = append(s.refunds, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i]})
 	}
 }
 
@@ -176,36 +417,28 @@ var ErrRefundOfUnknownDay = errors.New("refund of a day without used orders")
 func (c *customers) settleRefunds() error {
 	r := &c.refunds
 	for _, p := range r.pending {
-		k, found := c.index[p.customer]
+		k, found := c.find(p.customer)
 		if !found {
 			return fmt.Errorf("%w: customer %q has no used order", ErrRefundOfUnknownDay, p.customer)
 		}
-		if _, seen := slices.BinarySearchFunc(c.days[k], p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
+		if _, seen := slices.BinarySearchFunc(c.days(k), p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
 			return fmt.Errorf("%w: customer %q has no used order on day %d", ErrRefundOfUnknownDay, p.customer, p.day)
 		}
-		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: p.amount, runDate: p.runDate})
+		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: exactsum.Of(p.amount), runDate: exactsum.Of(p.runDate)})
 	}
 	r.pending = nil
 	slices.SortFunc(r.days, func(a, b dayRefund) int {
 		if c := cmp.Compare(a.customer, b.customer); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.day, b.day); c != 0 {
-			return c
-		}
-		// Summed in one order whatever the input's, so reruns agree to
-		// the last bit.
-		if c := cmp.Compare(a.amount, b.amount); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.runDate, b.runDate)
+		return cmp.Compare(a.day, b.day)
 	})
 	merged := r.days[:0]
 	for _, d := range r.days {
 		if n := len(merged); n > 0 && merged[n-1].customer == d.customer && merged[n-1].day == d.day {
 			merged[n-1].orders += d.orders
-			merged[n-1].amount += d.amount
-			merged[n-1].runDate += d.runDate
+			merged[n-1].amount.Merge(d.amount)
+			merged[n-1].runDate.Merge(d.runDate)
 			continue
 		}
 		merged = append(merged, d)
@@ -231,14 +464,11 @@ func (c *customers) refundsOf(k int32) refundTotals {
 		return t
 	}
 	for _, d := range c.refunds.days[rg[0]:rg[1]] {
-		t.amount += d.amount
+		t.amount.Merge(d.amount)
 		t.orders += d.orders
 	}
 	return t
 }
-
-// refundedOn is what customer slot k had refunded of its orders of day.
-func (c *customers) refundedOn(k, day int32) float64 { return c.dayRefund(k, day).amount }
 
 // dayRefund is customer slot k's refunds of its orders of day.
 func (c *customers) dayRefund(k, day int32) dayRefund {

@@ -1,0 +1,96 @@
+package customersummary
+
+import (
+	"fmt"
+	"hash/maphash"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"retain/stages/internal/exactsum"
+)
+
+// TestStateAgainstMaps folds random orders, days out of order, into the
+// pointer-free state and into plain maps, and wants the same customers,
+// days, counts and exact revenue: the index grows many times, and runs of
+// days move and are reused.
+func TestStateAgainstMaps(t *testing.T) {
+	type day struct {
+		orders  int32
+		revenue exactsum.Sum
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	c := newCustomers(maphash.MakeSeed())
+	want := map[string]map[int32]*day{}
+	for range 200_000 {
+		id := fmt.Sprintf("c%d", r.IntN(20_000))
+		if r.IntN(50) == 0 {
+			id = "" // an empty id is a key like any other here
+		}
+		d := int32(20_000 + r.IntN(400))
+		amount := exactsum.Of(float64(r.IntN(100_000)) / 100)
+		foldOne(c, order{customer: id, ts: int64(d) * 86_400_000_000, lastTS: int64(d) * 86_400_000_000, day: d, orders: 1, amount: amount})
+		if want[id] == nil {
+			want[id] = map[int32]*day{}
+		}
+		if want[id][d] == nil {
+			want[id][d] = &day{}
+		}
+		want[id][d].orders++
+		want[id][d].revenue.Merge(amount)
+	}
+	if c.len() != len(want) {
+		t.Fatalf("%d customers, want %d", c.len(), len(want))
+	}
+	for id, days := range want {
+		k, ok := c.find(id)
+		if !ok || c.id(k) != id {
+			t.Fatalf("customer %q not found", id)
+		}
+		got := c.days(k)
+		keys := slices.Sorted(maps.Keys(days))
+		if len(got) != len(keys) {
+			t.Fatalf("%q: %d days, want %d", id, len(got), len(keys))
+		}
+		var orders int64
+		for i, d := range keys {
+			if got[i].day != d || got[i].orders != days[d].orders || c.revenueOf(got[i]) != days[d].revenue {
+				t.Fatalf("%q day %d: got %+v (revenue %v), want %+v", id, d, got[i], c.revenueOf(got[i]), *days[d])
+			}
+			orders += int64(days[d].orders)
+		}
+		if c.slots[k].orders != orders {
+			t.Fatalf("%q: %d orders, want %d", id, c.slots[k].orders, orders)
+		}
+	}
+	if _, ok := c.find("absent"); ok {
+		t.Error("found a customer never added")
+	}
+}
+
+// foldOne adds o with its id hashed as the stage hashes it.
+func foldOne(c *customers, o order) {
+	o.hash = maphash.String(c.index.seed, o.customer)
+	c.add(o)
+}
+
+// TestOwnerSplits: the workers share customers about evenly, so each does
+// its part of the fold.
+func TestOwnerSplits(t *testing.T) {
+	seed := maphash.MakeSeed()
+	for _, w := range []int{2, 3} {
+		restore := SetWorkers(w)
+		counts := make([]int, w)
+		const n = 30_000
+		for i := range n {
+			counts[owner(maphash.String(seed, fmt.Sprintf("C%08d", i)))]++
+		}
+		restore()
+		for p, c := range counts {
+			if share := float64(c) / n; share < 0.9/float64(w) || share > 1.1/float64(w) {
+				t.Errorf("%d workers: worker %d owns %d of %d customers", w, p, c, n)
+			}
+		}
+	}
+}
