@@ -4,6 +4,7 @@ package customersummary
 
 import (
 	"context"
+	"math/big"
 	"slices"
 	"strings"
 
@@ -80,7 +81,9 @@ func (s *stage) processDays(rec arrow.Record) {
 	ids := col("customer_id").(*array.String)
 	days := col("activity_date").(*array.Date32).Date32Values()
 	orders := col("orders").(*array.Int64).Int64Values()
-	revenue := col("revenue").(*array.Float64).Float64Values()
+	units := col("revenue_units").(*array.Int64).Int64Values()
+	hi := col("revenue_frac_hi").(*array.Int64).Int64Values()
+	lo := col("revenue_frac_lo").(*array.Int64).Int64Values()
 	first := col("first_order_at").(*array.Timestamp).TimestampValues()
 	last := col("last_order_at").(*array.Timestamp).TimestampValues()
 	country := col("country").(*array.String)
@@ -88,7 +91,7 @@ func (s *stage) processDays(rec arrow.Record) {
 	for i := range days {
 		s.state.add(order{
 			customer: ids.Value(i), ts: int64(first[i]), lastTS: int64(last[i]), day: int32(days[i]),
-			orders: int32(orders[i]), amount: revenue[i],
+			orders: int32(orders[i]), amount: exactParts(units[i], hi[i], lo[i]),
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})
@@ -231,4 +234,14 @@ func emitBuilt(ctx context.Context, out engine.Emitter, table string, b *array.R
 	rec := b.NewRecord()
 	defer rec.Release()
 	return out.Emit(ctx, table, rec)
+}
+
+// exactParts is the float64 nearest (ties to even) to the exact sum a
+// warehouse sent as parts: units·2^62 + hi·2^31 + lo, times 2^-62.
+func exactParts(units, hi, lo int64) float64 {
+	s := new(big.Int).Lsh(big.NewInt(units), 62)
+	s.Add(s, new(big.Int).Lsh(big.NewInt(hi), 31))
+	s.Add(s, big.NewInt(lo))
+	f, _ := new(big.Float).SetMantExp(new(big.Float).SetInt(s), -62).Float64()
+	return f
 }
