@@ -131,6 +131,13 @@ func TestPushdownEqualsPlainRead(t *testing.T) {
 		t.Errorf("result rows %v: want most of %d rows folded", n, sumPlain.Rows.Read)
 	}
 	t.Logf("rows %+v; result rows (plain, counts, raw, days) %v", sumPushed.Rows, resultRows)
+	// No query looked ordered to the client, which would have read it
+	// through one stream.
+	for i, s := range storage.Sessions {
+		if s.MaxStreamCount != 0 || s.PreferredMinStreamCount < 1 {
+			t.Errorf("read session %d asked for at most %d streams (at least %d)", i, s.MaxStreamCount, s.PreferredMinStreamCount)
+		}
+	}
 	want, got := tableFiles(t, plain), tableFiles(t, pushed)
 	if len(want) < 9 || len(got) != len(want) {
 		t.Fatalf("%d tables with pushdown, %d without", len(got), len(want))
