@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,19 +64,24 @@ func BenchmarkOrdersSource(b *testing.B) {
 			reportExtract(b, out, date)
 		}
 	})
-	b.Run("bigquery", func(b *testing.B) {
-		fake := bqfake.New()
-		fake.ArrowTable("shop-analytics", "sales", "orders", resultSchema)
-		_, _, useFakes := serveQueryResult(b, fake, batches)
-		for range b.N {
-			out := b.TempDir()
-			_, err := runJobWith(b, dir, bqJob, date, out, useFakes)
-			if err != nil {
-				b.Fatal(err)
+	// One stream, as an ordered query gets, and four, which the client
+	// reads concurrently.
+	for _, streams := range []int{1, 4} {
+		b.Run(fmt.Sprintf("bigquery/streams=%d", streams), func(b *testing.B) {
+			fake := bqfake.New()
+			fake.ArrowTable("shop-analytics", "sales", "orders", resultSchema)
+			storage, _, useFakes := serveQueryResult(b, fake, batches)
+			storage.Streams = streams
+			for range b.N {
+				out := b.TempDir()
+				_, err := runJobWith(b, dir, bqJob, date, out, useFakes)
+				if err != nil {
+					b.Fatal(err)
+				}
+				reportExtract(b, out, date)
 			}
-			reportExtract(b, out, date)
-		}
-	})
+		})
+	}
 }
 
 // reportExtract reports the extract and validate stages' own times from
