@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,21 +93,29 @@ func (o sourceOrder) csv() string {
 	return fmt.Sprintf("%s,%s,%s,%d.%02d,%s\n", o.id, c, ts, o.cents/100, o.cents%100, o.status)
 }
 
-// resultSchema is what the Storage Read API delivers for the source query:
+// ordersFields are the orders as the Storage Read API delivers them:
 // canonical aliases, NUMERIC as decimal128(38, 9), TIMESTAMP as UTC micros.
-var resultSchema = arrow.NewSchema([]arrow.Field{
+var ordersFields = []arrow.Field{
 	{Name: "order_id", Type: arrow.BinaryTypes.String, Nullable: true},
 	{Name: "customer_id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "order_ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, Nullable: true},
 	{Name: "amount", Type: &arrow.Decimal128Type{Precision: 38, Scale: 9}, Nullable: true},
 	{Name: "status", Type: arrow.BinaryTypes.String, Nullable: true},
-}, nil)
+}
+
+// resultSchema is the source query's result: the orders and whether
+// another row shares the order id.
+var resultSchema = arrow.NewSchema(append(slices.Clone(ordersFields), arrow.Field{Name: "_shared_order_id", Type: arrow.FixedWidthTypes.Boolean, Nullable: true}), nil)
 
 // resultBatches builds the query result in batches of n rows.
 func resultBatches(rows []sourceOrder, n int) []arrow.Record {
 	var recs []arrow.Record
 	b := array.NewRecordBuilder(memory.NewGoAllocator(), resultSchema)
 	defer b.Release()
+	ids := map[string]int{}
+	for _, o := range rows {
+		ids[o.id]++
+	}
 	for i, o := range rows {
 		b.Field(0).(*array.StringBuilder).Append(o.id)
 		if o.customer == 0 {
@@ -121,6 +130,7 @@ func resultBatches(rows []sourceOrder, n int) []arrow.Record {
 		}
 		b.Field(3).(*array.Decimal128Builder).Append(decimal128.FromI64(o.cents * 10_000_000))
 		b.Field(4).(*array.StringBuilder).Append(o.status)
+		b.Field(5).(*array.BooleanBuilder).Append(ids[o.id] > 1)
 		if (i+1)%n == 0 || i == len(rows)-1 {
 			recs = append(recs, b.NewRecord())
 		}
@@ -129,8 +139,9 @@ func resultBatches(rows []sourceOrder, n int) []arrow.Record {
 }
 
 // TestBigQuerySourceMatchesFiles reads orders through the real client from
-// a fake REST API and a fake Storage Read API serving Arrow IPC, and checks
-// the query (projection, quoting, the run-date filter as a parameter) and
+// a fake REST API and a fake Storage Read API serving Arrow IPC over three
+// streams, and checks the query (projection, quoting, the run-date filter
+// as a parameter, no ORDER BY, so the client asks for several streams) and
 // that every table equals the one made from the same orders in a CSV file.
 func TestBigQuerySourceMatchesFiles(t *testing.T) {
 	const date = "2026-03-31"
@@ -165,6 +176,7 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 		&bqfake.Fault{Match: bqfake.IsTableGet, Code: http.StatusServiceUnavailable, Reason: "backendError", Times: 1},
 		&bqfake.Fault{Match: bqfake.IsJobInsert, Code: http.StatusTooManyRequests, Reason: "rateLimitExceeded", Times: 1})
 	storage.FailReads = 1
+	storage.Streams = 3
 	bqSum, err := runJobWith(t, dir, bqSourceJob, date, bqOut, useFakes)
 	if err != nil {
 		t.Fatal(err)
@@ -174,9 +186,9 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 		t.Fatalf("%d queries, want 1", len(fake.Queries))
 	}
 	q := fake.Queries[0]
-	wantSQL := "SELECT `OrderNo` AS `order_id`, `Client` AS `customer_id`, `PlacedAt` AS `order_ts`, `Total` AS `amount`, `State` AS `status` " +
-		"FROM `shop-analytics.sales.orders` WHERE `PlacedAt` IS NULL OR `PlacedAt` < @window_end " +
-		"ORDER BY `order_id`, `customer_id`, `order_ts`, `amount`, `status`"
+	wantSQL := "SELECT `OrderNo` AS `order_id`, `Client` AS `customer_id`, `PlacedAt` AS `order_ts`, `Total` AS `amount`, `State` AS `status`, " +
+		"COALESCE(TRIM(CAST(`OrderNo` AS STRING)) != '' AND COUNT(*) OVER (PARTITION BY TRIM(CAST(`OrderNo` AS STRING))) > 1, FALSE) AS `_shared_order_id` " +
+		"FROM `shop-analytics.sales.orders` WHERE `PlacedAt` IS NULL OR `PlacedAt` < @window_end"
 	if q.Query != wantSQL {
 		t.Errorf("query\n%s\nwant\n%s", q.Query, wantSQL)
 	}
@@ -190,10 +202,13 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 	if faults.Injected != 2 {
 		t.Errorf("%d REST faults injected, want 2", faults.Injected)
 	}
-	if storage.Reads != 2 {
-		t.Errorf("%d stream reads, want 2 (one broken, one resumed)", storage.Reads)
+	if storage.Reads != 4 {
+		t.Errorf("%d stream reads, want 4 (three streams, one broken and resumed)", storage.Reads)
 	}
-	if len(storage.Sessions) != 1 || storage.Sessions[0].ReadSession.Table != "projects/shop-analytics/datasets/_anon/tables/result" {
+	// An unordered query lets the client ask for a stream per core and
+	// leave the count to BigQuery; an ORDER BY would cap it at one.
+	if len(storage.Sessions) != 1 || storage.Sessions[0].ReadSession.Table != "projects/shop-analytics/datasets/_anon/tables/result" ||
+		storage.Sessions[0].MaxStreamCount != 0 || storage.Sessions[0].PreferredMinStreamCount < 1 {
 		t.Errorf("read sessions = %v", storage.Sessions)
 	}
 

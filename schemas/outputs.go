@@ -93,13 +93,13 @@ var OrderDays = Table{
 		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
 		{"activity_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the orders."},
 		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders that day."},
-		{"revenue_units", arrow.PrimitiveTypes.Int64, false, "Sum over the day's orders of FLOOR(amount): with the two fraction parts, the day's exact revenue (see stages/internal/exactsum)."},
-		{"revenue_frac_hi", arrow.PrimitiveTypes.Int64, false, "Sum of FLOOR(f × 2^31), f = amount − FLOOR(amount)."},
-		{"revenue_frac_lo", arrow.PrimitiveTypes.Int64, false, "Sum of FLOOR((f × 2^31 − FLOOR(f × 2^31)) × 2^31); revenue is (revenue_units × 2^62 + revenue_frac_hi × 2^31 + revenue_frac_lo) × 2^-62."},
+		{"revenue_units", arrow.PrimitiveTypes.Int64, false, "Sum over the day's orders of floor(amount): the whole part of the day's exact revenue sum."},
+		{"revenue_frac_hi", arrow.PrimitiveTypes.Int64, false, "Sum of each amount's fraction's top 31 bits, in units of 2^-31."},
+		{"revenue_frac_lo", arrow.PrimitiveTypes.Int64, false, "Sum of each amount's fraction's next 31 bits, in units of 2^-62; revenue is revenue_units + revenue_frac_hi·2^-31 + revenue_frac_lo·2^-62, exact."},
 		{"first_order_at", Timestamp, false, "Time of the day's first order."},
 		{"last_order_at", Timestamp, false, "Time of the day's last order."},
-		{"country", arrow.BinaryTypes.String, true, "Country of the day's latest order; at one instant the greatest country, then channel (null lowest)."},
-		{"channel", arrow.BinaryTypes.String, true, "Channel of that same order."},
+		{"country", arrow.BinaryTypes.String, true, "Country of the day's latest order (on a tie, the greatest country, then channel; null lowest)."},
+		{"channel", arrow.BinaryTypes.String, true, "Channel of the same order as country."},
 	},
 }
 

@@ -102,18 +102,18 @@ type Query struct {
 	// Columns are the canonical names selected, in order.
 	Columns []string
 
-	// The parts pushdown builds on: the select list, the source with its
-	// filter, the order, and each canonical column's BigQuery type.
-	sel, order []string
-	from       string
-	types      map[string]bigquery.FieldType
+	// The parts pushdown builds on: the canonical names quoted, and each
+	// canonical column's BigQuery type.
+	names []string
+	types map[string]bigquery.FieldType
 }
 
 // Plan builds the read query for the job's source table with schema:
 // mapped columns renamed to canonical names, rows from the end of the run
 // date on left out when order_ts is a TIMESTAMP, DATETIME or DATE (strings
-// are filtered by validate), and a total order so that "first row wins"
-// rules and source row numbers are the same on every run.
+// are filtered by validate), and input.SharedOrderID last. The result has
+// no order: validate resolves duplicate order ids by the rows' values, so
+// BigQuery may compute and the client read it in parallel.
 func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 	src := &night.InputOf(rc.Job).Orders
 	ref := src.BigQuery.Ref()
@@ -128,7 +128,8 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 		have = append(have, f.Name)
 	}
 	q := &Query{types: map[string]bigquery.FieldType{}}
-	var where string
+	var sel []string
+	var where, orderID string
 	for _, c := range schemas.Orders.Columns {
 		col := src.SourceColumn(c.Name)
 		f, ok := byName[col]
@@ -153,10 +154,13 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		q.sel = append(q.sel, qcol+" AS "+alias)
-		q.order = append(q.order, alias)
+		sel = append(sel, qcol+" AS "+alias)
+		q.names = append(q.names, alias)
 		q.Columns = append(q.Columns, c.Name)
 		q.types[c.Name] = f.Type
+		if c.Name == "order_id" {
+			orderID = qcol
+		}
 		if c.Name == "order_ts" {
 			if p, ok := windowEnd(rc, f.Type); ok {
 				// Rows without a timestamp are read so validate can
@@ -166,8 +170,12 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 			}
 		}
 	}
-	q.from = from + where
-	q.SQL = "SELECT " + strings.Join(q.sel, ", ") + " FROM " + q.from + " ORDER BY " + strings.Join(q.order, ", ")
+	// The window sees the rows the WHERE keeps: rows after the run date
+	// never reach validate, so they cannot be anyone's duplicate.
+	trimmed := "TRIM(CAST(" + orderID + " AS STRING))"
+	sel = append(sel, "COALESCE("+trimmed+" != '' AND COUNT(*) OVER (PARTITION BY "+trimmed+") > 1, FALSE) AS `"+input.SharedOrderID+"`")
+	q.Columns = append(q.Columns, input.SharedOrderID)
+	q.SQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + from + where
 	return q, nil
 }
 
@@ -224,18 +232,15 @@ func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 		return r.finishPushdown(ctx, out)
 	}
 	source := "bigquery://" + r.cfg.Ref().String()
-	row := int64(1)
+	var rows int64
 	err := r.read(ctx, r.query, func(rec arrow.Record) error {
-		if err := input.EmitOrders(ctx, r.rc, out, rec, source, row); err != nil {
-			return err
-		}
-		row += rec.NumRows()
-		return nil
+		rows += rec.NumRows()
+		return input.EmitOrders(ctx, r.rc, out, rec, source, input.UnknownRow)
 	})
 	if err != nil {
 		return err
 	}
-	r.rc.Log.Info().Str("stage", "extract").Int64("rows", row-1).Msg("BigQuery rows read")
+	r.rc.Log.Info().Str("stage", "extract").Int64("rows", rows).Msg("BigQuery rows read")
 	return nil
 }
 
@@ -276,6 +281,8 @@ func (r *reader) read(ctx context.Context, q *Query, visit func(arrow.Record) er
 		return fmt.Errorf("%s: open Arrow stream: %w", r.cfg.Ref(), err)
 	}
 	defer rr.Release()
+	// Batches of the session's streams arrive interleaved, in no fixed
+	// order; everything after this is order-independent.
 	var rows int64
 	for rr.Next() {
 		rec := rr.Record()
@@ -288,7 +295,7 @@ func (r *reader) read(ctx context.Context, q *Query, visit func(arrow.Record) er
 		rows += rec.NumRows()
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: read row %d: %w", r.cfg.Ref(), rows+1, err)
+		return fmt.Errorf("%s: read after %d rows: %w", r.cfg.Ref(), rows, err)
 	}
 	return nil
 }

@@ -24,20 +24,21 @@ var ErrPushdown = errors.New("BigQuery pushdown")
 // to BigQuery. Rows that need validate's judgement come back as they are:
 // rows failing a check (validate.min_order_ts and validate.max_amount
 // included), and every row of a customer touched by a duplicate order id
-// or an id with blanks around it, since "the first row wins" and the
-// latest order's country depend on the order of that customer's rows, and
-// validate counts the ids it trims; and every row of a customer touched by
-// a refund (a refund status, a negative amount, or an order id a negative
-// amount names), since validate matches refunds with their orders. All
-// other rows come back folded per customer and day, in SQL that applies
-// the same rules.
+// or an id with blanks around it, since validate quarantines the losing
+// duplicates with their values and counts the ids it trims; and every row
+// of a customer touched by a refund (a refund status, a negative amount, or
+// an order id a negative amount names), since validate matches refunds
+// with their orders. All other rows come back folded per customer and day,
+// in SQL that applies the same rules. No query numbers or orders rows
+// across the table: every window is partitioned and every result unordered,
+// so BigQuery spreads the work over its workers and the result over
+// several read streams.
 type Pushdown struct {
 	// Counts has one row: folded rows, and of those the used ones and the
 	// ones excluded for their status.
 	Counts Query
-	// Raw are the rows validate sees, with their row number (_row) in the
-	// order the plain read gives them, so source_row in quarantine is the
-	// same with and without pushdown.
+	// Raw are the rows validate sees, with the plain read's columns
+	// (input.SharedOrderID included, computed over the whole input).
 	Raw Query
 	// Days are order_days rows.
 	Days Query
@@ -112,10 +113,9 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 		}
 		return "CAST(NULL AS STRING)"
 	}
-	// The row number orders by the canonical names, which only a later
-	// SELECT sees.
-	with := "WITH picked AS (SELECT " + strings.Join(q.sel, ", ") + " FROM " + q.from + "), " +
-		"src AS (SELECT *, ROW_NUMBER() OVER (ORDER BY " + strings.Join(q.order, ", ") + ") AS _row FROM picked), " +
+	// The rows are the plain read's, so its _shared_order_id sees every
+	// row of the input, not only the ones that come back.
+	with := "WITH src AS (" + q.SQL + "), " +
 		"checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad, " + padded + " AS _pad FROM src), " +
 		// Duplicates count among rows that passed the checks, as validate
 		// only remembers ids of those.
@@ -150,20 +150,23 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	p.Counts.SQL = with + "SELECT COUNTIF(NOT _raw) AS folded, COUNTIF(NOT _raw AND " + counted + ") AS used, " +
 		"COUNTIF(NOT _raw AND NOT " + counted + ") AS excluded FROM routed"
 	p.Counts.Columns = []string{"folded", "used", "excluded"}
-	p.Raw.SQL = with + "SELECT " + strings.Join(q.order, ", ") + ", _row FROM routed WHERE _raw ORDER BY _row"
-	p.Raw.Columns = append(append([]string(nil), q.Columns...), "_row")
-	// Revenue as the parts of an exact sum (RULES16 R3), summed as
-	// integers, so it does not depend on the order BigQuery adds in.
+	p.Raw.SQL = with + "SELECT " + strings.Join(q.names, ", ") + ", `" + input.SharedOrderID + "` FROM routed WHERE _raw"
+	p.Raw.Columns = append([]string(nil), q.Columns...)
+	// Revenue comes back as the three exact integer parts of each amount
+	// summed, so the order BigQuery adds them in cannot show; the latest
+	// order names country and channel, the greatest of them on a tie
+	// (BigQuery sorts NULL last in DESC, that is lowest).
 	a := "CAST(`amount` AS FLOAT64)"
-	frac := "(" + a + " - FLOOR(" + a + ")) * 2147483648"
-	revenue := "SUM(CAST(FLOOR(" + a + ") AS INT64)) AS revenue_units, " +
-		"SUM(CAST(FLOOR(" + frac + ") AS INT64)) AS revenue_frac_hi, " +
-		"SUM(CAST(FLOOR((" + frac + " - FLOOR(" + frac + ")) * 2147483648) AS INT64)) AS revenue_frac_lo"
-	p.Days.SQL = with + "SELECT customer_id, activity_date, orders, revenue_units, revenue_frac_hi, revenue_frac_lo, first_order_at, last_order_at, latest.country AS country, latest.channel AS channel FROM (" +
+	frac := "(" + a + " - FLOOR(" + a + "))"
+	p.Days.SQL = with + "SELECT customer_id, activity_date, orders, revenue_units, revenue_frac_hi, revenue_frac_lo, first_order_at, last_order_at, " +
+		"latest.country AS country, latest.channel AS channel FROM (" +
 		"SELECT CAST(`customer_id` AS STRING) AS customer_id, DATE(" + ts + ", @tz) AS activity_date, COUNT(*) AS orders, " +
-		revenue + ", MIN(" + ts + ") AS first_order_at, MAX(" + ts + ") AS last_order_at, " +
-		"ARRAY_AGG(STRUCT(" + text("country") + " AS country, " + text("channel") + " AS channel) ORDER BY " + ts + " DESC, _row DESC LIMIT 1)[OFFSET(0)] AS latest " +
-		"FROM routed WHERE NOT _raw AND " + counted + " GROUP BY customer_id, activity_date) ORDER BY customer_id, activity_date"
+		"SUM(CAST(FLOOR(" + a + ") AS INT64)) AS revenue_units, " +
+		"SUM(CAST(FLOOR(" + frac + " * 2147483648) AS INT64)) AS revenue_frac_hi, " +
+		"SUM(CAST(FLOOR((" + frac + " * 2147483648 - FLOOR(" + frac + " * 2147483648)) * 2147483648) AS INT64)) AS revenue_frac_lo, " +
+		"MIN(" + ts + ") AS first_order_at, MAX(" + ts + ") AS last_order_at, " +
+		"ARRAY_AGG(STRUCT(" + text("country") + " AS country, " + text("channel") + " AS channel) ORDER BY " + ts + " DESC, " + text("country") + " DESC, " + text("channel") + " DESC LIMIT 1)[OFFSET(0)] AS latest " +
+		"FROM routed WHERE NOT _raw AND " + counted + " GROUP BY customer_id, activity_date)"
 	for _, c := range schemas.OrderDays.Columns {
 		p.Days.Columns = append(p.Days.Columns, c.Name)
 	}
@@ -197,28 +200,7 @@ func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	}
 	source := "bigquery://" + r.cfg.Ref().String()
 	err = r.read(ctx, &p.Raw, func(rec arrow.Record) error {
-		last := int(rec.NumCols()) - 1
-		rows := rec.Column(last).(*array.Int64).Int64Values()
-		cols := rec.Columns()[:last]
-		sc := arrow.NewSchema(rec.Schema().Fields()[:last], nil)
-		// validate numbers rows from a batch's first row on, so each run
-		// of consecutive row numbers is emitted on its own.
-		for start := 0; start < len(rows); {
-			end := start + 1
-			for end < len(rows) && rows[end] == rows[end-1]+1 {
-				end++
-			}
-			whole := array.NewRecord(sc, cols, rec.NumRows())
-			run := whole.NewSlice(int64(start), int64(end))
-			whole.Release()
-			err := input.EmitOrders(ctx, r.rc, out, run, source, rows[start])
-			run.Release()
-			if err != nil {
-				return err
-			}
-			start = end
-		}
-		return nil
+		return input.EmitOrders(ctx, r.rc, out, rec, source, input.UnknownRow)
 	})
 	if err != nil {
 		return err

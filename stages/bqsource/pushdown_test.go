@@ -74,6 +74,24 @@ input:
 			if tt.amount == bigquery.FloatFieldType && !strings.Contains(p.Raw.SQL, "IS_NAN(`amount`)") {
 				t.Errorf("non-finite amounts not sent to validate: %s", p.Raw.SQL)
 			}
+			// Revenue as the shared rules' three exact parts, the latest
+			// order by time, then the greatest country and channel.
+			a := "CAST(`amount` AS FLOAT64)"
+			for _, want := range []string{
+				"SUM(CAST(FLOOR({a}) AS INT64)) AS revenue_units",
+				"SUM(CAST(FLOOR(({a} - FLOOR({a})) * 2147483648) AS INT64)) AS revenue_frac_hi",
+				"SUM(CAST(FLOOR((({a} - FLOOR({a})) * 2147483648 - FLOOR(({a} - FLOOR({a})) * 2147483648)) * 2147483648) AS INT64)) AS revenue_frac_lo",
+				"ORDER BY {ts} DESC, CAST(NULL AS STRING) DESC, CAST(NULL AS STRING) DESC LIMIT 1)",
+			} {
+				ts := "`order_ts`"
+				if tt.ts != bigquery.TimestampFieldType {
+					ts = "TIMESTAMP(`order_ts`, @tz)"
+				}
+				want = strings.NewReplacer("{a}", a, "{ts}", ts).Replace(want)
+				if !strings.Contains(p.Days.SQL, want) {
+					t.Errorf("days query lacks %q: %s", want, p.Days.SQL)
+				}
+			}
 			// validate's range checks and id trimming hold in SQL too.
 			for _, want := range []string{"< @min_order_ts", "> @max_amount", "PARTITION BY TRIM(CAST(`order_id` AS STRING))",
 				"PARTITION BY TRIM(CAST(`customer_id` AS STRING))", "!= TRIM(CAST(`order_id` AS STRING))",

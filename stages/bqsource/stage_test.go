@@ -36,7 +36,8 @@ import (
 //	             "-- @name TYPE value" per query parameter
 //	result.csv   the query's answer, the rows BigQuery would return: its
 //	             columns are the query's aliases, each typed as the Storage
-//	             Read API delivers the source column behind it
+//	             Read API delivers the source column behind it, and the
+//	             BOOLEAN _shared_order_id last
 //
 // A case that fails before its query needs only schema.json.
 const (
@@ -158,6 +159,9 @@ func answer(fake *bqfake.Server, storage *bqfake.Storage, sql string, params []*
 			return nil, fmt.Errorf("column %s: %w", s[1], err)
 		}
 		cols = append(cols, arrow.Field{Name: s[2], Type: t, Nullable: true})
+	}
+	if strings.Contains(sql, " AS `_shared_order_id`") {
+		cols = append(cols, arrow.Field{Name: "_shared_order_id", Type: arrow.FixedWidthTypes.Boolean, Nullable: true})
 	}
 	schema := arrow.NewSchema(cols, nil)
 	recs, err := stagetest.ReadCSV(filepath.Join(dir, "result.csv"), schema, resultBatchRows, memory.NewGoAllocator())

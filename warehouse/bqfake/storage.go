@@ -17,11 +17,18 @@ import (
 )
 
 // Storage is a fake BigQuery Storage Read API serving tables as Arrow IPC,
-// one stream per table, one message per record batch.
+// one message per record batch, over one or several streams per session.
 type Storage struct {
 	storagepb.UnimplementedBigQueryReadServer
-	mu     sync.Mutex
-	tables map[string]*ipcTable
+	mu      sync.Mutex
+	tables  map[string]*ipcTable
+	streams map[string]*ipcTable
+	// Streams is how many streams a read session may be split into (0 or
+	// 1: one). As BigQuery does, a session gets no more streams than the
+	// request's MaxStreamCount (when set) and than the table has batches;
+	// batch i goes to stream i mod n, so the client, which reads streams
+	// concurrently, sees batches in another order than they were served.
+	Streams int
 	// Sessions are the read sessions requested.
 	Sessions []*storagepb.CreateReadSessionRequest
 	// FailReads is how many ReadRows calls fail with Unavailable, after
@@ -38,7 +45,9 @@ type ipcTable struct {
 }
 
 // NewStorage returns a fake with no tables.
-func NewStorage() *Storage { return &Storage{tables: map[string]*ipcTable{}} }
+func NewStorage() *Storage {
+	return &Storage{tables: map[string]*ipcTable{}, streams: map[string]*ipcTable{}}
+}
 
 // Serve makes recs the contents of project.dataset.table. The records are
 // serialized at once; the caller keeps ownership of them.
@@ -73,7 +82,7 @@ func tablePath(project, dataset, table string) string {
 	return "projects/" + project + "/datasets/" + dataset + "/tables/" + table
 }
 
-// CreateReadSession answers with one stream over the whole table.
+// CreateReadSession splits the table into streams (see Streams).
 func (s *Storage) CreateReadSession(_ context.Context, req *storagepb.CreateReadSessionRequest) (*storagepb.ReadSession, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,24 +95,36 @@ func (s *Storage) CreateReadSession(_ context.Context, req *storagepb.CreateRead
 	if req.GetReadSession().GetDataFormat() != storagepb.DataFormat_ARROW {
 		return nil, status.Error(codes.InvalidArgument, "the fake serves ARROW only")
 	}
+	n := max(1, min(s.Streams, len(t.batches)))
+	if m := int(req.GetMaxStreamCount()); m > 0 {
+		n = min(n, m)
+	}
+	session := fmt.Sprintf("projects/x/locations/x/sessions/%d", len(s.Sessions))
+	var streams []*storagepb.ReadStream
+	for k := range n {
+		part := &ipcTable{schema: t.schema}
+		for i := k; i < len(t.batches); i += n {
+			part.batches = append(part.batches, t.batches[i])
+			part.rows = append(part.rows, t.rows[i])
+		}
+		stream := fmt.Sprintf("%s/streams/%d", session, k)
+		s.streams[stream] = part
+		streams = append(streams, &storagepb.ReadStream{Name: stream})
+	}
 	return &storagepb.ReadSession{
-		Name:       fmt.Sprintf("projects/x/locations/x/sessions/%d", len(s.Sessions)),
+		Name:       session,
 		Table:      name,
 		DataFormat: storagepb.DataFormat_ARROW,
 		Schema:     &storagepb.ReadSession_ArrowSchema{ArrowSchema: &storagepb.ArrowSchema{SerializedSchema: t.schema}},
-		Streams:    []*storagepb.ReadStream{{Name: name + "/streams/0"}},
+		Streams:    streams,
 	}, nil
 }
 
-// ReadRows sends the table's batches from the requested row offset on.
+// ReadRows sends a stream's batches from the requested row offset (within
+// the stream) on.
 func (s *Storage) ReadRows(req *storagepb.ReadRowsRequest, stream storagepb.BigQueryRead_ReadRowsServer) error {
 	s.mu.Lock()
-	var t *ipcTable
-	for name, tt := range s.tables {
-		if name+"/streams/0" == req.GetReadStream() {
-			t = tt
-		}
-	}
+	t := s.streams[req.GetReadStream()]
 	s.Reads++
 	fail := s.FailReads > 0
 	if fail {

@@ -3,6 +3,8 @@ package emulatortest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,7 +110,9 @@ func TestTablesFromSchemas(t *testing.T) {
 // TestSourceQuery runs the source query that bqsource plans on a real SQL
 // engine: shop column names renamed to canonical ones, rows at or after the
 // end of the run date (in the job's zone) left out through the parameter,
-// rows without a timestamp kept for validation, a stable order.
+// rows without a timestamp kept for validation, and _shared_order_id true
+// exactly for the rows whose trimmed, non-blank id another row kept has
+// (rows after the run date do not count; null and blank ids share nothing).
 func TestSourceQuery(t *testing.T) {
 	ctx := context.Background()
 	c := start(t)
@@ -117,7 +121,14 @@ func TestSourceQuery(t *testing.T) {
 		('o3', 2, TIMESTAMP '2026-03-31 21:59:59+00', 5.5, 'completed', 'last second of the run date in Berlin'),
 		('o1', 1, TIMESTAMP '2026-01-05 10:00:00+00', 10.25, 'completed', NULL),
 		('o4', 2, TIMESTAMP '2026-03-31 22:00:00+00', 7, 'completed', 'first second after it'),
-		('o2', NULL, NULL, 1, NULL, 'no customer, no time')`)
+		('o2', NULL, NULL, 1, NULL, 'no customer, no time'),
+		(' o1', 3, TIMESTAMP '2026-01-06 10:00:00+00', 2, 'completed', 'o1 once trimmed'),
+		('o5', 4, TIMESTAMP '2026-02-01 10:00:00+00', 3, 'completed', 'its namesake comes after the run date'),
+		('o5', 4, TIMESTAMP '2026-04-02 10:00:00+00', 3, 'completed', NULL),
+		(NULL, 5, TIMESTAMP '2026-02-01 10:00:00+00', 1, 'completed', NULL),
+		(NULL, 5, TIMESTAMP '2026-02-02 10:00:00+00', 1, 'completed', NULL),
+		('  ', 6, TIMESTAMP '2026-02-01 10:00:00+00', 1, 'completed', NULL),
+		('', 6, TIMESTAMP '2026-02-02 10:00:00+00', 1, 'completed', NULL)`)
 
 	j, err := jobfile.Parse([]byte(`
 name: emu
@@ -158,15 +169,20 @@ input:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(row) != 5 || row["status"] == "x" {
-			t.Fatalf("row %v: want the five canonical columns", row)
+		if len(row) != 6 {
+			t.Fatalf("row %v: want the five canonical columns and _shared_order_id", row)
 		}
 		if ts, ok := row["order_ts"].(time.Time); ok && !ts.Before(rc.WindowEnd) {
 			t.Errorf("row after the run date read: %v", row)
 		}
-		got = append(got, row["order_id"].(string))
+		id, _ := row["order_id"].(string)
+		got = append(got, fmt.Sprintf("%q %v", id, row["_shared_order_id"]))
 	}
-	if want := []string{"o1", "o2", "o3"}; len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
-		t.Errorf("order ids %v, want %v", got, want)
+	// The result has no order.
+	slices.Sort(got)
+	// Null ids read as "".
+	want := []string{`"  " false`, `" o1" true`, `"" false`, `"" false`, `"" false`, `"o1" true`, `"o2" false`, `"o3" false`, `"o5" false`}
+	if !slices.Equal(got, want) {
+		t.Errorf("order ids and flags\n%v\nwant\n%v", got, want)
 	}
 }

@@ -41,8 +41,10 @@ import (
 // refund status and partial refunds (negative amounts) of every fate
 // validate gives them (applied, before their order in the input, beyond the
 // order's amount, of another customer, dated before the order, of an order
-// that is not there, of a status not counted). Amounts are whole quarters, so
-// every sum is exact and the order BigQuery adds them in cannot show.
+// that is not there, of a status not counted). Results come back in batches
+// over several streams, in no fixed order. Most amounts are whole quarters;
+// a few customers' are not binary fractions (0.1, 19.99), whose sums agree
+// only because both sides add exactly.
 func TestPushdownEqualsPlainRead(t *testing.T) {
 	c, url := startURL(t)
 	exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, Ctry STRING, Chan STRING, State STRING)")
@@ -50,6 +52,7 @@ func TestPushdownEqualsPlainRead(t *testing.T) {
 
 	fake := bqfake.New()
 	storage := bqfake.NewStorage()
+	storage.Streams = 4
 	svc, err := bq.NewService(context.Background(), option.WithEndpoint(url), option.WithoutAuthentication())
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +74,15 @@ func TestPushdownEqualsPlainRead(t *testing.T) {
 			return nil, err
 		}
 		defer rec.Release()
-		if err := storage.Serve(project, "_anon", name, sc, rec); err != nil {
+		// Served in small batches over several streams, which the client
+		// reads concurrently: the job sees the rows in no fixed order.
+		var batches []arrow.Record
+		for at := int64(0); at < rec.NumRows(); at += resultBatchRows {
+			b := rec.NewSlice(at, min(at+resultBatchRows, rec.NumRows()))
+			defer b.Release()
+			batches = append(batches, b)
+		}
+		if err := storage.Serve(project, "_anon", name, sc, batches...); err != nil {
 			return nil, err
 		}
 		return fake.ArrowTable(project, "_anon", name, sc), nil
@@ -120,6 +131,13 @@ func TestPushdownEqualsPlainRead(t *testing.T) {
 		t.Errorf("result rows %v: want most of %d rows folded", n, sumPlain.Rows.Read)
 	}
 	t.Logf("rows %+v; result rows (plain, counts, raw, days) %v", sumPushed.Rows, resultRows)
+	// No query looked ordered to the client, which would have read it
+	// through one stream.
+	for i, s := range storage.Sessions {
+		if s.MaxStreamCount != 0 || s.PreferredMinStreamCount < 1 {
+			t.Errorf("read session %d asked for at most %d streams (at least %d)", i, s.MaxStreamCount, s.PreferredMinStreamCount)
+		}
+	}
 	want, got := tableFiles(t, plain), tableFiles(t, pushed)
 	if len(want) < 9 || len(got) != len(want) {
 		t.Fatalf("%d tables with pushdown, %d without", len(got), len(want))
@@ -130,6 +148,10 @@ func TestPushdownEqualsPlainRead(t *testing.T) {
 		}
 	}
 }
+
+// resultBatchRows is the size of the Arrow batches each query result is
+// served in.
+const resultBatchRows = 64
 
 func jobYAML(pushdown bool) string {
 	return fmt.Sprintf(`
@@ -201,8 +223,8 @@ func shopRows() []string {
 		case 7:
 			ts = "TIMESTAMP '2026-03-31 22:30:00+00'" // after the run date in Berlin
 		case 8:
-			// Same time as the previous row's, same customer: the later row
-			// names the country.
+			// Same time as the previous row's, same customer: the greater
+			// country (DE) names the customer's, whichever row comes first.
 			rows = append(rows, fmt.Sprintf("('%s-a', 7, TIMESTAMP '2026-01-10 10:00:00+00', 10, 'EUR', 'DE', 'web', 'completed')", id))
 			id, client, ts, country = id+"-b", "7", "TIMESTAMP '2026-01-10 10:00:00+00'", "AT"
 		}
@@ -231,6 +253,18 @@ func shopRows() []string {
 		"('r3', 83, TIMESTAMP '2026-02-11 10:00:00+00', -5, 'EUR', 'DE', 'web', 'completed')",    // before the order
 		"('r3', 83, TIMESTAMP '2026-02-14 10:00:00+00', -2.25, 'EUR', 'DE', 'web', 'cancelled')", // not counted
 		"('r3', 83, TIMESTAMP '2026-02-15 10:00:00+00', -7.75, 'EUR', 'DE', 'web', 'Shipped')",
+		// Customers folded in SQL whose latest orders tie in time: the
+		// greatest country names theirs, then the greatest channel, null
+		// lowest; the ids put the smaller value later in the table. Their
+		// amounts are not binary fractions, so their sums are only the same
+		// when both sides add exactly.
+		"('t1', 85, TIMESTAMP '2026-01-20 10:00:00+00', 0.2, 'EUR', 'FR', 'web', 'completed')",
+		"('t2', 85, TIMESTAMP '2026-03-20 10:00:00+00', 0.1, 'EUR', 'DE', 'app', 'completed')",
+		"('t3', 85, TIMESTAMP '2026-03-20 10:00:00+00', 19.99, 'EUR', 'AT', 'web', 'completed')",
+		"('t4', 86, TIMESTAMP '2026-03-21 09:00:00+00', 7.07, 'EUR', 'FR', NULL, 'completed')",
+		"('t5', 86, TIMESTAMP '2026-03-21 09:00:00+00', 5.03, 'EUR', NULL, 'web', 'completed')",
+		"('t6', 87, TIMESTAMP '2026-03-22 08:00:00+00', 3.3, 'EUR', 'DE', 'web', 'completed')",
+		"('t7', 87, TIMESTAMP '2026-03-22 08:00:00+00', 1.1, 'EUR', 'DE', 'app', 'completed')",
 	)
 }
 
@@ -294,6 +328,8 @@ func toArrow(res *bq.QueryResponse) (*arrow.Schema, arrow.Record, error) {
 			typ = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 		case "DATE":
 			typ = arrow.FixedWidthTypes.Date32
+		case "BOOLEAN", "BOOL":
+			typ = arrow.FixedWidthTypes.Boolean
 		default:
 			return nil, nil, fmt.Errorf("result column %s has type %s", f.Name, f.Type)
 		}
@@ -337,6 +373,10 @@ func toArrow(res *bq.QueryResponse) (*arrow.Schema, arrow.Record, error) {
 				var d time.Time
 				d, err = time.Parse(time.DateOnly, v)
 				fb.Append(arrow.Date32FromTime(d))
+			case *array.BooleanBuilder:
+				var x bool
+				x, err = strconv.ParseBool(v)
+				fb.Append(x)
 			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("column %s value %q: %w", fields[i].Name, v, err)

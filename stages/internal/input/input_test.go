@@ -1,0 +1,50 @@
+package input
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"retain/engine/enginetest"
+)
+
+// TestEmitSourceOf: a batch's provenance round-trips through its metadata,
+// and a batch of rows without a position carries no row number at all.
+func TestEmitSourceOf(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	tests := []struct {
+		name     string
+		firstRow int64
+		hasRow   bool
+	}{
+		{"file rows", 65537, true},
+		{"warehouse rows", UnknownRow, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := array.NewInt64Builder(mem)
+			b.AppendValues([]int64{1, 2}, nil)
+			col := b.NewArray()
+			b.Release()
+			rec := array.NewRecord(arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{col}, 2)
+			col.Release()
+			out := enginetest.NewEmitter()
+			if err := Emit(context.Background(), out, "t", rec, "bigquery://p.d.t", tt.firstRow); err != nil {
+				t.Fatal(err)
+			}
+			rec.Release()
+			got := out.Records["t"][0]
+			source, first := SourceOf(got)
+			if source != "bigquery://p.d.t" || first != tt.firstRow {
+				t.Errorf("SourceOf = %q, %d; want bigquery://p.d.t, %d", source, first, tt.firstRow)
+			}
+			if has := got.Schema().Metadata().FindKey(MetaFirstRow) >= 0; has != tt.hasRow {
+				t.Errorf("first_row metadata present: %v, want %v", has, tt.hasRow)
+			}
+			out.Release()
+		})
+	}
+}
