@@ -194,7 +194,7 @@ func (c *customers) insertDay(s *customer, i int, day purchaseDay) {
 }
 
 // latest reports whether o names slot s's country and channel rather than
-// the orders before it (RULES16 R2): the greatest order time, then the
+// the orders before it: the greatest order time, then the
 // greatest country, then the greatest channel, null lowest (null is
 // interned as "", below every other value). So the same orders in any
 // order name the same ones.

@@ -1,5 +1,5 @@
 // Package exactsum sums float64 amounts exactly, so a total does not depend
-// on the order its terms arrive in (RULES16 R3): local files in any order,
+// on the order its terms arrive in (README, "Row order"): local files in any order,
 // BigQuery over parallel streams and BigQuery summing in SQL give the same
 // bits.
 //
