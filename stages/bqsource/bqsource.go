@@ -128,7 +128,7 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 		have = append(have, f.Name)
 	}
 	q := &Query{types: map[string]bigquery.FieldType{}}
-	var where string
+	var where, oidCol string
 	for _, c := range schemas.Orders.Columns {
 		col := src.SourceColumn(c.Name)
 		f, ok := byName[col]
@@ -157,6 +157,9 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 		q.order = append(q.order, alias)
 		q.Columns = append(q.Columns, c.Name)
 		q.types[c.Name] = f.Type
+		if c.Name == "order_id" {
+			oidCol = qcol
+		}
 		if c.Name == "order_ts" {
 			if p, ok := windowEnd(rc, f.Type); ok {
 				// Rows without a timestamp are read so validate can
@@ -166,6 +169,10 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 			}
 		}
 	}
+	// input.SharedOrderID over every row the read returns, so validation
+	// need not see the rows in any order to decide duplicates.
+	q.sel = append(q.sel, "COUNT(*) OVER (PARTITION BY TRIM(CAST("+oidCol+" AS STRING))) > 1 AS `"+input.SharedOrderID+"`")
+	q.Columns = append(q.Columns, input.SharedOrderID)
 	q.from = from + where
 	q.SQL = "SELECT " + strings.Join(q.sel, ", ") + " FROM " + q.from + " ORDER BY " + strings.Join(q.order, ", ")
 	return q, nil

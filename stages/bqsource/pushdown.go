@@ -150,7 +150,7 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	p.Counts.SQL = with + "SELECT COUNTIF(NOT _raw) AS folded, COUNTIF(NOT _raw AND " + counted + ") AS used, " +
 		"COUNTIF(NOT _raw AND NOT " + counted + ") AS excluded FROM routed"
 	p.Counts.Columns = []string{"folded", "used", "excluded"}
-	p.Raw.SQL = with + "SELECT " + strings.Join(q.order, ", ") + ", _row FROM routed WHERE _raw ORDER BY _row"
+	p.Raw.SQL = with + "SELECT " + strings.Join(q.order, ", ") + ", `" + input.SharedOrderID + "`, _row FROM routed WHERE _raw ORDER BY _row"
 	p.Raw.Columns = append(append([]string(nil), q.Columns...), "_row")
 	p.Days.SQL = with + "SELECT customer_id, activity_date, orders, revenue, first_order_at, last_order_at, latest.country AS country, latest.channel AS channel FROM (" +
 		"SELECT CAST(`customer_id` AS STRING) AS customer_id, DATE(" + ts + ", @tz) AS activity_date, COUNT(*) AS orders, " +

@@ -21,6 +21,7 @@ import (
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/bqsource"
+	"retain/stages/internal/input"
 	"retain/stages/internal/stagetest"
 	"retain/stages/validate/validateconfig"
 	"retain/warehouse/bqclient"
@@ -158,6 +159,10 @@ func answer(fake *bqfake.Server, storage *bqfake.Storage, sql string, params []*
 			return nil, fmt.Errorf("column %s: %w", s[1], err)
 		}
 		cols = append(cols, arrow.Field{Name: s[2], Type: t, Nullable: true})
+	}
+	// The window column that says which order ids several rows share.
+	if strings.Contains(sql, " AS `"+input.SharedOrderID+"`") {
+		cols = append(cols, arrow.Field{Name: input.SharedOrderID, Type: arrow.FixedWidthTypes.Boolean})
 	}
 	schema := arrow.NewSchema(cols, nil)
 	recs, err := stagetest.ReadCSV(filepath.Join(dir, "result.csv"), schema, resultBatchRows, memory.NewGoAllocator())
