@@ -100,6 +100,7 @@ var resultSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "order_ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, Nullable: true},
 	{Name: "amount", Type: &arrow.Decimal128Type{Precision: 38, Scale: 9}, Nullable: true},
 	{Name: "status", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "_shared_order_id", Type: arrow.FixedWidthTypes.Boolean}, // another returned row has the id
 }, nil)
 
 // resultBatches builds the query result in batches of n rows.
@@ -107,6 +108,11 @@ func resultBatches(rows []sourceOrder, n int) []arrow.Record {
 	var recs []arrow.Record
 	b := array.NewRecordBuilder(memory.NewGoAllocator(), resultSchema)
 	defer b.Release()
+	// The query's window: ids that more than one returned row has.
+	ids := map[string]int{}
+	for _, o := range rows {
+		ids[o.id]++
+	}
 	for i, o := range rows {
 		b.Field(0).(*array.StringBuilder).Append(o.id)
 		if o.customer == 0 {
@@ -121,6 +127,7 @@ func resultBatches(rows []sourceOrder, n int) []arrow.Record {
 		}
 		b.Field(3).(*array.Decimal128Builder).Append(decimal128.FromI64(o.cents * 10_000_000))
 		b.Field(4).(*array.StringBuilder).Append(o.status)
+		b.Field(5).(*array.BooleanBuilder).Append(ids[o.id] > 1)
 		if (i+1)%n == 0 || i == len(rows)-1 {
 			recs = append(recs, b.NewRecord())
 		}
@@ -174,8 +181,8 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 		t.Fatalf("%d queries, want 1", len(fake.Queries))
 	}
 	q := fake.Queries[0]
-	wantSQL := "SELECT `OrderNo` AS `order_id`, `Client` AS `customer_id`, `PlacedAt` AS `order_ts`, `Total` AS `amount`, `State` AS `status` " +
-		"FROM `shop-analytics.sales.orders` WHERE `PlacedAt` IS NULL OR `PlacedAt` < @window_end " +
+	wantSQL := "SELECT `OrderNo` AS `order_id`, `Client` AS `customer_id`, `PlacedAt` AS `order_ts`, `Total` AS `amount`, `State` AS `status`, " +
+		"COUNT(*) OVER (PARTITION BY TRIM(CAST(`OrderNo` AS STRING))) > 1 AS `_shared_order_id` FROM `shop-analytics.sales.orders` WHERE `PlacedAt` IS NULL OR `PlacedAt` < @window_end " +
 		"ORDER BY `order_id`, `customer_id`, `order_ts`, `amount`, `status`"
 	if q.Query != wantSQL {
 		t.Errorf("query\n%s\nwant\n%s", q.Query, wantSQL)
