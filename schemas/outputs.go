@@ -12,19 +12,20 @@ var Quarantine = Table{
 		"order_ts_out_of_range (before validate.min_order_ts, or beyond int64 microseconds), missing_amount, non_numeric_amount, negative_amount (only with validate.refund_statuses empty; otherwise a negative amount is a refund), " +
 		"unknown_currency (with input.fx_rates: no rate for the order's currency on or before its date), " +
 		"amount_out_of_range (above validate.max_amount in the reporting currency, after conversion); " +
-		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (the first row of an order_id in input order wins, ids compared with blanks trimmed; " +
-		"files are read in lexical path order). Rows with a status that is not counted are excluded after the duplicate check. " +
+		"then rows after the run date are excluded (not quarantined); then duplicate_order_id (among the rows of an order_id, ids compared with blanks trimmed, that pass every check, the least wins: earliest order_ts, then customer_id, " +
+		"then the smaller amount as read, then currency, status, country and channel as read, null first; every other row of the id is quarantined, whatever the rows' order in the input). Rows with a status that is not counted are excluded after the duplicate check. " +
 		"Refunds (a negative amount with a counted or refund status) take no part in the duplicate check; once every row is seen they are matched to the used order of their order_id, " +
 		"in order of time, amount and then their other values, and quarantined as refund_without_order (no used order of that id), refund_customer_mismatch (another customer_id), " +
 		"refund_before_order (a local day before the order's) or refund_exceeds_order (the refund that would take the order's refunds above its amount, measured in the order's own currency; an order with a refund status is refunded in full). " +
 		"order_items rows (source_table order_items) are quarantined as missing_order_id, missing_sku or invalid_utf8; items of orders that were not used are excluded and counted in the manifest's item_accounting. " +
 		"A CSV record of orders or order_items that does not split into the header's columns on its line (a ragged row, a misplaced quote) is quarantined by the reader as malformed_row, with the fields it has mapped to the value columns by position. " +
-		"Bytes of a value that are not valid UTF-8 are written as \\xHH.",
+		"Bytes of a value that are not valid UTF-8 are written as \\xHH. " +
+		"Rows of orders are in order of source_file, source_row (NULL first), then their values as read, so the order rows arrive in never shows.",
 	Columns: []Column{
 		snapshotDate,
 		{"reason", arrow.BinaryTypes.String, false, "Why the row was rejected (see table description)."},
 		{"source_file", arrow.BinaryTypes.String, false, "Input file the row came from."},
-		{"source_row", arrow.PrimitiveTypes.Int64, false, "1-based row number within source_file (data rows, header not counted); for malformed_row, the line number in the CSV file (the header is line 1)."},
+		{"source_row", arrow.PrimitiveTypes.Int64, true, "1-based row number within source_file (data rows, header not counted); for malformed_row, the line number in the CSV file (the header is line 1); NULL for a row read from BigQuery, whose tables have no row order."},
 		{"order_id", arrow.BinaryTypes.String, true, "order_id as read, as text."},
 		{"customer_id", arrow.BinaryTypes.String, true, "customer_id as read, as text."},
 		{"order_ts", arrow.BinaryTypes.String, true, "order_ts as read, as text."},

@@ -235,7 +235,7 @@ func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 	var rows int64
 	err := r.read(ctx, r.query, func(rec arrow.Record) error {
 		rows += rec.NumRows()
-		return input.EmitOrders(ctx, r.rc, out, rec, source, input.UnknownRow)
+		return input.EmitOrders(ctx, r.rc, out, rec, source, input.NoRow)
 	})
 	if err != nil {
 		return err

@@ -200,7 +200,7 @@ func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	}
 	source := "bigquery://" + r.cfg.Ref().String()
 	err = r.read(ctx, &p.Raw, func(rec arrow.Record) error {
-		return input.EmitOrders(ctx, r.rc, out, rec, source, input.UnknownRow)
+		return input.EmitOrders(ctx, r.rc, out, rec, source, input.NoRow)
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/input"
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/recovered"
@@ -121,6 +122,9 @@ type reader struct {
 	acct       *night.Accounting
 	quarantine *quarantine.Builder
 	progress   readProgress
+	// shared are the fingerprints of order ids more than one row of the
+	// input has (see findShared); orders only.
+	shared *fingerprint.Set
 }
 
 // newReader resolves the files and checks every file's columns up front, so
@@ -262,6 +266,14 @@ func (r *reader) Close(context.Context) error {
 func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 	r.startProgress()
 	defer r.progress.stop()
+	if r.table == schemas.RawOrders {
+		shared, err := r.findShared(ctx)
+		if err != nil {
+			return err
+		}
+		r.shared = shared
+		defer func() { r.shared = nil }()
+	}
 	var rows int64
 	for i := range r.files {
 		f := &r.files[i]
@@ -404,6 +416,12 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 		}
 		cols[i] = col
 		fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
+	}
+	if r.table == schemas.RawOrders {
+		shared := r.sharedColumn(cols[slices.IndexFunc(f.columns, func(c column) bool { return c.canonical == "order_id" })])
+		defer shared.Release()
+		cols = append(cols, shared)
+		fields = append(fields, arrow.Field{Name: input.SharedOrderID, Type: shared.DataType()})
 	}
 	renamed := array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 	defer renamed.Release()

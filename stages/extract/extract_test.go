@@ -399,11 +399,11 @@ func TestCSVHeader(t *testing.T) {
 		is            error
 		want          string // error text, or the first raw row
 	}{
-		{"byte order mark", "\xef\xbb\xbforder_id,customer_id,order_ts,amount\nO1,C1,2026-11-01,5\n", nil, "1:O1|C1|2026-11-01|5"},
-		{"bytes that are not UTF-8", "order_id,customer_id,order_ts,amount\nO1,C\xff\xfe1,2026-11-01,5\n", nil, "1:O1|C\xff\xfe1|2026-11-01|5"},
-		{"null values", "order_id,customer_id,order_ts,amount,status\nO1,,2026-11-01,NULL,\"\"\n", nil, "1:O1|∅|2026-11-01|∅|∅"},
+		{"byte order mark", "\xef\xbb\xbforder_id,customer_id,order_ts,amount\nO1,C1,2026-11-01,5\n", nil, "1:O1|C1|2026-11-01|5|false"},
+		{"bytes that are not UTF-8", "order_id,customer_id,order_ts,amount\nO1,C\xff\xfe1,2026-11-01,5\n", nil, "1:O1|C\xff\xfe1|2026-11-01|5|false"},
+		{"null values", "order_id,customer_id,order_ts,amount,status\nO1,,2026-11-01,NULL,\"\"\n", nil, "1:O1|∅|2026-11-01|∅|∅|false"},
 		{"column named twice", "order_id,customer_id,amount,order_ts,amount\nO1,C1,1,2026-11-01,5\n", night.ErrInputSchema, `column "amount" appears twice`},
-		{"nameless columns", "order_id,customer_id,order_ts,amount,,\nO1,C1,2026-11-01,5,,\n", nil, "1:O1|C1|2026-11-01|5"},
+		{"nameless columns", "order_id,customer_id,order_ts,amount,,\nO1,C1,2026-11-01,5,,\n", nil, "1:O1|C1|2026-11-01|5|false"},
 		{"header only", "order_id,customer_id,order_ts,amount\n", night.ErrNoInput, "input.orders"},
 		{"no header", "", night.ErrNoInput, "its files hold no rows (1 files)"},
 		{"blank lines only", "\n\n", night.ErrNoInput, "hold no rows"},

@@ -24,8 +24,8 @@ type inputFile struct {
 }
 
 // resolveFiles expands a source path (one file, a folder or a glob) into
-// files in lexical order, so "first row wins" rules see the same order on
-// every run. Files whose names start with "_" or "." (markers such as
+// files in lexical order, so batches come in the same order on every run
+// (no rule depends on it: duplicates are decided by the rows' values). Files whose names start with "_" or "." (markers such as
 // _SUCCESS) are skipped in folders and globs. Only a location that exists
 // and holds no file yet is night.ErrNoInput; a path that does not exist,
 // or a glob whose folder does not, is ErrNoLocation.

@@ -20,27 +20,49 @@ import (
 // quietly when a page header does not decode, so a corrupt file would
 // otherwise read as fewer rows, or none, without an error.
 func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emitter) (int64, error) {
+	decode, done, err := r.parquetDecoder(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	return r.stream(ctx, f, decode, out)
+}
+
+// parquetDecoder opens a file for reading f.columns, checked as readParquet
+// says; done closes it.
+func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile) (decode decoder, done func(), err error) {
 	var pr *file.Reader
 	if err := guard(func() (err error) {
 		pr, err = file.OpenParquetFile(f.path, false)
 		return pathless(err)
 	}); err != nil {
-		return 0, unreadable("not a readable Parquet file", err)
+		return nil, nil, unreadable("not a readable Parquet file", err)
 	}
-	defer guard(pr.Close)
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	closers = append(closers, func() { guard(pr.Close) })
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	md := pr.MetaData()
 	var declared int64
 	for rg := range pr.NumRowGroups() {
 		declared += md.RowGroup(rg).NumRows()
 	}
 	if declared != md.NumRows {
-		return 0, fmt.Errorf("%w: the footer declares %d rows but its %d row groups declare %d", ErrUnreadable, md.NumRows, pr.NumRowGroups(), declared)
+		return nil, nil, fmt.Errorf("%w: the footer declares %d rows but its %d row groups declare %d", ErrUnreadable, md.NumRows, pr.NumRowGroups(), declared)
 	}
 	leaves := make([]int, len(f.columns))
 	for i, c := range f.columns {
 		leaves[i] = md.Schema.ColumnIndexByName(c.source)
 		if leaves[i] < 0 {
-			return 0, fmt.Errorf("%w: column %q is not a flat column", night.ErrInputSchema, c.source)
+			return nil, nil, fmt.Errorf("%w: column %q is not a flat column", night.ErrInputSchema, c.source)
 		}
 	}
 	// Parallel: false keeps every decoding call on the stream's goroutine,
@@ -51,18 +73,18 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 		fr, err = pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: input.BatchRows}, r.rc.Mem)
 		return err
 	}); err != nil {
-		return 0, unreadable("not a readable Parquet file", err)
+		return nil, nil, unreadable("not a readable Parquet file", err)
 	}
 	fh, err := os.Open(f.path)
 	if err != nil {
-		return 0, pathless(err)
+		return nil, nil, pathless(err)
 	}
-	defer fh.Close()
+	closers = append(closers, func() { fh.Close() })
 	st, err := fh.Stat()
 	if err != nil {
-		return 0, pathless(err)
+		return nil, nil, pathless(err)
 	}
-	return r.stream(ctx, f, func(send func(batch) bool) error {
+	return func(send func(batch) bool) error {
 		first := int64(1)
 		for rg := range pr.NumRowGroups() {
 			var n int64
@@ -85,7 +107,7 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 			first += n
 		}
 		return nil
-	}, out)
+	}, closeAll, nil
 }
 
 // readRowGroup sends row group rg, whose first row is data row first of

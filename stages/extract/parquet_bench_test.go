@@ -23,7 +23,9 @@ import (
 // BenchmarkParquetReader reads 2M orders (string ids, a timestamp, a float
 // amount and a status; zstd, row groups of 1M rows) through the stage's
 // reader into an emitter that only counts rows: page walk, decoding and
-// the hand-over between goroutines, without validation.
+// the hand-over between goroutines, without validation (read); and the
+// pass over the order_id column alone that finds the shared ids, which
+// read includes (order_id_pass).
 //
 //	go test -run '^$' -bench ParquetReader -benchtime 3x ./stages/extract/
 func BenchmarkParquetReader(b *testing.B) {
@@ -68,8 +70,7 @@ func BenchmarkParquetReader(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-	for range b.N {
+	open := func(b *testing.B) *reader {
 		rc, err := night.New(j, "b", "2026-11-30", memory.DefaultAllocator, zerolog.Nop())
 		if err != nil {
 			b.Fatal(err)
@@ -78,11 +79,27 @@ func BenchmarkParquetReader(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var rows int64
-		err = r.Finish(context.Background(), emitFunc(func(rec arrow.Record) error { rows += rec.NumRows(); return nil }))
-		r.Close(context.Background())
-		if err != nil || rows != n {
-			b.Fatalf("%d rows, %v", rows, err)
-		}
+		return r
 	}
+	b.Run("read", func(b *testing.B) {
+		for range b.N {
+			r := open(b)
+			var rows int64
+			err := r.Finish(context.Background(), emitFunc(func(rec arrow.Record) error { rows += rec.NumRows(); return nil }))
+			r.Close(context.Background())
+			if err != nil || rows != n {
+				b.Fatalf("%d rows, %v", rows, err)
+			}
+		}
+	})
+	b.Run("order_id_pass", func(b *testing.B) {
+		for range b.N {
+			r := open(b)
+			shared, err := r.findShared(context.Background())
+			r.Close(context.Background())
+			if err != nil || shared.Len() != 0 {
+				b.Fatalf("%v shared ids, %v", shared, err)
+			}
+		}
+	})
 }

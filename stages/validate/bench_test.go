@@ -42,6 +42,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 		{Name: "order_ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
 		{Name: "amount", Type: arrow.PrimitiveTypes.Float64},
 		{Name: "country", Type: arrow.BinaryTypes.String}, {Name: "status", Type: arrow.BinaryTypes.String},
+		{Name: input.SharedOrderID, Type: arrow.FixedWidthTypes.Boolean},
 	}, nil)
 	rb := array.NewRecordBuilder(mem, sc)
 	defer rb.Release()
@@ -54,6 +55,7 @@ func BenchmarkValidateBatch(b *testing.B) {
 		rb.Field(3).(*array.Float64Builder).Append(float64(500+i%20000) / 100)
 		rb.Field(4).(*array.StringBuilder).Append([]string{"DE", "FR", "US"}[i%3])
 		rb.Field(5).(*array.StringBuilder).Append([]string{"completed", "completed", "cancelled"}[i%3])
+		rb.Field(6).(*array.BooleanBuilder).Append(false)
 	}
 	raw := rb.NewRecord()
 	defer raw.Release()

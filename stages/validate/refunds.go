@@ -140,18 +140,20 @@ func currencyCode(s string, has bool) string {
 // customerHash is the ledger's hash of a (trimmed) customer id.
 func customerHash(id string) uint32 { return uint32(fingerprint.Key(id)) &^ fullRefund }
 
-// heldRefund is a partial refund row kept until every order row is seen:
-// its parsed values, and its values as read for the quarantine table and
-// for ordering an order's refunds.
-type heldRefund struct {
+// heldRow is a row kept until every order row is seen, a partial refund or
+// a row of a shared order id: its parsed values, and its values as read for
+// the quarantine table, for the orders table (a winner's text columns) and
+// for ordering the rows it is judged among.
+type heldRow struct {
 	key      uint64
-	orderID  string
-	customer string
+	orderID  string // trimmed
+	customer string // trimmed
 	ts       int64
 	amount   float64 // positive, in the reporting currency
 	orig     float64 // positive, in its own currency
 	file     string
 	row      int64
+	kind     int // see statusKind
 	raw      [len(rawColumns)]string
 	has      [len(rawColumns)]bool
 }
@@ -159,18 +161,33 @@ type heldRefund struct {
 // rawColumns are the columns a held refund keeps as read.
 var rawColumns = [...]string{"order_id", "customer_id", "order_ts", "amount", "currency", "country", "channel", "status"}
 
-// currencyColumn is the currency's place in rawColumns.
-const currencyColumn = 4
+// The places of the currency and the other text columns in rawColumns.
+const (
+	currencyColumn = 4
+	countryColumn  = 5
+	channelColumn  = 6
+	statusColumn   = 7
+)
 
-// hold keeps row i of a batch as a refund of order key.
-func (v *validator) hold(key uint64, oid, cid string, ts int64, amount, orig float64, file string, row int64, raw map[string]arrow.Array, i int) {
-	h := heldRefund{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, orig: orig, file: file, row: row}
+// hold copies row i of a batch, with its parsed values, out of the batch.
+func hold(key uint64, oid, cid string, ts int64, amount, orig float64, kind int, file string, row int64, raw map[string]arrow.Array, i int) heldRow {
+	h := heldRow{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, orig: orig, kind: kind, file: file, row: row}
 	for k, name := range rawColumns {
 		if s, ok := quarantine.RawText(raw[name], i); ok {
 			h.raw[k], h.has[k] = strings.Clone(s), true
 		}
 	}
-	v.refunds = append(v.refunds, h)
+	return h
+}
+
+// value returns a held row's column as read, for the quarantine table.
+func (h *heldRow) value(column string) (string, bool) {
+	for k, name := range rawColumns {
+		if name == column {
+			return h.raw[k], h.has[k]
+		}
+	}
+	return "", false
 }
 
 // compareRefunds orders the refunds of one order by their own values: time,
@@ -178,7 +195,7 @@ func (v *validator) hold(key uint64, oid, cid string, ts int64, amount, orig flo
 // over its amount does not depend on where the rows are in the input. Only
 // rows equal in every column fall back to their position, and quarantining
 // either of those is the same.
-func compareRefunds(a, b *heldRefund) int {
+func compareRefunds(a, b *heldRow) int {
 	if c := cmp.Compare(a.key, b.key); c != 0 {
 		return c
 	}
@@ -275,7 +292,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	codes := l.codes
 	v.used = ledger{}
 
-	order := make([]*heldRefund, len(held))
+	order := make([]*heldRow, len(held))
 	for i := range held {
 		order[i] = &held[i]
 	}
@@ -283,7 +300,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	loc := v.rc.Job.Location()
 	runDay := localday.RunDate(v.rc)
 	rows := v.rc.Rows
-	var rejected []*heldRefund
+	var rejected []*heldRow
 	var reasons []string
 	type refunded struct {
 		customer, orderID string
@@ -338,30 +355,9 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 		rows.RefundsUsed++
 	}
 
-	// Quarantined refunds in input order, like every other rejected row.
-	idx := make([]int, len(rejected))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int {
-		if c := strings.Compare(rejected[a].file, rejected[b].file); c != 0 {
-			return c
-		}
-		return cmp.Compare(rejected[a].row, rejected[b].row)
-	})
-	for _, i := range idx {
-		h := rejected[i]
-		v.quarantine.AddValues(reasons[i], schemas.Orders.Name, h.file, h.row, func(column string) (string, bool) {
-			for k, name := range rawColumns {
-				if name == column {
-					return h.raw[k], h.has[k]
-				}
-			}
-			return "", false
-		})
-	}
-	if err := v.quarantine.Emit(ctx, out); err != nil {
-		return err
+	// Sorted with every other rejected row when validation ends.
+	for i, h := range rejected {
+		v.quarantine.AddValues(reasons[i], schemas.Orders.Name, h.file, h.row, h.value)
 	}
 
 	slices.SortFunc(applied, func(a, b refunded) int {

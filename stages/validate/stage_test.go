@@ -8,6 +8,7 @@ import (
 
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/input"
 	"retain/stages/internal/stagetest"
 	"retain/stages/validate"
 )
@@ -19,6 +20,13 @@ func textOf(t schemas.Table) *arrow.Schema {
 	for i, c := range t.Columns {
 		fields[i] = arrow.Field{Name: c.Name, Type: arrow.BinaryTypes.String, Nullable: true}
 	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// rawOf is textOf(schemas.Orders) with the trailing input.SharedOrderID
+// flag every raw batch carries, which a case states per row.
+func rawOf() *arrow.Schema {
+	fields := append(textOf(schemas.Orders).Fields(), arrow.Field{Name: input.SharedOrderID, Type: arrow.FixedWidthTypes.Boolean})
 	return arrow.NewSchema(fields, nil)
 }
 
@@ -46,6 +54,6 @@ func csvSideInput(_ context.Context, rc *night.Context, src *night.Source, t sch
 func TestStage(t *testing.T) {
 	stagetest.Run(t, stagetest.Config{
 		Register: func(r *night.Registry) error { return validate.Register(r, csvSideInput) },
-		Schemas:  map[string]*arrow.Schema{schemas.RawOrders: textOf(schemas.Orders)},
+		Schemas:  map[string]*arrow.Schema{schemas.RawOrders: rawOf()},
 	})
 }

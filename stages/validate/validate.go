@@ -5,10 +5,12 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -50,6 +52,11 @@ const (
 	ReasonAmountOutOfRange = "amount_out_of_range"
 	ReasonDuplicateOrderID = "duplicate_order_id"
 )
+
+// ErrNoSharedOrderID is wrapped when a raw orders batch lacks the
+// input.SharedOrderID column, or has a null in it: without it, which row of
+// a duplicated order id wins would depend on the order rows arrive in.
+var ErrNoSharedOrderID = errors.New("raw orders without " + input.SharedOrderID)
 
 // Register adds the validate stage; read reads input.fx_rates when the job
 // converts currencies (extract.ReadAll in a full run).
@@ -107,10 +114,14 @@ type validator struct {
 	// used is what partial refunds are checked against, refunds the
 	// partial refund rows held until every order row is seen.
 	used       ledger
-	refunds    []heldRefund
+	refunds    []heldRow
 	refundRows *array.RecordBuilder
-	keys       []uint64 // the batch's order-id fingerprints
-	oids       []string // and its order ids, trimmed
+	// dups are the rows of shared order ids that passed every check, held
+	// until the input ends, when R1 picks each id's winner (see
+	// settleDuplicates).
+	dups []heldRow
+	keys []uint64 // the batch's order-id fingerprints
+	oids []string // and its order ids, trimmed
 	// currencies seen when the job converts none; more than one fails.
 	currencies   map[string]bool
 	lastCurrency string
@@ -120,7 +131,14 @@ type validator struct {
 // orders, to product affinity when the job reads order items, and otherwise
 // drops it before the downstream stages start their own finishing work.
 func (v *validator) Finish(ctx context.Context, out engine.Emitter) error {
+	// Winners of shared ids are used orders that refunds may name.
+	if err := v.settleDuplicates(ctx, out); err != nil {
+		return err
+	}
 	if err := v.settleRefunds(ctx, out); err != nil {
+		return err
+	}
+	if err := v.quarantine.EmitSorted(ctx, out); err != nil {
 		return err
 	}
 	if night.InputOf(v.rc.Job).OrderItems != nil {
@@ -158,6 +176,10 @@ func column(rec arrow.Record, name string) arrow.Array {
 
 func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
 	file, firstRow := input.SourceOf(rec)
+	shared, err := sharedColumn(rec)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
 
 	raw := map[string]arrow.Array{}
 	for _, c := range schemas.Orders.Columns {
@@ -268,14 +290,21 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			if kind == statusOther {
 				rows.Excluded[rules.ExcludedStatusNotCounted]++
 			} else {
-				v.hold(keys[i], oid, cid, ts, amt, orig, file, firstRow+int64(i), raw, i)
+				v.refunds = append(v.refunds, hold(keys[i], oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
 			}
 			continue
+		case shared.Value(i):
+			// Which of the id's rows wins is known once every row is.
+			v.dups = append(v.dups, hold(keys[i], oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
+			continue
 		case !v.ids.AddKey(keys[i], used):
+			// The source said no other row has the id: two ids sharing a
+			// fingerprint (see fingerprint.Set), or a source breaking the
+			// contract.
 			reason = ReasonDuplicateOrderID
 		}
 		if reason != "" {
-			v.quarantine.Add(reason, schemas.Orders.Name, file, firstRow+int64(i), raw, i)
+			v.quarantine.Add(reason, schemas.Orders.Name, file, input.RowOf(firstRow, i), raw, i)
 			rows.Quarantined[reason]++
 			continue
 		}
@@ -283,22 +312,8 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			rows.Excluded[rules.ExcludedStatusNotCounted]++
 			continue
 		}
-		if v.refundsOn {
-			h := customerHash(cid)
-			if kind == statusRefund {
-				h |= fullRefund
-				// Refunded on its own day, which the night before sees
-				// only when that day is before the run date: no part is
-				// the run date's alone.
-				v.appendRefund(cid, oid, localday.Of(ts, loc), amt, 0)
-			}
-			c, st := currency(i)
-			v.used.add(keys[i], ts, orig, h, v.used.codeOf(c, st == ok))
-		}
-		if v.fx == nil {
-			v.noteCurrency(currency, i)
-		}
-		rows.Used++
+		c, st := currency(i)
+		v.useOrder(keys[i], oid, cid, ts, amt, orig, kind, c, st == ok, loc)
 		oID.Append(oid)
 		oCust.Append(cid)
 		oTS.Append(arrow.Timestamp(ts))
@@ -328,7 +343,47 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	if err := emit(ctx, out, schemas.Refunds.Name, v.refundRows); err != nil {
 		return err
 	}
-	return v.quarantine.Emit(ctx, out)
+	// Held to the end and sorted, so the order rows arrive in never shows.
+	v.quarantine.Hold()
+	return nil
+}
+
+// sharedColumn is a batch's input.SharedOrderID column, which must be there
+// and hold no null.
+func sharedColumn(rec arrow.Record) (*array.Boolean, error) {
+	a := column(rec, input.SharedOrderID)
+	if a == nil {
+		return nil, fmt.Errorf("%w: the batch has no such column", ErrNoSharedOrderID)
+	}
+	b, isBool := a.(*array.Boolean)
+	switch {
+	case !isBool:
+		return nil, fmt.Errorf("%w: the column is %s, want bool", ErrNoSharedOrderID, a.DataType())
+	case b.NullN() > 0:
+		return nil, fmt.Errorf("%w: %d of its %d values are null", ErrNoSharedOrderID, b.NullN(), b.Len())
+	}
+	return b, nil
+}
+
+// useOrder counts a used order and remembers it for the refunds that may
+// name it; the caller appends it to the orders table. currency is as read,
+// has false for null.
+func (v *validator) useOrder(key uint64, oid, cid string, ts int64, amt, orig float64, kind int, currency string, has bool, loc *time.Location) {
+	if v.refundsOn {
+		h := customerHash(cid)
+		if kind == statusRefund {
+			h |= fullRefund
+			// Refunded on its own day, which the night before sees
+			// only when that day is before the run date: no part is
+			// the run date's alone.
+			v.appendRefund(cid, oid, localday.Of(ts, loc), amt, 0)
+		}
+		v.used.add(key, ts, orig, h, v.used.codeOf(currency, has))
+	}
+	if v.fx == nil {
+		v.noteCode(currency, has)
+	}
+	v.rc.Rows.Used++
 }
 
 // textColumns are the descriptive columns of a used order, in the orders
@@ -371,14 +426,9 @@ func (u *usedOrders) Claim(ids []string, used, claimed []bool) {
 	}
 }
 
-// noteCurrency remembers the currencies of used orders (a handful; capped
-// so a column of junk cannot grow it) when nothing converts them.
-func (v *validator) noteCurrency(currency textFn, i int) {
-	c, st := currency(i)
-	v.noteCode(c, st == ok)
-}
-
-// noteCode is noteCurrency for a currency as text, has false for null.
+// noteCode remembers the currencies of used orders (a handful; capped so a
+// column of junk cannot grow it) when nothing converts them; has is false
+// for null.
 func (v *validator) noteCode(c string, has bool) {
 	if !has || c == v.lastCurrency || len(v.currencies) > 20 {
 		return

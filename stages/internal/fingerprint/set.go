@@ -79,6 +79,21 @@ func (s *Set) MarkKey(k uint64, f Flag) (before Flag, found bool) {
 	return before, true
 }
 
+// HasKey is Has for a Key.
+func (s *Set) HasKey(k uint64) bool { return s.find(k) >= 0 }
+
+// Keep returns a new set of the members carrying flag f, without flags:
+// a small set can outlive the large one it was found in.
+func (s *Set) Keep(f Flag) *Set {
+	kept := NewSet()
+	for _, v := range s.slots {
+		if v != 0 && v&uint64(f) != 0 {
+			kept.AddKey(v&^flags, 0)
+		}
+	}
+	return kept
+}
+
 // Touch reads the home slot of every key. A table of millions of orders
 // lives far outside the CPU caches, and one probe at a time waits out one
 // memory round trip each; a tight loop of independent reads keeps dozens in

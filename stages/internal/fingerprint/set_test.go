@@ -66,3 +66,30 @@ func TestFlags(t *testing.T) {
 		t.Errorf("re-adding O3 changed its flags to %x", before)
 	}
 }
+
+// TestKeep: only the flagged members move to the new set, unflagged.
+func TestKeep(t *testing.T) {
+	s := NewSet()
+	for i := range 100000 {
+		s.AddFlagged(fmt.Sprint("o", i), 0)
+	}
+	for i := 0; i < 100000; i += 1000 {
+		s.Mark(fmt.Sprint("o", i), FlagA)
+	}
+	s.Mark("o7", FlagB)
+	kept := s.Keep(FlagA)
+	if kept.Len() != 100 {
+		t.Fatalf("kept %d members, want 100", kept.Len())
+	}
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{"o0", true}, {"o99000", true}, {"o7", false}, {"o1", false}, {"x", false}} {
+		if got := kept.HasKey(Key(tc.id)); got != tc.want {
+			t.Errorf("HasKey(%s) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+	if before, _ := kept.Mark("o0", 0); before != 0 {
+		t.Errorf("kept member carries flags %x", before)
+	}
+}

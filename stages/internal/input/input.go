@@ -15,6 +15,7 @@ import (
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/quarantine"
 )
 
 // Metadata keys on every raw batch, so later stages can point at the exact
@@ -24,11 +25,28 @@ const (
 	MetaFirstRow   = "first_row"
 )
 
-// SharedOrderID is the trailing BOOLEAN column of every raw orders batch a
-// reader emits: true when another row of the whole input has the same
-// trimmed, non-blank order id, so validate knows which rows to hold until
-// the input ends and resolve by their values.
+// SharedOrderID is the trailing BOOLEAN column every raw orders batch
+// carries: true when another row of the whole input has the same trimmed,
+// non-blank order id. Validation can then hold exactly the rows whose
+// fate depends on other rows and judge them once the input ends, so no
+// reader has to deliver rows in any order; without it, validation fails
+// rather than judge duplicates by arrival.
 const SharedOrderID = "_shared_order_id"
+
+// NoRow is the first row of a batch whose rows have no position in their
+// source: a warehouse table has no row order, so its rows' source_row in
+// quarantine is NULL. Positions otherwise count from 1 (0 in stage test
+// cases, which feed batches untagged).
+const NoRow = quarantine.NoRow
+
+// RowOf is the position of row i of a batch whose first row is firstRow:
+// NoRow for every row of a batch without positions.
+func RowOf(firstRow int64, i int) int64 {
+	if firstRow == NoRow {
+		return NoRow
+	}
+	return firstRow + int64(i)
+}
 
 // BatchRows is the number of rows per raw batch a reader emits; it bounds
 // what one batch holds in memory while it flows through the stages.
@@ -48,15 +66,10 @@ type Warehouse func(ctx context.Context, rc *night.Context) (engine.Stage, error
 // one when it is registered, so stages never import each other.
 type SideInput func(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error
 
-// UnknownRow is the first row number of a batch whose rows have no position
-// in their source: a warehouse table has no row order, so its rows carry no
-// row number (quarantine.source_row is NULL for them). Emit leaves the
-// first-row metadata off such a batch and SourceOf reports it so.
-const UnknownRow int64 = 0
-
 // EmitOrders emits a batch of raw order rows whose columns already carry
-// canonical names, tagged with where its first row came from (source and
-// 1-based row number, or UnknownRow), and counts its rows as read.
+// canonical names (and SharedOrderID last), tagged with where its first row
+// came from (source and 1-based row number, or NoRow), and counts its rows
+// as read.
 func EmitOrders(ctx context.Context, rc *night.Context, out engine.Emitter, rec arrow.Record, source string, firstRow int64) error {
 	rc.Rows.Read += rec.NumRows()
 	return Emit(ctx, out, schemas.RawOrders, rec, source, firstRow)
@@ -65,18 +78,15 @@ func EmitOrders(ctx context.Context, rc *night.Context, out engine.Emitter, rec 
 // Emit emits rec as table, tagged with where its first row came from, as
 // SourceOf reads it back.
 func Emit(ctx context.Context, out engine.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
-	md := arrow.NewMetadata([]string{MetaSourceFile}, []string{source})
-	if firstRow != UnknownRow {
-		md = arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
-	}
+	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
 	tagged := array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
 	defer tagged.Release()
 	return out.Emit(ctx, table, tagged)
 }
 
 // SourceOf returns where a raw batch came from: the source (file path or
-// table) and the 1-based row number of its first row, UnknownRow for rows
-// without a position.
+// table) and the 1-based row number of its first row, NoRow for a batch
+// whose rows have no position.
 func SourceOf(rec arrow.Record) (source string, firstRow int64) {
 	md := rec.Schema().Metadata()
 	if i := md.FindKey(MetaSourceFile); i >= 0 {

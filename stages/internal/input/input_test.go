@@ -11,7 +11,7 @@ import (
 )
 
 // TestEmitSourceOf: a batch's provenance round-trips through its metadata,
-// and a batch of rows without a position carries no row number at all.
+// a batch of rows without a position included (NoRow).
 func TestEmitSourceOf(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -21,7 +21,7 @@ func TestEmitSourceOf(t *testing.T) {
 		hasRow   bool
 	}{
 		{"file rows", 65537, true},
-		{"warehouse rows", UnknownRow, false},
+		{"warehouse rows", NoRow, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

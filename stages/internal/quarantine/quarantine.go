@@ -16,6 +16,10 @@ import (
 	"retain/schemas"
 )
 
+// NoRow is the source row of a rejected row that has no position in its
+// source (a row of a warehouse table); its source_row is NULL.
+const NoRow int64 = -1
+
 // Builder collects rejected rows of one input batch on the quarantine
 // schema, for the stage that rejects them.
 type Builder struct {
@@ -23,6 +27,8 @@ type Builder struct {
 	snapshot arrow.Date32
 	// values are the columns that keep a rejected row's values as text.
 	values []string
+	// held are batches kept back by Hold for EmitSorted.
+	held []arrow.Record
 }
 
 // NewBuilder returns an empty builder; Release it when done.
@@ -50,7 +56,11 @@ func (q *Builder) AddValues(reason, sourceTable, file string, sourceRow int64, v
 	q.b.Field(t.MustIndex("snapshot_date")).(*array.Date32Builder).Append(q.snapshot)
 	q.b.Field(t.MustIndex("reason")).(*array.StringBuilder).Append(reason)
 	q.b.Field(t.MustIndex("source_file")).(*array.StringBuilder).Append(printable(file))
-	q.b.Field(t.MustIndex("source_row")).(*array.Int64Builder).Append(sourceRow)
+	if sourceRow == NoRow {
+		q.b.Field(t.MustIndex("source_row")).AppendNull()
+	} else {
+		q.b.Field(t.MustIndex("source_row")).(*array.Int64Builder).Append(sourceRow)
+	}
 	q.b.Field(t.MustIndex("source_table")).(*array.StringBuilder).Append(sourceTable)
 	for _, name := range q.values {
 		fb := q.b.Field(t.MustIndex(name)).(*array.StringBuilder)
@@ -76,8 +86,14 @@ func (q *Builder) Emit(ctx context.Context, out engine.Emitter) error {
 	return out.Emit(ctx, schemas.Quarantine.Name, rec)
 }
 
-// Release frees the builder.
-func (q *Builder) Release() { q.b.Release() }
+// Release frees the builder and the rows it holds.
+func (q *Builder) Release() {
+	q.b.Release()
+	for _, r := range q.held {
+		r.Release()
+	}
+	q.held = nil
+}
 
 // RawText is how a rejected value is kept: as the reader saw it, so
 // nothing is lost to a failed conversion (AddValues spells out bytes that

@@ -73,3 +73,67 @@ func TestBuilderKeepsTextReadable(t *testing.T) {
 		t.Errorf("customer_id %q", got)
 	}
 }
+
+// TestEmitSorted: held rows come out by file, row (rows without a position
+// first), then their values, whatever order they were added in, across
+// batches held at different times.
+func TestEmitSorted(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	q := NewBuilder(mem, 20000)
+	defer q.Release()
+	add := func(reason, file string, row int64, orderID string) {
+		q.AddValues(reason, "orders", file, row, func(c string) (string, bool) {
+			if c == "order_id" && orderID != "" {
+				return orderID, true
+			}
+			return "", false
+		})
+	}
+	add("duplicate_order_id", "b.csv", 2, "o9")
+	add("missing_amount", "bigquery://p.d.t", NoRow, "o2")
+	q.Hold()
+	add("missing_customer_id", "a.csv", 7, "o1")
+	add("missing_amount", "bigquery://p.d.t", NoRow, "o1")
+	add("missing_order_id", "bigquery://p.d.t", NoRow, "")
+	q.Hold()
+	add("duplicate_order_id", "b.csv", 1, "o3")
+	if q.Held() != 5 {
+		t.Errorf("held %d rows, want 5", q.Held())
+	}
+	var out keep
+	if err := q.EmitSorted(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, r := range out.recs {
+			r.Release()
+		}
+	}()
+	if len(out.recs) != 1 {
+		t.Fatalf("%d batches, want 1", len(out.recs))
+	}
+	rec := out.recs[0]
+	var got []string
+	rows := rec.Column(schemas.Quarantine.MustIndex("source_row")).(*array.Int64)
+	for i := range int(rec.NumRows()) {
+		row := "null"
+		if !rows.IsNull(i) {
+			row = rows.ValueStr(i)
+		}
+		got = append(got, rec.Column(schemas.Quarantine.MustIndex("source_file")).(*array.String).Value(i)+":"+row+":"+
+			rec.Column(schemas.Quarantine.MustIndex("order_id")).ValueStr(i))
+	}
+	want := []string{"a.csv:7:o1", "b.csv:1:o3", "b.csv:2:o9", "bigquery://p.d.t:null:(null)", "bigquery://p.d.t:null:o1", "bigquery://p.d.t:null:o2"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+	if q.Held() != 0 || q.Len() != 0 {
+		t.Errorf("after EmitSorted: %d held, %d added", q.Held(), q.Len())
+	}
+}

@@ -1,0 +1,120 @@
+package extract
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/stages/internal/fingerprint"
+	"retain/stages/internal/ids"
+	"retain/stages/internal/quarantine"
+)
+
+// findShared reads the order_id column of every file, and only that
+// column, and returns the fingerprints of the ids (trimmed, non-blank) that
+// more than one row has, so each batch can say which of its rows share an
+// id with another row anywhere in the input (input.SharedOrderID). Two ids
+// with one fingerprint are both called shared, which only makes validation
+// hold their rows to the end; it tells them apart by the ids themselves.
+// The set of every id is dropped before the rows are read; the set of
+// shared ones is kept, which is small unless duplicates are common.
+func (r *reader) findShared(ctx context.Context) (*fingerprint.Set, error) {
+	start := time.Now()
+	all := fingerprint.NewSet()
+	var rows int64
+	var keys []uint64
+	visit := func(a arrow.Array) {
+		keys = keys[:0]
+		var trimmed int64 // counted by validate, which trims them too
+		for i := range a.Len() {
+			id, ok := quarantine.RawText(a, i)
+			if id = ids.Trim(id, &trimmed); ok && id != "" {
+				keys = append(keys, fingerprint.Key(id))
+			}
+		}
+		for k, key := range keys {
+			if k%256 == 0 {
+				all.Touch(keys[k:min(k+256, len(keys))])
+			}
+			if !all.AddKey(key, 0) {
+				all.MarkKey(key, fingerprint.FlagA)
+			}
+		}
+		rows += int64(a.Len())
+	}
+	for i := range r.files {
+		f := &r.files[i]
+		if f.empty {
+			continue
+		}
+		if err := r.scanOrderIDs(ctx, f, visit); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.path, err)
+		}
+	}
+	shared := all.Keep(fingerprint.FlagA)
+	r.rc.Log.Info().Str("stage", "extract").Str("input", r.where).Int64("rows", rows).Int("order_ids", all.Len()).Int("shared_order_ids", shared.Len()).
+		Dur("took", time.Since(start)).Msg("order ids shared by several rows found")
+	return shared, nil
+}
+
+// scanOrderIDs hands visit the order_id column of a file, a batch at a
+// time, the array released after visit returns.
+func (r *reader) scanOrderIDs(ctx context.Context, f *plannedFile, visit func(arrow.Array)) error {
+	only := *f
+	only.columns = nil
+	for _, c := range f.columns {
+		if c.canonical == "order_id" {
+			only.columns = []column{c}
+		}
+	}
+	if len(only.columns) == 0 {
+		return nil // a file without rows has no column to map
+	}
+	// Checked, and its panics recovered, as when every column is read.
+	send := func(b batch) bool {
+		if b.rec != nil {
+			visit(b.rec.Column(0))
+		}
+		b.release()
+		return ctx.Err() == nil
+	}
+	if f.format != "csv" {
+		decode, done, err := r.parquetDecoder(ctx, &only)
+		if err != nil {
+			return err
+		}
+		defer done()
+		err = guard(func() error { return decode(send) })
+		if err != nil {
+			return err
+		}
+		return ctx.Err() // the decoder stops quietly when told to
+	}
+	cf, err := openCSV(f.path, r.src)
+	if err != nil {
+		return err
+	}
+	defer cf.Close()
+	if err := guard(func() error { return r.csvDecoder(cf, &only)(send) }); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// sharedColumn is the input.SharedOrderID column of a batch whose order
+// ids are idCol.
+func (r *reader) sharedColumn(idCol arrow.Array) arrow.Array {
+	b := array.NewBooleanBuilder(r.rc.Mem)
+	defer b.Release()
+	n := idCol.Len()
+	b.Reserve(n)
+	var trimmed int64 // counted by validate
+	for i := range n {
+		id, ok := quarantine.RawText(idCol, i)
+		id = ids.Trim(id, &trimmed)
+		b.UnsafeAppend(ok && id != "" && r.shared.HasKey(fingerprint.Key(id)))
+	}
+	return b.NewArray()
+}

@@ -1,0 +1,278 @@
+package validate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
+
+	"retain/config"
+	"retain/engine/enginetest"
+	"retain/night"
+	"retain/schemas"
+	"retain/stages/internal/input"
+	"retain/stages/internal/stagetest"
+	"retain/stages/validate"
+	"retain/stages/validate/validateconfig"
+)
+
+// ordered keeps what the stage emits as text lines per table in the order
+// emitted, each cell named by its column.
+type ordered struct {
+	enginetest.Unused
+	lines map[string][]string
+}
+
+func (o *ordered) Emit(_ context.Context, table string, rec arrow.Record) error {
+	for i := range int(rec.NumRows()) {
+		var cells []string
+		for k, f := range rec.Schema().Fields() {
+			v := "null"
+			if !rec.Column(k).IsNull(i) {
+				v = rec.Column(k).ValueStr(i)
+			}
+			cells = append(cells, f.Name+"="+v)
+		}
+		o.lines[table] = append(o.lines[table], strings.Join(cells, ","))
+	}
+	return nil
+}
+
+// placed is a batch of raw rows and where it says it comes from.
+type placed struct {
+	rec      arrow.Record
+	file     string
+	firstRow int64
+}
+
+// runValidate runs the stage over batches in the order given and returns
+// its tables' lines in the order emitted, and the row accounting.
+func runValidate(t *testing.T, mem memory.Allocator, batches []placed) (map[string][]string, string) {
+	t.Helper()
+	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.csv}}\n"), t.TempDir(), []config.Section{night.InputSection, validateconfig.Section})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &night.Registry{}
+	if err := validate.Register(reg, csvSideInput); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := night.New(j, "t", stagetest.DefaultRunDate, mem, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := reg.Specs()[0].New(ctx, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	out := &ordered{lines: map[string][]string{}}
+	for _, b := range batches {
+		md := arrow.NewMetadata([]string{input.MetaSourceFile, input.MetaFirstRow}, []string{b.file, fmt.Sprint(b.firstRow)})
+		rec := array.NewRecord(arrow.NewSchema(b.rec.Schema().Fields(), &md), b.rec.Columns(), b.rec.NumRows())
+		err := st.Process(ctx, schemas.RawOrders, rec, out)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Finish(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := json.Marshal(rc.Rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.lines, string(acct)
+}
+
+// without drops the cells of the named columns from lines and sorts them:
+// the rows of a table as a set.
+func without(lines []string, columns ...string) []string {
+	var out []string
+	for _, l := range lines {
+		var keep []string
+		for _, c := range strings.Split(l, ",") {
+			name, _, _ := strings.Cut(c, "=")
+			if !slices.Contains(columns, name) {
+				keep = append(keep, c)
+			}
+		}
+		out = append(out, strings.Join(keep, ","))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestDuplicatesIgnoreInputOrder runs the rows of testdata/duplicate_ties
+// (ties of every kind, a refund of a winner) and of testdata/refunds one
+// row per batch, in shuffled orders and spread over up to three files:
+// the used orders and the refunds are the same set every time, and so is
+// quarantine but for source_file and source_row, and the accounting is
+// the same. Read from BigQuery, whose rows have no position, every table
+// that is sorted comes out identical line for line: quarantine too.
+func TestDuplicatesIgnoreInputOrder(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var recs []arrow.Record
+	for _, c := range []string{"duplicate_ties", "refunds"} {
+		r, err := stagetest.ReadCSV("testdata/"+c+"/in/orders_raw.csv", rawOf(), 1, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r...)
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	// The rows of the two cases share no order id, so their flags hold
+	// for the whole input.
+	inFile := func(order []int, files int, rng *rand.Rand) []placed {
+		next := map[string]int64{}
+		var out []placed
+		for _, i := range order {
+			f := fmt.Sprintf("orders-%d.csv", rng.IntN(files))
+			next[f]++
+			out = append(out, placed{recs[i], f, next[f]})
+		}
+		return out
+	}
+	fromBigQuery := func(order []int) []placed {
+		var out []placed
+		for _, i := range order {
+			out = append(out, placed{recs[i], "bigquery://p.d.orders", input.NoRow})
+		}
+		return out
+	}
+	identity := make([]int, len(recs))
+	for i := range identity {
+		identity[i] = i
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	want, wantAcct := runValidate(t, mem, inFile(identity, 1, rng))
+	wantBQ, wantBQAcct := runValidate(t, mem, fromBigQuery(identity))
+	if wantBQAcct != wantAcct {
+		t.Errorf("accounting read from BigQuery %s, from a file %s", wantBQAcct, wantAcct)
+	}
+	for _, l := range wantBQ[schemas.Quarantine.Name] {
+		if !strings.Contains(l, "source_row=null") {
+			t.Errorf("a BigQuery row has a position: %s", l)
+		}
+	}
+	sets := map[string][]string{
+		schemas.Orders.Name:     nil,
+		schemas.Refunds.Name:    nil,
+		schemas.Quarantine.Name: {"source_file", "source_row"},
+	}
+	for k := range 30 {
+		order := slices.Clone(identity)
+		if k == 0 {
+			slices.Reverse(order)
+		} else {
+			rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		}
+		got, acct := runValidate(t, mem, inFile(order, 1+k%3, rng))
+		if acct != wantAcct {
+			t.Errorf("order %v: accounting %s, want %s", order, acct, wantAcct)
+		}
+		for table, drop := range sets {
+			if g, w := without(got[table], drop...), without(want[table], drop...); !slices.Equal(g, w) {
+				t.Errorf("order %v: %s\n%s\nwant\n%s", order, table, strings.Join(g, "\n"), strings.Join(w, "\n"))
+			}
+		}
+		gotBQ, _ := runValidate(t, mem, fromBigQuery(order))
+		if g, w := gotBQ[schemas.Quarantine.Name], wantBQ[schemas.Quarantine.Name]; !slices.Equal(g, w) {
+			t.Errorf("order %v: BigQuery quarantine\n%s\nwant\n%s", order, strings.Join(g, "\n"), strings.Join(w, "\n"))
+		}
+		for table := range sets {
+			if g, w := without(gotBQ[table]), without(want[table], "source_file", "source_row"); table != schemas.Quarantine.Name && !slices.Equal(g, w) {
+				t.Errorf("order %v: BigQuery %s differs from the file's", order, table)
+			}
+		}
+	}
+	if n := len(want[schemas.Quarantine.Name]); n != 19 {
+		t.Errorf("%d quarantined rows, want 19 (12 of duplicate_ties, 7 of refunds)", n)
+	}
+}
+
+// TestSharedOrderIDRequired: a batch without the flag column, or with a
+// null in it, fails with ErrNoSharedOrderID rather than judge duplicates
+// by arrival.
+func TestSharedOrderIDRequired(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	withFlag, err := stagetest.ReadCSV("testdata/fates/in/orders_raw.csv", rawOf(), 0, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withFlag[0].Release()
+	// The batch of the case without its flag column, with a null in it,
+	// and with it as text.
+	rec := withFlag[0]
+	n := int(rec.NumCols())
+	bare := array.NewRecord(arrow.NewSchema(rec.Schema().Fields()[:n-1], nil), rec.Columns()[:n-1], rec.NumRows())
+	defer bare.Release()
+	nb := array.NewBooleanBuilder(mem)
+	nb.AppendNull()
+	for range rec.NumRows() - 1 {
+		nb.Append(false)
+	}
+	nulls := nb.NewArray()
+	nb.Release()
+	defer nulls.Release()
+	withNull := array.NewRecord(rec.Schema(), append(slices.Clone(rec.Columns()[:n-1]), nulls), rec.NumRows())
+	defer withNull.Release()
+	textFlag := array.NewRecord(arrow.NewSchema(append(slices.Clone(rec.Schema().Fields()[:n-1]), arrow.Field{Name: input.SharedOrderID, Type: arrow.BinaryTypes.String}), nil),
+		append(slices.Clone(rec.Columns()[:n-1]), rec.Column(0)), rec.NumRows())
+	defer textFlag.Release()
+
+	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.csv}}\n"), t.TempDir(), []config.Section{night.InputSection, validateconfig.Section})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &night.Registry{}
+	if err := validate.Register(reg, csvSideInput); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		rec  arrow.Record
+		want string
+	}{
+		{"no column", bare, "no such column"},
+		{"a null", withNull, "1 of its 10 values are null"},
+		{"not bool", textFlag, "want bool"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc, err := night.New(j, "t", stagetest.DefaultRunDate, mem, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			st, err := reg.Specs()[0].New(ctx, rc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close(ctx)
+			err = st.Process(ctx, schemas.RawOrders, tc.rec, &ordered{lines: map[string][]string{}})
+			if !errors.Is(err, validate.ErrNoSharedOrderID) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want ErrNoSharedOrderID saying %q", err, tc.want)
+			}
+			if rc.Rows.Used != 0 || rc.Rows.TotalQuarantined() != 0 {
+				t.Errorf("rows used %d, quarantined %d before the error; want none", rc.Rows.Used, rc.Rows.TotalQuarantined())
+			}
+		})
+	}
+}
