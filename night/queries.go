@@ -9,8 +9,8 @@ type QueryStat struct {
 	Name  string `json:"name"`
 	JobID string `json:"job_id"`
 	// BytesProcessed is what on-demand pricing bills before rounding;
-	// BytesBilled after BigQuery's per-query minimum and rounding (0 under
-	// a capacity reservation, or on a cache hit).
+	// BytesBilled after BigQuery's per-query minimum and rounding (0 on a
+	// cache hit).
 	BytesProcessed int64 `json:"bytes_processed"`
 	BytesBilled    int64 `json:"bytes_billed"`
 	// SlotMillis is the slot time the query consumed, what capacity
