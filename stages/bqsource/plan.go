@@ -173,7 +173,7 @@ func PlanOnline(ctx context.Context, rc *night.Context, opts bqclient.Options) (
 func planWith(rc *night.Context, schema bigquery.Schema) (*RunPlan, error) {
 	cfg := night.InputOf(rc.Job).Orders.BigQuery
 	if cfg == nil {
-		return nil, fmt.Errorf("%w: input.orders is not read from BigQuery", ErrSchema)
+		return nil, errors.New("input.orders is not read from BigQuery: the run issues no query")
 	}
 	p := &RunPlan{Table: cfg.Ref().String(), Pushdown: cfg.Pushdown}
 	if cfg.Pushdown {

@@ -47,7 +47,8 @@ type Server struct {
 	Queries []*bq.JobConfigurationQuery
 	// Stats, when set, gives a query's statistics (bytes processed and
 	// billed, slot time), for its job and for a dry run of it, as BigQuery
-	// reports them when the job is done. A dry run fails with its error.
+	// reports them when the job is done. A dry run fails with its error;
+	// a job that ran then has none.
 	Stats func(sql string, params []*bq.QueryParameter) (*bq.JobStatistics2, error)
 	// DryRuns are the dry-run queries received.
 	DryRuns []*bq.JobConfigurationQuery
@@ -214,11 +215,10 @@ func (s *Server) insertJob(w http.ResponseWriter, r *http.Request, project strin
 	now := time.Now().UnixMilli()
 	j.Statistics = &bq.JobStatistics{CreationTime: now, StartTime: now, EndTime: now}
 	if q := j.Configuration.Query; q != nil && err == nil && s.Stats != nil {
-		if j.Statistics.Query, err = s.Stats(q.Query, q.QueryParameters); err != nil {
-			j.Statistics.Query = nil
-		} else if j.Statistics.Query != nil {
-			j.Statistics.TotalBytesProcessed = j.Statistics.Query.TotalBytesProcessed
-			j.Statistics.TotalSlotMs = j.Statistics.Query.TotalSlotMs
+		if st, serr := s.Stats(q.Query, q.QueryParameters); serr == nil && st != nil {
+			j.Statistics.Query = st
+			j.Statistics.TotalBytesProcessed = st.TotalBytesProcessed
+			j.Statistics.TotalSlotMs = st.TotalSlotMs
 		}
 	}
 	s.Jobs[id] = &j
@@ -333,6 +333,9 @@ func (s *Server) dryRun(w http.ResponseWriter, j *bq.Job) {
 		if st, err = s.Stats(q.Query, q.QueryParameters); err != nil {
 			apiError(w, http.StatusBadRequest, "invalidQuery", err.Error())
 			return
+		}
+		if st == nil {
+			st = &bq.JobStatistics2{}
 		}
 	}
 	j.Status = &bq.JobStatus{State: "DONE"}
