@@ -3,10 +3,12 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,6 +166,10 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 		{Name: "OrderNo", Type: "STRING"}, {Name: "Client", Type: "INTEGER"}, {Name: "PlacedAt", Type: "TIMESTAMP"},
 		{Name: "Total", Type: "NUMERIC"}, {Name: "State", Type: "STRING"}, {Name: "Note", Type: "STRING"},
 	}}}
+	// What BigQuery reports of the query job, for the manifest.
+	fake.Stats = func(string, []*bq.QueryParameter) (*bq.JobStatistics2, error) {
+		return &bq.JobStatistics2{TotalBytesProcessed: 123456789, TotalBytesBilled: 124780544, TotalSlotMs: 4321}, nil
+	}
 	batches := resultBatches(rows, 400)
 	defer func() {
 		for _, r := range batches {
@@ -210,6 +216,34 @@ func TestBigQuerySourceMatchesFiles(t *testing.T) {
 	if len(storage.Sessions) != 1 || storage.Sessions[0].ReadSession.Table != "projects/shop-analytics/datasets/_anon/tables/result" ||
 		storage.Sessions[0].MaxStreamCount != 0 || storage.Sessions[0].PreferredMinStreamCount < 1 {
 		t.Errorf("read sessions = %v", storage.Sessions)
+	}
+
+	// The manifest names the query job and what it cost and returned.
+	raw, err := os.ReadFile(filepath.Join(pipeline.RunDir(bqOut, date), pipeline.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pipeline.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	fake.Lock()
+	var jobIDs []string
+	for id, j := range fake.Jobs {
+		if j.Configuration.Query != nil {
+			jobIDs = append(jobIDs, id)
+		}
+	}
+	fake.Unlock()
+	wantStat := night.QueryStat{Name: "orders", BytesProcessed: 123456789, BytesBilled: 124780544, SlotMillis: 4321, Rows: bqSum.Rows.Read}
+	if len(m.Queries) != 1 || len(jobIDs) != 1 {
+		t.Fatalf("manifest queries %+v, query jobs %v: want one each", m.Queries, jobIDs)
+	}
+	if wantStat.JobID = jobIDs[0]; m.Queries[0] != wantStat {
+		t.Errorf("manifest query %+v, want %+v", m.Queries[0], wantStat)
+	}
+	if !strings.Contains(string(raw), `"bytes_processed": 123456789`) || !strings.Contains(string(raw), `"slot_ms": 4321`) {
+		t.Errorf("manifest JSON lacks the query statistics:\n%s", raw)
 	}
 
 	// The late order never crossed the network, so it is neither read nor

@@ -310,3 +310,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestExampleJobs loads the job files under jobs/ that users copy, so a
+// change to a section's keys cannot leave one stale; jobs/bigquery.yaml
+// must stay a pushdown read with a BigQuery sink.
+func TestExampleJobs(t *testing.T) {
+	paths, err := filepath.Glob("../jobs/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) < 3 {
+		t.Fatalf("example jobs %v", paths)
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			f, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if filepath.Base(p) != "bigquery.yaml" {
+				return
+			}
+			src := night.InputOf(f).Orders.BigQuery
+			if src == nil || !src.Pushdown || src.Ref().String() != "my-shop-prod.sales.orders" {
+				t.Errorf("orders source = %+v, want a pushdown read of my-shop-prod.sales.orders", src)
+			}
+			if sink := *bqsink.Section.Of(f); sink == nil || sink.Ref("customer_segments").String() != "my-shop-prod.retain.retain_customer_segments" {
+				t.Errorf("sink = %+v", sink)
+			}
+		})
+	}
+}

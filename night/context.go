@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,9 @@ type Context struct {
 	// ordersCurrency is the one currency the used orders carried, when the
 	// job names none; see Currency.
 	ordersCurrency atomic.Pointer[string]
+	// queries are the BigQuery query jobs issued; see NoteQuery.
+	queriesMu sync.Mutex
+	queries   []QueryStat
 }
 
 // Currency is the currency of the night's money columns:

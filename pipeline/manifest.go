@@ -34,7 +34,10 @@ type Manifest struct {
 	ArtifactRows map[string]int64 `json:"artifact_rows,omitempty"`
 	// ModelFits times each row of model_fit.
 	ModelFits []night.ModelFitTime `json:"model_fits,omitempty"`
-	Stages    []engine.StageStat   `json:"stages"`
+	// Queries are the BigQuery query jobs the run issued to read its
+	// input, with what each processed, billed and returned.
+	Queries []night.QueryStat  `json:"queries,omitempty"`
+	Stages  []engine.StageStat `json:"stages"`
 	// Volume is what the volume guard compared rows_read with, when the job
 	// has an earlier committed night.
 	Volume *VolumeCheck `json:"volume_check,omitempty"`

@@ -213,6 +213,7 @@ func run1(ctx context.Context, o Options) (*Summary, error) {
 		m.ArtifactRows = rc.ArtifactRows
 	}
 	m.ModelFits = rc.ModelFits
+	m.Queries = rc.Queries()
 	out := night.OutputSection.Of(o.Job)
 	// The plan is made before the commit so the manifest can say what the
 	// night removes; the folder is immutable once published.

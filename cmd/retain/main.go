@@ -86,6 +86,11 @@ var commands = []command{
 		required: []string{"job", "from", "to"}, setup: backfill,
 	},
 	{
+		name: "plan", purpose: "prints every BigQuery query the run will issue, with its parameters and BigQuery's dry-run estimate of the bytes it processes.",
+		example:  "retain plan --job jobs/bigquery.yaml --run-date 2026-11-22",
+		required: []string{"job", "run-date"}, setup: plan,
+	},
+	{
 		name: "gen", purpose: "generates a synthetic shop (orders, order items, FX rates) to run the job on.",
 		example:  "retain gen --customers 20000 --out tmp/sample --end-date 2026-11-22",
 		required: []string{"out"}, setup: gen,

@@ -97,6 +97,8 @@ func (r *reader) Close(context.Context) error { return r.client.Close() }
 
 // Query is the SQL that reads orders, with its parameters.
 type Query struct {
+	// Name names the query in `retain plan` and the manifest.
+	Name   string
 	SQL    string
 	Params []bigquery.QueryParameter
 	// Columns are the canonical names selected, in order.
@@ -127,7 +129,7 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 		byName[f.Name] = f
 		have = append(have, f.Name)
 	}
-	q := &Query{types: map[string]bigquery.FieldType{}}
+	q := &Query{Name: QueryOrders, types: map[string]bigquery.FieldType{}}
 	var sel []string
 	var where, orderID string
 	for _, c := range schemas.Orders.Columns {
@@ -255,11 +257,13 @@ func (r *reader) read(ctx context.Context, q *Query, visit func(arrow.Record) er
 	bq.Parameters = q.Params
 	bq.Location = r.cfg.Location
 	var it *bigquery.RowIterator
+	var job *bigquery.Job
 	err := r.opts.RetryPolicy().Do(ctx, r.rc.Log, "query", func() error {
 		j, err := bq.Run(ctx)
 		if err != nil {
 			return err
 		}
+		job = j
 		it, err = j.Read(ctx)
 		return err
 	})
@@ -297,6 +301,7 @@ func (r *reader) read(ctx context.Context, q *Query, visit func(arrow.Record) er
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: read after %d rows: %w", r.cfg.Ref(), rows, err)
 	}
+	r.noteQuery(ctx, q, job, rows)
 	return nil
 }
 

@@ -146,7 +146,7 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 		}
 		return out
 	}
-	p := &Pushdown{}
+	p := &Pushdown{Counts: Query{Name: QueryCounts}, Raw: Query{Name: QueryRaw}, Days: Query{Name: QueryDays}}
 	p.Counts.SQL = with + "SELECT COUNTIF(NOT _raw) AS folded, COUNTIF(NOT _raw AND " + counted + ") AS used, " +
 		"COUNTIF(NOT _raw AND NOT " + counted + ") AS excluded FROM routed"
 	p.Counts.Columns = []string{"folded", "used", "excluded"}

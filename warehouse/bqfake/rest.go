@@ -3,7 +3,8 @@
 // client (pointed at it with option.WithEndpoint). It keeps what the sink
 // and source need and checks what BigQuery checks there: tables, load jobs
 // into partition decorators with their write disposition, job id
-// uniqueness, and query jobs whose results the test provides.
+// uniqueness, and query jobs (and dry runs of them) whose results and
+// statistics the test provides.
 package bqfake
 
 import (
@@ -42,8 +43,15 @@ type Server struct {
 	// Query answers query jobs: given the SQL and parameters it names the
 	// result table (which it may add to Tables) or fails.
 	Query func(sql string, params []*bq.QueryParameter) (*bq.TableReference, error)
-	// Queries are the query jobs received.
+	// Queries are the query jobs received, dry runs not included.
 	Queries []*bq.JobConfigurationQuery
+	// Stats, when set, gives a query's statistics (bytes processed and
+	// billed, slot time), for its job and for a dry run of it, as BigQuery
+	// reports them when the job is done. A dry run fails with its error;
+	// a job that ran then has none.
+	Stats func(sql string, params []*bq.QueryParameter) (*bq.JobStatistics2, error)
+	// DryRuns are the dry-run queries received.
+	DryRuns []*bq.JobConfigurationQuery
 }
 
 // New returns an empty fake.
@@ -180,6 +188,10 @@ func (s *Server) insertJob(w http.ResponseWriter, r *http.Request, project strin
 		j.JobReference = &bq.JobReference{JobId: fmt.Sprintf("job_%d", len(s.Jobs)+1)}
 	}
 	j.JobReference.ProjectId = project
+	if j.Configuration.DryRun && j.Configuration.Query != nil {
+		s.dryRun(w, &j)
+		return
+	}
 	id := j.JobReference.JobId
 	if _, ok := s.Jobs[id]; ok {
 		apiError(w, http.StatusConflict, "duplicate", "Already Exists: Job "+project+":"+id)
@@ -200,7 +212,15 @@ func (s *Server) insertJob(w http.ResponseWriter, r *http.Request, project strin
 		j.Status.ErrorResult = &bq.ErrorProto{Reason: "invalid", Message: err.Error()}
 		j.Status.Errors = []*bq.ErrorProto{j.Status.ErrorResult}
 	}
-	j.Statistics = &bq.JobStatistics{CreationTime: time.Now().UnixMilli(), StartTime: time.Now().UnixMilli(), EndTime: time.Now().UnixMilli()}
+	now := time.Now().UnixMilli()
+	j.Statistics = &bq.JobStatistics{CreationTime: now, StartTime: now, EndTime: now}
+	if q := j.Configuration.Query; q != nil && err == nil && s.Stats != nil {
+		if st, serr := s.Stats(q.Query, q.QueryParameters); serr == nil && st != nil {
+			j.Statistics.Query = st
+			j.Statistics.TotalBytesProcessed = st.TotalBytesProcessed
+			j.Statistics.TotalSlotMs = st.TotalSlotMs
+		}
+	}
 	s.Jobs[id] = &j
 	reply(w, &j)
 }
@@ -300,6 +320,27 @@ func snapshotDates(media []byte, col string) (map[string]bool, int64, error) {
 		n += int64(c.Len())
 	}
 	return dates, n, nil
+}
+
+// dryRun answers a dry run as BigQuery does: at once, with the estimate and
+// no job kept, so its id may be used again.
+func (s *Server) dryRun(w http.ResponseWriter, j *bq.Job) {
+	q := j.Configuration.Query
+	s.DryRuns = append(s.DryRuns, q)
+	st := &bq.JobStatistics2{}
+	if s.Stats != nil {
+		var err error
+		if st, err = s.Stats(q.Query, q.QueryParameters); err != nil {
+			apiError(w, http.StatusBadRequest, "invalidQuery", err.Error())
+			return
+		}
+		if st == nil {
+			st = &bq.JobStatistics2{}
+		}
+	}
+	j.Status = &bq.JobStatus{State: "DONE"}
+	j.Statistics = &bq.JobStatistics{Query: st, TotalBytesProcessed: st.TotalBytesProcessed}
+	reply(w, j)
 }
 
 func (s *Server) runQuery(project string, j *bq.Job) error {

@@ -3,10 +3,12 @@ package emulatortest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,6 +138,33 @@ func TestPushdownEqualsPlainRead(t *testing.T) {
 	for i, s := range storage.Sessions {
 		if s.MaxStreamCount != 0 || s.PreferredMinStreamCount < 1 {
 			t.Errorf("read session %d asked for at most %d streams (at least %d)", i, s.MaxStreamCount, s.PreferredMinStreamCount)
+		}
+	}
+	// The manifest lists pushdown's queries in the order run, each with the
+	// rows its result carried.
+	for _, c := range []struct {
+		root  string
+		names []string
+		rows  []int
+	}{{plain, []string{"orders"}, resultRows[:1]}, {pushed, []string{"counts", "raw_orders", "order_days"}, resultRows[1:]}} {
+		raw, err := os.ReadFile(filepath.Join(pipeline.RunDir(c.root, "2026-03-31"), pipeline.ManifestName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m pipeline.Manifest
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		var rows []int
+		for _, q := range m.Queries {
+			if q.JobID == "" || q.StatsError != "" {
+				t.Errorf("manifest query %+v", q)
+			}
+			names, rows = append(names, q.Name), append(rows, int(q.Rows))
+		}
+		if !slices.Equal(names, c.names) || !slices.Equal(rows, c.rows) {
+			t.Errorf("manifest queries %v with rows %v, want %v with %v", names, rows, c.names, c.rows)
 		}
 	}
 	want, got := tableFiles(t, plain), tableFiles(t, pushed)

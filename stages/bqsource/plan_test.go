@@ -1,0 +1,194 @@
+package bqsource
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"cloud.google.com/go/bigquery"
+	"github.com/rs/zerolog"
+	bq "google.golang.org/api/bigquery/v2"
+	"google.golang.org/api/option"
+
+	"retain/config"
+	"retain/night"
+	"retain/stages/validate/validateconfig"
+	"retain/warehouse/bqclient"
+	"retain/warehouse/bqfake"
+)
+
+func planContext(t *testing.T, yaml string) *night.Context {
+	t.Helper()
+	j, err := config.Decode([]byte(yaml), "/", []config.Section{night.InputSection, validateconfig.Section})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := night.New(j, "r", "2026-03-31", nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+const planJob = `
+name: n
+timezone: Europe/Berlin
+input:
+  orders:
+    bigquery: {project: shop-analytics, dataset: sales, table: orders, pushdown: %s}
+    columns: {order_id: OrderNo, order_ts: PlacedAt, status: State}
+`
+
+func jobWith(pushdown bool) string {
+	if pushdown {
+		return strings.Replace(planJob, "%s", "true", 1)
+	}
+	return strings.Replace(planJob, "%s", "false", 1)
+}
+
+// TestQueriesListEveryQuery: every Query a pushdown plan holds is in
+// Queries, named, once; so `retain plan` and the manifest follow the
+// planner when it gains a query.
+func TestQueriesListEveryQuery(t *testing.T) {
+	p, err := PlanPushdown(planContext(t, jobWith(true)), bigquery.Schema{
+		{Name: "OrderNo", Type: bigquery.StringFieldType}, {Name: "customer_id", Type: bigquery.StringFieldType},
+		{Name: "PlacedAt", Type: bigquery.TimestampFieldType}, {Name: "amount", Type: bigquery.NumericFieldType},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := p.Queries()
+	v := reflect.ValueOf(p).Elem()
+	var names []string
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Type() != reflect.TypeOf(Query{}) {
+			continue
+		}
+		q := f.Addr().Interface().(*Query)
+		if !slices.Contains(listed, q) {
+			t.Errorf("Pushdown.%s is not in Queries()", v.Type().Field(i).Name)
+		}
+		if q.Name == "" || slices.Contains(names, q.Name) {
+			t.Errorf("Pushdown.%s is named %q: want a name of its own", v.Type().Field(i).Name, q.Name)
+		}
+		names = append(names, q.Name)
+	}
+	if len(listed) != len(names) {
+		t.Errorf("Queries() lists %d queries, Pushdown holds %d", len(listed), len(names))
+	}
+}
+
+func TestPlanOffline(t *testing.T) {
+	tests := []struct {
+		name     string
+		pushdown bool
+		queries  []string
+	}{
+		{"plain", false, []string{QueryOrders}},
+		{"pushdown", true, []string{QueryCounts, QueryRaw, QueryDays}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := planContext(t, jobWith(tt.pushdown))
+			p, err := PlanOffline(rc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []Assumed{
+				{"order_id", "OrderNo", bigquery.StringFieldType}, {"customer_id", "customer_id", bigquery.StringFieldType},
+				{"order_ts", "PlacedAt", bigquery.TimestampFieldType}, {"amount", "amount", bigquery.FloatFieldType},
+				{"status", "State", bigquery.StringFieldType},
+			}
+			if !slices.Equal(p.Assumed, want) {
+				t.Errorf("assumed %v, want %v", p.Assumed, want)
+			}
+			if !slices.Equal(p.Absent, []string{"currency", "country", "channel"}) {
+				t.Errorf("absent %v", p.Absent)
+			}
+			if p.Table != "shop-analytics.sales.orders" || p.Pushdown != tt.pushdown || p.Estimates != nil {
+				t.Errorf("plan %+v", p)
+			}
+			var names []string
+			for _, q := range p.Queries {
+				names = append(names, q.Name)
+			}
+			if !slices.Equal(names, tt.queries) {
+				t.Errorf("queries %v, want %v", names, tt.queries)
+			}
+			// The same SQL the reader builds from a table of those types.
+			schema, _, _ := AssumedSchema(rc)
+			plain, err := Plan(rc, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.pushdown && p.Queries[0].SQL != plain.SQL {
+				t.Errorf("SQL\n%s\nwant\n%s", p.Queries[0].SQL, plain.SQL)
+			}
+			if tt.pushdown && !strings.Contains(p.Queries[0].SQL, "IS_NAN(`amount`)") {
+				t.Errorf("a FLOAT64 amount is not checked for NaN: %s", p.Queries[0].SQL)
+			}
+		})
+	}
+}
+
+// TestPlanOnline dry-runs the planned queries against the fake: each is
+// estimated with the SQL and parameters the run sends, and none runs.
+func TestPlanOnline(t *testing.T) {
+	fake := bqfake.New()
+	fake.Tables["shop-analytics.sales.orders"] = &bq.Table{Schema: &bq.TableSchema{Fields: []*bq.TableFieldSchema{
+		{Name: "OrderNo", Type: "STRING"}, {Name: "customer_id", Type: "INTEGER"}, {Name: "PlacedAt", Type: "DATE"},
+		{Name: "amount", Type: "NUMERIC"}, {Name: "State", Type: "STRING"},
+	}}}
+	fail := false
+	fake.Stats = func(sql string, params []*bq.QueryParameter) (*bq.JobStatistics2, error) {
+		if fail {
+			return nil, errors.New("Unrecognized name: PlacedAt")
+		}
+		// An estimate each query can be told by.
+		return &bq.JobStatistics2{TotalBytesProcessed: int64(1000*len(params) + len(sql))}, nil
+	}
+	srv := fake.Start()
+	defer srv.Close()
+	opts := bqclient.Options{
+		REST:  []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(srv.URL)), option.WithoutAuthentication()},
+		Retry: bqclient.Policy{Attempts: 1},
+	}
+	for _, pushdown := range []bool{false, true} {
+		rc := planContext(t, jobWith(pushdown))
+		before := len(fake.DryRuns)
+		p, err := PlanOnline(context.Background(), rc, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Assumed != nil || p.Absent != nil {
+			t.Errorf("types assumed with the table's schema at hand: %v %v", p.Assumed, p.Absent)
+		}
+		runs := fake.DryRuns[before:]
+		if len(runs) != len(p.Queries) || len(p.Estimates) != len(p.Queries) {
+			t.Fatalf("%d queries, %d dry runs, %d estimates", len(p.Queries), len(runs), len(p.Estimates))
+		}
+		for i, q := range p.Queries {
+			if runs[i].Query != q.SQL || len(runs[i].QueryParameters) != len(q.Params) {
+				t.Errorf("dry run %d is not query %s", i, q.Name)
+			}
+			if want := int64(1000*len(q.Params) + len(q.SQL)); p.Estimates[i] != want {
+				t.Errorf("%s: estimate %d, want %d", q.Name, p.Estimates[i], want)
+			}
+		}
+		// A DATE order_ts: the window end is a DATE parameter, as in the run.
+		if pt := runs[0].QueryParameters[0].ParameterType.Type; pt != "DATE" {
+			t.Errorf("window_end is a %s parameter", pt)
+		}
+	}
+	if len(fake.Queries) != 0 {
+		t.Errorf("%d queries ran; a plan only dry-runs", len(fake.Queries))
+	}
+	fail = true
+	if _, err := PlanOnline(context.Background(), planContext(t, jobWith(false)), opts); err == nil || !strings.Contains(err.Error(), "Unrecognized name") {
+		t.Errorf("a failing dry run gives %v", err)
+	}
+}
