@@ -90,6 +90,18 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	if amountType == bigquery.FloatFieldType {
 		bad = append(bad, "IS_NAN(`amount`) OR IS_INF(`amount`)")
 	}
+	// Without fx_rates validate quarantines an order in a currency other
+	// than input.reporting_currency (unknown_currency), and fails a night
+	// whose orders carry several when none is set. The second needs every
+	// order's currency, which folded rows would hide, so pushdown needs
+	// the reporting currency, and rows naming any other go to validate.
+	reporting := strings.ToUpper(strings.TrimSpace(night.InputOf(rc.Job).ReportingCurrency))
+	if has("currency") {
+		if reporting == "" {
+			return nil, fmt.Errorf("%w: a currency column needs input.reporting_currency, since only a full read sees whether the orders carry several", ErrPushdown)
+		}
+		bad = append(bad, "`currency` IS NOT NULL AND UPPER(TRIM(`currency`)) != @reporting_currency")
+	}
 	counted := "TRUE"
 	if has("status") {
 		counted = "(`status` IS NULL OR LOWER(TRIM(`status`)) IN UNNEST(@counted))"
@@ -124,7 +136,8 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 		"routed AS (SELECT *, _bad OR COALESCE(LOGICAL_OR(_dup OR _pad OR _ref) OVER (PARTITION BY TRIM(CAST(`customer_id` AS STRING))), FALSE) AS _raw FROM flagged) "
 
 	params := append([]bigquery.QueryParameter(nil), q.Params...)
-	params = append(params, bigquery.QueryParameter{Name: "tz", Value: rc.Job.Timezone},
+	params = append(params, bigquery.QueryParameter{Name: "reporting_currency", Value: reporting},
+		bigquery.QueryParameter{Name: "tz", Value: rc.Job.Timezone},
 		bigquery.QueryParameter{Name: "min_order_ts", Value: limits.MinOrderTS.UTC()},
 		bigquery.QueryParameter{Name: "max_amount", Value: limits.MaxAmount})
 	lowered := func(statuses []string) []string {

@@ -155,3 +155,56 @@ func TestPlanPushdownRefunds(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanPushdownCurrency: rows in a currency other than the reporting one
+// go to validate, which quarantines them as unknown_currency; without a
+// reporting currency only a full read could tell a night of several
+// currencies, so pushdown refuses the table.
+func TestPlanPushdownCurrency(t *testing.T) {
+	schema := bigquery.Schema{
+		{Name: "order_id", Type: bigquery.StringFieldType}, {Name: "customer_id", Type: bigquery.StringFieldType},
+		{Name: "order_ts", Type: bigquery.TimestampFieldType}, {Name: "amount", Type: bigquery.NumericFieldType},
+		{Name: "currency", Type: bigquery.StringFieldType},
+	}
+	tests := []struct {
+		name, input string
+		want        string // @reporting_currency; "" for a refused table
+	}{
+		{"reporting currency", "  reporting_currency: eur\n", "EUR"},
+		{"none", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := config.Decode([]byte("name: n\ninput:\n  orders:\n    bigquery: {project: shop-analytics, dataset: sales, table: orders, pushdown: true}\n"+tt.input),
+				"/", []config.Section{night.InputSection, validateconfig.Section})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := night.New(j, "r", "2026-03-31", nil, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := PlanPushdown(rc, schema)
+			if tt.want == "" {
+				if !errors.Is(err, ErrPushdown) {
+					t.Fatalf("err = %v, want ErrPushdown", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []Query{p.Counts, p.Raw, p.Days} {
+				var got any
+				for _, par := range q.Params {
+					if par.Name == "reporting_currency" {
+						got = par.Value
+					}
+				}
+				if got != tt.want || !strings.Contains(q.SQL, "`currency` IS NOT NULL AND UPPER(TRIM(`currency`)) != @reporting_currency") {
+					t.Errorf("@reporting_currency = %v, want %s, in %s", got, tt.want, q.SQL)
+				}
+			}
+		})
+	}
+}

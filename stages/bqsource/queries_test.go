@@ -34,7 +34,7 @@ func TestQueriesScaleOut(t *testing.T) {
 		{"minimal, string timestamps", "", bigquery.Schema{
 			col("order_id", bigquery.StringFieldType), col("customer_id", bigquery.StringFieldType),
 			col("order_ts", bigquery.StringFieldType), col("amount", bigquery.StringFieldType)}, false},
-		{"every column, timestamp and numeric", "", bigquery.Schema{
+		{"every column, timestamp and numeric", "reporting_currency: EUR\n", bigquery.Schema{
 			col("order_id", bigquery.StringFieldType), col("customer_id", bigquery.IntegerFieldType),
 			col("order_ts", bigquery.TimestampFieldType), col("amount", bigquery.NumericFieldType),
 			col("currency", bigquery.StringFieldType), col("country", bigquery.StringFieldType),
@@ -55,9 +55,12 @@ func TestQueriesScaleOut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			job := fmt.Sprintf("input:\n  orders:\n    bigquery: {project: shop-analytics, dataset: sales, table: orders, pushdown: %t}\n", tt.pushdown)
-			if strings.HasPrefix(tt.job, "validate") {
+			switch {
+			case strings.HasPrefix(tt.job, "validate"):
 				job += tt.job
-			} else if tt.job != "" {
+			case strings.HasPrefix(tt.job, "reporting_currency"):
+				job += "  " + tt.job
+			case tt.job != "":
 				job += "    " + tt.job
 			}
 			j, err := config.Decode([]byte("name: n\ntimezone: Europe/Berlin\n"+job), "/", []config.Section{night.InputSection, validateconfig.Section})
