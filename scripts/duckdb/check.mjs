@@ -206,20 +206,23 @@ if (ordersCsv) {
 
 if (shop) {
   // Product affinity recomputed from the generated shop's raw files with the
-  // validate stage's rules: valid fields, up to the run date, first row of an
-  // order id wins (refunds, negative amounts, take no part), counted or
+  // validate stage's rules: valid fields, up to the run date, the least row
+  // of an order id by its own values wins (order time, customer, amount,
+  // then currency, status, country and channel, a missing value first;
+  // refunds, negative amounts, take no part), counted or
   // refund status (an order refunded in full is still a used order); then
   // distinct products per used order.
   await con.run(`
     CREATE TABLE used AS
     WITH valid AS (
-      SELECT order_id, status, filename, file_row_number
+      SELECT trim(order_id) AS order_id, order_ts, trim(customer_id) AS customer_id, amount, currency, status, country, channel, filename, file_row_number
       FROM read_parquet('${shop}/orders/*.parquet', filename = true, file_row_number = true)
       WHERE order_id IS NOT NULL AND trim(order_id) <> '' AND customer_id IS NOT NULL AND trim(customer_id) <> ''
         AND order_ts IS NOT NULL AND amount IS NOT NULL AND NOT isnan(amount) AND amount >= 0
         AND order_ts < (DATE '${runDate}' + INTERVAL 1 DAY)::TIMESTAMPTZ),
     firsts AS (
-      SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY filename, file_row_number) AS rn FROM valid)
+      SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY order_ts, customer_id, amount,
+        currency NULLS FIRST, status NULLS FIRST, country NULLS FIRST, channel NULLS FIRST, filename, file_row_number) AS rn FROM valid)
     SELECT order_id FROM firsts WHERE rn = 1 AND (status IS NULL OR lower(trim(status)) IN ('completed', 'refunded', 'returned'))`);
   await con.run(`
     CREATE TABLE baskets AS

@@ -80,9 +80,10 @@ const windowEnd = `(${day} + INTERVAL 1 DAY)::TIMESTAMPTZ`;
 // customer id, an order_ts from min_order_ts up to the end of the run date,
 // a finite non-negative amount, a rate for its currency on or before its
 // date, and a converted amount within max_amount. Of the valid rows with
-// one order id the first in file order wins, whatever its status; it is used
-// when its status is counted (or missing), excluded otherwise, and the later
-// rows are duplicates.
+// one order id the least by its own values wins (order time, customer,
+// amount, then currency, status, country and channel, a missing value
+// first), whatever its status; it is used when its status is counted (or
+// missing), excluded otherwise, and the other rows are duplicates.
 await step('validate_fx',
   `CREATE TEMP TABLE fx AS
    SELECT date::DATE AS d, upper(trim(currency)) AS code, rate_to_reporting AS rate
@@ -91,7 +92,7 @@ await step('validate_fx',
   `CREATE TEMP TABLE used AS
    WITH raw AS (
      SELECT trim(order_id) AS order_id, trim(customer_id) AS customer_id, order_ts, amount,
-            upper(trim(currency)) AS code, status, filename, file_row_number
+            currency, upper(trim(currency)) AS code, status, country, channel, filename, file_row_number
      FROM read_parquet(${q(join(shop, 'orders', '*.parquet'))}, filename = true, file_row_number = true)),
    valid AS (
      SELECT *, order_ts::DATE AS d FROM raw
@@ -103,7 +104,8 @@ await step('validate_fx',
      FROM valid v ASOF LEFT JOIN fx ON v.code = fx.code AND v.d >= fx.d),
    firsts AS (
      SELECT * FROM converted WHERE usd IS NOT NULL AND usd <= ${maxAmount}
-     QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY filename, file_row_number) = 1)
+     QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY order_ts, customer_id, amount,
+       currency NULLS FIRST, status NULLS FIRST, country NULLS FIRST, channel NULLS FIRST, filename, file_row_number) = 1)
    SELECT customer_id, order_ts, d, usd AS amount FROM firsts
    WHERE status IS NULL OR lower(trim(status)) IN (${counted.map(q).join(', ')})`);
 
