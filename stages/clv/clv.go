@@ -22,6 +22,7 @@ import (
 	"retain/stages/clv/clvconfig"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
+	"retain/stages/kpis/kpisconfig"
 )
 
 // BatchRows is the number of customers per emitted prediction batch.
@@ -46,19 +47,22 @@ var purchaseModels = []string{"bgnbd", "pareto_nbd", "mbgnbd"}
 // Register adds the clv stage.
 func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
-		Name:    "clv",
-		Doc:     "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout, model_tracking and per-customer predictions.",
-		Inputs:  []string{schemas.CustomerActivity.Name},
-		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name},
+		Name:   "clv",
+		Doc:    "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout, model_tracking and per-customer predictions.",
+		Inputs: []string{schemas.CustomerActivity.Name},
+		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name,
+			schemas.PeriodDayPrediction.Name},
 		// Folding its input needs no emitter, so the runner may run its
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			s := &stage{rc: rc, runDay: localday.RunDate(rc), holdout: clvconfig.Of(rc.Job).HoldoutDays}
+			s.prev.day = s.runDay - 1
+			s.period.day, s.period.periodDay = kpisconfig.PeriodDayBefore(rc.Job, s.runDay), true
 			s.walk.Visit = s.visit
 			return s, nil
 		},
-	}, clvconfig.Section)
+	}, clvconfig.Section, kpisconfig.Section)
 }
 
 // inputs are BTYD inputs in days, one entry per customer.
@@ -91,8 +95,10 @@ type stage struct {
 	// is all model_tracking needs of them.
 	holdoutDays []float64
 	// net is the visited customer's net value per purchase day.
-	net  []float64
-	prev previous
+	net []float64
+	// prev is the night before the run date, period the same day of the
+	// previous kpis.period.
+	prev, period previous
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
@@ -110,7 +116,8 @@ func (s *stage) visit(c *history.Customer) error {
 	}
 	x, tx, T, m := btydInputs(c.Days, s.net, len(c.Days), s.runDay)
 	s.full.add(x, tx, T, m)
-	s.visitPrevious(c)
+	s.visitAsOf(&s.prev, c)
+	s.visitAsOf(&s.period, c)
 	if s.holdout > 0 {
 		calEnd := s.runDay - int32(s.holdout)
 		if first <= calEnd {
@@ -215,13 +222,15 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	case "bgnbd", "pareto_nbd", "mbgnbd":
 		candidates = []string{cfg.Model}
 	}
-	// The previous night's fits are independent of tonight's and each fit
+	// The earlier nights' fits are independent of tonight's and each fit
 	// runs on one core, so they run beside them.
-	prevDone := make(chan struct{})
-	go func() {
-		defer close(prevDone)
-		s.fitPrevious(candidates, log)
-	}()
+	prevDone := make(chan struct{}, 2)
+	for _, p := range []*previous{&s.prev, &s.period} {
+		go func() {
+			defer func() { prevDone <- struct{}{} }()
+			s.fitAsOf(p, candidates, log)
+		}()
+	}
 	var models []*fitted
 	for _, name := range candidates {
 		f := &fitted{name: name}
@@ -264,7 +273,14 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	}
 	spendModel := spendFit{gg: gg, ok: ggErr == nil, unc: ggUnc, uncOK: ggErr == nil && ggUncErr == nil}
 	<-prevDone
+	<-prevDone
 	if err := s.emitPredictions(ctx, out, selected, spendModel); err != nil {
+		return err
+	}
+	rec := s.periodTotal(&s.period)
+	err := out.Emit(ctx, schemas.PeriodDayPrediction.Name, rec)
+	rec.Release()
+	if err != nil {
 		return err
 	}
 	if err := s.emitFits(ctx, out, models, selected, reason, ggFit, ggErr, ggUnc, ggUncErr, spend); err != nil {

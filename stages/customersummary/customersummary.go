@@ -201,12 +201,14 @@ func (s *stage) emitActivity(ctx context.Context, order []int32, out engine.Emit
 	revenue := b.Field(4).(*array.Float64Builder)
 	refunded := b.Field(5).(*array.Float64Builder)
 	runDateRefunded := b.Field(6).(*array.Float64Builder)
+	periodLater := b.Field(7).(*array.Float64Builder)
 	rows := 0
 	for _, k := range order {
 		for _, d := range c.days[k] {
 			r := c.dayRefund(k, d.day)
 			refunded.Append(r.amount)
 			runDateRefunded.Append(r.runDate)
+			periodLater.Append(r.periodLater)
 			id.Append(c.ids[k])
 			appendText(country, c.country[k])
 			date.Append(arrow.Date32(d.day))

@@ -130,6 +130,9 @@ type pendingRefund struct {
 	day      int32
 	amount   float64
 	runDate  float64
+	// periodLater is the part of amount refunded after the same day of
+	// the previous kpis.period.
+	periodLater float64
 }
 
 // dayRefund is what a customer's orders of one day had refunded.
@@ -138,8 +141,10 @@ type dayRefund struct {
 	day      int32
 	orders   int64
 	amount   float64
-	// runDate is the part of amount refunded on the run date.
-	runDate float64
+	// runDate is the part of amount refunded on the run date,
+	// periodLater the part refunded after the same day of the previous
+	// kpis.period.
+	runDate, periodLater float64
 }
 
 // refundTotals are a customer's refunds over all days.
@@ -163,8 +168,9 @@ func (c *customers) addRefunds(rec arrow.Record) {
 	days := col("order_date").(*array.Date32).Date32Values()
 	amounts := col("refunded_amount").(*array.Float64).Float64Values()
 	runDate := col("run_date_refunded_amount").(*array.Float64).Float64Values()
+	later := col("period_day_later_refunded_amount").(*array.Float64).Float64Values()
 	for i := range days {
-		c.refunds.pending = append(c.refunds.pending, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i]})
+		c.refunds.pending = append(c.refunds.pending, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i], periodLater: later[i]})
 	}
 }
 
@@ -183,7 +189,7 @@ func (c *customers) settleRefunds() error {
 		if _, seen := slices.BinarySearchFunc(c.days[k], p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
 			return fmt.Errorf("%w: customer %q has no used order on day %d", ErrRefundOfUnknownDay, p.customer, p.day)
 		}
-		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: p.amount, runDate: p.runDate})
+		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: p.amount, runDate: p.runDate, periodLater: p.periodLater})
 	}
 	r.pending = nil
 	slices.SortFunc(r.days, func(a, b dayRefund) int {
@@ -198,7 +204,10 @@ func (c *customers) settleRefunds() error {
 		if c := cmp.Compare(a.amount, b.amount); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.runDate, b.runDate)
+		if c := cmp.Compare(a.runDate, b.runDate); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.periodLater, b.periodLater)
 	})
 	merged := r.days[:0]
 	for _, d := range r.days {
@@ -206,6 +215,7 @@ func (c *customers) settleRefunds() error {
 			merged[n-1].orders += d.orders
 			merged[n-1].amount += d.amount
 			merged[n-1].runDate += d.runDate
+			merged[n-1].periodLater += d.periodLater
 			continue
 		}
 		merged = append(merged, d)

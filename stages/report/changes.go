@@ -43,10 +43,12 @@ type changes struct {
 	unit              calendar.Unit
 	churn, activeDays int32
 	nights            [nightCount]nightFigures
-	// predicted values summed tonight and on the previous night; hasPrevious
-	// when the previous night predicted any.
-	predicted, previousPredicted float64
-	hasPrevious                  bool
+	// predicted values summed tonight, on the previous night and on the
+	// same day of the previous period (clv's period_day_prediction);
+	// hasPrevious when the previous night predicted any, hasPeriod when
+	// that day's fits made a value.
+	predicted, previousPredicted, periodPredicted float64
+	hasPrevious, hasPeriod                        bool
 	moves                        map[[2]string]int64
 }
 
@@ -56,13 +58,9 @@ func newChanges(runDay int32, jobPeriod string, churnDays int, winback []int) (*
 		return nil, err
 	}
 	c := &changes{unit: unit, churn: int32(churnDays), activeDays: int32(winback[0]), moves: map[[2]string]int64{}}
-	cur := unit.Start(runDay)
-	prevStart := unit.Start(cur - 1)
-	// The same day of the previous period, or its last day when it is
-	// shorter (31 March → 28 February).
 	c.nights[tonight].day = runDay
 	c.nights[previousNight].day = runDay - 1
-	c.nights[previousPeriod].day = min(prevStart+(runDay-cur), cur-1)
+	c.nights[previousPeriod].day = unit.SameDayBefore(runDay)
 	c.walk.Visit = c.visit
 	return c, nil
 }
@@ -123,6 +121,24 @@ func (c *changes) addSegments(rec arrow.Record) {
 			c.hasPrevious = true
 		}
 	}
+}
+
+func (c *changes) addPeriodPrediction(rec arrow.Record) error {
+	t := schemas.PeriodDayPrediction
+	day := rec.Column(t.MustIndex("as_of_date")).(*array.Date32)
+	v := rec.Column(t.MustIndex("predicted_clv")).(*array.Float64)
+	for i := 0; i < int(rec.NumRows()); i++ {
+		// Both stages derive the day from kpis.period; a mismatch would
+		// compare the tile with another day than the page names.
+		if d := int32(day.Value(i)); d != c.nights[previousPeriod].day {
+			return fmt.Errorf("%s is as of %s, the tiles compare with %s", t.Name,
+				calendar.Date(d).Format("2006-01-02"), calendar.Date(c.nights[previousPeriod].day).Format("2006-01-02"))
+		}
+		if v.IsValid(i) {
+			c.periodPredicted, c.hasPeriod = v.Value(i), true
+		}
+	}
+	return nil
 }
 
 func (c *changes) addTransitions(rec arrow.Record) {
@@ -196,6 +212,9 @@ func (c *changes) tiles(currency string, months int) []tile {
 	value := tile{Label: fmt.Sprintf("Predicted value, next %d months", months), Value: cash(c.predicted)}
 	if c.hasPrevious {
 		value.VsNight = signed(c.predicted-c.previousPredicted, cash)
+	}
+	if c.hasPeriod {
+		value.VsPeriod = signed(c.predicted-c.periodPredicted, cash)
 	}
 	out = append(out, value)
 	for i := range out {

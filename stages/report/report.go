@@ -38,7 +38,7 @@ func Register(r *night.Registry) error {
 		Artifacts: []string{schemas.ReportDir},
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
 			schemas.CustomerSegments.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name,
-			schemas.CustomerActivity.Name, schemas.SegmentTransitions.Name},
+			schemas.CustomerActivity.Name, schemas.SegmentTransitions.Name, schemas.PeriodDayPrediction.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
 			if err != nil {
@@ -146,6 +146,8 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 		return s.chg.walk.Add(rec)
 	case schemas.SegmentTransitions.Name:
 		s.chg.addTransitions(rec)
+	case schemas.PeriodDayPrediction.Name:
+		return s.chg.addPeriodPrediction(rec)
 	case schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name:
 		s.diag.add(table, rec)
 	case schemas.CustomerSegments.Name:

@@ -23,6 +23,7 @@ import (
 	"retain/stages/internal/localday"
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/rules"
+	"retain/stages/kpis/kpisconfig"
 	"retain/stages/validate/validateconfig"
 )
 
@@ -85,7 +86,7 @@ func Register(r *night.Registry, read input.SideInput) error {
 				quarantine: quarantine.NewBuilder(rc.Mem, rc.SnapshotDate),
 			}, nil
 		},
-	}, night.InputSection, validateconfig.Section)
+	}, night.InputSection, validateconfig.Section, kpisconfig.Section)
 }
 
 type validator struct {
@@ -290,7 +291,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 				// Refunded on its own day, which the night before sees
 				// only when that day is before the run date: no part is
 				// the run date's alone.
-				v.appendRefund(cid, oid, localday.Of(ts, loc), amt, 0)
+				v.appendRefund(cid, oid, localday.Of(ts, loc), amt, 0, 0)
 			}
 			c, st := currency(i)
 			v.used.add(keys[i], ts, orig, h, v.used.codeOf(c, st == ok))
