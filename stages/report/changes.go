@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -49,7 +50,7 @@ type changes struct {
 	// that day's fits made a value.
 	predicted, previousPredicted, periodPredicted float64
 	hasPrevious, hasPeriod                        bool
-	moves                        map[[2]string]int64
+	moves                                         map[[2]string]int64
 }
 
 func newChanges(runDay int32, jobPeriod string, churnDays int, winback []int) (*changes, error) {
@@ -155,11 +156,17 @@ func (c *changes) addTransitions(rec arrow.Record) {
 }
 
 // tile is one KPI with its changes; an empty change has nothing to compare.
+// The Exact fields are the unrounded figures of tonight, the previous night
+// and the previous period ("" when unknown), written as data attributes so
+// a reader of the page can check a tile against the run of that night.
 type tile struct {
-	Label, Value       string
-	VsNight, VsPeriod  string
-	NightDay, PeriodOn string
+	Label, Value                   string
+	VsNight, VsPeriod              string
+	NightDay, PeriodOn             string
+	Exact, ExactNight, ExactPeriod string
 }
+
+func exact(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func (n nightFigures) rates() (crr, churn float64, ok bool) {
 	if n.start == 0 {
@@ -190,13 +197,19 @@ func (c *changes) tiles(currency string, months int) []tile {
 		v, ok := value(now)
 		t := tile{Label: label, Value: "—"}
 		if ok {
-			t.Value = show(v)
+			t.Value, t.Exact = show(v), exact(v)
 		}
-		if b, okB := value(night); ok && okB && exists(night) {
-			t.VsNight = signed(v-b, diff)
+		if b, okB := value(night); okB && exists(night) {
+			t.ExactNight = exact(b)
+			if ok {
+				t.VsNight = signed(v-b, diff)
+			}
 		}
-		if b, okB := value(period); ok && okB && exists(period) {
-			t.VsPeriod = signed(v-b, diff)
+		if b, okB := value(period); okB && exists(period) {
+			t.ExactPeriod = exact(b)
+			if ok {
+				t.VsPeriod = signed(v-b, diff)
+			}
 		}
 		return t
 	}
@@ -209,12 +222,12 @@ func (c *changes) tiles(currency string, months int) []tile {
 		mk("Retention rate (CRR), period to date", crr, pct, points),
 		mk("Churn rate, period to date", churn, pct, points),
 	}
-	value := tile{Label: fmt.Sprintf("Predicted value, next %d months", months), Value: cash(c.predicted)}
+	value := tile{Label: fmt.Sprintf("Predicted value, next %d months", months), Value: cash(c.predicted), Exact: exact(c.predicted)}
 	if c.hasPrevious {
-		value.VsNight = signed(c.predicted-c.previousPredicted, cash)
+		value.VsNight, value.ExactNight = signed(c.predicted-c.previousPredicted, cash), exact(c.previousPredicted)
 	}
 	if c.hasPeriod {
-		value.VsPeriod = signed(c.predicted-c.periodPredicted, cash)
+		value.VsPeriod, value.ExactPeriod = signed(c.predicted-c.periodPredicted, cash), exact(c.periodPredicted)
 	}
 	out = append(out, value)
 	for i := range out {
