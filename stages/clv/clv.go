@@ -23,6 +23,7 @@ import (
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
 	"retain/stages/kpis/kpisconfig"
+	"retain/stages/segments/segmentsconfig"
 )
 
 // BatchRows is the number of customers per emitted prediction batch.
@@ -59,10 +60,11 @@ func Register(r *night.Registry) error {
 			s := &stage{rc: rc, runDay: localday.RunDate(rc), holdout: clvconfig.Of(rc.Job).HoldoutDays}
 			s.prev.day = s.runDay - 1
 			s.period.day, s.period.periodDay = kpisconfig.PeriodDayBefore(rc.Job, s.runDay), true
+			s.changeTracking = segmentsconfig.Of(rc.Job).ChangeTracking
 			s.walk.Visit = s.visit
 			return s, nil
 		},
-	}, clvconfig.Section, kpisconfig.Section)
+	}, clvconfig.Section, kpisconfig.Section, segmentsconfig.Section)
 }
 
 // inputs are BTYD inputs in days, one entry per customer.
@@ -99,6 +101,9 @@ type stage struct {
 	// prev is the night before the run date, period the same day of the
 	// previous kpis.period.
 	prev, period previous
+	// changeTracking is segments.change_tracking: without it neither earlier
+	// night is visited or fitted, and their columns stay null.
+	changeTracking bool
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
@@ -116,8 +121,10 @@ func (s *stage) visit(c *history.Customer) error {
 	}
 	x, tx, T, m := btydInputs(c.Days, s.net, len(c.Days), s.runDay)
 	s.full.add(x, tx, T, m)
-	s.visitAsOf(&s.prev, c)
-	s.visitAsOf(&s.period, c)
+	if s.changeTracking {
+		s.visitAsOf(&s.prev, c)
+		s.visitAsOf(&s.period, c)
+	}
 	if s.holdout > 0 {
 		calEnd := s.runDay - int32(s.holdout)
 		if first <= calEnd {
@@ -224,8 +231,12 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	}
 	// The earlier nights' fits are independent of tonight's and each fit
 	// runs on one core, so they run beside them.
-	prevDone := make(chan struct{}, 2)
-	for _, p := range []*previous{&s.prev, &s.period} {
+	var earlier []*previous
+	if s.changeTracking {
+		earlier = []*previous{&s.prev, &s.period}
+	}
+	prevDone := make(chan struct{}, len(earlier))
+	for _, p := range earlier {
 		go func() {
 			defer func() { prevDone <- struct{}{} }()
 			s.fitAsOf(p, candidates, log)
@@ -272,8 +283,9 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		log.Warn().Err(ggUncErr).Msg("no standard errors for the spend model; CLV intervals are left out")
 	}
 	spendModel := spendFit{gg: gg, ok: ggErr == nil, unc: ggUnc, uncOK: ggErr == nil && ggUncErr == nil}
-	<-prevDone
-	<-prevDone
+	for range earlier {
+		<-prevDone
+	}
 	if err := s.emitPredictions(ctx, out, selected, spendModel); err != nil {
 		return err
 	}

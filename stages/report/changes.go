@@ -14,6 +14,7 @@ import (
 	"retain/stages/actions/actionsconfig"
 	"retain/stages/internal/history"
 	"retain/stages/kpis/kpisconfig"
+	"retain/stages/segments/segmentsconfig"
 )
 
 // Nights the KPI tiles compare: tonight, the previous night and the same
@@ -51,9 +52,12 @@ type changes struct {
 	predicted, previousPredicted, periodPredicted float64
 	hasPrevious, hasPeriod                        bool
 	moves                                         map[[2]string]int64
+	// tracked counts the nights computed: all of them, or tonight alone
+	// when segments.change_tracking is off.
+	tracked int
 }
 
-func newChanges(runDay int32, jobPeriod string, churnDays int, winback []int) (*changes, error) {
+func newChanges(runDay int32, jobPeriod string, churnDays int, winback []int, tracking bool) (*changes, error) {
 	unit, err := calendar.ParseUnit(jobPeriod)
 	if err != nil {
 		return nil, err
@@ -63,11 +67,15 @@ func newChanges(runDay int32, jobPeriod string, churnDays int, winback []int) (*
 	c.nights[previousNight].day = runDay - 1
 	c.nights[previousPeriod].day = unit.SameDayBefore(runDay)
 	c.walk.Visit = c.visit
+	c.tracked = nightCount
+	if !tracking {
+		c.tracked = previousNight
+	}
 	return c, nil
 }
 
 func (c *changes) visit(cu *history.Customer) error {
-	for k := range c.nights {
+	for k := range c.tracked {
 		n := &c.nights[k]
 		j := cu.Upto(n.day)
 		if j == 0 {
@@ -316,5 +324,5 @@ func sortTail(names []string, n int) {
 // changesConfig reads what the tiles need of the job.
 func changesConfig(s *stage) (*changes, error) {
 	k := kpisconfig.Section.Of(s.rc.Job)
-	return newChanges(s.runDay, k.Period, k.ChurnDays, actionsconfig.Of(s.rc.Job).WinbackDays)
+	return newChanges(s.runDay, k.Period, k.ChurnDays, actionsconfig.Of(s.rc.Job).WinbackDays, segmentsconfig.Of(s.rc.Job).ChangeTracking)
 }

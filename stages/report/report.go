@@ -25,6 +25,7 @@ import (
 	"retain/stages/clv/clvconfig"
 	"retain/stages/internal/localday"
 	"retain/stages/kpis/kpisconfig"
+	"retain/stages/segments/segmentsconfig"
 )
 
 //go:embed report.html.tmpl
@@ -52,7 +53,7 @@ func Register(r *night.Registry) error {
 			}
 			return s, nil
 		},
-	}, night.InputSection, actionsconfig.Section, clvconfig.Section, kpisconfig.Section)
+	}, night.InputSection, actionsconfig.Section, clvconfig.Section, kpisconfig.Section, segmentsconfig.Section)
 }
 
 type segmentRow struct {
@@ -206,6 +207,9 @@ type page struct {
 	Transitions              transitionMatrix
 	PreviousNight, PeriodDay string
 	Period                   string
+	// ChangeTracking is segments.change_tracking: off, the tiles show
+	// tonight alone.
+	ChangeTracking bool
 }
 
 func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
@@ -233,6 +237,8 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 		PreviousNight: calendar.Date(s.chg.nights[previousNight].day).Format(time.DateOnly),
 		PeriodDay:     calendar.Date(s.chg.nights[previousPeriod].day).Format(time.DateOnly),
 		Period:        kpisconfig.Section.Of(s.rc.Job).Period,
+
+		ChangeTracking: segmentsconfig.Of(s.rc.Job).ChangeTracking,
 	}
 	if p.Customers > 0 {
 		loc := s.rc.Job.Location()
