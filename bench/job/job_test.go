@@ -235,6 +235,12 @@ func BenchmarkChangeTracking1M(b *testing.B) {
 			}
 			b.Logf("run %d: tracked %.1f s (%.1f CPU s) %.0f MB, untracked %.1f s (%.1f CPU s) %.0f MB", r+1,
 				c.wall.Seconds(), c.cpu.Seconds(), mb(c.peakKB), d.wall.Seconds(), d.cpu.Seconds(), mb(d.peakKB))
+			// Where the difference goes: the stages that compute earlier nights.
+			sc, sd := stageSeconds(c.stderr), stageSeconds(d.stderr)
+			for _, st := range []string{"clv", "segments", "actions", "report"} {
+				b.Logf("run %d: %s %.1f s tracked, %.1f s untracked", r+1, st, sc[st], sd[st])
+			}
+			b.Logf("run %d: clv's earlier nights' fits (beside tonight's), seconds by night: %v", r+1, earlierFits(c.stderr))
 		}
 	}
 	b.StopTimer()
@@ -246,6 +252,40 @@ func BenchmarkChangeTracking1M(b *testing.B) {
 	b.ReportMetric(mb(median(onPeaks)), "tracked-RSS-MB")
 	b.ReportMetric(mb(median(offPeaks)), "untracked-RSS-MB")
 	b.ReportMetric(float64(len(on)), "runs")
+}
+
+// earlierFits reads clv's "earlier night fitted" log lines: seconds per
+// night fitted (the previous night and the previous period's day).
+func earlierFits(stderr []byte) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range bytes.Split(stderr, []byte("\n")) {
+		var l struct {
+			AsOf    string  `json:"as_of"`
+			Seconds float64 `json:"seconds"`
+			Message string  `json:"message"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Message == "earlier night fitted" {
+			out[l.AsOf] = l.Seconds
+		}
+	}
+	return out
+}
+
+// stageSeconds reads the "stage done" log lines of a run's stderr: seconds
+// per stage, a stage's own time without the stages it fed.
+func stageSeconds(stderr []byte) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range bytes.Split(stderr, []byte("\n")) {
+		var l struct {
+			Stage      string `json:"stage"`
+			DurationMS int64  `json:"duration_ms"`
+			Message    string `json:"message"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Message == "stage done" {
+			out[l.Stage] = float64(l.DurationMS) / 1000
+		}
+	}
+	return out
 }
 
 // peerScript runs the DuckDB peer; it installs its npm package on first use.

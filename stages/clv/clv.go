@@ -11,11 +11,13 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/btyd"
+	"retain/calendar"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
@@ -239,7 +241,11 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	for _, p := range earlier {
 		go func() {
 			defer func() { prevDone <- struct{}{} }()
+			start := time.Now()
 			s.fitAsOf(p, candidates, log)
+			// What each earlier night costs, for sizing change tracking.
+			log.Info().Str("as_of", calendar.Date(p.day).Format(time.DateOnly)).Int("customers", len(p.full.Frequency)).
+				Float64("seconds", time.Since(start).Seconds()).Msg("earlier night fitted")
 		}()
 	}
 	var models []*fitted
