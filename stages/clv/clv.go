@@ -244,7 +244,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			start := time.Now()
 			s.fitAsOf(p, candidates, log)
 			// What each earlier night costs, for sizing change tracking.
-			log.Info().Str("as_of", calendar.Date(p.day).Format(time.DateOnly)).Int("customers", len(p.full.Frequency)).
+			log.Info().Str("as_of", calendar.Date(p.day).Format(time.DateOnly)).Int("customers", p.customers).
 				Float64("seconds", time.Since(start).Seconds()).Msg("earlier night fitted")
 		}()
 	}

@@ -41,6 +41,10 @@ type previous struct {
 	p   btyd.Predictions
 	// has: a purchase model was selected; hasValue: Gamma-Gamma fitted too.
 	has, hasValue bool
+	// customers and total are the night's customers and summed CLV, all
+	// the previous period's day keeps once fitted (see periodTotal).
+	customers int
+	total     float64
 }
 
 type prevFit struct {
@@ -54,11 +58,16 @@ type prevFit struct {
 func (s *stage) visitAsOf(p *previous, c *history.Customer) {
 	end := p.day
 	k := c.Upto(end)
+	// Only the previous night is looked up per customer.
 	if k == 0 {
-		p.at = append(p.at, -1)
+		if !p.periodDay {
+			p.at = append(p.at, -1)
+		}
 		return
 	}
-	p.at = append(p.at, int32(len(p.full.Frequency)))
+	if !p.periodDay {
+		p.at = append(p.at, int32(len(p.full.Frequency)))
+	}
 	if p.periodDay {
 		p.net = c.NetUptoPeriodDay(p.net[:0], k)
 	} else {
@@ -82,6 +91,7 @@ func (s *stage) visitAsOf(p *previous, c *history.Customer) {
 func (s *stage) fitAsOf(p *previous, candidates []string, log zerolog.Logger) {
 	p.fits = map[[2]string]prevFit{}
 	n := len(p.full.Frequency)
+	p.customers = n
 	if n == 0 {
 		return
 	}
@@ -134,6 +144,17 @@ func (s *stage) fitAsOf(p *previous, candidates []string, log zerolog.Logger) {
 	o := btyd.PredictOptions{Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: cfg.MonthlyDiscountRate}
 	p.p = btyd.Predict(selected.model, gg, p.full.Customers, p.full.monetary, o)
 	p.has, p.hasValue = true, ggErr == nil
+	if p.periodDay {
+		// The report needs the sum alone: what a run for that day adds up
+		// of customer_segments' predicted_clv, whose nulls (a value that
+		// is not finite) it leaves out, in customer order.
+		for _, v := range p.p.CLV {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				p.total += v
+			}
+		}
+		p.p, p.full, p.cal = btyd.Predictions{}, inputs{}, inputs{}
+	}
 }
 
 // previousValues are customer i's previous_p_alive and previous_predicted_clv
@@ -182,24 +203,17 @@ func appendFloat(fb *array.Float64Builder, v float64, ok bool) {
 }
 
 // periodTotal is the record of period_day_prediction: what the report of a
-// run for p.day adds up as its predicted value, customer_segments'
-// predicted_clv without the nulls (no model, or a value that is not
-// finite), in customer order.
+// run for p.day adds up as its predicted value, null when that day's fits
+// made no CLV.
 func (s *stage) periodTotal(p *previous) arrow.Record {
 	t := schemas.PeriodDayPrediction
 	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
 	defer b.Release()
 	b.Field(t.MustIndex("as_of_date")).(*array.Date32Builder).Append(arrow.Date32(p.day))
-	b.Field(t.MustIndex("customers")).(*array.Int64Builder).Append(int64(len(p.full.Frequency)))
+	b.Field(t.MustIndex("customers")).(*array.Int64Builder).Append(int64(p.customers))
 	total := b.Field(t.MustIndex("predicted_clv")).(*array.Float64Builder)
 	if p.has && p.hasValue {
-		var sum float64
-		for _, v := range p.p.CLV {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				sum += v
-			}
-		}
-		total.Append(sum)
+		total.Append(p.total)
 	} else {
 		total.AppendNull()
 	}
