@@ -35,7 +35,8 @@ test-bigquery:
 	cd warehouse/emulatortest && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## bench: the job on 1M and 2M generated customers (10.6M and 21.2M orders), the
-## orders-only job beside DuckDB SQL, the GC share, the BTYD fits on 1M customers and the
+## orders-only job beside DuckDB SQL, the 1M job with and without change tracking
+## (segments.change_tracking), the GC share, the BTYD fits on 1M customers and the
 ## Parquet library comparison, then a summary table of the figures (README, Performance).
 ## BENCH_RUNS runs of each job, median reported; shops are generated once into tmp/.
 BENCH_RUNS     ?= 3

@@ -81,3 +81,11 @@ func floorDiv(a, b int64) int64 {
 	}
 	return q
 }
+
+// SameDayBefore is the same day of the period before the one containing
+// day, or that period's last day when it is shorter (31 March → 28
+// February): the day a "previous period" comparison is made against.
+func (u Unit) SameDayBefore(day int32) int32 {
+	cur := u.Start(day)
+	return min(u.Start(cur-1)+(day-cur), cur-1)
+}

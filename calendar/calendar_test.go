@@ -45,3 +45,28 @@ func TestPeriods(t *testing.T) {
 }
 
 func timeParse(s string) (t time.Time, err error) { return time.Parse(time.DateOnly, s) }
+
+// TestSameDayBefore: as many days into the previous period as the day is
+// into its own, or that period's last day when it is shorter.
+func TestSameDayBefore(t *testing.T) {
+	tests := []struct {
+		unit      Unit
+		day, want string
+	}{
+		{Month, "2026-11-22", "2026-10-22"},
+		{Month, "2026-03-31", "2026-02-28"},
+		{Month, "2024-03-30", "2024-02-29"},
+		{Month, "2026-01-01", "2025-12-01"},
+		{Week, "2026-11-22", "2026-11-15"},
+		{Quarter, "2026-11-22", "2026-08-22"},
+		{Quarter, "2026-05-31", "2026-03-02"}, // day 61 of each quarter
+		{Quarter, "2026-06-30", "2026-03-31"},
+	}
+	for _, tt := range tests {
+		d, _ := time.Parse(time.DateOnly, tt.day)
+		got := Date(tt.unit.SameDayBefore(Day(d))).Format(time.DateOnly)
+		if got != tt.want {
+			t.Errorf("%s %s: %s, want %s", tt.unit, tt.day, got, tt.want)
+		}
+	}
+}

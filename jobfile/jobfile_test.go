@@ -122,7 +122,7 @@ func TestParseDefaults(t *testing.T) {
 		"kpis":      &kpis.Config{Period: "month", ChurnDays: 180},
 		"lineage":   &lineage.Config{},
 		"output":    &night.Output{RowGroupRows: 256 * 1024, KeepDays: 0, KeepMonthEnds: 0},
-		"segments":  &segments.Config{Rules: segments.DefaultRules, SinceLookbackDays: segments.DefaultSinceLookbackDays},
+		"segments":  &segments.Config{Rules: segments.DefaultRules, SinceLookbackDays: segments.DefaultSinceLookbackDays, ChangeTracking: true},
 		"sink":      &noSink,
 		"validate":  &validateconfig.Validate{CountedStatuses: []string{"completed"}, RefundStatuses: []string{"refunded", "returned"}, MaxVolumeDrop: 0.5, MaxAmount: 1e9, MinOrderTS: "1990-01-01"},
 	}

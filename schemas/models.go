@@ -96,6 +96,21 @@ var ModelTracking = Table{
 	},
 }
 
+// PeriodDayPrediction is an intermediate table (not written): the predicted
+// value of the same day of the previous kpis.period as a run for that day
+// on the same input publishes it, fitted by clv in the same pass, for the
+// report's tile.
+var PeriodDayPrediction = Table{
+	Name:  "period_day_prediction",
+	Grain: "one row",
+	Doc:   "The total predicted CLV of the same day of the previous kpis.period.",
+	Columns: []Column{
+		{"as_of_date", arrow.FixedWidthTypes.Date32, false, "The same day of the previous kpis.period (its last day when shorter)."},
+		{"customers", arrow.PrimitiveTypes.Int64, false, "Customers with an order on or before as_of_date."},
+		{"predicted_clv", arrow.PrimitiveTypes.Float64, true, "Sum of predicted_clv over those customers, as customer_segments of a run for as_of_date holds it (nulls left out); null when that day's fits made no CLV. In the reporting currency."},
+	},
+}
+
 // CustomerPredictions is an intermediate table (not written): the predictive
 // CLV columns per customer, sorted by customer_id like customer_summary, which
 // the segments stage joins into customer_segments.

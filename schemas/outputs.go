@@ -80,6 +80,7 @@ var CustomerActivity = Table{
 		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount that day. In the reporting currency."},
 		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Refunds of that day's orders, whenever they were made; revenue − refunded_revenue is the day's net value. In the reporting currency."},
 		{"run_date_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated on the run date, which the night before does not see. In the reporting currency."},
+		{"period_day_later_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated after the same day of the previous kpis.period, which a run for that day does not see. In the reporting currency."},
 	},
 }
 
@@ -117,6 +118,7 @@ var Refunds = Table{
 		{"order_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the refunded order, which the refund is netted on."},
 		{"refunded_amount", arrow.PrimitiveTypes.Float64, false, "Sum of the order's refunds, at most its amount. In the reporting currency."},
 		{"run_date_refunded_amount", arrow.PrimitiveTypes.Float64, false, "Of refunded_amount, what refund rows dated on the run date took off: a run for the night before, on the same input, does not see them. In the reporting currency."},
+		{"period_day_later_refunded_amount", arrow.PrimitiveTypes.Float64, false, "Of refunded_amount, what refund rows dated after the same day of the previous kpis.period took off: a run for that day, on the same input, does not see them. In the reporting currency."},
 	},
 }
 

@@ -202,6 +202,92 @@ func BenchmarkNightly1MCustomers(b *testing.B) { benchNightly(b, 1_000_000) }
 // orders: its peak RSS per customer must not exceed the 1M shop's.
 func BenchmarkNightly2MCustomers(b *testing.B) { benchNightly(b, 2_000_000) }
 
+// BenchmarkChangeTracking1M runs the nightly job on 1M customers with
+// change tracking (the previous night and the same day of the previous
+// kpis.period, as jobs/nightly.yaml has it) and without it
+// (segments.change_tracking: false), alternately, so load from beside hits
+// both alike, and reports both medians of wall time and peak RSS and the
+// ratio of the walls. Target (issue 13): at most 1.3.
+func BenchmarkChangeTracking1M(b *testing.B) {
+	shop := shopDir(b, 1_000_000)
+	nightly, err := os.ReadFile("../../jobs/nightly.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The same job with the switch off; the paths it names are replaced
+	// by --input and --output, so it may live elsewhere.
+	untracked := filepath.Join(b.TempDir(), "nightly_untracked.yaml")
+	if err := os.WriteFile(untracked, append(nightly, "segments:\n  change_tracking: false\n"...), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	n := runs(b)
+	var on, off, onCPU, offCPU []time.Duration
+	var onPeaks, offPeaks []int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < n; r++ {
+			c, s := retainRun(b, "../../jobs/nightly.yaml", shop)
+			on, onCPU, onPeaks = append(on, c.wall), append(onCPU, c.cpu), append(onPeaks, c.peakKB)
+			d, t := retainRun(b, untracked, shop)
+			off, offCPU, offPeaks = append(off, d.wall), append(offCPU, d.cpu), append(offPeaks, d.peakKB)
+			if s.Tables["customer_segments"] != t.Tables["customer_segments"] || t.Tables["segment_transitions"] != 0 {
+				b.Errorf("with tracking %v, without %v", s.Tables, t.Tables)
+			}
+			b.Logf("run %d: tracked %.1f s (%.1f CPU s) %.0f MB, untracked %.1f s (%.1f CPU s) %.0f MB", r+1,
+				c.wall.Seconds(), c.cpu.Seconds(), mb(c.peakKB), d.wall.Seconds(), d.cpu.Seconds(), mb(d.peakKB))
+			// Where the difference goes: the stages that compute earlier nights.
+			sc, sd := stageSeconds(c.stderr), stageSeconds(d.stderr)
+			for _, st := range []string{"clv", "segments", "actions", "report"} {
+				b.Logf("run %d: %s %.1f s tracked, %.1f s untracked", r+1, st, sc[st], sd[st])
+			}
+			b.Logf("run %d: clv's earlier nights' fits (beside tonight's), seconds by night: %v", r+1, earlierFits(c.stderr))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(median(on).Seconds(), "tracked-s")
+	b.ReportMetric(median(off).Seconds(), "untracked-s")
+	b.ReportMetric(median(on).Seconds()/median(off).Seconds(), "tracked/untracked")
+	b.ReportMetric(median(onCPU).Seconds(), "tracked-cpu-s")
+	b.ReportMetric(median(offCPU).Seconds(), "untracked-cpu-s")
+	b.ReportMetric(mb(median(onPeaks)), "tracked-RSS-MB")
+	b.ReportMetric(mb(median(offPeaks)), "untracked-RSS-MB")
+	b.ReportMetric(float64(len(on)), "runs")
+}
+
+// earlierFits reads clv's "earlier night fitted" log lines: seconds per
+// night fitted (the previous night and the previous period's day).
+func earlierFits(stderr []byte) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range bytes.Split(stderr, []byte("\n")) {
+		var l struct {
+			AsOf    string  `json:"as_of"`
+			Seconds float64 `json:"seconds"`
+			Message string  `json:"message"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Message == "earlier night fitted" {
+			out[l.AsOf] = l.Seconds
+		}
+	}
+	return out
+}
+
+// stageSeconds reads the "stage done" log lines of a run's stderr: seconds
+// per stage, a stage's own time without the stages it fed.
+func stageSeconds(stderr []byte) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range bytes.Split(stderr, []byte("\n")) {
+		var l struct {
+			Stage      string `json:"stage"`
+			DurationMS int64  `json:"duration_ms"`
+			Message    string `json:"message"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Message == "stage done" {
+			out[l.Stage] = float64(l.DurationMS) / 1000
+		}
+	}
+	return out
+}
+
 // peerScript runs the DuckDB peer; it installs its npm package on first use.
 const peerScript = "../../scripts/duckdb/orders_only.sh"
 

@@ -125,6 +125,7 @@ func (r results) figure(name, unit, format string) string {
 
 func rows(r results) []row {
 	const full1, full2, orders, gc = "job/Nightly1MCustomers", "job/Nightly2MCustomers", "job/OrdersOnly1MVsDuckDB", "job/Nightly1MGCTrace"
+	const tracking = "job/ChangeTracking1M"
 	out := []row{
 		{"full job, 1M customers: wall (median)", r.figure(full1, "wall-s", "%.1f s"), "<= 12 s"},
 		{"full job, 1M customers: CPU (user + system, median)", r.figure(full1, "cpu-s", "%.1f s"), ""},
@@ -147,6 +148,13 @@ func rows(r results) []row {
 		}
 	}
 	out = append(out,
+		row{"change tracking, 1M: wall with it (median)", r.figure(tracking, "tracked-s", "%.1f s"), ""},
+		row{"change tracking, 1M: wall without it (median)", r.figure(tracking, "untracked-s", "%.1f s"), ""},
+		row{"change tracking, 1M: with / without", r.figure(tracking, "tracked/untracked", "%.2f"), "<= 1.3"},
+		row{"change tracking, 1M: CPU with it (user + system, median)", r.figure(tracking, "tracked-cpu-s", "%.1f s"), ""},
+		row{"change tracking, 1M: CPU without it (user + system, median)", r.figure(tracking, "untracked-cpu-s", "%.1f s"), ""},
+		row{"change tracking, 1M: peak RSS with it (median)", r.figure(tracking, "tracked-RSS-MB", "%.0f MB"), ""},
+		row{"change tracking, 1M: peak RSS without it (median)", r.figure(tracking, "untracked-RSS-MB", "%.0f MB"), ""},
 		row{"GC share, full job 1M: GC time / (GOMAXPROCS x wall)", r.figure(gc, "gc-procs-%", "%.1f %%"), "< 5 %"},
 		row{"GC share, full job 1M: GC time / process CPU (high if busy)", r.figure(gc, "gc-cpu-%", "%.1f %%"), "< 5 %"},
 		row{"GC share, the same with idle marking", r.figure(gc, "gc-cpu-with-idle-%", "%.1f %%"), ""},
@@ -156,7 +164,7 @@ func rows(r results) []row {
 	var names []string
 	for name := range r {
 		switch name {
-		case full1, full2, orders, gc:
+		case full1, full2, orders, gc, tracking:
 		default:
 			names = append(names, name)
 		}

@@ -16,6 +16,7 @@ BenchmarkNightly1MCustomers-2     	       1	61472077104 ns/op	      1600 RSS-B/c
     job_test.go:181: run 1: 29.7 s, 187 MB peak RSS
 BenchmarkNightly2MCustomers-2     	       1	9706133126 ns/op	      1680 RSS-B/customer	   2000000 customers	    31935 orders	        3204.4 peak-RSS-MB	         3.000 runs	         60.5 wall-s
 BenchmarkOrdersOnly1MVsDuckDB-2   	       1	16971351330 ns/op	       3800 duckdb-RSS-MB	         23.5 duckdb-s	       1300 retain-RSS-MB	         25.4 retain-s	         1.081 retain/duckdb	         3.000 runs
+BenchmarkChangeTracking1M-2   	       1	99000000000 ns/op	        30.2 tracked-s	        24.8 untracked-s	         1.218 tracked/untracked	        52.1 tracked-cpu-s	        41.0 untracked-cpu-s	      2950 tracked-RSS-MB	      2700 untracked-RSS-MB	         3.000 runs
 PASS
 ok  	retain/bench/job	133.298s
 goos: linux
@@ -36,6 +37,8 @@ func TestParse(t *testing.T) {
 		"job/Nightly2MCustomers": {"ns/op": 9706133126, "RSS-B/customer": 1680, "customers": 2e6, "orders": 31935, "peak-RSS-MB": 3204.4, "runs": 3, "wall-s": 60.5},
 		"job/OrdersOnly1MVsDuckDB": {"ns/op": 16971351330, "duckdb-RSS-MB": 3800, "duckdb-s": 23.5, "retain-RSS-MB": 1300,
 			"retain-s": 25.4, "retain/duckdb": 1.081, "runs": 3},
+		"job/ChangeTracking1M": {"ns/op": 99e9, "tracked-s": 30.2, "untracked-s": 24.8, "tracked/untracked": 1.218, "tracked-cpu-s": 52.1,
+			"untracked-cpu-s": 41.0, "tracked-RSS-MB": 2950, "untracked-RSS-MB": 2700, "runs": 3},
 		"btyd/FitAndPredict1M":  {"ns/op": 1.1e9},
 		"btyd/Fit1M/bgnbd":      {"ns/op": 2.5e8},
 		"btyd/Fit1M/pareto_nbd": {"ns/op": 2e9},
@@ -80,6 +83,13 @@ full job, 2M customers: peak RSS (median)                         3204 MB
 peak RSS per customer, 1M                                          1600 B
 peak RSS per customer, 2M                                          1680 B  <= the 1M figure
 peak RSS per customer, 2M / 1M                                       1.05  <= 1
+change tracking, 1M: wall with it (median)                         30.2 s
+change tracking, 1M: wall without it (median)                      24.8 s
+change tracking, 1M: with / without                                  1.22  <= 1.3
+change tracking, 1M: CPU with it (user + system, median)           52.1 s
+change tracking, 1M: CPU without it (user + system, median)        41.0 s
+change tracking, 1M: peak RSS with it (median)                    2950 MB
+change tracking, 1M: peak RSS without it (median)                 2700 MB
 GC share, full job 1M: GC time / (GOMAXPROCS x wall)                    -  < 5 %
 GC share, full job 1M: GC time / process CPU (high if busy)             -  < 5 %
 GC share, the same with idle marking                                    -

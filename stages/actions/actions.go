@@ -19,6 +19,7 @@ import (
 	"retain/stages/actions/actionsconfig"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
+	"retain/stages/segments/segmentsconfig"
 )
 
 // BatchRows is the number of customers per emitted batch.
@@ -32,12 +33,12 @@ func Register(r *night.Registry) error {
 		Inputs:  []string{schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerActions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			s := &stage{rc: rc, cfg: *actionsconfig.Of(rc.Job), runDay: localday.RunDate(rc),
+			s := &stage{rc: rc, cfg: *actionsconfig.Of(rc.Job), runDay: localday.RunDate(rc), changeTracking: segmentsconfig.Of(rc.Job).ChangeTracking,
 				b: array.NewRecordBuilder(rc.Mem, schemas.CustomerActions.Schema())}
 			s.walk.Visit = s.visit
 			return s, nil
 		},
-	}, actionsconfig.Section)
+	}, actionsconfig.Section, segmentsconfig.Section)
 }
 
 type stage struct {
@@ -45,11 +46,14 @@ type stage struct {
 	rc     *night.Context
 	cfg    actionsconfig.Actions
 	runDay int32
-	walk   history.Walker
-	b      *array.RecordBuilder
-	ctx    context.Context
-	out    engine.Emitter
-	rows   int
+	// changeTracking is segments.change_tracking: without it
+	// previous_winback_stage is null.
+	changeTracking bool
+	walk           history.Walker
+	b              *array.RecordBuilder
+	ctx            context.Context
+	out            engine.Emitter
+	rows           int
 }
 
 func (s *stage) Close(context.Context) error {
@@ -196,6 +200,9 @@ func leap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
 func (s *stage) visit(c *history.Customer) error {
 	r := Evaluate(s.cfg, s.runDay, Customer{Days: c.Days, Orders: c.Orders, Revenue: c.Revenue})
+	if !s.changeTracking {
+		r.PreviousWinbackStage = ""
+	}
 	b := s.b
 	str := func(k int, v string) {
 		if v == "" {

@@ -11,17 +11,21 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/btyd"
+	"retain/calendar"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/clv/clvconfig"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
+	"retain/stages/kpis/kpisconfig"
+	"retain/stages/segments/segmentsconfig"
 )
 
 // BatchRows is the number of customers per emitted prediction batch.
@@ -46,19 +50,23 @@ var purchaseModels = []string{"bgnbd", "pareto_nbd", "mbgnbd"}
 // Register adds the clv stage.
 func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
-		Name:    "clv",
-		Doc:     "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout, model_tracking and per-customer predictions.",
-		Inputs:  []string{schemas.CustomerActivity.Name},
-		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name},
+		Name:   "clv",
+		Doc:    "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout, model_tracking and per-customer predictions.",
+		Inputs: []string{schemas.CustomerActivity.Name},
+		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name,
+			schemas.PeriodDayPrediction.Name},
 		// Folding its input needs no emitter, so the runner may run its
 		// Process calls beside the stages that feed it.
 		Background: true,
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			s := &stage{rc: rc, runDay: localday.RunDate(rc), holdout: clvconfig.Of(rc.Job).HoldoutDays}
+			s.prev.day = s.runDay - 1
+			s.period.day, s.period.periodDay = kpisconfig.PeriodDayBefore(rc.Job, s.runDay), true
+			s.changeTracking = segmentsconfig.Of(rc.Job).ChangeTracking
 			s.walk.Visit = s.visit
 			return s, nil
 		},
-	}, clvconfig.Section)
+	}, clvconfig.Section, kpisconfig.Section, segmentsconfig.Section)
 }
 
 // inputs are BTYD inputs in days, one entry per customer.
@@ -91,8 +99,13 @@ type stage struct {
 	// is all model_tracking needs of them.
 	holdoutDays []float64
 	// net is the visited customer's net value per purchase day.
-	net  []float64
-	prev previous
+	net []float64
+	// prev is the night before the run date, period the same day of the
+	// previous kpis.period.
+	prev, period previous
+	// changeTracking is segments.change_tracking: without it neither earlier
+	// night is visited or fitted, and their columns stay null.
+	changeTracking bool
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
@@ -110,7 +123,10 @@ func (s *stage) visit(c *history.Customer) error {
 	}
 	x, tx, T, m := btydInputs(c.Days, s.net, len(c.Days), s.runDay)
 	s.full.add(x, tx, T, m)
-	s.visitPrevious(c)
+	if s.changeTracking {
+		s.visitAsOf(&s.prev, c)
+		s.visitAsOf(&s.period, c)
+	}
 	if s.holdout > 0 {
 		calEnd := s.runDay - int32(s.holdout)
 		if first <= calEnd {
@@ -215,13 +231,23 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	case "bgnbd", "pareto_nbd", "mbgnbd":
 		candidates = []string{cfg.Model}
 	}
-	// The previous night's fits are independent of tonight's and each fit
+	// The earlier nights' fits are independent of tonight's and each fit
 	// runs on one core, so they run beside them.
-	prevDone := make(chan struct{})
-	go func() {
-		defer close(prevDone)
-		s.fitPrevious(candidates, log)
-	}()
+	var earlier []*previous
+	if s.changeTracking {
+		earlier = []*previous{&s.prev, &s.period}
+	}
+	prevDone := make(chan struct{}, len(earlier))
+	for _, p := range earlier {
+		go func() {
+			defer func() { prevDone <- struct{}{} }()
+			start := time.Now()
+			s.fitAsOf(p, candidates, log)
+			// What each earlier night costs, for sizing change tracking.
+			log.Info().Str("as_of", calendar.Date(p.day).Format(time.DateOnly)).Int("customers", p.customers).
+				Float64("seconds", time.Since(start).Seconds()).Msg("earlier night fitted")
+		}()
+	}
 	var models []*fitted
 	for _, name := range candidates {
 		f := &fitted{name: name}
@@ -263,8 +289,16 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		log.Warn().Err(ggUncErr).Msg("no standard errors for the spend model; CLV intervals are left out")
 	}
 	spendModel := spendFit{gg: gg, ok: ggErr == nil, unc: ggUnc, uncOK: ggErr == nil && ggUncErr == nil}
-	<-prevDone
+	for range earlier {
+		<-prevDone
+	}
 	if err := s.emitPredictions(ctx, out, selected, spendModel); err != nil {
+		return err
+	}
+	rec := s.periodTotal(&s.period)
+	err := out.Emit(ctx, schemas.PeriodDayPrediction.Name, rec)
+	rec.Release()
+	if err != nil {
 		return err
 	}
 	if err := s.emitFits(ctx, out, models, selected, reason, ggFit, ggErr, ggUnc, ggUncErr, spend); err != nil {

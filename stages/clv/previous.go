@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/rs/zerolog"
 
@@ -15,10 +16,16 @@ import (
 	"retain/stages/internal/history"
 )
 
-// previous is the night before the run date as a run for that date would
-// fit it on the same input: its own full fit and holdout split, model
-// choice and Gamma-Gamma, with point predictions for its customers.
+// previous is an earlier night as a run for that date would fit it on the
+// same input: its own full fit and holdout split, model choice and
+// Gamma-Gamma, with point predictions for its customers. The stage keeps
+// two: the night before the run date (previous_* columns, model_fit's
+// drift) and the same day of the previous kpis.period (the report's tile).
 type previous struct {
+	// day is the night; periodDay marks the same day of the previous
+	// kpis.period, which nets refunds with NetUptoPeriodDay.
+	day       int32
+	periodDay bool
 	// at is, per customer of the run in id order, the customer's index in
 	// full, or −1 for a customer whose first order is on the run date.
 	at     []int32
@@ -34,6 +41,10 @@ type previous struct {
 	p   btyd.Predictions
 	// has: a purchase model was selected; hasValue: Gamma-Gamma fitted too.
 	has, hasValue bool
+	// customers and total are the night's customers and summed CLV, all
+	// the previous period's day keeps once fitted (see periodTotal).
+	customers int
+	total     float64
 }
 
 type prevFit struct {
@@ -41,37 +52,46 @@ type prevFit struct {
 	err error
 }
 
-// visitPrevious adds the customer as of the previous night: the same
-// inputs a run for that night computes, on net values as that night saw
-// them (refunds dated on the run date left out).
-func (s *stage) visitPrevious(c *history.Customer) {
-	end := s.runDay - 1
+// visitAsOf adds the customer as of night p.day: the same inputs a run for
+// that night computes, on net values as that night saw them (refunds dated
+// after it left out).
+func (s *stage) visitAsOf(p *previous, c *history.Customer) {
+	end := p.day
 	k := c.Upto(end)
+	// Only the previous night is looked up per customer.
 	if k == 0 {
-		s.prev.at = append(s.prev.at, -1)
+		if !p.periodDay {
+			p.at = append(p.at, -1)
+		}
 		return
 	}
-	s.prev.at = append(s.prev.at, int32(len(s.prev.full.Frequency)))
-	s.prev.net = c.NetUpto(s.prev.net[:0], k)
-	x, tx, T, m := btydInputs(c.Days, s.prev.net, k, end)
-	s.prev.full.add(x, tx, T, m)
+	if !p.periodDay {
+		p.at = append(p.at, int32(len(p.full.Frequency)))
+	}
+	if p.periodDay {
+		p.net = c.NetUptoPeriodDay(p.net[:0], k)
+	} else {
+		p.net = c.NetUpto(p.net[:0], k)
+	}
+	x, tx, T, m := btydInputs(c.Days, p.net, k, end)
+	p.full.add(x, tx, T, m)
 	if s.holdout > 0 {
 		calEnd := end - int32(s.holdout)
 		if j := c.Upto(calEnd); j > 0 {
-			x, tx, T, m := btydInputs(c.Days, s.prev.net, j, calEnd)
-			s.prev.cal.add(x, tx, T, m)
-			s.prev.actual = append(s.prev.actual, float64(k-j))
+			x, tx, T, m := btydInputs(c.Days, p.net, j, calEnd)
+			p.cal.add(x, tx, T, m)
+			p.actual = append(p.actual, float64(k-j))
 		}
 	}
 }
 
-// fitPrevious fits the previous night with the model choice of Finish.
-// Parameter uncertainty and intervals are left out: only point predictions
-// and parameters are compared.
-func (s *stage) fitPrevious(candidates []string, log zerolog.Logger) {
-	p := &s.prev
+// fitAsOf fits night p with the model choice of Finish. Parameter
+// uncertainty and intervals are left out: only point predictions and
+// parameters are compared.
+func (s *stage) fitAsOf(p *previous, candidates []string, log zerolog.Logger) {
 	p.fits = map[[2]string]prevFit{}
 	n := len(p.full.Frequency)
+	p.customers = n
 	if n == 0 {
 		return
 	}
@@ -80,7 +100,11 @@ func (s *stage) fitPrevious(candidates []string, log zerolog.Logger) {
 		// Too few customers on the previous night is expected while a
 		// shop is young, and tonight's fit says so already.
 		if !errors.Is(err, ErrTooFewCustomers) && !errors.Is(err, ErrNoRepeatPurchases) {
-			log.Warn().Str("model", model).Err(err).Msg("previous night's fit failed; its previous_* values are left null")
+			if p.periodDay {
+				log.Warn().Str("model", model).Err(err).Msg("the fit as of the same day of the previous period failed; the report's predicted value is not compared with it")
+			} else {
+				log.Warn().Str("model", model).Err(err).Msg("previous night's fit failed; its previous_* values are left null")
+			}
 		}
 	}
 	var models []*fitted
@@ -120,6 +144,17 @@ func (s *stage) fitPrevious(candidates []string, log zerolog.Logger) {
 	o := btyd.PredictOptions{Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: cfg.MonthlyDiscountRate}
 	p.p = btyd.Predict(selected.model, gg, p.full.Customers, p.full.monetary, o)
 	p.has, p.hasValue = true, ggErr == nil
+	if p.periodDay {
+		// The report needs the sum alone: what a run for that day adds up
+		// of customer_segments' predicted_clv, whose nulls (a value that
+		// is not finite) it leaves out, in customer order.
+		for _, v := range p.p.CLV {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				p.total += v
+			}
+		}
+		p.p, p.full, p.cal = btyd.Predictions{}, inputs{}, inputs{}
+	}
 }
 
 // previousValues are customer i's previous_p_alive and previous_predicted_clv
@@ -165,4 +200,22 @@ func appendFloat(fb *array.Float64Builder, v float64, ok bool) {
 	} else {
 		fb.AppendNull()
 	}
+}
+
+// periodTotal is the record of period_day_prediction: what the report of a
+// run for p.day adds up as its predicted value, null when that day's fits
+// made no CLV.
+func (s *stage) periodTotal(p *previous) arrow.Record {
+	t := schemas.PeriodDayPrediction
+	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
+	defer b.Release()
+	b.Field(t.MustIndex("as_of_date")).(*array.Date32Builder).Append(arrow.Date32(p.day))
+	b.Field(t.MustIndex("customers")).(*array.Int64Builder).Append(int64(p.customers))
+	total := b.Field(t.MustIndex("predicted_clv")).(*array.Float64Builder)
+	if p.has && p.hasValue {
+		total.Append(p.total)
+	} else {
+		total.AppendNull()
+	}
+	return b.NewRecord()
 }

@@ -334,6 +334,7 @@ func (s *stage) emitActivity(ctx context.Context, order []slot, out engine.Emitt
 	revenue := b.Field(4).(*array.Float64Builder)
 	refunded := b.Field(5).(*array.Float64Builder)
 	runDateRefunded := b.Field(6).(*array.Float64Builder)
+	periodLater := b.Field(7).(*array.Float64Builder)
 	rows := 0
 	for _, sl := range order {
 		c, k := s.parts[sl.part], sl.k
@@ -341,6 +342,7 @@ func (s *stage) emitActivity(ctx context.Context, order []slot, out engine.Emitt
 			r := c.dayRefund(k, d.day)
 			refunded.Append(r.amount.Float64())
 			runDateRefunded.Append(r.runDate.Float64())
+			periodLater.Append(r.periodLater.Float64())
 			id.Append(c.id(k))
 			appendText(country, c.country(k))
 			date.Append(arrow.Date32(d.day))

@@ -371,6 +371,9 @@ type pendingRefund struct {
 	day      int32
 	amount   float64
 	runDate  float64
+	// periodLater is the part of amount refunded after the same day of
+	// the previous kpis.period.
+	periodLater float64
 }
 
 // dayRefund is what a customer's orders of one day had refunded.
@@ -379,8 +382,10 @@ type dayRefund struct {
 	day      int32
 	orders   int64
 	amount   exactsum.Sum
-	// runDate is the part of amount refunded on the run date.
-	runDate exactsum.Sum
+	// runDate is the part of amount refunded on the run date,
+	// periodLater the part refunded after the same day of the previous
+	// kpis.period.
+	runDate, periodLater exactsum.Sum
 }
 
 // refundTotals are a customer's refunds over all days.
@@ -404,8 +409,9 @@ func (s *stage) addRefunds(rec arrow.Record) {
 	days := col("order_date").(*array.Date32).Date32Values()
 	amounts := col("refunded_amount").(*array.Float64).Float64Values()
 	runDate := col("run_date_refunded_amount").(*array.Float64).Float64Values()
+	later := col("period_day_later_refunded_amount").(*array.Float64).Float64Values()
 	for i := range days {
-		s.refunds = append(s.refunds, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i]})
+		s.refunds = append(s.refunds, pendingRefund{customer: strings.Clone(ids.Value(i)), day: int32(days[i]), amount: amounts[i], runDate: runDate[i], periodLater: later[i]})
 	}
 }
 
@@ -424,7 +430,7 @@ func (c *customers) settleRefunds() error {
 		if _, seen := slices.BinarySearchFunc(c.days(k), p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
 			return fmt.Errorf("%w: customer %q has no used order on day %d", ErrRefundOfUnknownDay, p.customer, p.day)
 		}
-		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: exactsum.Of(p.amount), runDate: exactsum.Of(p.runDate)})
+		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: exactsum.Of(p.amount), runDate: exactsum.Of(p.runDate), periodLater: exactsum.Of(p.periodLater)})
 	}
 	r.pending = nil
 	slices.SortFunc(r.days, func(a, b dayRefund) int {
@@ -439,6 +445,7 @@ func (c *customers) settleRefunds() error {
 			merged[n-1].orders += d.orders
 			merged[n-1].amount.Merge(d.amount)
 			merged[n-1].runDate.Merge(d.runDate)
+			merged[n-1].periodLater.Merge(d.periodLater)
 			continue
 		}
 		merged = append(merged, d)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -13,6 +14,7 @@ import (
 	"retain/stages/actions/actionsconfig"
 	"retain/stages/internal/history"
 	"retain/stages/kpis/kpisconfig"
+	"retain/stages/segments/segmentsconfig"
 )
 
 // Nights the KPI tiles compare: tonight, the previous night and the same
@@ -43,32 +45,37 @@ type changes struct {
 	unit              calendar.Unit
 	churn, activeDays int32
 	nights            [nightCount]nightFigures
-	// predicted values summed tonight and on the previous night; hasPrevious
-	// when the previous night predicted any.
-	predicted, previousPredicted float64
-	hasPrevious                  bool
-	moves                        map[[2]string]int64
+	// predicted values summed tonight, on the previous night and on the
+	// same day of the previous period (clv's period_day_prediction);
+	// hasPrevious when the previous night predicted any, hasPeriod when
+	// that day's fits made a value.
+	predicted, previousPredicted, periodPredicted float64
+	hasPrevious, hasPeriod                        bool
+	moves                                         map[[2]string]int64
+	// tracked counts the nights computed: all of them, or tonight alone
+	// when segments.change_tracking is off.
+	tracked int
 }
 
-func newChanges(runDay int32, jobPeriod string, churnDays int, winback []int) (*changes, error) {
+func newChanges(runDay int32, jobPeriod string, churnDays int, winback []int, tracking bool) (*changes, error) {
 	unit, err := calendar.ParseUnit(jobPeriod)
 	if err != nil {
 		return nil, err
 	}
 	c := &changes{unit: unit, churn: int32(churnDays), activeDays: int32(winback[0]), moves: map[[2]string]int64{}}
-	cur := unit.Start(runDay)
-	prevStart := unit.Start(cur - 1)
-	// The same day of the previous period, or its last day when it is
-	// shorter (31 March → 28 February).
 	c.nights[tonight].day = runDay
 	c.nights[previousNight].day = runDay - 1
-	c.nights[previousPeriod].day = min(prevStart+(runDay-cur), cur-1)
+	c.nights[previousPeriod].day = unit.SameDayBefore(runDay)
 	c.walk.Visit = c.visit
+	c.tracked = nightCount
+	if !tracking {
+		c.tracked = previousNight
+	}
 	return c, nil
 }
 
 func (c *changes) visit(cu *history.Customer) error {
-	for k := range c.nights {
+	for k := range c.tracked {
 		n := &c.nights[k]
 		j := cu.Upto(n.day)
 		if j == 0 {
@@ -125,6 +132,24 @@ func (c *changes) addSegments(rec arrow.Record) {
 	}
 }
 
+func (c *changes) addPeriodPrediction(rec arrow.Record) error {
+	t := schemas.PeriodDayPrediction
+	day := rec.Column(t.MustIndex("as_of_date")).(*array.Date32)
+	v := rec.Column(t.MustIndex("predicted_clv")).(*array.Float64)
+	for i := 0; i < int(rec.NumRows()); i++ {
+		// Both stages derive the day from kpis.period; a mismatch would
+		// compare the tile with another day than the page names.
+		if d := int32(day.Value(i)); d != c.nights[previousPeriod].day {
+			return fmt.Errorf("%s is as of %s, the tiles compare with %s", t.Name,
+				calendar.Date(d).Format("2006-01-02"), calendar.Date(c.nights[previousPeriod].day).Format("2006-01-02"))
+		}
+		if v.IsValid(i) {
+			c.periodPredicted, c.hasPeriod = v.Value(i), true
+		}
+	}
+	return nil
+}
+
 func (c *changes) addTransitions(rec arrow.Record) {
 	t := schemas.SegmentTransitions
 	dim := rec.Column(t.MustIndex("dimension")).(*array.String)
@@ -139,11 +164,17 @@ func (c *changes) addTransitions(rec arrow.Record) {
 }
 
 // tile is one KPI with its changes; an empty change has nothing to compare.
+// The Exact fields are the unrounded figures of tonight, the previous night
+// and the previous period ("" when unknown), written as data attributes so
+// a reader of the page can check a tile against the run of that night.
 type tile struct {
-	Label, Value       string
-	VsNight, VsPeriod  string
-	NightDay, PeriodOn string
+	Label, Value                   string
+	VsNight, VsPeriod              string
+	NightDay, PeriodOn             string
+	Exact, ExactNight, ExactPeriod string
 }
+
+func exact(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func (n nightFigures) rates() (crr, churn float64, ok bool) {
 	if n.start == 0 {
@@ -174,13 +205,19 @@ func (c *changes) tiles(currency string, months int) []tile {
 		v, ok := value(now)
 		t := tile{Label: label, Value: "—"}
 		if ok {
-			t.Value = show(v)
+			t.Value, t.Exact = show(v), exact(v)
 		}
-		if b, okB := value(night); ok && okB && exists(night) {
-			t.VsNight = signed(v-b, diff)
+		if b, okB := value(night); okB && exists(night) {
+			t.ExactNight = exact(b)
+			if ok {
+				t.VsNight = signed(v-b, diff)
+			}
 		}
-		if b, okB := value(period); ok && okB && exists(period) {
-			t.VsPeriod = signed(v-b, diff)
+		if b, okB := value(period); okB && exists(period) {
+			t.ExactPeriod = exact(b)
+			if ok {
+				t.VsPeriod = signed(v-b, diff)
+			}
 		}
 		return t
 	}
@@ -193,9 +230,12 @@ func (c *changes) tiles(currency string, months int) []tile {
 		mk("Retention rate (CRR), period to date", crr, pct, points),
 		mk("Churn rate, period to date", churn, pct, points),
 	}
-	value := tile{Label: fmt.Sprintf("Predicted value, next %d months", months), Value: cash(c.predicted)}
+	value := tile{Label: fmt.Sprintf("Predicted value, next %d months", months), Value: cash(c.predicted), Exact: exact(c.predicted)}
 	if c.hasPrevious {
-		value.VsNight = signed(c.predicted-c.previousPredicted, cash)
+		value.VsNight, value.ExactNight = signed(c.predicted-c.previousPredicted, cash), exact(c.previousPredicted)
+	}
+	if c.hasPeriod {
+		value.VsPeriod, value.ExactPeriod = signed(c.predicted-c.periodPredicted, cash), exact(c.periodPredicted)
 	}
 	out = append(out, value)
 	for i := range out {
@@ -284,5 +324,5 @@ func sortTail(names []string, n int) {
 // changesConfig reads what the tiles need of the job.
 func changesConfig(s *stage) (*changes, error) {
 	k := kpisconfig.Section.Of(s.rc.Job)
-	return newChanges(s.runDay, k.Period, k.ChurnDays, actionsconfig.Of(s.rc.Job).WinbackDays)
+	return newChanges(s.runDay, k.Period, k.ChurnDays, actionsconfig.Of(s.rc.Job).WinbackDays, segmentsconfig.Of(s.rc.Job).ChangeTracking)
 }

@@ -25,6 +25,7 @@ import (
 	"retain/stages/clv/clvconfig"
 	"retain/stages/internal/localday"
 	"retain/stages/kpis/kpisconfig"
+	"retain/stages/segments/segmentsconfig"
 )
 
 //go:embed report.html.tmpl
@@ -38,7 +39,7 @@ func Register(r *night.Registry) error {
 		Artifacts: []string{schemas.ReportDir},
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
 			schemas.CustomerSegments.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name,
-			schemas.CustomerActivity.Name, schemas.SegmentTransitions.Name},
+			schemas.CustomerActivity.Name, schemas.SegmentTransitions.Name, schemas.PeriodDayPrediction.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
 			if err != nil {
@@ -52,7 +53,7 @@ func Register(r *night.Registry) error {
 			}
 			return s, nil
 		},
-	}, night.InputSection, actionsconfig.Section, clvconfig.Section, kpisconfig.Section)
+	}, night.InputSection, actionsconfig.Section, clvconfig.Section, kpisconfig.Section, segmentsconfig.Section)
 }
 
 type segmentRow struct {
@@ -146,6 +147,8 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 		return s.chg.walk.Add(rec)
 	case schemas.SegmentTransitions.Name:
 		s.chg.addTransitions(rec)
+	case schemas.PeriodDayPrediction.Name:
+		return s.chg.addPeriodPrediction(rec)
 	case schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name:
 		s.diag.add(table, rec)
 	case schemas.CustomerSegments.Name:
@@ -204,6 +207,9 @@ type page struct {
 	Transitions              transitionMatrix
 	PreviousNight, PeriodDay string
 	Period                   string
+	// ChangeTracking is segments.change_tracking: off, the tiles show
+	// tonight alone.
+	ChangeTracking bool
 }
 
 func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
@@ -231,6 +237,8 @@ func (s *stage) Finish(_ context.Context, out engine.Emitter) error {
 		PreviousNight: calendar.Date(s.chg.nights[previousNight].day).Format(time.DateOnly),
 		PeriodDay:     calendar.Date(s.chg.nights[previousPeriod].day).Format(time.DateOnly),
 		Period:        kpisconfig.Section.Of(s.rc.Job).Period,
+
+		ChangeTracking: segmentsconfig.Of(s.rc.Job).ChangeTracking,
 	}
 	if p.Customers > 0 {
 		loc := s.rc.Job.Location()

@@ -1,71 +1,23 @@
 package segments
 
-import (
-	"fmt"
-	"slices"
+import "retain/stages/segments/segmentsconfig"
 
-	"retain/config"
+// The segments section is declared in segmentsconfig, which the other
+// stages read segments.change_tracking from; these names keep the stage's
+// own code and its callers short.
+type (
+	// Config is the segments section.
+	Config = segmentsconfig.Config
+	// Rule is one segment rule.
+	Rule = segmentsconfig.Rule
 )
 
-// Config configures customer_segments and segment_summary.
-type Config struct {
-	CAC float64 `yaml:"cac" doc:"The customer acquisition cost subtracted from historical CLV." range:"[0,+Inf)"`
-	// SinceLookbackDays bounds segment_since_date (since.go).
-	SinceLookbackDays int    `yaml:"since_lookback_days" doc:"segment_since_date looks back at most this many nights before the run date; a customer in the same segment on all of them gets the first of them and is_segment_since_capped true." range:"[1,3650]"`
-	Rules             []Rule `yaml:"rules" doc:"Segments named by RFM score ranges; the first matching rule wins and a customer matching none is Other. The default is the R×F grid common in RFM practice, with its Hibernating cell split by recency into Hibernating (R 2) and Lost (R 1); M is not used by default."`
-}
-
-// Rule matches customers whose scores lie in the inclusive ranges.
-type Rule struct {
-	Name string `yaml:"name" doc:"The segment's name, as rfm_segment shows it."`
-	R    [2]int `yaml:"r" doc:"The recency score range [low, high], within 1..5." range:"[1,5]"`
-	F    [2]int `yaml:"f" doc:"The frequency score range [low, high], within 1..5." range:"[1,5]"`
-	M    [2]int `yaml:"m" doc:"The monetary score range [low, high], within 1..5." range:"[1,5]"`
-}
-
-// Matches reports whether scores r, f, m fall in the rule's ranges.
-func (s Rule) Matches(r, f, m int) bool {
-	in := func(v int, rg [2]int) bool { return v >= rg[0] && v <= rg[1] }
-	return in(r, s.R) && in(f, s.F) && in(m, s.M)
-}
-
-// DefaultRules gives every (R, F) pair exactly one of the 11 named segments.
-var DefaultRules = []Rule{
-	{"Champions", [2]int{5, 5}, [2]int{4, 5}, [2]int{1, 5}},
-	{"Loyal Customers", [2]int{3, 4}, [2]int{4, 5}, [2]int{1, 5}},
-	{"Potential Loyalist", [2]int{4, 5}, [2]int{2, 3}, [2]int{1, 5}},
-	{"New Customers", [2]int{5, 5}, [2]int{1, 1}, [2]int{1, 5}},
-	{"Promising", [2]int{4, 4}, [2]int{1, 1}, [2]int{1, 5}},
-	{"Need Attention", [2]int{3, 3}, [2]int{3, 3}, [2]int{1, 5}},
-	{"About To Sleep", [2]int{3, 3}, [2]int{1, 2}, [2]int{1, 5}},
-	{"Can't Lose Them", [2]int{1, 2}, [2]int{5, 5}, [2]int{1, 5}},
-	{"At Risk", [2]int{1, 2}, [2]int{3, 4}, [2]int{1, 5}},
-	{"Hibernating", [2]int{2, 2}, [2]int{1, 2}, [2]int{1, 5}},
-	{"Lost", [2]int{1, 1}, [2]int{1, 2}, [2]int{1, 5}},
-}
-
 // Section is the job file's segments section.
-var Section = config.NewSpec("segments", "RFM segments (customer_segments, segment_summary) and historical CLV.",
-	func() Config {
-		return Config{Rules: slices.Clone(DefaultRules), SinceLookbackDays: DefaultSinceLookbackDays}
-	},
-	func(c *Config, _ config.Env) error {
-		if len(c.Rules) == 0 {
-			return fmt.Errorf("%w: segments.rules: want at least one rule (leave the key out for the default grid)", config.ErrInvalid)
-		}
-		for i, r := range c.Rules {
-			if r.Name == "" {
-				return fmt.Errorf("%w: segments.rules[%d] has no name", config.ErrInvalid, i)
-			}
-			for _, rg := range [][2]int{r.R, r.F, r.M} {
-				if rg[0] > rg[1] {
-					return fmt.Errorf("%w: segments.rules[%d] (%s): ranges must be [low, high] within 1..5", config.ErrInvalid, i, r.Name)
-				}
-			}
-		}
-		return nil
-	})
+var Section = segmentsconfig.Section
+
+// DefaultRules is the default R×F grid.
+var DefaultRules = segmentsconfig.DefaultRules
 
 // DefaultSinceLookbackDays is segments.since_lookback_days unless the job
 // sets it.
-const DefaultSinceLookbackDays = 90
+const DefaultSinceLookbackDays = segmentsconfig.DefaultSinceLookbackDays

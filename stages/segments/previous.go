@@ -256,6 +256,17 @@ type pastSegments struct {
 	capped   []bool
 }
 
+// untracked are the past segments without change tracking: no previous
+// segment, and a run that starts tonight, capped, since no earlier night
+// was looked at.
+func untracked(n int, runDay int32) pastSegments {
+	out := pastSegments{previous: make([]string, n), since: make([]int32, n), capped: make([]bool, n)}
+	for i := range n {
+		out.since[i], out.capped[i] = runDay, true
+	}
+	return out
+}
+
 // segmentHistory computes, per customer, the previous night's segment and
 // the first night of the current run in tonight's segment.
 func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segment []string) (pastSegments, error) {

@@ -31,7 +31,7 @@ func Register(r *night.Registry) error {
 		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name, schemas.CustomerActivity.Name},
 		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name, schemas.SegmentTransitions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			s := &stage{rc: rc, nights: newNights(localday.RunDate(rc), Section.Of(rc.Job).SinceLookbackDays)}
+			s := &stage{rc: rc, nights: newNights(localday.RunDate(rc), Section.Of(rc.Job).SinceLookbackDays), changeTracking: Section.Of(rc.Job).ChangeTracking}
 			s.walk.Visit = s.nights.visit
 			return s, nil
 		},
@@ -51,10 +51,16 @@ type stage struct {
 	joined map[string][]arrow.Record
 	walk   history.Walker
 	nights *nights
+	// changeTracking is segments.change_tracking: without it the activity
+	// is not walked and no earlier night is scored.
+	changeTracking bool
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
 	if table == schemas.CustomerActivity.Name {
+		if !s.changeTracking {
+			return nil
+		}
 		return s.walk.Add(rec)
 	}
 	rec.Retain()
@@ -203,9 +209,12 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	for k := range names {
 		names[k] = segmentOf(rules, int(r[k]), int(f[k]), int(m[k]))
 	}
-	past, err := s.nights.segmentHistory(rules, c, cents, names)
-	if err != nil {
-		return err
+	past := untracked(len(names), s.nights.runDay)
+	if s.changeTracking {
+		var err error
+		if past, err = s.nights.segmentHistory(rules, c, cents, names); err != nil {
+			return err
+		}
 	}
 	moves := newTransitions(rules)
 	pNoPurchase := extraCols[schemas.CustomerPredictions.MustIndex("p_no_purchase")-1].(*array.Float64)
@@ -248,7 +257,9 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			topB.Append(top[k])
 			agg.add(name, valueOr(country, i), valueOr(channel, i), c.orders[k], c.revenue[k], c.net[k], clv, c.daysSince[k])
 			appendChanges(change, k, past, carried, extraCols)
-			moves.add(past.previous[k], name, valueOr(country, i), valueOr(channel, i), c.revenue[k], carried, extraCols, k)
+			if s.changeTracking {
+				moves.add(past.previous[k], name, valueOr(country, i), valueOr(channel, i), c.revenue[k], carried, extraCols, k)
+			}
 		}
 		scores, tailRec, changeRec := extra.NewRecord(), tail.NewRecord(), change.NewRecord()
 		extra.Release()

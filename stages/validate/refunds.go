@@ -15,6 +15,7 @@ import (
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/localday"
 	"retain/stages/internal/quarantine"
+	"retain/stages/kpis/kpisconfig"
 )
 
 // Quarantine reasons of partial refunds (rows with a negative amount), which
@@ -240,7 +241,11 @@ type matchedOrder struct {
 	// runDate is the part of refunded from refunds dated on the run
 	// date, which a run for the night before does not see.
 	runDate float64
-	found   bool
+	// periodLater is the part of refunded from refunds dated after the
+	// same day of the previous kpis.period, which a run for that day does
+	// not see.
+	periodLater float64
+	found       bool
 }
 
 // exceeds reports whether refunded money goes beyond an order's amount by
@@ -299,6 +304,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	slices.SortFunc(order, compareRefunds)
 	loc := v.rc.Job.Location()
 	runDay := localday.RunDate(v.rc)
+	periodDay := kpisconfig.PeriodDayBefore(v.rc.Job, runDay)
 	rows := v.rc.Rows
 	var rejected []*heldRow
 	var reasons []string
@@ -350,6 +356,9 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 		if localday.Of(h.ts, loc) == runDay {
 			m.runDate += m.refunded - before
 		}
+		if localday.Of(h.ts, loc) > periodDay {
+			m.periodLater += m.refunded - before
+		}
 		m.refundedOrig = min(m.refundedOrig+part, m.orig)
 		rows.Used++
 		rows.RefundsUsed++
@@ -368,7 +377,7 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	})
 	for start := 0; start < len(applied); start += batchRows {
 		for _, r := range applied[start:min(start+batchRows, len(applied))] {
-			v.appendRefund(r.customer, r.orderID, r.day, r.m.refunded, r.m.runDate)
+			v.appendRefund(r.customer, r.orderID, r.day, r.m.refunded, r.m.runDate, r.m.periodLater)
 		}
 		if err := emit(ctx, out, schemas.Refunds.Name, v.refundRows); err != nil {
 			return err
@@ -381,11 +390,12 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 const batchRows = 64 * 1024
 
 // appendRefund adds a row to the refunds table.
-func (v *validator) appendRefund(customer, orderID string, day int32, amount, runDate float64) {
+func (v *validator) appendRefund(customer, orderID string, day int32, amount, runDate, periodLater float64) {
 	b := v.refundRows
 	b.Field(0).(*array.StringBuilder).Append(customer)
 	b.Field(1).(*array.StringBuilder).Append(orderID)
 	b.Field(2).(*array.Date32Builder).Append(arrow.Date32(day))
 	b.Field(3).(*array.Float64Builder).Append(amount)
 	b.Field(4).(*array.Float64Builder).Append(runDate)
+	b.Field(5).(*array.Float64Builder).Append(periodLater)
 }

@@ -25,6 +25,7 @@ import (
 	"retain/stages/internal/localday"
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/rules"
+	"retain/stages/kpis/kpisconfig"
 	"retain/stages/validate/validateconfig"
 )
 
@@ -92,7 +93,7 @@ func Register(r *night.Registry, read input.SideInput) error {
 				quarantine: quarantine.NewBuilder(rc.Mem, rc.SnapshotDate),
 			}, nil
 		},
-	}, night.InputSection, validateconfig.Section)
+	}, night.InputSection, validateconfig.Section, kpisconfig.Section)
 }
 
 type validator struct {
@@ -376,7 +377,7 @@ func (v *validator) useOrder(key uint64, oid, cid string, ts int64, amt, orig fl
 			// Refunded on its own day, which the night before sees
 			// only when that day is before the run date: no part is
 			// the run date's alone.
-			v.appendRefund(cid, oid, localday.Of(ts, loc), amt, 0)
+			v.appendRefund(cid, oid, localday.Of(ts, loc), amt, 0, 0)
 		}
 		v.used.add(key, ts, orig, h, v.used.codeOf(currency, has))
 	}

@@ -18,11 +18,22 @@ func (c *Customer) Upto(d int32) int {
 // days as the night before the run date saw them, and returns it: revenue
 // less the refunds made by then. Refunds dated on the run date took their
 // money off on the run date, not on the order's day, so that night does
-// not see them. Only the run date and the night before are known apart;
-// no earlier night is.
+// not see them. Only the run date, the night before and the same day of
+// the previous kpis.period (NetUptoPeriodDay) are known apart; no other
+// night is.
 func (c *Customer) NetUpto(dst []float64, k int) []float64 {
 	for i := range k {
 		dst = append(dst, c.Revenue[i]-(c.Refunded[i]-c.RunDateRefunded[i]))
+	}
+	return dst
+}
+
+// NetUptoPeriodDay is NetUpto for the same day of the previous
+// kpis.period: the refunds dated after that day are left out. Upto of that
+// day gives k.
+func (c *Customer) NetUptoPeriodDay(dst []float64, k int) []float64 {
+	for i := range k {
+		dst = append(dst, c.Revenue[i]-(c.Refunded[i]-c.PeriodDayLaterRefunded[i]))
 	}
 	return dst
 }

@@ -27,6 +27,10 @@ type Customer struct {
 	// RunDateRefunded is the part of Refunded from refunds dated on the
 	// run date, which the night before does not see (see NetUpto).
 	RunDateRefunded []float64
+	// PeriodDayLaterRefunded is the part of Refunded from refunds dated
+	// after the same day of the previous kpis.period, which a run for that
+	// day does not see (see NetUptoPeriodDay).
+	PeriodDayLaterRefunded []float64
 }
 
 // Walker collects activity batches and calls Visit once per customer.
@@ -45,6 +49,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 	revenue := rec.Column(4).(*array.Float64).Float64Values()
 	refunded := rec.Column(5).(*array.Float64).Float64Values()
 	runDateRefunded := rec.Column(6).(*array.Float64).Float64Values()
+	periodLater := rec.Column(7).(*array.Float64).Float64Values()
 	for i := range dates {
 		id := ids.Value(i)
 		if !w.open || id != w.cur.ID {
@@ -56,7 +61,8 @@ func (w *Walker) Add(rec arrow.Record) error {
 					return err
 				}
 			}
-			w.cur = Customer{ID: string([]byte(id)), Days: w.cur.Days[:0], Orders: w.cur.Orders[:0], Revenue: w.cur.Revenue[:0], Refunded: w.cur.Refunded[:0], RunDateRefunded: w.cur.RunDateRefunded[:0]}
+			w.cur = Customer{ID: string([]byte(id)), Days: w.cur.Days[:0], Orders: w.cur.Orders[:0], Revenue: w.cur.Revenue[:0], Refunded: w.cur.Refunded[:0], RunDateRefunded: w.cur.RunDateRefunded[:0],
+				PeriodDayLaterRefunded: w.cur.PeriodDayLaterRefunded[:0]}
 			if country.IsValid(i) {
 				w.cur.Country = country.Value(i)
 			}
@@ -71,6 +77,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 		w.cur.Revenue = append(w.cur.Revenue, revenue[i])
 		w.cur.Refunded = append(w.cur.Refunded, refunded[i])
 		w.cur.RunDateRefunded = append(w.cur.RunDateRefunded, runDateRefunded[i])
+		w.cur.PeriodDayLaterRefunded = append(w.cur.PeriodDayLaterRefunded, periodLater[i])
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"retain/calendar"
 	"retain/config"
 )
 
@@ -29,3 +30,12 @@ var Section = config.NewSpec("kpis", "The retention KPI table.",
 		}
 		return nil
 	})
+
+// PeriodDayBefore is the same day of the previous kpis.period as runDay
+// (calendar.Unit.SameDayBefore): the day the report's tiles compare with,
+// and which the stages behind them compute as of in the same pass.
+func PeriodDayBefore(f *config.File, runDay int32) int32 {
+	// The period was checked against the enum when the file was read.
+	u, _ := calendar.ParseUnit(Section.Of(f).Period)
+	return u.SameDayBefore(runDay)
+}

@@ -1,4 +1,4 @@
-package segments
+package segmentsconfig
 
 import (
 	"errors"
@@ -111,5 +111,26 @@ func TestSectionErrors(t *testing.T) {
 				t.Errorf("err = %v, want ErrInvalid mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestChangeTracking: on unless the file turns it off.
+func TestChangeTracking(t *testing.T) {
+	tests := []struct {
+		yaml string
+		want bool
+	}{
+		{"", true},
+		{"segments: {change_tracking: true}\n", true},
+		{"segments: {change_tracking: false}\n", false},
+	}
+	for _, tt := range tests {
+		f, err := decode(tt.yaml)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Of(f).ChangeTracking; got != tt.want {
+			t.Errorf("%q: change_tracking %v, want %v", tt.yaml, got, tt.want)
+		}
 	}
 }
