@@ -49,9 +49,19 @@ func (m ParetoNBD) logLikelihood(x, tx, T float64) float64 {
 
 // logLikelihoodA0 is logLikelihood given ln A₀.
 func (m ParetoNBD) logLikelihoodA0(x, T, a0 float64) float64 {
+	lead, dead, lsx := m.likelihoodTerms(x, T)
+	return lead + logAddExp(dead, lsx+a0)
+}
+
+// likelihoodTerms are the parts of logLikelihoodA0 that do not depend on
+// recency: lnΓ(r+x) − lnΓ(r) + r ln α + s ln β, −(r+x) ln(α+T) − s ln(β+T)
+// and ln s − ln(r+s+x).
+func (m ParetoNBD) likelihoodTerms(x, T float64) (lead, dead, lsx float64) {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
-	a1 := lgamma(r+x) - lgamma(r) + r*math.Log(alpha) + s*math.Log(beta)
-	return a1 + logAddExp(-(r+x)*math.Log(alpha+T)-s*math.Log(beta+T), math.Log(s)-math.Log(r+s+x)+a0)
+	lead = lgamma(r+x) - lgamma(r) + r*math.Log(alpha) + s*math.Log(beta)
+	dead = -(r+x)*math.Log(alpha+T) - s*math.Log(beta+T)
+	lsx = math.Log(s) - math.Log(r+s+x)
+	return lead, dead, lsx
 }
 
 // paretoData is a data set prepared for repeated Pareto/NBD likelihoods:
@@ -63,6 +73,10 @@ type paretoData struct {
 	px, pt      []float64 // the distinct pairs
 	rowTx, rowT []int32   // row → its pairs
 	terms       []float64 // scratch, per pair
+	// Scratch per pair of what logLikelihoodA0 computes from x or (x, T)
+	// alone: its leading terms, the first argument of its logaddexp (at t
+	// = T) and the x part of its second.
+	lead, dead, lsx []float64
 }
 
 func newParetoData(c Customers) *paretoData {
@@ -82,12 +96,26 @@ func newParetoData(c Customers) *paretoData {
 func (d *paretoData) logLikelihood(m ParetoNBD) float64 {
 	d.terms = slices.Grow(d.terms[:0], len(d.px))[:len(d.px)]
 	terms := d.terms
-	parallel(len(terms), func(p int) { terms[p] = m.a0Term(d.px[p], d.pt[p]) })
+	n := len(d.px)
+	d.lead = slices.Grow(d.lead[:0], n)[:n]
+	d.dead = slices.Grow(d.dead[:0], n)[:n]
+	d.lsx = slices.Grow(d.lsx[:0], n)[:n]
+	lead, dead, lsx := d.lead, d.dead, d.lsx
+	// A row's lgammas and logs depend on its x and T alone, which its
+	// (x, T) pair holds: computed once per pair, with logLikelihoodA0's
+	// own operations, they leave each row a logsubexp and a logaddexp and
+	// every bit as it was.
+	parallel(n, func(p int) {
+		x, t := d.px[p], d.pt[p]
+		terms[p] = m.a0Term(x, t)
+		lead[p], dead[p], lsx[p] = m.likelihoodTerms(x, t)
+	})
 	c := d.c
 	sums := sumChunks(c.Len(), func(lo, hi int) (acc [5]float64) {
 		for i := lo; i < hi; i++ {
-			a0 := a0FromTerms(terms[d.rowTx[i]], terms[d.rowT[i]])
-			acc[0] += c.weight(i) * m.logLikelihoodA0(c.Frequency[i], c.T[i], a0)
+			pt := d.rowT[i]
+			a0 := a0FromTerms(terms[d.rowTx[i]], terms[pt])
+			acc[0] += c.weight(i) * (lead[pt] + logAddExp(dead[pt], lsx[pt]+a0))
 		}
 		return acc
 	})
