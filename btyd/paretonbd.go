@@ -21,6 +21,12 @@ func (m ParetoNBD) logA0(x, tx, T float64) float64 {
 // customers share each value: the batch forms compute it once per distinct
 // pair, with the very operations logA0 uses, so the results agree to the bit.
 func (m ParetoNBD) a0Term(x, t float64) float64 {
+	return m.a0TermLog(x, t, math.Log(max(m.Alpha, m.Beta)+t))
+}
+
+// a0TermLog is a0Term given ln(max(α, β) + t), which callers that have it
+// per distinct t pass in.
+func (m ParetoNBD) a0TermLog(x, t, lnQ float64) float64 {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
 	lo, hi, b := alpha, beta, r+x
 	if alpha >= beta {
@@ -28,7 +34,7 @@ func (m ParetoNBD) a0Term(x, t float64) float64 {
 	}
 	rsx := r + s + x
 	q := hi + t
-	return logHyp2F1(rsx, b, rsx+1, (hi-lo)/q) - rsx*math.Log(q)
+	return logHyp2F1(rsx, b, rsx+1, (hi-lo)/q) - rsx*lnQ
 }
 
 // a0FromTerms is logA0 from its terms at tₓ and T.
@@ -77,6 +83,10 @@ type paretoData struct {
 	// alone: its leading terms, the first argument of its logaddexp (at t
 	// = T) and the x part of its second.
 	lead, dead, lsx []float64
+	// The distinct x and t of the pairs, for what depends on one of them
+	// alone, and scratch per distinct value.
+	xs, ts                table
+	leadX, lsxX, lnA, lnB []float64
 }
 
 func newParetoData(c Customers) *paretoData {
@@ -88,7 +98,8 @@ func newParetoData(c Customers) *paretoData {
 	copy(t, c.Recency)
 	copy(t[n:], c.T)
 	pairs, rows := compress(Customers{Frequency: x, Recency: t, T: t})
-	return &paretoData{c: c, px: pairs.Frequency, pt: pairs.T, rowTx: rows[:n], rowT: rows[n:]}
+	return &paretoData{c: c, px: pairs.Frequency, pt: pairs.T, rowTx: rows[:n], rowT: rows[n:],
+		xs: newTable(pairs.Frequency), ts: newTable(pairs.T)}
 }
 
 // logLikelihood is the summed log-likelihood under m, the same sum in the
@@ -102,13 +113,25 @@ func (d *paretoData) logLikelihood(m ParetoNBD) float64 {
 	d.lsx = slices.Grow(d.lsx[:0], n)[:n]
 	lead, dead, lsx := d.lead, d.dead, d.lsx
 	// A row's lgammas and logs depend on its x and T alone, which its
-	// (x, T) pair holds: computed once per pair, with logLikelihoodA0's
+	// (x, T) pair holds, and most of them on x or T alone: computed once
+	// per distinct x and t and combined per pair with logLikelihoodA0's
 	// own operations, they leave each row a logsubexp and a logaddexp and
 	// every bit as it was.
+	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	lnAlpha, lnBeta, lgR, lnS := math.Log(alpha), math.Log(beta), lgamma(r), math.Log(s)
+	d.leadX = d.xs.apply(d.leadX, func(x float64) float64 { return lgamma(r+x) - lgR + r*lnAlpha + s*lnBeta })
+	d.lsxX = d.xs.apply(d.lsxX, func(x float64) float64 { return lnS - math.Log(r+s+x) })
+	d.lnA = d.ts.apply(d.lnA, func(t float64) float64 { return math.Log(alpha + t) })
+	d.lnB = d.ts.apply(d.lnB, func(t float64) float64 { return math.Log(beta + t) })
 	parallel(n, func(p int) {
 		x, t := d.px[p], d.pt[p]
-		terms[p] = m.a0Term(x, t)
-		lead[p], dead[p], lsx[p] = m.likelihoodTerms(x, t)
+		jx, jt := d.xs.index[p], d.ts.index[p]
+		lnQ := d.lnB[jt]
+		if alpha >= beta {
+			lnQ = d.lnA[jt]
+		}
+		terms[p] = m.a0TermLog(x, t, lnQ)
+		lead[p], dead[p], lsx[p] = d.leadX[jx], -(r+x)*d.lnA[jt]-s*d.lnB[jt], d.lsxX[jx]
 	})
 	c := d.c
 	sums := sumChunks(c.Len(), func(lo, hi int) (acc [5]float64) {
