@@ -195,7 +195,12 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 	var err error
 	ok := false
 	if hess != nil {
-		fit, ok = newton("pareto_nbd", names, start, hess, weight, differenced(f), differencedGradientTol)
+		// Count every pass, the gradients' included.
+		passes := 0
+		counted := func(lp, grad []float64) float64 { passes++; return f(lp, grad) }
+		if fit, ok = newton("pareto_nbd", names, start, hess, weight, differenced(counted), differencedGradientTol); ok {
+			fit.Evaluations = passes
+		}
 	}
 	if !ok {
 		if fit, err = minimize("pareto_nbd", names, start, weight, f, false); err != nil {
