@@ -129,7 +129,8 @@ func FitBGNBD(c Customers) (BGNBD, Fit, error) {
 // fitRAlphaAB fits a model with BG/NBD's parameters (r, α, a, b): BFGS on
 // the analytic gradient over log-parameters. Most of a cold fit is spent
 // far from the optimum, so with many rows it starts from a fit on a slice
-// of them, which gets close for a fraction of the cost.
+// of them, which gets close for a fraction of the cost, and finishes with
+// Newton steps (BFGS again if they cannot).
 func fitRAlphaAB(model string, c Customers, prepare func(Customers) (objective, float64)) ([4]float64, Fit, error) {
 	if err := c.validate(); err != nil {
 		return [4]float64{}, Fit{Model: model}, err

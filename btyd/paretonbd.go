@@ -154,8 +154,10 @@ func (m ParetoNBD) LogLikelihood(c Customers) float64 {
 }
 
 // FitParetoNBD fits Pareto/NBD by maximum likelihood. Its likelihood has no
-// cheap analytic gradient (it runs through ₂F₁), so the search is Nelder-Mead
-// on the compressed customers.
+// cheap analytic gradient (it runs through ₂F₁), so a cold search is
+// Nelder-Mead on the compressed customers; from paretoWarmRows·2 histories
+// on, that search runs on a slice and Newton steps on central-difference
+// gradients finish it (Nelder-Mead again if they cannot).
 //
 // Beyond ParetoMaxRows distinct histories the search runs on a systematic
 // sample of them (weights scaled), which keeps a nightly fit to seconds; the
