@@ -182,3 +182,40 @@ func TestExpectedMatchesPerCustomerCalls(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmFitsSameBitsOnOneAndTwoCPUs runs the fits large enough to end
+// in Newton steps from a warm start (BG/NBD and MBG/NBD from 24k histories,
+// Gamma-Gamma from 50k repeat buyers, Pareto/NBD from 5k) on one CPU and on
+// two: their bits must not differ either.
+func TestWarmFitsSameBitsOnOneAndTwoCPUs(t *testing.T) {
+	c, monetary := simulateGenShop(70_000, 21)
+	cc := Compress(c)
+	spend := RepeatBuyers(c.Frequency, monetary)
+	if cc.Len() < warmStep*coldRows || len(spend.Frequency) < 2*warmRows {
+		t.Fatalf("shop too small to warm-start: %d histories, %d repeat buyers", cc.Len(), len(spend.Frequency))
+	}
+	run := func() []uint64 {
+		var out []float64
+		for _, name := range benchModels {
+			_, f, err := fitPurchaseModel(name, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, f.Params...)
+			out = append(out, f.LogLikelihood)
+		}
+		_, f, err := FitGammaGamma(spend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return floatBits(out, f.Params, []float64{f.LogLikelihood})
+	}
+	procs := runtime.GOMAXPROCS(1)
+	one := run()
+	runtime.GOMAXPROCS(2)
+	two := run()
+	runtime.GOMAXPROCS(procs)
+	if !slices.Equal(one, two) {
+		t.Error("one CPU and two give different bits")
+	}
+}
