@@ -3,6 +3,7 @@ package btyd
 import (
 	"math"
 
+	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/mathext"
 )
 
@@ -105,8 +106,16 @@ func (d *bgnbdData) nll(lp, grad []float64) float64 {
 	return -ll / d.weight
 }
 
-// warmRows is the size of the slice a large fit warms up on.
-const warmRows = 25_000
+// warmRows is the size of the slice a large fit warms up on. That slice,
+// when it has warmStep·coldRows rows or more, warms up in turn on a
+// warmStep-th of itself: BFGS from a cold start then runs on a few thousand
+// rows, and Newton steps carry its estimate to the slice and the slice's
+// to all rows.
+const (
+	warmRows = 25_000
+	warmStep = 8
+	coldRows = 3_000
+)
 
 // FitBGNBD fits BG/NBD by maximum likelihood. Customers may be compressed.
 func FitBGNBD(c Customers) (BGNBD, Fit, error) {
@@ -120,19 +129,37 @@ func FitBGNBD(c Customers) (BGNBD, Fit, error) {
 // fitRAlphaAB fits a model with BG/NBD's parameters (r, α, a, b): BFGS on
 // the analytic gradient over log-parameters. Most of a cold fit is spent
 // far from the optimum, so with many rows it starts from a fit on a slice
-// of them, which gets close for a fraction of the cost.
+// of them, which gets close for a fraction of the cost, and finishes with
+// Newton steps (BFGS again if they cannot).
 func fitRAlphaAB(model string, c Customers, prepare func(Customers) (objective, float64)) ([4]float64, Fit, error) {
 	if err := c.validate(); err != nil {
 		return [4]float64{}, Fit{Model: model}, err
 	}
+	names := []string{"r", "alpha", "a", "b"}
 	start := []float64{1, meanOf(c.T, c) / 10, 1, 1}
-	if k := c.Len() / warmRows; k > 1 {
-		if p, _, err := fitRAlphaAB(model, c.subsample(k), prepare); err == nil {
+	var hess *mat.SymDense
+	k := c.Len() / warmRows
+	if k <= 1 && c.Len() >= warmStep*coldRows {
+		k = warmStep
+	}
+	if k > 1 {
+		sub := c.subsample(k)
+		if p, _, err := fitRAlphaAB(model, sub, prepare); err == nil {
 			start = p[:]
+			// The sample's mean likelihood has nearly the full one's
+			// curvature at nearly its optimum: Newton steps on it finish
+			// the fit in a few passes over every row.
+			subNLL, _ := prepare(sub)
+			hess = objectiveHessian(subNLL, []float64{math.Log(p[0]), math.Log(p[1]), math.Log(p[2]), math.Log(p[3])})
 		}
 	}
 	nll, weight := prepare(c)
-	fit, err := minimize(model, []string{"r", "alpha", "a", "b"}, start, weight, nll, true)
+	if hess != nil {
+		if fit, ok := newton(model, names, start, hess, weight, nll, analyticGradientTol); ok {
+			return [4]float64{fit.Params[0], fit.Params[1], fit.Params[2], fit.Params[3]}, fit, nil
+		}
+	}
+	fit, err := minimize(model, names, start, weight, nll, true)
 	if err != nil {
 		return [4]float64{}, fit, err
 	}

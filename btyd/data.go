@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"sync"
 )
 
 // Sentinel errors; a failed fit wraps one of them with the model and reason.
@@ -92,6 +93,14 @@ func packable(c Customers) bool {
 // out the same, in order of first occurrence, at a fraction of the
 // hashing cost (a Go map's probing and growth were most of a compression).
 func compressPacked(c Customers) (Customers, []int32) {
+	if c.Weight == nil && c.Len() >= parallelCompressRows {
+		return compressPackedParallel(c)
+	}
+	return compressPackedSerial(c)
+}
+
+// compressPackedSerial is compressPacked on one goroutine, for any weights.
+func compressPackedSerial(c Customers) (Customers, []int32) {
 	n := c.Len()
 	size := 1
 	for size < 2*n {
@@ -124,6 +133,103 @@ func compressPacked(c Customers) (Customers, []int32) {
 		out.Weight[j] += c.weight(i)
 		rows[i] = j
 	}
+	return out, rows
+}
+
+// parallelCompressRows is the size from which unweighted rows are
+// compressed by two workers.
+const parallelCompressRows = 1 << 17
+
+// compressPackedParallel is compressPacked for unweighted rows, on two
+// workers that each own the keys of one half of the hash range: each scans
+// every row but hashes only its own keys, recording their first rows and
+// counts; merging the two lists of first rows (both ascending) gives the
+// rows of the output in order of first occurrence, exactly compressPacked's.
+// Weights are counts, which sum exactly in any order, so the output is the
+// same to the bit whatever the number of CPUs.
+func compressPackedParallel(c Customers) (Customers, []int32) {
+	n := c.Len()
+	const parts = 2
+	pack := func(i int) uint64 {
+		return uint64(c.Frequency[i])<<42 | uint64(c.Recency[i])<<21 | uint64(c.T[i])
+	}
+	// A row holds its key's position in its part's list, the second
+	// part's negated (−1 − position), until the merge renumbers it.
+	rows := make([]int32, n)
+	var first [parts][]int32
+	var count [parts][]float64
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := 0
+			for i := range n {
+				if int((pack(i)*0x9e3779b97f4a7c15)>>63) == p {
+					mine++
+				}
+			}
+			size := 1
+			for size < 2*mine {
+				size <<= 1
+			}
+			shift := 64 - uint(bits.Len(uint(size-1)))
+			mask := uint64(size - 1)
+			keys := make([]uint64, size)
+			slot := make([]int32, size)
+			fr, ct := make([]int32, 0, mine/2+1), make([]float64, 0, mine/2+1)
+			for i := range n {
+				k := pack(i)
+				hk := k * 0x9e3779b97f4a7c15
+				if int(hk>>63) != p {
+					continue
+				}
+				h := (hk << 1) >> shift
+				for keys[h] != 0 && keys[h] != k+1 {
+					h = (h + 1) & mask
+				}
+				j := slot[h]
+				if keys[h] == 0 {
+					j = int32(len(fr))
+					keys[h], slot[h] = k+1, j
+					fr, ct = append(fr, int32(i)), append(ct, 0)
+				}
+				ct[j]++
+				if p == 0 {
+					rows[i] = j
+				} else {
+					rows[i] = -1 - j
+				}
+			}
+			first[p], count[p] = fr, ct
+		}()
+	}
+	wg.Wait()
+	m := len(first[0]) + len(first[1])
+	out := Customers{Frequency: make([]float64, m), Recency: make([]float64, m), T: make([]float64, m), Weight: make([]float64, m)}
+	var renumber [parts][]int32
+	for p := range parts {
+		renumber[p] = make([]int32, len(first[p]))
+	}
+	for a, b, j := 0, 0, 0; j < m; j++ {
+		p, at := 0, a
+		if a == len(first[0]) || (b < len(first[1]) && first[1][b] < first[0][a]) {
+			p, at = 1, b
+			b++
+		} else {
+			a++
+		}
+		i := first[p][at]
+		renumber[p][at] = int32(j)
+		out.Frequency[j], out.Recency[j], out.T[j], out.Weight[j] = c.Frequency[i], c.Recency[i], c.T[i], count[p][at]
+	}
+	parallel(n, func(i int) {
+		if v := rows[i]; v >= 0 {
+			rows[i] = renumber[0][v]
+		} else {
+			rows[i] = renumber[1][-1-v]
+		}
+	})
 	return out, rows
 }
 

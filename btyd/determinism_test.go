@@ -1,15 +1,17 @@
 package btyd
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
 	"testing"
 )
 
-// TestCompressPackedMatchesMap holds the packed-key table to the plain map
-// it replaces: the same rows in the same order, the same weights and row
-// map, for shops with and without weights.
+// TestCompressPackedMatchesMap holds the packed-key table, and its
+// two-worker form for unweighted rows, to the plain map they replace: the
+// same rows in the same order, the same weights and row map, for shops with
+// and without weights, on one CPU and two.
 func TestCompressPackedMatchesMap(t *testing.T) {
 	c, _ := simulateGenShop(20_000, 5)
 	weighted := c
@@ -20,14 +22,28 @@ func TestCompressPackedMatchesMap(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		c    Customers
-	}{{"unweighted", c}, {"weighted", weighted}, {"one row", Customers{Frequency: []float64{0}, Recency: []float64{0}, T: []float64{0}}}} {
+	}{{"unweighted", c}, {"weighted", weighted}, {"one row", Customers{Frequency: []float64{0}, Recency: []float64{0}, T: []float64{0}}},
+		{"one history repeated", Customers{Frequency: []float64{3, 3, 3, 3}, Recency: []float64{9, 9, 9, 9}, T: []float64{40, 40, 40, 40}}},
+		{"negative zero kept", Customers{Frequency: []float64{math.Copysign(0, -1), 0, 1}, Recency: []float64{0, 0, 2}, T: []float64{5, 5, 7}}}} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, gotRows := compressPacked(tc.c)
 			type key struct{ x, tx, T float64 }
 			want, wantRows := compressBy(tc.c, func(i int) key { return key{tc.c.Frequency[i], tc.c.Recency[i], tc.c.T[i]} })
-			if !slices.Equal(got.Frequency, want.Frequency) || !slices.Equal(got.Recency, want.Recency) ||
-				!slices.Equal(got.T, want.T) || !slices.Equal(got.Weight, want.Weight) || !slices.Equal(gotRows, wantRows) {
-				t.Fatalf("packed compression differs from the map's: %d rows against %d", got.Len(), want.Len())
+			check := func(how string, got Customers, gotRows []int32) {
+				t.Helper()
+				if !slices.Equal(floatBits(got.Frequency, got.Recency, got.T, got.Weight), floatBits(want.Frequency, want.Recency, want.T, want.Weight)) ||
+					!slices.Equal(gotRows, wantRows) {
+					t.Fatalf("%s compression differs from the map's: %d rows against %d", how, got.Len(), want.Len())
+				}
+			}
+			got, gotRows := compressPackedSerial(tc.c)
+			check("packed", got, gotRows)
+			if tc.c.Weight == nil {
+				for _, procs := range []int{1, 2} {
+					old := runtime.GOMAXPROCS(procs)
+					got, gotRows = compressPackedParallel(tc.c)
+					runtime.GOMAXPROCS(old)
+					check(fmt.Sprintf("parallel on %d CPUs", procs), got, gotRows)
+				}
 			}
 		})
 	}
@@ -164,5 +180,42 @@ func TestExpectedMatchesPerCustomerCalls(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWarmFitsSameBitsOnOneAndTwoCPUs runs the fits large enough to end
+// in Newton steps from a warm start (BG/NBD and MBG/NBD from 24k histories,
+// Gamma-Gamma from 50k repeat buyers, Pareto/NBD from 5k) on one CPU and on
+// two: their bits must not differ either.
+func TestWarmFitsSameBitsOnOneAndTwoCPUs(t *testing.T) {
+	c, monetary := simulateGenShop(70_000, 21)
+	cc := Compress(c)
+	spend := RepeatBuyers(c.Frequency, monetary)
+	if cc.Len() < warmStep*coldRows || len(spend.Frequency) < 2*warmRows {
+		t.Fatalf("shop too small to warm-start: %d histories, %d repeat buyers", cc.Len(), len(spend.Frequency))
+	}
+	run := func() []uint64 {
+		var out []float64
+		for _, name := range benchModels {
+			_, f, err := fitPurchaseModel(name, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, f.Params...)
+			out = append(out, f.LogLikelihood)
+		}
+		_, f, err := FitGammaGamma(spend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return floatBits(out, f.Params, []float64{f.LogLikelihood})
+	}
+	procs := runtime.GOMAXPROCS(1)
+	one := run()
+	runtime.GOMAXPROCS(2)
+	two := run()
+	runtime.GOMAXPROCS(procs)
+	if !slices.Equal(one, two) {
+		t.Error("one CPU and two give different bits")
 	}
 }

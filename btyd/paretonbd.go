@@ -3,6 +3,9 @@ package btyd
 import (
 	"math"
 	"slices"
+
+	"gonum.org/v1/gonum/diff/fd"
+	"gonum.org/v1/gonum/mat"
 )
 
 // ParetoNBD holds fitted Pareto/NBD parameters (Schmittlein, Morrison &
@@ -21,6 +24,12 @@ func (m ParetoNBD) logA0(x, tx, T float64) float64 {
 // customers share each value: the batch forms compute it once per distinct
 // pair, with the very operations logA0 uses, so the results agree to the bit.
 func (m ParetoNBD) a0Term(x, t float64) float64 {
+	return m.a0TermLog(x, t, math.Log(max(m.Alpha, m.Beta)+t))
+}
+
+// a0TermLog is a0Term given ln(max(α, β) + t), which callers that have it
+// per distinct t pass in.
+func (m ParetoNBD) a0TermLog(x, t, lnQ float64) float64 {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
 	lo, hi, b := alpha, beta, r+x
 	if alpha >= beta {
@@ -28,7 +37,7 @@ func (m ParetoNBD) a0Term(x, t float64) float64 {
 	}
 	rsx := r + s + x
 	q := hi + t
-	return logHyp2F1(rsx, b, rsx+1, (hi-lo)/q) - rsx*math.Log(q)
+	return logHyp2F1(rsx, b, rsx+1, (hi-lo)/q) - rsx*lnQ
 }
 
 // a0FromTerms is logA0 from its terms at tₓ and T.
@@ -49,9 +58,19 @@ func (m ParetoNBD) logLikelihood(x, tx, T float64) float64 {
 
 // logLikelihoodA0 is logLikelihood given ln A₀.
 func (m ParetoNBD) logLikelihoodA0(x, T, a0 float64) float64 {
+	lead, dead, lsx := m.likelihoodTerms(x, T)
+	return lead + logAddExp(dead, lsx+a0)
+}
+
+// likelihoodTerms are the parts of logLikelihoodA0 that do not depend on
+// recency: lnΓ(r+x) − lnΓ(r) + r ln α + s ln β, −(r+x) ln(α+T) − s ln(β+T)
+// and ln s − ln(r+s+x).
+func (m ParetoNBD) likelihoodTerms(x, T float64) (lead, dead, lsx float64) {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
-	a1 := lgamma(r+x) - lgamma(r) + r*math.Log(alpha) + s*math.Log(beta)
-	return a1 + logAddExp(-(r+x)*math.Log(alpha+T)-s*math.Log(beta+T), math.Log(s)-math.Log(r+s+x)+a0)
+	lead = lgamma(r+x) - lgamma(r) + r*math.Log(alpha) + s*math.Log(beta)
+	dead = -(r+x)*math.Log(alpha+T) - s*math.Log(beta+T)
+	lsx = math.Log(s) - math.Log(r+s+x)
+	return lead, dead, lsx
 }
 
 // paretoData is a data set prepared for repeated Pareto/NBD likelihoods:
@@ -63,6 +82,14 @@ type paretoData struct {
 	px, pt      []float64 // the distinct pairs
 	rowTx, rowT []int32   // row → its pairs
 	terms       []float64 // scratch, per pair
+	// Scratch per pair of what logLikelihoodA0 computes from x or (x, T)
+	// alone: its leading terms, the first argument of its logaddexp (at t
+	// = T) and the x part of its second.
+	lead, dead, lsx []float64
+	// The distinct x and t of the pairs, for what depends on one of them
+	// alone, and scratch per distinct value.
+	xs, ts                table
+	leadX, lsxX, lnA, lnB []float64
 }
 
 func newParetoData(c Customers) *paretoData {
@@ -74,7 +101,8 @@ func newParetoData(c Customers) *paretoData {
 	copy(t, c.Recency)
 	copy(t[n:], c.T)
 	pairs, rows := compress(Customers{Frequency: x, Recency: t, T: t})
-	return &paretoData{c: c, px: pairs.Frequency, pt: pairs.T, rowTx: rows[:n], rowT: rows[n:]}
+	return &paretoData{c: c, px: pairs.Frequency, pt: pairs.T, rowTx: rows[:n], rowT: rows[n:],
+		xs: newTable(pairs.Frequency), ts: newTable(pairs.T)}
 }
 
 // logLikelihood is the summed log-likelihood under m, the same sum in the
@@ -82,12 +110,38 @@ func newParetoData(c Customers) *paretoData {
 func (d *paretoData) logLikelihood(m ParetoNBD) float64 {
 	d.terms = slices.Grow(d.terms[:0], len(d.px))[:len(d.px)]
 	terms := d.terms
-	parallel(len(terms), func(p int) { terms[p] = m.a0Term(d.px[p], d.pt[p]) })
+	n := len(d.px)
+	d.lead = slices.Grow(d.lead[:0], n)[:n]
+	d.dead = slices.Grow(d.dead[:0], n)[:n]
+	d.lsx = slices.Grow(d.lsx[:0], n)[:n]
+	lead, dead, lsx := d.lead, d.dead, d.lsx
+	// A row's lgammas and logs depend on its x and T alone, which its
+	// (x, T) pair holds, and most of them on x or T alone: computed once
+	// per distinct x and t and combined per pair with logLikelihoodA0's
+	// own operations, they leave each row a logsubexp and a logaddexp and
+	// every bit as it was.
+	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	lnAlpha, lnBeta, lgR, lnS := math.Log(alpha), math.Log(beta), lgamma(r), math.Log(s)
+	d.leadX = d.xs.apply(d.leadX, func(x float64) float64 { return lgamma(r+x) - lgR + r*lnAlpha + s*lnBeta })
+	d.lsxX = d.xs.apply(d.lsxX, func(x float64) float64 { return lnS - math.Log(r+s+x) })
+	d.lnA = d.ts.apply(d.lnA, func(t float64) float64 { return math.Log(alpha + t) })
+	d.lnB = d.ts.apply(d.lnB, func(t float64) float64 { return math.Log(beta + t) })
+	parallel(n, func(p int) {
+		x, t := d.px[p], d.pt[p]
+		jx, jt := d.xs.index[p], d.ts.index[p]
+		lnQ := d.lnB[jt]
+		if alpha >= beta {
+			lnQ = d.lnA[jt]
+		}
+		terms[p] = m.a0TermLog(x, t, lnQ)
+		lead[p], dead[p], lsx[p] = d.leadX[jx], -(r+x)*d.lnA[jt]-s*d.lnB[jt], d.lsxX[jx]
+	})
 	c := d.c
 	sums := sumChunks(c.Len(), func(lo, hi int) (acc [5]float64) {
 		for i := lo; i < hi; i++ {
-			a0 := a0FromTerms(terms[d.rowTx[i]], terms[d.rowT[i]])
-			acc[0] += c.weight(i) * m.logLikelihoodA0(c.Frequency[i], c.T[i], a0)
+			pt := d.rowT[i]
+			a0 := a0FromTerms(terms[d.rowTx[i]], terms[pt])
+			acc[0] += c.weight(i) * (lead[pt] + logAddExp(dead[pt], lsx[pt]+a0))
 		}
 		return acc
 	})
@@ -100,8 +154,10 @@ func (m ParetoNBD) LogLikelihood(c Customers) float64 {
 }
 
 // FitParetoNBD fits Pareto/NBD by maximum likelihood. Its likelihood has no
-// cheap analytic gradient (it runs through ₂F₁), so the search is Nelder-Mead
-// on the compressed customers.
+// cheap analytic gradient (it runs through ₂F₁), so a cold search is
+// Nelder-Mead on the compressed customers; from paretoWarmRows·2 histories
+// on, that search runs on a slice and Newton steps on central-difference
+// gradients finish it (Nelder-Mead again if they cannot).
 //
 // Beyond ParetoMaxRows distinct histories the search runs on a systematic
 // sample of them (weights scaled), which keeps a nightly fit to seconds; the
@@ -115,36 +171,43 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 	if k := c.Len() / ParetoMaxRows; k > 1 {
 		search = c.subsample(k + 1)
 	}
-	var weight float64
-	for i := 0; i < search.Len(); i++ {
-		weight += search.weight(i)
-	}
-	data := newParetoData(search)
-	f := func(lp, _ []float64) float64 {
-		// Shapes beyond maxShape describe rates and lifetimes with no
-		// spread at all; data without heterogeneity drives the search
-		// there, where ₂F₁'s series needs a million terms a customer. The
-		// wall makes such a search end, near it, in seconds.
-		if lp[0] > logMaxShape || lp[2] > logMaxShape {
-			return math.Inf(1)
-		}
-		m := ParetoNBD{math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2]), math.Exp(lp[3])}
-		return -data.logLikelihood(m) / weight
-	}
+	f, weight := paretoObjective(search)
 	scale := meanOf(c.T, c) / 4
 	start := []float64{1, scale, 1, scale}
+	names := []string{"r", "alpha", "s", "beta"}
 	// Nelder-Mead spends most of a cold search far from the optimum; a
 	// search on a slice of the sample gets close for a tenth of the cost.
+	var hess *mat.SymDense
 	if k := search.Len() / paretoWarmRows; k > 1 {
 		// A slice that ran into the shape wall says the data has no spread
 		// to fit; starting there would pin the full search to the wall too.
-		if m, wf, err := FitParetoNBD(search.subsample(k)); err == nil && wf.Converged && max(m.R, m.S) < math.Exp(logMaxShape)/10 {
+		slice := search.subsample(k)
+		if m, wf, err := FitParetoNBD(slice); err == nil && wf.Converged && max(m.R, m.S) < math.Exp(logMaxShape)/10 {
 			start = []float64{m.R, m.Alpha, m.S, m.Beta}
+			// From there Newton steps on the slice's curvature, with
+			// gradients by central differences, finish in a few dozen
+			// evaluations what Nelder-Mead takes hundreds for.
+			sf, _ := paretoObjective(slice)
+			hess = mat.NewSymDense(4, nil)
+			fd.Hessian(hess, func(x []float64) float64 { return sf(x, nil) }, logsOf(start),
+				&fd.Settings{Formula: fd.Central, Step: likelihoodStep})
 		}
 	}
-	fit, err := minimize("pareto_nbd", []string{"r", "alpha", "s", "beta"}, start, weight, f, false)
-	if err != nil {
-		return ParetoNBD{}, fit, err
+	var fit Fit
+	var err error
+	ok := false
+	if hess != nil {
+		// Count every pass, the gradients' included.
+		passes := 0
+		counted := func(lp, grad []float64) float64 { passes++; return f(lp, grad) }
+		if fit, ok = newton("pareto_nbd", names, start, hess, weight, differenced(counted), differencedGradientTol); ok {
+			fit.Evaluations = passes
+		}
+	}
+	if !ok {
+		if fit, err = minimize("pareto_nbd", names, start, weight, f, false); err != nil {
+			return ParetoNBD{}, fit, err
+		}
 	}
 	m := ParetoNBD{fit.Params[0], fit.Params[1], fit.Params[2], fit.Params[3]}
 	if search.Len() != c.Len() {
@@ -154,6 +217,48 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 		}
 	}
 	return m, fit, nil
+}
+
+// paretoObjective is the Pareto/NBD negative mean log-likelihood of c over
+// log-parameters, and c's summed weight.
+func paretoObjective(c Customers) (objective, float64) {
+	var weight float64
+	for i := 0; i < c.Len(); i++ {
+		weight += c.weight(i)
+	}
+	data := newParetoData(c)
+	return func(lp, _ []float64) float64 {
+		// Shapes beyond maxShape describe rates and lifetimes with no
+		// spread at all; data without heterogeneity drives the search
+		// there, where ₂F₁'s series needs a million terms a customer. The
+		// wall makes such a search end, near it, in seconds.
+		if lp[0] > logMaxShape || lp[2] > logMaxShape {
+			return math.Inf(1)
+		}
+		m := ParetoNBD{math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2]), math.Exp(lp[3])}
+		return -data.logLikelihood(m) / weight
+	}, weight
+}
+
+// differenced gives f a gradient by central differences, for a search that
+// needs one where f has none.
+func differenced(f objective) objective {
+	return func(lp, grad []float64) float64 {
+		v := f(lp, nil)
+		if grad != nil {
+			fd.Gradient(grad, func(x []float64) float64 { return f(x, nil) }, lp,
+				&fd.Settings{Formula: fd.Central, Step: gradientStep})
+		}
+		return v
+	}
+}
+
+func logsOf(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Log(x)
+	}
+	return out
 }
 
 // ParetoMaxRows caps the distinct histories a Pareto/NBD search evaluates.

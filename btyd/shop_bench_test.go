@@ -167,7 +167,8 @@ func BenchmarkGenShopCLV1M(b *testing.B) {
 }
 
 // BenchmarkCompress1M compares, in one run, the packed-key table with the
-// Go map it replaced, on the 1M gen-shaped customers.
+// Go map it replaced and the packed table's two-worker form, on the 1M
+// gen-shaped customers.
 func BenchmarkCompress1M(b *testing.B) {
 	c, _ := genShop1M()
 	b.Run("map", func(b *testing.B) {
@@ -178,8 +179,17 @@ func BenchmarkCompress1M(b *testing.B) {
 		}
 	})
 	b.Run("packed", func(b *testing.B) {
+		cpu := cpuTime()
 		for b.Loop() {
-			compressPacked(c)
+			compressPackedSerial(c)
 		}
+		reportCPU(b, cpu)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		cpu := cpuTime()
+		for b.Loop() {
+			compressPackedParallel(c)
+		}
+		reportCPU(b, cpu)
 	})
 }
