@@ -190,6 +190,7 @@ input:
   orders:
     bigquery: {project: shop-analytics, dataset: sales, table: orders, pushdown: %t}
     columns: {order_id: OrderNo, customer_id: Client, order_ts: PlacedAt, amount: Total, currency: Cur, country: Ctry, channel: Chan, status: State}
+  reporting_currency: EUR
 validate: {counted_statuses: [completed, Shipped]}
 clv: {min_customers: 20}
 `, pushdown)
@@ -282,6 +283,12 @@ func shopRows() []string {
 		"('r3', 83, TIMESTAMP '2026-02-11 10:00:00+00', -5, 'EUR', 'DE', 'web', 'completed')",    // before the order
 		"('r3', 83, TIMESTAMP '2026-02-14 10:00:00+00', -2.25, 'EUR', 'DE', 'web', 'cancelled')", // not counted
 		"('r3', 83, TIMESTAMP '2026-02-15 10:00:00+00', -7.75, 'EUR', 'DE', 'web', 'Shipped')",
+		// Orders in another currency are quarantined (unknown_currency),
+		// a code written another way or missing is the reporting one.
+		"('u1', 88, TIMESTAMP '2026-02-20 10:00:00+00', 15, 'USD', 'US', 'web', 'completed')",
+		"('u2', 88, TIMESTAMP '2026-02-21 10:00:00+00', 16, ' eur ', 'US', 'web', 'completed')",
+		"('u3', 89, TIMESTAMP '2026-02-22 10:00:00+00', 17, NULL, 'US', 'app', 'completed')",
+		"('u4', 89, TIMESTAMP '2026-02-23 10:00:00+00', 18, 'eur', 'US', 'app', 'completed')",
 		// Customers folded in SQL whose latest orders tie in time: the
 		// greatest country names theirs, then the greatest channel, null
 		// lowest; the ids put the smaller value later in the table. Their
