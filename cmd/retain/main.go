@@ -153,12 +153,16 @@ func version(*flag.FlagSet) func(stdout, stderr io.Writer) error {
 	}
 }
 
+// newLogger logs to stderr one line per event. Stages log from several
+// goroutines (background stages, fits running beside each other), so the
+// writer is serialised: a file takes concurrent writes whole, but a pipe
+// wrapper or a buffer need not.
 func newLogger(stderr io.Writer) zerolog.Logger {
 	var w io.Writer = stderr
 	if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}
 	}
-	return zerolog.New(w).With().Timestamp().Logger()
+	return zerolog.New(zerolog.SyncWriter(w)).With().Timestamp().Logger()
 }
 
 // jobFlags are the flags run and backfill share.
