@@ -196,7 +196,7 @@ func planWith(rc *night.Context, schema bigquery.Schema) (*RunPlan, error) {
 // rows its result carried. Statistics come from a status call after the
 // read, as the read itself does not fetch them; a failure there costs the
 // numbers, not the night.
-func (r *reader) noteQuery(ctx context.Context, q *Query, j *bigquery.Job, rows int64) {
+func (r *session) noteQuery(ctx context.Context, q *Query, j *bigquery.Job, rows int64) {
 	s := night.QueryStat{Name: q.Name, JobID: j.ID(), Rows: rows}
 	var st *bigquery.JobStatus
 	err := r.opts.RetryPolicy().Do(ctx, r.rc.Log, "query statistics", func() (err error) {
