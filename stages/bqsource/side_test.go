@@ -150,4 +150,3 @@ func sameKeys(keys []string) bool {
 	}
 	return true
 }
-

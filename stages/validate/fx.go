@@ -61,7 +61,7 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 	}
 	// The reader names the input and the file in its errors, visit's
 	// included, so they are returned as they are.
-	err := read(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
+	err := read(ctx, rc, src, schemas.FXRates, schemas.FXRatesRequired, func(rec arrow.Record) error {
 		_, firstRow := input.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
