@@ -124,10 +124,14 @@ func writePlan(b *strings.Builder, p *bqsource.RunPlan, offlineReason string) {
 				fmt.Fprintf(b, "--   not mapped in the job file, so taken to be absent from %s: %s\n", q.Table, strings.Join(absent, ", "))
 			}
 		}
+		schemaOf := whose + " schema"
+		if sides > 0 {
+			schemaOf += "s"
+		}
 		if p.Table != "" {
-			b.WriteString("-- With other types (order_ts a DATE or DATETIME, amount NUMERIC) the SQL differs; with credentials and without --offline the plan reads the table's schema.\n")
+			fmt.Fprintf(b, "-- With other types (order_ts a DATE or DATETIME, amount NUMERIC) the SQL differs; with credentials and without --offline the plan reads %s.\n", schemaOf)
 		} else {
-			b.WriteString("-- With credentials and without --offline the plan reads the tables' schemas.\n")
+			fmt.Fprintf(b, "-- With credentials and without --offline the plan reads %s.\n", schemaOf)
 		}
 	} else {
 		var total int64

@@ -15,13 +15,17 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/rs/zerolog"
 	bq "google.golang.org/api/bigquery/v2"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"retain/jobfile"
+	"retain/night"
 	"retain/pipeline"
 	"retain/stages"
+	"retain/stages/bqsource"
 	"retain/warehouse/bqclient"
 	"retain/warehouse/bqfake"
 )
@@ -260,4 +264,40 @@ func manifest(t *testing.T, root string) pipeline.Manifest {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestPlanDryRunsSideInputs plans the reads of orders, order items and FX
+// rates from the tables' schemas and dry-runs each query on the emulator,
+// which parses and executes it, so SQL BigQuery rejects fails here.
+func TestPlanDryRunsSideInputs(t *testing.T) {
+	c, url := startURL(t)
+	exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, State STRING)")
+	exec(t, c, "CREATE TABLE `shop-analytics.sales.order_lines` (OrderNo STRING, Article STRING, Qty INT64)")
+	exec(t, c, "CREATE TABLE `shop-analytics.finance.rates` (day DATE, currency STRING, rate FLOAT64)")
+	exec(t, c, "INSERT INTO `shop-analytics.sales.order_lines` (OrderNo, Article, Qty) VALUES ('o1', 'mug', 1), ('o1', 'tea', 2)")
+	exec(t, c, "INSERT INTO `shop-analytics.finance.rates` (day, currency, rate) VALUES (DATE '2026-01-01', 'USD', 0.9)")
+	j, err := jobfile.Parse([]byte(sideJobYAML("")), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := night.New(j, "plan", "2026-03-31", nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := bqsource.PlanOnline(context.Background(), rc, bqclient.Options{REST: []option.ClientOption{option.WithEndpoint(url), option.WithoutAuthentication()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, q := range p.Queries {
+		names = append(names, q.Name+" "+q.Table)
+	}
+	want := "orders shop-analytics.sales.orders, order_items shop-analytics.sales.order_lines, fx_rates shop-analytics.finance.rates"
+	if strings.Join(names, ", ") != want || len(p.Estimates) != 3 {
+		t.Fatalf("queries %v with estimates %v, want %s", names, p.Estimates, want)
+	}
+	// The emulator reports result bytes: none for the empty orders table.
+	if p.Estimates[0] != 0 || p.Estimates[1] <= 0 || p.Estimates[2] <= 0 {
+		t.Errorf("estimates %v", p.Estimates)
+	}
 }
