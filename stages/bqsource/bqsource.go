@@ -3,7 +3,8 @@
 // of the run date, its result streamed as Arrow record batches through the
 // BigQuery Storage Read API and emitted exactly as the file reader emits
 // them; or, with pushdown, queries that leave validation and the
-// per-customer daily fold to BigQuery (see Pushdown).
+// per-customer daily fold to BigQuery (see Pushdown). It also reads the side
+// inputs, order items and FX rates, from their tables (see ReadTable).
 package bqsource
 
 import (

@@ -62,7 +62,8 @@ type Warehouse func(ctx context.Context, rc *night.Context) (engine.Stage, error
 // checks orders get, handing each batch to visit. Its errors, visit's
 // included, name the input (input.fx_rates) and the file being read, so
 // the caller adds neither. The extract stage holds the file readers and
-// provides it (extract.ReadAll); a stage that needs a side input is given
+// provides it (extract.SideInputs, which hands BigQuery tables to the
+// warehouse reader); a stage that needs a side input is given
 // one when it is registered, so stages never import each other.
 type SideInput func(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error
 
