@@ -313,7 +313,8 @@ func FuzzParse(f *testing.F) {
 
 // TestExampleJobs loads the job files under jobs/ that users copy, so a
 // change to a section's keys cannot leave one stale; jobs/bigquery.yaml
-// must stay a pushdown read with a BigQuery sink.
+// must read orders, order items and FX rates from BigQuery and have a
+// BigQuery sink.
 func TestExampleJobs(t *testing.T) {
 	paths, err := filepath.Glob("../jobs/*.yaml")
 	if err != nil {
@@ -331,9 +332,12 @@ func TestExampleJobs(t *testing.T) {
 			if filepath.Base(p) != "bigquery.yaml" {
 				return
 			}
-			src := night.InputOf(f).Orders.BigQuery
-			if src == nil || !src.Pushdown || src.Ref().String() != "my-shop-prod.sales.orders" {
-				t.Errorf("orders source = %+v, want a pushdown read of my-shop-prod.sales.orders", src)
+			in := night.InputOf(f)
+			if src := in.Orders.BigQuery; src == nil || src.Ref().String() != "my-shop-prod.sales.orders" {
+				t.Errorf("orders source = %+v, want my-shop-prod.sales.orders", src)
+			}
+			if in.OrderItems == nil || in.OrderItems.BigQuery == nil || in.FXRates == nil || in.FXRates.BigQuery == nil {
+				t.Errorf("order items %+v and FX rates %+v, want both from BigQuery", in.OrderItems, in.FXRates)
 			}
 			if sink := *bqsink.Section.Of(f); sink == nil || sink.Ref("customer_segments").String() != "my-shop-prod.retain.retain_customer_segments" {
 				t.Errorf("sink = %+v", sink)

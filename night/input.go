@@ -27,7 +27,7 @@ type Input struct {
 // Source is one input table: local files by default, or a BigQuery table.
 type Source struct {
 	Path            string            `yaml:"path" doc:"One file, a folder (every file in it with the format's extension) or a glob; relative paths resolve against the job file."`
-	BigQuery        *BigQuerySource   `yaml:"bigquery" doc:"Reads the table from BigQuery instead of files (orders only)."`
+	BigQuery        *BigQuerySource   `yaml:"bigquery" doc:"Reads the table from BigQuery instead of files."`
 	Format          string            `yaml:"format" doc:"File format; empty means by file extension." enum:"|parquet|csv"`
 	Columns         map[string]string `yaml:"columns" doc:"Maps canonical column names (see retain schema) to the shop's own; unmapped canonical names are looked up as they are."`
 	TimestampFormat string            `yaml:"timestamp_format" doc:"A Go time layout for text timestamps that the built-in layouts (RFC 3339, 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD', 'YYYYMMDD') do not cover."`
@@ -47,15 +47,16 @@ type CSVOptions struct {
 	MaxMalformedShare float64  `yaml:"max_malformed_share" doc:"Share of a file's records that may be malformed (quarantined as malformed_row) before the file fails the run. FX rates fail on any malformed record." range:"[0,1]"`
 }
 
-// BigQuerySource reads input.orders from a BigQuery table or view. Only the
-// mapped columns and the rows up to the end of the run date are read.
+// BigQuerySource reads an input from a BigQuery table or view. Only the
+// mapped columns are read, and of orders only the rows up to the end of the
+// run date.
 type BigQuerySource struct {
 	Project         string `yaml:"project" doc:"The project that runs (and pays for) the jobs and holds the table."`
 	Location        string `yaml:"location" doc:"The dataset's location, e.g. EU or europe-west3; empty lets BigQuery infer it."`
 	CredentialsFile string `yaml:"credentials_file" doc:"A service-account key file, relative to the job file; empty means Application Default Credentials. Its contents are never logged."`
-	Dataset         string `yaml:"dataset" doc:"The dataset of the orders table."`
-	Table           string `yaml:"table" doc:"The orders table, or a view over it."`
-	Pushdown        bool   `yaml:"pushdown" doc:"Validates the orders and folds them into per-customer daily activity in BigQuery, so only those rows (and rejected rows) come back. Needs typed columns (order_ts a TIMESTAMP, DATETIME or DATE, amount a number) and no fx_rates, order_items or timestamp_format."`
+	Dataset         string `yaml:"dataset" doc:"The dataset of the table."`
+	Table           string `yaml:"table" doc:"The table, or a view over it."`
+	Pushdown        bool   `yaml:"pushdown" doc:"Orders only: validates the orders and folds them into per-customer daily activity in BigQuery, so only those rows (and rejected rows) come back. Needs typed columns (order_ts a TIMESTAMP, DATETIME or DATE, amount a number) and no fx_rates, order_items or timestamp_format."`
 }
 
 // Ref is the source table.
@@ -77,10 +78,16 @@ func checkInput(in *Input, env config.Env) error {
 	if bq := in.Orders.BigQuery; bq != nil && bq.Pushdown && (in.FXRates != nil || in.OrderItems != nil || in.Orders.TimestampFormat != "") {
 		return fmt.Errorf("%w: input.orders.bigquery.pushdown works without fx_rates, order_items and timestamp_format", config.ErrInvalid)
 	}
-	if in.FXRates != nil {
-		if in.FXRates.BigQuery != nil {
-			return fmt.Errorf("%w: input.fx_rates: only input.orders can be read from BigQuery", config.ErrInvalid)
+	// Pushdown belongs to the orders read; a side input is read whole.
+	for _, s := range []struct {
+		where string
+		src   *Source
+	}{{"input.order_items", in.OrderItems}, {"input.fx_rates", in.FXRates}} {
+		if s.src != nil && s.src.BigQuery != nil && s.src.BigQuery.Pushdown {
+			return fmt.Errorf("%w: %s.bigquery.pushdown: only input.orders can be pushed down", config.ErrInvalid, s.where)
 		}
+	}
+	if in.FXRates != nil {
 		if err := in.FXRates.check("input.fx_rates", schemas.FXRates, env); err != nil {
 			return err
 		}
@@ -97,9 +104,6 @@ func checkInput(in *Input, env config.Env) error {
 		return fmt.Errorf("%w: input.reporting_currency %q is not an ISO 4217 currency code", config.ErrInvalid, c)
 	}
 	if in.OrderItems != nil {
-		if in.OrderItems.BigQuery != nil {
-			return fmt.Errorf("%w: input.order_items: only input.orders can be read from BigQuery", config.ErrInvalid)
-		}
 		if err := in.OrderItems.check("input.order_items", schemas.OrderItems, env); err != nil {
 			return err
 		}
@@ -164,7 +168,7 @@ func (s *Source) SourceColumn(canonical string) string {
 }
 
 // OverrideInput points the inputs at a folder (also when the job reads
-// orders from BigQuery): orders at DIR/orders (a folder, or orders.parquet /
+// them from BigQuery): orders at DIR/orders (a folder, or orders.parquet /
 // orders.csv), order items and FX rates likewise.
 func OverrideInput(f *config.File, dir string) error {
 	if abs, err := filepath.Abs(dir); err == nil {
@@ -176,11 +180,13 @@ func OverrideInput(f *config.File, dir string) error {
 	if in.OrderItems != nil {
 		items := *in.OrderItems
 		items.Path = tablePath(dir, schemas.OrderItems.Name)
+		items.BigQuery = nil
 		in.OrderItems = &items
 	}
 	if in.FXRates != nil {
 		fx := *in.FXRates
 		fx.Path = tablePath(dir, schemas.FXRates.Name)
+		fx.BigQuery = nil
 		in.FXRates = &fx
 	}
 	return InputSection.Set(f, in)

@@ -79,8 +79,10 @@ func TestInputErrors(t *testing.T) {
 		{"fx rates without a currency", "name: n\ninput: {orders: {path: o}, fx_rates: {path: r}}\n", "input.reporting_currency must be a 3-letter currency code when fx_rates is set"},
 		{"long currency", "name: n\ninput: {orders: {path: o}, reporting_currency: EURO}\n", `input.reporting_currency "EURO": want a 3-letter currency code`},
 		{"unknown currency", "name: n\ninput: {orders: {path: o}, reporting_currency: EUX}\n", `input.reporting_currency "EUX" is not an ISO 4217 currency code`},
-		{"items from BigQuery", "name: n\ninput: {orders: {path: o}, order_items: {bigquery: {project: p, dataset: d, table: t}}}\n", "input.order_items: only input.orders can be read from BigQuery"},
-		{"fx rates from BigQuery", "name: n\ninput: {orders: {path: o}, fx_rates: {bigquery: {project: p, dataset: d, table: t}}, reporting_currency: EUR}\n", "input.fx_rates: only input.orders can be read from BigQuery"},
+		{"items pushed down", "name: n\ninput: {orders: {path: o}, order_items: {bigquery: {project: my-shop-prod, dataset: d, table: t, pushdown: true}}}\n", "input.order_items.bigquery.pushdown: only input.orders can be pushed down"},
+		{"fx rates pushed down", "name: n\ninput: {orders: {path: o}, fx_rates: {bigquery: {project: my-shop-prod, dataset: d, table: t, pushdown: true}}, reporting_currency: EUR}\n", "input.fx_rates.bigquery.pushdown: only input.orders can be pushed down"},
+		{"items column injection", "name: n\ninput: {orders: {path: o}, order_items: {bigquery: {project: my-shop-prod, dataset: d, table: t}, columns: {sku: 'a` b'}}}\n", "input.order_items.columns.sku"},
+		{"fx rates bad table", "name: n\ninput: {orders: {path: o}, fx_rates: {bigquery: {project: my-shop-prod, dataset: d, table: 'x`y'}}, reporting_currency: EUR}\n", "input.fx_rates.bigquery"},
 		{"tiny row groups", base + "output: {row_group_rows: 10}\n", "output.row_group_rows: 10 is out of range"},
 	}
 	for _, tt := range tests {
@@ -155,6 +157,40 @@ func TestBigQuerySource(t *testing.T) {
 	}
 	if got := in.Orders.SourceColumn("order_id"); got != "OrderNo" {
 		t.Errorf("--input dropped the column mapping: order_id = %s", got)
+	}
+}
+
+// TestBigQuerySideInputs: order items and FX rates may be BigQuery tables
+// too, and --input switches them to files with the orders.
+func TestBigQuerySideInputs(t *testing.T) {
+	src := bqInput + `  order_items:
+    bigquery: {project: my-shop-prod, dataset: sales, table: order_lines}
+    columns: {order_id: OrderNo, sku: Article}
+  fx_rates:
+    bigquery: {project: my-shop-prod, dataset: finance, table: rates}
+  reporting_currency: EUR
+`
+	f, err := decode(src, "/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := InputOf(f)
+	if in.OrderItems.BigQuery.Ref().String() != "my-shop-prod.sales.order_lines" || in.FXRates.BigQuery.Ref().String() != "my-shop-prod.finance.rates" {
+		t.Fatalf("items %+v, rates %+v", in.OrderItems.BigQuery, in.FXRates.BigQuery)
+	}
+	dir := t.TempDir()
+	if err := OverrideInput(f, dir); err != nil {
+		t.Fatal(err)
+	}
+	in = InputOf(f)
+	if in.OrderItems.BigQuery != nil || in.FXRates.BigQuery != nil {
+		t.Fatal("--input must switch every input to local files")
+	}
+	if want := filepath.Join(dir, "fx_rates.*"); in.FXRates.Path != want {
+		t.Errorf("fx_rates path = %s, want %s", in.FXRates.Path, want)
+	}
+	if got := in.OrderItems.SourceColumn("sku"); got != "Article" {
+		t.Errorf("--input dropped the column mapping: sku = %s", got)
 	}
 }
 

@@ -52,6 +52,9 @@ var FXRates = Table{
 	},
 }
 
+// FXRatesRequired lists the FXRates columns a job must map: all of them.
+var FXRatesRequired = []string{"date", "currency", "rate_to_reporting"}
+
 // OrderItemsRequired lists the OrderItems columns a job must map.
 var OrderItemsRequired = []string{"order_id", "sku"}
 

@@ -24,7 +24,7 @@ import (
 
 // Options configure stages that talk to other systems.
 type Options struct {
-	// BigQuery adds client options for reading orders from BigQuery.
+	// BigQuery adds client options for reading inputs from BigQuery.
 	BigQuery bqclient.Options
 }
 
@@ -35,8 +35,8 @@ func RegisterAll(r *night.Registry) error { return RegisterAllWith(r, Options{})
 func RegisterAllWith(r *night.Registry, o Options) error {
 	return errors.Join(
 		extract.Register(r, bqsource.New(o.BigQuery)),
-		validate.Register(r, extract.ReadAll),
-		extract.RegisterItems(r),
+		validate.Register(r, extract.SideInputs(bqsource.ReadTable(o.BigQuery))),
+		extract.RegisterItems(r, bqsource.ReadTable(o.BigQuery)),
 		affinity.Register(r),
 		customersummary.Register(r),
 		clv.Register(r),

@@ -42,7 +42,7 @@ func plan(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "-- retain plan: job %s, run date %s: orders before %s\n", j.Name, rc.RunDateString(), rc.WindowEnd.Format("2006-01-02 15:04")+" "+j.Timezone)
-		if night.InputOf(j).Orders.BigQuery == nil {
+		if !bqsource.ReadsBigQuery(rc) {
 			b.WriteString("-- input.orders is read from files: the run issues no BigQuery query.\n")
 		} else {
 			why := "--offline"
@@ -83,16 +83,56 @@ func writePlan(b *strings.Builder, p *bqsource.RunPlan, offlineReason string) {
 	if p.Pushdown {
 		read = "pushdown"
 	}
-	fmt.Fprintf(b, "-- source %s, %s: %d %s\n", p.Table, read, len(p.Queries), plural(len(p.Queries), "query", "queries"))
+	// A side input's query names its table; the orders' name p.Table.
+	side := func(q *bqsource.Query) bool { return q.Table != "" && q.Table != p.Table }
+	sides := 0
+	for _, q := range p.Queries {
+		if side(q) {
+			sides++
+		}
+	}
+	orders := len(p.Queries) - sides
+	if p.Table == "" {
+		b.WriteString("-- input.orders is read from files.\n")
+	} else {
+		fmt.Fprintf(b, "-- source %s, %s: %d %s\n", p.Table, read, orders, plural(orders, "query", "queries"))
+	}
+	for _, q := range p.Queries {
+		if side(q) {
+			fmt.Fprintf(b, "-- input.%s from %s, read whole: 1 query\n", q.Name, q.Table)
+		}
+	}
 	if p.Estimates == nil {
-		fmt.Fprintf(b, "-- BigQuery not asked (%s): no estimates, and the table's column types are assumed:\n", offlineReason)
+		whose := "the table's"
+		if sides > 0 {
+			whose = "the tables'"
+		}
+		fmt.Fprintf(b, "-- BigQuery not asked (%s): no estimates, and %s column types are assumed:\n", offlineReason, whose)
+		table := p.Table
 		for _, a := range p.Assumed {
+			if a.Table != table {
+				table = a.Table
+				fmt.Fprintf(b, "--   in %s:\n", table)
+			}
 			fmt.Fprintf(b, "--   %s %s (%s)\n", a.Source, sqlType(a.Type), a.Column)
 		}
 		if len(p.Absent) > 0 {
 			fmt.Fprintf(b, "--   not mapped in the job file, so taken to be absent: %s\n", strings.Join(p.Absent, ", "))
 		}
-		b.WriteString("-- With other types (order_ts a DATE or DATETIME, amount NUMERIC) the SQL differs; with credentials and without --offline the plan reads the table's schema.\n")
+		for _, q := range p.Queries {
+			if absent := p.SideAbsent[q.Table]; side(q) && len(absent) > 0 {
+				fmt.Fprintf(b, "--   not mapped in the job file, so taken to be absent from %s: %s\n", q.Table, strings.Join(absent, ", "))
+			}
+		}
+		schemaOf := whose + " schema"
+		if sides > 0 {
+			schemaOf += "s"
+		}
+		if p.Table != "" {
+			fmt.Fprintf(b, "-- With other types (order_ts a DATE or DATETIME, amount NUMERIC) the SQL differs; with credentials and without --offline the plan reads %s.\n", schemaOf)
+		} else {
+			fmt.Fprintf(b, "-- With credentials and without --offline the plan reads %s.\n", schemaOf)
+		}
 	} else {
 		var total int64
 		for _, e := range p.Estimates {

@@ -34,13 +34,15 @@ output: {path: out}
 validate: {counted_statuses: [completed]}
 `
 
-// TestPlanGolden prints the plan of a plain job and of jobs/bigquery.yaml
-// (pushdown, with a sink) from the job file alone; -update rewrites the
+// TestPlanGolden prints the plan of a plain job, of a pushdown job with a
+// sink, and of jobs/bigquery.yaml (orders, items and FX rates from
+// BigQuery, with a sink) from the job file alone; -update rewrites the
 // goldens, which must then be read line by line.
 func TestPlanGolden(t *testing.T) {
 	tests := []struct{ name, job string }{
 		{"plain", writeJob(t, plainJob)},
-		{"pushdown", "../../jobs/bigquery.yaml"},
+		{"pushdown", "testdata/plan/pushdown.yaml"},
+		{"bigquery", "../../jobs/bigquery.yaml"},
 		{"files", writeJob(t, sinkJob)},
 	}
 	for _, tt := range tests {
@@ -169,7 +171,7 @@ func TestPlanWithoutCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("testdata/plan/pushdown.sql")
+	want, err := os.ReadFile("testdata/plan/bigquery.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

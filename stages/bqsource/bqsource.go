@@ -3,7 +3,8 @@
 // of the run date, its result streamed as Arrow record batches through the
 // BigQuery Storage Read API and emitted exactly as the file reader emits
 // them; or, with pushdown, queries that leave validation and the
-// per-customer daily fold to BigQuery (see Pushdown).
+// per-customer daily fold to BigQuery (see Pushdown). It also reads the side
+// inputs, order items and FX rates, from their tables (see ReadTable).
 package bqsource
 
 import (
@@ -48,13 +49,18 @@ func New(opts bqclient.Options) input.Warehouse {
 	}
 }
 
-type reader struct {
-	engine.BaseStage
+// session is an open connection to one source table's project.
+type session struct {
 	rc     *night.Context
 	cfg    *night.BigQuerySource
 	client *bigquery.Client
 	opts   bqclient.Options
-	query  *Query
+}
+
+type reader struct {
+	engine.BaseStage
+	session
+	query *Query
 	// pushdown is set when the job pushes validation and the fold down.
 	pushdown *Pushdown
 }
@@ -67,16 +73,12 @@ func newReader(ctx context.Context, rc *night.Context, opts bqclient.Options) (*
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{rc: rc, cfg: cfg, client: c, opts: opts}
-	var md *bigquery.TableMetadata
+	r := &reader{session: session{rc: rc, cfg: cfg, client: c, opts: opts}}
 	ref := cfg.Ref()
-	err = opts.RetryPolicy().Do(ctx, rc.Log, "read table schema", func() (err error) {
-		md, err = c.DatasetInProject(ref.Project, ref.Dataset).Table(ref.Table).Metadata(ctx)
-		return err
-	})
+	md, err := r.metadata(ctx)
 	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	if r.query, err = Plan(rc, md.Schema); err != nil {
 		c.Close()
@@ -95,10 +97,26 @@ func newReader(ctx context.Context, rc *night.Context, opts bqclient.Options) (*
 // Close releases the client and its connections.
 func (r *reader) Close(context.Context) error { return r.client.Close() }
 
+// metadata reads the source table's schema.
+func (s *session) metadata(ctx context.Context) (*bigquery.TableMetadata, error) {
+	var md *bigquery.TableMetadata
+	ref := s.cfg.Ref()
+	err := s.opts.RetryPolicy().Do(ctx, s.rc.Log, "read table schema", func() (err error) {
+		md, err = s.client.DatasetInProject(ref.Project, ref.Dataset).Table(ref.Table).Metadata(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	return md, nil
+}
+
 // Query is the SQL that reads orders, with its parameters.
 type Query struct {
 	// Name names the query in `retain plan` and the manifest.
-	Name   string
+	Name string
+	// Table is the table it reads, project.dataset.table.
+	Table  string
 	SQL    string
 	Params []bigquery.QueryParameter
 	// Columns are the canonical names selected, in order.
@@ -123,51 +141,26 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]*bigquery.FieldSchema{}
-	var have []string
-	for _, f := range schema {
-		byName[f.Name] = f
-		have = append(have, f.Name)
+	cols, err := mapColumns(src, schemas.Orders, schemas.OrdersRequired, schema)
+	if err != nil {
+		return nil, err
 	}
-	q := &Query{Name: QueryOrders, types: map[string]bigquery.FieldType{}}
+	q := &Query{Name: QueryOrders, Table: ref.String(), types: map[string]bigquery.FieldType{}}
 	var sel []string
 	var where, orderID string
-	for _, c := range schemas.Orders.Columns {
-		col := src.SourceColumn(c.Name)
-		f, ok := byName[col]
-		if !ok {
-			if slices.Contains(schemas.OrdersRequired, c.Name) {
-				return nil, input.MissingColumn(ref.String(), c.Name, col, have)
-			}
-			continue
+	for _, c := range cols {
+		sel = append(sel, c.quoted+" AS "+c.alias)
+		q.names = append(q.names, c.alias)
+		q.Columns = append(q.Columns, c.canonical)
+		q.types[c.canonical] = c.typ
+		if c.canonical == "order_id" {
+			orderID = c.quoted
 		}
-		t, err := arrowType(f)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s column %q: %w", ErrSchema, ref, col, err)
-		}
-		if err := input.CheckType(ref.String(), c.Name, col, t); err != nil {
-			return nil, err
-		}
-		qcol, err := bqident.QuoteColumn(col)
-		if err != nil {
-			return nil, err
-		}
-		alias, err := bqident.QuoteColumn(c.Name)
-		if err != nil {
-			return nil, err
-		}
-		sel = append(sel, qcol+" AS "+alias)
-		q.names = append(q.names, alias)
-		q.Columns = append(q.Columns, c.Name)
-		q.types[c.Name] = f.Type
-		if c.Name == "order_id" {
-			orderID = qcol
-		}
-		if c.Name == "order_ts" {
-			if p, ok := windowEnd(rc, f.Type); ok {
+		if c.canonical == "order_ts" {
+			if p, ok := windowEnd(rc, c.typ); ok {
 				// Rows without a timestamp are read so validate can
 				// quarantine them.
-				where = " WHERE " + qcol + " IS NULL OR " + qcol + " < @window_end"
+				where = " WHERE " + c.quoted + " IS NULL OR " + c.quoted + " < @window_end"
 				q.Params = append(q.Params, p)
 			}
 		}
@@ -179,6 +172,55 @@ func Plan(rc *night.Context, schema bigquery.Schema) (*Query, error) {
 	q.Columns = append(q.Columns, input.SharedOrderID)
 	q.SQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + from + where
 	return q, nil
+}
+
+// mappedColumn is a canonical column found in the source table.
+type mappedColumn struct {
+	canonical string
+	// quoted is the table's column, alias the canonical name, both quoted.
+	quoted, alias string
+	typ           bigquery.FieldType
+}
+
+// mapColumns finds t's canonical columns in a source table with schema, in
+// t's order, with the checks a file's columns get: a required column must
+// be there, and every column found must convert to its canonical type.
+func mapColumns(src *night.Source, t schemas.Table, required []string, schema bigquery.Schema) ([]mappedColumn, error) {
+	ref := src.BigQuery.Ref()
+	byName := map[string]*bigquery.FieldSchema{}
+	var have []string
+	for _, f := range schema {
+		byName[f.Name] = f
+		have = append(have, f.Name)
+	}
+	var cols []mappedColumn
+	for _, c := range t.Columns {
+		col := src.SourceColumn(c.Name)
+		f, ok := byName[col]
+		if !ok {
+			if slices.Contains(required, c.Name) {
+				return nil, input.MissingColumn(ref.String(), c.Name, col, have)
+			}
+			continue
+		}
+		at, err := arrowType(f)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s column %q: %w", ErrSchema, ref, col, err)
+		}
+		if err := input.CheckType(ref.String(), c.Name, col, at); err != nil {
+			return nil, err
+		}
+		qcol, err := bqident.QuoteColumn(col)
+		if err != nil {
+			return nil, err
+		}
+		alias, err := bqident.QuoteColumn(c.Name)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, mappedColumn{canonical: c.Name, quoted: qcol, alias: alias, typ: f.Type})
+	}
+	return cols, nil
 }
 
 // windowEnd is the first instant after the run date as a value of the
@@ -248,7 +290,7 @@ func (r *reader) Finish(ctx context.Context, out engine.Emitter) error {
 
 // read runs q and hands each Arrow batch of its result, with the planned
 // columns, to visit, which must not keep it.
-func (r *reader) read(ctx context.Context, q *Query, visit func(arrow.Record) error) error {
+func (r *session) read(ctx context.Context, q *Query, visit func(arrow.Record) error) error {
 	// Cancelling stops the client's stream readers when a later stage
 	// fails before the result is drained.
 	ctx, cancel := context.WithCancel(ctx)

@@ -37,22 +37,29 @@ func (p *Pushdown) Queries() []*Query { return []*Query{&p.Counts, &p.Raw, &p.Da
 // Assumed is a source column whose BigQuery type a plan made without the
 // table's schema had to assume.
 type Assumed struct {
+	// Table is the source table, project.dataset.table.
+	Table string
 	// Column is the canonical name, Source the table's column.
 	Column, Source string
 	Type           bigquery.FieldType
 }
 
-// RunPlan is every query a run of the job issues to read its orders.
+// RunPlan is every query a run of the job issues to read its inputs: the
+// orders' first, then order items', then FX rates' (each Query names its
+// table).
 type RunPlan struct {
-	// Table is the source table, project.dataset.table.
+	// Table is the orders table, project.dataset.table; empty when orders
+	// are read from files.
 	Table    string
 	Pushdown bool
-	// Assumed lists the column types assumed when the table's schema was
-	// not read; Absent the optional columns then taken to be missing.
-	// Both are empty when the plan used the table's schema.
-	Assumed []Assumed
-	Absent  []string
-	Queries []*Query
+	// Assumed lists the column types assumed when the tables' schemas
+	// were not read; Absent the optional columns then taken to be missing
+	// (of orders; SideAbsent of the side inputs, by table). All are empty
+	// when the plan used the tables' schemas.
+	Assumed    []Assumed
+	Absent     []string
+	SideAbsent map[string][]string
+	Queries    []*Query
 	// Estimates are the dry runs' bytes processed, one per query; nil
 	// when BigQuery was not asked.
 	Estimates []int64
@@ -62,26 +69,56 @@ type RunPlan struct {
 // that a caller can plan from the job file alone instead.
 var ErrNoCredentials = errors.New("no Google credentials")
 
-// AssumedSchema is the source table's schema as far as the job file tells:
+// AssumedSchema is the orders table's schema as far as the job file tells:
 // the required columns and the optional ones the job maps, each typed as
 // the BigQuery type closest to its canonical type (order_ts TIMESTAMP,
 // amount FLOAT64, ids and texts STRING). Optional columns the job does not
 // map are taken to be absent, since only the table could say otherwise.
 func AssumedSchema(rc *night.Context) (bigquery.Schema, []Assumed, []string) {
-	src := &night.InputOf(rc.Job).Orders
+	return assumedSchema(&night.InputOf(rc.Job).Orders, schemas.Orders, schemas.OrdersRequired)
+}
+
+// assumedSchema is AssumedSchema for any input table.
+func assumedSchema(src *night.Source, t schemas.Table, required []string) (bigquery.Schema, []Assumed, []string) {
 	var schema bigquery.Schema
 	var assumed []Assumed
 	var absent []string
-	for _, c := range schemas.Orders.Columns {
-		if _, mapped := src.Columns[c.Name]; !mapped && !slices.Contains(schemas.OrdersRequired, c.Name) {
+	for _, c := range t.Columns {
+		if _, mapped := src.Columns[c.Name]; !mapped && !slices.Contains(required, c.Name) {
 			absent = append(absent, c.Name)
 			continue
 		}
-		t := assumedType(c.Type)
-		schema = append(schema, &bigquery.FieldSchema{Name: src.SourceColumn(c.Name), Type: t})
-		assumed = append(assumed, Assumed{Column: c.Name, Source: src.SourceColumn(c.Name), Type: t})
+		typ := assumedType(c.Type)
+		schema = append(schema, &bigquery.FieldSchema{Name: src.SourceColumn(c.Name), Type: typ})
+		assumed = append(assumed, Assumed{Table: src.BigQuery.Ref().String(), Column: c.Name, Source: src.SourceColumn(c.Name), Type: typ})
 	}
 	return schema, assumed, absent
+}
+
+// sideInput is a side input the run reads from BigQuery.
+type sideInput struct {
+	src      *night.Source
+	table    schemas.Table
+	required []string
+}
+
+// sideInputs are the job's side inputs read from BigQuery, in the order
+// the plan lists them.
+func sideInputs(rc *night.Context) []sideInput {
+	in := night.InputOf(rc.Job)
+	var sides []sideInput
+	if s := in.OrderItems; s != nil && s.BigQuery != nil {
+		sides = append(sides, sideInput{s, schemas.OrderItems, schemas.OrderItemsRequired})
+	}
+	if s := in.FXRates; s != nil && s.BigQuery != nil {
+		sides = append(sides, sideInput{s, schemas.FXRates, schemas.FXRatesRequired})
+	}
+	return sides
+}
+
+// ReadsBigQuery reports whether a run of the job issues any query.
+func ReadsBigQuery(rc *night.Context) bool {
+	return night.InputOf(rc.Job).Orders.BigQuery != nil || len(sideInputs(rc)) > 0
 }
 
 func assumedType(t arrow.DataType) bigquery.FieldType {
@@ -103,44 +140,96 @@ func assumedType(t arrow.DataType) bigquery.FieldType {
 // PlanOffline plans the run's queries from the job file alone, with the
 // column types AssumedSchema assumes.
 func PlanOffline(rc *night.Context) (*RunPlan, error) {
-	schema, assumed, absent := AssumedSchema(rc)
-	p, err := planWith(rc, schema)
-	if err != nil {
-		return nil, err
+	p := &RunPlan{}
+	if cfg := night.InputOf(rc.Job).Orders.BigQuery; cfg != nil {
+		schema, assumed, absent := AssumedSchema(rc)
+		if err := p.addOrders(rc, schema); err != nil {
+			return nil, err
+		}
+		p.Assumed, p.Absent = assumed, absent
 	}
-	p.Assumed, p.Absent = assumed, absent
+	for _, s := range sideInputs(rc) {
+		schema, assumed, absent := assumedSchema(s.src, s.table, s.required)
+		q, err := PlanTable(s.src, s.table, s.required, schema)
+		if err != nil {
+			return nil, fmt.Errorf("input.%s: %w", s.table.Name, err)
+		}
+		p.Queries = append(p.Queries, q)
+		p.Assumed = append(p.Assumed, assumed...)
+		if len(absent) > 0 {
+			if p.SideAbsent == nil {
+				p.SideAbsent = map[string][]string{}
+			}
+			p.SideAbsent[q.Table] = absent
+		}
+	}
+	if len(p.Queries) == 0 {
+		return nil, errNoQuery
+	}
 	return p, nil
 }
 
-// PlanOnline reads the source table's schema, plans the run's queries as
+var errNoQuery = errors.New("no input is read from BigQuery: the run issues no query")
+
+// PlanOnline reads each source table's schema, plans the run's queries as
 // the run does, and dry-runs each for BigQuery's estimate of the bytes it
 // processes (what on-demand pricing bills). A dry run is free and reads no
 // data. It wraps ErrNoCredentials when no credentials are found.
 func PlanOnline(ctx context.Context, rc *night.Context, opts bqclient.Options) (*RunPlan, error) {
-	cfg := night.InputOf(rc.Job).Orders.BigQuery
+	p := &RunPlan{}
+	if cfg := night.InputOf(rc.Job).Orders.BigQuery; cfg != nil {
+		err := planOnline(ctx, rc, cfg, opts, p, func(schema bigquery.Schema) ([]*Query, error) {
+			if err := p.addOrders(rc, schema); err != nil {
+				return nil, err
+			}
+			return p.Queries, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range sideInputs(rc) {
+		err := planOnline(ctx, rc, s.src.BigQuery, opts, p, func(schema bigquery.Schema) ([]*Query, error) {
+			q, err := PlanTable(s.src, s.table, s.required, schema)
+			if err != nil {
+				return nil, fmt.Errorf("input.%s: %w", s.table.Name, err)
+			}
+			p.Queries = append(p.Queries, q)
+			return []*Query{q}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(p.Queries) == 0 {
+		return nil, errNoQuery
+	}
+	return p, nil
+}
+
+// planOnline reads one source table's schema, plans its queries with plan
+// and adds each one's dry-run estimate to p.
+func planOnline(ctx context.Context, rc *night.Context, cfg *night.BigQuerySource, opts bqclient.Options, p *RunPlan, plan func(bigquery.Schema) ([]*Query, error)) error {
 	c, err := bqclient.Open(ctx, bqclient.Connection{Project: cfg.Project, Location: cfg.Location, CredentialsFile: cfg.CredentialsFile}, opts)
 	if err != nil {
 		// The auth library has no sentinel for it, only this text.
 		if strings.Contains(err.Error(), "could not find default credentials") {
-			return nil, fmt.Errorf("%w: %w", ErrNoCredentials, err)
+			return fmt.Errorf("%w: %w", ErrNoCredentials, err)
 		}
-		return nil, err
+		return err
 	}
 	defer c.Close()
-	ref := cfg.Ref()
-	var md *bigquery.TableMetadata
-	err = opts.RetryPolicy().Do(ctx, rc.Log, "read table schema", func() (err error) {
-		md, err = c.DatasetInProject(ref.Project, ref.Dataset).Table(ref.Table).Metadata(ctx)
+	s := &session{rc: rc, cfg: cfg, client: c, opts: opts}
+	md, err := s.metadata(ctx)
+	if err != nil {
 		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	p, err := planWith(rc, md.Schema)
+	qs, err := plan(md.Schema)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, q := range p.Queries {
+	ref := cfg.Ref()
+	for _, q := range qs {
 		var bytes int64
 		err := opts.RetryPolicy().Do(ctx, rc.Log, "dry run", func() error {
 			bq := c.Query(q.SQL)
@@ -162,41 +251,39 @@ func PlanOnline(ctx context.Context, rc *night.Context, opts bqclient.Options) (
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: dry run of query %s: %w", ref, q.Name, err)
+			return fmt.Errorf("%s: dry run of query %s: %w", ref, q.Name, err)
 		}
 		p.Estimates = append(p.Estimates, bytes)
 	}
-	return p, nil
+	return nil
 }
 
-// planWith plans the queries the reader issues for a table with schema.
-func planWith(rc *night.Context, schema bigquery.Schema) (*RunPlan, error) {
+// addOrders plans the queries the orders reader issues for a table with
+// schema.
+func (p *RunPlan) addOrders(rc *night.Context, schema bigquery.Schema) error {
 	cfg := night.InputOf(rc.Job).Orders.BigQuery
-	if cfg == nil {
-		return nil, errors.New("input.orders is not read from BigQuery: the run issues no query")
-	}
-	p := &RunPlan{Table: cfg.Ref().String(), Pushdown: cfg.Pushdown}
+	p.Table, p.Pushdown = cfg.Ref().String(), cfg.Pushdown
 	if cfg.Pushdown {
 		pd, err := PlanPushdown(rc, schema)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		p.Queries = pd.Queries()
-		return p, nil
+		p.Queries = append(p.Queries, pd.Queries()...)
+		return nil
 	}
 	q, err := Plan(rc, schema)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	p.Queries = q.Queries()
-	return p, nil
+	p.Queries = append(p.Queries, q.Queries()...)
+	return nil
 }
 
 // noteQuery records a finished query job in the run's ledger; rows are the
 // rows its result carried. Statistics come from a status call after the
 // read, as the read itself does not fetch them; a failure there costs the
 // numbers, not the night.
-func (r *reader) noteQuery(ctx context.Context, q *Query, j *bigquery.Job, rows int64) {
+func (r *session) noteQuery(ctx context.Context, q *Query, j *bigquery.Job, rows int64) {
 	s := night.QueryStat{Name: q.Name, JobID: j.ID(), Rows: rows}
 	var st *bigquery.JobStatus
 	err := r.opts.RetryPolicy().Do(ctx, r.rc.Log, "query statistics", func() (err error) {

@@ -82,6 +82,57 @@ func TestQueriesListEveryQuery(t *testing.T) {
 	}
 }
 
+// TestPlanOfflineSideInputs: items and FX rates read from BigQuery add one
+// query each, after the orders', with their assumed types and absent
+// columns; with orders from files only theirs are planned.
+func TestPlanOfflineSideInputs(t *testing.T) {
+	const sides = `  order_items:
+    bigquery: {project: shop-analytics, dataset: sales, table: lines}
+    columns: {sku: Article}
+  fx_rates:
+    bigquery: {project: shop-analytics, dataset: finance, table: rates}
+  reporting_currency: EUR
+`
+	for _, tt := range []struct {
+		name, job string
+		queries   []string
+	}{
+		{"orders too", strings.Replace(jobWith(false), "input:\n", "input:\n"+sides, 1), []string{QueryOrders, "order_items", "fx_rates"}},
+		{"orders from files", "name: t\ninput:\n  orders: {path: o.csv}\n" + sides, []string{"order_items", "fx_rates"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := PlanOffline(planContext(t, tt.job))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, q := range p.Queries {
+				names = append(names, q.Name)
+			}
+			if !slices.Equal(names, tt.queries) {
+				t.Fatalf("queries %v, want %v", names, tt.queries)
+			}
+			items, fx := p.Queries[len(names)-2], p.Queries[len(names)-1]
+			if items.SQL != "SELECT `order_id` AS `order_id`, `Article` AS `sku` FROM `shop-analytics.sales.lines`" ||
+				fx.SQL != "SELECT `date` AS `date`, `currency` AS `currency`, `rate_to_reporting` AS `rate_to_reporting` FROM `shop-analytics.finance.rates`" {
+				t.Errorf("SQL\n%s\n%s", items.SQL, fx.SQL)
+			}
+			if a := p.SideAbsent["shop-analytics.sales.lines"]; !slices.Equal(a, []string{"quantity", "unit_price"}) {
+				t.Errorf("absent from items %v", a)
+			}
+			var fxTypes []string
+			for _, a := range p.Assumed {
+				if a.Table == "shop-analytics.finance.rates" {
+					fxTypes = append(fxTypes, a.Column+" "+string(a.Type))
+				}
+			}
+			if !slices.Equal(fxTypes, []string{"date DATE", "currency STRING", "rate_to_reporting FLOAT"}) {
+				t.Errorf("FX types %v", fxTypes)
+			}
+		})
+	}
+}
+
 func TestPlanOffline(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -98,10 +149,11 @@ func TestPlanOffline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			const o = "shop-analytics.sales.orders"
 			want := []Assumed{
-				{"order_id", "OrderNo", bigquery.StringFieldType}, {"customer_id", "customer_id", bigquery.StringFieldType},
-				{"order_ts", "PlacedAt", bigquery.TimestampFieldType}, {"amount", "amount", bigquery.FloatFieldType},
-				{"status", "State", bigquery.StringFieldType},
+				{o, "order_id", "OrderNo", bigquery.StringFieldType}, {o, "customer_id", "customer_id", bigquery.StringFieldType},
+				{o, "order_ts", "PlacedAt", bigquery.TimestampFieldType}, {o, "amount", "amount", bigquery.FloatFieldType},
+				{o, "status", "State", bigquery.StringFieldType},
 			}
 			if !slices.Equal(p.Assumed, want) {
 				t.Errorf("assumed %v, want %v", p.Assumed, want)

@@ -159,7 +159,7 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 		}
 		return out
 	}
-	p := &Pushdown{Counts: Query{Name: QueryCounts}, Raw: Query{Name: QueryRaw}, Days: Query{Name: QueryDays}}
+	p := &Pushdown{Counts: Query{Name: QueryCounts, Table: q.Table}, Raw: Query{Name: QueryRaw, Table: q.Table}, Days: Query{Name: QueryDays, Table: q.Table}}
 	p.Counts.SQL = with + "SELECT COUNTIF(NOT _raw) AS folded, COUNTIF(NOT _raw AND " + counted + ") AS used, " +
 		"COUNTIF(NOT _raw AND NOT " + counted + ") AS excluded FROM routed"
 	p.Counts.Columns = []string{"folded", "used", "excluded"}

@@ -26,15 +26,23 @@ import (
 
 // RegisterItems adds the stage that reads input.order_items. The engine
 // starts it after validation, since product affinity, which reads its
-// batches, needs validation's used orders before the first item.
-func RegisterItems(r *night.Registry) error {
+// batches, needs validation's used orders before the first item. wh reads
+// the items when the job file names a BigQuery table (nil: such jobs fail).
+func RegisterItems(r *night.Registry, wh input.SideInput) error {
 	return r.Register(night.Spec{
 		Name:    "extract_items",
-		Doc:     "Reads input.order_items, when configured, after every order has been validated.",
+		Doc:     "Reads input.order_items (files or a BigQuery table), when configured, after every order has been validated.",
 		Outputs: []string{schemas.RawItems, schemas.Quarantine.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
-			if night.InputOf(rc.Job).OrderItems == nil {
+			src := night.InputOf(rc.Job).OrderItems
+			if src == nil {
 				return engine.BaseStage{}, nil
+			}
+			if src.BigQuery != nil {
+				if wh == nil {
+					return nil, fmt.Errorf("%w: input.order_items.bigquery", ErrNoWarehouse)
+				}
+				return &warehouseItems{rc: rc, src: src, read: wh}, nil
 			}
 			r, err := newReader(rc, night.InputOf(rc.Job).OrderItems, schemas.OrderItems, schemas.OrderItemsRequired)
 			if err != nil {
@@ -44,6 +52,61 @@ func RegisterItems(r *night.Registry) error {
 			return r, nil
 		},
 	}, night.InputSection)
+}
+
+// warehouseItems reads input.order_items from a warehouse table and emits
+// its batches as the file reader does.
+type warehouseItems struct {
+	engine.BaseStage
+	rc   *night.Context
+	src  *night.Source
+	read input.SideInput
+}
+
+// Finish reads the table whole; it holds the items to having rows as the
+// file reader does.
+func (w *warehouseItems) Finish(ctx context.Context, out engine.Emitter) error {
+	var rows int64
+	err := w.read(ctx, w.rc, w.src, schemas.OrderItems, schemas.OrderItemsRequired, func(rec arrow.Record) error {
+		rows += rec.NumRows()
+		w.rc.Items.Read += rec.NumRows()
+		source, firstRow := input.SourceOf(rec)
+		return input.Emit(ctx, out, schemas.RawItems, rec, source, firstRow)
+	})
+	if err != nil {
+		return err // named by the reader
+	}
+	if used := w.rc.Rows.Used; rows == 0 && used > 0 {
+		return fmt.Errorf("%w: input.order_items: bigquery://%s holds no rows while %d orders are used; product_affinity would be empty", ErrNoRows, w.src.BigQuery.Ref(), used)
+	}
+	return nil
+}
+
+// SideInputs returns the input.SideInput a stage reads side inputs with:
+// ReadAll for files, wh for a BigQuery table (nil: such jobs fail). Either
+// way a side input without rows fails with ErrNoRows.
+func SideInputs(wh input.SideInput) input.SideInput {
+	return func(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
+		if src.BigQuery == nil {
+			return ReadAll(ctx, rc, src, t, required, visit)
+		}
+		where := "input." + t.Name
+		if wh == nil {
+			return fmt.Errorf("%w: %s.bigquery", ErrNoWarehouse, where)
+		}
+		var rows int64
+		err := wh(ctx, rc, src, t, required, func(rec arrow.Record) error {
+			rows += rec.NumRows()
+			return visit(rec)
+		})
+		if err != nil {
+			return err // named by the reader
+		}
+		if rows == 0 && ctx.Err() == nil {
+			return fmt.Errorf("%s: %w: bigquery://%s holds no rows", where, ErrNoRows, src.BigQuery.Ref())
+		}
+		return nil
+	}
 }
 
 // sideInput names the side input a reader's error is about, and keeps a

@@ -1,9 +1,11 @@
 package validate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -20,6 +22,10 @@ import (
 // the job converts none of them: summing yen and dollars would misstate
 // every money column without a trace.
 var ErrMixedCurrencies = errors.New("orders in several currencies and no conversion")
+
+// ErrConflictingRates fails a run whose FX rates give one currency two
+// different rates for the same day.
+var ErrConflictingRates = errors.New("conflicting FX rates")
 
 // ReasonUnknownCurrency quarantines an order whose currency has no rate on
 // or before its order date, so no amount is used unconverted.
@@ -55,7 +61,7 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 	}
 	// The reader names the input and the file in its errors, visit's
 	// included, so they are returned as they are.
-	err := read(ctx, rc, src, schemas.FXRates, []string{"date", "currency", "rate_to_reporting"}, func(rec arrow.Record) error {
+	err := read(ctx, rc, src, schemas.FXRates, schemas.FXRatesRequired, func(rec arrow.Record) error {
 		_, firstRow := input.SourceOf(rec)
 		date := tsAccessor(column(rec, "date"), r.loc, src.TimestampFormat)
 		code := textAccessor(column(rec, "currency"))
@@ -65,6 +71,11 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 			c, s2 := code(i)
 			v, s3 := rate(i)
 			if s1 != ok || s2 != ok || s3 != ok || !(v > 0) || math.IsInf(v, 1) || strings.TrimSpace(c) == "" {
+				if firstRow == input.NoRow {
+					// A warehouse row has no position: name it by its values.
+					return fmt.Errorf("fx rate row (date %s, currency %q, rate %s): need a date, a currency and a positive rate",
+						column(rec, "date").ValueStr(i), c, column(rec, "rate_to_reporting").ValueStr(i))
+				}
 				return fmt.Errorf("fx rate row %d: need a date, a currency and a positive rate", firstRow+int64(i))
 			}
 			k := strings.ToUpper(strings.TrimSpace(c))
@@ -80,8 +91,26 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("input.fx_rates: %w", err)
 	}
-	for _, pts := range r.byCode {
-		slices.SortStableFunc(pts, func(a, b ratePoint) int { return int(a.day - b.day) })
+	// Rows may come in any order (a warehouse table has none), so the
+	// points are sorted by their values, and two different rates for one
+	// currency and day fail: which one the shop meant cannot be told from
+	// the rows, and picking either by arrival would change amounts between
+	// reruns. The same rate twice is one point.
+	for _, code := range slices.Sorted(maps.Keys(r.byCode)) {
+		pts := r.byCode[code]
+		slices.SortFunc(pts, func(a, b ratePoint) int {
+			if a.day != b.day {
+				return cmp.Compare(a.day, b.day)
+			}
+			return cmp.Compare(a.rate, b.rate)
+		})
+		for i := 1; i < len(pts); i++ {
+			if pts[i].day == pts[i-1].day && pts[i].rate != pts[i-1].rate {
+				return nil, fmt.Errorf("input.fx_rates: %w: %s has two rates for %s (%g and %g); keep one", ErrConflictingRates,
+					code, time.Unix(int64(pts[i].day)*86400, 0).UTC().Format(time.DateOnly), pts[i-1].rate, pts[i].rate)
+			}
+		}
+		r.byCode[code] = slices.CompactFunc(pts, func(a, b ratePoint) bool { return a.day == b.day })
 	}
 	return r, nil
 }
@@ -96,7 +125,7 @@ func (r *rates) convert(amount float64, currency string, hasCurrency bool, order
 	}
 	pts := r.byCode[code]
 	day := localday.Of(orderUS, r.loc)
-	// The last point on or before the order day; a later duplicate day wins.
+	// The last point on or before the order day (days are unique).
 	i, _ := slices.BinarySearchFunc(pts, day+1, func(p ratePoint, d int32) int { return int(p.day - d) })
 	if i == 0 {
 		return 0, false

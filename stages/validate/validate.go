@@ -60,7 +60,7 @@ const (
 var ErrNoSharedOrderID = errors.New("raw orders without " + input.SharedOrderID)
 
 // Register adds the validate stage; read reads input.fx_rates when the job
-// converts currencies (extract.ReadAll in a full run).
+// converts currencies (extract.SideInputs in a full run: files or BigQuery).
 func Register(r *night.Registry, read input.SideInput) error {
 	return r.Register(night.Spec{
 		Name:     "validate",

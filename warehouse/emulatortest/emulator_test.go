@@ -42,7 +42,7 @@ func startURL(t *testing.T) (*bigquery.Client, string) {
 	if err := srv.SetLogLevel(server.LogLevelError); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Load(server.StructSource(types.NewProject(project, types.NewDataset("sales"), types.NewDataset("retain")))); err != nil {
+	if err := srv.Load(server.StructSource(types.NewProject(project, types.NewDataset("sales"), types.NewDataset("retain"), types.NewDataset("finance")))); err != nil {
 		t.Fatal(err)
 	}
 	ts := srv.TestServer()

@@ -62,7 +62,8 @@ type Warehouse func(ctx context.Context, rc *night.Context) (engine.Stage, error
 // checks orders get, handing each batch to visit. Its errors, visit's
 // included, name the input (input.fx_rates) and the file being read, so
 // the caller adds neither. The extract stage holds the file readers and
-// provides it (extract.ReadAll); a stage that needs a side input is given
+// provides it (extract.SideInputs, which hands BigQuery tables to the
+// warehouse reader); a stage that needs a side input is given
 // one when it is registered, so stages never import each other.
 type SideInput func(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error
 
@@ -78,10 +79,16 @@ func EmitOrders(ctx context.Context, rc *night.Context, out engine.Emitter, rec 
 // Emit emits rec as table, tagged with where its first row came from, as
 // SourceOf reads it back.
 func Emit(ctx context.Context, out engine.Emitter, table string, rec arrow.Record, source string, firstRow int64) error {
-	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
-	tagged := array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
+	tagged := Tag(rec, source, firstRow)
 	defer tagged.Release()
 	return out.Emit(ctx, table, tagged)
+}
+
+// Tag returns rec tagged with where its first row came from, as SourceOf
+// reads it back; the caller releases it.
+func Tag(rec arrow.Record, source string, firstRow int64) arrow.Record {
+	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
+	return array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
 }
 
 // SourceOf returns where a raw batch came from: the source (file path or
