@@ -24,8 +24,8 @@ run: build
 ## reading the output (types, and SQL cross-checks on CDNOW)
 test:
 	$(GO) vet ./...
-	$(GO) test -race ./...
-	$(GO) test ./e2e/
+	$(GO) test -race -timeout 30m ./...
+	$(GO) test -timeout 30m ./e2e/
 	$(PYTHON) scripts/check_dag.py
 	bash scripts/duckdb/run.sh
 

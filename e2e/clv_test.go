@@ -137,6 +137,11 @@ func TestCDNOWModelsFromRawOrders(t *testing.T) {
 
 // TestHoldoutAndAutoSelection runs a generated shop with a 90-day holdout.
 func TestHoldoutAndAutoSelection(t *testing.T) {
+	if raceEnabled {
+		// Its fits of 3,000 customers are numerics on one goroutine each,
+		// minutes under the race detector; the plain pass checks them.
+		t.Skip("numerics only: checked in the plain pass")
+	}
 	shop, out := t.TempDir(), t.TempDir()
 	if _, err := synth.Generate(synth.Options{Dir: shop, Customers: 3000, EndDate: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Seed: 5}); err != nil {
 		t.Fatal(err)

@@ -39,6 +39,12 @@ func TestGolden(t *testing.T) {
 	for _, jobFile := range cases {
 		dir := filepath.Dir(jobFile)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			// CDNOW master is 70k orders and its fits take minutes under
+			// the race detector; the plain pass checks it, and the small
+			// cases run the same goroutines.
+			if raceEnabled && filepath.Base(dir) == "cdnow_master" {
+				t.Skip("full-size case: checked in the plain pass")
+			}
 			out := runCase(t, dir, t.TempDir())
 			date := readRunDate(t, dir)
 			expDir := filepath.Join(dir, "expected")
