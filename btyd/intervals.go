@@ -282,8 +282,9 @@ type intervalWork struct {
 	logs       *logTable // shared by all workers, read only
 	TsAt, txAt []int32   // Ts and tx positions in logs
 	// Pareto/NBD's ₂F₁ terms of P(alive): recency-major and group-major,
-	// per draw.
-	a0Tx, a0T []float64
+	// per draw; eTx is exp(a0Tx − a0Max), a0Max the largest a0Tx of the
+	// unit's recencies per draw.
+	a0Tx, a0T, eTx, a0Max []float64
 }
 
 type recencyAt struct {
@@ -293,7 +294,7 @@ type recencyAt struct {
 
 func newIntervalWork(k, horizons int) *intervalWork {
 	return &intervalWork{k: k, e: make([]float64, horizons), buf: make([]float64, k), direct: make([]bool, k),
-		pd: make([]float64, k), population: make([]float64, k), valueW: make([]float64, k),
+		pd: make([]float64, k), population: make([]float64, k), a0Max: make([]float64, k), valueW: make([]float64, k),
 		nodeIfAlive: make([]float64, chebNodes), nodeDisc: make([]float64, chebNodes), nodeW: make([]float64, chebNodes),
 		q: newQuantileScratch(k)}
 }
@@ -583,6 +584,13 @@ const maxOddsTable = 1 << 20
 // maxOddsExp keeps the factors of the odds within float range.
 const maxOddsExp = 600
 
+// maxTableOddsAtT bounds the Pareto/NBD log-odds at T, ln A₀'s term at T
+// plus aliveBase, for which pAlive takes the odds as a difference of two
+// exponentials: at a recency near T they cancel, leaving a rounding of
+// about e^8 · 2⁻⁵³ ≈ 3e-13 of the odds' scale, where the direct form's
+// expm1 leaves none.
+const maxTableOddsAtT = 8
+
 // oddsTables prepares P(alive) under every draw for the triples of one unit
 // (customers of one x): the odds factor into exp(base), one per (T, draw),
 // and (tₓ + shift)^−power, one per (distinct recency, draw) — far fewer
@@ -609,16 +617,24 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 	w.oddsTx = slices.Grow(w.oddsTx[:0], nx*k)[:nx*k]
 	w.a0Tx = slices.Grow(w.a0Tx[:0], nx*k)[:nx*k]
 	w.a0T = slices.Grow(w.a0T[:0], ng*k)[:ng*k]
+	w.eTx = slices.Grow(w.eTx[:0], nx*k)[:nx*k]
 	for d, m := range models {
 		if pn, ok := m.(ParetoNBD); ok {
 			// P(alive) is direct, but its two ₂F₁ terms depend on (x, tₓ)
 			// and (x, T) alone: one series per distinct recency and per
 			// group rather than two per triple.
+			c := math.Inf(-1)
 			for i, tx := range w.tx {
 				w.a0Tx[i*k+d] = pn.a0Term(x, tx)
+				c = max(c, w.a0Tx[i*k+d])
 			}
 			for g, T := range w.Ts {
 				w.a0T[g*k+d] = pn.a0Term(x, T)
+			}
+			// exp(a0Tx − c) <= 1 cannot overflow; see pAlive.
+			w.a0Max[d] = c
+			for i := range w.tx {
+				w.eTx[i*k+d] = math.Exp(w.a0Tx[i*k+d] - c)
 			}
 		}
 		b, ok := m.(batchModel)
@@ -788,6 +804,22 @@ func (w *intervalWork) pAlive(models []PurchaseModel, x, T float64, gi, off int,
 		}
 		if pn, ok := m.(ParetoNBD); ok {
 			a0T, base := w.a0T[gi*k+d], pn.aliveBase(x, T)
+			// The odds are exp(base + a0Tx) − exp(base + a0T): one
+			// exponential per recency and one per group instead of three
+			// per triple. Not where the first would leave float range, nor
+			// where large odds at T would cancel (see maxTableOddsAtT).
+			if c := w.a0Max[d]; base+c <= maxOddsExp && base+a0T <= maxTableOddsAtT {
+				eB, eT := math.Exp(base+c), math.Exp(base+a0T)
+				for jj := range trip {
+					i := int(w.txIndex[off+jj])*k + d
+					if a0T >= w.a0Tx[i] {
+						w.pa[jj*k+d] = 1 // tₓ = T, as a0FromTerms
+						continue
+					}
+					w.pa[jj*k+d] = 1 / (1 + max(eB*w.eTx[i]-eT, 0))
+				}
+				continue
+			}
 			for jj := range trip {
 				a0Tx := w.a0Tx[int(w.txIndex[off+jj])*k+d]
 				w.pa[jj*k+d] = pAliveFrom(base, a0FromTerms(a0Tx, a0T))
