@@ -170,7 +170,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		go func() {
 			defer wg.Done()
 			w := newIntervalWork(k, len(hz.ts))
-			w.logs = logs
+			w.logs, w.life = logs, lifetimes
 			for {
 				un := int(next.Add(1)) - 1
 				if un >= len(units)-1 {
@@ -184,12 +184,13 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 				}
 				ng := len(w.Ts)
 				w.TsAt = w.logs.index(w.TsAt, w.Ts)
+				w.lifeAt = lifetimes.index(w.lifeAt, w.Ts)
 				w.ifAlive = slices.Grow(w.ifAlive[:0], ng*k)[:ng*k]
 				w.disc = slices.Grow(w.disc[:0], ng*k)[:ng*k]
 				for d, m := range models {
 					if lifetimes != nil && lifetimes.values[d] != nil {
 						for g, T := range w.Ts {
-							if a, b, ok := lifetimes.eval(hz, m, d, x, T, w); ok {
+							if a, b, ok := lifetimes.eval(hz, m, d, x, T, w.lifeAt[g], w); ok {
 								w.ifAlive[g*k+d], w.disc[g*k+d] = a, b
 							} else {
 								w.ifAlive[g*k+d], w.disc[g*k+d] = hz.eval(m, x, T, w, true)
@@ -285,6 +286,9 @@ type intervalWork struct {
 	// per draw; eTx is exp(a0Tx − a0Max), a0Max the largest a0Tx of the
 	// unit's recencies per draw.
 	a0Tx, a0T, eTx, a0Max []float64
+	lead                  []float64      // per draw: aliveLead at the unit's x
+	life                  *lifetimeTable // shared by all workers, read only
+	lifeAt                []int32        // Ts positions in life, −1 if absent
 }
 
 type recencyAt struct {
@@ -294,7 +298,7 @@ type recencyAt struct {
 
 func newIntervalWork(k, horizons int) *intervalWork {
 	return &intervalWork{k: k, e: make([]float64, horizons), buf: make([]float64, k), direct: make([]bool, k),
-		pd: make([]float64, k), population: make([]float64, k), a0Max: make([]float64, k), valueW: make([]float64, k),
+		pd: make([]float64, k), population: make([]float64, k), a0Max: make([]float64, k), lead: make([]float64, k), valueW: make([]float64, k),
 		nodeIfAlive: make([]float64, chebNodes), nodeDisc: make([]float64, chebNodes), nodeW: make([]float64, chebNodes),
 		q: newQuantileScratch(k)}
 }
@@ -403,12 +407,15 @@ func (h clvHorizons) sum(e []float64) (ifAlive, disc float64) {
 type lifetimeTable struct {
 	Ts     []float64 // distinct T, ascending
 	values [][]float64
+	// ln(α+T) and ln(β+T) per draw and distinct T, for aliveBase.
+	lnAlpha, lnBeta [][]float64
 }
 
 func newLifetimeTable(models []PurchaseModel, h clvHorizons, T []float64) *lifetimeTable {
 	Ts := slices.Clone(T)
 	slices.Sort(Ts)
-	lt := &lifetimeTable{Ts: slices.Compact(Ts), values: make([][]float64, len(models))}
+	lt := &lifetimeTable{Ts: slices.Compact(Ts), values: make([][]float64, len(models)),
+		lnAlpha: make([][]float64, len(models)), lnBeta: make([][]float64, len(models))}
 	nh := len(h.ts)
 	parallel(len(models), func(d int) {
 		pn, ok := models[d].(ParetoNBD)
@@ -422,23 +429,41 @@ func newLifetimeTable(models []PurchaseModel, h clvHorizons, T []float64) *lifet
 			}
 		}
 		lt.values[d] = v
+		la, lb := make([]float64, len(lt.Ts)), make([]float64, len(lt.Ts))
+		for i, T := range lt.Ts {
+			la[i], lb[i] = math.Log(pn.Alpha+T), math.Log(pn.Beta+T)
+		}
+		lt.lnAlpha[d], lt.lnBeta[d] = la, lb
 	})
 	return lt
 }
 
-// eval is clvHorizons.eval for draw d, a Pareto/NBD model, from the table;
-// false when the draw has none.
-func (lt *lifetimeTable) eval(h clvHorizons, m PurchaseModel, d int, x, T float64, w *intervalWork) (ifAlive, disc float64, ok bool) {
-	pn, isPareto := m.(ParetoNBD)
-	if lt == nil || !isPareto || lt.values[d] == nil {
-		return 0, 0, false
+// index sets idx[g] to the position of Ts[g] among the table's T, or −1:
+// once per group rather than once per group and draw.
+func (lt *lifetimeTable) index(idx []int32, Ts []float64) []int32 {
+	idx = idx[:0]
+	if lt == nil {
+		return idx
 	}
-	i, found := slices.BinarySearch(lt.Ts, T)
-	if !found {
+	for _, T := range Ts {
+		i, found := slices.BinarySearch(lt.Ts, T)
+		if !found {
+			i = -1
+		}
+		idx = append(idx, int32(i))
+	}
+	return idx
+}
+
+// eval is clvHorizons.eval for draw d, a Pareto/NBD model, from the table
+// at T's position i (see index); false when the draw or T has none.
+func (lt *lifetimeTable) eval(h clvHorizons, m PurchaseModel, d int, x, T float64, i int32, w *intervalWork) (ifAlive, disc float64, ok bool) {
+	pn, isPareto := m.(ParetoNBD)
+	if lt == nil || !isPareto || lt.values[d] == nil || i < 0 {
 		return 0, 0, false
 	}
 	nh := len(h.ts)
-	life := lt.values[d][i*nh : (i+1)*nh]
+	life := lt.values[d][int(i)*nh : (int(i)+1)*nh]
 	for j, t := range h.ts {
 		// ExpectedIfAlive's own expression, with its x-free factor looked up.
 		if t <= 0 {
@@ -633,6 +658,7 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 			}
 			// exp(a0Tx − c) <= 1 cannot overflow; see pAlive.
 			w.a0Max[d] = c
+			w.lead[d] = pn.aliveLead(x)
 			for i := range w.tx {
 				w.eTx[i*k+d] = math.Exp(w.a0Tx[i*k+d] - c)
 			}
@@ -803,7 +829,14 @@ func (w *intervalWork) pAlive(models []PurchaseModel, x, T float64, gi, off int,
 			continue
 		}
 		if pn, ok := m.(ParetoNBD); ok {
-			a0T, base := w.a0T[gi*k+d], pn.aliveBase(x, T)
+			a0T := w.a0T[gi*k+d]
+			var base float64
+			if lt := w.life; lt != nil && lt.lnAlpha[d] != nil && gi < len(w.lifeAt) && w.lifeAt[gi] >= 0 {
+				i := w.lifeAt[gi]
+				base = pn.aliveBaseLogs(w.lead[d], x, lt.lnAlpha[d][i], lt.lnBeta[d][i])
+			} else {
+				base = pn.aliveBase(x, T)
+			}
 			// The odds are exp(base + a0Tx) − exp(base + a0T): one
 			// exponential per recency and one per group instead of three
 			// per triple. Not where the first would leave float range, nor
