@@ -995,15 +995,27 @@ func newQuantileScratch(k int) quantileScratch {
 // between order statistics, R's type 7), widened to hold point; v is
 // reordered. Without a finite value it is [point, point].
 func (q *quantileScratch) bounds(v []float64, pLo, pHi, point float64) (lo, hi float64) {
-	n := 0
-	for _, x := range v {
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			v[n] = x
-			n++
-		}
+	// x·0 is 0 for a finite x and NaN otherwise: a test without
+	// branches or stores that almost always spares the compaction.
+	var s0, s1 float64
+	for i := 0; i+1 < len(v); i += 2 {
+		s0 += v[i] * 0
+		s1 += v[i+1] * 0
 	}
-	v = v[:n]
-	if n == 0 {
+	if len(v)%2 == 1 {
+		s0 += v[len(v)-1] * 0
+	}
+	if s0+s1 != 0 {
+		n := 0
+		for _, x := range v {
+			if !math.IsNaN(x) && !math.IsInf(x, 0) {
+				v[n] = x
+				n++
+			}
+		}
+		v = v[:n]
+	}
+	if len(v) == 0 {
 		return point, point
 	}
 	lo, hi = q.twoQuantiles(v, pLo, pHi)
