@@ -170,7 +170,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		go func() {
 			defer wg.Done()
 			w := newIntervalWork(k, len(hz.ts))
-			w.logs = logs
+			w.logs, w.life = logs, lifetimes
 			for {
 				un := int(next.Add(1)) - 1
 				if un >= len(units)-1 {
@@ -184,12 +184,13 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 				}
 				ng := len(w.Ts)
 				w.TsAt = w.logs.index(w.TsAt, w.Ts)
+				w.lifeAt = lifetimes.index(w.lifeAt, w.Ts)
 				w.ifAlive = slices.Grow(w.ifAlive[:0], ng*k)[:ng*k]
 				w.disc = slices.Grow(w.disc[:0], ng*k)[:ng*k]
 				for d, m := range models {
 					if lifetimes != nil && lifetimes.values[d] != nil {
 						for g, T := range w.Ts {
-							if a, b, ok := lifetimes.eval(hz, m, d, x, T, w); ok {
+							if a, b, ok := lifetimes.eval(hz, m, d, x, T, w.lifeAt[g], w); ok {
 								w.ifAlive[g*k+d], w.disc[g*k+d] = a, b
 							} else {
 								w.ifAlive[g*k+d], w.disc[g*k+d] = hz.eval(m, x, T, w, true)
@@ -282,8 +283,12 @@ type intervalWork struct {
 	logs       *logTable // shared by all workers, read only
 	TsAt, txAt []int32   // Ts and tx positions in logs
 	// Pareto/NBD's ₂F₁ terms of P(alive): recency-major and group-major,
-	// per draw.
-	a0Tx, a0T []float64
+	// per draw; eTx is exp(a0Tx − a0Max), a0Max the largest a0Tx of the
+	// unit's recencies per draw.
+	a0Tx, a0T, eTx, a0Max []float64
+	lead                  []float64      // per draw: aliveLead at the unit's x
+	life                  *lifetimeTable // shared by all workers, read only
+	lifeAt                []int32        // Ts positions in life, −1 if absent
 }
 
 type recencyAt struct {
@@ -293,7 +298,7 @@ type recencyAt struct {
 
 func newIntervalWork(k, horizons int) *intervalWork {
 	return &intervalWork{k: k, e: make([]float64, horizons), buf: make([]float64, k), direct: make([]bool, k),
-		pd: make([]float64, k), population: make([]float64, k), valueW: make([]float64, k),
+		pd: make([]float64, k), population: make([]float64, k), a0Max: make([]float64, k), lead: make([]float64, k), valueW: make([]float64, k),
 		nodeIfAlive: make([]float64, chebNodes), nodeDisc: make([]float64, chebNodes), nodeW: make([]float64, chebNodes),
 		q: newQuantileScratch(k)}
 }
@@ -402,12 +407,15 @@ func (h clvHorizons) sum(e []float64) (ifAlive, disc float64) {
 type lifetimeTable struct {
 	Ts     []float64 // distinct T, ascending
 	values [][]float64
+	// ln(α+T) and ln(β+T) per draw and distinct T, for aliveBase.
+	lnAlpha, lnBeta [][]float64
 }
 
 func newLifetimeTable(models []PurchaseModel, h clvHorizons, T []float64) *lifetimeTable {
 	Ts := slices.Clone(T)
 	slices.Sort(Ts)
-	lt := &lifetimeTable{Ts: slices.Compact(Ts), values: make([][]float64, len(models))}
+	lt := &lifetimeTable{Ts: slices.Compact(Ts), values: make([][]float64, len(models)),
+		lnAlpha: make([][]float64, len(models)), lnBeta: make([][]float64, len(models))}
 	nh := len(h.ts)
 	parallel(len(models), func(d int) {
 		pn, ok := models[d].(ParetoNBD)
@@ -421,23 +429,41 @@ func newLifetimeTable(models []PurchaseModel, h clvHorizons, T []float64) *lifet
 			}
 		}
 		lt.values[d] = v
+		la, lb := make([]float64, len(lt.Ts)), make([]float64, len(lt.Ts))
+		for i, T := range lt.Ts {
+			la[i], lb[i] = math.Log(pn.Alpha+T), math.Log(pn.Beta+T)
+		}
+		lt.lnAlpha[d], lt.lnBeta[d] = la, lb
 	})
 	return lt
 }
 
-// eval is clvHorizons.eval for draw d, a Pareto/NBD model, from the table;
-// false when the draw has none.
-func (lt *lifetimeTable) eval(h clvHorizons, m PurchaseModel, d int, x, T float64, w *intervalWork) (ifAlive, disc float64, ok bool) {
-	pn, isPareto := m.(ParetoNBD)
-	if lt == nil || !isPareto || lt.values[d] == nil {
-		return 0, 0, false
+// index sets idx[g] to the position of Ts[g] among the table's T, or −1:
+// once per group rather than once per group and draw.
+func (lt *lifetimeTable) index(idx []int32, Ts []float64) []int32 {
+	idx = idx[:0]
+	if lt == nil {
+		return idx
 	}
-	i, found := slices.BinarySearch(lt.Ts, T)
-	if !found {
+	for _, T := range Ts {
+		i, found := slices.BinarySearch(lt.Ts, T)
+		if !found {
+			i = -1
+		}
+		idx = append(idx, int32(i))
+	}
+	return idx
+}
+
+// eval is clvHorizons.eval for draw d, a Pareto/NBD model, from the table
+// at T's position i (see index); false when the draw or T has none.
+func (lt *lifetimeTable) eval(h clvHorizons, m PurchaseModel, d int, x, T float64, i int32, w *intervalWork) (ifAlive, disc float64, ok bool) {
+	pn, isPareto := m.(ParetoNBD)
+	if lt == nil || !isPareto || lt.values[d] == nil || i < 0 {
 		return 0, 0, false
 	}
 	nh := len(h.ts)
-	life := lt.values[d][i*nh : (i+1)*nh]
+	life := lt.values[d][int(i)*nh : (int(i)+1)*nh]
 	for j, t := range h.ts {
 		// ExpectedIfAlive's own expression, with its x-free factor looked up.
 		if t <= 0 {
@@ -583,6 +609,13 @@ const maxOddsTable = 1 << 20
 // maxOddsExp keeps the factors of the odds within float range.
 const maxOddsExp = 600
 
+// maxTableOddsAtT bounds the Pareto/NBD log-odds at T, ln A₀'s term at T
+// plus aliveBase, for which pAlive takes the odds as a difference of two
+// exponentials: at a recency near T they cancel, leaving a rounding of
+// about e^8 · 2⁻⁵³ ≈ 3e-13 of the odds' scale, where the direct form's
+// expm1 leaves none.
+const maxTableOddsAtT = 8
+
 // oddsTables prepares P(alive) under every draw for the triples of one unit
 // (customers of one x): the odds factor into exp(base), one per (T, draw),
 // and (tₓ + shift)^−power, one per (distinct recency, draw) — far fewer
@@ -609,16 +642,25 @@ func (w *intervalWork) oddsTables(models []PurchaseModel, x float64, recency []f
 	w.oddsTx = slices.Grow(w.oddsTx[:0], nx*k)[:nx*k]
 	w.a0Tx = slices.Grow(w.a0Tx[:0], nx*k)[:nx*k]
 	w.a0T = slices.Grow(w.a0T[:0], ng*k)[:ng*k]
+	w.eTx = slices.Grow(w.eTx[:0], nx*k)[:nx*k]
 	for d, m := range models {
 		if pn, ok := m.(ParetoNBD); ok {
 			// P(alive) is direct, but its two ₂F₁ terms depend on (x, tₓ)
 			// and (x, T) alone: one series per distinct recency and per
 			// group rather than two per triple.
+			c := math.Inf(-1)
 			for i, tx := range w.tx {
 				w.a0Tx[i*k+d] = pn.a0Term(x, tx)
+				c = max(c, w.a0Tx[i*k+d])
 			}
 			for g, T := range w.Ts {
 				w.a0T[g*k+d] = pn.a0Term(x, T)
+			}
+			// exp(a0Tx − c) <= 1 cannot overflow; see pAlive.
+			w.a0Max[d] = c
+			w.lead[d] = pn.aliveLead(x)
+			for i := range w.tx {
+				w.eTx[i*k+d] = math.Exp(w.a0Tx[i*k+d] - c)
 			}
 		}
 		b, ok := m.(batchModel)
@@ -787,7 +829,30 @@ func (w *intervalWork) pAlive(models []PurchaseModel, x, T float64, gi, off int,
 			continue
 		}
 		if pn, ok := m.(ParetoNBD); ok {
-			a0T, base := w.a0T[gi*k+d], pn.aliveBase(x, T)
+			a0T := w.a0T[gi*k+d]
+			var base float64
+			if lt := w.life; lt != nil && lt.lnAlpha[d] != nil && gi < len(w.lifeAt) && w.lifeAt[gi] >= 0 {
+				i := w.lifeAt[gi]
+				base = pn.aliveBaseLogs(w.lead[d], x, lt.lnAlpha[d][i], lt.lnBeta[d][i])
+			} else {
+				base = pn.aliveBase(x, T)
+			}
+			// The odds are exp(base + a0Tx) − exp(base + a0T): one
+			// exponential per recency and one per group instead of three
+			// per triple. Not where the first would leave float range, nor
+			// where large odds at T would cancel (see maxTableOddsAtT).
+			if c := w.a0Max[d]; base+c <= maxOddsExp && base+a0T <= maxTableOddsAtT {
+				eB, eT := math.Exp(base+c), math.Exp(base+a0T)
+				for jj := range trip {
+					i := int(w.txIndex[off+jj])*k + d
+					if a0T >= w.a0Tx[i] {
+						w.pa[jj*k+d] = 1 // tₓ = T, as a0FromTerms
+						continue
+					}
+					w.pa[jj*k+d] = 1 / (1 + max(eB*w.eTx[i]-eT, 0))
+				}
+				continue
+			}
 			for jj := range trip {
 				a0Tx := w.a0Tx[int(w.txIndex[off+jj])*k+d]
 				w.pa[jj*k+d] = pAliveFrom(base, a0FromTerms(a0Tx, a0T))
@@ -930,15 +995,27 @@ func newQuantileScratch(k int) quantileScratch {
 // between order statistics, R's type 7), widened to hold point; v is
 // reordered. Without a finite value it is [point, point].
 func (q *quantileScratch) bounds(v []float64, pLo, pHi, point float64) (lo, hi float64) {
-	n := 0
-	for _, x := range v {
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			v[n] = x
-			n++
-		}
+	// x·0 is 0 for a finite x and NaN otherwise: a test without
+	// branches or stores that almost always spares the compaction.
+	var s0, s1 float64
+	for i := 0; i+1 < len(v); i += 2 {
+		s0 += v[i] * 0
+		s1 += v[i+1] * 0
 	}
-	v = v[:n]
-	if n == 0 {
+	if len(v)%2 == 1 {
+		s0 += v[len(v)-1] * 0
+	}
+	if s0+s1 != 0 {
+		n := 0
+		for _, x := range v {
+			if !math.IsNaN(x) && !math.IsInf(x, 0) {
+				v[n] = x
+				n++
+			}
+		}
+		v = v[:n]
+	}
+	if len(v) == 0 {
 		return point, point
 	}
 	lo, hi = q.twoQuantiles(v, pLo, pHi)

@@ -288,6 +288,17 @@ func (m ParetoNBD) aliveBase(x, T float64) float64 {
 	return math.Log(s) - math.Log(r+s+x) + (r+x)*math.Log(alpha+T) + s*math.Log(beta+T)
 }
 
+// aliveLead is aliveBase's part that does not depend on T.
+func (m ParetoNBD) aliveLead(x float64) float64 {
+	return math.Log(m.S) - math.Log(m.R+m.S+x)
+}
+
+// aliveBaseLogs is aliveBase from aliveLead, ln(α+T) and ln(β+T), the same
+// bits by the same operations, for callers that tabulate the logarithms.
+func (m ParetoNBD) aliveBaseLogs(lead, x, lnAlphaT, lnBetaT float64) float64 {
+	return lead + (m.R+x)*lnAlphaT + m.S*lnBetaT
+}
+
 // pAliveFrom is P(alive) from aliveBase and ln A₀.
 func pAliveFrom(base, a0 float64) float64 { return sigmoid(-(base + a0)) }
 

@@ -20,7 +20,10 @@ var recordFingerprints = flag.Bool("record-fingerprints", false, "print the fing
 // the code before the speed work, so a faster path that changes a single
 // bit fails here. Pareto/NBD's were recorded again when its fit from a
 // warm start became Newton steps, which move its parameters by a few parts
-// in 10⁷ (see that commit); the others are the originals.
+// in 10⁷ (see that commit), and its intervals again when their P(alive)
+// under the draws became a difference of tabulated exponentials, which
+// moves interval bounds by at most 1.1e-13 relatively on the 1M gen shop;
+// the others are the originals.
 var outputFingerprints = map[string]string{
 	"bgnbd/fit":            "9ca2ff31cdb8ddf92f47adb3c48953a384f0f84a80ebf893df7ac762deb32fdb",
 	"bgnbd/se":             "7e244b4e7ac7a642adfa344eca10684880afd53afccb26b937e5f2a81d7961f9",
@@ -33,7 +36,7 @@ var outputFingerprints = map[string]string{
 	"pareto_nbd/fit":       "eea56d445236c607fbee06263f7586a42030cdf08dfbc1e28409332265460dfd",
 	"pareto_nbd/se":        "a149f6ad4bfdd019b12a4ed47d38d9949286f00a7fae609fa0f9797c05922b34",
 	"pareto_nbd/predict":   "e43f1287d366ab86f2f7f63071cc7efba81586891eb5d92f38d786057a5a46d2",
-	"pareto_nbd/intervals": "788b3c5f8657b265ccfac5b7ed5a0f648b10b99046d65e6774e7c68d63cc2388",
+	"pareto_nbd/intervals": "4777f9c0fa1d9b8e3a693011aecff48054a79d0f0de3f19eba12b589a07bb4ea",
 }
 
 func fingerprint(v []uint64) string {
