@@ -125,6 +125,8 @@ type reader struct {
 	// shared are the fingerprints of order ids more than one row of the
 	// input has (see findShared); orders only.
 	shared *fingerprint.Set
+	// workers is how many row groups of a Parquet file decode at once.
+	workers int
 }
 
 // newReader resolves the files and checks every file's columns up front, so
@@ -138,7 +140,7 @@ func newReader(rc *night.Context, src *night.Source, t schemas.Table, required [
 	}
 	r := &reader{
 		rc: rc, where: "input." + t.Name, src: src, location: location, table: schemas.RawOrders,
-		sourceTable: t.Name, acct: rc.Rows,
+		sourceTable: t.Name, acct: rc.Rows, workers: decodeWorkers,
 	}
 	var totalRows, totalBytes int64
 	for _, f := range files {

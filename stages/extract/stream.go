@@ -43,7 +43,8 @@ func guard(fn func() error) error { return recovered.Call("decoder", ErrUnreadab
 
 // stream runs decode on another goroutine while the batches it decoded
 // flow through the stages, so decoding overlaps validation on a second
-// core; two batches in flight bound the memory this costs. Every call into
+// core; two batches in flight bound the memory this costs, beside the row
+// groups a Parquet decoder's workers hold. Every call into
 // a decoder happens on that goroutine, under guard: a panic there would
 // otherwise end the process, since recover works only on the goroutine that
 // panics. It returns the data rows (malformed ones included) the file
