@@ -371,7 +371,7 @@ func (r *reader) take(ctx context.Context, f *plannedFile, b batch, out engine.E
 	if b.rec == nil || b.rec.NumRows() == 0 {
 		return nil
 	}
-	return r.emitBatch(ctx, f, b.rec, b.firstRow, out)
+	return r.emitBatch(ctx, f, b.rec, b.shared, b.firstRow, out)
 }
 
 // takeMalformed quarantines a malformed record with the fields it has,
@@ -404,7 +404,9 @@ func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedR
 	return r.quarantine.Emit(ctx, out)
 }
 
-func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record, row int64, out engine.Emitter) error {
+// emitBatch emits rec's rows as the reader's table; shared is their
+// input.SharedOrderID column when the decoder computed it.
+func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record, shared arrow.Array, row int64, out engine.Emitter) error {
 	fields := make([]arrow.Field, len(f.columns))
 	cols := make([]arrow.Array, len(f.columns))
 	for i, c := range f.columns {
@@ -420,8 +422,10 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 		fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
 	}
 	if r.table == schemas.RawOrders {
-		shared := r.sharedColumn(cols[slices.IndexFunc(f.columns, func(c column) bool { return c.canonical == "order_id" })])
-		defer shared.Release()
+		if shared == nil {
+			shared = r.sharedColumn(cols[slices.IndexFunc(f.columns, func(c column) bool { return c.canonical == "order_id" })])
+			defer shared.Release()
+		}
 		cols = append(cols, shared)
 		fields = append(fields, arrow.Field{Name: input.SharedOrderID, Type: shared.DataType()})
 	}

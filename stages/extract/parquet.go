@@ -22,7 +22,7 @@ import (
 // quietly when a page header does not decode, so a corrupt file would
 // otherwise read as fewer rows, or none, without an error.
 func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emitter) (int64, error) {
-	decode, done, err := r.parquetDecoder(ctx, f)
+	decode, done, err := r.parquetDecoder(ctx, f, r.prepareShared(f))
 	if err != nil {
 		return 0, err
 	}
@@ -91,8 +91,10 @@ func (s *parquetSource) close() {
 // says; done closes it. The decoder reads up to decodeWorkers row groups at
 // once and hands their batches on in file order, each row group's as a
 // sequential read cuts them, so what the stage sees does not depend on the
-// number of workers.
-func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile) (decode decoder, done func(), err error) {
+// number of workers. prepare, unless nil, is called on each batch on the
+// worker that decoded it, so work that needs nothing but the batch runs
+// beside the decoding instead of on the goroutine the batches flow through.
+func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile, prepare func(*batch)) (decode decoder, done func(), err error) {
 	first, err := openParquetSource(f.path, r.rc.Mem)
 	if err != nil {
 		return nil, nil, err
@@ -132,7 +134,7 @@ func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile) (decode dec
 		sources = append(sources, s)
 	}
 	return func(send func(batch) bool) error {
-		return decodeRowGroups(ctx, sources, f, leaves, r.rc.Mem, send)
+		return decodeRowGroups(ctx, sources, f, leaves, r.rc.Mem, prepare, send)
 	}, closeAll, nil
 }
 
@@ -163,7 +165,7 @@ const maxQueuedBatches = 256
 // A row group whose decoding failed ends the read at its place in the
 // file, after the batches before it, as a sequential read would; the rows
 // of any later one being decoded are dropped.
-func decodeRowGroups(ctx context.Context, sources []*parquetSource, f *plannedFile, leaves []int, mem memory.Allocator, send func(batch) bool) error {
+func decodeRowGroups(ctx context.Context, sources []*parquetSource, f *plannedFile, leaves []int, mem memory.Allocator, prepare func(*batch), send func(batch) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	md := sources[0].pr.MetaData()
 	free := make(chan int, len(sources))
@@ -208,7 +210,7 @@ func decodeRowGroups(ctx context.Context, sources []*parquetSource, f *plannedFi
 			go func() {
 				defer wg.Done()
 				defer close(g.batches)
-				g.decode(ctx, sources[g.source], f, leaves, mem)
+				g.decode(ctx, sources[g.source], f, leaves, mem, prepare)
 			}()
 			queue <- g
 		}
@@ -234,8 +236,11 @@ func decodeRowGroups(ctx context.Context, sources []*parquetSource, f *plannedFi
 
 // decode reads the row group through s, held to the row count its footer
 // declares, into g.batches; it runs on a worker's goroutine, under guard.
-func (g *rowGroup) decode(ctx context.Context, s *parquetSource, f *plannedFile, leaves []int, mem memory.Allocator) {
+func (g *rowGroup) decode(ctx context.Context, s *parquetSource, f *plannedFile, leaves []int, mem memory.Allocator, prepare func(*batch)) {
 	send := func(b batch) bool {
+		if prepare != nil {
+			prepare(&b)
+		}
 		select {
 		case g.batches <- b:
 			return true

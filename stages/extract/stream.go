@@ -23,11 +23,19 @@ type batch struct {
 	malformed []malformedRecord
 	rec       arrow.Record
 	firstRow  int64
+	// keys are the fingerprints of rec's order ids and shared its
+	// input.SharedOrderID column, when a Parquet decoder's worker computed
+	// them (see reader.prepare); nil otherwise.
+	keys   []uint64
+	shared arrow.Array
 }
 
 func (b batch) release() {
 	if b.rec != nil {
 		b.rec.Release()
+	}
+	if b.shared != nil {
+		b.shared.Release()
 	}
 }
 
