@@ -188,6 +188,8 @@ type reader struct {
 	// shared are the fingerprints of order ids more than one row of the
 	// input has (see findShared); orders only.
 	shared *fingerprint.Set
+	// workers is how many row groups of a Parquet file decode at once.
+	workers int
 }
 
 // newReader resolves the files and checks every file's columns up front, so
@@ -201,7 +203,7 @@ func newReader(rc *night.Context, src *night.Source, t schemas.Table, required [
 	}
 	r := &reader{
 		rc: rc, where: "input." + t.Name, src: src, location: location, table: schemas.RawOrders,
-		sourceTable: t.Name, acct: rc.Rows,
+		sourceTable: t.Name, acct: rc.Rows, workers: decodeWorkers,
 	}
 	var totalRows, totalBytes int64
 	for _, f := range files {
@@ -432,7 +434,7 @@ func (r *reader) take(ctx context.Context, f *plannedFile, b batch, out engine.E
 	if b.rec == nil || b.rec.NumRows() == 0 {
 		return nil
 	}
-	return r.emitBatch(ctx, f, b.rec, b.firstRow, out)
+	return r.emitBatch(ctx, f, b.rec, b.shared, b.firstRow, out)
 }
 
 // takeMalformed quarantines a malformed record with the fields it has,
@@ -465,7 +467,9 @@ func (r *reader) takeMalformed(ctx context.Context, f *plannedFile, m malformedR
 	return r.quarantine.Emit(ctx, out)
 }
 
-func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record, row int64, out engine.Emitter) error {
+// emitBatch emits rec's rows as the reader's table; shared is their
+// input.SharedOrderID column when the decoder computed it.
+func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record, shared arrow.Array, row int64, out engine.Emitter) error {
 	fields := make([]arrow.Field, len(f.columns))
 	cols := make([]arrow.Array, len(f.columns))
 	for i, c := range f.columns {
@@ -481,8 +485,10 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 		fields[i] = arrow.Field{Name: c.canonical, Type: cols[i].DataType(), Nullable: true}
 	}
 	if r.table == schemas.RawOrders {
-		shared := r.sharedColumn(cols[slices.IndexFunc(f.columns, func(c column) bool { return c.canonical == "order_id" })])
-		defer shared.Release()
+		if shared == nil {
+			shared = r.sharedColumn(cols[slices.IndexFunc(f.columns, func(c column) bool { return c.canonical == "order_id" })])
+			defer shared.Release()
+		}
 		cols = append(cols, shared)
 		fields = append(fields, arrow.Field{Name: input.SharedOrderID, Type: shared.DataType()})
 	}

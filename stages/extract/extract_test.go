@@ -35,6 +35,8 @@ type collector struct {
 	// fields are the raw rows' values (nil for null), row numbers first.
 	fields [][]*string
 	nums   []int64
+	// batches are the emitted batches in order: table, first row, rows.
+	batches []string
 }
 
 func newCollector() *collector {
@@ -44,6 +46,7 @@ func newCollector() *collector {
 func (c *collector) Emit(_ context.Context, table string, rec arrow.Record) error {
 	c.rows[table] += rec.NumRows()
 	_, first := input.SourceOf(rec)
+	c.batches = append(c.batches, fmt.Sprintf("%s %d %d", table, first, rec.NumRows()))
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var b strings.Builder
 		if table == schemas.RawOrders || table == schemas.RawItems {
@@ -88,6 +91,13 @@ func runReader(t *testing.T, dir, jobYAML string, items bool) (*collector, *nigh
 
 func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, items bool) (*collector, *night.Context, error) {
 	t.Helper()
+	return runWorkers(t, mem, dir, jobYAML, items, decodeWorkers)
+}
+
+// runWorkers is runReaderWith with the given number of Parquet decoding
+// workers.
+func runWorkers(t *testing.T, mem memory.Allocator, dir, jobYAML string, items bool, workers int) (*collector, *night.Context, error) {
+	t.Helper()
 	j, err := config.Decode([]byte(jobYAML), dir, []config.Section{night.InputSection})
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +117,7 @@ func runReaderWith(t *testing.T, mem memory.Allocator, dir, jobYAML string, item
 		r, err = newReader(rc, &night.InputOf(j).Orders, schemas.Orders, schemas.OrdersRequired)
 	}
 	if err == nil {
+		r.workers = workers
 		err = r.Finish(context.Background(), c)
 		r.Close(context.Background())
 	}

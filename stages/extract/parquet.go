@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/file"
@@ -15,12 +16,13 @@ import (
 	"retain/stages/internal/input"
 )
 
-// readParquet reads a file one row group at a time and holds every row
-// group to the row count its footer declares. Arrow's reader ends a column
+// readParquet reads a file by row groups, several decoding at once (see
+// parquetDecoder), and holds every row group to the row count its footer
+// declares. Arrow's reader ends a column
 // quietly when a page header does not decode, so a corrupt file would
 // otherwise read as fewer rows, or none, without an error.
 func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emitter) (int64, error) {
-	decode, done, err := r.parquetDecoder(ctx, f)
+	decode, done, err := r.parquetDecoder(ctx, f, r.prepareShared(f))
 	if err != nil {
 		return 0, err
 	}
@@ -28,28 +30,87 @@ func (r *reader) readParquet(ctx context.Context, f *plannedFile, out engine.Emi
 	return r.stream(ctx, f, decode, out)
 }
 
-// parquetDecoder opens a file for reading f.columns, checked as readParquet
-// says; done closes it.
-func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile) (decode decoder, done func(), err error) {
-	var pr *file.Reader
+// decodeWorkers is how many row groups of a file decode at once, one per
+// core of the machine the job is sized for. Each worker holds one row group
+// at most, decoded or being decoded, until the stage has taken it, which
+// bounds what the parallelism costs in memory.
+const decodeWorkers = 2
+
+// parquetSource is one open handle on a Parquet file. Every worker decodes
+// through a source of its own, so no reader state, buffers or file offsets
+// are shared between goroutines.
+type parquetSource struct {
+	pr   *file.Reader
+	fr   *pqarrow.FileReader
+	fh   *os.File
+	size int64
+}
+
+// openParquetSource opens path; the caller closes the source.
+func openParquetSource(path string, mem memory.Allocator) (*parquetSource, error) {
+	s := &parquetSource{}
 	if err := guard(func() (err error) {
-		pr, err = file.OpenParquetFile(f.path, false)
+		s.pr, err = file.OpenParquetFile(path, false)
 		return pathless(err)
 	}); err != nil {
-		return nil, nil, unreadable("not a readable Parquet file", err)
+		return nil, unreadable("not a readable Parquet file", err)
 	}
-	var closers []func()
+	// Parallel: false keeps every decoding call on the worker's goroutine,
+	// where guard can recover its panics; with Parallel: true Arrow decodes
+	// each column on a goroutine of its own, beyond any recover.
+	if err := guard(func() (err error) {
+		s.fr, err = pqarrow.NewFileReader(s.pr, pqarrow.ArrowReadProperties{BatchSize: input.BatchRows}, mem)
+		return err
+	}); err != nil {
+		s.close()
+		return nil, unreadable("not a readable Parquet file", err)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		s.close()
+		return nil, pathless(err)
+	}
+	s.fh = fh
+	st, err := fh.Stat()
+	if err != nil {
+		s.close()
+		return nil, pathless(err)
+	}
+	s.size = st.Size()
+	return s, nil
+}
+
+func (s *parquetSource) close() {
+	if s.fh != nil {
+		s.fh.Close()
+	}
+	guard(s.pr.Close)
+}
+
+// parquetDecoder opens a file for reading f.columns, checked as readParquet
+// says; done closes it. The decoder reads up to decodeWorkers row groups at
+// once and hands their batches on in file order, each row group's as a
+// sequential read cuts them, so what the stage sees does not depend on the
+// number of workers. prepare, unless nil, is called on each batch on the
+// worker that decoded it, so work that needs nothing but the batch runs
+// beside the decoding instead of on the goroutine the batches flow through.
+func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile, prepare func(*batch)) (decode decoder, done func(), err error) {
+	first, err := openParquetSource(f.path, r.rc.Mem)
+	if err != nil {
+		return nil, nil, err
+	}
+	sources := []*parquetSource{first}
 	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
+		for _, s := range sources {
+			s.close()
 		}
 	}
-	closers = append(closers, func() { guard(pr.Close) })
 	defer func() {
 		if err != nil {
 			closeAll()
 		}
 	}()
+	pr := first.pr
 	md := pr.MetaData()
 	var declared int64
 	for rg := range pr.NumRowGroups() {
@@ -65,49 +126,146 @@ func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile) (decode dec
 			return nil, nil, fmt.Errorf("%w: column %q is not a flat column", night.ErrInputSchema, c.source)
 		}
 	}
-	// Parallel: false keeps every decoding call on the stream's goroutine,
-	// where guard can recover its panics; with Parallel: true Arrow decodes
-	// each column on a goroutine of its own, beyond any recover.
-	var fr *pqarrow.FileReader
-	if err := guard(func() (err error) {
-		fr, err = pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: input.BatchRows}, r.rc.Mem)
-		return err
-	}); err != nil {
-		return nil, nil, unreadable("not a readable Parquet file", err)
-	}
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return nil, nil, pathless(err)
-	}
-	closers = append(closers, func() { fh.Close() })
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, nil, pathless(err)
+	for len(sources) < min(r.workers, pr.NumRowGroups()) {
+		s, err := openParquetSource(f.path, r.rc.Mem)
+		if err != nil {
+			return nil, nil, err
+		}
+		sources = append(sources, s)
 	}
 	return func(send func(batch) bool) error {
-		first := int64(1)
-		for rg := range pr.NumRowGroups() {
-			var n int64
-			err := guard(func() (err error) {
-				if err := checkPages(fh, st.Size(), md, rg, leaves); err != nil {
-					return unreadable("", err)
-				}
-				n, err = readRowGroup(ctx, fr, leaves, rg, first, send, r.rc.Mem)
-				return err
-			})
-			switch want := md.RowGroup(rg).NumRows(); {
-			case err != nil:
-				return fmt.Errorf("row group %d: %w", rg, err)
-			case n < 0:
-				return nil // the stage stopped listening
-			case n != want:
-				return fmt.Errorf("%w: row group %d: read %d of the %d rows the footer declares%s",
-					ErrUnreadable, rg, n, want, pageError(pr, rg, f, leaves))
-			}
-			first += n
-		}
-		return nil
+		return decodeRowGroups(ctx, sources, f, leaves, r.rc.Mem, prepare, send)
 	}, closeAll, nil
+}
+
+// rowGroup is a row group a worker decodes: its batches in order and, once
+// batches is closed, how the decoding ended.
+type rowGroup struct {
+	index int
+	// first is the file's data row the row group starts at.
+	first int64
+	// source is the worker's, free again once the stage has taken every
+	// batch.
+	source  int
+	batches chan batch
+	// stopped says the stage stopped listening; err is the row group's
+	// failure, named as a sequential read names it.
+	stopped bool
+	err     error
+}
+
+// maxQueuedBatches caps a row group's batch queue, which is sized to hold
+// a whole row group so that a worker decodes on while the stage is still
+// taking the previous one; the cap keeps a corrupt footer's row count from
+// sizing it. A worker with a full queue waits.
+const maxQueuedBatches = 256
+
+// decodeRowGroups decodes the row groups of a file on one worker per
+// source, and sends their batches in file order on the calling goroutine.
+// A row group whose decoding failed ends the read at its place in the
+// file, after the batches before it, as a sequential read would; the rows
+// of any later one being decoded are dropped.
+func decodeRowGroups(ctx context.Context, sources []*parquetSource, f *plannedFile, leaves []int, mem memory.Allocator, prepare func(*batch), send func(batch) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	md := sources[0].pr.MetaData()
+	free := make(chan int, len(sources))
+	for i := range sources {
+		free <- i
+	}
+	// Every row group in the queue, and the one being taken, holds a
+	// source, so the queue never holds more than there are sources.
+	queue := make(chan *rowGroup, len(sources))
+	var wg sync.WaitGroup
+	var taking *rowGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		if taking != nil {
+			for b := range taking.batches {
+				b.release()
+			}
+		}
+		for g := range queue {
+			for b := range g.batches {
+				b.release()
+			}
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(queue)
+		first := int64(1)
+		for rg := range sources[0].pr.NumRowGroups() {
+			g := &rowGroup{index: rg, first: first}
+			rows := md.RowGroup(rg).NumRows()
+			first += rows
+			select {
+			case g.source = <-free:
+			case <-ctx.Done():
+				return
+			}
+			g.batches = make(chan batch, max(1, min(maxQueuedBatches, (rows+input.BatchRows-1)/input.BatchRows)))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(g.batches)
+				g.decode(ctx, sources[g.source], f, leaves, mem, prepare)
+			}()
+			queue <- g
+		}
+	}()
+	for g := range queue {
+		taking = g
+		for b := range g.batches {
+			if !send(b) {
+				return nil // the stage stopped listening
+			}
+		}
+		taking = nil
+		switch {
+		case g.stopped:
+			return nil
+		case g.err != nil:
+			return g.err
+		}
+		free <- g.source
+	}
+	return nil
+}
+
+// decode reads the row group through s, held to the row count its footer
+// declares, into g.batches; it runs on a worker's goroutine, under guard.
+func (g *rowGroup) decode(ctx context.Context, s *parquetSource, f *plannedFile, leaves []int, mem memory.Allocator, prepare func(*batch)) {
+	send := func(b batch) bool {
+		if prepare != nil {
+			prepare(&b)
+		}
+		select {
+		case g.batches <- b:
+			return true
+		case <-ctx.Done():
+			b.release()
+			return false
+		}
+	}
+	var n int64
+	err := guard(func() (err error) {
+		if err := checkPages(s.fh, s.size, s.pr.MetaData(), g.index, leaves); err != nil {
+			return unreadable("", err)
+		}
+		n, err = readRowGroup(ctx, s.fr, leaves, g.index, g.first, send, mem)
+		return err
+	})
+	switch want := s.pr.MetaData().RowGroup(g.index).NumRows(); {
+	case err != nil:
+		g.err = fmt.Errorf("row group %d: %w", g.index, err)
+	case n < 0:
+		g.stopped = true
+	case n != want:
+		g.err = fmt.Errorf("%w: row group %d: read %d of the %d rows the footer declares%s",
+			ErrUnreadable, g.index, n, want, pageError(s.pr, g.index, f, leaves))
+	}
 }
 
 // readRowGroup sends row group rg, whose first row is data row first of

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -82,6 +84,7 @@ func BenchmarkParquetReader(b *testing.B) {
 		return r
 	}
 	b.Run("read", func(b *testing.B) {
+		defer reportCPU(b)()
 		for range b.N {
 			r := open(b)
 			var rows int64
@@ -93,6 +96,7 @@ func BenchmarkParquetReader(b *testing.B) {
 		}
 	})
 	b.Run("order_id_pass", func(b *testing.B) {
+		defer reportCPU(b)()
 		for range b.N {
 			r := open(b)
 			shared, err := r.findShared(context.Background())
@@ -102,4 +106,22 @@ func BenchmarkParquetReader(b *testing.B) {
 			}
 		}
 	})
+}
+
+// reportCPU reports the process's user and system CPU time per op between
+// the call and the call of the function it returns: against ns/op, it
+// shows how much of the wall time is spent on more than one core.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime(b)
+	return func() {
+		b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

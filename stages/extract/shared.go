@@ -3,10 +3,12 @@ package extract
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"retain/schemas"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/ids"
 	"retain/stages/internal/quarantine"
@@ -24,16 +26,7 @@ func (r *reader) findShared(ctx context.Context) (*fingerprint.Set, error) {
 	start := time.Now()
 	all := fingerprint.NewSet()
 	var rows int64
-	var keys []uint64
-	visit := func(a arrow.Array) {
-		keys = keys[:0]
-		var trimmed int64 // counted by validate, which trims them too
-		for i := range a.Len() {
-			id, ok := quarantine.RawText(a, i)
-			if id = ids.Trim(id, &trimmed); ok && id != "" {
-				keys = append(keys, fingerprint.Key(id))
-			}
-		}
+	visit := func(keys []uint64, n int) {
 		for k, key := range keys {
 			if k%256 == 0 {
 				all.Touch(keys[k:min(k+256, len(keys))])
@@ -42,7 +35,7 @@ func (r *reader) findShared(ctx context.Context) (*fingerprint.Set, error) {
 				all.MarkKey(key, fingerprint.FlagA)
 			}
 		}
-		rows += int64(a.Len())
+		rows += int64(n)
 	}
 	for i := range r.files {
 		f := &r.files[i]
@@ -59,9 +52,23 @@ func (r *reader) findShared(ctx context.Context) (*fingerprint.Set, error) {
 	return shared, nil
 }
 
-// scanOrderIDs hands visit the order_id column of a file, a batch at a
-// time, the array released after visit returns.
-func (r *reader) scanOrderIDs(ctx context.Context, f *plannedFile, visit func(arrow.Array)) error {
+// orderKeys appends the fingerprints of a's order ids, trimmed, to keys,
+// leaving out null and blank ones.
+func orderKeys(a arrow.Array, keys []uint64) []uint64 {
+	var trimmed int64 // counted by validate, which trims them too
+	for i := range a.Len() {
+		id, ok := quarantine.RawText(a, i)
+		if id = ids.Trim(id, &trimmed); ok && id != "" {
+			keys = append(keys, fingerprint.Key(id))
+		}
+	}
+	return keys
+}
+
+// scanOrderIDs hands visit the fingerprints of a file's order ids (see
+// orderKeys) and the rows they came from, a batch at a time. Parquet
+// decoders' workers compute them beside the decoding.
+func (r *reader) scanOrderIDs(ctx context.Context, f *plannedFile, visit func(keys []uint64, rows int)) error {
 	only := *f
 	only.columns = nil
 	for _, c := range f.columns {
@@ -73,15 +80,25 @@ func (r *reader) scanOrderIDs(ctx context.Context, f *plannedFile, visit func(ar
 		return nil // a file without rows has no column to map
 	}
 	// Checked, and its panics recovered, as when every column is read.
+	var keys []uint64
 	send := func(b batch) bool {
-		if b.rec != nil {
-			visit(b.rec.Column(0))
+		switch {
+		case b.keys != nil:
+			visit(b.keys, int(b.rec.NumRows()))
+		case b.rec != nil:
+			keys = orderKeys(b.rec.Column(0), keys[:0])
+			visit(keys, int(b.rec.NumRows()))
 		}
 		b.release()
 		return ctx.Err() == nil
 	}
 	if f.format != "csv" {
-		decode, done, err := r.parquetDecoder(ctx, &only)
+		prepare := func(b *batch) {
+			if b.rec != nil {
+				b.keys = orderKeys(b.rec.Column(0), make([]uint64, 0, b.rec.NumRows()))
+			}
+		}
+		decode, done, err := r.parquetDecoder(ctx, &only, prepare)
 		if err != nil {
 			return err
 		}
@@ -101,6 +118,28 @@ func (r *reader) scanOrderIDs(ctx context.Context, f *plannedFile, visit func(ar
 		return err
 	}
 	return ctx.Err()
+}
+
+// prepareShared computes each batch's input.SharedOrderID column on the
+// decoder's worker; nil for inputs other than orders, which have none.
+func (r *reader) prepareShared(f *plannedFile) func(*batch) {
+	if r.table != schemas.RawOrders {
+		return nil
+	}
+	i := slices.IndexFunc(f.columns, func(c column) bool { return c.canonical == "order_id" })
+	if i < 0 {
+		return nil
+	}
+	source := f.columns[i].source
+	return func(b *batch) {
+		if b.rec == nil {
+			return
+		}
+		// A missing column is emitBatch's to report.
+		if idx := b.rec.Schema().FieldIndices(source); len(idx) > 0 {
+			b.shared = r.sharedColumn(b.rec.Column(idx[0]))
+		}
+	}
 }
 
 // sharedColumn is the input.SharedOrderID column of a batch whose order

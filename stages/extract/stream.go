@@ -23,11 +23,19 @@ type batch struct {
 	malformed []malformedRecord
 	rec       arrow.Record
 	firstRow  int64
+	// keys are the fingerprints of rec's order ids and shared its
+	// input.SharedOrderID column, when a Parquet decoder's worker computed
+	// them (see reader.prepare); nil otherwise.
+	keys   []uint64
+	shared arrow.Array
 }
 
 func (b batch) release() {
 	if b.rec != nil {
 		b.rec.Release()
+	}
+	if b.shared != nil {
+		b.shared.Release()
 	}
 }
 
@@ -43,7 +51,8 @@ func guard(fn func() error) error { return recovered.Call("decoder", ErrUnreadab
 
 // stream runs decode on another goroutine while the batches it decoded
 // flow through the stages, so decoding overlaps validation on a second
-// core; two batches in flight bound the memory this costs. Every call into
+// core; two batches in flight bound the memory this costs, beside the row
+// groups a Parquet decoder's workers hold. Every call into
 // a decoder happens on that goroutine, under guard: a panic there would
 // otherwise end the process, since recover works only on the goroutine that
 // panics. It returns the data rows (malformed ones included) the file

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -224,16 +225,36 @@ func (w *tableWriter) offer(rec arrow.Record) error {
 }
 
 // Finish completes every file, writing empty tables too, so a table with no
-// rows today is an empty partition rather than a missing one.
+// rows today is an empty partition rather than a missing one. The files
+// complete at once, each on a goroutine of its own: closing a file encodes
+// and compresses its last row group's remaining pages and syncs it, and one
+// table after another would leave a core idle. Each file's bytes are what
+// closing them in turn writes; the error reported is that of the first
+// table, in schema order, that failed, as when they closed in turn.
 func (l *loader) Finish(_ context.Context, out engine.Emitter) error {
-	for _, t := range schemas.OutputsFor(clvconfig.Layout(l.rc.Job)) {
+	tables := schemas.OutputsFor(clvconfig.Layout(l.rc.Job))
+	ws := make([]*tableWriter, 0, len(tables))
+	for _, t := range tables {
 		w, err := l.open(t.Name, out)
 		if err != nil {
 			return err
 		}
-		delete(l.writers, t.Name)
-		if err := w.finish(); err != nil {
-			return fmt.Errorf("finish %s: %w", t.Name, err)
+		ws = append(ws, w)
+	}
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		delete(l.writers, w.table)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = w.finish()
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("finish %s: %w", ws[i].table, err)
 		}
 	}
 	return nil
