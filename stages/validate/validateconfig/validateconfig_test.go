@@ -48,6 +48,8 @@ func TestSectionErrors(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"negative max_amount", "validate: {max_amount: -1}\n", "validate.max_amount: -1 is out of range"},
+		// Larger amounts would overflow the exact sums' 64-bit parts.
+		{"max_amount above 10^12", "validate: {max_amount: 2e12}\n", "validate.max_amount: 2e+12 is out of range"},
 		{"zero max_amount", "validate: {max_amount: 0}\n", "validate.max_amount: 0 is out of range"},
 		{"infinite max_amount", "validate: {max_amount: .inf}\n", "validate.max_amount: +Inf is out of range"},
 		{"max_amount not a number", "validate: {max_amount: .nan}\n", "validate.max_amount: NaN is out of range"},
