@@ -44,9 +44,26 @@ type Predictions struct {
 // to the next purchase. The purchase-model work is done once per distinct
 // (x, T) or (x, tₓ, T) and spread over the CPUs; it is the expensive part.
 func Predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions) Predictions {
+	return predict(pm, gg, c, monetary, o, true)
+}
+
+// PredictValue is Predict reduced to P(alive) and CLV, the values change
+// tracking compares with an earlier night's: the other columns are left
+// nil. Both are the same bits Predict gives; skipping the no-purchase
+// probability and the next-order time (a root search per history for
+// Pareto/NBD) and the horizon's expected purchases makes it the cheaper
+// part of an earlier night's work.
+func PredictValue(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions) Predictions {
+	return predict(pm, gg, c, monetary, o, false)
+}
+
+func predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions, all bool) Predictions {
 	n := c.Len()
 	col := func() []float64 { return make([]float64, n) }
-	p := Predictions{col(), col(), col(), col(), col(), col()}
+	p := Predictions{PAlive: col(), CLV: col()}
+	if all {
+		p.ExpectedPurchases, p.ExpectedAvgValue, p.PNoPurchase, p.NextOrderDays = col(), col(), col(), col()
+	}
 	// Everything but the spend depends on the history (x, tₓ, T) alone,
 	// and a nightly run in days has far fewer distinct histories than
 	// customers; what a customer buys if alive depends on (x, T) only,
@@ -57,7 +74,9 @@ func Predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o
 	ifAlive, disc := make([]float64, u.Len()), make([]float64, u.Len())
 	parallel(u.Len(), func(j int) {
 		x, T := u.Frequency[j], u.T[j]
-		ifAlive[j] = pm.ExpectedIfAlive(o.Horizon, x, T)
+		if all {
+			ifAlive[j] = pm.ExpectedIfAlive(o.Horizon, x, T)
+		}
 		var prev, d float64
 		for m := 1; m <= o.Months; m++ {
 			e := pm.ExpectedIfAlive(float64(m)*o.MonthLength, x, T)
@@ -67,13 +86,20 @@ func Predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o
 		disc[j] = d
 	})
 	// The Pareto/NBD next-order time takes a root search per history.
-	alive, none, next := make([]float64, h.Len()), make([]float64, h.Len()), make([]float64, h.Len())
+	alive := make([]float64, h.Len())
+	var none, next []float64
+	if all {
+		none, next = make([]float64, h.Len()), make([]float64, h.Len())
+	}
 	if hm, ok := pm.(historyModel); ok {
 		hm.histories(h, u, urows, o.Horizon, alive, none, next)
 	} else {
 		parallel(h.Len(), func(j int) {
 			x, tx, T := h.Frequency[j], h.Recency[j], h.T[j]
 			alive[j] = pm.PAlive(x, tx, T)
+			if !all {
+				return
+			}
 			none[j] = pm.PNoPurchase(o.Horizon, x, tx, T)
 			if d, ok := pm.NextOrderDays(x, tx, T); ok {
 				next[j] = d
@@ -86,9 +112,11 @@ func Predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o
 		k := hrows[i]
 		j := urows[k]
 		v := gg.ExpectedAverageValue(c.Frequency[i], monetary[i])
-		p.PAlive[i], p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = alive[k], alive[k]*ifAlive[j], v
-		p.CLV[i] = alive[k] * disc[j] * v
-		p.PNoPurchase[i], p.NextOrderDays[i] = none[k], next[k]
+		p.PAlive[i], p.CLV[i] = alive[k], alive[k]*disc[j]*v
+		if all {
+			p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = alive[k]*ifAlive[j], v
+			p.PNoPurchase[i], p.NextOrderDays[i] = none[k], next[k]
+		}
 	})
 	return p
 }
@@ -99,7 +127,7 @@ type historyModel interface {
 	// histories sets, for every row j of the distinct histories h, alive[j]
 	// = PAlive, none[j] = PNoPurchase(horizon) and next[j] = NextOrderDays
 	// (+Inf when it reports false); u are h's distinct (x, T) and urows
-	// each history's row in u.
+	// each history's row in u. Nil none and next ask for alive alone.
 	histories(h, u Customers, urows []int32, horizon float64, alive, none, next []float64)
 }
 
@@ -109,6 +137,12 @@ func (m ParetoNBD) histories(h, u Customers, urows []int32, horizon float64, ali
 	d := newParetoData(h)
 	terms := make([]float64, len(d.px))
 	parallel(len(terms), func(p int) { terms[p] = m.a0Term(d.px[p], d.pt[p]) })
+	if none == nil {
+		parallel(h.Len(), func(j int) {
+			alive[j] = m.pAliveA0(h.Frequency[j], h.T[j], a0FromTerms(terms[d.rowTx[j]], terms[d.rowT[j]]))
+		})
+		return
+	}
 	windows := make([]paretoWindow, u.Len())
 	parallel(u.Len(), func(j int) { windows[j] = m.window(u.Frequency[j], u.T[j]) })
 	parallel(h.Len(), func(j int) {

@@ -2,6 +2,7 @@ package btyd
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -135,6 +136,15 @@ func TestPredictMatchesPerCustomerCalls(t *testing.T) {
 					t.Errorf("%s row %d (%g, %g, %g): p_alive %v, expected %v, p_no_purchase %v, next %v",
 						md.name, i, x, tx, T, p.PAlive[i], p.ExpectedPurchases[i], p.PNoPurchase[i], p.NextOrderDays[i])
 				}
+			}
+			// An earlier night's values must be the bits its own run
+			// publishes, which Predict computes.
+			v := PredictValue(md.m, gg, c, monetary, o)
+			if !slices.Equal(v.PAlive, p.PAlive) || !slices.Equal(v.CLV, p.CLV) {
+				t.Errorf("%s: PredictValue gives p_alive %v and clv %v, Predict %v and %v", md.name, v.PAlive, v.CLV, p.PAlive, p.CLV)
+			}
+			if v.ExpectedPurchases != nil || v.PNoPurchase != nil || v.NextOrderDays != nil || v.ExpectedAvgValue != nil {
+				t.Errorf("%s: PredictValue filled columns it leaves out", md.name)
 			}
 		}
 	}

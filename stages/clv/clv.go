@@ -197,7 +197,25 @@ var ErrTooFewCustomers = errors.New("too few customers to fit")
 // at would be confident nonsense, or infinite.
 var ErrNoRepeatPurchases = errors.New("no customer has a repeat purchase")
 
-func (s *stage) fitPurchase(name string, c btyd.Customers) (btyd.PurchaseModel, btyd.Fit, error) {
+// histories are a night's customers and, once a fit asks for them, their
+// distinct (x, tₓ, T) with counts, which every candidate model fits on: the
+// compression costs about as much as a BG/NBD fit at a million customers,
+// so it is done once per set of customers, not once per model.
+type histories struct {
+	btyd.Customers
+	distinct    btyd.Customers
+	hasDistinct bool
+}
+
+func (h *histories) compressed() btyd.Customers {
+	if !h.hasDistinct {
+		h.distinct, h.hasDistinct = btyd.Compress(h.Customers), true
+	}
+	return h.distinct
+}
+
+func (s *stage) fitPurchase(name string, h *histories) (btyd.PurchaseModel, btyd.Fit, error) {
+	c := h.Customers
 	if n, min := c.Len(), clvconfig.Of(s.rc.Job).MinCustomers; n < min {
 		return nil, btyd.Fit{Model: name, Customers: float64(n)}, fmt.Errorf("%s: %w: %d, clv.min_customers is %d", name, ErrTooFewCustomers, n, min)
 	}
@@ -206,13 +224,13 @@ func (s *stage) fitPurchase(name string, c btyd.Customers) (btyd.PurchaseModel, 
 	}
 	switch name {
 	case "bgnbd":
-		m, f, err := btyd.FitBGNBD(btyd.Compress(c))
+		m, f, err := btyd.FitBGNBD(h.compressed())
 		return m, f, err
 	case "mbgnbd":
-		m, f, err := btyd.FitMBGNBD(btyd.Compress(c))
+		m, f, err := btyd.FitMBGNBD(h.compressed())
 		return m, f, err
 	case "pareto_nbd":
-		m, f, err := btyd.FitParetoNBD(btyd.Compress(c))
+		m, f, err := btyd.FitParetoNBD(h.compressed())
 		return m, f, err
 	}
 	return nil, btyd.Fit{Model: name}, fmt.Errorf("%s: unknown purchase model", name)
@@ -249,16 +267,17 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		}()
 	}
 	var models []*fitted
+	full, cal := &histories{Customers: s.full.Customers}, &histories{Customers: s.cal.Customers}
 	for _, name := range candidates {
 		f := &fitted{name: name}
-		f.model, f.fit, f.err = s.fitPurchase(name, s.full.Customers)
+		f.model, f.fit, f.err = s.fitPurchase(name, full)
 		if f.err != nil {
 			log.Error().Str("model", name).Err(f.err).Msg("purchase model fit failed; its predictions are left out")
 		} else if f.unc, f.uncErr = purchaseUncertainty(f.model, s.full.Customers, cfg.IntervalLevel); f.uncErr != nil {
 			log.Warn().Str("model", name).Err(f.uncErr).Msg("no standard errors for the purchase model; its prediction intervals are left out")
 		}
 		if s.holdout > 0 && len(s.actual) > 0 {
-			f.calModel, f.calFit, f.calErr = s.fitPurchase(name, s.cal.Customers)
+			f.calModel, f.calFit, f.calErr = s.fitPurchase(name, cal)
 			if f.calErr == nil {
 				f.calUnc, f.calUncErr = purchaseUncertainty(f.calModel, s.cal.Customers, cfg.IntervalLevel)
 				predicted := btyd.Expected(f.calModel, s.cal.Customers, float64(s.holdout))

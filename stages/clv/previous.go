@@ -108,15 +108,16 @@ func (s *stage) fitAsOf(p *previous, candidates []string, log zerolog.Logger) {
 		}
 	}
 	var models []*fitted
+	full, cal := &histories{Customers: p.full.Customers}, &histories{Customers: p.cal.Customers}
 	for _, name := range candidates {
 		f := &fitted{name: name}
-		f.model, f.fit, f.err = s.fitPurchase(name, p.full.Customers)
+		f.model, f.fit, f.err = s.fitPurchase(name, full)
 		p.fits[[2]string{name, "full"}] = prevFit{f.fit, f.err}
 		if f.err != nil {
 			warn(name, f.err)
 		}
 		if s.holdout > 0 && len(p.actual) > 0 {
-			f.calModel, f.calFit, f.calErr = s.fitPurchase(name, p.cal.Customers)
+			f.calModel, f.calFit, f.calErr = s.fitPurchase(name, cal)
 			p.fits[[2]string{name, "calibration"}] = prevFit{f.calFit, f.calErr}
 			if f.calErr == nil {
 				predicted := btyd.Expected(f.calModel, p.cal.Customers, float64(s.holdout))
@@ -142,7 +143,7 @@ func (s *stage) fitAsOf(p *previous, candidates []string, log zerolog.Logger) {
 		return
 	}
 	o := btyd.PredictOptions{Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: cfg.MonthlyDiscountRate}
-	p.p = btyd.Predict(selected.model, gg, p.full.Customers, p.full.monetary, o)
+	p.p = btyd.PredictValue(selected.model, gg, p.full.Customers, p.full.monetary, o)
 	p.has, p.hasValue = true, ggErr == nil
 	if p.periodDay {
 		// The report needs the sum alone: what a run for that day adds up

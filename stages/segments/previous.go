@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"retain/schemas"
 	"retain/stages/internal/history"
@@ -174,24 +175,6 @@ func (n *nights) at(i int, j int32, now state) (state, bool) {
 func (n *nights) nightThresholds(now []state) []thresholds {
 	count := int(n.runDay - n.firstNight)
 	out := make([]thresholds, count)
-	trees := make([]*rankTree, 3)
-	initial := make([]float64, len(now))
-	for d := range trees {
-		vals := make([]float64, 0, 2*len(now)+len(n.ent))
-		for i := range now {
-			initial[i] = now[i].dim(d)
-			vals = append(vals, now[i].dim(d))
-			if n.base[i].last >= 0 && n.entOff[i+1] > n.entOff[i] {
-				vals = append(vals, n.base[i].dim(d))
-			}
-		}
-		for i := range now {
-			for _, e := range n.ent[n.entOff[i]:max(n.entOff[i], n.entOff[i+1]-1)] {
-				vals = append(vals, e.dim(d))
-			}
-		}
-		trees[d] = newRankTree(vals, initial)
-	}
 	// Events by day, counting-sorted: the customers with an entry on day
 	// firstNight + 1 + k, with its index; stepping from that night to the
 	// one before replaces the state the entry starts by the state before it.
@@ -205,7 +188,6 @@ func (n *nights) nightThresholds(now []state) []thresholds {
 	}
 	events := make([]event, len(n.ent))
 	fill := slices.Clone(dayOff[:count])
-	total := int32(len(now))
 	for i := range now {
 		lo := n.entOff[i]
 		for j := lo; j < n.entOff[i+1]; j++ {
@@ -214,36 +196,62 @@ func (n *nights) nightThresholds(now []state) []thresholds {
 			fill[k]++
 		}
 	}
+	// Customers counted per night: one fewer for each whose first purchase
+	// day is the night after.
+	total := int32(len(now))
 	for k := 0; k < count; k++ {
-		d := n.runDay - 1 - int32(k)
-		// Leave night d+1 for night d: undo the entries dated d+1.
-		day := d + 1 - n.firstNight - 1
+		day := n.runDay - 1 - int32(k) - n.firstNight
 		for _, e := range events[dayOff[day]:dayOff[day+1]] {
-			from, _ := n.at(int(e.i), e.j+1, now[e.i])
-			to, ok := n.at(int(e.i), e.j, now[e.i])
-			for dim := range trees {
-				trees[dim].add(from.dim(dim), -1)
-				if ok {
-					trees[dim].add(to.dim(dim), 1)
-				}
-			}
-			if !ok {
+			if _, ok := n.at(int(e.i), e.j, now[e.i]); !ok {
 				total--
 			}
 		}
-		t := &out[k]
-		t.n = int(total)
-		if total >= 2 {
-			for dim := range trees {
-				for s := 2; s <= 5; s++ {
-					w := (int32(s-1)*(total-1) + 4) / 5
-					t.thr[dim][s-2] = trees[dim].kth(w)
+		out[k].n = int(total)
+	}
+	// The three dimensions' trees are independent, each walked back over
+	// every night on a goroutine of its own.
+	var wg sync.WaitGroup
+	for dim := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			initial := make([]float64, len(now))
+			vals := make([]float64, 0, 2*len(now)+len(n.ent))
+			for i := range now {
+				initial[i] = now[i].dim(dim)
+				vals = append(vals, now[i].dim(dim))
+				if n.base[i].last >= 0 && n.entOff[i+1] > n.entOff[i] {
+					vals = append(vals, n.base[i].dim(dim))
 				}
 			}
-		}
-		if k > 0 {
-			t.same = t.n == out[k-1].n && t.thr == out[k-1].thr
-		}
+			for i := range now {
+				for _, e := range n.ent[n.entOff[i]:max(n.entOff[i], n.entOff[i+1]-1)] {
+					vals = append(vals, e.dim(dim))
+				}
+			}
+			tree := newRankTree(vals, initial)
+			for k := 0; k < count; k++ {
+				// Leave night d+1 for night d: undo the entries dated d+1.
+				day := n.runDay - 1 - int32(k) - n.firstNight
+				for _, e := range events[dayOff[day]:dayOff[day+1]] {
+					from, _ := n.at(int(e.i), e.j+1, now[e.i])
+					tree.add(from.dim(dim), -1)
+					if to, ok := n.at(int(e.i), e.j, now[e.i]); ok {
+						tree.add(to.dim(dim), 1)
+					}
+				}
+				if t := &out[k]; t.n >= 2 {
+					for s := 2; s <= 5; s++ {
+						w := (int32(s-1)*(int32(t.n)-1) + 4) / 5
+						t.thr[dim][s-2] = tree.kth(w)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for k := 1; k < count; k++ {
+		out[k].same = out[k].n == out[k-1].n && out[k].thr == out[k-1].thr
 	}
 	return out
 }
@@ -284,7 +292,24 @@ func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segmen
 	}
 	thr := n.nightThresholds(now)
 	out := pastSegments{previous: make([]string, len(now)), since: make([]int32, len(now)), capped: make([]bool, len(now))}
-	for i := range now {
+	// Customers are walked back independently; two halves run side by side.
+	var wg sync.WaitGroup
+	half := len(now) / 2
+	for _, r := range [][2]int{{0, half}, {half, len(now)}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.walkBack(rules, thr, now, segment, out, r[0], r[1])
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// walkBack fills out for customers lo to hi: the previous night's segment
+// and how far back the current run in tonight's segment goes.
+func (n *nights) walkBack(rules []Rule, thr []thresholds, now []state, segment []string, out pastSegments, lo, hi int) {
+	for i := lo; i < hi; i++ {
 		out.since[i] = n.runDay
 		j := n.entOff[i+1] - n.entOff[i]
 		var lastScores [3]int
@@ -326,5 +351,4 @@ func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segmen
 			}
 		}
 	}
-	return out, nil
 }
