@@ -306,12 +306,63 @@ func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segmen
 	return out, nil
 }
 
+// bands are, per dimension and threshold, the least and greatest value the
+// threshold takes over the lookback's nights.
+type bands struct{ lo, hi [3][4]float64 }
+
+// thresholdBands spans thr; steady is false when some night has too few
+// customers to score by thresholds at all, or there are no nights.
+func thresholdBands(thr []thresholds) (b bands, steady bool) {
+	if len(thr) == 0 {
+		return b, false
+	}
+	b.lo, b.hi = thr[0].thr, thr[0].thr
+	for _, t := range thr {
+		if t.n <= 1 {
+			return b, false
+		}
+		for d := range 3 {
+			for s := range 4 {
+				b.lo[d][s], b.hi[d][s] = min(b.lo[d][s], t.thr[d][s]), max(b.hi[d][s], t.thr[d][s])
+			}
+		}
+	}
+	return b, true
+}
+
+// holds reports whether st lies on the same side of each threshold on
+// every night (score counts the thresholds a value is strictly above).
+func (b *bands) holds(st state) bool {
+	for d := range 3 {
+		v := st.dim(d)
+		for s := range 4 {
+			if v <= b.hi[d][s] && v > b.lo[d][s] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // walkBack fills out for customers lo to hi: the previous night's segment
 // and how far back the current run in tonight's segment goes.
 func (n *nights) walkBack(rules []Rule, thr []thresholds, now []state, segment []string, out pastSegments, lo, hi int) {
+	band, steady := thresholdBands(thr)
 	for i := lo; i < hi; i++ {
 		out.since[i] = n.runDay
 		j := n.entOff[i+1] - n.entOff[i]
+		if j == 0 && steady && band.holds(now[i]) {
+			// The state is tonight's on every night, and no night's
+			// threshold falls between it and any other night's: each
+			// night scores it as the first night of the lookback does.
+			t := &thr[0]
+			name := segmentOf(rules, t.score(0, now[i].dim(0)), t.score(1, now[i].dim(1)), t.score(2, now[i].dim(2)))
+			out.previous[i] = name
+			if name == segment[i] {
+				out.since[i], out.capped[i] = n.runDay-int32(len(thr)), true
+			}
+			continue
+		}
 		var lastScores [3]int
 		lastName := ""
 		for k := range thr {

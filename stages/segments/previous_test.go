@@ -9,13 +9,19 @@ import (
 )
 
 // randomShop is n customers with purchase days up to runDay, drawn from few
-// values so that recency, orders and revenue tie often.
-func randomShop(rng *rand.Rand, n int, runDay int32) []history.Customer {
+// values so that recency, orders and revenue tie often. About a third
+// stopped buying before the lookback, so nothing moves them from night to
+// night but the thresholds.
+func randomShop(rng *rand.Rand, n int, runDay, lookback int32) []history.Customer {
 	var out []history.Customer
 	for i := 0; i < n; i++ {
 		c := history.Customer{ID: string(rune('A'+i/26)) + string(rune('a'+i%26))}
-		first := runDay - int32(rng.IntN(120))
-		for d := first; d <= runDay; d++ {
+		last := runDay
+		if rng.IntN(3) == 0 {
+			last = runDay - lookback - 1 - int32(rng.IntN(60))
+		}
+		first := last - int32(rng.IntN(120))
+		for d := first; d <= last; d++ {
 			if d == first || rng.IntN(25) == 0 {
 				c.Days = append(c.Days, d)
 				c.Orders = append(c.Orders, int64(1+rng.IntN(2)))
@@ -57,7 +63,7 @@ func TestNightScoresMatchScratch(t *testing.T) {
 	const runDay, lookback = 20000, 40
 	for seed := uint64(1); seed <= 5; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		shop := randomShop(rng, 60+int(seed)*37, runDay)
+		shop := randomShop(rng, 60+int(seed)*37, runDay, lookback)
 		n := newNights(runDay, lookback)
 		var c columns
 		var cts []float64
@@ -110,6 +116,19 @@ func TestNightScoresMatchScratch(t *testing.T) {
 		past, err := n.segmentHistory(DefaultRules, c, cts, tonight)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Some customers must take the shortcut for steady states, or the
+		// comparison below does not test it.
+		steady := 0
+		if bands, ok := thresholdBands(thr); ok {
+			for i := range shop {
+				if n.entOff[i+1] == n.entOff[i] && bands.holds(now[i]) {
+					steady++
+				}
+			}
+		}
+		if steady == 0 {
+			t.Errorf("seed %d: no customer is steady over the lookback", seed)
 		}
 		for i := range shop {
 			if past.previous[i] != segs[0][i] {
