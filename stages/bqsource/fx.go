@@ -77,9 +77,6 @@ func planFX(rc *night.Context, schema bigquery.Schema) (*fxPlan, error) {
 	default:
 		return nil, fmt.Errorf("%w: input.fx_rates rate_to_reporting must be a number column to convert in SQL, not %s", ErrPushdown, t)
 	}
-	if t := q.types["currency"]; t != bigquery.StringFieldType {
-		return nil, fmt.Errorf("%w: input.fx_rates currency must be a STRING column to convert in SQL, not %s", ErrPushdown, t)
-	}
 	// One row per currency, day and rate; the conflicts query makes sure
 	// there is one per currency and day, so MIN picks the only rate.
 	base := "fx_src AS (" + q.SQL + "), " +
