@@ -86,11 +86,14 @@ func planFX(rc *night.Context, schema bigquery.Schema) (*fxPlan, error) {
 	// rate, the last one to the run date, after which no order is read.
 	// Spelled out per day, every order finds its rate by equal keys, which
 	// BigQuery joins by hashing, where a range join would compare each
-	// order with every rate of its currency.
+	// order with every rate of its currency. Days before
+	// validate.min_order_ts are left out: orders then go to validate
+	// whatever their rate, and an ancient first rate cannot make an array
+	// of centuries.
 	p.ctes = base + ", " +
 		"fx_days AS (SELECT _fx_code, _fx_from, MIN(_fx_rate) AS _fx_rate FROM fx_rates GROUP BY _fx_code, _fx_from), " +
 		"fx AS (SELECT _fx_code, _fx_day, _fx_rate FROM (SELECT *, LEAD(_fx_from) OVER (PARTITION BY _fx_code ORDER BY _fx_from) AS _fx_next FROM fx_days), " +
-		"UNNEST(GENERATE_DATE_ARRAY(_fx_from, IFNULL(DATE_SUB(_fx_next, INTERVAL 1 DAY), @run_date))) AS _fx_day)"
+		"UNNEST(GENERATE_DATE_ARRAY(GREATEST(_fx_from, DATE(@min_order_ts, @tz)), IFNULL(DATE_SUB(_fx_next, INTERVAL 1 DAY), @run_date))) AS _fx_day)"
 	// The two smallest rates of a day are the ones validate names.
 	p.conflicts = Query{Name: QueryConflicts, Table: q.Table,
 		SQL: "WITH " + base + " SELECT _fx_code AS currency, _fx_from AS rate_date, MIN(_fx_rate) AS rate, " +

@@ -93,7 +93,7 @@ func TestPlanPushdownFX(t *testing.T) {
 			for _, want := range []string{
 				// validity until the next rate, the last one until the run date
 				"LEAD(_fx_from) OVER (PARTITION BY _fx_code ORDER BY _fx_from)",
-				"GENERATE_DATE_ARRAY(_fx_from, IFNULL(DATE_SUB(_fx_next, INTERVAL 1 DAY), @run_date))",
+				"GENERATE_DATE_ARRAY(GREATEST(_fx_from, DATE(@min_order_ts, @tz)), IFNULL(DATE_SUB(_fx_next, INTERVAL 1 DAY), @run_date))",
 				// the order's local day and code, as validate finds them
 				"LEFT JOIN fx ON _fx_code = UPPER(TRIM(`currency`)) AND _fx_day = DATE(`order_ts`, @tz)",
 				"SAFE_MULTIPLY(CAST(`amount` AS FLOAT64), _fx_rate)",
