@@ -203,63 +203,86 @@ func (h *fxHarness) result(t *testing.T, prefix, part, name string) (*bq.QueryRe
 // orders include one on a rate's day, on days without one, one whose local
 // day is a rate's day and its UTC day not, codes written " usd", latest
 // orders in two currencies tying in time, amounts that are not binary
-// fractions and an order on the run date, after the last rate.
+// fractions and an order on the run date, after the last rate. The rates
+// are dates, and then timestamps whose local day is not always their UTC
+// day.
 func TestPushdownConvertsFX(t *testing.T) {
-	c, url := startURL(t)
-	exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, Ctry STRING, Chan STRING, State STRING)")
-	exec(t, c, "INSERT INTO `shop-analytics.sales.orders` (OrderNo, Client, PlacedAt, Total, Cur, Ctry, Chan, State) VALUES "+strings.Join(append(shopRows(), fxShopRows()...), ",\n"))
-	exec(t, c, "CREATE TABLE `shop-analytics.finance.rates` (day DATE, currency STRING, rate FLOAT64)")
-	rates := fxRates()
-	var vals []string
-	for i := range rates {
-		// Every rate twice, the copies in reverse order.
-		r := rates[len(rates)-1-i]
-		vals = append(vals, fmt.Sprintf("(%s, '%s', %s)", rates[i][0], rates[i][1], rates[i][2]), fmt.Sprintf("(%s, '%s', %s)", r[0], r[1], r[2]))
+	tests := []struct {
+		name, typ string
+		// day turns a rate's date expression into a value of typ.
+		day func(string) string
+		// raw are the orders in other currencies that come back raw,
+		// unknown how many of them validate finds no rate for.
+		raw     []string
+		unknown int64
+	}{
+		{"date rates", "DATE", func(d string) string { return d }, []string{"x06", "x08", "x09", "x12"}, 3},
+		// 22:30 UTC the evening before: midnight past in Berlin in
+		// summer, so the rate's local day is the date; in winter 23:30,
+		// the day before, so from then the JPY rate applies to x09 too.
+		{"timestamp rates", "TIMESTAMP", func(d string) string {
+			return "TIMESTAMP_SUB(TIMESTAMP(" + d + "), INTERVAL 90 MINUTE)"
+		}, []string{"x06", "x08", "x12"}, 2},
 	}
-	exec(t, c, "INSERT INTO `shop-analytics.finance.rates` (day, currency, rate) VALUES "+strings.Join(vals, ",\n"))
-	h := newFXHarness(t, c, url, "sales.orders", "finance.rates")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, url := startURL(t)
+			exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, Ctry STRING, Chan STRING, State STRING)")
+			exec(t, c, "INSERT INTO `shop-analytics.sales.orders` (OrderNo, Client, PlacedAt, Total, Cur, Ctry, Chan, State) VALUES "+strings.Join(append(shopRows(), fxShopRows()...), ",\n"))
+			exec(t, c, "CREATE TABLE `shop-analytics.finance.rates` (day "+tt.typ+", currency STRING, rate FLOAT64)")
+			rates := fxRates()
+			var vals []string
+			for i := range rates {
+				// Every rate twice, the copies in reverse order.
+				r := rates[len(rates)-1-i]
+				vals = append(vals, fmt.Sprintf("(%s, '%s', %s)", tt.day(rates[i][0]), rates[i][1], rates[i][2]), fmt.Sprintf("(%s, '%s', %s)", tt.day(r[0]), r[1], r[2]))
+			}
+			exec(t, c, "INSERT INTO `shop-analytics.finance.rates` (day, currency, rate) VALUES "+strings.Join(vals, ",\n"))
+			h := newFXHarness(t, c, url, "sales.orders", "finance.rates")
 
-	plain, pushed := t.TempDir(), t.TempDir()
-	sumPlain := runPipeline(t, fxJobYAML(false), plain, h.opts())
-	sent := len(h.fake.Queries)
-	sumPushed := runPipeline(t, fxJobYAML(true), pushed, h.opts())
-	// fx_conflicts, counts, raw_orders, order_days, and validate's read of
-	// the rates.
-	if n := len(h.fake.Queries) - sent; n != 5 {
-		t.Fatalf("pushdown sent %d queries, want 5", n)
+			plain, pushed := t.TempDir(), t.TempDir()
+			sumPlain := runPipeline(t, fxJobYAML(false), plain, h.opts())
+			sent := len(h.fake.Queries)
+			sumPushed := runPipeline(t, fxJobYAML(true), pushed, h.opts())
+			// fx_conflicts, counts, raw_orders, order_days, and validate's
+			// read of the rates.
+			if n := len(h.fake.Queries) - sent; n != 5 {
+				t.Fatalf("pushdown sent %d queries, want 5", n)
+			}
+			if sumPlain.Rows != sumPushed.Rows || sumPlain.Rows.Quarantined == 0 {
+				t.Errorf("rows: plain %+v, pushdown %+v", sumPlain.Rows, sumPushed.Rows)
+			}
+			// The raw rows in other currencies are those validate
+			// quarantines: without a rate, or converted above the limit
+			// (x12); shopRows' USD order u1 has a rate.
+			res, cur := h.result(t, "WITH src AS", "WHERE _raw", "currency")
+			_, oid := h.result(t, "WITH src AS", "WHERE _raw", "order_id")
+			var foreign []string
+			for _, r := range res.Rows {
+				if v, ok := r.F[cur].V.(string); ok && strings.ToUpper(strings.TrimSpace(v)) != "EUR" {
+					foreign = append(foreign, r.F[oid].V.(string))
+				}
+			}
+			slices.Sort(foreign)
+			if !slices.Equal(foreign, tt.raw) {
+				t.Errorf("raw rows in other currencies %v, want %v", foreign, tt.raw)
+			}
+			m := manifest(t, pushed)
+			if m.Rows.Quarantined["unknown_currency"] != tt.unknown || m.Rows.Quarantined["amount_out_of_range"] == 0 {
+				t.Errorf("quarantine by reason %v", m.Rows.Quarantined)
+			}
+			want, got := tableFiles(t, plain), tableFiles(t, pushed)
+			if len(want) < 9 || len(got) != len(want) {
+				t.Fatalf("%d tables with pushdown, %d without", len(got), len(want))
+			}
+			for p, raw := range want {
+				if !bytes.Equal(got[p], raw) {
+					t.Errorf("%s differs with pushdown", p)
+				}
+			}
+			t.Logf("rows %+v; quarantined %v", sumPushed.Rows, m.Rows.Quarantined)
+		})
 	}
-	if sumPlain.Rows != sumPushed.Rows || sumPlain.Rows.Quarantined == 0 {
-		t.Errorf("rows: plain %+v, pushdown %+v", sumPlain.Rows, sumPushed.Rows)
-	}
-	// The raw rows in other currencies are those validate quarantines:
-	// x06, x08, x09 without a rate, x12 converted above the limit (u1,
-	// shopRows' USD order, has a rate).
-	res, cur := h.result(t, "WITH src AS", "WHERE _raw", "currency")
-	_, oid := h.result(t, "WITH src AS", "WHERE _raw", "order_id")
-	var foreign []string
-	for _, r := range res.Rows {
-		if v, ok := r.F[cur].V.(string); ok && strings.ToUpper(strings.TrimSpace(v)) != "EUR" {
-			foreign = append(foreign, r.F[oid].V.(string))
-		}
-	}
-	slices.Sort(foreign)
-	if want := []string{"x06", "x08", "x09", "x12"}; !slices.Equal(foreign, want) {
-		t.Errorf("raw rows in other currencies %v, want %v", foreign, want)
-	}
-	m := manifest(t, pushed)
-	if m.Rows.Quarantined["unknown_currency"] != 3 || m.Rows.Quarantined["amount_out_of_range"] == 0 {
-		t.Errorf("quarantine by reason %v", m.Rows.Quarantined)
-	}
-	want, got := tableFiles(t, plain), tableFiles(t, pushed)
-	if len(want) < 9 || len(got) != len(want) {
-		t.Fatalf("%d tables with pushdown, %d without", len(got), len(want))
-	}
-	for p, raw := range want {
-		if !bytes.Equal(got[p], raw) {
-			t.Errorf("%s differs with pushdown", p)
-		}
-	}
-	t.Logf("rows %+v; quarantined %v", sumPushed.Rows, m.Rows.Quarantined)
 }
 
 // TestPushdownConflictingRates: two different rates for one currency and
