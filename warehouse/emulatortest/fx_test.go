@@ -46,7 +46,7 @@ func fxRates() [][]string {
 }
 
 // fxShopRows are orders in other currencies, of customers of their own
-// (91 to 99), beside shopRows' EUR orders.
+// (90 to 99), beside shopRows' EUR orders.
 func fxShopRows() []string {
 	return []string{
 		// On a rate's own day, and on a day without one: the latest
@@ -79,6 +79,11 @@ func fxShopRows() []string {
 		// After the last rate, on the run date: it holds until then.
 		"('x17', 98, TIMESTAMP '2026-03-31 08:00:00+00', 19.99, 'USD', 'US', 'web', 'completed')",
 		"('x18', 98, TIMESTAMP '2026-03-30 08:00:00+00', 0.3, 'gbp', 'GB', 'web', 'shipped')",
+		// A partial refund in USD sends its customer's rows to validate,
+		// which converts them there.
+		"('x21', 90, TIMESTAMP '2026-01-10 10:00:00+00', 50.50, 'USD', 'US', 'web', 'completed')",
+		"('x21', 90, TIMESTAMP '2026-01-20 10:00:00+00', -10.10, 'USD', 'US', 'web', 'completed')",
+		"('x22', 90, TIMESTAMP '2026-01-11 10:00:00+00', 5, 'EUR', 'US', 'app', 'completed')",
 		// Excluded for its status, converted or not.
 		"('x19', 99, TIMESTAMP '2026-03-02 08:00:00+00', 9.99, 'USD', 'US', 'web', 'cancelled')",
 		"('x20', 99, TIMESTAMP '2026-03-03 08:00:00+00', 1.1, 'USD', 'US', 'web', 'completed')",
@@ -216,13 +221,13 @@ func TestPushdownConvertsFX(t *testing.T) {
 		raw     []string
 		unknown int64
 	}{
-		{"date rates", "DATE", func(d string) string { return d }, []string{"x06", "x08", "x09", "x12"}, 3},
+		{"date rates", "DATE", func(d string) string { return d }, []string{"x06", "x08", "x09", "x12", "x21", "x21"}, 3},
 		// 22:30 UTC the evening before: midnight past in Berlin in
 		// summer, so the rate's local day is the date; in winter 23:30,
 		// the day before, so from then the JPY rate applies to x09 too.
 		{"timestamp rates", "TIMESTAMP", func(d string) string {
 			return "TIMESTAMP_SUB(TIMESTAMP(" + d + "), INTERVAL 90 MINUTE)"
-		}, []string{"x06", "x08", "x12"}, 2},
+		}, []string{"x06", "x08", "x12", "x21", "x21"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,7 +259,8 @@ func TestPushdownConvertsFX(t *testing.T) {
 			}
 			// The raw rows in other currencies are those validate
 			// quarantines: without a rate, or converted above the limit
-			// (x12); shopRows' USD order u1 has a rate.
+			// (x12); and the refunded order's (x21). shopRows' USD order
+			// u1 has a rate.
 			res, cur := h.result(t, "WITH src AS", "WHERE _raw", "currency")
 			_, oid := h.result(t, "WITH src AS", "WHERE _raw", "order_id")
 			var foreign []string
