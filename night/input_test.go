@@ -234,11 +234,16 @@ func TestBigQuerySourceHostile(t *testing.T) {
 }
 
 // TestPushdownNeeds: pushdown folds orders in BigQuery, which cannot
-// convert currencies, join items or parse a custom timestamp layout.
+// convert currencies with rates from files, join items or parse a custom
+// timestamp layout; rates from a BigQuery table it joins.
 func TestPushdownNeeds(t *testing.T) {
 	base := strings.Replace(bqInput, "location: EU,", "location: EU, pushdown: true,", 1)
 	if _, err := decode(base, "/"); err != nil {
 		t.Fatal(err)
+	}
+	fxTable := strings.Replace(base, "input:\n", "input:\n  fx_rates: {bigquery: {project: my-shop-prod, dataset: fin, table: rates}}\n  reporting_currency: EUR\n", 1)
+	if _, err := decode(fxTable, "/"); err != nil {
+		t.Errorf("pushdown with FX rates from BigQuery: %v", err)
 	}
 	for _, tt := range []struct{ name, from, to string }{
 		{"fx rates", "input:\n", "input:\n  fx_rates: {path: fx.csv}\n  reporting_currency: EUR\n"},
@@ -248,7 +253,7 @@ func TestPushdownNeeds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := strings.Replace(base, tt.from, tt.to, 1)
 			_, err := decode(src, "/")
-			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "pushdown works without fx_rates, order_items and timestamp_format") {
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "pushdown works without order_items and timestamp_format, and with fx_rates only from a BigQuery table") {
 				t.Errorf("pushdown with %s: err = %v", tt.name, err)
 			}
 		})

@@ -83,8 +83,11 @@ func writePlan(b *strings.Builder, p *bqsource.RunPlan, offlineReason string) {
 	if p.Pushdown {
 		read = "pushdown"
 	}
-	// A side input's query names its table; the orders' name p.Table.
-	side := func(q *bqsource.Query) bool { return q.Table != "" && q.Table != p.Table }
+	// A side input's query names its table; the orders' name p.Table,
+	// but for pushdown's check of the FX rates it joins, which reads them.
+	side := func(q *bqsource.Query) bool {
+		return q.Table != "" && q.Table != p.Table && q.Name != bqsource.QueryConflicts
+	}
 	sides := 0
 	for _, q := range p.Queries {
 		if side(q) {

@@ -35,13 +35,15 @@ validate: {counted_statuses: [completed]}
 `
 
 // TestPlanGolden prints the plan of a plain job, of a pushdown job with a
-// sink, and of jobs/bigquery.yaml (orders, items and FX rates from
+// sink, of a pushdown job converting with FX rates from BigQuery, and of
+// jobs/bigquery.yaml (orders, items and FX rates from
 // BigQuery, with a sink) from the job file alone; -update rewrites the
 // goldens, which must then be read line by line.
 func TestPlanGolden(t *testing.T) {
 	tests := []struct{ name, job string }{
 		{"plain", writeJob(t, plainJob)},
 		{"pushdown", "testdata/plan/pushdown.yaml"},
+		{"pushdown_fx", "testdata/plan/pushdown_fx.yaml"},
 		{"bigquery", "../../jobs/bigquery.yaml"},
 		{"files", writeJob(t, sinkJob)},
 	}

@@ -85,7 +85,11 @@ func newReader(ctx context.Context, rc *night.Context, opts bqclient.Options) (*
 		return nil, err
 	}
 	if cfg.Pushdown {
-		if r.pushdown, err = PlanPushdown(rc, md.Schema); err != nil {
+		fxSchema, err := r.fxSchema(ctx)
+		if err == nil {
+			r.pushdown, err = PlanPushdown(rc, md.Schema, fxSchema)
+		}
+		if err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -99,8 +103,27 @@ func (r *reader) Close(context.Context) error { return r.client.Close() }
 
 // metadata reads the source table's schema.
 func (s *session) metadata(ctx context.Context) (*bigquery.TableMetadata, error) {
+	return s.tableMetadata(ctx, s.cfg.Ref())
+}
+
+// fxSchema is the schema of input.fx_rates' table, which pushdown joins
+// with the orders; nil when the rates are not a BigQuery table.
+func (s *session) fxSchema(ctx context.Context) (bigquery.Schema, error) {
+	src := night.InputOf(s.rc.Job).FXRates
+	if src == nil || src.BigQuery == nil {
+		return nil, nil
+	}
+	md, err := s.tableMetadata(ctx, src.BigQuery.Ref())
+	if err != nil {
+		return nil, fmt.Errorf("input.fx_rates: %w", err)
+	}
+	return md.Schema, nil
+}
+
+// tableMetadata reads the schema of the table ref, through the session's
+// client (the query that joins it runs there too).
+func (s *session) tableMetadata(ctx context.Context, ref bqident.TableRef) (*bigquery.TableMetadata, error) {
 	var md *bigquery.TableMetadata
-	ref := s.cfg.Ref()
 	err := s.opts.RetryPolicy().Do(ctx, s.rc.Log, "read table schema", func() (err error) {
 		md, err = s.client.DatasetInProject(ref.Project, ref.Dataset).Table(ref.Table).Metadata(ctx)
 		return err

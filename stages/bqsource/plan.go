@@ -19,7 +19,8 @@ import (
 const (
 	// QueryOrders is the plain read.
 	QueryOrders = "orders"
-	// QueryCounts, QueryRaw and QueryDays are Pushdown's queries.
+	// QueryCounts, QueryRaw and QueryDays are Pushdown's queries (and
+	// QueryConflicts, when it converts currencies).
 	QueryCounts = "counts"
 	QueryRaw    = "raw_orders"
 	QueryDays   = "order_days"
@@ -32,7 +33,13 @@ func (q *Query) Queries() []*Query { return []*Query{q} }
 // Queries lists the queries a pushdown read issues, in the order it issues
 // them. A test checks every Query field of Pushdown is listed, so a query
 // added to the planner shows in `retain plan` and the manifest.
-func (p *Pushdown) Queries() []*Query { return []*Query{&p.Counts, &p.Raw, &p.Days} }
+func (p *Pushdown) Queries() []*Query {
+	qs := []*Query{&p.Counts, &p.Raw, &p.Days}
+	if p.Conflicts.SQL != "" {
+		qs = append([]*Query{&p.Conflicts}, qs...)
+	}
+	return qs
+}
 
 // Assumed is a source column whose BigQuery type a plan made without the
 // table's schema had to assume.
@@ -143,7 +150,11 @@ func PlanOffline(rc *night.Context) (*RunPlan, error) {
 	p := &RunPlan{}
 	if cfg := night.InputOf(rc.Job).Orders.BigQuery; cfg != nil {
 		schema, assumed, absent := AssumedSchema(rc)
-		if err := p.addOrders(rc, schema); err != nil {
+		var fxSchema bigquery.Schema
+		if s := night.InputOf(rc.Job).FXRates; s != nil && s.BigQuery != nil {
+			fxSchema, _, _ = assumedSchema(s, schemas.FXRates, schemas.FXRatesRequired)
+		}
+		if err := p.addOrders(rc, schema, fxSchema); err != nil {
 			return nil, err
 		}
 		p.Assumed, p.Absent = assumed, absent
@@ -178,8 +189,15 @@ var errNoQuery = errors.New("no input is read from BigQuery: the run issues no q
 func PlanOnline(ctx context.Context, rc *night.Context, opts bqclient.Options) (*RunPlan, error) {
 	p := &RunPlan{}
 	if cfg := night.InputOf(rc.Job).Orders.BigQuery; cfg != nil {
-		err := planOnline(ctx, rc, cfg, opts, p, func(schema bigquery.Schema) ([]*Query, error) {
-			if err := p.addOrders(rc, schema); err != nil {
+		err := planOnline(ctx, rc, cfg, opts, p, func(s *session, schema bigquery.Schema) ([]*Query, error) {
+			var fxSchema bigquery.Schema
+			if cfg.Pushdown {
+				var err error
+				if fxSchema, err = s.fxSchema(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if err := p.addOrders(rc, schema, fxSchema); err != nil {
 				return nil, err
 			}
 			return p.Queries, nil
@@ -189,7 +207,7 @@ func PlanOnline(ctx context.Context, rc *night.Context, opts bqclient.Options) (
 		}
 	}
 	for _, s := range sideInputs(rc) {
-		err := planOnline(ctx, rc, s.src.BigQuery, opts, p, func(schema bigquery.Schema) ([]*Query, error) {
+		err := planOnline(ctx, rc, s.src.BigQuery, opts, p, func(_ *session, schema bigquery.Schema) ([]*Query, error) {
 			q, err := PlanTable(s.src, s.table, s.required, schema)
 			if err != nil {
 				return nil, fmt.Errorf("input.%s: %w", s.table.Name, err)
@@ -209,7 +227,7 @@ func PlanOnline(ctx context.Context, rc *night.Context, opts bqclient.Options) (
 
 // planOnline reads one source table's schema, plans its queries with plan
 // and adds each one's dry-run estimate to p.
-func planOnline(ctx context.Context, rc *night.Context, cfg *night.BigQuerySource, opts bqclient.Options, p *RunPlan, plan func(bigquery.Schema) ([]*Query, error)) error {
+func planOnline(ctx context.Context, rc *night.Context, cfg *night.BigQuerySource, opts bqclient.Options, p *RunPlan, plan func(*session, bigquery.Schema) ([]*Query, error)) error {
 	c, err := bqclient.Open(ctx, bqclient.Connection{Project: cfg.Project, Location: cfg.Location, CredentialsFile: cfg.CredentialsFile}, opts)
 	if err != nil {
 		// The auth library has no sentinel for it, only this text.
@@ -224,7 +242,7 @@ func planOnline(ctx context.Context, rc *night.Context, cfg *night.BigQuerySourc
 	if err != nil {
 		return err
 	}
-	qs, err := plan(md.Schema)
+	qs, err := plan(s, md.Schema)
 	if err != nil {
 		return err
 	}
@@ -259,12 +277,12 @@ func planOnline(ctx context.Context, rc *night.Context, cfg *night.BigQuerySourc
 }
 
 // addOrders plans the queries the orders reader issues for a table with
-// schema.
-func (p *RunPlan) addOrders(rc *night.Context, schema bigquery.Schema) error {
+// schema, and input.fx_rates' table with fxSchema (nil when it is not one).
+func (p *RunPlan) addOrders(rc *night.Context, schema, fxSchema bigquery.Schema) error {
 	cfg := night.InputOf(rc.Job).Orders.BigQuery
 	p.Table, p.Pushdown = cfg.Ref().String(), cfg.Pushdown
 	if cfg.Pushdown {
-		pd, err := PlanPushdown(rc, schema)
+		pd, err := PlanPushdown(rc, schema, fxSchema)
 		if err != nil {
 			return err
 		}

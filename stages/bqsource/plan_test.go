@@ -53,9 +53,15 @@ func jobWith(pushdown bool) string {
 // Queries, named, once; so `retain plan` and the manifest follow the
 // planner when it gains a query.
 func TestQueriesListEveryQuery(t *testing.T) {
-	p, err := PlanPushdown(planContext(t, jobWith(true)), bigquery.Schema{
+	// With rates from a table, so the conversion's query is planned too.
+	job := strings.Replace(jobWith(true), "status: State}\n", "status: State}\n  fx_rates: {bigquery: {project: shop-analytics, dataset: finance, table: rates}}\n  reporting_currency: EUR\n", 1)
+	p, err := PlanPushdown(planContext(t, job), bigquery.Schema{
 		{Name: "OrderNo", Type: bigquery.StringFieldType}, {Name: "customer_id", Type: bigquery.StringFieldType},
 		{Name: "PlacedAt", Type: bigquery.TimestampFieldType}, {Name: "amount", Type: bigquery.NumericFieldType},
+		{Name: "currency", Type: bigquery.StringFieldType},
+	}, bigquery.Schema{
+		{Name: "date", Type: bigquery.DateFieldType}, {Name: "currency", Type: bigquery.StringFieldType},
+		{Name: "rate_to_reporting", Type: bigquery.FloatFieldType},
 	})
 	if err != nil {
 		t.Fatal(err)

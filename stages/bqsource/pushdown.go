@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/civil"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/engine"
@@ -42,10 +43,16 @@ type Pushdown struct {
 	Raw Query
 	// Days are order_days rows.
 	Days Query
+	// Conflicts lists the currencies and days that input.fx_rates gives
+	// two different rates, which fail the run; it is run first, and only
+	// when the rates are a BigQuery table the other queries convert with.
+	Conflicts Query
 }
 
-// PlanPushdown builds the pushdown queries for the job's source table.
-func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) {
+// PlanPushdown builds the pushdown queries for the job's source table with
+// schema; fxSchema is the schema of input.fx_rates' table, nil when the
+// job has none.
+func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdown, error) {
 	q, err := Plan(rc, schema)
 	if err != nil {
 		return nil, err
@@ -76,11 +83,29 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	// Each check that can be NULL sits beside an IS NULL that is then
 	// TRUE, so _bad is never NULL. BigQuery strings are valid UTF-8, so
 	// invalid_utf8 needs no check here.
+	// amount is the amount in the reporting currency (see fx below).
+	amount := "CAST(`amount` AS FLOAT64)"
+	src := "src"
+	fx, err := planFX(rc, fxSchema)
+	if err != nil {
+		return nil, err
+	}
+	if fx != nil {
+		if !has("currency") {
+			fx = nil // every order is in the reporting currency
+		} else {
+			amount, src = "_amount", "converted"
+		}
+	}
 	bad := []string{
 		"`order_id` IS NULL OR TRIM(CAST(`order_id` AS STRING)) = ''",
 		"`customer_id` IS NULL OR TRIM(CAST(`customer_id` AS STRING)) = ''",
 		"`order_ts` IS NULL OR " + ts + " < @min_order_ts",
-		"`amount` IS NULL OR `amount` < 0 OR CAST(`amount` AS FLOAT64) > @max_amount",
+		"`amount` IS NULL OR `amount` < 0 OR " + amount + " > @max_amount",
+	}
+	if fx != nil {
+		// No rate, or a product beyond float64.
+		bad[3] = "`amount` IS NULL OR `amount` < 0 OR " + amount + " IS NULL OR " + amount + " > @max_amount"
 	}
 	// validate trims ids and counts the ones it trims, so rows with a
 	// padded id go to it, and ids compare trimmed when finding duplicates
@@ -94,13 +119,22 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	// than input.reporting_currency (unknown_currency), and fails a night
 	// whose orders carry several when none is set. The second needs every
 	// order's currency, which folded rows would hide, so pushdown needs
-	// the reporting currency, and rows naming any other go to validate.
+	// the reporting currency, and rows naming any other go to validate,
+	// unless fx_rates is a BigQuery table and a rate applies: those are
+	// converted here.
+	foreign := "`currency` IS NOT NULL AND UPPER(TRIM(`currency`)) != @reporting_currency"
 	reporting := strings.ToUpper(strings.TrimSpace(night.InputOf(rc.Job).ReportingCurrency))
 	if has("currency") {
 		if reporting == "" {
 			return nil, fmt.Errorf("%w: a currency column needs input.reporting_currency, since only a full read sees whether the orders carry several", ErrPushdown)
 		}
-		bad = append(bad, "`currency` IS NOT NULL AND UPPER(TRIM(`currency`)) != @reporting_currency")
+		if fx != nil {
+			// Converted in SQL when a rate applies; without one validate
+			// quarantines the row as unknown_currency.
+			bad = append(bad, foreign+" AND _fx_rate IS NULL")
+		} else {
+			bad = append(bad, foreign)
+		}
 	}
 	counted := "TRUE"
 	if has("status") {
@@ -127,8 +161,19 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	}
 	// The rows are the plain read's, so its _shared_order_id sees every
 	// row of the input, not only the ones that come back.
-	with := "WITH src AS (" + q.SQL + "), " +
-		"checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad, " + padded + " AS _pad FROM src), " +
+	with := "WITH src AS (" + q.SQL + "), "
+	if fx != nil {
+		// Each order takes the rate of its currency on its local day,
+		// which fx holds for every day from a currency's first rate to the
+		// run date, so the join is on equal keys. The product is the one
+		// validate computes, float64 by float64 and not rounded; it is
+		// NULL where it overflows (validate then finds +Inf above
+		// validate.max_amount) as where no rate applies.
+		with += fx.ctes + ", converted AS (SELECT src.*, _fx_rate, IF(" + foreign + ", " +
+			"SAFE_MULTIPLY(CAST(`amount` AS FLOAT64), _fx_rate), CAST(`amount` AS FLOAT64)) AS _amount FROM src " +
+			"LEFT JOIN fx ON _fx_code = UPPER(TRIM(`currency`)) AND _fx_day = DATE(" + ts + ", @tz)), "
+	}
+	with += "checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad, " + padded + " AS _pad FROM " + src + "), " +
 		// Duplicates count among rows that passed the checks, as validate
 		// only remembers ids of those.
 		"flagged AS (SELECT *, NOT _bad AND COUNTIF(NOT _bad) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING))) > 1 AS _dup, " +
@@ -139,7 +184,8 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	params = append(params, bigquery.QueryParameter{Name: "reporting_currency", Value: reporting},
 		bigquery.QueryParameter{Name: "tz", Value: rc.Job.Timezone},
 		bigquery.QueryParameter{Name: "min_order_ts", Value: limits.MinOrderTS.UTC()},
-		bigquery.QueryParameter{Name: "max_amount", Value: limits.MaxAmount})
+		bigquery.QueryParameter{Name: "max_amount", Value: limits.MaxAmount},
+		bigquery.QueryParameter{Name: "run_date", Value: civil.DateOf(rc.RunDate.In(rc.Job.Location()))})
 	lowered := func(statuses []string) []string {
 		out := make([]string, len(statuses))
 		for i, s := range statuses {
@@ -160,6 +206,9 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 		return out
 	}
 	p := &Pushdown{Counts: Query{Name: QueryCounts, Table: q.Table}, Raw: Query{Name: QueryRaw, Table: q.Table}, Days: Query{Name: QueryDays, Table: q.Table}}
+	if fx != nil {
+		p.Conflicts = fx.conflicts
+	}
 	p.Counts.SQL = with + "SELECT COUNTIF(NOT _raw) AS folded, COUNTIF(NOT _raw AND " + counted + ") AS used, " +
 		"COUNTIF(NOT _raw AND NOT " + counted + ") AS excluded FROM routed"
 	p.Counts.Columns = []string{"folded", "used", "excluded"}
@@ -169,7 +218,7 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	// summed, so the order BigQuery adds them in cannot show; the latest
 	// order names country and channel, the greatest of them on a tie
 	// (BigQuery sorts NULL last in DESC, that is lowest).
-	a := "CAST(`amount` AS FLOAT64)"
+	a := amount
 	frac := "(" + a + " - FLOOR(" + a + "))"
 	p.Days.SQL = with + "SELECT customer_id, activity_date, orders, revenue_units, revenue_frac_hi, revenue_frac_lo, first_order_at, last_order_at, " +
 		"latest.country AS country, latest.channel AS channel FROM (" +
@@ -183,7 +232,7 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 	for _, c := range schemas.OrderDays.Columns {
 		p.Days.Columns = append(p.Days.Columns, c.Name)
 	}
-	for _, qq := range []*Query{&p.Counts, &p.Raw, &p.Days} {
+	for _, qq := range p.Queries() {
 		qq.Params = only(qq.SQL)
 	}
 	return p, nil
@@ -194,6 +243,15 @@ func PlanPushdown(rc *night.Context, schema bigquery.Schema) (*Pushdown, error) 
 // rows join the row accounting.
 func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	p := r.pushdown
+	if p.Conflicts.SQL != "" {
+		var cs []conflict
+		if err := r.read(ctx, &p.Conflicts, func(rec arrow.Record) error { return collectConflicts(rec, &cs) }); err != nil {
+			return err
+		}
+		if err := firstConflict(cs); err != nil {
+			return err
+		}
+	}
 	var folded, used, excluded int64
 	err := r.read(ctx, &p.Counts, func(rec arrow.Record) error {
 		if rec.NumRows() != 1 {

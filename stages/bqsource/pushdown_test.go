@@ -46,7 +46,7 @@ input:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := PlanPushdown(rc, schema(tt.ts, tt.amount))
+			p, err := PlanPushdown(rc, schema(tt.ts, tt.amount), nil)
 			if !tt.ok {
 				if !errors.Is(err, ErrPushdown) {
 					t.Fatalf("err = %v, want ErrPushdown", err)
@@ -133,7 +133,7 @@ func TestPlanPushdownRefunds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := PlanPushdown(rc, schema)
+			p, err := PlanPushdown(rc, schema, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,7 @@ func TestPlanPushdownCurrency(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := PlanPushdown(rc, schema)
+			p, err := PlanPushdown(rc, schema, nil)
 			if tt.want == "" {
 				if !errors.Is(err, ErrPushdown) {
 					t.Fatalf("err = %v, want ErrPushdown", err)

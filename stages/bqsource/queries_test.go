@@ -16,7 +16,8 @@ import (
 
 // TestQueriesScaleOut inspects every query the source sends, plain and
 // pushed down, for jobs of several shapes (optional columns present or
-// not, each order_ts and amount type, refunds on and off, mapped names):
+// not, each order_ts and amount type, refunds on and off, mapped names,
+// FX rates from a table of each date type):
 // no window without PARTITION BY, no ORDER BY but inside OVER (...) or a
 // bounded ARRAY_AGG, no ARRAY_AGG without LIMIT. Such a query runs on
 // BigQuery's workers in parallel and its result is read over several
@@ -30,27 +31,38 @@ func TestQueriesScaleOut(t *testing.T) {
 		job      string
 		schema   bigquery.Schema
 		pushdown bool
+		fx       bigquery.Schema // input.fx_rates' table, converted in SQL
 	}{
 		{"minimal, string timestamps", "", bigquery.Schema{
 			col("order_id", bigquery.StringFieldType), col("customer_id", bigquery.StringFieldType),
-			col("order_ts", bigquery.StringFieldType), col("amount", bigquery.StringFieldType)}, false},
+			col("order_ts", bigquery.StringFieldType), col("amount", bigquery.StringFieldType)}, false, nil},
 		{"every column, timestamp and numeric", "reporting_currency: EUR\n", bigquery.Schema{
 			col("order_id", bigquery.StringFieldType), col("customer_id", bigquery.IntegerFieldType),
 			col("order_ts", bigquery.TimestampFieldType), col("amount", bigquery.NumericFieldType),
 			col("currency", bigquery.StringFieldType), col("country", bigquery.StringFieldType),
-			col("channel", bigquery.StringFieldType), col("status", bigquery.StringFieldType)}, true},
+			col("channel", bigquery.StringFieldType), col("status", bigquery.StringFieldType)}, true, nil},
 		{"mapped names, date and float, no status", "columns: {order_id: OrderNo, order_ts: PlacedAt, amount: Total}\n", bigquery.Schema{
 			col("OrderNo", bigquery.IntegerFieldType), col("customer_id", bigquery.StringFieldType),
 			col("PlacedAt", bigquery.DateFieldType), col("Total", bigquery.FloatFieldType),
-			col("country", bigquery.StringFieldType)}, true},
+			col("country", bigquery.StringFieldType)}, true, nil},
 		{"datetime and integer, channel only", "", bigquery.Schema{
 			col("order_id", bigquery.StringFieldType), col("customer_id", bigquery.StringFieldType),
 			col("order_ts", bigquery.DateTimeFieldType), col("amount", bigquery.IntegerFieldType),
-			col("channel", bigquery.StringFieldType)}, true},
+			col("channel", bigquery.StringFieldType)}, true, nil},
 		{"refunds off, bignumeric", "validate: {refund_statuses: []}\n", bigquery.Schema{
 			col("order_id", bigquery.StringFieldType), col("customer_id", bigquery.StringFieldType),
 			col("order_ts", bigquery.TimestampFieldType), col("amount", bigquery.BigNumericFieldType),
-			col("status", bigquery.StringFieldType)}, true},
+			col("status", bigquery.StringFieldType)}, true, nil},
+		{"FX from a table, date rates", "reporting_currency: EUR\n", bigquery.Schema{
+			col("order_id", bigquery.StringFieldType), col("customer_id", bigquery.StringFieldType),
+			col("order_ts", bigquery.TimestampFieldType), col("amount", bigquery.NumericFieldType),
+			col("currency", bigquery.StringFieldType), col("status", bigquery.StringFieldType)}, true, bigquery.Schema{
+			col("date", bigquery.DateFieldType), col("currency", bigquery.StringFieldType), col("rate_to_reporting", bigquery.FloatFieldType)}},
+		{"FX from a table, timestamp rates, date orders", "reporting_currency: EUR\n", bigquery.Schema{
+			col("order_id", bigquery.StringFieldType), col("customer_id", bigquery.StringFieldType),
+			col("order_ts", bigquery.DateFieldType), col("amount", bigquery.FloatFieldType),
+			col("currency", bigquery.StringFieldType), col("country", bigquery.StringFieldType)}, true, bigquery.Schema{
+			col("date", bigquery.TimestampFieldType), col("currency", bigquery.StringFieldType), col("rate_to_reporting", bigquery.NumericFieldType)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +72,9 @@ func TestQueriesScaleOut(t *testing.T) {
 				job += tt.job
 			case strings.HasPrefix(tt.job, "reporting_currency"):
 				job += "  " + tt.job
+				if tt.fx != nil {
+					job += "  fx_rates: {bigquery: {project: shop-analytics, dataset: finance, table: rates}}\n"
+				}
 			case tt.job != "":
 				job += "    " + tt.job
 			}
@@ -77,11 +92,17 @@ func TestQueriesScaleOut(t *testing.T) {
 			}
 			queries := map[string]string{"plain": plain.SQL}
 			if tt.pushdown {
-				p, err := PlanPushdown(rc, tt.schema)
+				p, err := PlanPushdown(rc, tt.schema, tt.fx)
 				if err != nil {
 					t.Fatal(err)
 				}
 				queries["counts"], queries["raw"], queries["days"] = p.Counts.SQL, p.Raw.SQL, p.Days.SQL
+				if (p.Conflicts.SQL != "") != (tt.fx != nil) {
+					t.Errorf("conflicts query %q with FX table %v", p.Conflicts.SQL, tt.fx)
+				}
+				if tt.fx != nil {
+					queries["conflicts"] = p.Conflicts.SQL
+				}
 				if !strings.Contains(p.Days.SQL, "ARRAY_AGG(") {
 					t.Errorf("days query picks the latest order without ARRAY_AGG: %s", p.Days.SQL)
 				}

@@ -272,9 +272,13 @@ func TestInspect(t *testing.T) {
 		{"keywords as quoted names", "SELECT `ORDER` AS `BY`, `OVER` FROM `ARRAY_AGG`", nil, false},
 		{"keywords in comments", "SELECT a -- ORDER BY a\nFROM t /* OVER () */ # ARRAY_AGG(x)\n", nil, false},
 		{"parenthesis in a string inside OVER", "SELECT SUM(a) OVER (PARTITION BY IF(b = ')', 1, 2)) FROM t", nil, false},
+		{"next rate per currency", "SELECT LEAD(d) OVER (PARTITION BY c ORDER BY d) AS n FROM r", nil, false},
+		{"rate days spelled out", "SELECT c, x FROM r, UNNEST(GENERATE_DATE_ARRAY(d, IFNULL(DATE_SUB(n, INTERVAL 1 DAY), @run_date))) AS x", nil, false},
+		{"second smallest rate", "SELECT MIN(IF(v > lo, v, NULL)) FROM (SELECT *, MIN(v) OVER (PARTITION BY c, d) AS lo FROM r) GROUP BY c, d HAVING COUNT(*) > 1", nil, false},
 
 		{"global row number", "SELECT *, ROW_NUMBER() OVER (ORDER BY a, b) AS _row FROM t", []string{vWindowNoPartition}, false},
 		{"empty window", "SELECT SUM(a) OVER () FROM t", []string{vWindowNoPartition}, false},
+		{"next rate over every currency", "SELECT LEAD(d) OVER (ORDER BY c, d) FROM r", []string{vWindowNoPartition}, false},
 		{"partition only in a nested subquery", "SELECT SUM(a) OVER (ORDER BY (SELECT 1 FROM u WINDOW w AS (PARTITION BY x))) FROM t",
 			[]string{vWindowNoPartition}, false},
 		{"named window", "SELECT SUM(a) OVER w FROM t WINDOW w AS (PARTITION BY b)", []string{vNamedWindow}, false},

@@ -16,6 +16,7 @@ import (
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/internal/localday"
+	"retain/stages/internal/rules"
 )
 
 // ErrMixedCurrencies fails a run whose orders are in several currencies when
@@ -24,8 +25,9 @@ import (
 var ErrMixedCurrencies = errors.New("orders in several currencies and no conversion")
 
 // ErrConflictingRates fails a run whose FX rates give one currency two
-// different rates for the same day.
-var ErrConflictingRates = errors.New("conflicting FX rates")
+// different rates for the same day; it is the rules' sentinel, which
+// BigQuery pushdown fails with too.
+var ErrConflictingRates = rules.ErrConflictingRates
 
 // ReasonUnknownCurrency quarantines an order whose currency has no rate on
 // or before its order date, so no amount is used unconverted.
@@ -106,8 +108,7 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 		})
 		for i := 1; i < len(pts); i++ {
 			if pts[i].day == pts[i-1].day && pts[i].rate != pts[i-1].rate {
-				return nil, fmt.Errorf("input.fx_rates: %w: %s has two rates for %s (%g and %g); keep one", ErrConflictingRates,
-					code, time.Unix(int64(pts[i].day)*86400, 0).UTC().Format(time.DateOnly), pts[i-1].rate, pts[i].rate)
+				return nil, rules.ConflictingRates(code, pts[i].day, pts[i-1].rate, pts[i].rate)
 			}
 		}
 		r.byCode[code] = slices.CompactFunc(pts, func(a, b ratePoint) bool { return a.day == b.day })

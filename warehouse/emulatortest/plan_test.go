@@ -54,3 +54,38 @@ func TestPlanDryRuns(t *testing.T) {
 		t.Errorf("estimates %v: want counts < raw_orders < orders and order_days < orders", estimates)
 	}
 }
+
+// TestPlanDryRunsFX plans a pushdown read that converts with FX rates from
+// a table, reading both tables' schemas as the run does, and dry-runs
+// every query on the emulator: the conflicts query first, then pushdown's
+// three, then validate's read of the rates.
+func TestPlanDryRunsFX(t *testing.T) {
+	c, url := startURL(t)
+	exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, Ctry STRING, Chan STRING, State STRING)")
+	exec(t, c, "INSERT INTO `shop-analytics.sales.orders` (OrderNo, Client, PlacedAt, Total, Cur, Ctry, Chan, State) VALUES "+strings.Join(fxShopRows(), ",\n"))
+	exec(t, c, "CREATE TABLE `shop-analytics.finance.rates` (day DATE, currency STRING, rate FLOAT64)")
+	exec(t, c, "INSERT INTO `shop-analytics.finance.rates` (day, currency, rate) VALUES (DATE '2025-06-01', 'USD', 0.9), (DATE '2025-09-07', 'GBP', 1.1)")
+	j, err := jobfile.Parse([]byte(fxJobYAML(true)), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := night.New(j, "plan", "2026-03-31", nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := bqsource.PlanOnline(context.Background(), rc, bqclient.Options{REST: []option.ClientOption{option.WithEndpoint(url), option.WithoutAuthentication()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, q := range p.Queries {
+		names = append(names, q.Name)
+	}
+	if got := strings.Join(names, " "); got != "fx_conflicts counts raw_orders order_days fx_rates" || len(p.Estimates) != 5 {
+		t.Fatalf("queries %s with estimates %v", got, p.Estimates)
+	}
+	// No conflicts: an empty result; every other query returns rows.
+	if p.Estimates[0] != 0 || p.Estimates[1] <= 0 || p.Estimates[3] <= 0 || p.Estimates[4] <= 0 {
+		t.Errorf("estimates %v", p.Estimates)
+	}
+}

@@ -58,7 +58,7 @@ func TestDaysRevenueExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := bqsource.PlanPushdown(rc, md.Schema)
+			p, err := bqsource.PlanPushdown(rc, md.Schema, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,3 +45,18 @@ const (
 	ExcludedAfterRunDate     = "after_run_date"
 	ExcludedStatusNotCounted = "status_not_counted"
 )
+
+// ErrConflictingRates fails a run whose FX rates give one currency two
+// different rates for the same day: which one the shop meant cannot be
+// told from the rows, and picking either by arrival would change amounts
+// between reruns. Validation and pushdown's SQL conversion both fail with
+// it, so a run fails the same way wherever the rates are applied.
+var ErrConflictingRates = errors.New("conflicting FX rates")
+
+// ConflictingRates is the error for the first conflict found, with
+// currencies, then days, in ascending order: day is a day number since
+// 1970-01-01, rate and other the two smallest distinct rates of that day.
+func ConflictingRates(code string, day int32, rate, other float64) error {
+	return fmt.Errorf("input.fx_rates: %w: %s has two rates for %s (%g and %g); keep one", ErrConflictingRates,
+		code, time.Unix(int64(day)*86400, 0).UTC().Format(time.DateOnly), rate, other)
+}

@@ -1,0 +1,174 @@
+package bqsource
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"cloud.google.com/go/bigquery"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"retain/stages/internal/rules"
+)
+
+// fxJob is a pushdown job in several currencies whose rates are a table.
+const fxJob = `
+name: n
+timezone: Europe/Berlin
+input:
+  orders:
+    bigquery: {project: shop-analytics, dataset: sales, table: orders, location: EU, pushdown: true}
+  fx_rates:
+    bigquery: {project: shop-analytics, dataset: finance, table: rates, location: %s}
+    columns: {date: day, rate_to_reporting: rate}
+  reporting_currency: EUR
+`
+
+// TestPlanPushdownFX: with rates from a table, pushdown converts in SQL by
+// validate's rule (the local day in the job's zone, the rate's day by its
+// type, amount × rate unrounded, checked against max_amount once
+// converted), runs the conflicts query first, and refuses a rates table it
+// cannot read as validate does or cannot join.
+func TestPlanPushdownFX(t *testing.T) {
+	orders := func(currency bool) bigquery.Schema {
+		s := bigquery.Schema{
+			{Name: "order_id", Type: bigquery.StringFieldType}, {Name: "customer_id", Type: bigquery.StringFieldType},
+			{Name: "order_ts", Type: bigquery.TimestampFieldType}, {Name: "amount", Type: bigquery.NumericFieldType},
+		}
+		if currency {
+			s = append(s, &bigquery.FieldSchema{Name: "currency", Type: bigquery.StringFieldType})
+		}
+		return s
+	}
+	rates := func(day, code, rate bigquery.FieldType) bigquery.Schema {
+		return bigquery.Schema{{Name: "day", Type: day}, {Name: "currency", Type: code}, {Name: "rate", Type: rate}}
+	}
+	tests := []struct {
+		name     string
+		location string
+		currency bool
+		rates    bigquery.Schema
+		day      string // the rate's day; "" when refused
+		tz       bool   // the conflicts query needs @tz
+	}{
+		{"date rates", "EU", true, rates(bigquery.DateFieldType, bigquery.StringFieldType, bigquery.FloatFieldType), "`date` AS _fx_from", false},
+		{"timestamp rates", "EU", true, rates(bigquery.TimestampFieldType, bigquery.StringFieldType, bigquery.NumericFieldType), "DATE(`date`, @tz) AS _fx_from", true},
+		{"datetime rates", "eu", true, rates(bigquery.DateTimeFieldType, bigquery.StringFieldType, bigquery.IntegerFieldType), "DATE(TIMESTAMP(`date`, @tz), @tz) AS _fx_from", true},
+		{"string dates", "EU", true, rates(bigquery.StringFieldType, bigquery.StringFieldType, bigquery.FloatFieldType), "", false},
+		{"string rates", "EU", true, rates(bigquery.DateFieldType, bigquery.StringFieldType, bigquery.StringFieldType), "", false},
+		{"another location", "US", true, rates(bigquery.DateFieldType, bigquery.StringFieldType, bigquery.FloatFieldType), "", false},
+		{"no schema", "EU", true, nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := planContext(t, strings.Replace(fxJob, "%s", tt.location, 1))
+			p, err := PlanPushdown(rc, orders(tt.currency), tt.rates)
+			if tt.day == "" {
+				if !errors.Is(err, ErrPushdown) {
+					t.Fatalf("err = %v, want ErrPushdown", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			qs := p.Queries()
+			if len(qs) != 4 || qs[0] != &p.Conflicts || p.Conflicts.Name != QueryConflicts || p.Conflicts.Table != "shop-analytics.finance.rates" {
+				t.Fatalf("queries %v: want the conflicts query on the rates first", qs)
+			}
+			for _, want := range []string{tt.day, "SELECT DISTINCT UPPER(TRIM(`currency`)) AS _fx_code", "`rate_to_reporting` > 0", "FROM `shop-analytics.finance.rates`"} {
+				if !strings.Contains(p.Conflicts.SQL, want) || !strings.Contains(p.Days.SQL, want) {
+					t.Errorf("conflicts or days query lacks %q:\n%s\n%s", want, p.Conflicts.SQL, p.Days.SQL)
+				}
+			}
+			var names []string
+			for _, par := range p.Conflicts.Params {
+				names = append(names, par.Name)
+			}
+			if got := strings.Join(names, ","); (got == "tz") != tt.tz || (got != "" && got != "tz") {
+				t.Errorf("conflicts query parameters %v", names)
+			}
+			for _, want := range []string{
+				// validity until the next rate, the last one until the run date
+				"LEAD(_fx_from) OVER (PARTITION BY _fx_code ORDER BY _fx_from)",
+				"GENERATE_DATE_ARRAY(GREATEST(_fx_from, DATE(@min_order_ts, @tz)), IFNULL(DATE_SUB(_fx_next, INTERVAL 1 DAY), @run_date))",
+				// the order's local day and code, as validate finds them
+				"LEFT JOIN fx ON _fx_code = UPPER(TRIM(`currency`)) AND _fx_day = DATE(`order_ts`, @tz)",
+				"SAFE_MULTIPLY(CAST(`amount` AS FLOAT64), _fx_rate)",
+				"_amount IS NULL OR _amount > @max_amount",
+				"!= @reporting_currency AND _fx_rate IS NULL",
+			} {
+				for _, q := range []Query{p.Counts, p.Raw, p.Days} {
+					if !strings.Contains(q.SQL, want) {
+						t.Errorf("%s query lacks %q: %s", q.Name, want, q.SQL)
+					}
+				}
+			}
+			// Revenue is split from the converted amount.
+			if !strings.Contains(p.Days.SQL, "SUM(CAST(FLOOR(_amount) AS INT64)) AS revenue_units") || strings.Contains(p.Days.SQL, "FLOOR(CAST(`amount` AS FLOAT64))") {
+				t.Errorf("days query does not sum the converted amounts: %s", p.Days.SQL)
+			}
+			for _, q := range p.Queries() {
+				for _, par := range q.Params {
+					if par.Name == "run_date" && par.Value.(interface{ String() string }).String() != "2026-03-31" {
+						t.Errorf("@run_date = %v", par.Value)
+					}
+				}
+			}
+		})
+	}
+	// Orders without a currency column are all in the reporting currency:
+	// nothing to convert, no conflicts query.
+	p, err := PlanPushdown(planContext(t, strings.Replace(fxJob, "%s", "EU", 1)), orders(false), rates(bigquery.DateFieldType, bigquery.StringFieldType, bigquery.FloatFieldType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Conflicts.SQL != "" || len(p.Queries()) != 3 || strings.Contains(p.Days.SQL, "fx") {
+		t.Errorf("orders in one currency: conflicts %q, days %s", p.Conflicts.SQL, p.Days.SQL)
+	}
+}
+
+// TestFirstConflict: the conflicts query's rows, in any order, give
+// validate's error for the same rates: the least currency, then day.
+func TestFirstConflict(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sc := arrow.NewSchema([]arrow.Field{{Name: "currency", Type: arrow.BinaryTypes.String}, {Name: "rate_date", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "rate", Type: arrow.PrimitiveTypes.Float64}, {Name: "other_rate", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	b := array.NewRecordBuilder(mem, sc)
+	defer b.Release()
+	for _, r := range []struct {
+		code        string
+		day         int32
+		rate, other float64
+	}{{"USD", 20300, 0.9, 0.91}, {"GBP", 20301, 1.1, 1.2}, {"USD", 20200, 0.8, 0.81}, {"GBP", 20400, 1.3, 1.31}} {
+		b.Field(0).(*array.StringBuilder).Append(r.code)
+		b.Field(1).(*array.Date32Builder).Append(arrow.Date32(r.day))
+		b.Field(2).(*array.Float64Builder).Append(r.rate)
+		b.Field(3).(*array.Float64Builder).Append(r.other)
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	var cs []conflict
+	if err := collectConflicts(rec, &cs); err != nil {
+		t.Fatal(err)
+	}
+	err := firstConflict(cs)
+	const want = "input.fx_rates: conflicting FX rates: GBP has two rates for 2025-08-01 (1.1 and 1.2); keep one"
+	if !errors.Is(err, rules.ErrConflictingRates) || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+	if err := firstConflict(nil); err != nil {
+		t.Errorf("no conflicts: %v", err)
+	}
+	// A result whose rates are not FLOAT64 is refused, not misread (the
+	// read has checked the names and count of the columns).
+	wrong := array.NewRecord(arrow.NewSchema([]arrow.Field{sc.Field(0), sc.Field(1), sc.Field(3), {Name: "other_rate", Type: arrow.BinaryTypes.String}}, nil),
+		[]arrow.Array{rec.Column(0), rec.Column(1), rec.Column(3), rec.Column(0)}, rec.NumRows())
+	defer wrong.Release()
+	if err := collectConflicts(wrong, &cs); !errors.Is(err, ErrPushdown) {
+		t.Errorf("string rates: err = %v, want ErrPushdown", err)
+	}
+}
