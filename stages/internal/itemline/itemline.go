@@ -71,12 +71,19 @@ func Of(a arrow.Array) Number {
 			return float64(a.Value(i)), OK
 		}
 	case *array.Int32:
-		return func(i int) (float64, Status) {
-			if a.IsNull(i) {
-				return 0, Null
-			}
-			return float64(a.Value(i)), OK
-		}
+		return integer(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Int16:
+		return integer(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Int8:
+		return integer(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint64:
+		return integer(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint32:
+		return integer(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint16:
+		return integer(a, func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint8:
+		return integer(a, func(i int) float64 { return float64(a.Value(i)) })
 	case *array.Decimal128:
 		scale := a.DataType().(*arrow.Decimal128Type).Scale
 		return func(i int) (float64, Status) {
@@ -109,6 +116,16 @@ func Of(a arrow.Array) Number {
 		}
 	}
 	return func(int) (float64, Status) { return 0, Null }
+}
+
+// integer reads the cells of an integer column through value.
+func integer(a arrow.Array, value func(int) float64) Number {
+	return func(i int) (float64, Status) {
+		if a.IsNull(i) {
+			return 0, Null
+		}
+		return value(i), OK
+	}
 }
 
 // parse reads a plain decimal number, as validation reads an amount: an

@@ -55,6 +55,11 @@ func TestTypes(t *testing.T) {
 	ints := ib.NewArray()
 	defer ints.Release()
 	ib.Release()
+	ub := array.NewUint8Builder(mem)
+	ub.Append(7)
+	u := ub.NewArray()
+	defer u.Release()
+	ub.Release()
 	db := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 10, Scale: 2})
 	db.Append(decimal128.FromI64(1234))
 	d := db.NewArray()
@@ -74,6 +79,7 @@ func TestTypes(t *testing.T) {
 		{"int", Of(ints), 0, 4, OK},
 		{"null int", Of(ints), 1, 0, Null},
 		{"decimal", Of(d), 0, 12.34, OK},
+		{"small unsigned", Of(u), 0, 7, OK},
 		{"no column", Of(nil), 0, 0, Null},
 	} {
 		v, st := tc.read(tc.i)
