@@ -32,14 +32,6 @@ const (
 // have) and a type no source gives read as null.
 type Number func(i int) (float64, Status)
 
-// Column finds the named column of rec and returns its reader.
-func Column(rec arrow.Record, name string) Number {
-	if idx := rec.Schema().FieldIndices(name); len(idx) > 0 {
-		return Of(rec.Column(idx[0]))
-	}
-	return Of(nil)
-}
-
 // Of returns the reader of a.
 func Of(a arrow.Array) Number {
 	fl := func(v float64) (float64, Status) {
