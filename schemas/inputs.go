@@ -29,12 +29,13 @@ var OrdersRequired = []string{"order_id", "customer_id", "order_ts", "amount"}
 var OrderItems = Table{
 	Name:  "order_items",
 	Grain: "one row per order line",
-	Doc:   "Line items of orders, used for product affinity.",
+	Doc:   "Line items of orders, used for product affinity and, with margin.item_costs, for each customer's margin rate.",
 	Columns: []Column{
 		{"order_id", arrow.BinaryTypes.String, false, "Order the line belongs to."},
 		{"sku", arrow.BinaryTypes.String, false, "Product identifier."},
 		{"quantity", arrow.PrimitiveTypes.Int64, true, "Units of the product in the order."},
 		{"unit_price", arrow.PrimitiveTypes.Float64, true, "Price per unit in the order's currency."},
+		{"unit_cost", arrow.PrimitiveTypes.Float64, true, "What the shop paid per unit, in the order's currency (optional; read with margin.item_costs). A negative or non-finite unit_cost quarantines the line (invalid_unit_cost)."},
 	},
 }
 
@@ -66,6 +67,7 @@ var OrderItemsRequired = []string{"order_id", "sku"}
 const (
 	// RawOrders carries input.orders rows from the readers to validation.
 	RawOrders = "orders_raw"
-	// RawItems carries input.order_items rows to product affinity.
+	// RawItems carries input.order_items rows to product affinity and the
+	// margin stage.
 	RawItems = "order_items_raw"
 )

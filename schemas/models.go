@@ -135,7 +135,28 @@ var CustomerPredictions = Table{
 		{"predicted_clv_low", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
 		{"predicted_clv_margin", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
+		{"margin_rate", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
+		{"is_margin_rate_from_items", arrow.FixedWidthTypes.Boolean, false, "As in customer_segments."},
 		{"previous_p_alive", arrow.PrimitiveTypes.Float64, true, "As in customer_segments."},
 		{"previous_predicted_clv", arrow.PrimitiveTypes.Float64, true, "As in customer_segments. In the reporting currency."},
+	},
+}
+
+// CustomerMargins is an intermediate table (not written): the cost of the
+// goods per customer from input.order_items' unit_cost, which clv joins into
+// customer_predictions. Customers are named by the fingerprint of their id,
+// the only thing validation keeps of them per order; clv matches it with
+// its own customers' ids.
+var CustomerMargins = Table{
+	Name:  "customer_margins",
+	Grain: "one row per customer with a costed line, by customer_key",
+	Doc: "Customers whose used orders have item lines with quantity > 0, unit_price ≥ 0 and unit_cost ≥ 0 known (margin.item_costs), " +
+		"each line converted into the reporting currency at its order's rate.",
+	Columns: []Column{
+		{"customer_key", arrow.PrimitiveTypes.Int64, false, "Fingerprint of customer_id (stages/internal/fingerprint.Key, 62 bits, so never negative)."},
+		{"costed_lines", arrow.PrimitiveTypes.Int64, false, "Item lines counted."},
+		{"item_value", arrow.PrimitiveTypes.Float64, false, "Σ quantity × unit_price over those lines. In the reporting currency."},
+		{"item_cost", arrow.PrimitiveTypes.Float64, false, "Σ quantity × unit_cost over those lines. In the reporting currency."},
+		{"margin_rate", arrow.PrimitiveTypes.Float64, true, "1 − item_cost / item_value; null when item_value is 0."},
 	},
 }

@@ -17,7 +17,7 @@ var Quarantine = Table{
 		"Refunds (a negative amount with a counted or refund status) take no part in the duplicate check; once every row is seen they are matched to the used order of their order_id, " +
 		"in order of time, amount and then their other values, and quarantined as refund_without_order (no used order of that id), refund_customer_mismatch (another customer_id), " +
 		"refund_before_order (a local day before the order's) or refund_exceeds_order (the refund that would take the order's refunds above its amount, measured in the order's own currency; an order with a refund status is refunded in full). " +
-		"order_items rows (source_table order_items) are quarantined as missing_order_id, missing_sku or invalid_utf8; items of orders that were not used are excluded and counted in the manifest's item_accounting. " +
+		"order_items rows (source_table order_items) are quarantined as missing_order_id, missing_sku, invalid_utf8 or invalid_unit_cost (a unit_cost that is there but negative, not finite or not a number); items of orders that were not used are excluded and counted in the manifest's item_accounting. " +
 		"A CSV record of orders or order_items that does not split into the header's columns on its line (a ragged row, a misplaced quote) is quarantined by the reader as malformed_row, with the fields it has mapped to the value columns by position. " +
 		"Bytes of a value that are not valid UTF-8 are written as \\xHH. " +
 		"Rows of orders are in order of source_file, source_row (NULL first), then their values as read, so the order rows arrive in never shows.",

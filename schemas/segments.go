@@ -41,7 +41,12 @@ func customerSegments(horizonDays int) Table {
 			fmt.Sprintf("Upper end of expected_purchases_%dd's interval, as p_alive_low.", horizonDays)},
 		Column{"predicted_clv_low", arrow.PrimitiveTypes.Float64, true, "Lower end of predicted_clv's interval, as p_alive_low, the spend model's parameters drawn too; null also when predicted_clv is or the spend model's uncertainty could not be measured. In the reporting currency."},
 		Column{"predicted_clv_high", arrow.PrimitiveTypes.Float64, true, "Upper end of predicted_clv's interval, as predicted_clv_low. In the reporting currency."},
-		Column{"predicted_clv_margin", arrow.PrimitiveTypes.Float64, true, "predicted_clv × clv.margin_rate: the margin the predicted value leaves once the goods are paid for. Null when clv.margin_rate is unset or predicted_clv is null. In the reporting currency."},
+		Column{"predicted_clv_margin", arrow.PrimitiveTypes.Float64, true, "predicted_clv × margin_rate: the margin the predicted value leaves once the goods are paid for. Null when margin_rate or predicted_clv is. In the reporting currency."},
+		Column{"margin_rate", arrow.PrimitiveTypes.Float64, true, "Share of revenue the shop keeps after the cost of the goods. With margin.item_costs, for a customer with costed item lines (is_margin_rate_from_items): " +
+			"1 − Σ(quantity × unit_cost) / Σ(quantity × unit_price) over the lines of the customer's used orders (orders refunded in full or in part included) whose quantity, unit_price and unit_cost are known, " +
+			"each line in the reporting currency at its order's exchange rate, so an order weighs with its value in the reporting currency; negative when the goods cost more than they sold for. " +
+			"Otherwise clv.margin_rate, or null when that is unset."},
+		Column{"is_margin_rate_from_items", arrow.FixedWidthTypes.Boolean, false, "True when margin_rate comes from the customer's own item costs (margin.item_costs), false when it is clv.margin_rate or null."},
 	)
 	t.Columns = append(append(append(t.Columns, actionColumns...), segmentActionColumns...), changeColumns...)
 	return t

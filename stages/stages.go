@@ -16,6 +16,7 @@ import (
 	"retain/stages/extract"
 	"retain/stages/kpis"
 	"retain/stages/load"
+	"retain/stages/margin"
 	"retain/stages/report"
 	"retain/stages/segments"
 	"retain/stages/validate"
@@ -38,6 +39,7 @@ func RegisterAllWith(r *night.Registry, o Options) error {
 		validate.Register(r, extract.SideInputs(bqsource.ReadTable(o.BigQuery))),
 		extract.RegisterItems(r, bqsource.ReadTable(o.BigQuery)),
 		affinity.Register(r),
+		margin.Register(r),
 		customersummary.Register(r),
 		clv.Register(r),
 		actions.Register(r),

@@ -31,7 +31,7 @@ func TestRegisterAll(t *testing.T) {
 		names = append(names, s.Name)
 	}
 	want := []string{"actions", "affinity", "audiences", "clv", "cohorts", "customer_summary",
-		"extract", "extract_items", "kpis", "load", "report", "segments", "validate"}
+		"extract", "extract_items", "kpis", "load", "margin", "report", "segments", "validate"}
 	slices.Sort(names)
 	if !slices.Equal(names, want) {
 		t.Errorf("registered stages %v, want %v", names, want)

@@ -274,6 +274,7 @@ var ItemsSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "sku", Type: arrow.BinaryTypes.String},
 	{Name: "quantity", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "unit_price", Type: arrow.PrimitiveTypes.Float64},
+	{Name: "unit_cost", Type: arrow.PrimitiveTypes.Float64},
 }, nil)
 
 // partWriter rolls Parquet files of at most max rows.
@@ -389,10 +390,13 @@ func write(o Options, orders []order, rng *rand.Rand) (int64, error) {
 		}
 		for k := 0; k < n; k++ {
 			ib.Field(0).(*array.StringBuilder).Append(oid)
-			ib.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("SKU%05d", zipf(rng, 5000)))
+			sku := zipf(rng, 5000)
+			ib.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("SKU%05d", sku))
 			q := int64(1 + rng.IntN(2))
 			ib.Field(2).(*array.Int64Builder).Append(q)
-			ib.Field(3).(*array.Float64Builder).Append(math.Round(od.amount/float64(n)/float64(q)*100) / 100)
+			price := math.Round(od.amount/float64(n)/float64(q)*100) / 100
+			ib.Field(3).(*array.Float64Builder).Append(price)
+			ib.Field(4).(*array.Float64Builder).Append(math.Round(price*costShare(sku)*100) / 100)
 			items++
 		}
 		meter.Tick(int64(i + 1))
@@ -415,6 +419,13 @@ func write(o Options, orders []order, rng *rand.Rand) (int64, error) {
 		return items, err
 	}
 	return items, iw.close()
+}
+
+// costShare is the part of a product's price the shop paid for it, 35% to
+// 75% by SKU: fixed per product rather than drawn, so the orders and the
+// other item columns are those of a shop without costs.
+func costShare(sku int) float64 {
+	return 0.35 + 0.4*float64(uint32(sku)*2654435761%1000)/1000
 }
 
 // customerID names customer c. UUIDs are hashed from the seed and c rather

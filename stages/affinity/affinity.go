@@ -20,6 +20,7 @@ import (
 	"retain/stages/internal/handover"
 	"retain/stages/internal/ids"
 	"retain/stages/internal/input"
+	"retain/stages/internal/itemline"
 	"retain/stages/internal/quarantine"
 )
 
@@ -52,6 +53,10 @@ const (
 	// valid UTF-8, as validation does for orders: product_affinity must
 	// stay readable.
 	ReasonInvalidUTF8 = "invalid_utf8"
+	// ReasonInvalidUnitCost quarantines an item whose unit_cost is there
+	// but negative or not a finite number; it is judged here, where every
+	// item row is accounted for, and the margin stage leaves such rows out.
+	ReasonInvalidUnitCost = itemline.ReasonInvalidUnitCost
 	// ExcludedOrderNotUsed: the item's order is unknown, quarantined,
 	// excluded by status or after the run date.
 	ExcludedOrderNotUsed = "order_not_used"
@@ -107,6 +112,7 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		cols[f.Name] = rec.Column(i)
 	}
 	orderCol, skuCol := cols["order_id"], cols["sku"]
+	cost := itemline.Of(cols["unit_cost"])
 	var rejected []rejectedItem
 	var trimmedOrder, trimmedSKU int64
 	for i := 0; i < int(rec.NumRows()); i++ {
@@ -126,6 +132,9 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 			continue
 		case !utf8.ValidString(order) || !utf8.ValidString(sku):
 			rejected = append(rejected, rejectedItem{i, ReasonInvalidUTF8})
+			continue
+		case itemline.BadCost(cost, i):
+			rejected = append(rejected, rejectedItem{i, ReasonInvalidUnitCost})
 			continue
 		}
 		slot := s.last
@@ -415,7 +424,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			Msg("items of some orders came more than affinity.open_orders orders after their earlier items, when the order was already counted; they were left out (raise open_orders, or sort the export by order_id)")
 	}
 	if n := s.rc.Items.TotalQuarantined(); n > 0 {
-		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).Msg("items without a usable order_id or sku are in the quarantine table")
+		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).Msg("items without a usable order_id, sku or unit_cost are in the quarantine table")
 	}
 	cfg := s.cfg
 	n := float64(s.baskets)

@@ -123,7 +123,7 @@ func TestPlanOfflineSideInputs(t *testing.T) {
 				fx.SQL != "SELECT `date` AS `date`, `currency` AS `currency`, `rate_to_reporting` AS `rate_to_reporting` FROM `shop-analytics.finance.rates`" {
 				t.Errorf("SQL\n%s\n%s", items.SQL, fx.SQL)
 			}
-			if a := p.SideAbsent["shop-analytics.sales.lines"]; !slices.Equal(a, []string{"quantity", "unit_price"}) {
+			if a := p.SideAbsent["shop-analytics.sales.lines"]; !slices.Equal(a, []string{"quantity", "unit_price", "unit_cost"}) {
 				t.Errorf("absent from items %v", a)
 			}
 			var fxTypes []string

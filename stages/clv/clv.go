@@ -22,6 +22,7 @@ import (
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
 	"retain/stages/kpis/kpisconfig"
@@ -52,7 +53,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:   "clv",
 		Doc:    "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout, model_tracking and per-customer predictions.",
-		Inputs: []string{schemas.CustomerActivity.Name},
+		Inputs: []string{schemas.CustomerActivity.Name, schemas.CustomerMargins.Name},
 		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name,
 			schemas.PeriodDayPrediction.Name},
 		// Folding its input needs no emitter, so the runner may run its
@@ -106,10 +107,49 @@ type stage struct {
 	// changeTracking is segments.change_tracking: without it neither earlier
 	// night is visited or fitted, and their columns stay null.
 	changeTracking bool
+	// margins are the customers' margin rates from their item costs, by
+	// the fingerprint of customer_id (customer_margins); empty without
+	// margin.item_costs.
+	margins map[uint64]float64
 }
 
-func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
+func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
+	if table == schemas.CustomerMargins.Name {
+		s.addMargins(rec)
+		return nil
+	}
 	return s.walk.Add(rec)
+}
+
+// addMargins keeps the margin rates of a customer_margins batch; a customer
+// whose rate is null (items worth nothing) falls back like one without items.
+func (s *stage) addMargins(rec arrow.Record) {
+	t := schemas.CustomerMargins
+	keys := rec.Column(t.MustIndex("customer_key")).(*array.Int64)
+	rates := rec.Column(t.MustIndex("margin_rate")).(*array.Float64)
+	for i := 0; i < keys.Len(); i++ {
+		if rates.IsNull(i) {
+			continue
+		}
+		if s.margins == nil {
+			s.margins = map[uint64]float64{}
+		}
+		s.margins[uint64(keys.Value(i))] = rates.Value(i)
+	}
+}
+
+// marginOf is customer i's margin rate and whether it comes from the
+// customer's item costs; ok is false when there is none.
+func (s *stage) marginOf(i int, fallback *float64) (rate float64, fromItems, ok bool) {
+	if len(s.margins) > 0 {
+		if r, found := s.margins[fingerprint.Key(s.ids[i])]; found {
+			return r, true, true
+		}
+	}
+	if fallback != nil {
+		return *fallback, false, true
+	}
+	return 0, false, false
 }
 
 func (s *stage) visit(c *history.Customer) error {
@@ -435,7 +475,8 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 	pAliveLo, pAliveHi := f64("p_alive_low"), f64("p_alive_high")
 	expectedLo, expectedHi := f64("expected_purchases_low"), f64("expected_purchases_high")
 	clvLo, clvHi := f64("predicted_clv_low"), f64("predicted_clv_high")
-	clvMargin := f64("predicted_clv_margin")
+	clvMargin, marginRate := f64("predicted_clv_margin"), f64("margin_rate")
+	fromItems := b.Field(t.MustIndex("is_margin_rate_from_items")).(*array.BooleanBuilder)
 	margin := clvconfig.Of(s.rc.Job).MarginRate
 	// A prediction that is not finite (a fit at the edge of its parameter
 	// space, such as BG/NBD at a = 1, where the expectation divides by
@@ -489,11 +530,10 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 			clvOK := hasCLVInterval && hasValue && !math.IsNaN(at(p.CLV, i))
 			put(clvLo, at(iv.CLV.Low, i), clvOK)
 			put(clvHi, at(iv.CLV.High, i), clvOK)
-			if margin != nil {
-				put(clvMargin, at(p.CLV, i)**margin, hasValue && has)
-			} else {
-				clvMargin.AppendNull()
-			}
+			rate, items, hasRate := s.marginOf(i, margin)
+			put(clvMargin, at(p.CLV, i)*rate, hasRate && hasValue && has)
+			put(marginRate, rate, hasRate)
+			fromItems.Append(items)
 			prevAlive, okAlive, prevCLV, okCLV := s.prev.values(i)
 			put(f64("previous_p_alive"), prevAlive, okAlive)
 			put(f64("previous_predicted_clv"), prevCLV, okCLV)

@@ -26,6 +26,7 @@ import (
 	"retain/stages/internal/quarantine"
 	"retain/stages/internal/rules"
 	"retain/stages/kpis/kpisconfig"
+	"retain/stages/margin/marginconfig"
 	"retain/stages/validate/validateconfig"
 )
 
@@ -67,7 +68,7 @@ func Register(r *night.Registry, read input.SideInput) error {
 		Doc:      "Types raw order rows; emits used orders and quarantined rows with a reason; counts excluded rows.",
 		Inputs:   []string{schemas.RawOrders},
 		Outputs:  []string{schemas.Orders.Name, schemas.Refunds.Name, schemas.Quarantine.Name},
-		Provides: []string{handover.UsedOrders.String()},
+		Provides: []string{handover.UsedOrders.String(), handover.OrderCustomers.String()},
 		New: func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
 			limits, err := rules.LimitsOf(rc)
 			if err != nil {
@@ -78,13 +79,18 @@ func Register(r *night.Registry, read input.SideInput) error {
 				return nil, err
 			}
 			cfg := validateconfig.Of(rc.Job)
+			costs := night.InputOf(rc.Job).OrderItems != nil && marginconfig.Of(rc.Job).ItemCosts
+			set := fingerprint.NewSet()
+			if costs {
+				set = fingerprint.NewPayloadSet()
+			}
 			return &validator{
 				counted:    cfg.CountedStatuses,
 				refundSts:  cfg.RefundStatuses,
 				refundsOn:  cfg.RefundsOn(),
 				fx:         fx,
 				rc:         rc,
-				ids:        fingerprint.NewSet(),
+				ids:        set,
 				windowEnd:  rc.WindowEnd.UnixMicro(),
 				minTS:      limits.MinOrderTS.UnixMicro(),
 				maxAmount:  limits.MaxAmount,
@@ -93,7 +99,7 @@ func Register(r *night.Registry, read input.SideInput) error {
 				quarantine: quarantine.NewBuilder(rc.Mem, rc.SnapshotDate),
 			}, nil
 		},
-	}, night.InputSection, validateconfig.Section, kpisconfig.Section)
+	}, night.InputSection, validateconfig.Section, kpisconfig.Section, marginconfig.Section)
 }
 
 type validator struct {
@@ -145,6 +151,11 @@ func (v *validator) Finish(ctx context.Context, out engine.Emitter) error {
 	if night.InputOf(v.rc.Job).OrderItems != nil {
 		if err := handover.UsedOrders.Provide(out, &usedOrders{ids: v.ids}); err != nil {
 			return err
+		}
+		if v.ids.HasPayloads() {
+			if err := handover.OrderCustomers.Provide(out, &orderCustomers{ids: v.ids}); err != nil {
+				return err
+			}
 		}
 	}
 	v.ids = nil
@@ -370,6 +381,15 @@ func sharedColumn(rec arrow.Record) (*array.Boolean, error) {
 // name it; the caller appends it to the orders table. currency is as read,
 // has false for null.
 func (v *validator) useOrder(key uint64, oid, cid string, ts int64, amt, orig float64, kind int, currency string, has bool, loc *time.Location) {
+	if v.ids.HasPayloads() {
+		// The rate of one unit rather than amt / orig: an order of 0 has
+		// lines worth converting too. It converted amt, so it is known.
+		rate := 1.0
+		if v.fx != nil {
+			rate, _ = v.fx.convert(1, currency, has, ts)
+		}
+		v.ids.SetPayload(key, fingerprint.Payload{Word: fingerprint.Key(cid), Ratio: float32(rate)})
+	}
 	if v.refundsOn {
 		h := customerHash(cid)
 		if kind == statusRefund {
@@ -424,6 +444,30 @@ func (u *usedOrders) Claim(ids []string, used, claimed []bool) {
 		before, found := u.ids.MarkKey(k, flagClaimed)
 		used[i] = found && before&flagUsed != 0
 		claimed[i] = used[i] && before&flagClaimed != 0
+	}
+}
+
+// orderCustomers lends the order-id set, with each used order's customer
+// and exchange rate (see useOrder), to the margin stage.
+type orderCustomers struct {
+	ids  *fingerprint.Set
+	keys []uint64
+}
+
+// Customers implements handover.CustomerLookup.
+func (o *orderCustomers) Customers(ids []string, got []handover.OrderCustomer) {
+	o.keys = o.keys[:0]
+	for _, id := range ids {
+		o.keys = append(o.keys, fingerprint.Key(id))
+	}
+	o.ids.Touch(o.keys)
+	for i, k := range o.keys {
+		f, p, found := o.ids.PayloadKey(k)
+		if !found || f&flagUsed == 0 {
+			got[i] = handover.OrderCustomer{}
+			continue
+		}
+		got[i] = handover.OrderCustomer{Used: true, Customer: p.Word, Rate: float64(p.Ratio)}
 	}
 }
 

@@ -26,10 +26,60 @@ type Set struct {
 	slots []uint64
 	n     int
 	sink  uint64 // keeps Touch's reads from being optimised away
+	// words and ratios are the members' payloads, slot for slot, when the
+	// set was made with NewPayloadSet; nil otherwise, so a set without
+	// payloads costs no more than before.
+	words  []uint64
+	ratios []float32
+}
+
+// Payload is what a member of a set made with NewPayloadSet carries beside
+// its flags: a word (another fingerprint, say) and a ratio, 12 bytes a slot.
+type Payload struct {
+	Word  uint64
+	Ratio float32
 }
 
 // NewSet returns an empty set.
 func NewSet() *Set { return &Set{slots: make([]uint64, 1<<16)} }
+
+// NewPayloadSet returns an empty set whose members carry a Payload (the
+// zero Payload until SetPayload).
+func NewPayloadSet() *Set {
+	s := NewSet()
+	s.words, s.ratios = make([]uint64, len(s.slots)), make([]float32, len(s.slots))
+	return s
+}
+
+// HasPayloads reports whether the set was made with NewPayloadSet.
+func (s *Set) HasPayloads() bool { return s.words != nil }
+
+// SetPayload stores p with member k and reports whether k is a member. A
+// set without payloads stores nothing.
+func (s *Set) SetPayload(k uint64, p Payload) bool {
+	i := s.find(k)
+	if i < 0 {
+		return false
+	}
+	if s.words != nil {
+		s.words[i], s.ratios[i] = p.Word, p.Ratio
+	}
+	return true
+}
+
+// PayloadKey returns member k's flags and payload, and whether k is a
+// member; the payload is zero in a set without payloads.
+func (s *Set) PayloadKey(k uint64) (Flag, Payload, bool) {
+	i := s.find(k)
+	if i < 0 {
+		return 0, Payload{}, false
+	}
+	var p Payload
+	if s.words != nil {
+		p = Payload{s.words[i], s.ratios[i]}
+	}
+	return Flag(s.slots[i] & flags), p, true
+}
 
 // Key is id's fingerprint, for callers that compute keys in bulk.
 func Key(id string) uint64 { return key(id) }
@@ -126,26 +176,36 @@ func (s *Set) find(h uint64) int {
 
 // insert places slot value v (a key and its flags) unless its key is
 // present, and reports whether it did.
-func (s *Set) insert(v uint64) bool {
+func (s *Set) insert(v uint64) bool { return s.place(v) >= 0 }
+
+// place is insert returning the slot it filled, or -1.
+func (s *Set) place(v uint64) int {
 	h := v &^ flags
 	mask := uint64(len(s.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		switch w := s.slots[i]; {
 		case w == 0:
 			s.slots[i] = v
-			return true
+			return int(i)
 		case w&^flags == h:
-			return false
+			return -1
 		}
 	}
 }
 
 func (s *Set) grow() {
-	old := s.slots
+	old, words, ratios := s.slots, s.words, s.ratios
 	s.slots = make([]uint64, len(old)*2)
-	for _, v := range old {
-		if v != 0 {
-			s.insert(v)
+	if words != nil {
+		s.words, s.ratios = make([]uint64, len(s.slots)), make([]float32, len(s.slots))
+	}
+	for j, v := range old {
+		if v == 0 {
+			continue
+		}
+		i := s.place(v)
+		if words != nil {
+			s.words[i], s.ratios[i] = words[j], ratios[j]
 		}
 	}
 }

@@ -93,3 +93,43 @@ func TestKeep(t *testing.T) {
 		t.Errorf("kept member carries flags %x", before)
 	}
 }
+
+// TestPayloads: payloads stay with their members through growth, a
+// non-member has none, and a set without payloads stores none.
+func TestPayloads(t *testing.T) {
+	s := NewPayloadSet()
+	for i := 0; i < 100_000; i++ {
+		k := Key(fmt.Sprintf("O%d", i))
+		s.AddKey(k, FlagA)
+		if i%3 == 0 && !s.SetPayload(k, Payload{Word: uint64(i) * 7, Ratio: float32(i) / 4}) {
+			t.Fatalf("O%d: SetPayload of a member failed", i)
+		}
+	}
+	for _, tc := range []struct {
+		id    string
+		want  Payload
+		found bool
+	}{
+		{"O0", Payload{0, 0}, true},
+		{"O3", Payload{21, 0.75}, true},
+		{"O4", Payload{}, true},
+		{"O99999", Payload{699993, 24999.75}, true},
+		{"X1", Payload{}, false},
+	} {
+		f, p, found := s.PayloadKey(Key(tc.id))
+		if p != tc.want || found != tc.found || (found && f != FlagA) {
+			t.Errorf("%s: payload %+v, flags %x, found %v; want %+v, found %v", tc.id, p, f, found, tc.want, tc.found)
+		}
+	}
+	if s.SetPayload(Key("X1"), Payload{Word: 1}) {
+		t.Error("SetPayload of a non-member reported success")
+	}
+	plain := NewSet()
+	plain.Add("O1")
+	if !plain.SetPayload(Key("O1"), Payload{Word: 5}) || plain.HasPayloads() {
+		t.Error("a set without payloads: SetPayload should find the member and keep nothing")
+	}
+	if _, p, _ := plain.PayloadKey(Key("O1")); p != (Payload{}) {
+		t.Errorf("a set without payloads returned %+v", p)
+	}
+}

@@ -20,3 +20,29 @@ type OrderLookup interface {
 // the largest state of a run. Validation provides it only when the job
 // reads order items; the engine drops it once affinity has finished.
 var UsedOrders = engine.NewKey[OrderLookup]("used_orders")
+
+// OrderCustomer is what the margin stage learns of one order.
+type OrderCustomer struct {
+	// Used says whether the order is a used order; the rest is zero when
+	// not.
+	Used bool
+	// Customer is the fingerprint (fingerprint.Key) of the order's
+	// customer_id.
+	Customer uint64
+	// Rate is the order's exchange rate into the reporting currency: 1
+	// when the job converts nothing or the order is in that currency.
+	Rate float64
+}
+
+// CustomerLookup tells the margin stage whose each order is.
+type CustomerLookup interface {
+	// Customers looks up ids in order into got (len(ids) long). Unlike
+	// Claim it marks nothing: every line of a used order counts.
+	Customers(ids []string, got []OrderCustomer)
+}
+
+// OrderCustomers is validation's set of used order ids with each order's
+// customer and exchange rate, which it keeps only when margin.item_costs is
+// on and the job reads order items; the engine drops it once the margin
+// stage has finished.
+var OrderCustomers = engine.NewKey[CustomerLookup]("order_customers")

@@ -33,6 +33,7 @@ var wantKind = map[string]kind{
 	"sku":               kindID,
 	"quantity":          kindQuantity,
 	"unit_price":        kindAmount,
+	"unit_cost":         kindAmount,
 	"date":              kindTimestamp,
 	"rate_to_reporting": kindAmount,
 }

@@ -19,7 +19,7 @@
 --   rate_date DATE (date)
 --   currency STRING (currency)
 --   rate_to_eur FLOAT64 (rate_to_reporting)
---   not mapped in the job file, so taken to be absent from my-shop-prod.sales.order_lines: unit_price
+--   not mapped in the job file, so taken to be absent from my-shop-prod.sales.order_lines: unit_price, unit_cost
 -- With other types (order_ts a DATE or DATETIME, amount NUMERIC) the SQL differs; with credentials and without --offline the plan reads the tables' schemas.
 
 -- query 1 of 3: orders
