@@ -21,6 +21,7 @@ import (
 	"retain/stages/clv/clvconfig"
 	"retain/stages/cohorts"
 	"retain/stages/kpis"
+	"retain/stages/margin/marginconfig"
 	"retain/stages/segments"
 	"retain/stages/validate/validateconfig"
 	"retain/warehouse/bqsink"
@@ -65,6 +66,7 @@ var sectionValues = map[string]func(*config.File) any{
 	"input":     func(f *config.File) any { return night.InputOf(f) },
 	"kpis":      func(f *config.File) any { return kpis.Section.Of(f) },
 	"lineage":   func(f *config.File) any { return lineage.Section.Of(f) },
+	"margin":    func(f *config.File) any { return marginconfig.Of(f) },
 	"output":    func(f *config.File) any { return night.OutputSection.Of(f) },
 	"segments":  func(f *config.File) any { return segments.Section.Of(f) },
 	"sink":      func(f *config.File) any { return bqsink.Section.Of(f) },
@@ -121,6 +123,7 @@ func TestParseDefaults(t *testing.T) {
 		"input":     &night.Input{Orders: night.Source{Path: "/jobs/o.csv", CSV: night.CSVOptions{NullValues: []string{"", "NULL"}, MaxMalformedShare: 0.01}}},
 		"kpis":      &kpis.Config{Period: "month", ChurnDays: 180},
 		"lineage":   &lineage.Config{},
+		"margin":    &marginconfig.Margin{},
 		"output":    &night.Output{RowGroupRows: 256 * 1024, KeepDays: 0, KeepMonthEnds: 0},
 		"segments":  &segments.Config{Rules: segments.DefaultRules, SinceLookbackDays: segments.DefaultSinceLookbackDays, ChangeTracking: true},
 		"sink":      &noSink,
