@@ -22,6 +22,7 @@ import (
 	"retain/stages/internal/input"
 	"retain/stages/internal/itemline"
 	"retain/stages/internal/quarantine"
+	"retain/stages/margin/marginconfig"
 )
 
 // Register adds the affinity stage.
@@ -33,13 +34,13 @@ func Register(r *night.Registry) error {
 		Outputs: []string{schemas.ProductAffinity.Name, schemas.Quarantine.Name},
 		Needs:   []string{handover.UsedOrders.String()},
 		New:     New,
-	}, Section, night.InputSection)
+	}, Section, night.InputSection, marginconfig.Section)
 }
 
 // New builds the stage for a run.
 func New(_ context.Context, rc *night.Context) (engine.Stage, error) {
 	cfg := *Section.Of(rc.Job)
-	return &stage{rc: rc, cfg: cfg, items: night.InputOf(rc.Job).OrderItems != nil, sku: map[string]int32{}, pairs: newPairTable(),
+	return &stage{rc: rc, cfg: cfg, items: night.InputOf(rc.Job).OrderItems != nil, costs: marginconfig.Of(rc.Job).ItemCosts, sku: map[string]int32{}, pairs: newPairTable(),
 		open: make([]openBasket, cfg.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
 }
 
@@ -54,8 +55,9 @@ const (
 	// stay readable.
 	ReasonInvalidUTF8 = "invalid_utf8"
 	// ReasonInvalidUnitCost quarantines an item whose unit_cost is there
-	// but negative or not a finite number; it is judged here, where every
-	// item row is accounted for, and the margin stage leaves such rows out.
+	// but negative or not a finite number, with margin.item_costs on; it
+	// is judged here, where every item row is accounted for, and the
+	// margin stage leaves such rows out.
 	ReasonInvalidUnitCost = itemline.ReasonInvalidUnitCost
 	// ExcludedOrderNotUsed: the item's order is unknown, quarantined,
 	// excluded by status or after the run date.
@@ -80,6 +82,9 @@ type stage struct {
 	cfg Config
 	// items says whether the job reads order items at all.
 	items bool
+	// costs is margin.item_costs: only a job that reads unit_cost judges
+	// it, so a column the job ignores cannot take lines from the pairs.
+	costs bool
 	// used are validation's used orders, which items are matched against.
 	used handover.OrderLookup
 	engine.BaseStage
@@ -133,7 +138,7 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		case !utf8.ValidString(order) || !utf8.ValidString(sku):
 			rejected = append(rejected, rejectedItem{i, ReasonInvalidUTF8})
 			continue
-		case itemline.BadCost(cost, i):
+		case s.costs && itemline.BadCost(cost, i):
 			rejected = append(rejected, rejectedItem{i, ReasonInvalidUnitCost})
 			continue
 		}
