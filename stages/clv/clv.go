@@ -313,13 +313,13 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		f.model, f.fit, f.err = s.fitPurchase(name, full)
 		if f.err != nil {
 			log.Error().Str("model", name).Err(f.err).Msg("purchase model fit failed; its predictions are left out")
-		} else if f.unc, f.uncErr = purchaseUncertainty(f.model, s.full.Customers, cfg.IntervalLevel); f.uncErr != nil {
+		} else if f.unc, f.uncErr = purchaseUncertainty(f.model, full.compressed(), cfg.IntervalLevel); f.uncErr != nil {
 			log.Warn().Str("model", name).Err(f.uncErr).Msg("no standard errors for the purchase model; its prediction intervals are left out")
 		}
 		if s.holdout > 0 && len(s.actual) > 0 {
 			f.calModel, f.calFit, f.calErr = s.fitPurchase(name, cal)
 			if f.calErr == nil {
-				f.calUnc, f.calUncErr = purchaseUncertainty(f.calModel, s.cal.Customers, cfg.IntervalLevel)
+				f.calUnc, f.calUncErr = purchaseUncertainty(f.calModel, cal.compressed(), cfg.IntervalLevel)
 				predicted := btyd.Expected(f.calModel, s.cal.Customers, float64(s.holdout))
 				f.scores = score(s.cal.Frequency, predicted, s.actual)
 				f.holdMAE, f.hasScore = f.scores[0].mae, true
