@@ -12,6 +12,7 @@ import (
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/ids"
 	"retain/stages/internal/input"
+	"retain/stages/internal/localday"
 )
 
 // checker does the part of validation that looks at one row alone: typing
@@ -35,11 +36,8 @@ type checker struct {
 	statusKinds []int
 	orders      *array.RecordBuilder
 	oids        []string // the batch's order ids, trimmed
-	// the last currency as read, and its rates (see convert)
-	lastRaw  string
-	lastSeen bool
-	lastSame bool
-	lastPts  []ratePoint
+	// the first few currencies as read, and their rates (see convert)
+	seenCur []seenCurrency
 	// free holds candidate slices of merged batches for reuse.
 	free chan []candidate
 }
@@ -77,6 +75,20 @@ type checked struct {
 	trimmedOrder, trimmedCustomer   int64
 	err                             error
 	done                            chan struct{}
+}
+
+// seenCurrency is a currency as read and its rates; same is true when
+// amounts in it need no conversion.
+type seenCurrency struct {
+	raw  string
+	pts  []ratePoint
+	same bool
+	// the rate on the day last looked up, since rows of a day come
+	// together in most exports
+	day     int32
+	rate    float64
+	hasRate bool
+	looked  bool
 }
 
 // candidate is a row of a checked batch that passed every check. It holds
@@ -268,25 +280,48 @@ func (ck *checker) classify(status string) int {
 	return statusOther
 }
 
-// convert turns *amount into the reporting currency. Orders come in runs
-// of one currency, so the rates of the last currency as read are kept.
+// convert turns *amount into the reporting currency. A shop has a handful
+// of currencies as written, so the rates of the first few are kept by
+// their text as read, sparing the case folding and the map lookup.
 func (ck *checker) convert(amount *float64, currency textFn, i int, ts int64) bool {
 	c, st := currency(i)
 	if st != ok {
 		return true // taken to be in the reporting currency
 	}
-	if !ck.lastSeen || c != ck.lastRaw {
-		ck.lastRaw, ck.lastSeen = strings.Clone(c), true
-		ck.lastPts, ck.lastSame = ck.fx.pointsOf(c)
+	var cur *seenCurrency
+	for k := range ck.seenCur {
+		if ck.seenCur[k].raw == c {
+			cur = &ck.seenCur[k]
+			break
+		}
 	}
-	if ck.lastSame {
+	if cur == nil {
+		pts, same := ck.fx.pointsOf(c)
+		if len(ck.seenCur) >= 8 {
+			if same {
+				return true
+			}
+			converted, found := ck.fx.at(pts, *amount, ts)
+			if found {
+				*amount = converted
+			}
+			return found
+		}
+		ck.seenCur = append(ck.seenCur, seenCurrency{raw: strings.Clone(c), pts: pts, same: same})
+		cur = &ck.seenCur[len(ck.seenCur)-1]
+	}
+	if cur.same {
 		return true
 	}
-	converted, found := ck.fx.at(ck.lastPts, *amount, ts)
-	if found {
-		*amount = converted
+	if day := localday.Of(ts, ck.loc); !cur.looked || day != cur.day {
+		cur.rate, cur.hasRate = rateOn(cur.pts, day)
+		cur.day, cur.looked = day, true
 	}
-	return found
+	if !cur.hasRate {
+		return false
+	}
+	*amount *= cur.rate
+	return true
 }
 
 // takeCands returns an empty slice for n candidates, one a merged batch

@@ -142,11 +142,16 @@ func (r *rates) pointsOf(currency string) (pts []ratePoint, same bool) {
 // at converts amount at the rate of pts on the order's local day, or the
 // latest earlier day; false when there is none.
 func (r *rates) at(pts []ratePoint, amount float64, orderUS int64) (float64, bool) {
-	day := localday.Of(orderUS, r.loc)
-	// The last point on or before the order day (days are unique).
+	rate, ok := rateOn(pts, localday.Of(orderUS, r.loc))
+	return amount * rate, ok
+}
+
+// rateOn is the rate of pts on day, or the latest earlier day.
+func rateOn(pts []ratePoint, day int32) (float64, bool) {
+	// The last point on or before the day (days are unique).
 	i, _ := slices.BinarySearchFunc(pts, day+1, func(p ratePoint, d int32) int { return int(p.day - d) })
 	if i == 0 {
 		return 0, false
 	}
-	return amount * pts[i-1].rate, true
+	return pts[i-1].rate, true
 }
