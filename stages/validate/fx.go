@@ -120,16 +120,39 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 // has no rate on or before the order's day. An order without a currency is
 // taken to be in the reporting currency.
 func (r *rates) convert(amount float64, currency string, hasCurrency bool, orderUS int64) (float64, bool) {
-	code := strings.ToUpper(strings.TrimSpace(currency))
-	if !hasCurrency || code == "" || code == r.reporting {
+	if !hasCurrency {
 		return amount, true
 	}
-	pts := r.byCode[code]
-	day := localday.Of(orderUS, r.loc)
-	// The last point on or before the order day (days are unique).
+	pts, same := r.pointsOf(currency)
+	if same {
+		return amount, true
+	}
+	return r.at(pts, amount, orderUS)
+}
+
+// pointsOf returns the rates of a currency as read; same is true when
+// amounts in it need no conversion (the reporting currency, or blank).
+func (r *rates) pointsOf(currency string) (pts []ratePoint, same bool) {
+	code := strings.ToUpper(strings.TrimSpace(currency))
+	if code == "" || code == r.reporting {
+		return nil, true
+	}
+	return r.byCode[code], false
+}
+
+// at converts amount at the rate of pts on the order's local day, or the
+// latest earlier day; false when there is none.
+func (r *rates) at(pts []ratePoint, amount float64, orderUS int64) (float64, bool) {
+	rate, ok := rateOn(pts, localday.Of(orderUS, r.loc))
+	return amount * rate, ok
+}
+
+// rateOn is the rate of pts on day, or the latest earlier day.
+func rateOn(pts []ratePoint, day int32) (float64, bool) {
+	// The last point on or before the day (days are unique).
 	i, _ := slices.BinarySearchFunc(pts, day+1, func(p ratePoint, d int32) int { return int(p.day - d) })
 	if i == 0 {
 		return 0, false
 	}
-	return amount * pts[i-1].rate, true
+	return pts[i-1].rate, true
 }

@@ -58,11 +58,10 @@ type ledger struct {
 	// keeps; 0 is none.
 	codes   []string
 	codeIdx map[string]uint16
-	// the last currency as read and its index: orders come in runs of one
-	// currency, and this spares a map lookup per order.
-	lastRaw  string
-	lastIdx  uint16
-	lastSeen bool
+	// the first few currencies as read and their indexes: a shop has a
+	// handful, and this spares a map lookup and a copy per order.
+	seenRaw []string
+	seenIdx []uint16
 }
 
 // codeOf is the index of a currency as read (has false for null).
@@ -70,11 +69,16 @@ func (l *ledger) codeOf(raw string, has bool) uint16 {
 	if !has {
 		return 0
 	}
-	if l.lastSeen && raw == l.lastRaw {
-		return l.lastIdx
+	for i, s := range l.seenRaw {
+		if s == raw {
+			return l.seenIdx[i]
+		}
 	}
-	l.lastRaw, l.lastIdx, l.lastSeen = strings.Clone(raw), l.code(currencyCode(raw, true)), true
-	return l.lastIdx
+	k := l.code(currencyCode(raw, true))
+	if len(l.seenRaw) < 8 {
+		l.seenRaw, l.seenIdx = append(l.seenRaw, strings.Clone(raw)), append(l.seenIdx, k)
+	}
+	return k
 }
 
 type usedOrders30 struct {

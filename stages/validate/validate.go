@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
@@ -88,6 +89,7 @@ func Register(r *night.Registry, read input.SideInput) error {
 				counted:    cfg.CountedStatuses,
 				refundSts:  cfg.RefundStatuses,
 				refundsOn:  cfg.RefundsOn(),
+				layout:     night.InputOf(rc.Job).Orders.TimestampFormat,
 				fx:         fx,
 				rc:         rc,
 				ids:        set,
@@ -107,17 +109,16 @@ type validator struct {
 	counted   []string
 	refundSts []string
 	refundsOn bool
-	// statuses as read and what they are, see statusKind
-	statusSeen  []string
-	statusKinds []int
-	fx          *rates
-	rc          *night.Context
-	ids         *fingerprint.Set
-	windowEnd   int64
-	minTS       int64
-	maxAmount   float64
-	orders      *array.RecordBuilder
-	quarantine  *quarantine.Builder
+	layout    string
+	fx        *rates
+	rc        *night.Context
+	ids       *fingerprint.Set
+	windowEnd int64
+	minTS     int64
+	maxAmount float64
+	// orders builds the winners of shared ids (see settleDuplicates).
+	orders     *array.RecordBuilder
+	quarantine *quarantine.Builder
 	// used is what partial refunds are checked against, refunds the
 	// partial refund rows held until every order row is seen.
 	used       ledger
@@ -127,17 +128,21 @@ type validator struct {
 	// until the input ends, when R1 picks each id's winner (see
 	// settleDuplicates).
 	dups []heldRow
-	keys []uint64 // the batch's order-id fingerprints
-	oids []string // and its order ids, trimmed
+	keys []uint64 // a batch's candidates' order-id fingerprints
 	// currencies seen when the job converts none; more than one fails.
 	currencies   map[string]bool
 	lastCurrency string
+	pool         pool
 }
 
 // Finish hands the order-id set, the one piece of state that grows with
 // orders, to product affinity when the job reads order items, and otherwise
 // drops it before the downstream stages start their own finishing work.
 func (v *validator) Finish(ctx context.Context, out engine.Emitter) error {
+	if err := v.drain(ctx, out); err != nil {
+		return err
+	}
+	v.pool.stop()
 	// Winners of shared ids are used orders that refunds may name.
 	if err := v.settleDuplicates(ctx, out); err != nil {
 		return err
@@ -173,6 +178,7 @@ func (v *validator) Finish(ctx context.Context, out engine.Emitter) error {
 }
 
 func (v *validator) Close(context.Context) error {
+	v.pool.close()
 	v.orders.Release()
 	v.refundRows.Release()
 	v.quarantine.Release()
@@ -186,171 +192,145 @@ func column(rec arrow.Record, name string) arrow.Array {
 	return nil
 }
 
+// Process hands the batch to a worker to check, and merges the batches
+// checked by now, in the order they came, so every worker count gives the
+// same tables batch for batch.
 func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
 	file, firstRow := input.SourceOf(rec)
 	shared, err := sharedColumn(rec)
 	if err != nil {
+		// The batches before it are merged first, as if checked in turn.
+		if err := v.drain(ctx, out); err != nil {
+			return err
+		}
 		return fmt.Errorf("%s: %w", file, err)
 	}
-
-	raw := map[string]arrow.Array{}
-	for _, c := range schemas.Orders.Columns {
-		raw[c.Name] = column(rec, c.Name)
-	}
-	src := &night.InputOf(v.rc.Job).Orders
-	orderID := textAccessor(raw["order_id"])
-	customerID := textAccessor(raw["customer_id"])
-	orderTS := tsAccessor(raw["order_ts"], v.rc.Job.Location(), src.TimestampFormat)
-	amount := amountAccessor(raw["amount"])
-	statusOf := textAccessor(raw["status"])
-	currency := textAccessor(raw["currency"])
-	loc := v.rc.Job.Location()
-
-	ob := v.orders
-	oID := ob.Field(0).(*array.StringBuilder)
-	oCust := ob.Field(1).(*array.StringBuilder)
-	oTS := ob.Field(2).(*array.TimestampBuilder)
-	oAmt := ob.Field(3).(*array.Float64Builder)
-	oText := []*array.StringBuilder{ob.Field(4).(*array.StringBuilder), ob.Field(5).(*array.StringBuilder), ob.Field(6).(*array.StringBuilder), ob.Field(7).(*array.StringBuilder)}
-	texts := []textFn{currency, textAccessor(raw["country"]), textAccessor(raw["channel"]), statusOf}
-	var checkText [len(textColumns)]bool
-	for k, name := range textColumns {
-		checkText[k] = mayBeInvalidUTF8(raw[name])
-	}
-	checkOID, checkCID := mayBeInvalidUTF8(raw["order_id"]), mayBeInvalidUTF8(raw["customer_id"])
-	n := int(rec.NumRows())
-	ob.Reserve(n)
-	reserveText(oID, raw["order_id"])
-	reserveText(oCust, raw["customer_id"])
-
-	// Order-id fingerprints up front, so the set's memory reads can be
-	// issued a chunk at a time (see fingerprint.Set.Touch).
-	// The trimmed ids are kept for the row loop, so each is trimmed once.
-	keys, oids := v.keys[:0], v.oids[:0]
-	var trimmedOrder, trimmedCustomer int64
-	for i := 0; i < n; i++ {
-		var k uint64
-		id, st := orderID(i)
-		if st == ok {
-			id = ids.Trim(id, &trimmedOrder)
-			k = fingerprint.Key(id)
+	v.pool.start(v)
+	rec.Retain()
+	c := &checked{rec: rec, file: file, firstRow: firstRow, shared: shared, done: make(chan struct{})}
+	v.pool.submit(c)
+	for {
+		c := v.pool.next(false)
+		if c == nil {
+			return nil
 		}
-		keys, oids = append(keys, k), append(oids, id)
+		if err := v.merge(ctx, c, out); err != nil {
+			return err
+		}
 	}
-	v.keys, v.oids = keys, oids
+}
 
+// drain merges every batch still being checked.
+func (v *validator) drain(ctx context.Context, out engine.Emitter) error {
+	for {
+		c := v.pool.next(true)
+		if c == nil {
+			return nil
+		}
+		if err := v.merge(ctx, c, out); err != nil {
+			return err
+		}
+	}
+}
+
+// merge applies a checked batch to what depends on the rows before it:
+// the order-id set decides the candidates, used orders go into the ledger,
+// the counts and the quarantine; then the batch's orders are emitted.
+func (v *validator) merge(ctx context.Context, c *checked, out engine.Emitter) error {
+	defer func() {
+		v.pool.recycle(c.cands)
+		c.release()
+	}()
+	if c.err != nil {
+		return fmt.Errorf("%s: %w", c.file, c.err)
+	}
 	rows := v.rc.Rows
+	loc := v.rc.Job.Location()
+	ids.AddCount(rows.Excluded, rules.ExcludedAfterRunDate, c.afterRunDate)
+	ids.AddCount(rows.Excluded, rules.ExcludedStatusNotCounted, c.refundsNotCounted)
+	for i := range c.refunds {
+		v.refunds = append(v.refunds, c.refunds[i])
+	}
+	for i := range c.dups {
+		v.dups = append(v.dups, c.dups[i])
+	}
+	keys := v.keys[:0]
+	for i := range c.cands {
+		keys = append(keys, c.cands[i].key)
+	}
+	v.keys = keys
+	reject := func(row int, reason string) {
+		v.quarantine.Add(reason, schemas.Orders.Name, c.file, input.RowOf(c.firstRow, row), c.raw, row)
+		rows.Quarantined[reason]++
+	}
 	var replaced [len(textColumns)]int64
-	for i := 0; i < n; i++ {
-		if i%touchRows == 0 {
-			v.ids.Touch(keys[i:min(i+touchRows, n)])
+	var dropped []int // rows of c.orders that turned out duplicates
+	next, orow := 0, 0
+	// The orders record holds a used candidate's values as the orders
+	// table has them; only its currency as read could differ there, but
+	// a currency that is not UTF-8 is quarantined.
+	oID := c.orders.Column(0).(*array.String)
+	oCust := c.orders.Column(1).(*array.String)
+	oTS := c.orders.Column(2).(*array.Timestamp)
+	oAmt := c.orders.Column(3).(*array.Float64)
+	oCur := c.orders.Column(4).(*array.String)
+	for k := range c.cands {
+		if k%touchRows == 0 {
+			v.ids.Touch(keys[k:min(k+touchRows, len(keys))])
 		}
-		// Known before the duplicate check, so the id goes into the set
-		// already flagged as used or not: one probe per order. An order
-		// with a refund status is used: the customer did buy.
-		kind := statusCounted
-		if st, s := statusOf(i); s == ok {
-			kind = v.statusKind(st)
+		cd := &c.cands[k]
+		row, kind := int(cd.row), int(cd.kind)
+		for ; next < len(c.rejected) && c.rejected[next].row < row; next++ {
+			reject(c.rejected[next].row, c.rejected[next].reason)
 		}
 		var used fingerprint.Flag
 		if kind != statusOther {
 			used = flagUsed
 		}
-		oid := oids[i] // "" when null
-		cid, s2 := customerID(i)
-		cid = ids.Trim(cid, &trimmedCustomer)
-		ts, s3 := orderTS(i)
-		amt, s4 := amount(i)
-		// A negative amount is a refund of the order it names, checked
-		// against that order once every row is seen; its value from here
-		// on is the money refunded, converted like any amount.
-		refund := s4 == ok && amt < 0 && v.refundsOn
-		if refund {
-			amt = -amt
-		}
-		orig := amt // in the row's own currency
-		reason := ""
-		switch {
-		case oid == "":
-			reason = ReasonMissingOrderID
-		case s2 != ok || cid == "":
-			reason = ReasonMissingCustomerID
-		case checkOID && !utf8.ValidString(oid), checkCID && !utf8.ValidString(cid), checkText[0] && !validText(currency, i):
-			reason = ReasonInvalidUTF8
-		case s3 == null:
-			reason = ReasonMissingOrderTS
-		case s3 == bad:
-			reason = ReasonUnparseableOrderTS
-		case s3 == outOfRange || ts < v.minTS:
-			reason = ReasonOrderTSOutOfRange
-		case s4 == null:
-			reason = ReasonMissingAmount
-		case s4 == bad:
-			reason = ReasonNonNumericAmount
-		case amt < 0:
-			reason = ReasonNegativeAmount
-		case v.fx != nil && !v.convertInPlace(&amt, currency, i, ts):
-			reason = ReasonUnknownCurrency
-		case !(amt <= v.maxAmount): // +Inf from a huge rate or "1e400" too
-			reason = ReasonAmountOutOfRange
-		case ts >= v.windowEnd:
-			rows.Excluded[rules.ExcludedAfterRunDate]++
-			continue
-		case refund:
-			// Not an order of its own, so not a duplicate of the one it
-			// refunds.
-			if kind == statusOther {
-				rows.Excluded[rules.ExcludedStatusNotCounted]++
-			} else {
-				v.refunds = append(v.refunds, hold(keys[i], oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
-			}
-			continue
-		case shared.Value(i):
-			// Which of the id's rows wins is known once every row is.
-			v.dups = append(v.dups, hold(keys[i], oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
-			continue
-		case !v.ids.AddKey(keys[i], used):
+		if !v.ids.AddKey(cd.key, used) {
 			// The source said no other row has the id: two ids sharing a
 			// fingerprint (see fingerprint.Set), or a source breaking the
 			// contract.
-			reason = ReasonDuplicateOrderID
-		}
-		if reason != "" {
-			v.quarantine.Add(reason, schemas.Orders.Name, file, input.RowOf(firstRow, i), raw, i)
-			rows.Quarantined[reason]++
+			reject(row, ReasonDuplicateOrderID)
+			if kind != statusOther {
+				dropped = append(dropped, orow)
+				orow++
+			}
 			continue
 		}
 		if kind == statusOther {
 			rows.Excluded[rules.ExcludedStatusNotCounted]++
 			continue
 		}
-		c, st := currency(i)
-		v.useOrder(keys[i], oid, cid, ts, amt, orig, kind, c, st == ok, loc)
-		oID.Append(oid)
-		oCust.Append(cid)
-		oTS.Append(arrow.Timestamp(ts))
-		oAmt.Append(amt)
-		for k, f := range texts {
-			s, st := f(i)
-			if st != ok {
-				oText[k].AppendNull()
-				continue
+		o := orow
+		orow++
+		v.useOrder(cd.key, oID.Value(o), oCust.Value(o), int64(oTS.Value(o)), oAmt.Value(o), cd.orig, kind, oCur.Value(o), oCur.IsValid(o), loc)
+		for t := range replaced {
+			if cd.replaced&(1<<t) != 0 {
+				replaced[t]++
 			}
-			if checkText[k] && !utf8.ValidString(s) {
-				s = strings.ToValidUTF8(s, "\uFFFD")
-				replaced[k]++
-			}
-			oText[k].Append(s)
 		}
 	}
-	clear(oids) // they point into this batch's buffers
-	ids.AddCount(rows.Trimmed, "order_id", trimmedOrder)
-	ids.AddCount(rows.Trimmed, "customer_id", trimmedCustomer)
-	for k, c := range replaced {
-		ids.AddCount(rows.Replaced, textColumns[k], c)
+	for ; next < len(c.rejected); next++ {
+		reject(c.rejected[next].row, c.rejected[next].reason)
 	}
-	if err := emit(ctx, out, schemas.Orders.Name, ob); err != nil {
-		return err
+	ids.AddCount(rows.Trimmed, "order_id", c.trimmedOrder)
+	ids.AddCount(rows.Trimmed, "customer_id", c.trimmedCustomer)
+	for k, n := range replaced {
+		ids.AddCount(rows.Replaced, textColumns[k], n)
+	}
+	orders := c.orders
+	if len(dropped) > 0 {
+		var err error
+		if orders, err = withoutRows(v.rc.Mem, orders, dropped); err != nil {
+			return err
+		}
+		defer orders.Release()
+	}
+	if orders.NumRows() > 0 {
+		if err := out.Emit(ctx, schemas.Orders.Name, orders); err != nil {
+			return err
+		}
 	}
 	if err := emit(ctx, out, schemas.Refunds.Name, v.refundRows); err != nil {
 		return err
@@ -358,6 +338,42 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	// Held to the end and sorted, so the order rows arrive in never shows.
 	v.quarantine.Hold()
 	return nil
+}
+
+// withoutRows returns rec less the given rows (ascending); the caller
+// releases it. Only ids whose fingerprints collide take this way.
+func withoutRows(mem memory.Allocator, rec arrow.Record, drop []int) (arrow.Record, error) {
+	cols := make([]arrow.Array, rec.NumCols())
+	release := func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}
+	defer release()
+	for k := range cols {
+		var parts []arrow.Array
+		from := 0
+		for _, d := range append(drop, int(rec.NumRows())) {
+			if d > from {
+				parts = append(parts, array.NewSlice(rec.Column(k), int64(from), int64(d)))
+			}
+			from = d + 1
+		}
+		if len(parts) == 0 {
+			parts = append(parts, array.NewSlice(rec.Column(k), 0, 0))
+		}
+		col, err := array.Concatenate(parts, mem)
+		for _, p := range parts {
+			p.Release()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dropping duplicate orders: %w", err)
+		}
+		cols[k] = col
+	}
+	return array.NewRecord(rec.Schema(), cols, rec.NumRows()-int64(len(drop))), nil
 }
 
 // sharedColumn is a batch's input.SharedOrderID column, which must be there
@@ -489,16 +505,6 @@ func (v *validator) noteCode(c string, has bool) {
 	v.currencies[code] = true
 }
 
-// convertInPlace turns *amount into the reporting currency.
-func (v *validator) convertInPlace(amount *float64, currency textFn, i int, ts int64) bool {
-	c, st := currency(i)
-	converted, ok := v.fx.convert(*amount, c, st == ok, ts)
-	if ok {
-		*amount = converted
-	}
-	return ok
-}
-
 func emit(ctx context.Context, out engine.Emitter, table string, b *array.RecordBuilder) error {
 	rec := b.NewRecord()
 	defer rec.Release()
@@ -514,39 +520,6 @@ const (
 	statusRefund  // used, and refunded in full
 	statusOther   // excluded
 )
-
-// statusKind classifies a status; the config check keeps the lists apart.
-// A shop has a handful of statuses as written, so the first few are
-// remembered exactly as read, sparing the case-folding comparisons with
-// every listed status on each row.
-func (v *validator) statusKind(status string) int {
-	for i, s := range v.statusSeen {
-		if s == status {
-			return v.statusKinds[i]
-		}
-	}
-	kind := v.classify(status)
-	if len(v.statusSeen) < 8 {
-		v.statusSeen = append(v.statusSeen, strings.Clone(status))
-		v.statusKinds = append(v.statusKinds, kind)
-	}
-	return kind
-}
-
-func (v *validator) classify(status string) int {
-	status = strings.TrimSpace(status)
-	for _, c := range v.counted {
-		if strings.EqualFold(status, c) {
-			return statusCounted
-		}
-	}
-	for _, c := range v.refundSts {
-		if strings.EqualFold(status, c) {
-			return statusRefund
-		}
-	}
-	return statusOther
-}
 
 // reserveText sizes a string builder's data buffer from the source column,
 // so appending a batch copies each value once instead of regrowing.

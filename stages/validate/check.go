@@ -1,0 +1,338 @@
+package validate
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"retain/schemas"
+	"retain/stages/internal/fingerprint"
+	"retain/stages/internal/ids"
+	"retain/stages/internal/input"
+	"retain/stages/internal/localday"
+)
+
+// checker does the part of validation that looks at one row alone: typing
+// the values, converting the amount and finding the first failing check.
+// It reads only settings and rates, which nothing changes once the stage
+// is built, so one checker per worker checks batches side by side; what
+// depends on rows before (the order-id set, the ledger, the counts) is
+// left to the validator, which merges checked batches in arrival order.
+type checker struct {
+	counted   []string
+	refundSts []string
+	refundsOn bool
+	fx        *rates
+	loc       *time.Location
+	layout    string
+	windowEnd int64
+	minTS     int64
+	maxAmount float64
+	// statuses as read and what they are, see statusKind
+	statusSeen  []string
+	statusKinds []int
+	orders      *array.RecordBuilder
+	oids        []string // the batch's order ids, trimmed
+	// the first few currencies as read, and their rates (see convert)
+	seenCur []seenCurrency
+	// free holds candidate slices of merged batches for reuse.
+	free chan []candidate
+}
+
+func newChecker(v *validator, mem memory.Allocator, free chan []candidate) *checker {
+	return &checker{
+		free:    free,
+		counted: v.counted, refundSts: v.refundSts, refundsOn: v.refundsOn, fx: v.fx,
+		loc: v.rc.Job.Location(), layout: v.layout,
+		windowEnd: v.windowEnd, minTS: v.minTS, maxAmount: v.maxAmount,
+		orders: array.NewRecordBuilder(mem, schemas.Orders.Schema()),
+	}
+}
+
+// checked is a raw batch with every row's verdict as far as the row alone
+// decides it.
+type checked struct {
+	rec      arrow.Record // retained until merged
+	file     string
+	firstRow int64
+	shared   *array.Boolean
+	raw      map[string]arrow.Array
+	// cands are the rows that passed every check and are not held, in
+	// row order: the order-id set decides whether each is a duplicate.
+	cands []candidate
+	// orders holds the candidates that count as orders (kind is not
+	// statusOther), in the same order.
+	orders   arrow.Record
+	rejected []rejected
+	refunds  []heldRow
+	dups     []heldRow
+	// excluded rows: after the run date, and refunds whose status is not
+	// counted.
+	afterRunDate, refundsNotCounted int64
+	trimmedOrder, trimmedCustomer   int64
+	err                             error
+	done                            chan struct{}
+}
+
+// seenCurrency is a currency as read and its rates; same is true when
+// amounts in it need no conversion.
+type seenCurrency struct {
+	raw  string
+	pts  []ratePoint
+	same bool
+	// the rate on the day last looked up, since rows of a day come
+	// together in most exports
+	day     int32
+	rate    float64
+	hasRate bool
+	looked  bool
+}
+
+// candidate is a row of a checked batch that passed every check. It holds
+// no pointers, so a batch's candidates cost the collector nothing; a
+// candidate that counts as an order has its other values in the batch's
+// orders record.
+type candidate struct {
+	key  uint64
+	orig float64 // the amount in the row's own currency
+	row  int32
+	kind uint8
+	// replaced has bit k set when invalid UTF-8 in textColumns[k] was
+	// replaced in the orders row.
+	replaced uint8
+}
+
+// rejected is a row of a checked batch quarantined for its own values.
+type rejected struct {
+	row    int
+	reason string
+}
+
+// check judges every row of c.rec by its own values, in row order.
+func (ck *checker) check(c *checked) {
+	rec := c.rec
+	file, firstRow := c.file, c.firstRow
+	raw := map[string]arrow.Array{}
+	for _, col := range schemas.Orders.Columns {
+		raw[col.Name] = column(rec, col.Name)
+	}
+	c.raw = raw
+	orderID := textAccessor(raw["order_id"])
+	customerID := textAccessor(raw["customer_id"])
+	orderTS := tsAccessor(raw["order_ts"], ck.loc, ck.layout)
+	amount := amountAccessor(raw["amount"])
+	statusOf := textAccessor(raw["status"])
+	currency := textAccessor(raw["currency"])
+
+	ob := ck.orders
+	oID := ob.Field(0).(*array.StringBuilder)
+	oCust := ob.Field(1).(*array.StringBuilder)
+	oTS := ob.Field(2).(*array.TimestampBuilder)
+	oAmt := ob.Field(3).(*array.Float64Builder)
+	oText := []*array.StringBuilder{ob.Field(4).(*array.StringBuilder), ob.Field(5).(*array.StringBuilder), ob.Field(6).(*array.StringBuilder), ob.Field(7).(*array.StringBuilder)}
+	texts := []textFn{currency, textAccessor(raw["country"]), textAccessor(raw["channel"]), statusOf}
+	var checkText [len(textColumns)]bool
+	for k, name := range textColumns {
+		checkText[k] = mayBeInvalidUTF8(raw[name])
+	}
+	checkOID, checkCID := mayBeInvalidUTF8(raw["order_id"]), mayBeInvalidUTF8(raw["customer_id"])
+	n := int(rec.NumRows())
+	ob.Reserve(n)
+	reserveText(oID, raw["order_id"])
+	reserveText(oCust, raw["customer_id"])
+
+	oids := ck.oids[:0]
+	for i := 0; i < n; i++ {
+		id, st := orderID(i)
+		if st == ok {
+			id = ids.Trim(id, &c.trimmedOrder)
+		}
+		oids = append(oids, id)
+	}
+	ck.oids = oids
+
+	shared := c.shared
+	c.cands = ck.takeCands(n)
+	for i := 0; i < n; i++ {
+		// Known before the duplicate check, so the id goes into the set
+		// already flagged as used or not: one probe per order. An order
+		// with a refund status is used: the customer did buy.
+		kind := statusCounted
+		if st, s := statusOf(i); s == ok {
+			kind = ck.statusKind(st)
+		}
+		oid := oids[i] // "" when null
+		cid, s2 := customerID(i)
+		cid = ids.Trim(cid, &c.trimmedCustomer)
+		ts, s3 := orderTS(i)
+		amt, s4 := amount(i)
+		// A negative amount is a refund of the order it names, checked
+		// against that order once every row is seen; its value from here
+		// on is the money refunded, converted like any amount.
+		refund := s4 == ok && amt < 0 && ck.refundsOn
+		if refund {
+			amt = -amt
+		}
+		orig := amt // in the row's own currency
+		reason := ""
+		switch {
+		case oid == "":
+			reason = ReasonMissingOrderID
+		case s2 != ok || cid == "":
+			reason = ReasonMissingCustomerID
+		case checkOID && !utf8.ValidString(oid), checkCID && !utf8.ValidString(cid), checkText[0] && !validText(currency, i):
+			reason = ReasonInvalidUTF8
+		case s3 == null:
+			reason = ReasonMissingOrderTS
+		case s3 == bad:
+			reason = ReasonUnparseableOrderTS
+		case s3 == outOfRange || ts < ck.minTS:
+			reason = ReasonOrderTSOutOfRange
+		case s4 == null:
+			reason = ReasonMissingAmount
+		case s4 == bad:
+			reason = ReasonNonNumericAmount
+		case amt < 0:
+			reason = ReasonNegativeAmount
+		case ck.fx != nil && !ck.convert(&amt, currency, i, ts):
+			reason = ReasonUnknownCurrency
+		case !(amt <= ck.maxAmount): // +Inf from a huge rate or "1e400" too
+			reason = ReasonAmountOutOfRange
+		case ts >= ck.windowEnd:
+			c.afterRunDate++
+			continue
+		case refund:
+			// Not an order of its own, so not a duplicate of the one it
+			// refunds.
+			if kind == statusOther {
+				c.refundsNotCounted++
+			} else {
+				c.refunds = append(c.refunds, hold(fingerprint.Key(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
+			}
+			continue
+		case shared.Value(i):
+			// Which of the id's rows wins is known once every row is.
+			c.dups = append(c.dups, hold(fingerprint.Key(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
+			continue
+		}
+		if reason != "" {
+			c.rejected = append(c.rejected, rejected{row: i, reason: reason})
+			continue
+		}
+		cd := candidate{row: int32(i), key: fingerprint.Key(oid), orig: orig, kind: uint8(kind)}
+		if kind != statusOther {
+			oID.Append(oid)
+			oCust.Append(cid)
+			oTS.Append(arrow.Timestamp(ts))
+			oAmt.Append(amt)
+			for k, f := range texts {
+				s, st := f(i)
+				if st != ok {
+					oText[k].AppendNull()
+					continue
+				}
+				if checkText[k] && !utf8.ValidString(s) {
+					s = strings.ToValidUTF8(s, "\uFFFD")
+					cd.replaced |= 1 << k
+				}
+				oText[k].Append(s)
+			}
+		}
+		c.cands = append(c.cands, cd)
+	}
+	clear(oids) // they point into this batch's buffers
+	c.orders = ob.NewRecord()
+}
+
+// statusKind classifies a status; the config check keeps the lists apart.
+// A shop has a handful of statuses as written, so the first few are
+// remembered exactly as read, sparing the case-folding comparisons with
+// every listed status on each row.
+func (ck *checker) statusKind(status string) int {
+	for i, s := range ck.statusSeen {
+		if s == status {
+			return ck.statusKinds[i]
+		}
+	}
+	kind := ck.classify(status)
+	if len(ck.statusSeen) < 8 {
+		ck.statusSeen = append(ck.statusSeen, strings.Clone(status))
+		ck.statusKinds = append(ck.statusKinds, kind)
+	}
+	return kind
+}
+
+func (ck *checker) classify(status string) int {
+	status = strings.TrimSpace(status)
+	for _, c := range ck.counted {
+		if strings.EqualFold(status, c) {
+			return statusCounted
+		}
+	}
+	for _, c := range ck.refundSts {
+		if strings.EqualFold(status, c) {
+			return statusRefund
+		}
+	}
+	return statusOther
+}
+
+// convert turns *amount into the reporting currency. A shop has a handful
+// of currencies as written, so the rates of the first few are kept by
+// their text as read, sparing the case folding and the map lookup.
+func (ck *checker) convert(amount *float64, currency textFn, i int, ts int64) bool {
+	c, st := currency(i)
+	if st != ok {
+		return true // taken to be in the reporting currency
+	}
+	var cur *seenCurrency
+	for k := range ck.seenCur {
+		if ck.seenCur[k].raw == c {
+			cur = &ck.seenCur[k]
+			break
+		}
+	}
+	if cur == nil {
+		pts, same := ck.fx.pointsOf(c)
+		if len(ck.seenCur) >= 8 {
+			if same {
+				return true
+			}
+			converted, found := ck.fx.at(pts, *amount, ts)
+			if found {
+				*amount = converted
+			}
+			return found
+		}
+		ck.seenCur = append(ck.seenCur, seenCurrency{raw: strings.Clone(c), pts: pts, same: same})
+		cur = &ck.seenCur[len(ck.seenCur)-1]
+	}
+	if cur.same {
+		return true
+	}
+	if day := localday.Of(ts, ck.loc); !cur.looked || day != cur.day {
+		cur.rate, cur.hasRate = rateOn(cur.pts, day)
+		cur.day, cur.looked = day, true
+	}
+	if !cur.hasRate {
+		return false
+	}
+	*amount *= cur.rate
+	return true
+}
+
+// takeCands returns an empty slice for n candidates, one a merged batch
+// gave back when there is one.
+func (ck *checker) takeCands(n int) []candidate {
+	select {
+	case c := <-ck.free:
+		if cap(c) >= n {
+			return c[:0]
+		}
+	default:
+	}
+	return make([]candidate, 0, n)
+}
