@@ -348,10 +348,20 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		log.Warn().Err(ggUncErr).Msg("no standard errors for the spend model; CLV intervals are left out")
 	}
 	spendModel := spendFit{gg: gg, ok: ggErr == nil, unc: ggUnc, uncOK: ggErr == nil && ggUncErr == nil}
-	for range earlier {
-		<-prevDone
+	// Tonight's predictions and intervals need no earlier night, so they
+	// are computed while the earlier fits finish; only the rows, which
+	// carry the previous values, wait for them.
+	waited := false
+	waitEarlier := func() {
+		if !waited {
+			waited = true
+			for range earlier {
+				<-prevDone
+			}
+		}
 	}
-	if err := s.emitPredictions(ctx, out, selected, spendModel); err != nil {
+	defer waitEarlier()
+	if err := s.emitPredictions(ctx, out, selected, spendModel, waitEarlier); err != nil {
 		return err
 	}
 	rec := s.periodTotal(&s.period)
@@ -436,7 +446,9 @@ func choose(models []*fitted) (*fitted, string) {
 	return best, reason
 }
 
-func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selected *fitted, spend spendFit) error {
+// emitPredictions computes tonight's predictions, then calls earlierDone,
+// which returns once the earlier nights' values it joins are there.
+func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selected *fitted, spend spendFit, earlierDone func()) error {
 	gg, hasValue := spend.gg, spend.ok
 	var p btyd.Predictions
 	var iv btyd.PredictionIntervals
@@ -464,6 +476,7 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 			}
 		}
 	}
+	earlierDone()
 	t := schemas.CustomerPredictions
 	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
 	defer b.Release()

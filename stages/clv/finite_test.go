@@ -58,7 +58,7 @@ func TestInfinitePredictionsAreNull(t *testing.T) {
 	s.full.add(0, 0, 100, 0)
 	out := enginetest.NewEmitter()
 	defer out.Release()
-	if err := s.emitPredictions(context.Background(), out, &fitted{name: "bgnbd", model: edgeModel{}}, spendFit{}); err != nil {
+	if err := s.emitPredictions(context.Background(), out, &fitted{name: "bgnbd", model: edgeModel{}}, spendFit{}, func() {}); err != nil {
 		t.Fatal(err)
 	}
 	recs := out.Records[schemas.CustomerPredictions.Name]
