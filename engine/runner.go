@@ -89,6 +89,8 @@ func (st Stages) Close(ctx context.Context) error {
 // every emitted batch pushed at once into the stages that consume its table.
 // Batches flow depth first, so at most a few batches per table are alive at
 // any time and memory follows the stages' own state, not the input size.
+// Each stage is closed once its Finish returns, and Stages.Close then
+// closes only the stages a failed run did not reach.
 func Execute[E any](ctx context.Context, g *Graph[E], st Stages, o Options) (*Result, error) {
 	if len(st) != len(g.Order) {
 		return nil, fmt.Errorf("%w: %d stages for a graph of %d", ErrGraph, len(st), len(g.Order))
@@ -115,12 +117,39 @@ func Execute[E any](ctx context.Context, g *Graph[E], st Stages, o Options) (*Re
 			return nil, inStage(spec.Name, err)
 		}
 		r.finish(i)
+		if err := st.release(ctx, i); err != nil {
+			return nil, inStage(spec.Name, err)
+		}
+		if err := r.tablesDone(ctx, i); err != nil {
+			return nil, err
+		}
 		if o.StageDone != nil {
 			o.StageDone(*s)
 		}
 	}
 	return &Result{TableRows: r.tableRows, Stages: r.stats}, nil
 }
+
+// release closes stage i as soon as it has finished and lets go of it.
+// Stages run in graph order, so every stage that feeds it has finished
+// too and no batch can reach it any more; what it held for its Finish (a
+// fitted model's inputs, batches buffered for a join, a pair table) would
+// otherwise stay alive through every later stage and add to the run's
+// peak. Close then skips it.
+func (st Stages) release(ctx context.Context, i int) error {
+	err := st[i].Close(ctx)
+	st[i] = released{}
+	return err
+}
+
+// released stands in for a stage closed after its Finish.
+type released struct{}
+
+func (released) Process(context.Context, string, arrow.Record, Emitter) error {
+	return fmt.Errorf("%w: a batch for a stage that has finished", ErrGraph)
+}
+func (released) Finish(context.Context, Emitter) error { return nil }
+func (released) Close(context.Context) error           { return nil }
 
 type run[E any] struct {
 	g         *Graph[E]
@@ -169,6 +198,33 @@ func (r *run[E]) finish(i int) {
 			delete(h.values, k)
 		}
 	}
+}
+
+// tablesDone tells the consumers that are TableEnders of each table stage
+// i emits, once i was its last producer to finish.
+func (r *run[E]) tablesDone(ctx context.Context, i int) error {
+	for _, t := range r.g.Order[i].Outputs {
+		complete := true
+		for p, spec := range r.g.Order {
+			if !r.finished[p] && slices.Contains(spec.Outputs, t) {
+				complete = false
+				break
+			}
+		}
+		if !complete {
+			continue
+		}
+		for _, c := range r.g.consumers[t] {
+			e, ok := r.stages[c].(TableEnder)
+			if !ok {
+				continue
+			}
+			if err := r.call(c, func() error { return e.TableDone(ctx, t, r.emitters[c]) }); err != nil {
+				return inStage(r.g.Order[c].Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // ready reports whether every provider of what stage c needs has finished.

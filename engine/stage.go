@@ -57,6 +57,15 @@ type Stage interface {
 	Close(ctx context.Context) error
 }
 
+// TableEnder is a Stage that wants to know when a table it reads is
+// complete: the runner calls TableDone once every producer of the table
+// has finished, before the stage's own Finish, so a sink can close the
+// table's file instead of holding its buffers until its Finish. A
+// background stage is not told.
+type TableEnder interface {
+	TableDone(ctx context.Context, table string, out Emitter) error
+}
+
 // Spec declares a stage: what it reads and writes, what it must follow and
 // how to build it for a run from the run's environment E.
 //

@@ -286,7 +286,16 @@ func runJob(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
 	runID := fs.String("run-id", "", "name the run `ID` in logs, manifest and summary instead of one made from the time")
 	dryRun := fs.Bool("dry-run", false, "check the job file and every input file's columns and types, and write nothing")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
-	return func(stdout, stderr io.Writer) error {
+	memProfile := fs.String("memprofile", "", "write a heap profile of the run's largest live heap to `FILE` (go tool pprof)")
+	return func(stdout, stderr io.Writer) (err error) {
+		if *memProfile != "" {
+			p := startPeakHeapProfile()
+			defer func() {
+				if werr := p.write(*memProfile); werr != nil && err == nil {
+					err = werr
+				}
+			}()
+		}
 		if *cpuProfile != "" {
 			f, err := os.Create(*cpuProfile)
 			if err != nil {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -48,6 +47,16 @@ type loader struct {
 	engine.BaseStage
 	rc      *night.Context
 	writers map[string]*tableWriter
+	// ending are the writers of complete tables whose files are being
+	// closed on a goroutine of their own (see TableDone).
+	ending map[string]*ending
+}
+
+// ending is a table's file being completed while the run goes on.
+type ending struct {
+	w    *tableWriter
+	done chan struct{}
+	err  error // set before done is closed
 }
 
 // tableWriter encodes one table on a goroutine of its own: Parquet encoding
@@ -224,37 +233,67 @@ func (w *tableWriter) offer(rec arrow.Record) error {
 	return nil
 }
 
+// TableDone starts completing the file of a table whose every producer has
+// finished: a writer holds its last row group's pages and a page buffer
+// per column until the file is closed, and the tables made early
+// (customer_summary, say) would otherwise hold theirs through every later
+// stage. A table without rows so far is left to Finish, which writes it
+// empty. The file's bytes are those Finish would write.
+func (l *loader) TableDone(_ context.Context, table string, _ engine.Emitter) error {
+	if w, ok := l.writers[table]; ok {
+		l.end(w)
+	}
+	return nil
+}
+
+// end completes w's file on a goroutine of its own.
+func (l *loader) end(w *tableWriter) *ending {
+	delete(l.writers, w.table)
+	e := &ending{w: w, done: make(chan struct{})}
+	if l.ending == nil {
+		l.ending = map[string]*ending{}
+	}
+	l.ending[w.table] = e
+	go func() {
+		defer close(e.done)
+		e.err = w.finish()
+	}()
+	return e
+}
+
 // Finish completes every file, writing empty tables too, so a table with no
 // rows today is an empty partition rather than a missing one. The files
-// complete at once, each on a goroutine of its own: closing a file encodes
-// and compresses its last row group's remaining pages and syncs it, and one
-// table after another would leave a core idle. Each file's bytes are what
-// closing them in turn writes; the error reported is that of the first
-// table, in schema order, that failed, as when they closed in turn.
+// still open complete at once, each on a goroutine of its own: closing a
+// file encodes and compresses its last row group's remaining pages and
+// syncs it, and one table after another would leave a core idle. Each
+// file's bytes are what closing them in turn writes; the error reported is
+// that of the first table, in schema order, that failed, as when they
+// closed in turn.
 func (l *loader) Finish(_ context.Context, out engine.Emitter) error {
 	tables := schemas.OutputsFor(clvconfig.Layout(l.rc.Job))
-	ws := make([]*tableWriter, 0, len(tables))
 	for _, t := range tables {
-		w, err := l.open(t.Name, out)
-		if err != nil {
+		if _, ok := l.ending[t.Name]; ok {
+			continue
+		}
+		if _, err := l.open(t.Name, out); err != nil {
 			return err
 		}
-		ws = append(ws, w)
 	}
-	errs := make([]error, len(ws))
-	var wg sync.WaitGroup
-	for i, w := range ws {
-		delete(l.writers, w.table)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = w.finish()
-		}()
+	ends := make([]*ending, 0, len(tables))
+	for _, t := range tables {
+		e, ok := l.ending[t.Name]
+		if !ok {
+			e = l.end(l.writers[t.Name])
+		}
+		ends = append(ends, e)
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return fmt.Errorf("finish %s: %w", ws[i].table, err)
+	for _, e := range ends {
+		<-e.done
+	}
+	l.ending = nil
+	for _, e := range ends {
+		if e.err != nil {
+			return fmt.Errorf("finish %s: %w", e.w.table, e.err)
 		}
 	}
 	return nil
@@ -275,6 +314,10 @@ func (w *tableWriter) close() error {
 // Close releases writers left open by a failed run; their files are in the
 // staging folder, which the pipeline removes.
 func (l *loader) Close(context.Context) error {
+	for _, e := range l.ending {
+		<-e.done
+	}
+	l.ending = nil
 	for _, w := range l.writers {
 		close(w.recs)
 		<-w.done

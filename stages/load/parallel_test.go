@@ -32,7 +32,8 @@ func hostileTypes(t schemas.Table) bool {
 // TestFilesIndependentOfCores: the load stage, whose tables complete their
 // files at once, writes every table's file with the bytes that writing
 // the tables one after another through the plain writer gives, with one
-// core or two. Three tables get rows (customer_summary over more than one
+// core or two, and whether each file is completed when its table is
+// (TableDone) or at Finish. Three tables get rows (customer_summary over more than one
 // row group's worth of batches), the rest are written empty.
 func TestFilesIndependentOfCores(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -84,8 +85,16 @@ func TestFilesIndependentOfCores(t *testing.T) {
 		}
 	}
 
-	for _, procs := range []int{1, 2} {
-		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
+	cases := []struct {
+		procs int
+		// early: every table is declared complete (TableDone) once its
+		// batches are in, before Finish, as the runner does when its
+		// producers finish.
+		early bool
+	}{{1, false}, {2, false}, {1, true}, {2, true}}
+	for _, tc := range cases {
+		procs := tc.procs
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d/early=%v", procs, tc.early), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			ctx := context.Background()
 			out := enginetest.NewEmitter()
@@ -103,6 +112,13 @@ func TestFilesIndependentOfCores(t *testing.T) {
 				}
 				if !more {
 					break
+				}
+			}
+			if tc.early {
+				for _, tb := range tables {
+					if err := l.TableDone(ctx, tb.Name, out); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			if err := l.Finish(ctx, out); err != nil {

@@ -2,6 +2,7 @@ package segments
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"sync"
@@ -17,11 +18,14 @@ import (
 // hold no entries, which keeps memory near one row per customer.
 type nights struct {
 	runDay, firstNight int32 // firstNight = runDay − lookback
-	ids                []string
-	first              []int32
-	base               []state
-	entOff             []int32 // entries of customer i: entOff[i]:entOff[i+1]
-	ent                []state
+	// idHash is each customer's id hashed, enough to check that the
+	// activity lines up with customer_summary at 8 bytes a customer instead
+	// of a copy of every id.
+	idHash []uint64
+	seed   maphash.Seed
+	base   []state
+	entOff []int32 // entries of customer i: entOff[i]:entOff[i+1]
+	ent    []state
 }
 
 // state is a customer as of one night: the last purchase day (R, later is
@@ -34,7 +38,7 @@ type state struct {
 }
 
 func newNights(runDay int32, lookback int) *nights {
-	return &nights{runDay: runDay, firstNight: runDay - int32(lookback), entOff: []int32{0}}
+	return &nights{runDay: runDay, firstNight: runDay - int32(lookback), entOff: []int32{0}, seed: maphash.MakeSeed()}
 }
 
 func cents(v float64) float64 { return math.Round(v * 100) }
@@ -43,8 +47,7 @@ func cents(v float64) float64 { return math.Round(v * 100) }
 // by day as a run for that night sums them; history.Customer.Upto is the
 // one definition of "as of a night" this mirrors.
 func (n *nights) visit(c *history.Customer) error {
-	n.ids = append(n.ids, c.ID)
-	n.first = append(n.first, c.Days[0])
+	n.idHash = append(n.idHash, maphash.String(n.seed, c.ID))
 	k := c.Upto(n.firstNight)
 	var orders, revenue float64
 	for i := 0; i < k; i++ {
@@ -278,12 +281,12 @@ func untracked(n int, runDay int32) pastSegments {
 // segmentHistory computes, per customer, the previous night's segment and
 // the first night of the current run in tonight's segment.
 func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segment []string) (pastSegments, error) {
-	if len(n.ids) != len(c.ids) {
-		return pastSegments{}, fmt.Errorf("%s has %d customers, %s %d", schemas.CustomerActivity.Name, len(n.ids), schemas.CustomerSummary.Name, len(c.ids))
+	if len(n.idHash) != len(c.ids) {
+		return pastSegments{}, fmt.Errorf("%s has %d customers, %s %d", schemas.CustomerActivity.Name, len(n.idHash), schemas.CustomerSummary.Name, len(c.ids))
 	}
 	now := make([]state, len(c.ids))
 	for i := range now {
-		if n.ids[i] != c.ids[i] {
+		if n.idHash[i] != maphash.String(n.seed, c.ids[i]) {
 			return pastSegments{}, fmt.Errorf("%s does not line up with %s at customer %d", schemas.CustomerActivity.Name, schemas.CustomerSummary.Name, i)
 		}
 		// Tonight's state comes from customer_summary, whose scores these

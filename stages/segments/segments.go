@@ -46,9 +46,14 @@ var joined = []schemas.Table{schemas.CustomerPredictions, schemas.CustomerAction
 // follows customers) because quintiles need every customer before any score.
 type stage struct {
 	engine.BaseStage
-	rc     *night.Context
-	recs   []arrow.Record
-	joined map[string][]arrow.Record
+	rc   *night.Context
+	recs []arrow.Record
+	// joined holds the joined tables' batches column by column (table, then
+	// column, then batch), so that each column's batches can be let go as
+	// soon as they are concatenated: holding whole batches would keep every
+	// column's batches alive beside the copies until the last column is
+	// done.
+	joined map[string][][]arrow.Array
 	walk   history.Walker
 	nights *nights
 	// changeTracking is segments.change_tracking: without it the activity
@@ -68,10 +73,19 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 		s.recs = append(s.recs, rec)
 		return nil
 	}
+	defer rec.Release()
 	if s.joined == nil {
-		s.joined = map[string][]arrow.Record{}
+		s.joined = map[string][][]arrow.Array{}
 	}
-	s.joined[table] = append(s.joined[table], rec)
+	chunks := s.joined[table]
+	if chunks == nil {
+		chunks = make([][]arrow.Array, rec.NumCols())
+		s.joined[table] = chunks
+	}
+	for k, col := range rec.Columns() {
+		col.Retain()
+		chunks[k] = append(chunks[k], col)
+	}
 	return nil
 }
 
@@ -79,9 +93,11 @@ func (s *stage) Close(context.Context) error {
 	for _, r := range s.recs {
 		r.Release()
 	}
-	for _, recs := range s.joined {
-		for _, r := range recs {
-			r.Release()
+	for _, chunks := range s.joined {
+		for _, parts := range chunks {
+			for _, p := range parts {
+				p.Release()
+			}
 		}
 	}
 	s.recs, s.joined = nil, nil
@@ -89,9 +105,10 @@ func (s *stage) Close(context.Context) error {
 }
 
 // joinColumns concatenates a joined table's batches into one array per
-// column after customer_id, checked to line up with customer_summary.
+// column after customer_id, checked to line up with customer_summary. The
+// batches of each column are released once it is concatenated.
 func (s *stage) joinColumns(t schemas.Table, ids []string) ([]arrow.Array, error) {
-	recs := s.joined[t.Name]
+	chunks := s.joined[t.Name]
 	cols := make([]arrow.Array, len(t.Columns))
 	release := func() {
 		for _, c := range cols {
@@ -101,20 +118,25 @@ func (s *stage) joinColumns(t schemas.Table, ids []string) ([]arrow.Array, error
 		}
 	}
 	for k, c := range t.Columns {
-		if len(recs) == 0 {
+		if len(chunks) == 0 {
 			cols[k] = array.MakeArrayOfNull(s.rc.Mem, c.Type, 0)
 			continue
 		}
-		parts := make([]arrow.Array, len(recs))
-		for i, r := range recs {
-			parts[i] = r.Column(k)
+		parts := chunks[k]
+		if len(parts) == 1 {
+			// One batch is the column already: it changes hands uncopied.
+			cols[k], chunks[k] = parts[0], nil
+			continue
 		}
 		joinedCol, err := array.Concatenate(parts, s.rc.Mem)
 		if err != nil {
 			release()
 			return nil, err
 		}
-		cols[k] = joinedCol
+		for _, p := range parts {
+			p.Release()
+		}
+		cols[k], chunks[k] = joinedCol, nil
 	}
 	got := cols[0].(*array.String)
 	if got.Len() != len(ids) {
@@ -143,7 +165,14 @@ type columns struct {
 }
 
 func (s *stage) gather() columns {
-	var c columns
+	// Sized up front: grown by appending, each slice would hold up to a
+	// quarter more than the customers while every other is alive too.
+	var rows int64
+	for _, rec := range s.recs {
+		rows += rec.NumRows()
+	}
+	c := columns{ids: make([]string, 0, rows), daysSince: make([]float64, 0, rows), orders: make([]float64, 0, rows),
+		revenue: make([]float64, 0, rows), net: make([]float64, 0, rows), recency: make([]float64, 0, rows), frequency: make([]float64, 0, rows)}
 	cs := schemas.CustomerSummary
 	for _, rec := range s.recs {
 		ids := rec.Column(cs.MustIndex("customer_id")).(*array.String)
