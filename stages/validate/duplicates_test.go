@@ -13,39 +13,12 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/rs/zerolog"
 
-	"retain/config"
-	"retain/engine/enginetest"
-	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/internal/stagetest"
 	"retain/stages/validate"
-	"retain/stages/validate/validateconfig"
 )
-
-// ordered keeps what the stage emits as text lines per table in the order
-// emitted, each cell named by its column.
-type ordered struct {
-	enginetest.Unused
-	lines map[string][]string
-}
-
-func (o *ordered) Emit(_ context.Context, table string, rec arrow.Record) error {
-	for i := range int(rec.NumRows()) {
-		var cells []string
-		for k, f := range rec.Schema().Fields() {
-			v := "null"
-			if !rec.Column(k).IsNull(i) {
-				v = rec.Column(k).ValueStr(i)
-			}
-			cells = append(cells, f.Name+"="+v)
-		}
-		o.lines[table] = append(o.lines[table], strings.Join(cells, ","))
-	}
-	return nil
-}
 
 // placed is a batch of raw rows and where it says it comes from.
 type placed struct {
@@ -58,25 +31,10 @@ type placed struct {
 // its tables' lines in the order emitted, and the row accounting.
 func runValidate(t *testing.T, mem memory.Allocator, batches []placed) (map[string][]string, string) {
 	t.Helper()
-	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.csv}}\n"), t.TempDir(), []config.Section{night.InputSection, validateconfig.Section})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &night.Registry{}
-	if err := validate.Register(reg, csvSideInput); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := night.New(j, "t", stagetest.DefaultRunDate, mem, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rc := newValidator(t, mem, t.TempDir(), ordersJob)
 	ctx := context.Background()
-	st, err := reg.Specs()[0].New(ctx, rc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer st.Close(ctx)
-	out := &ordered{lines: map[string][]string{}}
+	out := &textOut{named: true}
 	for _, b := range batches {
 		md := arrow.NewMetadata([]string{input.MetaSourceFile, input.MetaFirstRow}, []string{b.file, fmt.Sprint(b.firstRow)})
 		rec := array.NewRecord(arrow.NewSchema(b.rec.Schema().Fields(), &md), b.rec.Columns(), b.rec.NumRows())
@@ -93,7 +51,7 @@ func runValidate(t *testing.T, mem memory.Allocator, batches []placed) (map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.lines, string(acct)
+	return out.lines(), string(acct)
 }
 
 // without drops the cells of the named columns from lines and sorts them:
@@ -238,14 +196,6 @@ func TestSharedOrderIDRequired(t *testing.T) {
 		append(slices.Clone(rec.Columns()[:n-1]), rec.Column(0)), rec.NumRows())
 	defer textFlag.Release()
 
-	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.csv}}\n"), t.TempDir(), []config.Section{night.InputSection, validateconfig.Section})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &night.Registry{}
-	if err := validate.Register(reg, csvSideInput); err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		name string
 		rec  arrow.Record
@@ -256,17 +206,10 @@ func TestSharedOrderIDRequired(t *testing.T) {
 		{"not bool", textFlag, "want bool"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rc, err := night.New(j, "t", stagetest.DefaultRunDate, mem, zerolog.Nop())
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, rc := newValidator(t, mem, t.TempDir(), ordersJob)
 			ctx := context.Background()
-			st, err := reg.Specs()[0].New(ctx, rc)
-			if err != nil {
-				t.Fatal(err)
-			}
 			defer st.Close(ctx)
-			err = st.Process(ctx, schemas.RawOrders, tc.rec, &ordered{lines: map[string][]string{}})
+			err := st.Process(ctx, schemas.RawOrders, tc.rec, &textOut{})
 			if !errors.Is(err, validate.ErrNoSharedOrderID) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want ErrNoSharedOrderID saying %q", err, tc.want)
 			}

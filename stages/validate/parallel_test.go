@@ -15,41 +15,11 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/rs/zerolog"
 
-	"retain/config"
-	"retain/engine/enginetest"
-	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
-	"retain/stages/internal/stagetest"
 	"retain/stages/validate"
-	"retain/stages/validate/validateconfig"
 )
-
-// batched keeps what the stage emits batch by batch: each batch as its
-// rows' text, so batch boundaries count in a comparison too.
-type batched struct {
-	enginetest.Unused
-	batches []string // "table: rows"
-}
-
-func (b *batched) Emit(_ context.Context, table string, rec arrow.Record) error {
-	var rows []string
-	for i := range int(rec.NumRows()) {
-		var cells []string
-		for k := range int(rec.NumCols()) {
-			v := "null"
-			if !rec.Column(k).IsNull(i) {
-				v = rec.Column(k).ValueStr(i)
-			}
-			cells = append(cells, v)
-		}
-		rows = append(rows, strings.Join(cells, ","))
-	}
-	b.batches = append(b.batches, table+": "+strings.Join(rows, "|"))
-	return nil
-}
 
 // shopRow is a raw order row as text; a nil field is null.
 type shopRow struct {
@@ -193,11 +163,7 @@ func TestWorkersSameTables(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "fx_rates.csv"), []byte(rates), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.csv}, fx_rates: {path: fx_rates.csv}, reporting_currency: EUR}\n"),
-		dir, []config.Section{night.InputSection, validateconfig.Section})
-	if err != nil {
-		t.Fatal(err)
-	}
+	const job = "name: t\ninput: {orders: {path: orders.csv}, fx_rates: {path: fx_rates.csv}, reporting_currency: EUR}\n"
 	rng := rand.New(rand.NewPCG(7, 8))
 	rows, unflagged := messyShop(rng)
 	rng.Shuffle(len(rows), func(a, b int) { rows[a], rows[b] = rows[b], rows[a] })
@@ -211,21 +177,10 @@ func TestWorkersSameTables(t *testing.T) {
 	run := func(workers, procs int) ([]string, string) {
 		defer validate.SetWorkers(workers)()
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		reg := &night.Registry{}
-		if err := validate.Register(reg, csvSideInput); err != nil {
-			t.Fatal(err)
-		}
-		rc, err := night.New(j, "t", stagetest.DefaultRunDate, mem, zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, rc := newValidator(t, mem, dir, job)
 		ctx := context.Background()
-		st, err := reg.Specs()[0].New(ctx, rc)
-		if err != nil {
-			t.Fatal(err)
-		}
 		defer st.Close(ctx)
-		out := &batched{}
+		out := &textOut{}
 		for _, r := range recs {
 			if err := st.Process(ctx, schemas.RawOrders, r, out); err != nil {
 				t.Fatal(err)
@@ -238,7 +193,7 @@ func TestWorkersSameTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return out.batches, string(acct)
+		return out.batchLines(), string(acct)
 	}
 
 	want, wantAcct := run(1, 1)

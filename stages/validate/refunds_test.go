@@ -11,39 +11,11 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/rs/zerolog"
 
-	"retain/config"
-	"retain/engine/enginetest"
-	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/internal/stagetest"
-	"retain/stages/validate"
-	"retain/stages/validate/validateconfig"
 )
-
-// collect keeps what the stage emits as text lines per table, so records
-// can be released as they come.
-type collect struct {
-	enginetest.Unused
-	lines map[string][]string
-}
-
-func (c *collect) Emit(_ context.Context, table string, rec arrow.Record) error {
-	for i := 0; i < int(rec.NumRows()); i++ {
-		var cells []string
-		for k, f := range rec.Schema().Fields() {
-			// Where a row sat in the input is all a shuffle may change.
-			if f.Name == "source_row" || f.Name == "source_file" {
-				continue
-			}
-			cells = append(cells, rec.Column(k).ValueStr(i))
-		}
-		c.lines[table] = append(c.lines[table], strings.Join(cells, ","))
-	}
-	return nil
-}
 
 // TestRefundsIgnoreInputOrder runs testdata/refunds' rows in shuffled
 // orders, one row per batch, so refunds come before and after their orders
@@ -65,26 +37,13 @@ func TestRefundsIgnoreInputOrder(t *testing.T) {
 		}
 	}()
 	recs := all
-	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.csv}}\n"), t.TempDir(), []config.Section{night.InputSection, validateconfig.Section})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &night.Registry{}
-	if err := validate.Register(reg, csvSideInput); err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
 	run := func(order []int) map[string][]string {
-		rc, err := night.New(j, "t", stagetest.DefaultRunDate, mem, zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, rc := newValidator(t, mem, dir, ordersJob)
 		ctx := context.Background()
-		st, err := reg.Specs()[0].New(ctx, rc)
-		if err != nil {
-			t.Fatal(err)
-		}
 		defer st.Close(ctx)
-		out := &collect{lines: map[string][]string{}}
+		// Where a row sat in the input is all a shuffle may change.
+		out := &textOut{skip: []string{"source_row", "source_file"}}
 		for n, i := range order {
 			md := arrow.NewMetadata([]string{input.MetaSourceFile, input.MetaFirstRow}, []string{"orders.csv", fmt.Sprint(n + 1)})
 			rec := array.NewRecord(arrow.NewSchema(recs[i].Schema().Fields(), &md), recs[i].Columns(), recs[i].NumRows())
@@ -97,13 +56,14 @@ func TestRefundsIgnoreInputOrder(t *testing.T) {
 		if err := st.Finish(ctx, out); err != nil {
 			t.Fatal(err)
 		}
+		lines := out.lines()
 		for _, table := range []string{schemas.Orders.Name, schemas.Quarantine.Name, schemas.Refunds.Name} {
-			slices.Sort(out.lines[table])
+			slices.Sort(lines[table])
 		}
 		if rc.Rows.Used != 11 || rc.Rows.RefundsUsed != 6 {
 			t.Errorf("order %v: used %d, refunds used %d; want 11 and 6", order, rc.Rows.Used, rc.Rows.RefundsUsed)
 		}
-		return out.lines
+		return lines
 	}
 	identity := make([]int, len(recs))
 	for i := range identity {
