@@ -100,8 +100,8 @@ func TestOrderCustomers(t *testing.T) {
 			ids := []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7", "zz"}
 			got := make([]handover.OrderCustomer, len(ids))
 			v.(handover.CustomerLookup).Customers(ids, got)
-			used := func(c string, rate float32) handover.OrderCustomer {
-				return handover.OrderCustomer{Used: true, Customer: fingerprint.Key(c), Rate: float64(rate)}
+			used := func(c string, rate float64) handover.OrderCustomer {
+				return handover.OrderCustomer{Used: true, Customer: fingerprint.Key(c), Rate: rate}
 			}
 			// u3 and u5 have no rate, u6 is over max_amount (see
 			// fx_rates/README.md), zz is no order: none is used.

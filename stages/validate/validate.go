@@ -404,7 +404,7 @@ func (v *validator) useOrder(key uint64, oid, cid string, ts int64, amt, orig fl
 		if v.fx != nil {
 			rate, _ = v.fx.convert(1, currency, has, ts)
 		}
-		v.ids.SetPayload(key, fingerprint.Payload{Word: fingerprint.Key(cid), Ratio: float32(rate)})
+		v.ids.SetPayload(key, fingerprint.Payload{Word: fingerprint.Key(cid), Ratio: rate})
 	}
 	if v.refundsOn {
 		h := customerHash(cid)
@@ -483,7 +483,7 @@ func (o *orderCustomers) Customers(ids []string, got []handover.OrderCustomer) {
 			got[i] = handover.OrderCustomer{}
 			continue
 		}
-		got[i] = handover.OrderCustomer{Used: true, Customer: p.Word, Rate: float64(p.Ratio)}
+		got[i] = handover.OrderCustomer{Used: true, Customer: p.Word, Rate: p.Ratio}
 	}
 }
 

@@ -30,14 +30,16 @@ type Set struct {
 	// set was made with NewPayloadSet; nil otherwise, so a set without
 	// payloads costs no more than before.
 	words  []uint64
-	ratios []float32
+	ratios []float64
 }
 
 // Payload is what a member of a set made with NewPayloadSet carries beside
-// its flags: a word (another fingerprint, say) and a ratio, 12 bytes a slot.
+// its flags: a word (another fingerprint, say) and a ratio, 16 bytes a slot.
+// The ratio is a float64 because it multiplies money: a float32 would move
+// an exchange rate in its eighth digit, and turn one above 3.4e38 into +Inf.
 type Payload struct {
 	Word  uint64
-	Ratio float32
+	Ratio float64
 }
 
 // NewSet returns an empty set.
@@ -47,7 +49,7 @@ func NewSet() *Set { return &Set{slots: make([]uint64, 1<<16)} }
 // zero Payload until SetPayload).
 func NewPayloadSet() *Set {
 	s := NewSet()
-	s.words, s.ratios = make([]uint64, len(s.slots)), make([]float32, len(s.slots))
+	s.words, s.ratios = make([]uint64, len(s.slots)), make([]float64, len(s.slots))
 	return s
 }
 
@@ -197,7 +199,7 @@ func (s *Set) grow() {
 	old, words, ratios := s.slots, s.words, s.ratios
 	s.slots = make([]uint64, len(old)*2)
 	if words != nil {
-		s.words, s.ratios = make([]uint64, len(s.slots)), make([]float32, len(s.slots))
+		s.words, s.ratios = make([]uint64, len(s.slots)), make([]float64, len(s.slots))
 	}
 	for j, v := range old {
 		if v == 0 {

@@ -101,7 +101,7 @@ func TestPayloads(t *testing.T) {
 	for i := 0; i < 100_000; i++ {
 		k := Key(fmt.Sprintf("O%d", i))
 		s.AddKey(k, FlagA)
-		if i%3 == 0 && !s.SetPayload(k, Payload{Word: uint64(i) * 7, Ratio: float32(i) / 4}) {
+		if i%3 == 0 && !s.SetPayload(k, Payload{Word: uint64(i) * 7, Ratio: float64(i) / 4}) {
 			t.Fatalf("O%d: SetPayload of a member failed", i)
 		}
 	}
