@@ -64,6 +64,9 @@ type stage struct {
 	ids   []string
 	lines []line
 	got   []handover.OrderCustomer
+	// uncosted counts the lines left out of the rates for want of a cost,
+	// a quantity above 0 or a price; affinity still uses them.
+	uncosted int64
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
@@ -97,14 +100,18 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engin
 		}
 		order := ids.Trim(orderCol.ValueStr(i), &trimmed)
 		sku := ids.Trim(skuCol.ValueStr(i), &trimmed)
-		if order == "" || sku == "" || !utf8.ValidString(order) || !utf8.ValidString(sku) || itemline.BadCost(cost, i) {
+		if order == "" || sku == "" || !utf8.ValidString(order) || !utf8.ValidString(sku) {
 			continue
 		}
 		c, cst := cost(i)
+		if itemline.IsBadCost(c, cst) {
+			continue
+		}
 		q, qst := quantity(i)
 		p, pst := price(i)
 		if cst != itemline.OK || qst != itemline.OK || pst != itemline.OK || !(q > 0) || p < 0 {
-			continue // not costed: it says nothing of the margin
+			s.uncosted++ // not costed: it says nothing of the margin
+			continue
 		}
 		s.ids = append(s.ids, order)
 		s.lines = append(s.lines, line{value: q * p, cost: q * c})
@@ -139,6 +146,10 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, out engin
 // a rerun writes the same rows whatever the map's order.
 func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	s.orders = nil
+	if s.uncosted > 0 {
+		s.rc.Log.Info().Str("stage", "margin").Int64("lines", s.uncosted).Int("customers", len(s.byCustomer)).
+			Msg("item lines without a known unit_cost, a quantity above 0 or a unit_price are left out of margin_rate")
+	}
 	t := schemas.CustomerMargins
 	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())
 	defer b.Release()

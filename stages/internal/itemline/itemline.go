@@ -150,10 +150,10 @@ func parse(s string) (float64, Status) {
 
 // BadCost reports whether a unit_cost cell is unusable: there, and not a
 // finite number ≥ 0. A line with one is quarantined (see ReasonInvalidUnitCost).
-func BadCost(cost Number, i int) bool {
-	v, st := cost(i)
-	return st == Bad || (st == OK && v < 0)
-}
+func BadCost(cost Number, i int) bool { return IsBadCost(cost(i)) }
+
+// IsBadCost is BadCost for a cell already read.
+func IsBadCost(v float64, st Status) bool { return st == Bad || (st == OK && v < 0) }
 
 // ReasonInvalidUnitCost quarantines an item whose unit_cost is negative,
 // not finite or not a number: the cost of the goods cannot be less than
