@@ -250,6 +250,9 @@ func TestWorkersSameTables(t *testing.T) {
 
 	for _, workers := range []int{1, 2, 3} {
 		for _, procs := range []int{1, 2} {
+			if workers == 1 && procs == 1 {
+				continue // the run compared with
+			}
 			got, acct := run(workers, procs)
 			if acct != wantAcct {
 				t.Errorf("%d workers, GOMAXPROCS %d: accounting %s, want %s", workers, procs, acct, wantAcct)
