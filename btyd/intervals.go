@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // IntervalOptions set how prediction intervals are drawn; zero fields take
@@ -22,7 +23,43 @@ type IntervalOptions struct {
 	Draws int
 	// Seed makes the draws, and so the intervals, reproducible.
 	Seed uint64
+	// Method is how the parameters' uncertainty is carried to the
+	// customers; IntervalAuto by default.
+	Method IntervalMethod
 }
+
+// IntervalMethod is how PredictIntervals propagates the parameters'
+// uncertainty to every customer's values.
+type IntervalMethod string
+
+const (
+	// IntervalAuto is IntervalLinear when every log-parameter's standard
+	// error, purchase and spend model alike, is at most LinearMaxLogSE,
+	// and IntervalDraws otherwise.
+	IntervalAuto IntervalMethod = "auto"
+	// IntervalDraws draws the parameters and takes each customer's
+	// quantiles over the draws.
+	IntervalDraws IntervalMethod = "draws"
+	// IntervalLinear is the delta method on the logit scale (P(alive)) or
+	// the log scale (purchases, CLV): value ± z·sd, the standard deviation
+	// from central differences one standard deviation either side of the
+	// estimate along each axis of the covariance's Cholesky factor.
+	IntervalLinear IntervalMethod = "linear"
+)
+
+// LinearMaxLogSE is the largest log-parameter standard error at which
+// IntervalAuto linearises. Near the estimate a smooth prediction departs
+// from its tangent by about se times its relative curvature, while the
+// 10% and 90% quantiles of 200 draws are off by several percent of the
+// interval's width from sampling alone: against 20,000 draws, the linear
+// bounds were nearer than 200 draws' by 2–20× in median and 95th
+// percentile, at standard errors of up to 0.06 and on a 3,000-customer
+// shop at up to 0.2 as well (TestLinearIntervalsCloserThanDraws holds the
+// first). The draws stay where they are for the small shops whose errors
+// exceed this, where curvature is least known; the linear form costs 2
+// evaluations per parameter instead of 200. Errors this small come from
+// some 50,000 customers up.
+const LinearMaxLogSE = 0.05
 
 // Interval holds per-customer bounds, in the caller's row order.
 type Interval struct{ Low, High []float64 }
@@ -31,7 +68,10 @@ type Interval struct{ Low, High []float64 }
 // uncertainty of the fitted parameters.
 type PredictionIntervals struct {
 	Level float64
+	// Draws is the number of parameter draws, 0 when Method is linear.
 	Draws int
+	// Method is the method used, draws or linear, never auto.
+	Method IntervalMethod
 	// PAlive, ExpectedPurchases (over the horizon) and CLV as Predict
 	// computes them.
 	PAlive, ExpectedPurchases, CLV Interval
@@ -73,6 +113,45 @@ const maxRedraws = 10
 // pu and gu are the uncertainties of pm and gg (PurchaseUncertainty,
 // SpendUncertainty); the draws are centred on their Estimate.
 func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertainty, c Customers, monetary []float64, o PredictOptions, opts IntervalOptions) (PredictionIntervals, error) {
+	if err := checkIntervalInputs(c, monetary); err != nil {
+		return PredictionIntervals{}, err
+	}
+	u, rows := compress(c)
+	return predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, nil)
+}
+
+// PredictWithIntervals is Predict and PredictIntervals in one call, the
+// same values to the bit, at less cost: the customers are compressed once
+// and the intervals take their point values from the predictions instead
+// of computing them again.
+func PredictWithIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertainty, c Customers, monetary []float64, o PredictOptions, opts IntervalOptions) (Predictions, PredictionIntervals, error) {
+	if err := checkIntervalInputs(c, monetary); err != nil {
+		return Predictions{}, PredictionIntervals{}, err
+	}
+	u, rows := compress(c)
+	p := predictCompressed(pm, gg, c, monetary, o, true, u, rows)
+	iv, err := predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, &p)
+	if err != nil {
+		return Predictions{}, PredictionIntervals{}, err
+	}
+	return p, iv, nil
+}
+
+func checkIntervalInputs(c Customers, monetary []float64) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("intervals: %w", err)
+	}
+	if len(monetary) != c.Len() {
+		return fmt.Errorf("intervals: %w: %d monetary values for %d customers", ErrBadInput, len(monetary), c.Len())
+	}
+	return nil
+}
+
+// predictIntervals is PredictIntervals on c compressed to u (rows: each
+// customer's row in u). With point set, the values intervals are widened
+// to hold are read from it: Predict's own, which are the same bits.
+func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertainty, c Customers, monetary []float64, o PredictOptions, opts IntervalOptions,
+	u Customers, rows []int32, point *Predictions) (PredictionIntervals, error) {
 	if opts.Level == 0 {
 		opts.Level = 0.8
 	}
@@ -82,41 +161,51 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	if !(opts.Level > 0 && opts.Level < 1) || opts.Draws < 2 {
 		return PredictionIntervals{}, fmt.Errorf("intervals: %w: level %v, draws %d", ErrBadInput, opts.Level, opts.Draws)
 	}
-	if err := c.validate(); err != nil {
-		return PredictionIntervals{}, fmt.Errorf("intervals: %w", err)
-	}
-	if len(monetary) != c.Len() {
-		return PredictionIntervals{}, fmt.Errorf("intervals: %w: %d monetary values for %d customers", ErrBadInput, len(monetary), c.Len())
-	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
-	models, err := drawParams(pu, opts.Draws, rng, func(p []float64) (PurchaseModel, error) { return pm.WithParams(p) })
+	method, err := intervalMethod(opts.Method, pu, gu)
 	if err != nil {
 		return PredictionIntervals{}, err
 	}
-	spend := make([]GammaGamma, opts.Draws)
-	if gu.Cov == nil {
-		for k := range spend {
-			spend[k] = gg
+	var models []PurchaseModel
+	var spend []GammaGamma
+	var steps []float64
+	if method == IntervalLinear {
+		models, spend, steps, err = axisParams(pm, pu, gg, gu)
+		if err != nil && opts.Method == IntervalAuto {
+			method, err = IntervalDraws, nil
 		}
-	} else if spend, err = drawParams(gu, opts.Draws, rng, gg.withParams); err != nil {
+	}
+	if err != nil {
 		return PredictionIntervals{}, err
+	}
+	if method == IntervalDraws {
+		rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
+		if models, err = drawParams(pu, opts.Draws, rng, func(p []float64) (PurchaseModel, error) { return pm.WithParams(p) }); err != nil {
+			return PredictionIntervals{}, err
+		}
+		spend = make([]GammaGamma, opts.Draws)
+		if gu.Cov == nil {
+			for k := range spend {
+				spend[k] = gg
+			}
+		} else if spend, err = drawParams(gu, opts.Draws, rng, gg.withParams); err != nil {
+			return PredictionIntervals{}, err
+		}
 	}
 
 	n := c.Len()
-	out := PredictionIntervals{Level: opts.Level, Draws: opts.Draws}
+	out := PredictionIntervals{Level: opts.Level, Method: method}
+	var lin *linearBounds
+	if method == IntervalDraws {
+		out.Draws = opts.Draws
+	} else {
+		lin = &linearBounds{z: distuv.UnitNormal.Quantile((1 + opts.Level) / 2), purchase: 2 * len(pu.Estimate), steps: steps}
+	}
 	for _, iv := range []*Interval{&out.PAlive, &out.ExpectedPurchases, &out.CLV} {
 		iv.Low, iv.High = make([]float64, n), make([]float64, n)
 	}
-	u, rows := compress(c)
 	// Triples in (x, T, tₓ) order, so those sharing (x, T) — a group — are
 	// adjacent, and groups sharing x too; and each triple's customers.
-	order := make([]int32, u.Len())
-	for j := range order {
-		order[j] = int32(j)
-	}
-	slices.SortFunc(order, func(i, j int32) int {
-		return cmp.Or(cmp.Compare(u.Frequency[i], u.Frequency[j]), cmp.Compare(u.T[i], u.T[j]), cmp.Compare(u.Recency[i], u.Recency[j]))
-	})
+	order := tripleOrder(u)
 	start := make([]int32, u.Len()+1)
 	for _, j := range rows {
 		start[j+1]++
@@ -163,6 +252,14 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	if _, ok := pm.(ParetoNBD); ok {
 		lifetimes = newLifetimeTable(models, hz, u.T)
 	}
+	// The linear method has so few values per history that writing each
+	// customer's bounds from the history loop, in (x, T, tₓ) order, costs
+	// more in cache misses than the arithmetic: the history loop keeps what
+	// its customers need per history and a pass in customer order finishes.
+	var tri *linearTriples
+	if lin != nil {
+		tri = newLinearTriples(u.Len())
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -170,7 +267,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		go func() {
 			defer wg.Done()
 			w := newIntervalWork(k, len(hz.ts))
-			w.logs, w.life = logs, lifetimes
+			w.logs, w.life, w.lin = logs, lifetimes, lin
 			for {
 				un := int(next.Add(1)) - 1
 				if un >= len(units)-1 {
@@ -211,9 +308,16 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 					nt := len(trip)
 					w.alive0 = slices.Grow(w.alive0[:0], nt)[:nt]
 					w.pa = slices.Grow(w.pa[:0], nt*k)[:nt*k]
-					ifAlive0, disc0 := hz.eval(pm, x, T, w, false)
-					for jj, j := range trip {
-						w.alive0[jj] = pm.PAlive(x, u.Recency[j], T)
+					var ifAlive0, disc0 float64
+					if point == nil {
+						ifAlive0, disc0 = hz.eval(pm, x, T, w, false)
+						for jj, j := range trip {
+							w.alive0[jj] = pm.PAlive(x, u.Recency[j], T)
+						}
+					} else {
+						for jj, j := range trip {
+							w.alive0[jj] = point.PAlive[members[start[j]]]
+						}
 					}
 					w.pAlive(models, x, T, gi, int(groups[g]-groups[g0]), trip, u.Recency)
 					ifAlive, disc := w.ifAlive[gi*k:(gi+1)*k], w.disc[gi*k:(gi+1)*k]
@@ -224,11 +328,19 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 							pd[d] = pa[d] * disc[d]
 						}
 						copy(buf, pa)
-						paLo, paHi := w.q.bounds(buf, pLo, pHi, alive0)
+						paLo, paHi := w.bounds(buf, pLo, pHi, alive0, true, true)
 						for d := range buf {
 							buf[d] = pa[d] * ifAlive[d]
 						}
-						eLo, eHi := w.q.bounds(buf, pLo, pHi, alive0*ifAlive0)
+						ePoint := alive0 * ifAlive0
+						if point != nil {
+							ePoint = point.ExpectedPurchases[members[start[j]]]
+						}
+						eLo, eHi := w.bounds(buf, pLo, pHi, ePoint, false, true)
+						if tri != nil {
+							tri.set(j, paLo, paHi, eLo, eHi, alive0*disc0, pd, lin.purchase, lin.steps)
+							continue
+						}
 						// CLV: without repeat purchases (or a spend) the value
 						// is the population mean, the same for every member.
 						var shared bool
@@ -245,7 +357,13 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 							for d := range buf {
 								buf[d] = pd[d] * blendValue(w.population[d], w.valueW[d], x, mi)
 							}
-							lo, hi := w.q.bounds(buf, pLo, pHi, alive0*disc0*gg.ExpectedAverageValue(x, mi))
+							var clv float64
+							if point != nil {
+								clv = point.CLV[i]
+							} else {
+								clv = alive0 * disc0 * gg.ExpectedAverageValue(x, mi)
+							}
+							lo, hi := w.bounds(buf, pLo, pHi, clv, false, false)
 							out.CLV.Low[i], out.CLV.High[i] = lo, hi
 							if population {
 								shared, sLo, sHi = true, lo, hi
@@ -257,7 +375,57 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		}()
 	}
 	wg.Wait()
+	if tri != nil {
+		tri.customers(&out, lin, gg, spend[lin.purchase:], c.Frequency, monetary, rows, point)
+	}
 	return out, nil
+}
+
+// tripleOrder is u's rows in (x, T, tₓ) order. Distinct triples are
+// unique, so the order is total and the same however it is reached. Whole
+// day counts pack into one integer key (x, T, tₓ from the high bits down),
+// and the two halves of the keys sort on two goroutines and merge: a sort
+// by three float comparisons was the largest serial step of the linear
+// intervals.
+func tripleOrder(u Customers) []int32 {
+	n := u.Len()
+	order := make([]int32, n)
+	if !packable(u) {
+		for j := range order {
+			order[j] = int32(j)
+		}
+		slices.SortFunc(order, func(i, j int32) int {
+			return cmp.Or(cmp.Compare(u.Frequency[i], u.Frequency[j]), cmp.Compare(u.T[i], u.T[j]), cmp.Compare(u.Recency[i], u.Recency[j]))
+		})
+		return order
+	}
+	type keyed struct {
+		key uint64
+		row int32
+	}
+	keys := make([]keyed, n)
+	for j := range keys {
+		keys[j] = keyed{uint64(u.Frequency[j])<<42 | uint64(u.T[j])<<21 | uint64(u.Recency[j]), int32(j)}
+	}
+	byKey := func(a, b keyed) int { return cmp.Compare(a.key, b.key) }
+	half := n / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		slices.SortFunc(keys[:half], byKey)
+	}()
+	slices.SortFunc(keys[half:], byKey)
+	wg.Wait()
+	a, b := keys[:half], keys[half:]
+	for j := range order {
+		if len(b) == 0 || (len(a) > 0 && a[0].key < b[0].key) {
+			order[j], a = a[0].row, a[1:]
+		} else {
+			order[j], b = b[0].row, b[1:]
+		}
+	}
+	return order
 }
 
 // unitGroups is the most distinct T of one x a work item carries.
@@ -273,6 +441,7 @@ type intervalWork struct {
 	population, valueW           []float64 // per draw: valueWeight at the unit's x
 	nodeIfAlive, nodeDisc, nodeW []float64
 	q                            quantileScratch
+	lin                          *linearBounds // nil for draws
 	// Dropout odds of a unit, see oddsTables.
 	byRecency  []recencyAt
 	tx         []float64 // distinct recencies of the unit

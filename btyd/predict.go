@@ -58,18 +58,24 @@ func PredictValue(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float
 }
 
 func predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions, all bool) Predictions {
-	n := c.Len()
-	col := func() []float64 { return make([]float64, n) }
-	p := Predictions{PAlive: col(), CLV: col()}
-	if all {
-		p.ExpectedPurchases, p.ExpectedAvgValue, p.PNoPurchase, p.NextOrderDays = col(), col(), col(), col()
-	}
 	// Everything but the spend depends on the history (x, tₓ, T) alone,
 	// and a nightly run in days has far fewer distinct histories than
 	// customers; what a customer buys if alive depends on (x, T) only,
 	// fewer still, and it is the costly part (₂F₁). The pairs are found
 	// among the histories, so only one pass hashes every customer.
 	h, hrows := compress(c)
+	return predictCompressed(pm, gg, c, monetary, o, all, h, hrows)
+}
+
+// predictCompressed is predict on c compressed to h (hrows: each
+// customer's row in h).
+func predictCompressed(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions, all bool, h Customers, hrows []int32) Predictions {
+	n := c.Len()
+	col := func() []float64 { return make([]float64, n) }
+	p := Predictions{PAlive: col(), CLV: col()}
+	if all {
+		p.ExpectedPurchases, p.ExpectedAvgValue, p.PNoPurchase, p.NextOrderDays = col(), col(), col(), col()
+	}
 	u, urows := compress(Customers{Frequency: h.Frequency, Recency: h.T, T: h.T})
 	ifAlive, disc := make([]float64, u.Len()), make([]float64, u.Len())
 	parallel(u.Len(), func(j int) {

@@ -118,7 +118,7 @@ func TestParseDefaults(t *testing.T) {
 		},
 		"affinity":  &affinity.Config{MinPairOrders: 5, TopK: 10, MaxPairs: 5_000_000, OpenOrders: 4096},
 		"audiences": &audiences.Config{Enabled: true, Lists: audiences.Names, TopSegments: audiences.DefaultTopSegments, PAliveDrop: 0.2},
-		"clv":       &clvconfig.CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100, DriftThreshold: 0.25},
+		"clv":       &clvconfig.CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, IntervalMethod: "auto", MinCustomers: 100, DriftThreshold: 0.25},
 		"cohorts":   &cohorts.Config{Period: "month"},
 		"input":     &night.Input{Orders: night.Source{Path: "/jobs/o.csv", CSV: night.CSVOptions{NullValues: []string{"", "NULL"}, MaxMalformedShare: 0.01}}},
 		"kpis":      &kpis.Config{Period: "month", ChurnDays: 180},

@@ -37,7 +37,10 @@ var ModelFit = Table{
 		{"holdout_rmse", arrow.PrimitiveTypes.Float64, true, "Root mean squared error of the same."},
 		{"holdout_predicted_total", arrow.PrimitiveTypes.Float64, true, "Predicted holdout purchase days, all calibration customers."},
 		{"holdout_actual_total", arrow.PrimitiveTypes.Float64, true, "Actual holdout purchase days, all calibration customers."},
-	}, append(parameterUncertainty(), parameterDrift()...)...),
+	}, append(append(parameterUncertainty(), parameterDrift()...),
+		// Appended last, so no column of earlier nights moves.
+		Column{"prediction_interval_method", arrow.BinaryTypes.String, true, "How the parameters' uncertainty was carried to the per-customer intervals of customer_segments (clv.interval_method): draws or linear. On the selected models' rows; null on the others and when no per-customer interval was computed."},
+	)...),
 }
 
 // FitParams are the parameter columns of model_fit, in their order; each

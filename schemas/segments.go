@@ -54,8 +54,8 @@ func customerSegments(horizonDays int) Table {
 
 // predictionInterval says what the per-customer intervals of
 // customer_segments are, and what they are not.
-const predictionInterval = "the purchase model's parameters are drawn clv.interval_draws times from their estimated sampling distribution (model_fit's standard errors and correlations, on the log scale), " +
-	"the prediction is recomputed under each draw, and the bounds are the (1 − level)/2 and (1 + level)/2 quantiles of those values, widened where needed to hold the prediction itself. " +
+const predictionInterval = "the uncertainty of the purchase model's parameters (model_fit's standard errors and correlations, on the log scale) carried to the prediction, by the method model_fit.prediction_interval_method names (clv.interval_method): " +
+	"draws recomputes the prediction under clv.interval_draws parameter draws and takes the (1 − level)/2 and (1 + level)/2 quantiles; linear, chosen by default from some 50,000 customers up, is the delta method, value ± z × sd on the logit scale (p_alive) or the log scale (purchases, CLV), the sd from two evaluations per parameter; either is widened where needed to hold the prediction itself. " +
 	"They measure how precisely the shop's history pins the model down, not the customer's own randomness: a customer's actual purchases fall outside far more often than 1 − level. " +
 	"Null when no purchase model was fitted, its standard errors could not be computed (model_fit.uncertainty_error), or clv.interval_draws is 0."
 

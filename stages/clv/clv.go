@@ -111,6 +111,12 @@ type stage struct {
 	// the fingerprint of customer_id (customer_margins); empty without
 	// margin.item_costs.
 	margins map[uint64]float64
+	// intervalMethod is the method tonight's prediction intervals used,
+	// draws or linear; empty without them.
+	intervalMethod btyd.IntervalMethod
+	// spendInIntervals says the CLV intervals carry the spend model's
+	// uncertainty too.
+	spendInIntervals bool
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
@@ -460,20 +466,25 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 		o := btyd.PredictOptions{
 			Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: cfg.MonthlyDiscountRate,
 		}
-		p = btyd.Predict(selected.model, gg, s.full.Customers, s.full.monetary, o)
-		if e, ok := selected.model.(btyd.Estimable); ok && cfg.IntervalDraws > 0 && selected.uncErr == nil {
+		e, ok := selected.model.(btyd.Estimable)
+		if ok && cfg.IntervalDraws > 0 && selected.uncErr == nil {
 			var gu btyd.Uncertainty // zero: the spend model held at its estimate
 			if spend.uncOK {
 				gu = spend.unc
 			}
 			var err error
-			iv, err = btyd.PredictIntervals(e, selected.unc, gg, gu, s.full.Customers, s.full.monetary, o,
-				btyd.IntervalOptions{Level: cfg.IntervalLevel, Draws: cfg.IntervalDraws, Seed: intervalSeed})
+			p, iv, err = btyd.PredictWithIntervals(e, selected.unc, gg, gu, s.full.Customers, s.full.monetary, o,
+				btyd.IntervalOptions{Level: cfg.IntervalLevel, Draws: cfg.IntervalDraws, Seed: intervalSeed, Method: btyd.IntervalMethod(cfg.IntervalMethod)})
 			if err != nil {
 				s.rc.Log.Warn().Str("stage", "clv").Str("model", selected.name).Err(err).Msg("prediction intervals failed; they are left out")
 			} else {
 				hasIntervals, hasCLVInterval = true, spend.uncOK
+				s.intervalMethod, s.spendInIntervals = iv.Method, spend.uncOK
+				s.rc.Log.Info().Str("stage", "clv").Str("model", selected.name).Str("interval_method", string(iv.Method)).Int("draws", iv.Draws).Msg("prediction intervals")
 			}
+		}
+		if !hasIntervals {
+			p = btyd.Predict(selected.model, gg, s.full.Customers, s.full.monetary, o)
 		}
 	}
 	earlierDone()

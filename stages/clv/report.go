@@ -188,6 +188,11 @@ func (s *stage) emitFits(ctx context.Context, out engine.Emitter, models []*fitt
 			uncText = r.uncErr.Error()
 		}
 		optStr("uncertainty_error", uncText)
+		method := ""
+		if r.selected && r.scope == "full" && (r.role == "purchase" || s.spendInIntervals) {
+			method = string(s.intervalMethod)
+		}
+		optStr("prediction_interval_method", method)
 		s.putDrift(b, r, ok, log)
 	}
 	rec := b.NewRecord()

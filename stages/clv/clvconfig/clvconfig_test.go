@@ -21,11 +21,11 @@ func TestSectionValues(t *testing.T) {
 		name, yaml string
 		want       CLV
 	}{
-		{"defaults", "", CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100, DriftThreshold: 0.25}},
-		{"set", "clv: {horizon_days: 30, monthly_discount_rate: 0}\n", CLV{Model: "auto", HorizonDays: 30, HorizonMonths: 12, MonthlyDiscountRate: 0, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100, DriftThreshold: 0.25}},
-		{"whole float", "clv: {model: none, holdout_days: 3e1}\n", CLV{Model: "none", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, HoldoutDays: 30, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100, DriftThreshold: 0.25}},
-		{"intervals off", "clv: {interval_level: 0.95, interval_draws: 0}\n", CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.95, MinCustomers: 100, DriftThreshold: 0.25}},
-		{"mbgnbd", "clv: {model: mbgnbd}\n", CLV{Model: "mbgnbd", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, MinCustomers: 100, DriftThreshold: 0.25}},
+		{"defaults", "", CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, IntervalMethod: "auto", MinCustomers: 100, DriftThreshold: 0.25}},
+		{"set", "clv: {horizon_days: 30, monthly_discount_rate: 0}\n", CLV{Model: "auto", HorizonDays: 30, HorizonMonths: 12, MonthlyDiscountRate: 0, IntervalLevel: 0.8, IntervalDraws: 200, IntervalMethod: "auto", MinCustomers: 100, DriftThreshold: 0.25}},
+		{"whole float", "clv: {model: none, holdout_days: 3e1}\n", CLV{Model: "none", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, HoldoutDays: 30, IntervalLevel: 0.8, IntervalDraws: 200, IntervalMethod: "auto", MinCustomers: 100, DriftThreshold: 0.25}},
+		{"intervals off", "clv: {interval_level: 0.95, interval_draws: 0}\n", CLV{Model: "auto", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.95, IntervalMethod: "auto", MinCustomers: 100, DriftThreshold: 0.25}},
+		{"mbgnbd", "clv: {model: mbgnbd}\n", CLV{Model: "mbgnbd", HorizonDays: 90, HorizonMonths: 12, MonthlyDiscountRate: 0.01, IntervalLevel: 0.8, IntervalDraws: 200, IntervalMethod: "auto", MinCustomers: 100, DriftThreshold: 0.25}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
