@@ -106,6 +106,9 @@ type stage struct {
 	nOpen  int
 	last   int32 // slot of the latest item's order, -1 before any
 	queued basketQueue
+	// held are rejected rows without a source position, emitted sorted
+	// at Finish.
+	held *quarantine.Builder
 }
 
 func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out engine.Emitter) error {
@@ -162,9 +165,24 @@ type rejectedItem struct {
 }
 
 // quarantine emits the batch's rejected item rows with their reason, file
-// and row number, values as read.
+// and row number, values as read. Rows without a position in their source
+// (a warehouse table's, which arrive over parallel streams in no fixed
+// order) are held and emitted sorted by their values at Finish, so a rerun
+// writes them in the same order; rows of files go out at once, in file
+// order.
 func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[string]arrow.Array, rejected []rejectedItem, out engine.Emitter) error {
 	file, firstRow := input.SourceOf(rec)
+	if firstRow == input.NoRow {
+		if s.held == nil {
+			s.held = quarantine.NewBuilder(s.rc.Mem, s.rc.SnapshotDate)
+		}
+		for _, r := range rejected {
+			s.rc.Items.Quarantined[r.reason]++
+			s.held.Add(r.reason, schemas.OrderItems.Name, file, quarantine.NoRow, cols, r.row)
+		}
+		s.held.Hold()
+		return nil
+	}
 	q := quarantine.NewBuilder(s.rc.Mem, s.rc.SnapshotDate)
 	defer q.Release()
 	for _, r := range rejected {
@@ -172,6 +190,15 @@ func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[strin
 		q.Add(r.reason, schemas.OrderItems.Name, file, firstRow+int64(r.row), cols, r.row)
 	}
 	return q.Emit(ctx, out)
+}
+
+// Close releases quarantine rows still held after a failed run.
+func (s *stage) Close(context.Context) error {
+	if s.held != nil {
+		s.held.Release()
+		s.held = nil
+	}
+	return nil
 }
 
 // openBasket is an order whose items are still being collected; its
@@ -424,6 +451,11 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	}
 	s.flush()
 	s.used = nil
+	if s.held != nil {
+		if err := s.held.EmitSorted(ctx, out); err != nil {
+			return err
+		}
+	}
 	if n := s.rc.Items.Excluded[ExcludedNotAdjacent]; n > 0 {
 		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).
 			Msg("items of some orders came more than affinity.open_orders orders after their earlier items, when the order was already counted; they were left out (raise open_orders, or sort the export by order_id)")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -16,6 +18,7 @@ import (
 	"retain/engine/enginetest"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/input"
 )
 
 // collect keeps the last emitted batch.
@@ -231,5 +234,96 @@ func TestItemTextChecks(t *testing.T) {
 	if rc.Items.Quarantined[ReasonInvalidUTF8] != 2 || rc.Items.Used != 4 ||
 		rc.Items.Trimmed["order_id"] != 2 || rc.Items.Trimmed["sku"] != 2 {
 		t.Errorf("item accounting %+v", rc.Items)
+	}
+}
+
+// TestWarehouseQuarantineIgnoresArrival feeds the same item rows of a
+// warehouse table (no row positions) in two arrival orders and batch
+// splits, as parallel read streams deliver them on two runs of a night,
+// and finds the quarantine rows identical and sorted by their values, so
+// a rerun writes the same bytes.
+func TestWarehouseQuarantineIgnoresArrival(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	items := [][2]string{
+		{"O1", "A1"}, {"", "B1"}, {"O2", ""}, {"null", "C1"}, {"O1", "B1"},
+		{"O3", "null"}, {"  ", "A1"}, {"O2", "A1"}, {"null", "null"}, {"O2\xff", "A1"},
+	}
+	sc := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String, Nullable: true}, {Name: "sku", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	run := func(batches [][][2]string) []string {
+		j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := New(context.Background(), rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close(context.Background())
+		st.(*stage).used = usedSet{"O1": false, "O2": false}
+		out := tables{}
+		defer out.release()
+		ctx := context.Background()
+		for _, part := range batches {
+			b := array.NewRecordBuilder(mem, sc)
+			for _, it := range part {
+				for c, v := range it {
+					if v == "null" {
+						b.Field(c).AppendNull()
+					} else {
+						b.Field(c).(*array.StringBuilder).Append(v)
+					}
+				}
+			}
+			raw := b.NewRecord()
+			b.Release()
+			rec := input.Tag(raw, "bigquery://shop.sales.items", input.NoRow)
+			raw.Release()
+			err := st.Process(ctx, schemas.RawItems, rec, out)
+			rec.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Finish(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		if n := rc.Items.TotalQuarantined(); n != 7 {
+			t.Errorf("%d items quarantined, want 7", n)
+		}
+		var rows []string
+		for _, q := range out[schemas.Quarantine.Name] {
+			for i := range int(q.NumRows()) {
+				var cells []string
+				for c := range int(q.NumCols()) {
+					cells = append(cells, q.Column(c).ValueStr(i))
+				}
+				rows = append(rows, strings.Join(cells, "|"))
+			}
+		}
+		return rows
+	}
+	reversed := slices.Clone(items)
+	slices.Reverse(reversed)
+	first := run([][][2]string{items[:4], items[4:]})
+	second := run([][][2]string{reversed[:7], reversed[7:]})
+	want := []string{
+		"2026-11-22|missing_order_id|bigquery://shop.sales.items|(null)|(null)|(null)|(null)|(null)|(null)|order_items|(null)",
+		"2026-11-22|missing_order_id|bigquery://shop.sales.items|(null)|(null)|(null)|(null)|(null)|(null)|order_items|C1",
+		"2026-11-22|missing_order_id|bigquery://shop.sales.items|(null)||(null)|(null)|(null)|(null)|order_items|B1",
+		"2026-11-22|missing_order_id|bigquery://shop.sales.items|(null)|  |(null)|(null)|(null)|(null)|order_items|A1",
+		"2026-11-22|missing_sku|bigquery://shop.sales.items|(null)|O2|(null)|(null)|(null)|(null)|order_items|",
+		`2026-11-22|invalid_utf8|bigquery://shop.sales.items|(null)|O2\xff|(null)|(null)|(null)|(null)|order_items|A1`,
+		"2026-11-22|missing_sku|bigquery://shop.sales.items|(null)|O3|(null)|(null)|(null)|(null)|order_items|(null)",
+	}
+	if !slices.Equal(first, second) {
+		t.Errorf("quarantine differs with the arrival order:\n%q\n%q", first, second)
+	}
+	if !slices.Equal(first, want) {
+		t.Errorf("quarantine\n got %q\nwant %q", first, want)
 	}
 }
