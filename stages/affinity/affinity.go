@@ -7,6 +7,8 @@ package affinity
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -115,6 +117,9 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 	if err := s.borrow(out); err != nil {
 		return err
 	}
+	if kind := input.AggregateOf(rec); kind != "" {
+		return s.aggregate(kind, rec)
+	}
 	cols := map[string]arrow.Array{}
 	for i, f := range rec.Schema().Fields() {
 		cols[f.Name] = rec.Column(i)
@@ -155,6 +160,83 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 	ids.AddCount(s.rc.Items.Trimmed, "sku", trimmedSKU)
 	if len(rejected) > 0 {
 		return s.quarantine(ctx, rec, cols, rejected, out)
+	}
+	return nil
+}
+
+// ErrAggregate is wrapped when a batch of counts made in the warehouse
+// does not have the columns its kind promises.
+var ErrAggregate = errors.New("item counts from the warehouse")
+
+// aggregate adds counts the warehouse made from items that never crossed
+// the network (see input.ItemCounts): the fate of those item rows, the
+// used orders they form, per product and per pair, so the table built at
+// Finish is the one those items would give here. A pair's count goes in
+// whole, as if its orders had come one by one before any pruning.
+func (s *stage) aggregate(kind string, rec arrow.Record) error {
+	ints := map[string]*array.Int64{}
+	texts := map[string]*array.String{}
+	for i, f := range rec.Schema().Fields() {
+		switch c := rec.Column(i).(type) {
+		case *array.Int64:
+			ints[f.Name] = c
+		case *array.String:
+			texts[f.Name] = c
+		}
+	}
+	need := func(intCols, textCols []string) error {
+		for _, n := range intCols {
+			if ints[n] == nil || ints[n].NullN() > 0 {
+				return fmt.Errorf("%w: %s needs an INT64 column %s without nulls", ErrAggregate, kind, n)
+			}
+		}
+		for _, n := range textCols {
+			if texts[n] == nil || texts[n].NullN() > 0 {
+				return fmt.Errorf("%w: %s needs a STRING column %s without nulls", ErrAggregate, kind, n)
+			}
+		}
+		return nil
+	}
+	items := s.rc.Items
+	switch kind {
+	case input.ItemCounts:
+		if err := need([]string{"folded", "used", "trimmed_order_id", "trimmed_sku", "baskets"}, nil); err != nil {
+			return err
+		}
+		for i := range int(rec.NumRows()) {
+			used := ints["used"].Value(i)
+			items.Used += used
+			ids.AddCount(items.Excluded, ExcludedOrderNotUsed, ints["folded"].Value(i)-used)
+			ids.AddCount(items.Trimmed, "order_id", ints["trimmed_order_id"].Value(i))
+			ids.AddCount(items.Trimmed, "sku", ints["trimmed_sku"].Value(i))
+			s.baskets += ints["baskets"].Value(i)
+		}
+	case input.ItemProducts:
+		if err := need([]string{"orders"}, []string{"sku"}); err != nil {
+			return err
+		}
+		for i := range int(rec.NumRows()) {
+			s.orders[s.product(texts["sku"].Value(i))] += ints["orders"].Value(i)
+		}
+	case input.ItemPairs:
+		if err := need([]string{"pair_orders"}, []string{"sku_a", "sku_b"}); err != nil {
+			return err
+		}
+		for i := range int(rec.NumRows()) {
+			a, b := s.product(texts["sku_a"].Value(i)), s.product(texts["sku_b"].Value(i))
+			if a == b {
+				return fmt.Errorf("%w: pair of %q with itself", ErrAggregate, texts["sku_a"].Value(i))
+			}
+			if a > b {
+				a, b = b, a
+			}
+			s.pairs.addN(uint64(a)<<32|uint64(uint32(b)), ints["pair_orders"].Value(i), s.floor)
+			if s.pairs.n > s.cfg.MaxPairs {
+				s.prune()
+			}
+		}
+	default:
+		return fmt.Errorf("%w: unknown kind %q", ErrAggregate, kind)
 	}
 	return nil
 }
