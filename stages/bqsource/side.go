@@ -49,7 +49,9 @@ func PlanTable(src *night.Source, t schemas.Table, required []string, schema big
 // BigQuery table through the Storage Read API, with the column checks a
 // file gets. Its batches carry the table as source_file and no row
 // positions (input.NoRow). Order items come sorted by their trimmed order
-// id (see sortItems); other inputs in the order the streams deliver them.
+// id (see sortItems), and with pushdown only the rows affinity must judge,
+// then the counts of the others (see ItemsPushdown); other inputs in the
+// order the streams deliver them.
 // Every error it returns names the input.
 func ReadTable(opts bqclient.Options) input.SideInput {
 	return func(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
@@ -72,15 +74,22 @@ func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, sr
 	if err != nil {
 		return err
 	}
-	q, err := PlanTable(src, t, required, md.Schema)
-	if err != nil {
-		return err
-	}
 	source := "bigquery://" + cfg.Ref().String()
 	tagged := func(rec arrow.Record) error {
 		rec = input.Tag(rec, source, input.NoRow)
 		defer rec.Release()
 		return visit(rec)
+	}
+	if t.Name == schemas.OrderItems.Name && PushesItems(rc) {
+		p, err := s.planItemsPushdown(ctx, md.Schema)
+		if err != nil {
+			return err
+		}
+		return s.readItemsPushdown(ctx, rc, p, tagged)
+	}
+	q, err := PlanTable(src, t, required, md.Schema)
+	if err != nil {
+		return err
 	}
 	if t.Name != schemas.OrderItems.Name {
 		return s.read(ctx, q, tagged)
@@ -100,6 +109,25 @@ func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, sr
 		return err
 	}
 	return sortItems(ctx, rc.Mem, recs, tagged)
+}
+
+// planItemsPushdown plans the items pushdown read for an items table with
+// schema, reading the orders' and FX rates' schemas as the orders reader
+// does, so both plan the orders' rows alike.
+func (s *session) planItemsPushdown(ctx context.Context, schema bigquery.Schema) (*ItemsPushdown, error) {
+	md, err := s.tableMetadata(ctx, night.InputOf(s.rc.Job).Orders.BigQuery.Ref())
+	if err != nil {
+		return nil, fmt.Errorf("input.orders: %w", err)
+	}
+	fxSchema, err := s.fxSchema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := PlanPushdown(s.rc, md.Schema, fxSchema)
+	if err != nil {
+		return nil, err
+	}
+	return PlanItemsPushdown(s.rc, orders, schema)
 }
 
 // sortItems hands the item rows of recs to visit sorted by trimmed order
