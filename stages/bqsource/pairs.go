@@ -63,12 +63,21 @@ func PushesItems(rc *night.Context) bool {
 	return in.Orders.BigQuery != nil && in.Orders.BigQuery.Pushdown && in.OrderItems != nil && in.OrderItems.BigQuery != nil
 }
 
+// checkItemsPushdown refuses a job whose items pushdown would leave out
+// what a stage needs: margin.item_costs costs every item line here.
+func checkItemsPushdown(rc *night.Context) error {
+	if PushesItems(rc) && marginconfig.Of(rc.Job).ItemCosts {
+		return fmt.Errorf("%w: margin.item_costs needs every item line on this machine; read order items without pushdown", ErrPushdown)
+	}
+	return nil
+}
+
 // PlanItemsPushdown builds the items pushdown queries from the orders'
 // pushdown (the queries share its definition of the rows, so an order is
 // used in both by one rule) and the items table's schema.
 func PlanItemsPushdown(rc *night.Context, orders *Pushdown, schema bigquery.Schema) (*ItemsPushdown, error) {
-	if marginconfig.Of(rc.Job).ItemCosts {
-		return nil, fmt.Errorf("%w: margin.item_costs needs every item line on this machine; read order items without pushdown", ErrPushdown)
+	if err := checkItemsPushdown(rc); err != nil {
+		return nil, err
 	}
 	src := night.InputOf(rc.Job).OrderItems
 	q, err := PlanTable(src, schemas.OrderItems, schemas.OrderItemsRequired, schema)

@@ -60,6 +60,10 @@ type Pushdown struct {
 // schema; fxSchema is the schema of input.fx_rates' table, nil when the
 // job has none.
 func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdown, error) {
+	if err := checkItemsPushdown(rc); err != nil {
+		// Refused here, before the orders' queries are paid for.
+		return nil, err
+	}
 	q, err := Plan(rc, schema)
 	if err != nil {
 		return nil, err
