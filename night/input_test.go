@@ -234,8 +234,8 @@ func TestBigQuerySourceHostile(t *testing.T) {
 }
 
 // TestPushdownNeeds: pushdown folds orders in BigQuery, which cannot
-// convert currencies with rates from files, join items or parse a custom
-// timestamp layout; rates from a BigQuery table it joins.
+// convert currencies with rates from files, join items from files or parse
+// a custom timestamp layout; rates and items from BigQuery tables it joins.
 func TestPushdownNeeds(t *testing.T) {
 	base := strings.Replace(bqInput, "location: EU,", "location: EU, pushdown: true,", 1)
 	if _, err := decode(base, "/"); err != nil {
@@ -245,6 +245,10 @@ func TestPushdownNeeds(t *testing.T) {
 	if _, err := decode(fxTable, "/"); err != nil {
 		t.Errorf("pushdown with FX rates from BigQuery: %v", err)
 	}
+	itemsTable := strings.Replace(base, "input:\n", "input:\n  order_items: {bigquery: {project: my-shop-prod, dataset: sales, table: lines}}\n", 1)
+	if _, err := decode(itemsTable, "/"); err != nil {
+		t.Errorf("pushdown with order items from BigQuery: %v", err)
+	}
 	for _, tt := range []struct{ name, from, to string }{
 		{"fx rates", "input:\n", "input:\n  fx_rates: {path: fx.csv}\n  reporting_currency: EUR\n"},
 		{"order items", "input:\n", "input:\n  order_items: {path: items.csv}\n"},
@@ -253,7 +257,7 @@ func TestPushdownNeeds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := strings.Replace(base, tt.from, tt.to, 1)
 			_, err := decode(src, "/")
-			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "pushdown works without order_items and timestamp_format, and with fx_rates only from a BigQuery table") {
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "pushdown works without timestamp_format, and with order_items and fx_rates only from BigQuery tables") {
 				t.Errorf("pushdown with %s: err = %v", tt.name, err)
 			}
 		})

@@ -100,8 +100,20 @@ func writePlan(b *strings.Builder, p *bqsource.RunPlan, offlineReason string) {
 	} else {
 		fmt.Fprintf(b, "-- source %s, %s: %d %s\n", p.Table, read, orders, plural(orders, "query", "queries"))
 	}
-	for _, q := range p.Queries {
-		if side(q) {
+	for i, q := range p.Queries {
+		switch {
+		case !side(q):
+		case q.Name == bqsource.QueryItemCounts:
+			// Items with pushdown: their queries follow one another.
+			n := 0
+			for _, r := range p.Queries[i:] {
+				if r.Table == q.Table && side(r) {
+					n++
+				}
+			}
+			fmt.Fprintf(b, "-- input.order_items from %s, pushdown (products paired in SQL): %d %s\n", q.Table, n, plural(n, "query", "queries"))
+		case q.Name == bqsource.QueryRawItems || q.Name == bqsource.QueryItemProducts || q.Name == bqsource.QueryItemPairs:
+		default:
 			fmt.Fprintf(b, "-- input.%s from %s, read whole: 1 query\n", q.Name, q.Table)
 		}
 	}
@@ -122,8 +134,10 @@ func writePlan(b *strings.Builder, p *bqsource.RunPlan, offlineReason string) {
 		if len(p.Absent) > 0 {
 			fmt.Fprintf(b, "--   not mapped in the job file, so taken to be absent: %s\n", strings.Join(p.Absent, ", "))
 		}
+		listed := map[string]bool{}
 		for _, q := range p.Queries {
-			if absent := p.SideAbsent[q.Table]; side(q) && len(absent) > 0 {
+			if absent := p.SideAbsent[q.Table]; side(q) && len(absent) > 0 && !listed[q.Table] {
+				listed[q.Table] = true
 				fmt.Fprintf(b, "--   not mapped in the job file, so taken to be absent from %s: %s\n", q.Table, strings.Join(absent, ", "))
 			}
 		}

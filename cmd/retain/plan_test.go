@@ -35,7 +35,8 @@ validate: {counted_statuses: [completed]}
 `
 
 // TestPlanGolden prints the plan of a plain job, of a pushdown job with a
-// sink, of a pushdown job converting with FX rates from BigQuery, and of
+// sink, of a pushdown job converting with FX rates from BigQuery, of one
+// that also pairs the products of items from BigQuery in SQL, and of
 // jobs/bigquery.yaml (orders, items and FX rates from
 // BigQuery, with a sink) from the job file alone; -update rewrites the
 // goldens, which must then be read line by line.
@@ -44,6 +45,7 @@ func TestPlanGolden(t *testing.T) {
 		{"plain", writeJob(t, plainJob)},
 		{"pushdown", "testdata/plan/pushdown.yaml"},
 		{"pushdown_fx", "testdata/plan/pushdown_fx.yaml"},
+		{"pushdown_items", "testdata/plan/pushdown_items.yaml"},
 		{"bigquery", "../../jobs/bigquery.yaml"},
 		{"files", writeJob(t, sinkJob)},
 	}

@@ -7,6 +7,8 @@ package affinity
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -106,11 +108,17 @@ type stage struct {
 	nOpen  int
 	last   int32 // slot of the latest item's order, -1 before any
 	queued basketQueue
+	// held are rejected rows without a source position, emitted sorted
+	// at Finish.
+	held *quarantine.Builder
 }
 
 func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out engine.Emitter) error {
 	if err := s.borrow(out); err != nil {
 		return err
+	}
+	if kind := input.AggregateOf(rec); kind != "" {
+		return s.aggregate(kind, rec)
 	}
 	cols := map[string]arrow.Array{}
 	for i, f := range rec.Schema().Fields() {
@@ -156,15 +164,107 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 	return nil
 }
 
+// ErrAggregate is wrapped when a batch of counts made in the warehouse
+// does not have the columns its kind promises.
+var ErrAggregate = errors.New("item counts from the warehouse")
+
+// aggregate adds counts the warehouse made from items that never crossed
+// the network (see input.ItemCounts): the fate of those item rows, the
+// used orders they form, per product and per pair, so the table built at
+// Finish is the one those items would give here. A pair's count goes in
+// whole, as if its orders had come one by one before any pruning.
+func (s *stage) aggregate(kind string, rec arrow.Record) error {
+	ints := map[string]*array.Int64{}
+	texts := map[string]*array.String{}
+	for i, f := range rec.Schema().Fields() {
+		switch c := rec.Column(i).(type) {
+		case *array.Int64:
+			ints[f.Name] = c
+		case *array.String:
+			texts[f.Name] = c
+		}
+	}
+	need := func(intCols, textCols []string) error {
+		for _, n := range intCols {
+			if ints[n] == nil || ints[n].NullN() > 0 {
+				return fmt.Errorf("%w: %s needs an INT64 column %s without nulls", ErrAggregate, kind, n)
+			}
+		}
+		for _, n := range textCols {
+			if texts[n] == nil || texts[n].NullN() > 0 {
+				return fmt.Errorf("%w: %s needs a STRING column %s without nulls", ErrAggregate, kind, n)
+			}
+		}
+		return nil
+	}
+	items := s.rc.Items
+	switch kind {
+	case input.ItemCounts:
+		if err := need([]string{"folded", "used", "trimmed_order_id", "trimmed_sku", "baskets"}, nil); err != nil {
+			return err
+		}
+		for i := range int(rec.NumRows()) {
+			used := ints["used"].Value(i)
+			items.Used += used
+			ids.AddCount(items.Excluded, ExcludedOrderNotUsed, ints["folded"].Value(i)-used)
+			ids.AddCount(items.Trimmed, "order_id", ints["trimmed_order_id"].Value(i))
+			ids.AddCount(items.Trimmed, "sku", ints["trimmed_sku"].Value(i))
+			s.baskets += ints["baskets"].Value(i)
+		}
+	case input.ItemProducts:
+		if err := need([]string{"orders"}, []string{"sku"}); err != nil {
+			return err
+		}
+		for i := range int(rec.NumRows()) {
+			s.orders[s.product(texts["sku"].Value(i))] += ints["orders"].Value(i)
+		}
+	case input.ItemPairs:
+		if err := need([]string{"pair_orders"}, []string{"sku_a", "sku_b"}); err != nil {
+			return err
+		}
+		for i := range int(rec.NumRows()) {
+			a, b := s.product(texts["sku_a"].Value(i)), s.product(texts["sku_b"].Value(i))
+			if a == b {
+				return fmt.Errorf("%w: pair of %q with itself", ErrAggregate, texts["sku_a"].Value(i))
+			}
+			if a > b {
+				a, b = b, a
+			}
+			s.pairs.addN(uint64(a)<<32|uint64(uint32(b)), ints["pair_orders"].Value(i), s.floor)
+			if s.pairs.n > s.cfg.MaxPairs {
+				s.prune()
+			}
+		}
+	default:
+		return fmt.Errorf("%w: unknown kind %q", ErrAggregate, kind)
+	}
+	return nil
+}
+
 type rejectedItem struct {
 	row    int
 	reason string
 }
 
 // quarantine emits the batch's rejected item rows with their reason, file
-// and row number, values as read.
+// and row number, values as read. Rows without a position in their source
+// (a warehouse table's, which arrive over parallel streams in no fixed
+// order) are held and emitted sorted by their values at Finish, so a rerun
+// writes them in the same order; rows of files go out at once, in file
+// order.
 func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[string]arrow.Array, rejected []rejectedItem, out engine.Emitter) error {
 	file, firstRow := input.SourceOf(rec)
+	if firstRow == input.NoRow {
+		if s.held == nil {
+			s.held = quarantine.NewBuilder(s.rc.Mem, s.rc.SnapshotDate)
+		}
+		for _, r := range rejected {
+			s.rc.Items.Quarantined[r.reason]++
+			s.held.Add(r.reason, schemas.OrderItems.Name, file, quarantine.NoRow, cols, r.row)
+		}
+		s.held.Hold()
+		return nil
+	}
 	q := quarantine.NewBuilder(s.rc.Mem, s.rc.SnapshotDate)
 	defer q.Release()
 	for _, r := range rejected {
@@ -172,6 +272,15 @@ func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[strin
 		q.Add(r.reason, schemas.OrderItems.Name, file, firstRow+int64(r.row), cols, r.row)
 	}
 	return q.Emit(ctx, out)
+}
+
+// Close releases quarantine rows still held after a failed run.
+func (s *stage) Close(context.Context) error {
+	if s.held != nil {
+		s.held.Release()
+		s.held = nil
+	}
+	return nil
 }
 
 // openBasket is an order whose items are still being collected; its
@@ -424,6 +533,11 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	}
 	s.flush()
 	s.used = nil
+	if s.held != nil {
+		if err := s.held.EmitSorted(ctx, out); err != nil {
+			return err
+		}
+	}
 	if n := s.rc.Items.Excluded[ExcludedNotAdjacent]; n > 0 {
 		s.rc.Log.Warn().Str("stage", "affinity").Int64("items", n).
 			Msg("items of some orders came more than affinity.open_orders orders after their earlier items, when the order was already counted; they were left out (raise open_orders, or sort the export by order_id)")

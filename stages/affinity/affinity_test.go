@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -16,6 +19,7 @@ import (
 	"retain/engine/enginetest"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/input"
 )
 
 // collect keeps the last emitted batch.
@@ -231,5 +235,224 @@ func TestItemTextChecks(t *testing.T) {
 	if rc.Items.Quarantined[ReasonInvalidUTF8] != 2 || rc.Items.Used != 4 ||
 		rc.Items.Trimmed["order_id"] != 2 || rc.Items.Trimmed["sku"] != 2 {
 		t.Errorf("item accounting %+v", rc.Items)
+	}
+}
+
+// TestWarehouseQuarantineIgnoresArrival feeds the same item rows of a
+// warehouse table (no row positions) in two arrival orders and batch
+// splits, as parallel read streams deliver them on two runs of a night,
+// and finds the quarantine rows identical and sorted by their values, so
+// a rerun writes the same bytes.
+func TestWarehouseQuarantineIgnoresArrival(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	items := [][2]string{
+		{"O1", "A1"}, {"", "B1"}, {"O2", ""}, {"null", "C1"}, {"O1", "B1"},
+		{"O3", "null"}, {"  ", "A1"}, {"O2", "A1"}, {"null", "null"}, {"O2\xff", "A1"},
+	}
+	sc := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String, Nullable: true}, {Name: "sku", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	run := func(batches [][][2]string) []string {
+		j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := New(context.Background(), rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close(context.Background())
+		st.(*stage).used = usedSet{"O1": false, "O2": false}
+		out := tables{}
+		defer out.release()
+		ctx := context.Background()
+		for _, part := range batches {
+			b := array.NewRecordBuilder(mem, sc)
+			for _, it := range part {
+				for c, v := range it {
+					if v == "null" {
+						b.Field(c).AppendNull()
+					} else {
+						b.Field(c).(*array.StringBuilder).Append(v)
+					}
+				}
+			}
+			raw := b.NewRecord()
+			b.Release()
+			rec := input.Tag(raw, "bigquery://shop.sales.items", input.NoRow)
+			raw.Release()
+			err := st.Process(ctx, schemas.RawItems, rec, out)
+			rec.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Finish(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		if n := rc.Items.TotalQuarantined(); n != 7 {
+			t.Errorf("%d items quarantined, want 7", n)
+		}
+		var rows []string
+		for _, q := range out[schemas.Quarantine.Name] {
+			for i := range int(q.NumRows()) {
+				var cells []string
+				for c := range int(q.NumCols()) {
+					cells = append(cells, q.Column(c).ValueStr(i))
+				}
+				rows = append(rows, strings.Join(cells, "|"))
+			}
+		}
+		return rows
+	}
+	reversed := slices.Clone(items)
+	slices.Reverse(reversed)
+	first := run([][][2]string{items[:4], items[4:]})
+	second := run([][][2]string{reversed[:7], reversed[7:]})
+	want := []string{
+		"2026-11-22|missing_order_id|bigquery://shop.sales.items|(null)|(null)|(null)|(null)|(null)|(null)|order_items|(null)",
+		"2026-11-22|missing_order_id|bigquery://shop.sales.items|(null)|(null)|(null)|(null)|(null)|(null)|order_items|C1",
+		"2026-11-22|missing_order_id|bigquery://shop.sales.items|(null)||(null)|(null)|(null)|(null)|order_items|B1",
+		"2026-11-22|missing_order_id|bigquery://shop.sales.items|(null)|  |(null)|(null)|(null)|(null)|order_items|A1",
+		"2026-11-22|missing_sku|bigquery://shop.sales.items|(null)|O2|(null)|(null)|(null)|(null)|order_items|",
+		`2026-11-22|invalid_utf8|bigquery://shop.sales.items|(null)|O2\xff|(null)|(null)|(null)|(null)|order_items|A1`,
+		"2026-11-22|missing_sku|bigquery://shop.sales.items|(null)|O3|(null)|(null)|(null)|(null)|order_items|(null)",
+	}
+	if !slices.Equal(first, second) {
+		t.Errorf("quarantine differs with the arrival order:\n%q\n%q", first, second)
+	}
+	if !slices.Equal(first, want) {
+		t.Errorf("quarantine\n got %q\nwant %q", first, want)
+	}
+}
+
+// TestAggregatesEqualItems runs the same used orders through the stage
+// twice: once every item as a row, once with some orders' items given as
+// the counts a warehouse made of them (input.ItemCounts, ItemProducts,
+// ItemPairs) beside the other orders' rows, and finds the same
+// product_affinity and item accounting.
+func TestAggregatesEqualItems(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	baskets := map[string][]string{
+		"O1": {"A", "B", "C"}, "O2": {"A", "B"}, "O3": {"B", "C", "C"}, "O4": {"A", "C"},
+		"O5": {"A", "B", "D"}, "O6": {"D", "A"}, "O7": {"B", "A"}, "O8": {"C"},
+	}
+	folded := []string{"O1", "O3", "O5", "O6"} // counted in the warehouse
+	order := []string{"O1", "O2", "O3", "O4", "O5", "O6", "O7", "O8"}
+	itemSchema := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "sku", Type: arrow.BinaryTypes.String}}, nil)
+	run := func(aggregated []string) (string, night.Accounting) {
+		j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 2, top_k: 2}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := New(context.Background(), rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close(context.Background())
+		used := usedSet{}
+		for _, o := range order {
+			used[o] = false
+		}
+		st.(*stage).used = used
+		ctx := context.Background()
+		out := tables{}
+		defer out.release()
+		emit := func(rec arrow.Record) {
+			t.Helper()
+			defer rec.Release()
+			if err := st.Process(ctx, schemas.RawItems, rec, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ib := array.NewRecordBuilder(mem, itemSchema)
+		defer ib.Release()
+		products, pairs := map[string]int64{}, map[[2]string]int64{}
+		var rows, nBaskets int64
+		for _, o := range order {
+			if !slices.Contains(aggregated, o) {
+				for _, p := range baskets[o] {
+					ib.Field(0).(*array.StringBuilder).Append(o)
+					ib.Field(1).(*array.StringBuilder).Append(p)
+				}
+				continue
+			}
+			rows += int64(len(baskets[o]))
+			nBaskets++
+			distinct := slices.Compact(slices.Sorted(slices.Values(baskets[o])))
+			for i, a := range distinct {
+				products[a]++
+				for _, b := range distinct[i+1:] {
+					pairs[[2]string{a, b}]++
+				}
+			}
+		}
+		emit(ib.NewRecord())
+		if len(aggregated) > 0 {
+			cb := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{
+				{Name: "total", Type: arrow.PrimitiveTypes.Int64}, {Name: "folded", Type: arrow.PrimitiveTypes.Int64}, {Name: "used", Type: arrow.PrimitiveTypes.Int64},
+				{Name: "trimmed_order_id", Type: arrow.PrimitiveTypes.Int64}, {Name: "trimmed_sku", Type: arrow.PrimitiveTypes.Int64}, {Name: "baskets", Type: arrow.PrimitiveTypes.Int64}}, nil))
+			for i, v := range []int64{rows + 10, rows, rows, 0, 0, nBaskets} {
+				cb.Field(i).(*array.Int64Builder).Append(v)
+			}
+			counts := cb.NewRecord()
+			cb.Release()
+			emit(input.TagAggregate(counts, input.ItemCounts))
+			counts.Release()
+			pb := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{{Name: "sku", Type: arrow.BinaryTypes.String}, {Name: "orders", Type: arrow.PrimitiveTypes.Int64}}, nil))
+			for _, p := range slices.Sorted(maps.Keys(products)) {
+				pb.Field(0).(*array.StringBuilder).Append(p)
+				pb.Field(1).(*array.Int64Builder).Append(products[p])
+			}
+			prods := pb.NewRecord()
+			pb.Release()
+			emit(input.TagAggregate(prods, input.ItemProducts))
+			prods.Release()
+			qb := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{{Name: "sku_a", Type: arrow.BinaryTypes.String}, {Name: "sku_b", Type: arrow.BinaryTypes.String}, {Name: "pair_orders", Type: arrow.PrimitiveTypes.Int64}}, nil))
+			for k, n := range pairs {
+				qb.Field(0).(*array.StringBuilder).Append(k[0])
+				qb.Field(1).(*array.StringBuilder).Append(k[1])
+				qb.Field(2).(*array.Int64Builder).Append(n)
+			}
+			prs := qb.NewRecord()
+			qb.Release()
+			emit(input.TagAggregate(prs, input.ItemPairs))
+			prs.Release()
+		}
+		if err := st.Finish(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		var text []string
+		for _, rec := range out[schemas.ProductAffinity.Name] {
+			for i := range int(rec.NumRows()) {
+				var cells []string
+				for c := range int(rec.NumCols()) {
+					cells = append(cells, rec.Column(c).ValueStr(i))
+				}
+				text = append(text, strings.Join(cells, "|"))
+			}
+		}
+		return strings.Join(text, "\n"), *rc.Items
+	}
+	local, localItems := run(nil)
+	mixed, mixedItems := run(folded)
+	if local != mixed {
+		t.Errorf("product_affinity from items:\n%s\nwith warehouse counts:\n%s", local, mixed)
+	}
+	// Read is the reader's; the rest is accounted here.
+	if localItems.Used != 18 || mixedItems.Used != localItems.Used || fmt.Sprint(mixedItems.Excluded) != fmt.Sprint(localItems.Excluded) {
+		t.Errorf("items: local %+v, with counts %+v", localItems, mixedItems)
+	}
+	// A and B share O1, O2, O5, O7 (4 of 8 orders; A in 6, B in 5).
+	if !strings.Contains(local, "|A|B|4|6|5|0.5|") {
+		t.Errorf("product_affinity:\n%s", local)
 	}
 }

@@ -25,7 +25,10 @@ func newPairTable() *pairTable { return &pairTable{slots: make([]pairSlot, 1<<16
 func home(key uint64, mask uint64) uint64 { return (key * 0x9e3779b97f4a7c15 >> 20) & mask }
 
 // add counts one order for key; a new key starts with base.
-func (t *pairTable) add(key uint64, base int64) {
+func (t *pairTable) add(key uint64, base int64) { t.addN(key, 1, base) }
+
+// addN counts n orders for key; a new key starts with base.
+func (t *pairTable) addN(key uint64, n, base int64) {
 	if (t.n+1)*4 > len(t.slots)*3 {
 		t.resize(len(t.slots) * 2)
 	}
@@ -34,10 +37,10 @@ func (t *pairTable) add(key uint64, base int64) {
 		sl := &t.slots[i]
 		switch sl.key {
 		case key:
-			sl.count++
+			sl.count += n
 			return
 		case 0:
-			*sl = pairSlot{key, pairCount{1, base}}
+			*sl = pairSlot{key, pairCount{n, base}}
 			t.n++
 			return
 		}

@@ -161,17 +161,24 @@ func PlanOffline(rc *night.Context) (*RunPlan, error) {
 	}
 	for _, s := range sideInputs(rc) {
 		schema, assumed, absent := assumedSchema(s.src, s.table, s.required)
-		q, err := PlanTable(s.src, s.table, s.required, schema)
+		qs, err := planSide(rc, s, schema, func() (*Pushdown, error) {
+			orders, _, _ := AssumedSchema(rc)
+			var fxSchema bigquery.Schema
+			if fx := night.InputOf(rc.Job).FXRates; fx != nil && fx.BigQuery != nil {
+				fxSchema, _, _ = assumedSchema(fx, schemas.FXRates, schemas.FXRatesRequired)
+			}
+			return PlanPushdown(rc, orders, fxSchema)
+		})
 		if err != nil {
-			return nil, fmt.Errorf("input.%s: %w", s.table.Name, err)
+			return nil, err
 		}
-		p.Queries = append(p.Queries, q)
+		p.Queries = append(p.Queries, qs...)
 		p.Assumed = append(p.Assumed, assumed...)
 		if len(absent) > 0 {
 			if p.SideAbsent == nil {
 				p.SideAbsent = map[string][]string{}
 			}
-			p.SideAbsent[q.Table] = absent
+			p.SideAbsent[s.src.BigQuery.Ref().String()] = absent
 		}
 	}
 	if len(p.Queries) == 0 {
@@ -207,13 +214,23 @@ func PlanOnline(ctx context.Context, rc *night.Context, opts bqclient.Options) (
 		}
 	}
 	for _, s := range sideInputs(rc) {
-		err := planOnline(ctx, rc, s.src.BigQuery, opts, p, func(_ *session, schema bigquery.Schema) ([]*Query, error) {
-			q, err := PlanTable(s.src, s.table, s.required, schema)
+		err := planOnline(ctx, rc, s.src.BigQuery, opts, p, func(ss *session, schema bigquery.Schema) ([]*Query, error) {
+			qs, err := planSide(rc, s, schema, func() (*Pushdown, error) {
+				md, err := ss.tableMetadata(ctx, night.InputOf(rc.Job).Orders.BigQuery.Ref())
+				if err != nil {
+					return nil, fmt.Errorf("input.orders: %w", err)
+				}
+				fxSchema, err := ss.fxSchema(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return PlanPushdown(rc, md.Schema, fxSchema)
+			})
 			if err != nil {
-				return nil, fmt.Errorf("input.%s: %w", s.table.Name, err)
+				return nil, err
 			}
-			p.Queries = append(p.Queries, q)
-			return []*Query{q}, nil
+			p.Queries = append(p.Queries, qs...)
+			return qs, nil
 		})
 		if err != nil {
 			return nil, err
@@ -223,6 +240,28 @@ func PlanOnline(ctx context.Context, rc *night.Context, opts bqclient.Options) (
 		return nil, errNoQuery
 	}
 	return p, nil
+}
+
+// planSide plans the queries that read side input s from its table with
+// schema: one plain read, or for order items with pushdown the items
+// pushdown's queries, built on the orders' pushdown that orders gives.
+func planSide(rc *night.Context, s sideInput, schema bigquery.Schema, orders func() (*Pushdown, error)) ([]*Query, error) {
+	if s.table.Name == schemas.OrderItems.Name && PushesItems(rc) {
+		o, err := orders()
+		if err != nil {
+			return nil, err
+		}
+		p, err := PlanItemsPushdown(rc, o, schema)
+		if err != nil {
+			return nil, fmt.Errorf("input.%s: %w", s.table.Name, err)
+		}
+		return p.Queries(), nil
+	}
+	q, err := PlanTable(s.src, s.table, s.required, schema)
+	if err != nil {
+		return nil, fmt.Errorf("input.%s: %w", s.table.Name, err)
+	}
+	return []*Query{q}, nil
 }
 
 // planOnline reads one source table's schema, plans its queries with plan

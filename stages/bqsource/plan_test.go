@@ -15,6 +15,8 @@ import (
 
 	"retain/config"
 	"retain/night"
+	"retain/stages/affinity/affinityconfig"
+	"retain/stages/margin/marginconfig"
 	"retain/stages/validate/validateconfig"
 	"retain/warehouse/bqclient"
 	"retain/warehouse/bqfake"
@@ -22,7 +24,7 @@ import (
 
 func planContext(t *testing.T, yaml string) *night.Context {
 	t.Helper()
-	j, err := config.Decode([]byte(yaml), "/", []config.Section{night.InputSection, validateconfig.Section})
+	j, err := config.Decode([]byte(yaml), "/", []config.Section{night.InputSection, validateconfig.Section, affinityconfig.Section, marginconfig.Section})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,8 @@ func jobWith(pushdown bool) string {
 	return strings.Replace(planJob, "%s", "false", 1)
 }
 
-// TestQueriesListEveryQuery: every Query a pushdown plan holds is in
+// TestQueriesListEveryQuery: every Query a pushdown plan holds, of the
+// orders and of the items, is in
 // Queries, named, once; so `retain plan` and the manifest follow the
 // planner when it gains a query.
 func TestQueriesListEveryQuery(t *testing.T) {
@@ -66,7 +69,19 @@ func TestQueriesListEveryQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed := p.Queries()
+	checkListed(t, p, p.Queries())
+	items, err := PlanItemsPushdown(planContext(t, strings.Replace(job, "input:\n", "input:\n  order_items: {bigquery: {project: shop-analytics, dataset: sales, table: lines}}\n", 1)), p,
+		bigquery.Schema{{Name: "order_id", Type: bigquery.StringFieldType}, {Name: "sku", Type: bigquery.StringFieldType}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkListed(t, items, items.Queries())
+}
+
+// checkListed fails unless listed holds every Query field of the struct p
+// points to, each named, once.
+func checkListed(t *testing.T, p any, listed []*Query) {
+	t.Helper()
 	v := reflect.ValueOf(p).Elem()
 	var names []string
 	for i := range v.NumField() {
@@ -76,15 +91,15 @@ func TestQueriesListEveryQuery(t *testing.T) {
 		}
 		q := f.Addr().Interface().(*Query)
 		if !slices.Contains(listed, q) {
-			t.Errorf("Pushdown.%s is not in Queries()", v.Type().Field(i).Name)
+			t.Errorf("%s.%s is not in Queries()", v.Type().Name(), v.Type().Field(i).Name)
 		}
 		if q.Name == "" || slices.Contains(names, q.Name) {
-			t.Errorf("Pushdown.%s is named %q: want a name of its own", v.Type().Field(i).Name, q.Name)
+			t.Errorf("%s.%s is named %q: want a name of its own", v.Type().Name(), v.Type().Field(i).Name, q.Name)
 		}
 		names = append(names, q.Name)
 	}
 	if len(listed) != len(names) {
-		t.Errorf("Queries() lists %d queries, Pushdown holds %d", len(listed), len(names))
+		t.Errorf("Queries() lists %d queries, %s holds %d", len(listed), v.Type().Name(), len(names))
 	}
 }
 

@@ -47,12 +47,23 @@ type Pushdown struct {
 	// two different rates, which fail the run; it is run first, and only
 	// when the rates are a BigQuery table the other queries convert with.
 	Conflicts Query
+
+	// with are the common table expressions every query starts with,
+	// ending in routed: the rows with _raw (they go to validate) and
+	// counted (the expression that says a row's status counts); params
+	// every parameter they may use. PlanItemsPushdown builds on them.
+	with, counted string
+	params        []bigquery.QueryParameter
 }
 
 // PlanPushdown builds the pushdown queries for the job's source table with
 // schema; fxSchema is the schema of input.fx_rates' table, nil when the
 // job has none.
 func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdown, error) {
+	if err := checkItemsPushdown(rc); err != nil {
+		// Refused here, before the orders' queries are paid for.
+		return nil, err
+	}
 	q, err := Plan(rc, schema)
 	if err != nil {
 		return nil, err
@@ -195,17 +206,8 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 	}
 	params = append(params, bigquery.QueryParameter{Name: "counted", Value: lowered(vc.CountedStatuses)},
 		bigquery.QueryParameter{Name: "refund", Value: lowered(vc.RefundStatuses)})
-	// BigQuery rejects parameters a query does not use.
-	only := func(sql string) []bigquery.QueryParameter {
-		var out []bigquery.QueryParameter
-		for _, p := range params {
-			if strings.Contains(sql, "@"+p.Name) {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	p := &Pushdown{Counts: Query{Name: QueryCounts, Table: q.Table}, Raw: Query{Name: QueryRaw, Table: q.Table}, Days: Query{Name: QueryDays, Table: q.Table}}
+	p := &Pushdown{Counts: Query{Name: QueryCounts, Table: q.Table}, Raw: Query{Name: QueryRaw, Table: q.Table}, Days: Query{Name: QueryDays, Table: q.Table},
+		with: with, counted: counted, params: params}
 	if fx != nil {
 		p.Conflicts = fx.conflicts
 	}
@@ -233,9 +235,21 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 		p.Days.Columns = append(p.Days.Columns, c.Name)
 	}
 	for _, qq := range p.Queries() {
-		qq.Params = only(qq.SQL)
+		qq.Params = usedParams(params, qq.SQL)
 	}
 	return p, nil
+}
+
+// usedParams are the parameters of params that sql names: BigQuery rejects
+// parameters a query does not use.
+func usedParams(params []bigquery.QueryParameter, sql string) []bigquery.QueryParameter {
+	var out []bigquery.QueryParameter
+	for _, p := range params {
+		if strings.Contains(sql, "@"+p.Name) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // finishPushdown runs the pushdown queries: raw rows go to validate like a

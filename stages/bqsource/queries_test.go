@@ -10,14 +10,17 @@ import (
 
 	"retain/config"
 	"retain/night"
+	"retain/stages/affinity/affinityconfig"
 	"retain/stages/internal/input"
+	"retain/stages/margin/marginconfig"
 	"retain/stages/validate/validateconfig"
 )
 
 // TestQueriesScaleOut inspects every query the source sends, plain and
 // pushed down, for jobs of several shapes (optional columns present or
 // not, each order_ts and amount type, refunds on and off, mapped names,
-// FX rates from a table of each date type):
+// FX rates from a table of each date type, and with pushdown the items
+// queries that pair products in SQL):
 // no window without PARTITION BY, no ORDER BY but inside OVER (...) or a
 // bounded ARRAY_AGG, no ARRAY_AGG without LIMIT. Such a query runs on
 // BigQuery's workers in parallel and its result is read over several
@@ -78,7 +81,11 @@ func TestQueriesScaleOut(t *testing.T) {
 			case tt.job != "":
 				job += "    " + tt.job
 			}
-			j, err := config.Decode([]byte("name: n\ntimezone: Europe/Berlin\n"+job), "/", []config.Section{night.InputSection, validateconfig.Section})
+			if tt.pushdown {
+				// Pushdown pairs the products of items from a table in SQL.
+				job = strings.Replace(job, "input:\n", "input:\n  order_items: {bigquery: {project: shop-analytics, dataset: sales, table: lines}}\n", 1)
+			}
+			j, err := config.Decode([]byte("name: n\ntimezone: Europe/Berlin\n"+job), "/", []config.Section{night.InputSection, validateconfig.Section, affinityconfig.Section, marginconfig.Section})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,6 +109,14 @@ func TestQueriesScaleOut(t *testing.T) {
 				}
 				if tt.fx != nil {
 					queries["conflicts"] = p.Conflicts.SQL
+				}
+				items, err := PlanItemsPushdown(rc, p, bigquery.Schema{
+					col("order_id", tt.schema[0].Type), col("sku", bigquery.StringFieldType), col("quantity", bigquery.IntegerFieldType)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range items.Queries() {
+					queries[q.Name] = q.SQL
 				}
 				if !strings.Contains(p.Days.SQL, "ARRAY_AGG(") {
 					t.Errorf("days query picks the latest order without ARRAY_AGG: %s", p.Days.SQL)

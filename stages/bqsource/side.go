@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -48,7 +49,9 @@ func PlanTable(src *night.Source, t schemas.Table, required []string, schema big
 // BigQuery table through the Storage Read API, with the column checks a
 // file gets. Its batches carry the table as source_file and no row
 // positions (input.NoRow). Order items come sorted by their trimmed order
-// id (see sortItems); other inputs in the order the streams deliver them.
+// id (see sortItems), and with pushdown only the rows affinity must judge,
+// then the counts of the others (see ItemsPushdown); other inputs in the
+// order the streams deliver them.
 // Every error it returns names the input.
 func ReadTable(opts bqclient.Options) input.SideInput {
 	return func(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
@@ -71,15 +74,22 @@ func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, sr
 	if err != nil {
 		return err
 	}
-	q, err := PlanTable(src, t, required, md.Schema)
-	if err != nil {
-		return err
-	}
 	source := "bigquery://" + cfg.Ref().String()
 	tagged := func(rec arrow.Record) error {
 		rec = input.Tag(rec, source, input.NoRow)
 		defer rec.Release()
 		return visit(rec)
+	}
+	if t.Name == schemas.OrderItems.Name && PushesItems(rc) {
+		p, err := s.planItemsPushdown(ctx, md.Schema)
+		if err != nil {
+			return err
+		}
+		return s.readItemsPushdown(ctx, rc, p, tagged)
+	}
+	q, err := PlanTable(src, t, required, md.Schema)
+	if err != nil {
+		return err
 	}
 	if t.Name != schemas.OrderItems.Name {
 		return s.read(ctx, q, tagged)
@@ -101,6 +111,25 @@ func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, sr
 	return sortItems(ctx, rc.Mem, recs, tagged)
 }
 
+// planItemsPushdown plans the items pushdown read for an items table with
+// schema, reading the orders' and FX rates' schemas as the orders reader
+// does, so both plan the orders' rows alike.
+func (s *session) planItemsPushdown(ctx context.Context, schema bigquery.Schema) (*ItemsPushdown, error) {
+	md, err := s.tableMetadata(ctx, night.InputOf(s.rc.Job).Orders.BigQuery.Ref())
+	if err != nil {
+		return nil, fmt.Errorf("input.orders: %w", err)
+	}
+	fxSchema, err := s.fxSchema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := PlanPushdown(s.rc, md.Schema, fxSchema)
+	if err != nil {
+		return nil, err
+	}
+	return PlanItemsPushdown(s.rc, orders, schema)
+}
+
 // sortItems hands the item rows of recs to visit sorted by trimmed order
 // id, in batches of input.BatchRows. Product affinity collects an order's
 // items while they arrive together (up to affinity.open_orders orders at
@@ -108,8 +137,11 @@ func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, sr
 // rows come in no order, over several streams, so without the sort an
 // order's items would be scattered and some left out, differently on each
 // run. Sorted, every order's items come together, as in an export sorted
-// by order. Rows of one order keep no particular order among themselves,
-// which affinity does not look at: an order's products form a set.
+// by order. Rows of one order are sorted by their columns' values, in
+// schema order, as a last tie-break: affinity's products form a set, but
+// which of two item rows comes first decides the order of quarantined
+// rows and the order the margin stage adds an order's lines in, and the
+// streams deliver the rows in a different order on every run.
 func sortItems(ctx context.Context, mem memory.Allocator, recs []arrow.Record, visit func(arrow.Record) error) error {
 	if len(recs) == 0 {
 		return nil
@@ -131,7 +163,6 @@ func sortItems(ctx context.Context, mem memory.Allocator, recs []arrow.Record, v
 		}
 		at += rec.NumRows()
 	}
-	slices.SortFunc(rows, func(a, b ref) int { return cmp.Compare(a.key, b.key) })
 	sc := recs[0].Schema()
 	whole := make([]arrow.Array, sc.NumFields())
 	defer func() {
@@ -152,6 +183,17 @@ func sortItems(ctx context.Context, mem memory.Allocator, recs []arrow.Record, v
 		}
 		whole[c] = a
 	}
+	slices.SortFunc(rows, func(a, b ref) int {
+		if c := cmp.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		for _, col := range whole {
+			if c := compareCells(col, int(a.at), int(b.at)); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
 	ctx = compute.WithAllocator(ctx, mem)
 	for from := 0; from < len(rows); from += input.BatchRows {
 		n := min(input.BatchRows, len(rows)-from)
@@ -188,4 +230,40 @@ func sortItems(ctx context.Context, mem memory.Allocator, recs []arrow.Record, v
 		}
 	}
 	return nil
+}
+
+// compareCells orders rows i and j of a column: null first, then by value
+// (NaN before every number, as cmp.Compare has it), so rows equal in every
+// column are the only ties, and those are interchangeable.
+func compareCells(a arrow.Array, i, j int) int {
+	switch ni, nj := a.IsNull(i), a.IsNull(j); {
+	case ni && nj:
+		return 0
+	case ni:
+		return -1
+	case nj:
+		return 1
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return strings.Compare(a.Value(i), a.Value(j))
+	case *array.Int64:
+		return cmp.Compare(a.Value(i), a.Value(j))
+	case *array.Float64:
+		if c := cmp.Compare(a.Value(i), a.Value(j)); c != 0 {
+			return c
+		}
+		// -0 and 0 compare equal but are written differently.
+		return cmp.Compare(math.Float64bits(a.Value(i)), math.Float64bits(a.Value(j)))
+	case *array.Boolean:
+		return cmp.Compare(b2i(a.Value(i)), b2i(a.Value(j)))
+	}
+	return strings.Compare(a.ValueStr(i), a.ValueStr(j))
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

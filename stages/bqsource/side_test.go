@@ -157,3 +157,86 @@ func sameKeys(keys []string) bool {
 	}
 	return true
 }
+
+// TestSortItemsIgnoresArrival feeds the same item rows — several of one
+// order, bad ones without an id among them, two differing only in a
+// float's sign of zero — as the streams might deliver them on different
+// runs, and finds the same rows in the same order each time: ties on the
+// order id break on every column, so nothing downstream (the order of
+// quarantined rows, the order an order's lines are added in) sees the
+// arrival order.
+func TestSortItemsIgnoresArrival(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "order_id", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "sku", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "quantity", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "unit_price", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	}, nil)
+	rows := [][4]string{
+		{"o1", "b", "1", "2.5"}, {"null", "x", "1", "1"}, {" o1", "c", "null", "1"}, {"", "y", "1", "1"},
+		{"o1", "a", "2", "0"}, {"o1", "a", "2", "-0"}, {"o1", "a", "null", "0"}, {"null", "null", "1", "1"},
+		{"o1 ", "b", "1", "1"}, {"o2", "a", "3", "NaN"}, {"o2", "a", "3", "1"}, {"", "y", "2", "1"},
+	}
+	batch := func(rows [][4]string) arrow.Record {
+		b := array.NewRecordBuilder(mem, sc)
+		defer b.Release()
+		for _, r := range rows {
+			for i, v := range r {
+				if v == "null" {
+					b.Field(i).AppendNull()
+				} else if err := b.Field(i).AppendValueFromString(v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return b.NewRecord()
+	}
+	sorted := func(arrival [][][4]string) []string {
+		var recs []arrow.Record
+		for _, part := range arrival {
+			recs = append(recs, batch(part))
+		}
+		defer func() {
+			for _, r := range recs {
+				r.Release()
+			}
+		}()
+		var got []string
+		err := sortItems(context.Background(), mem, recs, func(rec arrow.Record) error {
+			for i := 0; i < int(rec.NumRows()); i++ {
+				var cells []string
+				for c := range int(rec.NumCols()) {
+					cells = append(cells, rec.Column(c).ValueStr(i))
+				}
+				got = append(got, strings.Join(cells, "|"))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := []string{
+		"(null)|(null)|1|1", "(null)|x|1|1", "|y|1|1", "|y|2|1",
+		" o1|c|(null)|1", "o1|a|(null)|0", "o1|a|2|0", "o1|a|2|-0", "o1|b|1|2.5", "o1 |b|1|1",
+		"o2|a|3|NaN", "o2|a|3|1",
+	}
+	reversed := slices.Clone(rows)
+	slices.Reverse(reversed)
+	for name, arrival := range map[string][][][4]string{
+		"one batch": {rows},
+		"reversed":  {reversed},
+		"three streams, interleaved": {
+			{rows[11], rows[8], rows[5], rows[2]},
+			{rows[0], rows[3], rows[6], rows[9]},
+			{rows[10], rows[7], rows[4], rows[1]},
+		},
+	} {
+		if got := sorted(arrival); !slices.Equal(got, want) {
+			t.Errorf("%s:\n got %q\nwant %q", name, got, want)
+		}
+	}
+}

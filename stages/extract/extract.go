@@ -69,7 +69,10 @@ func (w *warehouseItems) Finish(ctx context.Context, out engine.Emitter) error {
 	var rows int64
 	err := w.read(ctx, w.rc, w.src, schemas.OrderItems, schemas.OrderItemsRequired, func(rec arrow.Record) error {
 		rows += rec.NumRows()
-		w.rc.Items.Read += rec.NumRows()
+		if input.AggregateOf(rec) == "" {
+			// Rows counted in SQL are added by the reader.
+			w.rc.Items.Read += rec.NumRows()
+		}
 		source, firstRow := input.SourceOf(rec)
 		return input.Emit(ctx, out, schemas.RawItems, rec, source, firstRow)
 	})

@@ -41,7 +41,8 @@ import (
 // basket when the reader brings them together. The FX table lists every
 // rate twice, in shuffled order, as a file may not. Orders are in EUR, USD
 // (some written " usd") and GBP; some are cancelled, so their items are
-// excluded as order_not_used; a few items name no order that exists.
+// excluded as order_not_used; a few items name no order that exists. Then
+// once more with pushdown, every table again the same.
 func TestBigQueryInputsEqualFiles(t *testing.T) {
 	c, url := startURL(t)
 	orders, items, rates := sideShop()
@@ -174,6 +175,32 @@ func TestBigQueryInputsEqualFiles(t *testing.T) {
 		t.Errorf("product_affinity has no rows: %v", sumBQ.Tables)
 	}
 	t.Logf("rows %+v; items %+v", sumBQ.Rows, mBQ.ItemRows)
+
+	// With pushdown the orders fold, the rates convert and the products
+	// pair in SQL: the same tables, and almost no item row comes back.
+	pushed := t.TempDir()
+	before := len(fake.Queries)
+	sumPushed := runPipeline(t, strings.Replace(sideJobYAML(""), "table: orders}", "table: orders, pushdown: true}", 1), pushed, opts)
+	if sumPushed.Rows != sumFiles.Rows {
+		t.Errorf("rows: pushdown %+v, files %+v", sumPushed.Rows, sumFiles.Rows)
+	}
+	mPushed := manifest(t, pushed)
+	if !reflect.DeepEqual(mPushed.ItemRows, mFiles.ItemRows) {
+		t.Errorf("item accounting: pushdown %+v, files %+v", mPushed.ItemRows, mFiles.ItemRows)
+	}
+	returned := map[string]int64{}
+	for _, q := range mPushed.Queries {
+		returned[q.Name] = q.Rows
+	}
+	if len(fake.Queries)-before != 9 || returned["raw_items"] != 0 || returned["item_counts"] != 1 {
+		t.Errorf("pushdown sent %d queries, rows returned %v", len(fake.Queries)-before, returned)
+	}
+	for p, raw := range tableFiles(t, pushed) {
+		if !bytes.Equal(want[p], raw) {
+			t.Errorf("%s differs with pushdown", p)
+		}
+	}
+	t.Logf("pushdown rows returned %v for %d item rows", returned, len(items))
 }
 
 // sideJobYAML reads the shop from BigQuery, or with dir from its CSV files.
@@ -268,7 +295,8 @@ func manifest(t *testing.T, root string) pipeline.Manifest {
 
 // TestPlanDryRunsSideInputs plans the reads of orders, order items and FX
 // rates from the tables' schemas and dry-runs each query on the emulator,
-// which parses and executes it, so SQL BigQuery rejects fails here.
+// which parses and executes it, so SQL BigQuery rejects fails here; then
+// the same with pushdown, which pairs the items' products in SQL.
 func TestPlanDryRunsSideInputs(t *testing.T) {
 	c, url := startURL(t)
 	exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, State STRING)")
@@ -299,5 +327,26 @@ func TestPlanDryRunsSideInputs(t *testing.T) {
 	// The emulator reports result bytes: none for the empty orders table.
 	if p.Estimates[0] != 0 || p.Estimates[1] <= 0 || p.Estimates[2] <= 0 {
 		t.Errorf("estimates %v", p.Estimates)
+	}
+
+	// With pushdown: the orders', then the items' four, then the rates'.
+	j, err = jobfile.Parse([]byte(strings.Replace(sideJobYAML(""), "table: orders}", "table: orders, pushdown: true}", 1)), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc, err = night.New(j, "plan", "2026-03-31", nil, zerolog.Nop()); err != nil {
+		t.Fatal(err)
+	}
+	p, err = bqsource.PlanOnline(context.Background(), rc, bqclient.Options{REST: []option.ClientOption{option.WithEndpoint(url), option.WithoutAuthentication()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = names[:0]
+	for _, q := range p.Queries {
+		names = append(names, q.Name)
+	}
+	want = "fx_conflicts counts raw_orders order_days item_counts raw_items item_products item_pairs fx_rates"
+	if strings.Join(names, " ") != want || len(p.Estimates) != 9 {
+		t.Errorf("pushdown queries %v with estimates %v, want %s", names, p.Estimates, want)
 	}
 }

@@ -87,7 +87,11 @@ func Emit(ctx context.Context, out engine.Emitter, table string, rec arrow.Recor
 // Tag returns rec tagged with where its first row came from, as SourceOf
 // reads it back; the caller releases it.
 func Tag(rec arrow.Record, source string, firstRow int64) arrow.Record {
-	md := arrow.NewMetadata([]string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)})
+	keys, values := []string{MetaSourceFile, MetaFirstRow}, []string{source, strconv.FormatInt(firstRow, 10)}
+	if kind := AggregateOf(rec); kind != "" {
+		keys, values = append(keys, MetaAggregate), append(values, kind)
+	}
+	md := arrow.NewMetadata(keys, values)
 	return array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
 }
 
