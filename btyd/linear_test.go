@@ -100,7 +100,6 @@ func logSEs(u Uncertainty) []float64 {
 // TestLinearBounds checks the reduction by hand.
 func TestLinearBounds(t *testing.T) {
 	z := 1.2815515655446004 // the 90% quantile: an 80% interval
-	b := linearBounds{z: z, steps: []float64{1, 1}}
 	logit := func(p float64) float64 { return math.Log(p / (1 - p)) }
 	for _, c := range []struct {
 		name        string
@@ -108,43 +107,32 @@ func TestLinearBounds(t *testing.T) {
 		point       float64
 		probability bool
 		lo, hi      float64
+		steps       []float64 // one per pair; 1 when nil
 	}{
 		// Half-differences on the log scale ln(1.1/0.9)/2 and ln(1.05/0.95)/2.
 		{"log scale", []float64{1.1, 0.9, 1.05, 0.95}, 1, false,
-			math.Exp(-z * math.Hypot(math.Log(1.1/0.9)/2, math.Log(1.05/0.95)/2)), math.Exp(z * math.Hypot(math.Log(1.1/0.9)/2, math.Log(1.05/0.95)/2))},
+			math.Exp(-z * math.Hypot(math.Log(1.1/0.9)/2, math.Log(1.05/0.95)/2)), math.Exp(z * math.Hypot(math.Log(1.1/0.9)/2, math.Log(1.05/0.95)/2)), nil},
 		{"logit scale", []float64{0.6, 0.4}, 0.5, true,
-			1 / (1 + math.Exp(z*(logit(0.6)-logit(0.4))/2)), 1 / (1 + math.Exp(-z*(logit(0.6)-logit(0.4))/2))},
+			1 / (1 + math.Exp(z*(logit(0.6)-logit(0.4))/2)), 1 / (1 + math.Exp(-z*(logit(0.6)-logit(0.4))/2)), nil},
 		{"a pair that does not move", []float64{2, 2, 2.2, 1.8}, 2, false,
-			2 * math.Exp(-z*math.Log(2.2/1.8)/2), 2 * math.Exp(z*math.Log(2.2/1.8)/2)},
-		{"P(alive) of exactly 1", []float64{1, 1, 1, 1}, 1, true, 1, 1},
-		{"no purchases expected", []float64{0, 0}, 0, false, 0, 0},
+			2 * math.Exp(-z*math.Log(2.2/1.8)/2), 2 * math.Exp(z*math.Log(2.2/1.8)/2), nil},
+		{"P(alive) of exactly 1", []float64{1, 1, 1, 1}, 1, true, 1, 1, nil},
+		{"no purchases expected", []float64{0, 0}, 0, false, 0, 0, nil},
 		// An edge value among the pairs: the value's own scale, clamped.
-		{"at the edge, clamped", []float64{1, 0.9}, 0.95, true, 0.95 - z*0.05, 1},
+		{"at the edge, clamped", []float64{1, 0.9}, 0.95, true, 0.95 - z*0.05, 1, nil},
 		{"a pair not finite adds nothing", []float64{math.NaN(), 1, 1.1, 0.9}, 1, false,
-			math.Exp(-z * math.Log(1.1/0.9) / 2), math.Exp(z * math.Log(1.1/0.9) / 2)},
-		{"a point not finite", []float64{1.1, 0.9}, math.Inf(1), false, math.Inf(1), math.Inf(1)},
+			math.Exp(-z * math.Log(1.1/0.9) / 2), math.Exp(z * math.Log(1.1/0.9) / 2), nil},
+		{"a point not finite", []float64{1.1, 0.9}, math.Inf(1), false, math.Inf(1), math.Inf(1), nil},
+		// A pair half a standard deviation apart counts twice its difference.
+		{"half a step", []float64{1.05, 0.95}, 1, false, math.Exp(-z * math.Log(1.05/0.95)), math.Exp(z * math.Log(1.05/0.95)), []float64{0.5}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			b := linearBounds{z: z, steps: c.steps}
+			if b.steps == nil {
+				b.steps = []float64{1, 1}
+			}
 			lo, hi := b.bounds(c.v, c.point, c.probability)
 			if math.Abs(lo-c.lo) > 1e-12 || math.Abs(hi-c.hi) > 1e-12 && !(math.IsInf(hi, 1) && math.IsInf(c.hi, 1)) {
-				t.Fatalf("got [%v, %v], want [%v, %v]", lo, hi, c.lo, c.hi)
-			}
-		})
-	}
-	// A pair half a standard deviation apart counts twice its difference.
-	half := linearBounds{z: z, steps: []float64{0.5}}
-	for _, c := range []struct {
-		name        string
-		v           []float64
-		point       float64
-		probability bool
-		lo, hi      float64
-	}{
-		{"half a step", []float64{1.05, 0.95}, 1, false, math.Exp(-z * math.Log(1.05/0.95)), math.Exp(z * math.Log(1.05/0.95))},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			lo, hi := half.bounds(c.v, c.point, c.probability)
-			if math.Abs(lo-c.lo) > 1e-12 || math.Abs(hi-c.hi) > 1e-12 {
 				t.Fatalf("got [%v, %v], want [%v, %v]", lo, hi, c.lo, c.hi)
 			}
 		})
