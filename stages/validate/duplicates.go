@@ -125,7 +125,7 @@ func (v *validator) settleDuplicates(ctx context.Context, out engine.Emitter) er
 			rows.Excluded[rules.ExcludedStatusNotCounted]++
 			continue
 		}
-		v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, h.kind, h.raw[currencyColumn], h.has[currencyColumn], loc)
+		v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, h.kind, h.raw[currencyColumn], h.has[currencyColumn], true, loc)
 		oID.Append(h.orderID)
 		oCust.Append(h.customer)
 		oTS.Append(arrow.Timestamp(h.ts))
