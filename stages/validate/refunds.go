@@ -186,11 +186,36 @@ const (
 )
 
 // hold copies row i of a batch, with its parsed values, out of the batch.
+// Its text goes into one allocation, and an id as read that is its
+// trimmed id is kept once: ten copies of a few bytes each would cost more
+// in allocation headers and size classes than in text.
 func hold(key uint64, oid, cid string, ts int64, amount, orig float64, kind int, file string, row int64, raw map[string]arrow.Array, i int) heldRow {
-	h := heldRow{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, orig: orig, kind: kind, file: file, row: row}
+	h := heldRow{key: key, ts: ts, amount: amount, orig: orig, kind: kind, file: file, row: row}
+	n := len(oid) + len(cid)
 	for k, name := range rawColumns {
 		if s, ok := quarantine.RawText(raw[name], i); ok {
-			h.raw[k], h.has[k] = strings.Clone(s), true
+			h.raw[k], h.has[k] = s, true
+			if !(k == 0 && s == oid || k == 1 && s == cid) {
+				n += len(s)
+			}
+		}
+	}
+	buf := make([]byte, 0, n)
+	text := func(s string) string {
+		at := len(buf)
+		buf = append(buf, s...)
+		return unsafe.String(unsafe.SliceData(buf[at:]), len(s))
+	}
+	h.orderID, h.customer = text(oid), text(cid)
+	for k := range h.raw {
+		switch {
+		case !h.has[k]:
+		case k == 0 && h.raw[k] == oid:
+			h.raw[k] = h.orderID
+		case k == 1 && h.raw[k] == cid:
+			h.raw[k] = h.customer
+		default:
+			h.raw[k] = text(h.raw[k])
 		}
 	}
 	return h
