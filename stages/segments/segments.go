@@ -91,7 +91,9 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 
 func (s *stage) Close(context.Context) error {
 	for _, r := range s.recs {
-		r.Release()
+		if r != nil {
+			r.Release()
+		}
 	}
 	for _, chunks := range s.joined {
 		for _, parts := range chunks {
@@ -256,7 +258,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	tailAt := schema.FieldIndices("churn_risk")[0]
 	changeFields := schema.Fields()[tailAt+2:]
 	base := 0
-	for _, rec := range s.recs {
+	for b, rec := range s.recs {
 		n := int(rec.NumRows())
 		extra := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(scoreFields, nil))
 		days := extra.Field(0).(*array.Int64Builder)
@@ -314,6 +316,12 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		if err != nil {
 			return err
 		}
+		// Its rows are emitted: the batch goes now rather than when the
+		// stage closes, so the writer's row group does not fill up beside
+		// every customer_summary batch. Its ids point into it.
+		clear(c.ids[base : base+n])
+		rec.Release()
+		s.recs[b] = nil
 		base += n
 	}
 	sum := agg.record(s.rc)
