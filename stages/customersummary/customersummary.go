@@ -221,7 +221,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		for k := range c.slots {
 			days += int(c.slots[k].dayLen)
 		}
-		pooled += len(c.pool.days)
+		pooled += c.pool.len()
 		spilled += len(c.spill)
 		bytes += c.bytes()
 	}

@@ -42,8 +42,8 @@ type customer struct {
 	orders          int64
 	idOff           int64
 	idLen           uint32
-	// days is pool.days[dayOff:dayOff+dayLen], sorted by day; the run's
-	// capacity is dayLen rounded up to a power of two.
+	// days is the pool's run at dayOff, dayLen long, sorted by day; the
+	// run's capacity is dayLen rounded up to a run size (see runSize).
 	dayOff, dayLen   uint32
 	country, channel uint32 // of the latest order; 0 is null
 }
@@ -82,7 +82,7 @@ func (c *customers) len() int { return len(c.slots) }
 // names and refunds, which do not grow with customers.
 func (c *customers) bytes() int {
 	return cap(c.slots)*int(unsafe.Sizeof(customer{})) + cap(c.idBytes) + cap(c.index.entries)*8 +
-		cap(c.pool.days)*int(unsafe.Sizeof(purchaseDay{})) + cap(c.spill)*int(unsafe.Sizeof(exactsum.Sum{}))
+		c.pool.len()*int(unsafe.Sizeof(purchaseDay{})) + cap(c.spill)*int(unsafe.Sizeof(exactsum.Sum{}))
 }
 
 // id is customer slot k's id. It points into idBytes, which must not grow
@@ -98,7 +98,7 @@ func (c *customers) id(k int32) string {
 // days is customer slot k's purchase days, valid until the next add.
 func (c *customers) days(k int32) []purchaseDay {
 	s := &c.slots[k]
-	return c.pool.days[s.dayOff : s.dayOff+s.dayLen : s.dayOff+s.dayLen]
+	return c.pool.run(s.dayOff, s.dayLen)
 }
 
 func (c *customers) country(k int32) string { return c.names[c.slots[k].country] }
@@ -149,7 +149,7 @@ func (c *customers) add(o order) {
 		s := &c.slots[k]
 		s.dayOff = c.pool.alloc(0)
 		s.dayLen = 1
-		c.pool.days[s.dayOff] = c.newDay(o)
+		c.pool.run(s.dayOff, 1)[0] = c.newDay(o)
 		return
 	}
 	s := &c.slots[k]
@@ -176,18 +176,17 @@ func (c *customers) add(o order) {
 	}
 }
 
-// insertDay puts day at position i of slot s's days, moving them to a run
-// twice as long when theirs is full.
+// insertDay puts day at position i of slot s's days, moving them to the
+// next run size when theirs is full.
 func (c *customers) insertDay(s *customer, i int, day purchaseDay) {
 	n := s.dayLen
-	if n&(n-1) == 0 { // a power of two: the run is full
-		class := uint(bits.Len32(n - 1))
+	if class := runClass(n); runSize(class) == n { // the run is full
 		off := c.pool.alloc(class + 1)
-		copy(c.pool.days[off:off+n], c.pool.days[s.dayOff:s.dayOff+n])
+		copy(c.pool.run(off, n), c.pool.run(s.dayOff, n))
 		c.pool.release(s.dayOff, class)
 		s.dayOff = off
 	}
-	d := c.pool.days[s.dayOff : s.dayOff+n+1]
+	d := c.pool.run(s.dayOff, n+1)
 	copy(d[i+1:], d[i:n])
 	d[i] = day
 	s.dayLen = n + 1
@@ -340,28 +339,106 @@ func (c *customers) growIndex() {
 	}
 }
 
-// dayPool holds every customer's purchase days in one array, in runs whose
-// length is a power of two: a customer whose run is full moves to one twice
-// as long, and the old run is reused by the next customer that needs one of
-// its size.
+// dayPool holds every customer's purchase days in chunks of 1<<shift days
+// each, in runs of 1, 2, 3, 4, 6, 8, 12, 16, … days (a power of two or
+// three times one, see runSize): a customer whose run is full moves to the
+// next size, and the old run is reused by the next customer that needs one
+// of its size. Runs grow by 1.5× and 1.33× in turn, so they are on average
+// some 85% full where runs of powers of two are some 70%; and the pool
+// grows a chunk at a time, never by copying itself into an array 1.25
+// times as long beside the old one. An offset is the chunk's index
+// shifted left by shift, plus the run's place in it.
 type dayPool struct {
-	days []purchaseDay
-	free [33][]uint32 // offsets of released runs, by log2 of their length
+	// chunks[i] starts at offset i<<shift. A run longer than a chunk
+	// has an array of its own, named by as many entries as it spans,
+	// each the rest of that array from where the entry starts.
+	chunks [][]purchaseDay
+	shift  uint
+	// used is how much of the last chunk runs took.
+	used uint32
+	free [64][]uint32 // offsets of released runs, by runClass
 }
 
-// alloc is the offset of a run of 1<<class days.
-func (p *dayPool) alloc(class uint) uint32 {
-	if f := p.free[class]; len(f) > 0 {
+// defaultChunkShift makes chunks of 65,536 days, 1 MiB.
+const defaultChunkShift = 16
+
+// runSize is how many days a run of class c holds: 1, 2, 3, 4, 6, 8, 12, …
+func runSize(c uint) uint32 {
+	switch {
+	case c == 0:
+		return 1
+	case c%2 == 1:
+		return 1 << ((c + 1) / 2)
+	default:
+		return 3 << (c/2 - 1)
+	}
+}
+
+// runClass is the least class whose runs hold n days (n ≥ 1).
+func runClass(n uint32) uint {
+	if n <= 2 {
+		return uint(n - 1)
+	}
+	b := uint(bits.Len32(n - 1)) // 1<<(b-1) < n <= 1<<b
+	if uint64(n) <= 3<<(b-2) {
+		return 2*b - 2
+	}
+	return 2*b - 1
+}
+
+// run is the n days at offset off.
+func (p *dayPool) run(off, n uint32) []purchaseDay {
+	mask := uint32(1)<<p.shift - 1
+	at := off & mask
+	return p.chunks[off>>p.shift][at : at+n : at+n]
+}
+
+// len is how many days the pool's chunks hold.
+func (p *dayPool) len() int { return len(p.chunks) << p.shift }
+
+// alloc is the offset of a run of class c.
+func (p *dayPool) alloc(c uint) uint32 {
+	if f := p.free[c]; len(f) > 0 {
 		off := f[len(f)-1]
-		p.free[class] = f[:len(f)-1]
+		p.free[c] = f[:len(f)-1]
 		return off
 	}
-	off := len(p.days)
-	p.days = slices.Grow(p.days, 1<<class)[:off+1<<class]
-	return uint32(off)
+	if p.shift == 0 {
+		p.shift = defaultChunkShift
+	}
+	size, chunk := runSize(c), uint32(1)<<p.shift
+	if size > chunk {
+		// An array of its own, spanning whole chunks' offsets.
+		spans := (size + chunk - 1) / chunk
+		big := make([]purchaseDay, spans*chunk)
+		off := uint32(len(p.chunks)) << p.shift
+		for j := range spans {
+			p.chunks = append(p.chunks, big[j*chunk:])
+		}
+		// The next small run opens a chunk of its own.
+		p.used = chunk
+		return off
+	}
+	if len(p.chunks) == 0 || p.used+size > chunk {
+		// What is left of the last chunk goes to the free runs of the
+		// largest sizes that fit, so no day of it is lost.
+		for len(p.chunks) > 0 && p.used < chunk {
+			k := runClass(chunk - p.used + 1)
+			for runSize(k) > chunk-p.used {
+				k--
+			}
+			p.release(uint32(len(p.chunks)-1)<<p.shift|p.used, k)
+			p.used += runSize(k)
+		}
+		p.chunks = append(p.chunks, make([]purchaseDay, chunk))
+		p.used = 0
+	}
+	off := uint32(len(p.chunks)-1)<<p.shift | p.used
+	p.used += size
+	return off
 }
 
-func (p *dayPool) release(off uint32, class uint) { p.free[class] = append(p.free[class], off) }
+func (p *dayPool) release(off uint32, c uint) { p.free[c] = append(p.free[c], off) }
 
 // pendingRefund is a refunds row, kept until every order is folded: the
 // engine gives no order among input tables, and a refund is netted on its

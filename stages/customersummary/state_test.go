@@ -14,14 +14,22 @@ import (
 // TestStateAgainstMaps folds random orders, days out of order, into the
 // pointer-free state and into plain maps, and wants the same customers,
 // days, counts and exact revenue: the index grows many times, and runs of
-// days move and are reused.
+// days move and are reused. With chunks of 4 and 16 days, runs fill the
+// ends of chunks and most outgrow a chunk.
 func TestStateAgainstMaps(t *testing.T) {
+	for _, shift := range []uint{defaultChunkShift, 4, 2} {
+		t.Run(fmt.Sprint("chunk_shift_", shift), func(t *testing.T) { testStateAgainstMaps(t, shift) })
+	}
+}
+
+func testStateAgainstMaps(t *testing.T, shift uint) {
 	type day struct {
 		orders  int32
 		revenue exactsum.Sum
 	}
 	r := rand.New(rand.NewPCG(7, 8))
 	c := newCustomers(maphash.MakeSeed())
+	c.pool.shift = shift
 	want := map[string]map[int32]*day{}
 	for range 200_000 {
 		id := fmt.Sprintf("c%d", r.IntN(20_000))
@@ -92,5 +100,25 @@ func TestOwnerSplits(t *testing.T) {
 				t.Errorf("%d workers: worker %d owns %d of %d customers", w, p, c, n)
 			}
 		}
+	}
+}
+
+// TestRunSizes: the classes' sizes are 1, 2, 3, 4, 6, 8, 12, …, and
+// runClass is the least class that holds n days.
+func TestRunSizes(t *testing.T) {
+	want := []uint32{1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64}
+	for c, w := range want {
+		if got := runSize(uint(c)); got != w {
+			t.Errorf("runSize(%d) = %d, want %d", c, got, w)
+		}
+	}
+	for n := uint32(1); n <= 1<<20; n++ {
+		c := runClass(n)
+		if runSize(c) < n || (c > 0 && runSize(c-1) >= n) {
+			t.Fatalf("runClass(%d) = %d of size %d", n, c, runSize(c))
+		}
+	}
+	if c := runClass(1 << 31); runSize(c) != 1<<31 {
+		t.Errorf("runClass(1<<31) = %d of size %d", c, runSize(c))
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
@@ -91,7 +92,9 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 
 func (s *stage) Close(context.Context) error {
 	for _, r := range s.recs {
-		r.Release()
+		if r != nil {
+			r.Release()
+		}
 	}
 	for _, chunks := range s.joined {
 		for _, parts := range chunks {
@@ -104,52 +107,95 @@ func (s *stage) Close(context.Context) error {
 	return nil
 }
 
-// joinColumns concatenates a joined table's batches into one array per
-// column after customer_id, checked to line up with customer_summary. The
-// batches of each column are released once it is concatenated.
-func (s *stage) joinColumns(t schemas.Table, ids []string) ([]arrow.Array, error) {
+// joinedColumn is a column of a joined table as the batches it came in,
+// with the customer_summary row each ends at: a batch of customer_segments
+// takes its rows from them, so the column is never copied whole into one
+// array, and each batch goes once the rows it holds are emitted.
+type joinedColumn struct {
+	typ   arrow.DataType
+	parts []arrow.Array // nil once released
+	ends  []int64
+}
+
+// rows is rows [lo, hi) of the column, which the caller releases: a slice
+// of one batch, or the pieces of the batches it spans copied together.
+func (j *joinedColumn) rows(mem memory.Allocator, lo, hi int64) (arrow.Array, error) {
+	var pieces []arrow.Array
+	start := int64(0)
+	for p, part := range j.parts {
+		if end := j.ends[p]; part != nil && end > lo && start < hi {
+			pieces = append(pieces, array.NewSlice(part, max(lo, start)-start, min(hi, end)-start))
+		}
+		start = j.ends[p]
+	}
+	switch len(pieces) {
+	case 0:
+		return array.MakeArrayOfNull(mem, j.typ, 0), nil
+	case 1:
+		return pieces[0], nil
+	}
+	defer func() {
+		for _, p := range pieces {
+			p.Release()
+		}
+	}()
+	return array.Concatenate(pieces, mem)
+}
+
+// releaseThrough lets go of the batches that end at or before row hi.
+func (j *joinedColumn) releaseThrough(hi int64) {
+	for p, part := range j.parts {
+		if part != nil && j.ends[p] <= hi {
+			part.Release()
+			j.parts[p] = nil
+		}
+	}
+}
+
+func (j *joinedColumn) release() { j.releaseThrough(math.MaxInt64) }
+
+// joinColumns takes a joined table's batches, one joinedColumn per column
+// after customer_id, checked to line up with customer_summary.
+func (s *stage) joinColumns(t schemas.Table, ids []string) ([]joinedColumn, error) {
 	chunks := s.joined[t.Name]
-	cols := make([]arrow.Array, len(t.Columns))
+	cols := make([]joinedColumn, len(t.Columns))
 	release := func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
+		for k := range cols {
+			cols[k].release()
 		}
 	}
 	for k, c := range t.Columns {
+		cols[k].typ = c.Type
 		if len(chunks) == 0 {
-			cols[k] = array.MakeArrayOfNull(s.rc.Mem, c.Type, 0)
 			continue
 		}
-		parts := chunks[k]
-		if len(parts) == 1 {
-			// One batch is the column already: it changes hands uncopied.
-			cols[k], chunks[k] = parts[0], nil
-			continue
+		cols[k].parts, chunks[k] = chunks[k], nil
+		var end int64
+		for _, p := range cols[k].parts {
+			end += int64(p.Len())
+			cols[k].ends = append(cols[k].ends, end)
 		}
-		joinedCol, err := array.Concatenate(parts, s.rc.Mem)
-		if err != nil {
-			release()
-			return nil, err
-		}
-		for _, p := range parts {
-			p.Release()
-		}
-		cols[k], chunks[k] = joinedCol, nil
 	}
-	got := cols[0].(*array.String)
-	if got.Len() != len(ids) {
+	var rows int
+	for _, p := range cols[0].parts {
+		rows += p.Len()
+	}
+	if rows != len(ids) {
 		release()
-		return nil, fmt.Errorf("%s has %d rows for %d customers", t.Name, got.Len(), len(ids))
+		return nil, fmt.Errorf("%s has %d rows for %d customers", t.Name, rows, len(ids))
 	}
-	for i, id := range ids {
-		if got.Value(i) != id {
-			release()
-			return nil, fmt.Errorf("%s does not line up with %s at row %d", t.Name, schemas.CustomerSummary.Name, i)
+	i := 0
+	for _, p := range cols[0].parts {
+		got := p.(*array.String)
+		for r := range got.Len() {
+			if got.Value(r) != ids[i] {
+				release()
+				return nil, fmt.Errorf("%s does not line up with %s at row %d", t.Name, schemas.CustomerSummary.Name, i)
+			}
+			i++
 		}
 	}
-	cols[0].Release()
+	cols[0].release()
 	return cols[1:], nil
 }
 
@@ -210,25 +256,29 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	cac := Section.Of(s.rc.Job).CAC
 	agg := newSummary(rules)
 
-	var extraCols []arrow.Array
+	// The joined tables' columns in customer_segments' order, and the
+	// previous night's, which go with the changes.
+	var joinedCols []*joinedColumn
+	carriedCols := map[string]*joinedColumn{}
 	defer func() {
-		for _, col := range extraCols {
-			col.Release()
+		for _, col := range joinedCols {
+			col.release()
+		}
+		for _, col := range carriedCols {
+			col.release()
 		}
 	}()
-	carried := map[string]*array.Float64{}
 	for _, t := range joined {
 		cols, err := s.joinColumns(t, c.ids)
 		if err != nil {
 			return err
 		}
-		for k, col := range cols {
+		for k := range cols {
 			if name := t.Columns[k+1].Name; carriedColumns[name] {
-				carried[name] = col.(*array.Float64)
-				defer col.Release()
+				carriedCols[name] = &cols[k]
 				continue
 			}
-			extraCols = append(extraCols, col)
+			joinedCols = append(joinedCols, &cols[k])
 		}
 	}
 	if err := s.walk.Flush(); err != nil {
@@ -246,8 +296,12 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		}
 	}
 	moves := newTransitions(rules)
-	pNoPurchase := extraCols[schemas.CustomerPredictions.MustIndex("p_no_purchase")-1].(*array.Float64)
-	risk := churnRisk(actionsconfig.Of(s.rc.Job).ChurnRisk, c, pNoPurchase)
+	pNoPurchase, err := joinedCols[schemas.CustomerPredictions.MustIndex("p_no_purchase")-1].rows(s.rc.Mem, 0, int64(len(c.ids)))
+	if err != nil {
+		return err
+	}
+	risk := churnRisk(actionsconfig.Of(s.rc.Job).ChurnRisk, c, pNoPurchase.(*array.Float64))
+	pNoPurchase.Release()
 	top := topSpenders(cents, actionsconfig.Of(s.rc.Job).TopSpenderPercent)
 
 	schema := schemas.LookupForSegments(clvconfig.Layout(s.rc.Job)).Schema()
@@ -256,7 +310,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	tailAt := schema.FieldIndices("churn_risk")[0]
 	changeFields := schema.Fields()[tailAt+2:]
 	base := 0
-	for _, rec := range s.recs {
+	for b, rec := range s.recs {
 		n := int(rec.NumRows())
 		extra := array.NewRecordBuilder(s.rc.Mem, arrow.NewSchema(scoreFields, nil))
 		days := extra.Field(0).(*array.Int64Builder)
@@ -268,6 +322,34 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		riskB, topB := tail.Field(0).(*array.StringBuilder), tail.Field(1).(*array.BooleanBuilder)
 		country := rec.Column(cs.MustIndex("country")).(*array.String)
 		channel := rec.Column(cs.MustIndex("channel")).(*array.String)
+		// This batch's rows of the joined columns, released once the
+		// output record holds them.
+		extraCols := make([]arrow.Array, 0, len(joinedCols))
+		carried := map[string]*array.Float64{}
+		releaseBatch := func() {
+			for _, col := range extraCols {
+				col.Release()
+			}
+			for _, col := range carried {
+				col.Release()
+			}
+		}
+		for _, col := range joinedCols {
+			a, err := col.rows(s.rc.Mem, int64(base), int64(base+n))
+			if err != nil {
+				releaseBatch()
+				return err
+			}
+			extraCols = append(extraCols, a)
+		}
+		for name, col := range carriedCols {
+			a, err := col.rows(s.rc.Mem, int64(base), int64(base+n))
+			if err != nil {
+				releaseBatch()
+				return err
+			}
+			carried[name] = a.(*array.Float64)
+		}
 		for i := 0; i < n; i++ {
 			k := base + i
 			name := names[k]
@@ -285,9 +367,9 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			riskB.Append(risk[k])
 			topB.Append(top[k])
 			agg.add(name, valueOr(country, i), valueOr(channel, i), c.orders[k], c.revenue[k], c.net[k], clv, c.daysSince[k])
-			appendChanges(change, k, past, carried, extraCols)
+			appendChanges(change, k, i, past, carried, extraCols)
 			if s.changeTracking {
-				moves.add(past.previous[k], name, valueOr(country, i), valueOr(channel, i), c.revenue[k], carried, extraCols, k)
+				moves.add(past.previous[k], name, valueOr(country, i), valueOr(channel, i), c.revenue[k], carried, extraCols, i)
 			}
 		}
 		scores, tailRec, changeRec := extra.NewRecord(), tail.NewRecord(), change.NewRecord()
@@ -295,24 +377,29 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		tail.Release()
 		change.Release()
 		cols := append(append([]arrow.Array(nil), rec.Columns()...), scores.Columns()...)
-		var slices []arrow.Array
-		for _, col := range extraCols {
-			sl := array.NewSlice(col, int64(base), int64(base+n))
-			slices = append(slices, sl)
-			cols = append(cols, sl)
-		}
+		cols = append(cols, extraCols...)
 		cols = append(append(cols, tailRec.Columns()...), changeRec.Columns()...)
 		outRec := array.NewRecord(schema, cols, int64(n))
 		scores.Release()
 		tailRec.Release()
 		changeRec.Release()
-		for _, sl := range slices {
-			sl.Release()
-		}
+		releaseBatch()
 		err := out.Emit(ctx, schemas.CustomerSegments.Name, outRec)
 		outRec.Release()
 		if err != nil {
 			return err
+		}
+		// Its rows are emitted: the batch goes now rather than when the
+		// stage closes, so the writer's row group does not fill up beside
+		// every customer_summary batch. Its ids point into it.
+		clear(c.ids[base : base+n])
+		rec.Release()
+		s.recs[b] = nil
+		for _, col := range joinedCols {
+			col.releaseThrough(int64(base + n))
+		}
+		for _, col := range carriedCols {
+			col.releaseThrough(int64(base + n))
 		}
 		base += n
 	}

@@ -29,8 +29,8 @@ func optFloat(a *array.Float64, k int) (float64, bool) {
 }
 
 // appendChanges appends customer k's change columns (schemas' changeColumns
-// order) to b.
-func appendChanges(b *array.RecordBuilder, k int, past pastSegments, carried map[string]*array.Float64, extraCols []arrow.Array) {
+// order) to b; the customer is row i of the batch's carried and extraCols.
+func appendChanges(b *array.RecordBuilder, k, i int, past pastSegments, carried map[string]*array.Float64, extraCols []arrow.Array) {
 	if p := past.previous[k]; p != "" {
 		b.Field(0).(*array.StringBuilder).Append(p)
 	} else {
@@ -38,10 +38,10 @@ func appendChanges(b *array.RecordBuilder, k int, past pastSegments, carried map
 	}
 	b.Field(1).(*array.Date32Builder).Append(arrow.Date32(past.since[k]))
 	b.Field(2).(*array.BooleanBuilder).Append(past.capped[k])
-	for i, name := range []string{"p_alive", "predicted_clv"} {
-		before, okBefore := optFloat(carried["previous_"+name], k)
-		now, okNow := optFloat(prediction(extraCols, name), k)
-		prev, diff := b.Field(3+2*i).(*array.Float64Builder), b.Field(4+2*i).(*array.Float64Builder)
+	for j, name := range []string{"p_alive", "predicted_clv"} {
+		before, okBefore := optFloat(carried["previous_"+name], i)
+		now, okNow := optFloat(prediction(extraCols, name), i)
+		prev, diff := b.Field(3+2*j).(*array.Float64Builder), b.Field(4+2*j).(*array.Float64Builder)
 		if okBefore {
 			prev.Append(before)
 		} else {

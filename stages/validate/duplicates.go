@@ -125,7 +125,7 @@ func (v *validator) settleDuplicates(ctx context.Context, out engine.Emitter) er
 			rows.Excluded[rules.ExcludedStatusNotCounted]++
 			continue
 		}
-		v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, h.kind, h.raw[currencyColumn], h.has[currencyColumn], loc)
+		v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, h.kind, h.raw[currencyColumn], h.has[currencyColumn], true, loc)
 		oID.Append(h.orderID)
 		oCust.Append(h.customer)
 		oTS.Append(arrow.Timestamp(h.ts))
@@ -169,7 +169,11 @@ func heldBytes(held []heldRow) int64 {
 	for i := range held {
 		h := &held[i]
 		n += int64(len(h.orderID) + len(h.customer))
-		for _, s := range h.raw {
+		for k, s := range h.raw {
+			// An id as read may be the trimmed id itself (see hold).
+			if k == 0 && unsafe.StringData(s) == unsafe.StringData(h.orderID) || k == 1 && unsafe.StringData(s) == unsafe.StringData(h.customer) {
+				continue
+			}
 			n += int64(len(s))
 		}
 	}

@@ -3,6 +3,8 @@ package validate
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"retain/engine"
 	"retain/schemas"
 	"retain/stages/internal/fingerprint"
+	"retain/stages/internal/input"
 	"retain/stages/internal/localday"
 	"retain/stages/internal/quarantine"
 	"retain/stages/kpis/kpisconfig"
@@ -36,6 +39,12 @@ const (
 	ReasonRefundExceedsOrder = "refund_exceeds_order"
 )
 
+// ErrUnflaggedRefundedOrder is wrapped when a refund names a used order
+// whose row came with input.SharedOrderID false: the refund's own row has
+// that id, so the source broke the flag's contract, and refunds are
+// checked only against orders whose rows it flagged.
+var ErrUnflaggedRefundedOrder = errors.New("refund of an order whose row was not flagged " + input.SharedOrderID)
+
 // usedChunk is how many used orders one chunk of the ledger holds: chunks
 // grow the ledger without the copy (and twice the memory) of a slice that
 // doubles.
@@ -45,8 +54,10 @@ const usedChunk = 1 << 15
 // is a refund status.
 const fullRefund = 1 << 31
 
-// ledger remembers what refunds are checked against, for every used order:
-// its order-id fingerprint, time, amount as read (in its own currency), its
+// ledger remembers what refunds are checked against, for every used order
+// whose row the source flagged as sharing its id (input.SharedOrderID; a
+// refund's row has its order's id, so no other order can be named): its
+// order-id fingerprint, time, amount as read (in its own currency), its
 // currency and a 31-bit hash of its customer, 30 bytes an order in columns.
 // The hash makes a mismatch of customers go unnoticed with probability
 // 2⁻³¹, which buys half the memory of a second fingerprint. It is dropped
@@ -175,11 +186,36 @@ const (
 )
 
 // hold copies row i of a batch, with its parsed values, out of the batch.
+// Its text goes into one allocation, and an id as read that is its
+// trimmed id is kept once: ten copies of a few bytes each would cost more
+// in allocation headers and size classes than in text.
 func hold(key uint64, oid, cid string, ts int64, amount, orig float64, kind int, file string, row int64, raw map[string]arrow.Array, i int) heldRow {
-	h := heldRow{key: key, orderID: strings.Clone(oid), customer: strings.Clone(cid), ts: ts, amount: amount, orig: orig, kind: kind, file: file, row: row}
+	h := heldRow{key: key, ts: ts, amount: amount, orig: orig, kind: kind, file: file, row: row}
+	n := len(oid) + len(cid)
 	for k, name := range rawColumns {
 		if s, ok := quarantine.RawText(raw[name], i); ok {
-			h.raw[k], h.has[k] = strings.Clone(s), true
+			h.raw[k], h.has[k] = s, true
+			if !(k == 0 && s == oid || k == 1 && s == cid) {
+				n += len(s)
+			}
+		}
+	}
+	buf := make([]byte, 0, n)
+	text := func(s string) string {
+		at := len(buf)
+		buf = append(buf, s...)
+		return unsafe.String(unsafe.SliceData(buf[at:]), len(s))
+	}
+	h.orderID, h.customer = text(oid), text(cid)
+	for k := range h.raw {
+		switch {
+		case !h.has[k]:
+		case k == 0 && h.raw[k] == oid:
+			h.raw[k] = h.orderID
+		case k == 1 && h.raw[k] == cid:
+			h.raw[k] = h.customer
+		default:
+			h.raw[k] = text(h.raw[k])
 		}
 	}
 	return h
@@ -320,6 +356,15 @@ func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error
 	var applied []refunded
 	for _, h := range order {
 		m := want[h.key]
+		if !m.found {
+			// A used order the ledger lacks was decided as its row came,
+			// the source having said no other row has its id, while this
+			// refund's row has it: the flag is wrong, and the refund
+			// cannot be checked.
+			if before, found := v.ids.MarkKey(h.key, 0); found && before&flagUsed != 0 {
+				return fmt.Errorf("%w: order id %q has a refund row in %s", ErrUnflaggedRefundedOrder, h.orderID, h.file)
+			}
+		}
 		// The refund in the order's currency: as read when it is in that
 		// currency, else converted back at the order's own rate.
 		part := math.Inf(1)

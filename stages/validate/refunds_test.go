@@ -2,8 +2,11 @@ package validate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +18,7 @@ import (
 	"retain/schemas"
 	"retain/stages/internal/input"
 	"retain/stages/internal/stagetest"
+	"retain/stages/validate"
 )
 
 // TestRefundsIgnoreInputOrder runs testdata/refunds' rows in shuffled
@@ -87,5 +91,61 @@ func TestRefundsIgnoreInputOrder(t *testing.T) {
 				t.Errorf("order %v: %s\n%s\nwant\n%s", order, table, strings.Join(got[table], "\n"), strings.Join(want[table], "\n"))
 			}
 		}
+	}
+}
+
+// TestRefundOfUnflaggedOrder: refunds are checked only against orders
+// whose rows the source flagged as sharing their id, so a refund of an
+// order whose row came unflagged fails the run, naming the id, instead of
+// being quarantined as if the order were missing.
+func TestRefundOfUnflaggedOrder(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for _, tc := range []struct {
+		name                  string
+		orderFlag, refundFlag string
+		wantErr               bool
+	}{
+		{"both flagged", "true", "true", false},
+		{"order unflagged", "false", "true", true},
+		{"neither flagged", "false", "false", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "orders_raw.csv")
+			csv := "order_id,customer_id,order_ts,amount,currency,country,channel,status,_shared_order_id\n" +
+				"A1,a,2026-11-02T09:00:00Z,100,EUR,DE,web,completed," + tc.orderFlag + "\n" +
+				"A1,a,2026-11-03T09:00:00Z,-20,EUR,DE,web,completed," + tc.refundFlag + "\n"
+			if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			recs, err := stagetest.ReadCSV(path, rawOf(), 0, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				for _, r := range recs {
+					r.Release()
+				}
+			}()
+			st, rc := newValidator(t, mem, dir, ordersJob)
+			ctx := context.Background()
+			defer st.Close(ctx)
+			out := &textOut{}
+			for _, r := range recs {
+				if err := st.Process(ctx, schemas.RawOrders, r, out); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = st.Finish(ctx, out)
+			switch {
+			case tc.wantErr && (!errors.Is(err, validate.ErrUnflaggedRefundedOrder) || !strings.Contains(err.Error(), `"A1"`)):
+				t.Errorf("err = %v, want ErrUnflaggedRefundedOrder naming A1", err)
+			case !tc.wantErr && err != nil:
+				t.Errorf("err = %v", err)
+			case !tc.wantErr && (rc.Rows.RefundsUsed != 1 || len(out.lines()[schemas.Refunds.Name]) != 1):
+				t.Errorf("refunds used %d, rows %v; want the refund applied", rc.Rows.RefundsUsed, out.lines()[schemas.Refunds.Name])
+			}
+		})
 	}
 }
