@@ -166,12 +166,18 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		return PredictionIntervals{}, err
 	}
 	var models []PurchaseModel
-	var spend []GammaGamma
+	var spend, spendAxes []GammaGamma
 	var steps []float64
 	if method == IntervalLinear {
-		models, spend, steps, err = axisParams(pm, pu, gg, gu)
-		if err != nil && opts.Method == IntervalAuto {
+		models, spendAxes, steps, err = axisParams(pm, pu, gg, gu)
+		if err != nil && opts.Method != IntervalLinear {
 			method, err = IntervalDraws, nil
+		}
+		// The history loop computes no CLV under the linear method, so its
+		// spend model per parameter set is the estimate throughout.
+		spend = make([]GammaGamma, len(models))
+		for d := range spend {
+			spend[d] = gg
 		}
 	}
 	if err != nil {
@@ -328,7 +334,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 							pd[d] = pa[d] * disc[d]
 						}
 						copy(buf, pa)
-						paLo, paHi := w.bounds(buf, pLo, pHi, alive0, true, true)
+						paLo, paHi := w.bounds(buf, pLo, pHi, alive0, true)
 						for d := range buf {
 							buf[d] = pa[d] * ifAlive[d]
 						}
@@ -336,7 +342,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 						if point != nil {
 							ePoint = point.ExpectedPurchases[members[start[j]]]
 						}
-						eLo, eHi := w.bounds(buf, pLo, pHi, ePoint, false, true)
+						eLo, eHi := w.bounds(buf, pLo, pHi, ePoint, false)
 						if tri != nil {
 							tri.set(j, paLo, paHi, eLo, eHi, alive0*disc0, pd, lin.purchase, lin.steps)
 							continue
@@ -363,7 +369,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 							} else {
 								clv = alive0 * disc0 * gg.ExpectedAverageValue(x, mi)
 							}
-							lo, hi := w.bounds(buf, pLo, pHi, clv, false, false)
+							lo, hi := w.bounds(buf, pLo, pHi, clv, false)
 							out.CLV.Low[i], out.CLV.High[i] = lo, hi
 							if population {
 								shared, sLo, sHi = true, lo, hi
@@ -376,7 +382,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 	}
 	wg.Wait()
 	if tri != nil {
-		tri.customers(&out, lin, gg, spend[lin.purchase:], c.Frequency, monetary, rows, point)
+		tri.customers(&out, lin, gg, spendAxes, c.Frequency, monetary, rows, point)
 	}
 	return out, nil
 }

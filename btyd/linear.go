@@ -34,39 +34,33 @@ func intervalMethod(m IntervalMethod, pu, gu Uncertainty) (IntervalMethod, error
 	return IntervalLinear, nil
 }
 
-// axisParams are the parameter sets the linear method evaluates, in pairs
+// axisParams are the parameter sets the linear method evaluates: in pairs
 // (plus, minus) h standard deviations either side of the estimate along
-// each column of the log-covariance's Cholesky factor: the purchase
-// model's axes with the spend model at gg, then the spend model's with the
-// purchase model at pm. Along column j of L the log-parameters move by
-// h·L·eⱼ, so a pair's difference over 2h is the gradient of a value in the
-// coordinates z where the log-parameters are ln θ̂ + L z, z ~ N(0, I), and
-// the squares sum to the delta method's variance. h is 1 unless a point
-// falls outside the model's domain (a dropout parameter of a small shop
-// with a wide error), when it halves until both are inside; steps holds it
-// per pair.
+// each column of the purchase model's log-covariance Cholesky factor, then
+// pm itself, whose P(alive)·discounted purchases in the same batch forms
+// scale the spend axes' differences; and, apart, the spend model's pairs
+// along its own factor (none when gu has no covariance), the purchase model
+// held at pm. Along column j of L the log-parameters move by h·L·eⱼ, so a
+// pair's difference over 2h is the gradient of a value in the coordinates
+// z where the log-parameters are ln θ̂ + L z, z ~ N(0, I), and the squares
+// sum to the delta method's variance. h is 1 unless a point falls outside
+// the model's domain (a dropout parameter of a small shop with a wide
+// error), when it halves until both are inside; steps holds it per pair,
+// the purchase pairs' first.
 func axisParams(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertainty) ([]PurchaseModel, []GammaGamma, []float64, error) {
-	plus, steps, err := axes(pu, func(p []float64) (PurchaseModel, error) { return pm.WithParams(p) })
+	models, steps, err := axes(pu, func(p []float64) (PurchaseModel, error) { return pm.WithParams(p) })
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var spendAxes []GammaGamma
-	if gu.Cov != nil {
-		var spendSteps []float64
-		if spendAxes, spendSteps, err = axes(gu, gg.withParams); err != nil {
-			return nil, nil, nil, err
-		}
-		steps = append(steps, spendSteps...)
+	models = append(models, pm)
+	if gu.Cov == nil {
+		return models, nil, steps, nil
 	}
-	models := make([]PurchaseModel, 0, len(plus)+len(spendAxes))
-	spend := make([]GammaGamma, 0, cap(models))
-	for _, m := range plus {
-		models, spend = append(models, m), append(spend, gg)
+	spend, spendSteps, err := axes(gu, gg.withParams)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	for _, g := range spendAxes {
-		models, spend = append(models, pm), append(spend, g)
-	}
-	return models, spend, steps, nil
+	return models, spend, append(steps, spendSteps...), nil
 }
 
 // minAxisStep is the smallest step, in standard deviations, an axis may
@@ -115,8 +109,8 @@ func axes[M any](u Uncertainty, build func(p []float64) (M, error)) ([]M, []floa
 type linearBounds struct {
 	z float64 // the standard normal quantile at (1 + level) / 2
 	// purchase is the number of values from the purchase model's axes,
-	// which come first; along the spend model's the purchase model stands
-	// still, so they add nothing to P(alive) or purchases.
+	// which come first; the last is the estimate's, which P(alive) and
+	// purchases leave out.
 	purchase int
 	// steps are axisParams' steps, one per pair.
 	steps []float64
@@ -185,14 +179,11 @@ func (b *linearBounds) bounds(v []float64, point float64, probability bool) (lo,
 }
 
 // bounds is the interval of one value over the parameter sets: the draws'
-// quantiles, or the linear method's reduction when w.lin is set.
-// purchaseOnly says the value does not depend on the spend model.
-func (w *intervalWork) bounds(v []float64, pLo, pHi, point float64, probability, purchaseOnly bool) (lo, hi float64) {
+// quantiles, or the linear method's reduction of the purchase pairs when
+// w.lin is set (which computes no CLV here, see linearTriples).
+func (w *intervalWork) bounds(v []float64, pLo, pHi, point float64, probability bool) (lo, hi float64) {
 	if w.lin != nil {
-		if purchaseOnly {
-			v = v[:w.lin.purchase]
-		}
-		lo, hi = w.lin.bounds(v, point, probability)
+		lo, hi = w.lin.bounds(v[:w.lin.purchase], point, probability)
 		// Rounding in the inverse scale must not put point outside.
 		return min(lo, point), max(hi, point)
 	}
@@ -223,14 +214,12 @@ func newLinearTriples(n int) *linearTriples {
 	return &linearTriples{paLo: f(), paHi: f(), eLo: f(), eHi: f(), base: f(), batchBase: f(), logVar: f(), rawVar: f(), onLog: make([]bool, n)}
 }
 
-// set records history j; pd holds P(alive)·discounted purchases per axis
-// value, the first purchase of them along the purchase model's axes and
-// the rest at its estimate.
+// set records history j; pd holds P(alive)·discounted purchases per
+// parameter set of axisParams: the first purchase of them along the
+// purchase model's axes, the last at its estimate.
 func (t *linearTriples) set(j int32, paLo, paHi, eLo, eHi, base float64, pd []float64, purchase int, steps []float64) {
 	t.paLo[j], t.paHi[j], t.eLo[j], t.eHi[j], t.base[j] = paLo, paHi, eLo, eHi, base
-	if purchase < len(pd) {
-		t.batchBase[j] = pd[purchase]
-	}
+	t.batchBase[j] = pd[purchase]
 	onLog := true
 	var logVar, rawVar float64
 	for d := 0; d+1 < purchase; d += 2 {

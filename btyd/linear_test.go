@@ -145,11 +145,11 @@ func TestLinearBounds(t *testing.T) {
 // still hold their points.
 func TestLinearAxesShrink(t *testing.T) {
 	s := newFittedShop(t, 60, 3)
-	models, _, steps, err := axisParams(s.bg, s.bu, s.gg, s.gu)
+	models, spend, steps, err := axisParams(s.bg, s.bu, s.gg, s.gu)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(models) != 2*len(steps) || slices.Min(steps) >= 1 {
+	if len(models)-1+len(spend) != 2*len(steps) || slices.Min(steps) >= 1 {
 		t.Fatalf("steps %v for %d models: no axis shrank (log-SEs %v)", steps, len(models), logSEs(s.bu))
 	}
 	p, iv, err := PredictWithIntervals(s.bg, s.bu, s.gg, s.gu, s.c, s.monetary, dailyPredictOptions, IntervalOptions{Method: IntervalLinear})
