@@ -175,8 +175,8 @@ func BenchmarkGenShopCLV1M(b *testing.B) {
 }
 
 // BenchmarkCompress1M compares, in one run, the packed-key table with the
-// Go map it replaced and the packed table's two-worker form, on the 1M
-// gen-shaped customers.
+// Go map it replaced and the bucketed two-worker form compressions use, on
+// the 1M gen-shaped customers.
 func BenchmarkCompress1M(b *testing.B) {
 	c, _ := genShop1M()
 	b.Run("map", func(b *testing.B) {
@@ -193,10 +193,10 @@ func BenchmarkCompress1M(b *testing.B) {
 		}
 		reportCPU(b, cpu)
 	})
-	b.Run("parallel", func(b *testing.B) {
+	b.Run("buckets", func(b *testing.B) {
 		cpu := cpuTime()
 		for b.Loop() {
-			compressPackedParallel(c)
+			compressPackedBuckets(c)
 		}
 		reportCPU(b, cpu)
 	})
