@@ -239,7 +239,7 @@ func logAddExp(a, b float64) float64 {
 	if math.IsInf(b, -1) {
 		return a
 	}
-	return a + math.Log1p(math.Exp(b-a))
+	return a + log1pNonNeg(math.Exp(b-a))
 }
 
 // logSubExp is log(exp(a) − exp(b)) for a > b.
@@ -378,4 +378,94 @@ func compressPackedBuckets(c Customers) (Customers, []int32) {
 	}
 	parallel(n, func(i int) { rows[i] = renumber[ids[i]] })
 	return out, rows
+}
+
+// log1pNonNeg is math.Log1p, bit for bit, and faster for finite x >= 0:
+// for those it runs the standard library's log1p operations in the same
+// order without its checks for negative, NaN and infinite arguments, which
+// with its call were a fifth of its cost in the likelihood loops that take
+// it once per history and evaluation. Any other x goes to math.Log1p.
+func log1pNonNeg(x float64) float64 {
+	const (
+		Sqrt2M1 = 4.142135623730950488017e-01 // Sqrt(2)-1 = 0x3fda827999fcef34
+		Small   = 1.0 / (1 << 29)             // 2**-29 = 0x3e20000000000000
+		Tiny    = 1.0 / (1 << 54)             // 2**-54
+		Two53   = 1 << 53                     // 2**53
+		Ln2Hi   = 6.93147180369123816490e-01  // 3fe62e42fee00000
+		Ln2Lo   = 1.90821492927058770002e-10  // 3dea39ef35793c76
+		Lp1     = 6.666666666666735130e-01    // 3FE5555555555593
+		Lp2     = 3.999999999940941908e-01    // 3FD999999997FA04
+		Lp3     = 2.857142874366239149e-01    // 3FD2492494229359
+		Lp4     = 2.222219843214978396e-01    // 3FCC71C51D8E78AF
+		Lp5     = 1.818357216161805012e-01    // 3FC7466496CB03DE
+		Lp6     = 1.531383769920937332e-01    // 3FC39A09D078C69F
+		Lp7     = 1.479819860511658591e-01    // 3FC2F112DF3E5244
+	)
+	if !(x >= 0 && x <= math.MaxFloat64) {
+		return math.Log1p(x)
+	}
+	var f, c float64
+	var iu uint64
+	k := 1
+	if x < Sqrt2M1 {
+		if x < Small {
+			if x < Tiny {
+				return x
+			}
+			return x - x*x*0.5
+		}
+		// x > Sqrt(2)/2−1 holds for every x >= 0.
+		k, f, iu = 0, x, 1
+	}
+	if k != 0 {
+		var u float64
+		if x < Two53 {
+			u = 1.0 + x
+			iu = math.Float64bits(u)
+			k = int((iu >> 52) - 1023)
+			// correction term
+			if k > 0 {
+				c = 1.0 - (u - x)
+			} else {
+				c = x - (u - 1.0)
+			}
+			c /= u
+		} else {
+			u = x
+			iu = math.Float64bits(u)
+			k = int((iu >> 52) - 1023)
+			c = 0
+		}
+		iu &= 0x000fffffffffffff
+		if iu < 0x0006a09e667f3bcd { // mantissa of Sqrt(2)
+			u = math.Float64frombits(iu | 0x3ff0000000000000) // normalize u
+		} else {
+			k++
+			u = math.Float64frombits(iu | 0x3fe0000000000000) // normalize u/2
+			iu = (0x0010000000000000 - iu) >> 2
+		}
+		f = u - 1.0 // Sqrt(2)/2 < u < Sqrt(2)
+	}
+	hfsq := 0.5 * f * f
+	if iu == 0 { // |f| < 2**-20
+		if f == 0 {
+			if k == 0 {
+				return 0
+			}
+			c += float64(k) * Ln2Lo
+			return float64(k)*Ln2Hi + c
+		}
+		R := hfsq * (1.0 - 0.66666666666666666*f) // avoid division
+		if k == 0 {
+			return f - R
+		}
+		return float64(k)*Ln2Hi - ((R - (float64(k)*Ln2Lo + c)) - f)
+	}
+	s := f / (2.0 + f)
+	z := s * s
+	R := z * (Lp1 + z*(Lp2+z*(Lp3+z*(Lp4+z*(Lp5+z*(Lp6+z*Lp7))))))
+	if k == 0 {
+		return f - (hfsq - s*(hfsq+R))
+	}
+	return float64(k)*Ln2Hi - ((hfsq - (s*(hfsq+R) + (float64(k)*Ln2Lo + c))) - f)
 }

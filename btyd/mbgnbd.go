@@ -78,7 +78,7 @@ func (d *mbgnbdData) nll(lp, grad []float64) float64 {
 				l, w3, w4 = a3+diff, 0, 1
 			} else {
 				e := math.Exp(diff)
-				l, w3, w4 = a3+math.Log1p(e), 1/(1+e), e/(1+e)
+				l, w3, w4 = a3+log1pNonNeg(e), 1/(1+e), e/(1+e)
 			}
 			acc[0] += w * (dX[jx][0] + l)
 			if withGrad {
