@@ -129,6 +129,16 @@ func PredictWithIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncert
 		return Predictions{}, PredictionIntervals{}, err
 	}
 	u, rows := compress(c)
+	return predictWithIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows)
+}
+
+// predictWithIntervals is PredictWithIntervals on c compressed to u (rows:
+// each customer's row in u).
+func predictWithIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertainty, c Customers, monetary []float64, o PredictOptions, opts IntervalOptions,
+	u Customers, rows []int32) (Predictions, PredictionIntervals, error) {
+	if err := checkIntervalInputs(c, monetary); err != nil {
+		return Predictions{}, PredictionIntervals{}, err
+	}
 	p := predictCompressed(pm, gg, c, monetary, o, true, u, rows)
 	iv, err := predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, &p)
 	if err != nil {

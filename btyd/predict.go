@@ -171,6 +171,12 @@ func (m ParetoNBD) histories(h, u Customers, urows []int32, horizon float64, ali
 // the same value per customer as a call of PAlive each.
 func Expected(pm PurchaseModel, c Customers, horizon float64) []float64 {
 	h, hrows := compress(c)
+	return expectedCompressed(pm, c, horizon, h, hrows)
+}
+
+// expectedCompressed is Expected on c compressed to h (hrows: each
+// customer's row in h).
+func expectedCompressed(pm PurchaseModel, c Customers, horizon float64, h Customers, hrows []int32) []float64 {
 	u, urows := compress(Customers{Frequency: h.Frequency, Recency: h.T, T: h.T})
 	ifAlive := make([]float64, u.Len())
 	parallel(u.Len(), func(j int) { ifAlive[j] = pm.ExpectedIfAlive(horizon, u.Frequency[j], u.T[j]) })

@@ -139,7 +139,8 @@ func BenchmarkGenShopCLV1M(b *testing.B) {
 			cpu := cpuTime()
 			for b.Loop() {
 				t0 := time.Now()
-				u := Compress(c)
+				h := NewHistories(c)
+				u := h.Distinct()
 				pm, _, err := fitCompressed(name, u)
 				if err != nil {
 					b.Fatal(err)
@@ -158,7 +159,7 @@ func BenchmarkGenShopCLV1M(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1, c1 := time.Now(), cpuTime()
-				p, iv, err := PredictWithIntervals(pm, pu, gg, gu, c, monetary, dailyPredictOptions, IntervalOptions{Seed: 1})
+				p, iv, err := h.PredictWithIntervals(pm, pu, gg, gu, monetary, dailyPredictOptions, IntervalOptions{Seed: 1})
 				if err != nil || len(iv.CLV.Low) != len(p.CLV) {
 					b.Fatal(err)
 				}
