@@ -117,7 +117,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		return PredictionIntervals{}, err
 	}
 	u, rows := compress(c)
-	return predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, nil)
+	return predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, nil, historyPoint{})
 }
 
 // PredictWithIntervals is Predict and PredictIntervals in one call, the
@@ -139,8 +139,8 @@ func predictWithIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncert
 	if err := checkIntervalInputs(c, monetary); err != nil {
 		return Predictions{}, PredictionIntervals{}, err
 	}
-	p := predictCompressed(pm, gg, c, monetary, o, true, u, rows)
-	iv, err := predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, &p)
+	p, hp := predictHistories(pm, gg, c, monetary, o, true, u, rows)
+	iv, err := predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, &p, hp)
 	if err != nil {
 		return Predictions{}, PredictionIntervals{}, err
 	}
@@ -159,9 +159,10 @@ func checkIntervalInputs(c Customers, monetary []float64) error {
 
 // predictIntervals is PredictIntervals on c compressed to u (rows: each
 // customer's row in u). With point set, the values intervals are widened
-// to hold are read from it: Predict's own, which are the same bits.
+// to hold are read from it and, per history, from pointH: Predict's own,
+// which are the same bits.
 func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertainty, c Customers, monetary []float64, o PredictOptions, opts IntervalOptions,
-	u Customers, rows []int32, point *Predictions) (PredictionIntervals, error) {
+	u Customers, rows []int32, point *Predictions, pointH historyPoint) (PredictionIntervals, error) {
 	if opts.Level == 0 {
 		opts.Level = 0.8
 	}
@@ -332,7 +333,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 						}
 					} else {
 						for jj, j := range trip {
-							w.alive0[jj] = point.PAlive[members[start[j]]]
+							w.alive0[jj] = pointH.alive[j]
 						}
 					}
 					w.pAlive(models, x, T, gi, int(groups[g]-groups[g0]), trip, u.Recency)
@@ -350,7 +351,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 						}
 						ePoint := alive0 * ifAlive0
 						if point != nil {
-							ePoint = point.ExpectedPurchases[members[start[j]]]
+							ePoint = pointH.expected[j]
 						}
 						eLo, eHi := w.bounds(buf, pLo, pHi, ePoint, false)
 						if tri != nil {

@@ -70,6 +70,19 @@ func predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o
 // predictCompressed is predict on c compressed to h (hrows: each
 // customer's row in h).
 func predictCompressed(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions, all bool, h Customers, hrows []int32) Predictions {
+	p, _ := predictHistories(pm, gg, c, monetary, o, all, h, hrows)
+	return p
+}
+
+// historyPoint holds the point P(alive) and expected purchases per row of
+// the compressed histories, the bits every customer of the row gets, for
+// the intervals, which visit histories in an order of their own and would
+// otherwise look each up through one of its customers.
+type historyPoint struct{ alive, expected []float64 }
+
+// predictHistories is predictCompressed that also returns its values per
+// history (expected purchases only with all).
+func predictHistories(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions, all bool, h Customers, hrows []int32) (Predictions, historyPoint) {
 	n := c.Len()
 	col := func() []float64 { return make([]float64, n) }
 	p := Predictions{PAlive: col(), CLV: col()}
@@ -114,17 +127,22 @@ func predictCompressed(pm PurchaseModel, gg GammaGamma, c Customers, monetary []
 			}
 		})
 	}
+	hp := historyPoint{alive: alive}
+	if all {
+		hp.expected = make([]float64, h.Len())
+		parallel(h.Len(), func(k int) { hp.expected[k] = alive[k] * ifAlive[urows[k]] })
+	}
 	parallel(n, func(i int) {
 		k := hrows[i]
 		j := urows[k]
 		v := gg.ExpectedAverageValue(c.Frequency[i], monetary[i])
 		p.PAlive[i], p.CLV[i] = alive[k], alive[k]*disc[j]*v
 		if all {
-			p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = alive[k]*ifAlive[j], v
+			p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = hp.expected[k], v
 			p.PNoPurchase[i], p.NextOrderDays[i] = none[k], next[k]
 		}
 	})
-	return p
+	return p, hp
 }
 
 // historyModel is a purchase model that computes the per-history values of
