@@ -117,7 +117,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		return PredictionIntervals{}, err
 	}
 	u, rows := compress(c)
-	return predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, nil, historyPoint{})
+	return predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, nil, nil)
 }
 
 // PredictWithIntervals is Predict and PredictIntervals in one call, the
@@ -333,7 +333,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 						}
 					} else {
 						for jj, j := range trip {
-							w.alive0[jj] = pointH.alive[j]
+							w.alive0[jj] = pointH[j].alive
 						}
 					}
 					w.pAlive(models, x, T, gi, int(groups[g]-groups[g0]), trip, u.Recency)
@@ -351,7 +351,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 						}
 						ePoint := alive0 * ifAlive0
 						if point != nil {
-							ePoint = pointH.expected[j]
+							ePoint = pointH[j].expected
 						}
 						eLo, eHi := w.bounds(buf, pLo, pHi, ePoint, false)
 						if tri != nil {

@@ -74,14 +74,18 @@ func predictCompressed(pm PurchaseModel, gg GammaGamma, c Customers, monetary []
 	return p
 }
 
-// historyPoint holds the point P(alive) and expected purchases per row of
-// the compressed histories, the bits every customer of the row gets, for
-// the intervals, which visit histories in an order of their own and would
-// otherwise look each up through one of its customers.
-type historyPoint struct{ alive, expected []float64 }
+// historyPoint holds the values Predict gives every customer of a row of
+// the compressed histories, and the discounted purchases the CLV scales:
+// the pass in customer order reads one row's values together, one cache
+// line, where a column each missed the cache once per column; and the
+// intervals, which visit the histories in an order of their own, read
+// them without looking each up through one of its customers.
+type historyPoint []historyValues
+
+type historyValues struct{ alive, expected, disc, none, next float64 }
 
 // predictHistories is predictCompressed that also returns its values per
-// history (expected purchases only with all).
+// history (P(alive) and the discounted purchases only, without all).
 func predictHistories(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions, all bool, h Customers, hrows []int32) (Predictions, historyPoint) {
 	n := c.Len()
 	col := func() []float64 { return make([]float64, n) }
@@ -127,19 +131,22 @@ func predictHistories(pm PurchaseModel, gg GammaGamma, c Customers, monetary []f
 			}
 		})
 	}
-	hp := historyPoint{alive: alive}
-	if all {
-		hp.expected = make([]float64, h.Len())
-		parallel(h.Len(), func(k int) { hp.expected[k] = alive[k] * ifAlive[urows[k]] })
-	}
-	parallel(n, func(i int) {
-		k := hrows[i]
+	hp := make(historyPoint, h.Len())
+	parallel(h.Len(), func(k int) {
 		j := urows[k]
-		v := gg.ExpectedAverageValue(c.Frequency[i], monetary[i])
-		p.PAlive[i], p.CLV[i] = alive[k], alive[k]*disc[j]*v
+		hv := historyValues{alive: alive[k], disc: disc[j]}
 		if all {
-			p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = hp.expected[k], v
-			p.PNoPurchase[i], p.NextOrderDays[i] = none[k], next[k]
+			hv.expected, hv.none, hv.next = alive[k]*ifAlive[j], none[k], next[k]
+		}
+		hp[k] = hv
+	})
+	parallel(n, func(i int) {
+		hv := &hp[hrows[i]]
+		v := gg.ExpectedAverageValue(c.Frequency[i], monetary[i])
+		p.PAlive[i], p.CLV[i] = hv.alive, hv.alive*hv.disc*v
+		if all {
+			p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = hv.expected, v
+			p.PNoPurchase[i], p.NextOrderDays[i] = hv.none, hv.next
 		}
 	})
 	return p, hp
