@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// TestCompressPackedMatchesMap holds the packed-key table, and its
-// two-worker form for unweighted rows, to the plain map they replace: the
-// same rows in the same order, the same weights and row map, for shops with
-// and without weights, on one CPU and two.
+// TestCompressPackedMatchesMap holds the packed-key table, and the
+// bucketed two-worker form compressions use, to the plain map they
+// replace: the same rows in the same order, the same weights and row map,
+// for shops with and without weights, on one CPU and two.
 func TestCompressPackedMatchesMap(t *testing.T) {
 	c, _ := simulateGenShop(20_000, 5)
 	weighted := c
@@ -24,7 +24,9 @@ func TestCompressPackedMatchesMap(t *testing.T) {
 		c    Customers
 	}{{"unweighted", c}, {"weighted", weighted}, {"one row", Customers{Frequency: []float64{0}, Recency: []float64{0}, T: []float64{0}}},
 		{"one history repeated", Customers{Frequency: []float64{3, 3, 3, 3}, Recency: []float64{9, 9, 9, 9}, T: []float64{40, 40, 40, 40}}},
-		{"negative zero kept", Customers{Frequency: []float64{math.Copysign(0, -1), 0, 1}, Recency: []float64{0, 0, 2}, T: []float64{5, 5, 7}}}} {
+		{"negative zero kept", Customers{Frequency: []float64{math.Copysign(0, -1), 0, 1}, Recency: []float64{0, 0, 2}, T: []float64{5, 5, 7}}},
+		{"keys spread over buckets", Customers{Frequency: []float64{1, 0, 1, 2, 0, 1, 1}, Recency: []float64{3, 0, 3, 9, 0, 3, 0},
+			T: []float64{9, 2, 9, 9, 0, 4, 9}, Weight: []float64{0.25, 1, 2, 3, 4, 5, 6}}}} {
 		t.Run(tc.name, func(t *testing.T) {
 			type key struct{ x, tx, T float64 }
 			want, wantRows := compressBy(tc.c, func(i int) key { return key{tc.c.Frequency[i], tc.c.Recency[i], tc.c.T[i]} })
@@ -37,13 +39,11 @@ func TestCompressPackedMatchesMap(t *testing.T) {
 			}
 			got, gotRows := compressPackedSerial(tc.c)
 			check("packed", got, gotRows)
-			if tc.c.Weight == nil {
-				for _, procs := range []int{1, 2} {
-					old := runtime.GOMAXPROCS(procs)
-					got, gotRows = compressPackedParallel(tc.c)
-					runtime.GOMAXPROCS(old)
-					check(fmt.Sprintf("parallel on %d CPUs", procs), got, gotRows)
-				}
+			for _, procs := range []int{1, 2} {
+				old := runtime.GOMAXPROCS(procs)
+				got, gotRows = compressPackedBuckets(tc.c)
+				runtime.GOMAXPROCS(old)
+				check(fmt.Sprintf("bucketed on %d CPUs", procs), got, gotRows)
 			}
 		})
 	}

@@ -50,10 +50,20 @@ func (s Spend) Correlation() float64 {
 
 // nll per customer: lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln γ + (px−1) ln m
 // + px ln x − (px+q) ln(xm+γ), the density of the observed mean spend m.
+//
+// The one logarithm per customer, ln(xm+γ), depends on γ alone: it is kept
+// from the last evaluation and reused while γ stays the same, as it does
+// for four of the six evaluations of the observed information's central
+// differences (steps in p and q), the same bits without the logarithms.
+// The objective is therefore for one goroutine at a time.
 func (s Spend) nll(xs table, logM []float64, weight float64) objective {
 	var lgPX, psiPX, psiPXQ []float64
+	lnXMGs := make([]float64, len(s.Frequency))
+	lastG := math.NaN() // no γ yet
 	return func(lp, grad []float64) float64 {
 		p, q, g := math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2])
+		reuse := g == lastG
+		lastG = g
 		lgPX = xs.apply(lgPX, func(x float64) float64 { return lgamma(p*x+q) - lgamma(p*x) + p*x*math.Log(x) })
 		if grad != nil {
 			psiPX = xs.apply(psiPX, func(x float64) float64 {
@@ -69,7 +79,11 @@ func (s Spend) nll(xs table, logM []float64, weight float64) objective {
 			for i := lo; i < hi; i++ {
 				x, w, m := s.Frequency[i], s.weight(i), s.Monetary[i]
 				j := xs.index[i]
-				lnXMG := math.Log(x*m + g)
+				lnXMG := lnXMGs[i]
+				if !reuse {
+					lnXMG = math.Log(x*m + g)
+					lnXMGs[i] = lnXMG
+				}
 				acc[0] += w * (base + lgPX[j] + (p*x-1)*logM[i] - (p*x+q)*lnXMG)
 				if withGrad {
 					acc[1] += w * (psiPX[j] + x*logM[i] - x*lnXMG)

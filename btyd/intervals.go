@@ -117,7 +117,7 @@ func PredictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		return PredictionIntervals{}, err
 	}
 	u, rows := compress(c)
-	return predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, nil)
+	return predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, nil, nil)
 }
 
 // PredictWithIntervals is Predict and PredictIntervals in one call, the
@@ -129,8 +129,18 @@ func PredictWithIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncert
 		return Predictions{}, PredictionIntervals{}, err
 	}
 	u, rows := compress(c)
-	p := predictCompressed(pm, gg, c, monetary, o, true, u, rows)
-	iv, err := predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, &p)
+	return predictWithIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows)
+}
+
+// predictWithIntervals is PredictWithIntervals on c compressed to u (rows:
+// each customer's row in u).
+func predictWithIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertainty, c Customers, monetary []float64, o PredictOptions, opts IntervalOptions,
+	u Customers, rows []int32) (Predictions, PredictionIntervals, error) {
+	if err := checkIntervalInputs(c, monetary); err != nil {
+		return Predictions{}, PredictionIntervals{}, err
+	}
+	p, hp := predictHistories(pm, gg, c, monetary, o, true, u, rows)
+	iv, err := predictIntervals(pm, pu, gg, gu, c, monetary, o, opts, u, rows, &p, hp)
 	if err != nil {
 		return Predictions{}, PredictionIntervals{}, err
 	}
@@ -149,9 +159,10 @@ func checkIntervalInputs(c Customers, monetary []float64) error {
 
 // predictIntervals is PredictIntervals on c compressed to u (rows: each
 // customer's row in u). With point set, the values intervals are widened
-// to hold are read from it: Predict's own, which are the same bits.
+// to hold are read from it and, per history, from pointH: Predict's own,
+// which are the same bits.
 func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertainty, c Customers, monetary []float64, o PredictOptions, opts IntervalOptions,
-	u Customers, rows []int32, point *Predictions) (PredictionIntervals, error) {
+	u Customers, rows []int32, point *Predictions, pointH historyPoint) (PredictionIntervals, error) {
 	if opts.Level == 0 {
 		opts.Level = 0.8
 	}
@@ -322,7 +333,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 						}
 					} else {
 						for jj, j := range trip {
-							w.alive0[jj] = point.PAlive[members[start[j]]]
+							w.alive0[jj] = pointH[j].alive
 						}
 					}
 					w.pAlive(models, x, T, gi, int(groups[g]-groups[g0]), trip, u.Recency)
@@ -340,7 +351,7 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 						}
 						ePoint := alive0 * ifAlive0
 						if point != nil {
-							ePoint = point.ExpectedPurchases[members[start[j]]]
+							ePoint = pointH[j].expected
 						}
 						eLo, eHi := w.bounds(buf, pLo, pHi, ePoint, false)
 						if tri != nil {

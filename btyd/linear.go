@@ -196,30 +196,30 @@ func (w *intervalWork) bounds(v []float64, pLo, pHi, point float64, probability 
 // A CLV is P(alive)·discounted purchases (per history) times the expected
 // spend (per customer), and each axis moves one factor only, so a
 // customer's variance is the history's part plus the spend axes' part.
-type linearTriples struct {
-	paLo, paHi, eLo, eHi []float64
+// The pass reads a history's values at random, so they sit together, one
+// cache line per history, rather than in a column each.
+type linearTriples struct{ rows []linearTriple }
+
+type linearTriple struct {
+	paLo, paHi, eLo, eHi float64
 	// base is the point's P(alive)·discounted purchases (Predict's
-	// operations); at the point of the batch forms, used on the
+	// operations); batchBase at the point of the batch forms, used on the
 	// value's own scale.
-	base, batchBase []float64
+	base, batchBase float64
 	// logVar and rawVar are Σ (½ Δ)² over the purchase axes of ln(P(alive)·
-	// discounted purchases) and of the product itself; onLog says every
-	// axis value is positive and finite.
-	logVar, rawVar []float64
-	onLog          []bool
+	// discounted purchases) and of the product itself; logVar is −1 where
+	// some axis value is not positive and finite, and the log scale is out.
+	logVar, rawVar float64
 }
 
 func newLinearTriples(n int) *linearTriples {
-	f := func() []float64 { return make([]float64, n) }
-	return &linearTriples{paLo: f(), paHi: f(), eLo: f(), eHi: f(), base: f(), batchBase: f(), logVar: f(), rawVar: f(), onLog: make([]bool, n)}
+	return &linearTriples{rows: make([]linearTriple, n)}
 }
 
 // set records history j; pd holds P(alive)·discounted purchases per
 // parameter set of axisParams: the first purchase of them along the
 // purchase model's axes, the last at its estimate.
 func (t *linearTriples) set(j int32, paLo, paHi, eLo, eHi, base float64, pd []float64, purchase int, steps []float64) {
-	t.paLo[j], t.paHi[j], t.eLo[j], t.eHi[j], t.base[j] = paLo, paHi, eLo, eHi, base
-	t.batchBase[j] = pd[purchase]
 	onLog := true
 	var logVar, rawVar float64
 	for d := 0; d+1 < purchase; d += 2 {
@@ -237,7 +237,10 @@ func (t *linearTriples) set(j int32, paLo, paHi, eLo, eHi, base float64, pd []fl
 			logVar += l * l
 		}
 	}
-	t.logVar[j], t.rawVar[j], t.onLog[j] = logVar, rawVar, onLog
+	if !onLog {
+		logVar = -1
+	}
+	t.rows[j] = linearTriple{paLo: paLo, paHi: paHi, eLo: eLo, eHi: eHi, base: base, batchBase: pd[purchase], logVar: logVar, rawVar: rawVar}
 }
 
 // customers writes every customer's bounds: P(alive) and purchases as
@@ -247,22 +250,22 @@ func (t *linearTriples) set(j int32, paLo, paHi, eLo, eHi, base float64, pd []fl
 // point). spend are the spend axes' models, in pairs.
 func (t *linearTriples) customers(out *PredictionIntervals, lin *linearBounds, gg GammaGamma, spend []GammaGamma, x, monetary []float64, rows []int32, point *Predictions) {
 	parallel(len(rows), func(i int) {
-		j := rows[i]
-		out.PAlive.Low[i], out.PAlive.High[i] = t.paLo[j], t.paHi[j]
-		out.ExpectedPurchases.Low[i], out.ExpectedPurchases.High[i] = t.eLo[j], t.eHi[j]
+		tr := &t.rows[rows[i]]
+		out.PAlive.Low[i], out.PAlive.High[i] = tr.paLo, tr.paHi
+		out.ExpectedPurchases.Low[i], out.ExpectedPurchases.High[i] = tr.eLo, tr.eHi
 		xi, mi := x[i], monetary[i]
 		var clv float64
 		if point != nil {
 			clv = point.CLV[i]
 		} else {
-			clv = t.base[j] * gg.ExpectedAverageValue(xi, mi)
+			clv = tr.base * gg.ExpectedAverageValue(xi, mi)
 		}
 		if math.IsNaN(clv) || math.IsInf(clv, 0) {
 			out.CLV.Low[i], out.CLV.High[i] = clv, clv
 			return
 		}
 		v := gg.ExpectedAverageValue(xi, mi)
-		onLog := t.onLog[j] && clv > 0 && v > 0
+		onLog := tr.logVar >= 0 && clv > 0 && v > 0
 		var logVar, rawVar float64
 		for d := 0; d+1 < len(spend); d += 2 {
 			p0, w0 := spend[d].valueWeight(xi)
@@ -275,7 +278,7 @@ func (t *linearTriples) customers(out *PredictionIntervals, lin *linearBounds, g
 				onLog = false
 			}
 			step := lin.steps[(lin.purchase+d)/2]
-			h := (a - c) / 2 / step * t.batchBase[j]
+			h := (a - c) / 2 / step * tr.batchBase
 			rawVar += h * h
 			if onLog {
 				l := math.Log(a/c) / 2 / step
@@ -284,11 +287,11 @@ func (t *linearTriples) customers(out *PredictionIntervals, lin *linearBounds, g
 		}
 		var lo, hi float64
 		if onLog {
-			half := lin.z * math.Sqrt(t.logVar[j]+logVar)
+			half := lin.z * math.Sqrt(tr.logVar+logVar)
 			e := math.Exp(half)
 			lo, hi = clv/e, clv*e
 		} else {
-			half := lin.z * math.Sqrt(v*v*t.rawVar[j]+rawVar)
+			half := lin.z * math.Sqrt(v*v*tr.rawVar+rawVar)
 			lo, hi = max(clv-half, 0), clv+half
 		}
 		out.CLV.Low[i], out.CLV.High[i] = min(lo, clv), max(hi, clv)

@@ -64,6 +64,7 @@ func (d *mbgnbdData) nll(lp, grad []float64) float64 {
 		d.invTx = d.txs.apply(d.invTx, func(tx float64) float64 { return 1 / (alpha + tx) })
 	}
 	withGrad := grad != nil
+	rAlpha := r / alpha // once rather than per row, the same bits
 	sums := sumChunks(d.c.Len(), func(lo, hi int) (acc [5]float64) {
 		c := d.c
 		for i := lo; i < hi; i++ {
@@ -78,12 +79,12 @@ func (d *mbgnbdData) nll(lp, grad []float64) float64 {
 				l, w3, w4 = a3+diff, 0, 1
 			} else {
 				e := math.Exp(diff)
-				l, w3, w4 = a3+math.Log1p(e), 1/(1+e), e/(1+e)
+				l, w3, w4 = a3+log1pNonNeg(e), 1/(1+e), e/(1+e)
 			}
 			acc[0] += w * (dX[jx][0] + l)
 			if withGrad {
 				acc[1] += w * (dX[jx][1] - w3*d.perT[jt] - w4*d.perTx[jtx])
-				acc[2] += w * (r/alpha - (r+x)*(w3*d.invT[jt]+w4*d.invTx[jtx]))
+				acc[2] += w * (rAlpha - (r+x)*(w3*d.invT[jt]+w4*d.invTx[jtx]))
 				acc[3] += w * (dX[jx][2] + w4/a)
 				acc[4] += w * (dX[jx][3] - w4/(b+x))
 			}

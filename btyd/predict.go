@@ -70,6 +70,23 @@ func predict(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o
 // predictCompressed is predict on c compressed to h (hrows: each
 // customer's row in h).
 func predictCompressed(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions, all bool, h Customers, hrows []int32) Predictions {
+	p, _ := predictHistories(pm, gg, c, monetary, o, all, h, hrows)
+	return p
+}
+
+// historyPoint holds the values Predict gives every customer of a row of
+// the compressed histories, and the discounted purchases the CLV scales:
+// the pass in customer order reads one row's values together, one cache
+// line, where a column each missed the cache once per column; and the
+// intervals, which visit the histories in an order of their own, read
+// them without looking each up through one of its customers.
+type historyPoint []historyValues
+
+type historyValues struct{ alive, expected, disc, none, next float64 }
+
+// predictHistories is predictCompressed that also returns its values per
+// history (P(alive) and the discounted purchases only, without all).
+func predictHistories(pm PurchaseModel, gg GammaGamma, c Customers, monetary []float64, o PredictOptions, all bool, h Customers, hrows []int32) (Predictions, historyPoint) {
 	n := c.Len()
 	col := func() []float64 { return make([]float64, n) }
 	p := Predictions{PAlive: col(), CLV: col()}
@@ -114,17 +131,25 @@ func predictCompressed(pm PurchaseModel, gg GammaGamma, c Customers, monetary []
 			}
 		})
 	}
-	parallel(n, func(i int) {
-		k := hrows[i]
+	hp := make(historyPoint, h.Len())
+	parallel(h.Len(), func(k int) {
 		j := urows[k]
-		v := gg.ExpectedAverageValue(c.Frequency[i], monetary[i])
-		p.PAlive[i], p.CLV[i] = alive[k], alive[k]*disc[j]*v
+		hv := historyValues{alive: alive[k], disc: disc[j]}
 		if all {
-			p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = alive[k]*ifAlive[j], v
-			p.PNoPurchase[i], p.NextOrderDays[i] = none[k], next[k]
+			hv.expected, hv.none, hv.next = alive[k]*ifAlive[j], none[k], next[k]
+		}
+		hp[k] = hv
+	})
+	parallel(n, func(i int) {
+		hv := &hp[hrows[i]]
+		v := gg.ExpectedAverageValue(c.Frequency[i], monetary[i])
+		p.PAlive[i], p.CLV[i] = hv.alive, hv.alive*hv.disc*v
+		if all {
+			p.ExpectedPurchases[i], p.ExpectedAvgValue[i] = hv.expected, v
+			p.PNoPurchase[i], p.NextOrderDays[i] = hv.none, hv.next
 		}
 	})
-	return p
+	return p, hp
 }
 
 // historyModel is a purchase model that computes the per-history values of
@@ -167,21 +192,23 @@ func (m ParetoNBD) histories(h, u Customers, urows []int32, horizon float64, ali
 // next horizon time units, the model's costly part done once per distinct (x, T).
 //
 // P(alive) is computed once per distinct history, through the model's
-// shared terms where it has them (Pareto/NBD's ₂F₁ per distinct (x, t)),
-// the same value per customer as a call of PAlive each.
+// shared terms where it has them (Pareto/NBD's ₂F₁ per distinct (x, t),
+// BG/NBD's and MBG/NBD's logarithms per distinct x, T and tₓ), the same
+// value per customer as a call of PAlive each.
 func Expected(pm PurchaseModel, c Customers, horizon float64) []float64 {
 	h, hrows := compress(c)
+	return expectedCompressed(pm, c, horizon, h, hrows)
+}
+
+// expectedCompressed is Expected on c compressed to h (hrows: each
+// customer's row in h).
+func expectedCompressed(pm PurchaseModel, c Customers, horizon float64, h Customers, hrows []int32) []float64 {
 	u, urows := compress(Customers{Frequency: h.Frequency, Recency: h.T, T: h.T})
 	ifAlive := make([]float64, u.Len())
 	parallel(u.Len(), func(j int) { ifAlive[j] = pm.ExpectedIfAlive(horizon, u.Frequency[j], u.T[j]) })
 	alive := make([]float64, h.Len())
-	if pn, ok := pm.(ParetoNBD); ok {
-		d := newParetoData(h)
-		terms := make([]float64, len(d.px))
-		parallel(len(terms), func(p int) { terms[p] = pn.a0Term(d.px[p], d.pt[p]) })
-		parallel(h.Len(), func(j int) {
-			alive[j] = pn.pAliveA0(h.Frequency[j], h.T[j], a0FromTerms(terms[d.rowTx[j]], terms[d.rowT[j]]))
-		})
+	if hm, ok := pm.(historyModel); ok {
+		hm.histories(h, u, urows, horizon, alive, nil, nil)
 	} else {
 		parallel(h.Len(), func(j int) { alive[j] = pm.PAlive(h.Frequency[j], h.Recency[j], h.T[j]) })
 	}
@@ -236,4 +263,68 @@ func sumChunks(n int, f func(lo, hi int) [5]float64) [5]float64 {
 		}
 	}
 	return total
+}
+
+// histories shares what BG/NBD histories have in common: the logarithms
+// of the dropout odds per distinct x, T and tₓ, P(alive) once per history
+// for all three values, and the no-purchase factor per distinct (x, T).
+func (m BGNBD) histories(h, u Customers, urows []int32, horizon float64, alive, none, next []float64) {
+	rAlphaABHistories(m.R, m.Alpha, m.A, m.B, true, h, u, urows, horizon, alive, none, next)
+}
+
+// histories is BG/NBD's, with MBG/NBD's odds.
+func (m MBGNBD) histories(h, u Customers, urows []int32, horizon float64, alive, none, next []float64) {
+	rAlphaABHistories(m.R, m.Alpha, m.A, m.B, false, h, u, urows, horizon, alive, none, next)
+}
+
+// rAlphaABHistories is the histories of a model whose dropout log-odds are
+// ln a − ln(b+x−1) + (r+x)·(ln(α+T) − ln(α+tₓ)) with no dropout without
+// repeat purchases (bgnbd), or ln a − ln(b+x) + … (MBG/NBD), and whose no-purchase probability and next-order time
+// are gammaPoissonNoPurchase's and gammaPoissonNextOrder's. Each logarithm
+// is the one logDropoutOdds takes, of the same argument, combined by the
+// same operations, so the bits are PAlive's, PNoPurchase's and
+// NextOrderDays'.
+func rAlphaABHistories(r, alpha, a, b float64, bgnbd bool, h, u Customers, urows []int32, horizon float64, alive, none, next []float64) {
+	xs, ts, txs := newTable(h.Frequency), newTable(h.T), newTable(h.Recency)
+	lnA := math.Log(a)
+	lnB := xs.apply(nil, func(x float64) float64 {
+		if bgnbd {
+			return math.Log(b + x - 1)
+		}
+		return math.Log(b + x)
+	})
+	lnT := ts.apply(nil, func(T float64) float64 { return math.Log(alpha + T) })
+	lnTx := txs.apply(nil, func(tx float64) float64 { return math.Log(alpha + tx) })
+	pAlive := func(j int) float64 {
+		x := h.Frequency[j]
+		if bgnbd && x == 0 {
+			return 1
+		}
+		return sigmoid(-(lnA - lnB[xs.index[j]] + (r+x)*(lnT[ts.index[j]]-lnTx[txs.index[j]])))
+	}
+	if none == nil {
+		parallel(h.Len(), func(j int) { alive[j] = pAlive(j) })
+		return
+	}
+	// gammaPoissonNoPurchase is 1 − P(alive)·q with q a function of (x, T).
+	q := make([]float64, u.Len())
+	if horizon > 0 {
+		parallel(u.Len(), func(k int) {
+			q[k] = -math.Expm1(-(r + u.Frequency[k]) * math.Log1p(horizon/(alpha+u.T[k])))
+		})
+	}
+	parallel(h.Len(), func(j int) {
+		pa := pAlive(j)
+		alive[j] = pa
+		if horizon <= 0 {
+			none[j] = 1
+		} else {
+			none[j] = 1 - pa*q[urows[j]]
+		}
+		if v, ok := gammaPoissonNextOrder(pa, r+h.Frequency[j], alpha+h.T[j]); ok {
+			next[j] = v
+		} else {
+			next[j] = math.Inf(1)
+		}
+	})
 }

@@ -149,3 +149,40 @@ func TestPredictMatchesPerCustomerCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictMatchesPerCustomerCallsOnShop is TestPredictMatchesPerCustomerCalls
+// on a simulated shop of thousands of histories, bit for bit, for the
+// models whose histories share tabulated terms.
+func TestPredictMatchesPerCustomerCallsOnShop(t *testing.T) {
+	c, monetary := simulateGenShop(5_000, 31)
+	gg := GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}
+	o := PredictOptions{Horizon: 90, MonthLength: 30, Months: 12, DiscountRate: 0.01}
+	for _, tc := range []struct {
+		name string
+		m    PurchaseModel
+	}{
+		{"bgnbd", BGNBD{R: 1.1, Alpha: 13, A: 0.7, B: 6.5}},
+		{"mbgnbd", MBGNBD{R: 1.1, Alpha: 13, A: 0.7, B: 6.5}},
+		{"pareto_nbd", ParetoNBD{R: 1.1, Alpha: 13, S: 0.4, Beta: 60}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Predict(tc.m, gg, c, monetary, o)
+			expected := Expected(tc.m, c, 90)
+			for i := range c.Len() {
+				x, tx, T := c.Frequency[i], c.Recency[i], c.T[i]
+				next, ok := tc.m.NextOrderDays(x, tx, T)
+				if !ok {
+					next = math.Inf(1)
+				}
+				pa := tc.m.PAlive(x, tx, T)
+				want := floatBits([]float64{pa, pa * tc.m.ExpectedIfAlive(90, x, T), tc.m.PNoPurchase(90, x, tx, T), next})
+				got := floatBits([]float64{p.PAlive[i], p.ExpectedPurchases[i], p.PNoPurchase[i], p.NextOrderDays[i]})
+				if !slices.Equal(got, want) || math.Float64bits(expected[i]) != want[1] {
+					t.Fatalf("row %d (%g, %g, %g): p_alive, expected, p_no_purchase, next %v, per-customer calls %v",
+						i, x, tx, T, []float64{p.PAlive[i], p.ExpectedPurchases[i], p.PNoPurchase[i], p.NextOrderDays[i]},
+						[]float64{pa, pa * tc.m.ExpectedIfAlive(90, x, T), tc.m.PNoPurchase(90, x, tx, T), next})
+				}
+			}
+		})
+	}
+}

@@ -139,7 +139,8 @@ func BenchmarkGenShopCLV1M(b *testing.B) {
 			cpu := cpuTime()
 			for b.Loop() {
 				t0 := time.Now()
-				u := Compress(c)
+				h := NewHistories(c)
+				u := h.Distinct()
 				pm, _, err := fitCompressed(name, u)
 				if err != nil {
 					b.Fatal(err)
@@ -158,7 +159,7 @@ func BenchmarkGenShopCLV1M(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1, c1 := time.Now(), cpuTime()
-				p, iv, err := PredictWithIntervals(pm, pu, gg, gu, c, monetary, dailyPredictOptions, IntervalOptions{Seed: 1})
+				p, iv, err := h.PredictWithIntervals(pm, pu, gg, gu, monetary, dailyPredictOptions, IntervalOptions{Seed: 1})
 				if err != nil || len(iv.CLV.Low) != len(p.CLV) {
 					b.Fatal(err)
 				}
@@ -175,8 +176,8 @@ func BenchmarkGenShopCLV1M(b *testing.B) {
 }
 
 // BenchmarkCompress1M compares, in one run, the packed-key table with the
-// Go map it replaced and the packed table's two-worker form, on the 1M
-// gen-shaped customers.
+// Go map it replaced and the bucketed two-worker form compressions use, on
+// the 1M gen-shaped customers.
 func BenchmarkCompress1M(b *testing.B) {
 	c, _ := genShop1M()
 	b.Run("map", func(b *testing.B) {
@@ -193,10 +194,10 @@ func BenchmarkCompress1M(b *testing.B) {
 		}
 		reportCPU(b, cpu)
 	})
-	b.Run("parallel", func(b *testing.B) {
+	b.Run("buckets", func(b *testing.B) {
 		cpu := cpuTime()
 		for b.Loop() {
-			compressPackedParallel(c)
+			compressPackedBuckets(c)
 		}
 		reportCPU(b, cpu)
 	})

@@ -91,6 +91,9 @@ type stage struct {
 	walk    history.Walker
 	ids     []string
 	full    inputs
+	// fullHistories is full's compression, made for the fits and kept for
+	// the predictions; nil once they are done.
+	fullHistories *histories
 	// calibration inputs and holdout purchase days of customers whose first
 	// order falls before the holdout window.
 	cal    inputs
@@ -247,17 +250,21 @@ var ErrNoRepeatPurchases = errors.New("no customer has a repeat purchase")
 // distinct (x, tₓ, T) with counts, which every candidate model fits on: the
 // compression costs about as much as a BG/NBD fit at a million customers,
 // so it is done once per set of customers, not once per model.
+// The predictions and holdout scores on the same customers take the
+// compression from here too.
 type histories struct {
 	btyd.Customers
-	distinct    btyd.Customers
-	hasDistinct bool
+	compression *btyd.Histories
 }
 
-func (h *histories) compressed() btyd.Customers {
-	if !h.hasDistinct {
-		h.distinct, h.hasDistinct = btyd.Compress(h.Customers), true
+func (h *histories) compressed() btyd.Customers { return h.of().Distinct() }
+
+// of is the customers' compression, made on first use.
+func (h *histories) of() *btyd.Histories {
+	if h.compression == nil {
+		h.compression = btyd.NewHistories(h.Customers)
 	}
-	return h.distinct
+	return h.compression
 }
 
 func (s *stage) fitPurchase(name string, h *histories) (btyd.PurchaseModel, btyd.Fit, error) {
@@ -313,7 +320,8 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		}()
 	}
 	var models []*fitted
-	full, cal := &histories{Customers: s.full.Customers}, &histories{Customers: s.cal.Customers}
+	s.fullHistories = &histories{Customers: s.full.Customers}
+	full, cal := s.fullHistories, &histories{Customers: s.cal.Customers}
 	for _, name := range candidates {
 		f := &fitted{name: name}
 		f.model, f.fit, f.err = s.fitPurchase(name, full)
@@ -326,7 +334,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			f.calModel, f.calFit, f.calErr = s.fitPurchase(name, cal)
 			if f.calErr == nil {
 				f.calUnc, f.calUncErr = purchaseUncertainty(f.calModel, cal.compressed(), cfg.IntervalLevel)
-				predicted := btyd.Expected(f.calModel, s.cal.Customers, float64(s.holdout))
+				predicted := cal.of().Expected(f.calModel, float64(s.holdout))
 				f.scores = score(s.cal.Frequency, predicted, s.actual)
 				f.holdMAE, f.hasScore = f.scores[0].mae, true
 			} else {
@@ -452,6 +460,15 @@ func choose(models []*fitted) (*fitted, string) {
 	return best, reason
 }
 
+// fullCompression is tonight's customers' compression, the fits' own
+// when they made one.
+func (s *stage) fullCompression() *btyd.Histories {
+	if s.fullHistories == nil {
+		s.fullHistories = &histories{Customers: s.full.Customers}
+	}
+	return s.fullHistories.of()
+}
+
 // emitPredictions computes tonight's predictions, then calls earlierDone,
 // which returns once the earlier nights' values it joins are there.
 func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selected *fitted, spend spendFit, earlierDone func()) error {
@@ -473,7 +490,7 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 				gu = spend.unc
 			}
 			var err error
-			p, iv, err = btyd.PredictWithIntervals(e, selected.unc, gg, gu, s.full.Customers, s.full.monetary, o,
+			p, iv, err = s.fullCompression().PredictWithIntervals(e, selected.unc, gg, gu, s.full.monetary, o,
 				btyd.IntervalOptions{Level: cfg.IntervalLevel, Draws: cfg.IntervalDraws, Seed: intervalSeed, Method: btyd.IntervalMethod(cfg.IntervalMethod)})
 			if err != nil {
 				s.rc.Log.Warn().Str("stage", "clv").Str("model", selected.name).Err(err).Msg("prediction intervals failed; they are left out")
@@ -484,9 +501,10 @@ func (s *stage) emitPredictions(ctx context.Context, out engine.Emitter, selecte
 			}
 		}
 		if !hasIntervals {
-			p = btyd.Predict(selected.model, gg, s.full.Customers, s.full.monetary, o)
+			p = s.fullCompression().Predict(selected.model, gg, s.full.monetary, o)
 		}
 	}
+	s.fullHistories = nil
 	earlierDone()
 	t := schemas.CustomerPredictions
 	b := array.NewRecordBuilder(s.rc.Mem, t.Schema())

@@ -120,7 +120,7 @@ func (s *stage) fitAsOf(p *previous, candidates []string, log zerolog.Logger) {
 			f.calModel, f.calFit, f.calErr = s.fitPurchase(name, cal)
 			p.fits[[2]string{name, "calibration"}] = prevFit{f.calFit, f.calErr}
 			if f.calErr == nil {
-				predicted := btyd.Expected(f.calModel, p.cal.Customers, float64(s.holdout))
+				predicted := cal.of().Expected(f.calModel, float64(s.holdout))
 				f.scores = score(p.cal.Frequency, predicted, p.actual)
 				f.holdMAE, f.hasScore = f.scores[0].mae, true
 			}
@@ -143,7 +143,7 @@ func (s *stage) fitAsOf(p *previous, candidates []string, log zerolog.Logger) {
 		return
 	}
 	o := btyd.PredictOptions{Horizon: float64(cfg.HorizonDays), MonthLength: monthDays, Months: cfg.HorizonMonths, DiscountRate: cfg.MonthlyDiscountRate}
-	p.p = btyd.PredictValue(selected.model, gg, p.full.Customers, p.full.monetary, o)
+	p.p = full.of().PredictValue(selected.model, gg, p.full.monetary, o)
 	p.has, p.hasValue = true, ggErr == nil
 	if p.periodDay {
 		// The report needs the sum alone: what a run for that day adds up
