@@ -46,11 +46,12 @@ type parquetSource struct {
 	size int64
 }
 
-// openParquetSource opens path; the caller closes the source.
-func openParquetSource(path string, mem memory.Allocator) (*parquetSource, error) {
+// openParquetSource opens path; the caller closes the source. opts are
+// the Parquet reader's.
+func openParquetSource(path string, mem memory.Allocator, opts ...file.ReadOption) (*parquetSource, error) {
 	s := &parquetSource{}
 	if err := guard(func() (err error) {
-		s.pr, err = file.OpenParquetFile(path, false)
+		s.pr, err = file.OpenParquetFile(path, false, opts...)
 		return pathless(err)
 	}); err != nil {
 		return nil, unreadable("not a readable Parquet file", err)
