@@ -81,6 +81,23 @@ func openParquetSource(path string, mem memory.Allocator, opts ...file.ReadOptio
 	return s, nil
 }
 
+// readDict makes the source's Arrow reader read the given leaves as
+// dictionary arrays (see dictionaryLeaves).
+func (s *parquetSource) readDict(leaves []int, mem memory.Allocator) error {
+	props := pqarrow.ArrowReadProperties{BatchSize: input.BatchRows}
+	for _, leaf := range leaves {
+		props.SetReadDict(leaf, true)
+	}
+	return guard(func() (err error) {
+		fr, err := pqarrow.NewFileReader(s.pr, props, mem)
+		if err != nil {
+			return unreadable("not a readable Parquet file", err)
+		}
+		s.fr = fr
+		return nil
+	})
+}
+
 func (s *parquetSource) close() {
 	if s.fh != nil {
 		s.fh.Close()
@@ -127,12 +144,23 @@ func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile, prepare fun
 			return nil, nil, fmt.Errorf("%w: column %q is not a flat column", night.ErrInputSchema, c.source)
 		}
 	}
+	dict := dictionaryLeaves(pr, first.fr, leaves)
+	if len(dict) > 0 {
+		if err := first.readDict(dict, r.rc.Mem); err != nil {
+			return nil, nil, err
+		}
+	}
 	for len(sources) < min(r.workers, pr.NumRowGroups()) {
 		s, err := openParquetSource(f.path, r.rc.Mem)
 		if err != nil {
 			return nil, nil, err
 		}
 		sources = append(sources, s)
+		if len(dict) > 0 {
+			if err := s.readDict(dict, r.rc.Mem); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return func(send func(batch) bool) error {
 		return decodeRowGroups(ctx, sources, f, leaves, r.rc.Mem, prepare, send)
@@ -284,11 +312,20 @@ func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, leaves []int, rg 
 	var n int64
 	for rr.Next() {
 		rec := rr.Record()
-		if int96 != nil {
-			if rec, err = withInt96(rec, int96, n, mem); err != nil {
+		plain := plainStrings(rec, mem)
+		if plain != nil {
+			rec = plain
+		}
+		switch {
+		case int96 != nil:
+			rec, err = withInt96(rec, int96, n, mem)
+			if plain != nil {
+				plain.Release()
+			}
+			if err != nil {
 				return n, err
 			}
-		} else {
+		case plain == nil:
 			rec.Retain()
 		}
 		rows := rec.NumRows()
