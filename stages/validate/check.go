@@ -56,20 +56,17 @@ type checker struct {
 type textColumn struct {
 	data  []byte
 	ends  []int32 // of each value in data
-	null  []bool
-	nulls int
+	nulls []int32 // the rows that are null, ascending
 }
 
 func (t *textColumn) add(s string) {
 	t.data = append(t.data, s...)
 	t.ends = append(t.ends, int32(len(t.data)))
-	t.null = append(t.null, false)
 }
 
 func (t *textColumn) addNull() {
+	t.nulls = append(t.nulls, int32(len(t.ends)))
 	t.ends = append(t.ends, int32(len(t.data)))
-	t.null = append(t.null, true)
-	t.nulls++
 }
 
 // array returns the values gathered as a String array, and empties t.
@@ -84,18 +81,16 @@ func (t *textColumn) array(mem memory.Allocator) arrow.Array {
 	data.Resize(len(t.data))
 	copy(data.Bytes(), t.data)
 	var valid *memory.Buffer
-	if t.nulls > 0 {
+	if len(t.nulls) > 0 {
 		valid = memory.NewResizableBuffer(mem)
 		valid.Resize(int(bitutil.BytesForBits(int64(n))))
 		bits := valid.Bytes()
-		clear(bits)
-		for i, null := range t.null {
-			if !null {
-				bitutil.SetBit(bits, i)
-			}
+		bitutil.SetBitsTo(bits, 0, int64(n), true)
+		for _, i := range t.nulls {
+			bitutil.ClearBit(bits, int(i))
 		}
 	}
-	d := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{valid, offsets, data}, nil, t.nulls, 0)
+	d := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{valid, offsets, data}, nil, len(t.nulls), 0)
 	a := array.NewStringData(d)
 	d.Release()
 	offsets.Release()
@@ -117,12 +112,12 @@ func (t *textColumn) reserve(n int, src arrow.Array) {
 	if s, ok := src.(*array.String); ok && s.Len() > 0 {
 		size = int(s.ValueOffset(s.Len()-1)) + s.ValueLen(s.Len()-1) - int(s.ValueOffset(0))
 	}
-	t.data, t.ends, t.null = slices.Grow(t.data, size), slices.Grow(t.ends, n), slices.Grow(t.null, n)
+	t.data, t.ends = slices.Grow(t.data, size), slices.Grow(t.ends, n)
 }
 
 // reset empties t.
 func (t *textColumn) reset() {
-	t.data, t.ends, t.null, t.nulls = t.data[:0], t.ends[:0], t.null[:0], 0
+	t.data, t.ends, t.nulls = t.data[:0], t.ends[:0], t.nulls[:0]
 }
 
 func newChecker(v *validator, mem memory.Allocator, free chan []candidate) *checker {
@@ -173,6 +168,45 @@ type seenCurrency struct {
 	rate    float64
 	hasRate bool
 	looked  bool
+	// byDay[k] is the rate on day from+k, built on the first look up
+	// (see rateOn); nil when the rates span too many days for a table.
+	byDay []float64
+	from  int32
+	built bool
+}
+
+// maxRateDays bounds the days a currency's table of rates covers: some
+// 180 years of daily rates, half a megabyte.
+const maxRateDays = 1 << 16
+
+// rateOn is rateOn(c.pts, day), looked up in a table of the days the
+// rates span: rows come in any order of days, and a binary search over
+// years of rates on every row costs more than the rest of the conversion.
+func (c *seenCurrency) rateOn(day int32) (float64, bool) {
+	if !c.built {
+		c.built = true
+		if n := len(c.pts); n > 0 && int64(c.pts[n-1].day)-int64(c.pts[0].day) < maxRateDays {
+			c.from = c.pts[0].day
+			c.byDay = make([]float64, int(c.pts[n-1].day-c.from)+1)
+			k := 0
+			for d := range c.byDay {
+				for k+1 < n && c.pts[k+1].day <= c.from+int32(d) {
+					k++
+				}
+				c.byDay[d] = c.pts[k].rate
+			}
+		}
+	}
+	if c.byDay == nil {
+		return rateOn(c.pts, day)
+	}
+	switch {
+	case day < c.from:
+		return 0, false
+	case int64(day)-int64(c.from) >= int64(len(c.byDay)):
+		return c.byDay[len(c.byDay)-1], true
+	}
+	return c.byDay[day-c.from], true
 }
 
 // candidate is a row of a checked batch that passed every check. It holds
@@ -419,7 +453,7 @@ func (ck *checker) convert(amount *float64, currency textFn, i int, ts int64) bo
 		return true
 	}
 	if day := localday.Of(ts, ck.loc); !cur.looked || day != cur.day {
-		cur.rate, cur.hasRate = rateOn(cur.pts, day)
+		cur.rate, cur.hasRate = cur.rateOn(day)
 		cur.day, cur.looked = day, true
 	}
 	if !cur.hasRate {
