@@ -53,24 +53,62 @@ type checker struct {
 // bounds, growth and bitmap checks on every row, and the orders record
 // takes six text values a row. The bytes gather in buffers that hold no
 // pointers and are reused batch after batch; array copies them out whole.
+// Values that are their raw column's, row after row, as most are, are
+// copied a run of rows at a time.
 type textColumn struct {
 	data  []byte
 	ends  []int32 // of each value in data
 	nulls []int32 // the rows that are null, ascending
+	// the raw column's offsets and bytes when it is a string column, and
+	// the run of its rows [runFrom, runTo) taken but not yet copied
+	srcOffs        []int32
+	srcBytes       []byte
+	runFrom, runTo int
+}
+
+// take adds s, row i's value, taken from the raw column as is unless it
+// is shorter (trimmed) or the column is not strings. A value changed to
+// one of the same length goes through add.
+func (t *textColumn) take(i int, s string) {
+	if t.srcOffs == nil || int(t.srcOffs[i+1]-t.srcOffs[i]) != len(s) {
+		t.add(s)
+		return
+	}
+	if i != t.runTo || t.runTo == t.runFrom {
+		t.flush()
+		t.runFrom = i
+	}
+	t.runTo = i + 1
+}
+
+// flush copies the run of raw rows taken.
+func (t *textColumn) flush() {
+	if t.runTo == t.runFrom {
+		return
+	}
+	base, at := t.srcOffs[t.runFrom], int32(len(t.data))
+	t.data = append(t.data, t.srcBytes[base:t.srcOffs[t.runTo]]...)
+	for _, end := range t.srcOffs[t.runFrom+1 : t.runTo+1] {
+		t.ends = append(t.ends, at+end-base)
+	}
+	t.runFrom, t.runTo = 0, 0
 }
 
 func (t *textColumn) add(s string) {
+	t.flush()
 	t.data = append(t.data, s...)
 	t.ends = append(t.ends, int32(len(t.data)))
 }
 
 func (t *textColumn) addNull() {
+	t.flush()
 	t.nulls = append(t.nulls, int32(len(t.ends)))
 	t.ends = append(t.ends, int32(len(t.data)))
 }
 
 // array returns the values gathered as a String array, and empties t.
 func (t *textColumn) array(mem memory.Allocator) arrow.Array {
+	t.flush()
 	n := len(t.ends)
 	offsets := memory.NewResizableBuffer(mem)
 	offsets.Resize(arrow.Int32Traits.BytesRequired(n + 1))
@@ -111,6 +149,10 @@ func (t *textColumn) reserve(n int, src arrow.Array) {
 	size := 0
 	if s, ok := src.(*array.String); ok && s.Len() > 0 {
 		size = int(s.ValueOffset(s.Len()-1)) + s.ValueLen(s.Len()-1) - int(s.ValueOffset(0))
+		t.srcOffs = s.ValueOffsets()
+		if b := s.Data().Buffers()[2]; b != nil {
+			t.srcBytes = b.Bytes()
+		}
 	}
 	t.data, t.ends = slices.Grow(t.data, size), slices.Grow(t.ends, n)
 }
@@ -118,6 +160,7 @@ func (t *textColumn) reserve(n int, src arrow.Array) {
 // reset empties t.
 func (t *textColumn) reset() {
 	t.data, t.ends, t.nulls = t.data[:0], t.ends[:0], t.nulls[:0]
+	t.srcOffs, t.srcBytes, t.runFrom, t.runTo = nil, nil, 0, 0 // they point into the raw batch
 }
 
 func newChecker(v *validator, mem memory.Allocator, free chan []candidate) *checker {
@@ -342,8 +385,8 @@ func (ck *checker) check(c *checked) {
 		}
 		cd := candidate{row: int32(i), key: fingerprint.Key(oid), orig: orig, kind: uint8(kind)}
 		if kind != statusOther {
-			oID.add(oid)
-			oCust.add(cid)
+			oID.take(i, oid)
+			oCust.take(i, cid)
 			oTS.UnsafeAppend(arrow.Timestamp(ts))
 			oAmt.UnsafeAppend(amt)
 			for k, f := range texts {
@@ -356,7 +399,11 @@ func (ck *checker) check(c *checked) {
 					s = strings.ToValidUTF8(s, "\uFFFD")
 					cd.replaced |= 1 << k
 				}
-				oText[k].add(s)
+				if cd.replaced&(1<<k) != 0 {
+					oText[k].add(s)
+				} else {
+					oText[k].take(i, s)
+				}
 			}
 		}
 		c.cands = append(c.cands, cd)
