@@ -193,6 +193,10 @@ type reader struct {
 	shared *fingerprint.Set
 	// workers is how many row groups of a Parquet file decode at once.
 	workers int
+	// parquetRows is the rows the Parquet files' footers declare, capped
+	// at a row a byte of each file so a corrupt footer cannot size
+	// anything; it sizes the set of every order id.
+	parquetRows int64
 }
 
 // newReader resolves the files and checks every file's columns up front, so
@@ -224,6 +228,7 @@ func newReader(rc *night.Context, src *night.Source, t schemas.Table, required [
 			r.progress.byBytes = true
 		} else {
 			totalRows += n
+			r.parquetRows += min(n, pf.size)
 		}
 		if pf.empty {
 			r.files = append(r.files, pf)

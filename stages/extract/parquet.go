@@ -46,11 +46,12 @@ type parquetSource struct {
 	size int64
 }
 
-// openParquetSource opens path; the caller closes the source.
-func openParquetSource(path string, mem memory.Allocator) (*parquetSource, error) {
+// openParquetSource opens path; the caller closes the source. opts are
+// the Parquet reader's.
+func openParquetSource(path string, mem memory.Allocator, opts ...file.ReadOption) (*parquetSource, error) {
 	s := &parquetSource{}
 	if err := guard(func() (err error) {
-		s.pr, err = file.OpenParquetFile(path, false)
+		s.pr, err = file.OpenParquetFile(path, false, opts...)
 		return pathless(err)
 	}); err != nil {
 		return nil, unreadable("not a readable Parquet file", err)
@@ -78,6 +79,23 @@ func openParquetSource(path string, mem memory.Allocator) (*parquetSource, error
 	}
 	s.size = st.Size()
 	return s, nil
+}
+
+// readDict makes the source's Arrow reader read the given leaves as
+// dictionary arrays (see dictionaryLeaves).
+func (s *parquetSource) readDict(leaves []int, mem memory.Allocator) error {
+	props := pqarrow.ArrowReadProperties{BatchSize: input.BatchRows}
+	for _, leaf := range leaves {
+		props.SetReadDict(leaf, true)
+	}
+	return guard(func() (err error) {
+		fr, err := pqarrow.NewFileReader(s.pr, props, mem)
+		if err != nil {
+			return unreadable("not a readable Parquet file", err)
+		}
+		s.fr = fr
+		return nil
+	})
 }
 
 func (s *parquetSource) close() {
@@ -126,12 +144,23 @@ func (r *reader) parquetDecoder(ctx context.Context, f *plannedFile, prepare fun
 			return nil, nil, fmt.Errorf("%w: column %q is not a flat column", night.ErrInputSchema, c.source)
 		}
 	}
+	dict := dictionaryLeaves(pr, first.fr, leaves)
+	if len(dict) > 0 {
+		if err := first.readDict(dict, r.rc.Mem); err != nil {
+			return nil, nil, err
+		}
+	}
 	for len(sources) < min(r.workers, pr.NumRowGroups()) {
 		s, err := openParquetSource(f.path, r.rc.Mem)
 		if err != nil {
 			return nil, nil, err
 		}
 		sources = append(sources, s)
+		if len(dict) > 0 {
+			if err := s.readDict(dict, r.rc.Mem); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return func(send func(batch) bool) error {
 		return decodeRowGroups(ctx, sources, f, leaves, r.rc.Mem, prepare, send)
@@ -283,11 +312,20 @@ func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, leaves []int, rg 
 	var n int64
 	for rr.Next() {
 		rec := rr.Record()
-		if int96 != nil {
-			if rec, err = withInt96(rec, int96, n, mem); err != nil {
+		plain := plainStrings(rec, mem)
+		if plain != nil {
+			rec = plain
+		}
+		switch {
+		case int96 != nil:
+			rec, err = withInt96(rec, int96, n, mem)
+			if plain != nil {
+				plain.Release()
+			}
+			if err != nil {
 				return n, err
 			}
-		} else {
+		case plain == nil:
 			rec.Retain()
 		}
 		rows := rec.NumRows()

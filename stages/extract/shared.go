@@ -24,7 +24,7 @@ import (
 // shared ones is kept, which is small unless duplicates are common.
 func (r *reader) findShared(ctx context.Context) (*fingerprint.Set, error) {
 	start := time.Now()
-	all := fingerprint.NewSet()
+	all := fingerprint.NewSetFor(int(r.parquetRows))
 	var rows int64
 	visit := func(keys []uint64, n int) {
 		for k, key := range keys {
@@ -66,8 +66,10 @@ func orderKeys(a arrow.Array, keys []uint64) []uint64 {
 }
 
 // scanOrderIDs hands visit the fingerprints of a file's order ids (see
-// orderKeys) and the rows they came from, a batch at a time. Parquet
-// decoders' workers compute them beside the decoding.
+// orderKeys) and the rows they came from, a batch at a time. A Parquet
+// file's ids are read straight from their pages (see scanOrderIDKeys);
+// where that fails, or the column is not plain strings, the Arrow reader's
+// workers compute them beside the decoding.
 func (r *reader) scanOrderIDs(ctx context.Context, f *plannedFile, visit func(keys []uint64, rows int)) error {
 	only := *f
 	only.columns = nil
@@ -93,6 +95,25 @@ func (r *reader) scanOrderIDs(ctx context.Context, f *plannedFile, visit func(ke
 		return ctx.Err() == nil
 	}
 	if f.format != "csv" {
+		handed, err := scanOrderIDKeys(ctx, f.path, only.columns[0].source, r.workers, visit)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		// The Arrow reader takes over after the rows the direct scan
+		// handed over (whole row groups, which its batches never straddle),
+		// and names the failure as a full read does.
+		inner := send
+		send = func(b batch) bool {
+			if handed > 0 && b.rec != nil {
+				handed -= b.rec.NumRows()
+				b.release()
+				return ctx.Err() == nil
+			}
+			return inner(b)
+		}
 		prepare := func(b *batch) {
 			if b.rec != nil {
 				b.keys = orderKeys(b.rec.Column(0), make([]uint64, 0, b.rec.NumRows()))
@@ -143,17 +164,38 @@ func (r *reader) prepareShared(f *plannedFile) func(*batch) {
 }
 
 // sharedColumn is the input.SharedOrderID column of a batch whose order
-// ids are idCol.
+// ids are idCol. The keys are computed a block at a time and their slots
+// read ahead of the probes (see fingerprint.Set.Touch): a set of many
+// shared ids lives outside the caches, and one probe at a time would wait
+// out a memory round trip per row.
 func (r *reader) sharedColumn(idCol arrow.Array) arrow.Array {
 	b := array.NewBooleanBuilder(r.rc.Mem)
 	defer b.Release()
 	n := idCol.Len()
 	b.Reserve(n)
-	var trimmed int64 // counted by validate
-	for i := range n {
-		id, ok := quarantine.RawText(idCol, i)
-		id = ids.Trim(id, &trimmed)
-		b.UnsafeAppend(ok && id != "" && r.shared.HasKey(fingerprint.Key(id)))
+	if r.shared == nil || r.shared.Len() == 0 {
+		for range n {
+			b.UnsafeAppend(false)
+		}
+		return b.NewArray()
+	}
+	const block = 256
+	var keys [block]uint64 // 0 for a null or blank id, which no member is
+	var trimmed int64      // counted by validate
+	for start := 0; start < n; start += block {
+		end := min(start+block, n)
+		for i := start; i < end; i++ {
+			id, ok := quarantine.RawText(idCol, i)
+			id = ids.Trim(id, &trimmed)
+			keys[i-start] = 0
+			if ok && id != "" {
+				keys[i-start] = fingerprint.Key(id)
+			}
+		}
+		r.shared.Prefetch(keys[:end-start])
+		for _, k := range keys[:end-start] {
+			b.UnsafeAppend(k != 0 && r.shared.HasKey(k))
+		}
 	}
 	return b.NewArray()
 }

@@ -1,12 +1,14 @@
 package validate
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/bitutil"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"retain/schemas"
 	"retain/stages/internal/fingerprint"
@@ -36,10 +38,129 @@ type checker struct {
 	statusKinds []int
 	orders      *array.RecordBuilder
 	oids        []string // the batch's order ids, trimmed
+	// the orders record's text columns (order_id, customer_id, then
+	// textColumns), gathered row by row and built whole (see textColumn)
+	oText [2 + len(textColumns)]textColumn
 	// the first few currencies as read, and their rates (see convert)
 	seenCur []seenCurrency
 	// free holds candidate slices of merged batches for reuse.
 	free chan []candidate
+	mem  memory.Allocator
+}
+
+// textColumn gathers the values of a string column, to be built in one
+// go: a value appended to an Arrow builder one at a time pays for its
+// bounds, growth and bitmap checks on every row, and the orders record
+// takes six text values a row. The bytes gather in buffers that hold no
+// pointers and are reused batch after batch; array copies them out whole.
+// Values that are their raw column's, row after row, as most are, are
+// copied a run of rows at a time.
+type textColumn struct {
+	data  []byte
+	ends  []int32 // of each value in data
+	nulls []int32 // the rows that are null, ascending
+	// the raw column's offsets and bytes when it is a string column, and
+	// the run of its rows [runFrom, runTo) taken but not yet copied
+	srcOffs        []int32
+	srcBytes       []byte
+	runFrom, runTo int
+}
+
+// take adds s, row i's value, taken from the raw column as is unless it
+// is shorter (trimmed) or the column is not strings. A value changed to
+// one of the same length goes through add.
+func (t *textColumn) take(i int, s string) {
+	if t.srcOffs == nil || int(t.srcOffs[i+1]-t.srcOffs[i]) != len(s) {
+		t.add(s)
+		return
+	}
+	if i != t.runTo || t.runTo == t.runFrom {
+		t.flush()
+		t.runFrom = i
+	}
+	t.runTo = i + 1
+}
+
+// flush copies the run of raw rows taken.
+func (t *textColumn) flush() {
+	if t.runTo == t.runFrom {
+		return
+	}
+	base, at := t.srcOffs[t.runFrom], int32(len(t.data))
+	t.data = append(t.data, t.srcBytes[base:t.srcOffs[t.runTo]]...)
+	for _, end := range t.srcOffs[t.runFrom+1 : t.runTo+1] {
+		t.ends = append(t.ends, at+end-base)
+	}
+	t.runFrom, t.runTo = 0, 0
+}
+
+func (t *textColumn) add(s string) {
+	t.flush()
+	t.data = append(t.data, s...)
+	t.ends = append(t.ends, int32(len(t.data)))
+}
+
+func (t *textColumn) addNull() {
+	t.flush()
+	t.nulls = append(t.nulls, int32(len(t.ends)))
+	t.ends = append(t.ends, int32(len(t.data)))
+}
+
+// array returns the values gathered as a String array, and empties t.
+func (t *textColumn) array(mem memory.Allocator) arrow.Array {
+	t.flush()
+	n := len(t.ends)
+	offsets := memory.NewResizableBuffer(mem)
+	offsets.Resize(arrow.Int32Traits.BytesRequired(n + 1))
+	offs := arrow.Int32Traits.CastFromBytes(offsets.Bytes())
+	offs[0] = 0
+	copy(offs[1:], t.ends)
+	data := memory.NewResizableBuffer(mem)
+	data.Resize(len(t.data))
+	copy(data.Bytes(), t.data)
+	var valid *memory.Buffer
+	if len(t.nulls) > 0 {
+		valid = memory.NewResizableBuffer(mem)
+		valid.Resize(int(bitutil.BytesForBits(int64(n))))
+		bits := valid.Bytes()
+		bitutil.SetBitsTo(bits, 0, int64(n), true)
+		for _, i := range t.nulls {
+			bitutil.ClearBit(bits, int(i))
+		}
+	}
+	d := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{valid, offsets, data}, nil, len(t.nulls), 0)
+	a := array.NewStringData(d)
+	d.Release()
+	offsets.Release()
+	data.Release()
+	if valid != nil {
+		valid.Release()
+	}
+	t.reset()
+	return a
+}
+
+// reserve empties t, left over if a batch before panicked, and makes room
+// for n values, as many bytes as src's values hold when it is a string
+// column (trimmed ids are shorter, other columns' values format as they
+// come).
+func (t *textColumn) reserve(n int, src arrow.Array) {
+	t.reset()
+	size := 0
+	if s, ok := src.(*array.String); ok && s.Len() > 0 {
+		size = int(s.ValueOffset(s.Len()-1)) + s.ValueLen(s.Len()-1) - int(s.ValueOffset(0))
+		t.srcOffs = s.ValueOffsets()
+		if b := s.Data().Buffers()[2]; b != nil {
+			t.srcBytes = b.Bytes()
+		}
+	}
+	t.data, t.ends = slices.Grow(t.data, size), slices.Grow(t.ends, n)
+}
+
+// reset empties t.
+func (t *textColumn) reset() {
+	t.data, t.ends, t.nulls = t.data[:0], t.ends[:0], t.nulls[:0]
+	t.srcOffs, t.srcBytes, t.runFrom, t.runTo = nil, nil, 0, 0 // they point into the raw batch
 }
 
 func newChecker(v *validator, mem memory.Allocator, free chan []candidate) *checker {
@@ -49,6 +170,7 @@ func newChecker(v *validator, mem memory.Allocator, free chan []candidate) *chec
 		loc: v.rc.Job.Location(), layout: v.layout,
 		windowEnd: v.windowEnd, minTS: v.minTS, maxAmount: v.maxAmount,
 		orders: array.NewRecordBuilder(mem, schemas.Orders.Schema()),
+		mem:    mem,
 	}
 }
 
@@ -89,6 +211,45 @@ type seenCurrency struct {
 	rate    float64
 	hasRate bool
 	looked  bool
+	// byDay[k] is the rate on day from+k, built on the first look up
+	// (see rateOn); nil when the rates span too many days for a table.
+	byDay []float64
+	from  int32
+	built bool
+}
+
+// maxRateDays bounds the days a currency's table of rates covers: some
+// 180 years of daily rates, half a megabyte.
+const maxRateDays = 1 << 16
+
+// rateOn is rateOn(c.pts, day), looked up in a table of the days the
+// rates span: rows come in any order of days, and a binary search over
+// years of rates on every row costs more than the rest of the conversion.
+func (c *seenCurrency) rateOn(day int32) (float64, bool) {
+	if !c.built {
+		c.built = true
+		if n := len(c.pts); n > 0 && int64(c.pts[n-1].day)-int64(c.pts[0].day) < maxRateDays {
+			c.from = c.pts[0].day
+			c.byDay = make([]float64, int(c.pts[n-1].day-c.from)+1)
+			k := 0
+			for d := range c.byDay {
+				for k+1 < n && c.pts[k+1].day <= c.from+int32(d) {
+					k++
+				}
+				c.byDay[d] = c.pts[k].rate
+			}
+		}
+	}
+	if c.byDay == nil {
+		return rateOn(c.pts, day)
+	}
+	switch {
+	case day < c.from:
+		return 0, false
+	case int64(day)-int64(c.from) >= int64(len(c.byDay)):
+		return c.byDay[len(c.byDay)-1], true
+	}
+	return c.byDay[day-c.from], true
 }
 
 // candidate is a row of a checked batch that passed every check. It holds
@@ -128,11 +289,9 @@ func (ck *checker) check(c *checked) {
 	currency := textAccessor(raw["currency"])
 
 	ob := ck.orders
-	oID := ob.Field(0).(*array.StringBuilder)
-	oCust := ob.Field(1).(*array.StringBuilder)
 	oTS := ob.Field(2).(*array.TimestampBuilder)
 	oAmt := ob.Field(3).(*array.Float64Builder)
-	oText := []*array.StringBuilder{ob.Field(4).(*array.StringBuilder), ob.Field(5).(*array.StringBuilder), ob.Field(6).(*array.StringBuilder), ob.Field(7).(*array.StringBuilder)}
+	oID, oCust, oText := &ck.oText[0], &ck.oText[1], ck.oText[2:]
 	texts := []textFn{currency, textAccessor(raw["country"]), textAccessor(raw["channel"]), statusOf}
 	var checkText [len(textColumns)]bool
 	for k, name := range textColumns {
@@ -140,9 +299,11 @@ func (ck *checker) check(c *checked) {
 	}
 	checkOID, checkCID := mayBeInvalidUTF8(raw["order_id"]), mayBeInvalidUTF8(raw["customer_id"])
 	n := int(rec.NumRows())
-	ob.Reserve(n)
-	reserveText(oID, raw["order_id"])
-	reserveText(oCust, raw["customer_id"])
+	oTS.Reserve(n)
+	oAmt.Reserve(n)
+	for k, name := range [...]string{"order_id", "customer_id", textColumns[0], textColumns[1], textColumns[2], textColumns[3]} {
+		ck.oText[k].reserve(n, raw[name])
+	}
 
 	oids := ck.oids[:0]
 	for i := 0; i < n; i++ {
@@ -224,27 +385,52 @@ func (ck *checker) check(c *checked) {
 		}
 		cd := candidate{row: int32(i), key: fingerprint.Key(oid), orig: orig, kind: uint8(kind)}
 		if kind != statusOther {
-			oID.Append(oid)
-			oCust.Append(cid)
-			oTS.Append(arrow.Timestamp(ts))
-			oAmt.Append(amt)
+			oID.take(i, oid)
+			oCust.take(i, cid)
+			oTS.UnsafeAppend(arrow.Timestamp(ts))
+			oAmt.UnsafeAppend(amt)
 			for k, f := range texts {
 				s, st := f(i)
 				if st != ok {
-					oText[k].AppendNull()
+					oText[k].addNull()
 					continue
 				}
 				if checkText[k] && !utf8.ValidString(s) {
 					s = strings.ToValidUTF8(s, "\uFFFD")
 					cd.replaced |= 1 << k
 				}
-				oText[k].Append(s)
+				if cd.replaced&(1<<k) != 0 {
+					oText[k].add(s)
+				} else {
+					oText[k].take(i, s)
+				}
 			}
 		}
 		c.cands = append(c.cands, cd)
 	}
 	clear(oids) // they point into this batch's buffers
-	c.orders = ob.NewRecord()
+	c.orders = ck.ordersRecord()
+}
+
+// ordersRecord builds the orders record of the rows gathered, and empties
+// the builders for the next batch.
+func (ck *checker) ordersRecord() arrow.Record {
+	ob := ck.orders
+	cols := make([]arrow.Array, ob.Schema().NumFields())
+	for k := range ck.oText {
+		f := k
+		if k >= 2 {
+			f = k + 2 // after order_ts and amount
+		}
+		cols[f] = ck.oText[k].array(ck.mem)
+	}
+	cols[2] = ob.Field(2).NewArray()
+	cols[3] = ob.Field(3).NewArray()
+	rec := array.NewRecord(ob.Schema(), cols, int64(cols[2].Len()))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }
 
 // statusKind classifies a status; the config check keeps the lists apart.
@@ -314,7 +500,7 @@ func (ck *checker) convert(amount *float64, currency textFn, i int, ts int64) bo
 		return true
 	}
 	if day := localday.Of(ts, ck.loc); !cur.looked || day != cur.day {
-		cur.rate, cur.hasRate = rateOn(cur.pts, day)
+		cur.rate, cur.hasRate = cur.rateOn(day)
 		cur.day, cur.looked = day, true
 	}
 	if !cur.hasRate {

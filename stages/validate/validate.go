@@ -525,11 +525,3 @@ const (
 	statusRefund  // used, and refunded in full
 	statusOther   // excluded
 )
-
-// reserveText sizes a string builder's data buffer from the source column,
-// so appending a batch copies each value once instead of regrowing.
-func reserveText(b *array.StringBuilder, src arrow.Array) {
-	if s, ok := src.(*array.String); ok && s.Len() > 0 {
-		b.ReserveData(int(s.ValueOffset(s.Len()-1)) + s.ValueLen(s.Len()-1) - int(s.ValueOffset(0)))
-	}
-}

@@ -43,7 +43,22 @@ type Payload struct {
 }
 
 // NewSet returns an empty set.
-func NewSet() *Set { return &Set{slots: make([]uint64, 1<<16)} }
+func NewSet() *Set { return &Set{slots: make([]uint64, minSlots)} }
+
+// minSlots is the table size of a new set.
+const minSlots = 1 << 16
+
+// NewSetFor returns an empty set sized for n members, for a caller that
+// knows about how many it will add: growing a table of millions rehashes
+// every member at each doubling, and holds the old table beside the new.
+// Members are the same whatever the size; only the layout differs.
+func NewSetFor(n int) *Set {
+	size := minSlots
+	for size < 1<<40 && n*4 > size*3 {
+		size *= 2
+	}
+	return &Set{slots: make([]uint64, size)}
+}
 
 // NewPayloadSet returns an empty set whose members carry a Payload (the
 // zero Payload until SetPayload).
@@ -158,6 +173,20 @@ func (s *Set) Touch(keys []uint64) {
 		x ^= s.slots[k&mask]
 	}
 	s.sink ^= x
+}
+
+// Prefetch is Touch for a set that several goroutines read at once: it
+// writes nothing, and returns what it read for the caller to discard. It
+// is never inlined, so the reads cannot be optimised away.
+//
+//go:noinline
+func (s *Set) Prefetch(keys []uint64) uint64 {
+	mask := uint64(len(s.slots) - 1)
+	var x uint64
+	for _, k := range keys {
+		x ^= s.slots[k&mask]
+	}
+	return x
 }
 
 // Len is the number of distinct fingerprints.

@@ -133,3 +133,31 @@ func TestPayloads(t *testing.T) {
 		t.Errorf("a set without payloads returned %+v", p)
 	}
 }
+
+// TestNewSetFor: a sized set holds n members without growing, and its
+// members are what they would be in a set that grew.
+func TestNewSetFor(t *testing.T) {
+	for _, tc := range []struct {
+		n, slots int
+	}{
+		{0, 1 << 16},
+		{-5, 1 << 16},
+		{49_152, 1 << 16}, // exactly 3/4 full
+		{49_153, 1 << 17},
+		{1_000_000, 1 << 21},
+	} {
+		s := NewSetFor(tc.n)
+		if len(s.slots) != tc.slots {
+			t.Errorf("NewSetFor(%d): %d slots, want %d", tc.n, len(s.slots), tc.slots)
+		}
+		for i := range tc.n {
+			s.Add(fmt.Sprintf("O%d", i))
+		}
+		if len(s.slots) != tc.slots || s.Len() != max(tc.n, 0) {
+			t.Errorf("NewSetFor(%d) after %d adds: %d slots, %d members", tc.n, tc.n, len(s.slots), s.Len())
+		}
+		if tc.n > 0 && (!s.Has("O0") || !s.Has(fmt.Sprintf("O%d", tc.n-1)) || s.Has(fmt.Sprintf("O%d", tc.n))) {
+			t.Errorf("NewSetFor(%d): members wrong", tc.n)
+		}
+	}
+}
