@@ -249,6 +249,15 @@ func (c *customers) revenueOf(d purchaseDay) exactsum.Sum {
 	return exactsum.Of(math.Float64frombits(uint64(d.revenue)))
 }
 
+// revenueFloat is d's revenue as a float64, revenueOf(d).Float64(): a day
+// kept as a float64 is that sum's value already.
+func (c *customers) revenueFloat(d purchaseDay) float64 {
+	if d.revenue&spillTag == spillTag {
+		return c.spill[d.revenue&^spillTag].Float64()
+	}
+	return math.Float64frombits(uint64(d.revenue))
+}
+
 // totalOf is customer slot k's exact revenue over all days.
 func (c *customers) totalOf(k int32) exactsum.Sum {
 	var t exactsum.Sum
@@ -552,6 +561,15 @@ func (c *customers) refundsOf(k int32) refundTotals {
 		t.orders += d.orders
 	}
 	return t
+}
+
+// refundDays is customer slot k's refunded days, sorted by day.
+func (c *customers) refundDays(k int32) []dayRefund {
+	rg, ok := c.refunds.ranges[k]
+	if !ok {
+		return nil
+	}
+	return c.refunds.days[rg[0]:rg[1]]
 }
 
 // dayRefund is customer slot k's refunds of its orders of day.
