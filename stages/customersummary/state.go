@@ -66,6 +66,7 @@ type customers struct {
 	names     []string
 	nameIndex map[string]uint32
 	refunds   refundState
+	sink      uint64 // keeps touch's reads
 }
 
 // newCustomers is an empty state whose index hashes ids with seed.
@@ -117,6 +118,16 @@ func (c *customers) intern(s string, valid bool) uint32 {
 	return v
 }
 
+// reintern is intern(s, valid) for a customer whose value is names[cur]:
+// most orders name the country (and often the channel) of the one before,
+// which a string compare confirms without the map lookup.
+func (c *customers) reintern(cur uint32, s string, valid bool) uint32 {
+	if valid && cur != 0 && c.names[cur] == s {
+		return cur
+	}
+	return c.intern(s, valid)
+}
+
 // order is one used order as the stage reads it, or, from a warehouse that
 // folded them, all used orders of a customer on one day.
 type order struct {
@@ -157,8 +168,8 @@ func (c *customers) add(o order) {
 	s.firstTS = min(s.firstTS, o.ts)
 	if c.latest(s, o) {
 		s.lastTS = o.lastTS
-		s.country = c.intern(o.country, o.hasCtry)
-		s.channel = c.intern(o.channel, o.hasChan)
+		s.country = c.reintern(s.country, o.country, o.hasCtry)
+		s.channel = c.reintern(s.channel, o.channel, o.hasChan)
 	}
 	d := c.days(k)
 	switch last := &d[len(d)-1]; {
@@ -307,6 +318,40 @@ func (c *customers) lookup(id string, h uint64) (int32, bool) {
 			}
 		}
 	}
+}
+
+// touchRows is how many orders are touched before they are folded: enough
+// to keep many memory reads in flight, few enough that what they bring in
+// is still in cache when folded.
+const touchRows = 32
+
+// touch reads, for the ids hashed to hs, the memory their fold will: each
+// one's index entry, then the slot it names, the slot's id bytes and last
+// purchase day. A million customers' state is far larger than the caches,
+// and one order's fold is a chain of four reads that each wait on the one
+// before; touching a run of orders first, a level at a time, lets the
+// reads of different orders overlap. It only reads, so a stale or wrong
+// guess (an entry of another id, an index that grows meanwhile) costs a
+// wasted read, never a wrong fold.
+func (c *customers) touch(hs []uint64) {
+	x := &c.index
+	var ks [touchRows]int32
+	var sink uint64
+	for j, h := range hs {
+		e := x.entries[h&x.mask]
+		ks[j] = int32(e&lowHalf) - 1 // -1 when the entry is empty
+		sink += e
+	}
+	for _, k := range ks[:len(hs)] {
+		if k >= 0 {
+			s := &c.slots[k]
+			if s.idLen > 0 {
+				sink += uint64(c.idBytes[s.idOff])
+			}
+			sink += uint64(c.pool.run(s.dayOff, s.dayLen)[s.dayLen-1].day)
+		}
+	}
+	c.sink += sink
 }
 
 // find is the slot of customer id, without adding it.
