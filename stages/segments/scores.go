@@ -28,7 +28,7 @@ func quintileScores(values []float64, higherIsBetter bool) []int8 {
 	// With higher better, worse is the values below v: it reaches w when
 	// the w-th smallest value is below v. With lower better, worse is the
 	// values above v: it reaches w when the w-th largest is above v.
-	var pos [4]int
+	pos := make([]int, 4)
 	for s := 1; s <= 4; s++ {
 		w := (s*(n-1) + 4) / 5
 		if higherIsBetter {
@@ -56,20 +56,24 @@ func quintileScores(values []float64, higherIsBetter bool) []int8 {
 // orderStats is the values at the ascending positions pos of values in
 // sorted order, found by selection on a copy; false when a value is NaN,
 // which has no place in that order.
-func orderStats(values []float64, pos [4]int) ([4]float64, bool) {
-	var out [4]float64
+func orderStats(values []float64, pos []int) ([]float64, bool) {
 	a := make([]float64, len(values))
 	for i, v := range values {
 		if math.IsNaN(v) {
-			return out, false
+			return nil, false
 		}
 		a[i] = v
 	}
+	out := make([]float64, len(pos))
 	// A fixed seed: the pivots only change the work, never the result,
 	// and a rerun does the same work.
 	rng := rand.New(rand.NewPCG(1, 5))
 	lo := 0
 	for k, p := range pos {
+		if k > 0 && p == pos[k-1] {
+			out[k] = out[k-1]
+			continue
+		}
 		// Earlier selections leave a[lo:] holding the values at or above
 		// position lo, so each search narrows from there.
 		out[k] = selectNth(a, lo, len(a), p, rng)
