@@ -2,6 +2,7 @@ package history
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -104,4 +105,37 @@ func TestWalker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkWalker regroups 200,000 customers of one to twenty purchase
+// days each, in batches of 64k rows, as customer_activity arrives.
+func BenchmarkWalker(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	var rows []row
+	for c := range 200_000 {
+		id := fmt.Sprintf("C%08d", c)
+		for d := range 1 + rng.IntN(20) {
+			rows = append(rows, row{id, "DE", int32(19000 + 3*d), 1, 10})
+		}
+	}
+	all := activity(memory.DefaultAllocator, rows)
+	defer all.Release()
+	var batches []arrow.Record
+	for from := 0; from < len(rows); from += 64 * 1024 {
+		batches = append(batches, all.NewSlice(int64(from), int64(min(from+64*1024, len(rows)))))
+	}
+	b.ResetTimer()
+	for range b.N {
+		days := 0
+		w := Walker{Visit: func(c *Customer) error { days += len(c.Days); return nil }}
+		for _, rec := range batches {
+			if err := w.Add(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil || days != len(rows) {
+			b.Fatal(err, days)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
 }
