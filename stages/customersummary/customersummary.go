@@ -147,27 +147,18 @@ func (s *stage) foldOrders(p int, c *customers, rec arrow.Record) {
 	country := col("country").(*array.String)
 	channel := col("channel").(*array.String)
 	loc := s.rc.Job.Location()
-	var rows [touchRows]int32
-	var hashes [touchRows]uint64
-	for from := 0; from < len(ts); {
-		// A run of this worker's rows is touched before it is folded (see
-		// customers.touch).
-		n := 0
-		for ; from < len(ts) && n < touchRows; from++ {
-			if h := maphash.String(s.seed, ids.Value(from)); owner(h) == p {
-				rows[n], hashes[n] = int32(from), h
-				n++
-			}
+	for i := range ts {
+		id := ids.Value(i)
+		h := maphash.String(s.seed, id)
+		if owner(h) != p {
+			continue
 		}
-		c.touch(hashes[:n])
-		for j, i := range rows[:n] {
-			us := int64(ts[i])
-			c.add(order{
-				customer: ids.Value(int(i)), hash: hashes[j], ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: exactsum.Of(amounts[i]),
-				country: country.Value(int(i)), hasCtry: country.IsValid(int(i)),
-				channel: channel.Value(int(i)), hasChan: channel.IsValid(int(i)),
-			})
-		}
+		us := int64(ts[i])
+		c.add(order{
+			customer: id, hash: h, ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: exactsum.Of(amounts[i]),
+			country: country.Value(i), hasCtry: country.IsValid(i),
+			channel: channel.Value(i), hasChan: channel.IsValid(i),
+		})
 	}
 }
 

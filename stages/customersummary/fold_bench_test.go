@@ -19,8 +19,7 @@ import (
 // years, each from a customer drawn at random, amounts in cents, a few
 // countries and channels. It reports ns per order and the GC's share of
 // the CPU time the fold took (runtime/metrics, GC CPU over all CPU), with
-// one worker and with two, and with one worker that does not touch runs
-// of orders before folding them. Generating the orders is in the time, on the
+// one worker and with two. Generating the orders is in the time, on the
 // goroutine that feeds the workers, as reading them is in a run.
 func BenchmarkFold(b *testing.B) {
 	const nCustomers, orders = 1_000_000, 5_000_000
@@ -32,12 +31,8 @@ func BenchmarkFold(b *testing.B) {
 	}
 	countries := []string{"US", "DE", "FR", "GB", "JP", "SE"}
 	channels := []string{"web", "app", "store"}
-	for _, tc := range []struct {
-		w     int
-		touch bool
-	}{{1, true}, {2, true}, {1, false}} {
-		w, touch := tc.w, tc.touch
-		b.Run(fmt.Sprintf("workers=%d/touch=%v", w, touch), func(b *testing.B) {
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
 			defer SetWorkers(w)()
 			b.ReportAllocs()
 			for range b.N {
@@ -58,20 +53,9 @@ func BenchmarkFold(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						var mine []order
-						var hs []uint64
 						for batch := range queues[p] {
-							for from := 0; from < len(batch); {
-								mine, hs = mine[:0], hs[:0]
-								for ; from < len(batch) && len(mine) < touchRows; from++ {
-									if o := batch[from]; owner(o.hash) == p {
-										mine, hs = append(mine, o), append(hs, o.hash)
-									}
-								}
-								if touch {
-									parts[p].touch(hs)
-								}
-								for _, o := range mine {
+							for _, o := range batch {
+								if owner(o.hash) == p {
 									parts[p].add(o)
 								}
 							}

@@ -66,7 +66,6 @@ type customers struct {
 	names     []string
 	nameIndex map[string]uint32
 	refunds   refundState
-	sink      uint64 // keeps touch's reads
 }
 
 // newCustomers is an empty state whose index hashes ids with seed.
@@ -318,40 +317,6 @@ func (c *customers) lookup(id string, h uint64) (int32, bool) {
 			}
 		}
 	}
-}
-
-// touchRows is how many orders are touched before they are folded: enough
-// to keep many memory reads in flight, few enough that what they bring in
-// is still in cache when folded.
-const touchRows = 32
-
-// touch reads, for the ids hashed to hs, the memory their fold will: each
-// one's index entry, then the slot it names, the slot's id bytes and last
-// purchase day. A million customers' state is far larger than the caches,
-// and one order's fold is a chain of four reads that each wait on the one
-// before; touching a run of orders first, a level at a time, lets the
-// reads of different orders overlap. It only reads, so a stale or wrong
-// guess (an entry of another id, an index that grows meanwhile) costs a
-// wasted read, never a wrong fold.
-func (c *customers) touch(hs []uint64) {
-	x := &c.index
-	var ks [touchRows]int32
-	var sink uint64
-	for j, h := range hs {
-		e := x.entries[h&x.mask]
-		ks[j] = int32(e&lowHalf) - 1 // -1 when the entry is empty
-		sink += e
-	}
-	for _, k := range ks[:len(hs)] {
-		if k >= 0 {
-			s := &c.slots[k]
-			if s.idLen > 0 {
-				sink += uint64(c.idBytes[s.idOff])
-			}
-			sink += uint64(c.pool.run(s.dayOff, s.dayLen)[s.dayLen-1].day)
-		}
-	}
-	c.sink += sink
 }
 
 // find is the slot of customer id, without adding it.
