@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -42,8 +41,8 @@ func Register(r *night.Registry) error {
 // New builds the stage for a run.
 func New(_ context.Context, rc *night.Context) (engine.Stage, error) {
 	cfg := *Section.Of(rc.Job)
-	return &stage{rc: rc, cfg: cfg, items: night.InputOf(rc.Job).OrderItems != nil, costs: marginconfig.Of(rc.Job).ItemCosts, sku: map[string]int32{}, pairs: newPairTable(),
-		open: make([]openBasket, cfg.OpenOrders), openAt: map[uint64]int32{}, last: -1}, nil
+	return &stage{rc: rc, cfg: cfg, items: night.InputOf(rc.Job).OrderItems != nil, costs: marginconfig.Of(rc.Job).ItemCosts, products: newProductIndex(), pairs: newPairTable(),
+		open: make([]openBasket, cfg.OpenOrders), openAt: newOpenIndex(), last: -1}, nil
 }
 
 // Item-row outcomes in the manifest's item_accounting.
@@ -91,19 +90,19 @@ type stage struct {
 	used handover.OrderLookup
 	engine.BaseStage
 	rc *night.Context
-	// products: SKU → id, orders per product.
-	sku     map[string]int32
-	names   []string
-	orders  []int64
-	baskets int64
-	pairs   *pairTable
+	// products: SKU → id, name and orders per id.
+	products productIndex
+	names    []string
+	orders   []int64
+	baskets  int64
+	pairs    *pairTable
 	// floor bounds the true count of every pair not in pairs: the most a
 	// pruned pair could have had.
 	floor int64
 	// open holds the baskets still collecting items, oldest first, in a
 	// ring of affinity.open_orders slots, found by order fingerprint.
 	open   []openBasket
-	openAt map[uint64]int32
+	openAt openIndex
 	head   int
 	nOpen  int
 	last   int32 // slot of the latest item's order, -1 before any
@@ -128,14 +127,18 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 	cost := itemline.Of(cols["unit_cost"])
 	var rejected []rejectedItem
 	var trimmedOrder, trimmedSKU int64
+	orders, skus := textOf(orderCol), textOf(skuCol)
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var order, sku string
 		if !orderCol.IsNull(i) {
-			order = ids.Trim(orderCol.ValueStr(i), &trimmedOrder)
+			order = ids.Trim(orders(i), &trimmedOrder)
 		}
 		if !skuCol.IsNull(i) {
-			sku = ids.Trim(skuCol.ValueStr(i), &trimmedSKU)
+			sku = ids.Trim(skus(i), &trimmedSKU)
 		}
+		// The order of the latest item's basket passed every check when
+		// the basket opened; most items are of that order.
+		same := s.last >= 0 && order == string(s.open[s.last].order)
 		switch {
 		case order == "":
 			rejected = append(rejected, rejectedItem{i, ReasonMissingOrderID})
@@ -143,7 +146,7 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		case sku == "":
 			rejected = append(rejected, rejectedItem{i, ReasonMissingSKU})
 			continue
-		case !utf8.ValidString(order) || !utf8.ValidString(sku):
+		case !same && !utf8.ValidString(order) || !utf8.ValidString(sku):
 			rejected = append(rejected, rejectedItem{i, ReasonInvalidUTF8})
 			continue
 		case s.costs && itemline.BadCost(cost, i):
@@ -151,7 +154,7 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 			continue
 		}
 		slot := s.last
-		if slot < 0 || order != string(s.open[slot].order) {
+		if !same {
 			slot = s.openBasket(order)
 		}
 		s.open[slot].items = append(s.open[slot].items, s.product(sku))
@@ -162,6 +165,15 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		return s.quarantine(ctx, rec, cols, rejected, out)
 	}
 	return nil
+}
+
+// textOf reads row i of a text column as a string: straight from a String
+// column's buffers, which is what every source gives, or through ValueStr.
+func textOf(col arrow.Array) func(i int) string {
+	if c, ok := col.(*array.String); ok {
+		return c.Value
+	}
+	return col.ValueStr
 }
 
 // ErrAggregate is wrapped when a batch of counts made in the warehouse
@@ -297,7 +309,7 @@ type openBasket struct {
 // interleaved within affinity.open_orders orders still come together.
 func (s *stage) openBasket(order string) int32 {
 	key := fingerprint.Key(order)
-	if slot, ok := s.openAt[key]; ok {
+	if slot, ok := s.openAt.get(key); ok {
 		s.last = slot
 		return slot
 	}
@@ -308,21 +320,9 @@ func (s *stage) openBasket(order string) int32 {
 	s.nOpen++
 	b := &s.open[slot]
 	b.key, b.order, b.items = key, append(b.order[:0], order...), b.items[:0]
-	s.openAt[key] = slot
+	s.openAt.put(key, slot)
 	s.last = slot
 	return slot
-}
-
-func (s *stage) product(sku string) int32 {
-	id, ok := s.sku[sku]
-	if !ok {
-		id = int32(len(s.names))
-		name := strings.Clone(sku)
-		s.sku[name] = id
-		s.names = append(s.names, name)
-		s.orders = append(s.orders, 0)
-	}
-	return id
 }
 
 // closeOldest queues the oldest open basket as its distinct products;
@@ -336,7 +336,7 @@ func (s *stage) closeOldest() {
 	slices.Sort(b.items)
 	q.items = append(q.items, slices.Compact(b.items)...)
 	q.itemEnds = append(q.itemEnds, len(q.items))
-	delete(s.openAt, b.key)
+	s.openAt.remove(b.key)
 	if s.last == int32(s.head) {
 		s.last = -1
 	}

@@ -3,7 +3,9 @@
 package customersummary
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/bitutil"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
@@ -200,6 +204,17 @@ func (s *stage) Close(context.Context) error {
 type slot struct {
 	part int32
 	k    int32
+	// prefix is the id's first 8 bytes, big-endian and zero-padded: it
+	// orders ids as their bytes do, and most comparisons end on it
+	// without reading the ids themselves.
+	prefix uint64
+}
+
+// idPrefix is slot.prefix of id.
+func idPrefix(id string) uint64 {
+	var b [8]byte
+	copy(b[:], id)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 // Finish emits customers sorted by customer_id, so reruns write identical
@@ -230,10 +245,15 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	order := make([]slot, 0, n)
 	for p, c := range s.parts {
 		for k := range c.len() {
-			order = append(order, slot{part: int32(p), k: int32(k)})
+			order = append(order, slot{part: int32(p), k: int32(k), prefix: idPrefix(c.id(int32(k)))})
 		}
 	}
-	slices.SortFunc(order, func(a, b slot) int { return strings.Compare(s.parts[a.part].id(a.k), s.parts[b.part].id(b.k)) })
+	slices.SortFunc(order, func(a, b slot) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		return strings.Compare(s.parts[a.part].id(a.k), s.parts[b.part].id(b.k))
+	})
 	if err := s.emitSummary(ctx, order, out); err != nil {
 		return err
 	}
@@ -245,12 +265,18 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	return nil
 }
 
-func appendText(b *array.StringBuilder, v string) {
-	if v == "" {
-		b.AppendNull()
-	} else {
-		b.Append(v)
-	}
+// summaryColumns are one batch of customer_summary's computed columns, as
+// slices appended to the builders whole: per-value appends to seventeen
+// builders cost more than computing the rows.
+type summaryColumns struct {
+	first, last                 []arrow.Timestamp
+	orders, refundedOrders      []int64
+	freq, recency, tenure       []int64
+	revenue, aov, refunded, net []float64
+	rate, repeat                []float64
+	hasRate, hasRepeat          []bool
+	ids, countries, channels    []string
+	hasCountry, hasChannel      []bool
 }
 
 func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitter) error {
@@ -275,48 +301,79 @@ func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitte
 	country := col("country").(*array.StringBuilder)
 	channel := col("channel").(*array.StringBuilder)
 
+	var cols summaryColumns
+	var snapshots []arrow.Date32
 	for start := 0; start < len(order); start += BatchRows {
-		for _, sl := range order[start:min(start+BatchRows, len(order))] {
-			c, k := s.parts[sl.part], sl.k
-			days := c.days(k)
+		batch := order[start:min(start+BatchRows, len(order))]
+		c := &cols
+		*c = summaryColumns{
+			first: c.first[:0], last: c.last[:0], orders: c.orders[:0], refundedOrders: c.refundedOrders[:0],
+			freq: c.freq[:0], recency: c.recency[:0], tenure: c.tenure[:0],
+			revenue: c.revenue[:0], aov: c.aov[:0], refunded: c.refunded[:0], net: c.net[:0],
+			rate: c.rate[:0], repeat: c.repeat[:0], hasRate: c.hasRate[:0], hasRepeat: c.hasRepeat[:0],
+			ids: c.ids[:0], countries: c.countries[:0], channels: c.channels[:0], hasCountry: c.hasCountry[:0], hasChannel: c.hasChannel[:0],
+		}
+		for _, sl := range batch {
+			p, k := s.parts[sl.part], sl.k
+			days := p.days(k)
 			f := int64(len(days) - 1)
-			snapshot.Append(s.rc.SnapshotDate)
-			id.Append(c.id(k))
-			first.Append(arrow.Timestamp(c.slots[k].firstTS))
-			last.Append(arrow.Timestamp(c.slots[k].lastTS))
-			orders.Append(c.slots[k].orders)
-			total := c.totalOf(k)
+			c.ids = append(c.ids, p.id(k))
+			c.first = append(c.first, arrow.Timestamp(p.slots[k].firstTS))
+			c.last = append(c.last, arrow.Timestamp(p.slots[k].lastTS))
+			c.orders = append(c.orders, p.slots[k].orders)
+			total := p.totalOf(k)
 			gross := total.Float64()
-			revenue.Append(gross)
-			aov.Append(gross / float64(c.slots[k].orders))
-			r := c.refundsOf(k)
+			c.revenue = append(c.revenue, gross)
+			c.aov = append(c.aov, gross/float64(p.slots[k].orders))
+			r := p.refundsOf(k)
 			net := total
 			net.Merge(r.amount.Neg())
-			refunded.Append(r.amount.Float64())
-			netRevenue.Append(net.Float64())
+			c.refunded = append(c.refunded, r.amount.Float64())
+			c.net = append(c.net, net.Float64())
 			if gross != 0 {
-				rate.Append(r.amount.Float64() / gross)
+				c.rate, c.hasRate = append(c.rate, r.amount.Float64()/gross), append(c.hasRate, true)
 			} else {
-				rate.AppendNull()
+				c.rate, c.hasRate = append(c.rate, 0), append(c.hasRate, false)
 			}
-			refundedOrders.Append(r.orders)
-			freq.Append(f)
-			recency.Append(int64(days[len(days)-1].day - days[0].day))
-			tenure.Append(int64(s.runDay - days[0].day))
+			c.refundedOrders = append(c.refundedOrders, r.orders)
+			c.freq = append(c.freq, f)
+			c.recency = append(c.recency, int64(days[len(days)-1].day-days[0].day))
+			c.tenure = append(c.tenure, int64(s.runDay-days[0].day))
 			if f > 0 {
 				// Monetary value leaves out the first purchase day, and
 				// is net of refunds: what the customer's repeat days were
 				// worth, summed exactly.
 				repeatNet := net
-				repeatNet.Merge(c.revenueOf(days[0]).Neg())
-				repeatNet.Merge(c.dayRefund(k, days[0].day).amount)
-				repeat.Append(repeatNet.Float64() / float64(f))
+				repeatNet.Merge(p.revenueOf(days[0]).Neg())
+				repeatNet.Merge(p.dayRefund(k, days[0].day).amount)
+				c.repeat, c.hasRepeat = append(c.repeat, repeatNet.Float64()/float64(f)), append(c.hasRepeat, true)
 			} else {
-				repeat.AppendNull()
+				c.repeat, c.hasRepeat = append(c.repeat, 0), append(c.hasRepeat, false)
 			}
-			appendText(country, c.country(k))
-			appendText(channel, c.channel(k))
+			ctry, ch := p.country(k), p.channel(k)
+			c.countries, c.hasCountry = append(c.countries, ctry), append(c.hasCountry, ctry != "")
+			c.channels, c.hasChannel = append(c.channels, ch), append(c.hasChannel, ch != "")
 		}
+		for len(snapshots) < len(batch) {
+			snapshots = append(snapshots, s.rc.SnapshotDate)
+		}
+		snapshot.AppendValues(snapshots[:len(batch)], nil)
+		id.AppendValues(c.ids, nil)
+		first.AppendValues(c.first, nil)
+		last.AppendValues(c.last, nil)
+		orders.AppendValues(c.orders, nil)
+		revenue.AppendValues(c.revenue, nil)
+		aov.AppendValues(c.aov, nil)
+		refunded.AppendValues(c.refunded, nil)
+		netRevenue.AppendValues(c.net, nil)
+		rate.AppendValues(c.rate, c.hasRate)
+		refundedOrders.AppendValues(c.refundedOrders, nil)
+		freq.AppendValues(c.freq, nil)
+		recency.AppendValues(c.recency, nil)
+		tenure.AppendValues(c.tenure, nil)
+		repeat.AppendValues(c.repeat, c.hasRepeat)
+		country.AppendValues(c.countries, c.hasCountry)
+		channel.AppendValues(c.channels, c.hasChannel)
 		if err := emitBuilt(ctx, out, schemas.CustomerSummary.Name, b); err != nil {
 			return err
 		}
@@ -324,43 +381,120 @@ func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitte
 	return nil
 }
 
+// emitActivity writes every customer's purchase days, a batch of about
+// BatchRows rows at a time. It fills the columns' buffers directly: the
+// table has some ten rows per customer, and a builder's per-value append
+// (bounds, capacity and validity checks on each of eight columns) cost more
+// than the rest of the stage's Finish.
 func (s *stage) emitActivity(ctx context.Context, order []slot, out engine.Emitter) error {
-	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerActivity.Schema())
-	defer b.Release()
-	id := b.Field(0).(*array.StringBuilder)
-	country := b.Field(1).(*array.StringBuilder)
-	date := b.Field(2).(*array.Date32Builder)
-	orders := b.Field(3).(*array.Int64Builder)
-	revenue := b.Field(4).(*array.Float64Builder)
-	refunded := b.Field(5).(*array.Float64Builder)
-	runDateRefunded := b.Field(6).(*array.Float64Builder)
-	periodLater := b.Field(7).(*array.Float64Builder)
-	rows := 0
-	for _, sl := range order {
-		c, k := s.parts[sl.part], sl.k
-		for _, d := range c.days(k) {
-			r := c.dayRefund(k, d.day)
-			refunded.Append(r.amount.Float64())
-			runDateRefunded.Append(r.runDate.Float64())
-			periodLater.Append(r.periodLater.Float64())
-			id.Append(c.id(k))
-			appendText(country, c.country(k))
-			date.Append(arrow.Date32(d.day))
-			orders.Append(int64(d.orders))
-			revenue.Append(c.revenueOf(d).Float64())
-			rows++
+	for from := 0; from < len(order); {
+		// A batch ends with the customer that brings it to BatchRows rows,
+		// so one customer's days stay in one batch.
+		to, rows, idBytes, ctryBytes := from, 0, 0, 0
+		for to < len(order) && rows < BatchRows {
+			c, k := s.parts[order[to].part], order[to].k
+			n := int(c.slots[k].dayLen)
+			rows += n
+			idBytes += n * int(c.slots[k].idLen)
+			ctryBytes += n * len(c.country(k))
+			to++
 		}
-		if rows >= BatchRows {
-			if err := emitBuilt(ctx, out, schemas.CustomerActivity.Name, b); err != nil {
-				return err
-			}
-			rows = 0
+		rec := s.activityBatch(order[from:to], rows, idBytes, ctryBytes)
+		err := out.Emit(ctx, schemas.CustomerActivity.Name, rec)
+		rec.Release()
+		if err != nil {
+			return err
 		}
-	}
-	if rows > 0 {
-		return emitBuilt(ctx, out, schemas.CustomerActivity.Name, b)
+		from = to
 	}
 	return nil
+}
+
+// activityBatch is the customer_activity rows of the customers in order,
+// which have rows days and the given bytes of ids and countries over them.
+func (s *stage) activityBatch(order []slot, rows, idBytes, ctryBytes int) arrow.Record {
+	mem := s.rc.Mem
+	buf := func(n int) *memory.Buffer {
+		b := memory.NewResizableBuffer(mem)
+		b.Resize(n)
+		return b
+	}
+	idOffs, idData := buf(4*(rows+1)), buf(idBytes)
+	ctryValid, ctryOffs, ctryData := buf(int(bitutil.BytesForBits(int64(rows)))), buf(4*(rows+1)), buf(ctryBytes)
+	dateBuf, ordersBuf := buf(4*rows), buf(8*rows)
+	revenueBuf, refundedBuf, runDateBuf, laterBuf := buf(8*rows), buf(8*rows), buf(8*rows), buf(8*rows)
+
+	idOff, idDst := arrow.Int32Traits.CastFromBytes(idOffs.Bytes()), idData.Bytes()
+	valid, ctryOff, ctryDst := ctryValid.Bytes(), arrow.Int32Traits.CastFromBytes(ctryOffs.Bytes()), ctryData.Bytes()
+	clear(valid)
+	dates, orders := arrow.Date32Traits.CastFromBytes(dateBuf.Bytes()), arrow.Int64Traits.CastFromBytes(ordersBuf.Bytes())
+	revenue, refunded := arrow.Float64Traits.CastFromBytes(revenueBuf.Bytes()), arrow.Float64Traits.CastFromBytes(refundedBuf.Bytes())
+	runDate, later := arrow.Float64Traits.CastFromBytes(runDateBuf.Bytes()), arrow.Float64Traits.CastFromBytes(laterBuf.Bytes())
+
+	row, idAt, ctryAt, nulls := 0, 0, 0, 0
+	for _, sl := range order {
+		c, k := s.parts[sl.part], sl.k
+		id, ctry := c.id(k), c.country(k)
+		refunds := c.refundDays(k)
+		for _, d := range c.days(k) {
+			idOff[row] = int32(idAt)
+			idAt += copy(idDst[idAt:], id)
+			ctryOff[row] = int32(ctryAt)
+			if ctry == "" {
+				nulls++
+			} else {
+				bitutil.SetBit(valid, row)
+				ctryAt += copy(ctryDst[ctryAt:], ctry)
+			}
+			dates[row] = arrow.Date32(d.day)
+			orders[row] = int64(d.orders)
+			revenue[row] = c.revenueFloat(d)
+			// Both lists are sorted by day: a refunded day is the next
+			// refund's, or has none.
+			for len(refunds) > 0 && refunds[0].day < d.day {
+				refunds = refunds[1:]
+			}
+			if len(refunds) > 0 && refunds[0].day == d.day {
+				r := &refunds[0]
+				refunded[row], runDate[row], later[row] = r.amount.Float64(), r.runDate.Float64(), r.periodLater.Float64()
+			} else {
+				refunded[row], runDate[row], later[row] = 0, 0, 0
+			}
+			row++
+		}
+	}
+	idOff[row], ctryOff[row] = int32(idAt), int32(ctryAt)
+
+	if nulls == 0 {
+		ctryValid.Release()
+		ctryValid = nil
+	}
+	schema := schemas.CustomerActivity.Schema()
+	cols := []arrow.ArrayData{
+		array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{nil, idOffs, idData}, nil, 0, 0),
+		array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{ctryValid, ctryOffs, ctryData}, nil, nulls, 0),
+		array.NewData(arrow.FixedWidthTypes.Date32, rows, []*memory.Buffer{nil, dateBuf}, nil, 0, 0),
+		array.NewData(arrow.PrimitiveTypes.Int64, rows, []*memory.Buffer{nil, ordersBuf}, nil, 0, 0),
+		array.NewData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{nil, revenueBuf}, nil, 0, 0),
+		array.NewData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{nil, refundedBuf}, nil, 0, 0),
+		array.NewData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{nil, runDateBuf}, nil, 0, 0),
+		array.NewData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{nil, laterBuf}, nil, 0, 0),
+	}
+	arrays := make([]arrow.Array, len(cols))
+	for i, d := range cols {
+		arrays[i] = array.MakeFromData(d)
+		d.Release()
+	}
+	for _, b := range []*memory.Buffer{idOffs, idData, ctryValid, ctryOffs, ctryData, dateBuf, ordersBuf, revenueBuf, refundedBuf, runDateBuf, laterBuf} {
+		if b != nil {
+			b.Release()
+		}
+	}
+	rec := array.NewRecord(schema, arrays, int64(rows))
+	for _, a := range arrays {
+		a.Release()
+	}
+	return rec
 }
 
 func emitBuilt(ctx context.Context, out engine.Emitter, table string, b *array.RecordBuilder) error {

@@ -117,6 +117,16 @@ func (c *customers) intern(s string, valid bool) uint32 {
 	return v
 }
 
+// reintern is intern(s, valid) for a customer whose value is names[cur]:
+// most orders name the country (and often the channel) of the one before,
+// which a string compare confirms without the map lookup.
+func (c *customers) reintern(cur uint32, s string, valid bool) uint32 {
+	if valid && cur != 0 && c.names[cur] == s {
+		return cur
+	}
+	return c.intern(s, valid)
+}
+
 // order is one used order as the stage reads it, or, from a warehouse that
 // folded them, all used orders of a customer on one day.
 type order struct {
@@ -157,8 +167,8 @@ func (c *customers) add(o order) {
 	s.firstTS = min(s.firstTS, o.ts)
 	if c.latest(s, o) {
 		s.lastTS = o.lastTS
-		s.country = c.intern(o.country, o.hasCtry)
-		s.channel = c.intern(o.channel, o.hasChan)
+		s.country = c.reintern(s.country, o.country, o.hasCtry)
+		s.channel = c.reintern(s.channel, o.channel, o.hasChan)
 	}
 	d := c.days(k)
 	switch last := &d[len(d)-1]; {
@@ -247,6 +257,15 @@ func (c *customers) revenueOf(d purchaseDay) exactsum.Sum {
 		return c.spill[d.revenue&^spillTag]
 	}
 	return exactsum.Of(math.Float64frombits(uint64(d.revenue)))
+}
+
+// revenueFloat is d's revenue as a float64, revenueOf(d).Float64(): a day
+// kept as a float64 is that sum's value already.
+func (c *customers) revenueFloat(d purchaseDay) float64 {
+	if d.revenue&spillTag == spillTag {
+		return c.spill[d.revenue&^spillTag].Float64()
+	}
+	return math.Float64frombits(uint64(d.revenue))
 }
 
 // totalOf is customer slot k's exact revenue over all days.
@@ -552,6 +571,15 @@ func (c *customers) refundsOf(k int32) refundTotals {
 		t.orders += d.orders
 	}
 	return t
+}
+
+// refundDays is customer slot k's refunded days, sorted by day.
+func (c *customers) refundDays(k int32) []dayRefund {
+	rg, ok := c.refunds.ranges[k]
+	if !ok {
+		return nil
+	}
+	return c.refunds.days[rg[0]:rg[1]]
 }
 
 // dayRefund is customer slot k's refunds of its orders of day.

@@ -1,11 +1,13 @@
 package customersummary
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"retain/stages/internal/exactsum"
@@ -120,5 +122,19 @@ func TestRunSizes(t *testing.T) {
 	}
 	if c := runClass(1 << 31); runSize(c) != 1<<31 {
 		t.Errorf("runClass(1<<31) = %d of size %d", c, runSize(c))
+	}
+}
+
+// TestIDPrefixOrder: where two ids' prefixes differ they order the ids as
+// strings.Compare does, so the sort may stop at them.
+func TestIDPrefixOrder(t *testing.T) {
+	ids := []string{"", "A", "A\x00", "A\x00\x01", "AB", "C00000001", "C00000002", "C0000001", "C000000010", "\xff", "é", "abcdefgh", "abcdefghi", "abcdefgg\xff"}
+	for _, a := range ids {
+		for _, b := range ids {
+			pa, pb := idPrefix(a), idPrefix(b)
+			if pa != pb && cmp.Compare(pa, pb) != strings.Compare(a, b) {
+				t.Errorf("prefixes order %q and %q as %d, the ids as %d", a, b, cmp.Compare(pa, pb), strings.Compare(a, b))
+			}
+		}
 	}
 }

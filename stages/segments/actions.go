@@ -67,10 +67,18 @@ func topSpenders(cents []float64, percent float64) []bool {
 	if len(cents) == 0 {
 		return out
 	}
-	sorted := slices.Clone(cents)
-	slices.SortFunc(sorted, func(a, b float64) int { return -cmpF(a, b) })
 	k := max(1, int(math.Ceil(percent/100*float64(len(cents)))))
-	cutoff := sorted[k-1]
+	// The k-th largest value is one order statistic: selected, not sorted
+	// for, but where a NaN leaves the order to the sort.
+	stats, ok := orderStats(cents, []int{len(cents) - k})
+	var cutoff float64
+	if ok {
+		cutoff = stats[0]
+	} else {
+		sorted := slices.Clone(cents)
+		slices.SortFunc(sorted, func(a, b float64) int { return -cmpF(a, b) })
+		cutoff = sorted[k-1]
+	}
 	for i, v := range cents {
 		out[i] = v >= cutoff
 	}

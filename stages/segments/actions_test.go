@@ -1,6 +1,8 @@
 package segments
 
 import (
+	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -43,5 +45,45 @@ func TestChurnRisk(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("churn risk %v, want %v", got, want)
+	}
+}
+
+// TestTopSpenders: the top percent by cents, ties at the cut all in, as
+// the cut taken from the whole sorted list gives it.
+func TestTopSpenders(t *testing.T) {
+	tests := []struct {
+		name    string
+		cents   []float64
+		percent float64
+		want    []bool
+	}{
+		{"empty", nil, 10, []bool{}},
+		{"at least one", []float64{5, 9, 1}, 10, []bool{false, true, false}},
+		{"ties at the cut", []float64{3, 7, 7, 1, 7}, 40, []bool{false, true, true, false, true}},
+		{"everyone", []float64{2, 1}, 100, []bool{true, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := topSpenders(tt.cents, tt.percent); !slices.Equal(got, tt.want) {
+				t.Errorf("topSpenders(%v, %v) = %v, want %v", tt.cents, tt.percent, got, tt.want)
+			}
+		})
+	}
+	rng := rand.New(rand.NewPCG(8, 9))
+	for trial := range 500 {
+		cents := make([]float64, 1+rng.IntN(300))
+		for i := range cents {
+			cents[i] = float64(rng.IntN(1 + trial))
+		}
+		percent := 0.5 + rng.Float64()*99.5
+		sorted := slices.Clone(cents)
+		slices.SortFunc(sorted, func(a, b float64) int { return -cmpF(a, b) })
+		cutoff := sorted[max(1, int(math.Ceil(percent/100*float64(len(cents)))))-1]
+		got := topSpenders(cents, percent)
+		for i, v := range cents {
+			if got[i] != (v >= cutoff) {
+				t.Fatalf("trial %d: customer %d (%v) marked %v with the cut at %v", trial, i, v, got[i], cutoff)
+			}
+		}
 	}
 }

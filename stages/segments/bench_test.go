@@ -55,3 +55,29 @@ func BenchmarkPreviousNights(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQuintileScores scores a million customers' recency, order
+// counts and revenue in cents, by selection and, for comparison, by
+// sorting.
+func BenchmarkQuintileScores(b *testing.B) {
+	const customers = 1_000_000
+	rng := rand.New(rand.NewPCG(1, 3))
+	since, orders, cts := make([]float64, customers), make([]float64, customers), make([]float64, customers)
+	for i := range customers {
+		since[i] = float64(rng.IntN(1100))
+		orders[i] = float64(1 + int(rng.ExpFloat64()*3))
+		cts[i] = float64(500 * (1 + rng.IntN(400)) * int(orders[i]))
+	}
+	for _, fn := range []struct {
+		name  string
+		score func([]float64, bool) []int8
+	}{{"select", quintileScores}, {"sort", quintileScoresSorted}} {
+		b.Run(fn.name, func(b *testing.B) {
+			for range b.N {
+				fn.score(since, false)
+				fn.score(orders, true)
+				fn.score(cts, true)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -98,20 +99,32 @@ type rankTree struct {
 	vals []float64
 	bit  []int32
 	logN int
+	// The dense form, when every value is an integer within a span not
+	// much wider than their number, as last days, order counts and cents
+	// are: a bitmap of the values over [lo, lo+64·len(words)) and the set
+	// bits before each word, so a value's rank is a popcount, not a
+	// binary search, and the sorted values come from the bitmap, not a
+	// sort.
+	lo     int64
+	words  []uint64
+	before []int32
 }
 
-// newRankTree makes the tree over vals (which it sorts) and counts the
+// newRankTree makes the tree over vals (which it may sort) and counts the
 // values of initial once each, building the sums in one pass rather than
 // by one update per value.
 func newRankTree(vals []float64, initial []float64) *rankTree {
-	slices.Sort(vals)
-	vals = slices.Compact(vals)
-	t := &rankTree{vals: vals, bit: make([]int32, len(vals)+1)}
-	for 1<<(t.logN+1) <= len(vals) {
+	t := &rankTree{}
+	if !t.dense(vals) {
+		slices.Sort(vals)
+		t.vals = slices.Compact(vals)
+	}
+	t.bit = make([]int32, len(t.vals)+1)
+	for 1<<(t.logN+1) <= len(t.vals) {
 		t.logN++
 	}
 	for _, v := range initial {
-		i, _ := slices.BinarySearch(t.vals, v)
+		i, _ := t.rank(v)
 		t.bit[i+1]++
 	}
 	for i := 1; i < len(t.bit); i++ {
@@ -122,8 +135,65 @@ func newRankTree(vals []float64, initial []float64) *rankTree {
 	return t
 }
 
+// dense sets t's values in the dense form and reports whether vals allow
+// it: integers (no −0, which the bitmap could not tell from 0) of at most
+// 2^53 in magnitude, over a span of at most 16 per value.
+func (t *rankTree) dense(vals []float64) bool {
+	if len(vals) == 0 {
+		return false
+	}
+	const exact = 1 << 53
+	lo, hi := vals[0], vals[0]
+	for _, v := range vals {
+		if v != math.Trunc(v) || v < -exact || v > exact || v == 0 && math.Signbit(v) {
+			return false
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	span := int64(hi) - int64(lo) + 1
+	if span > 16*int64(len(vals))+4096 {
+		return false
+	}
+	t.lo = int64(lo)
+	t.words = make([]uint64, (span+63)/64)
+	for _, v := range vals {
+		x := int64(v) - t.lo
+		t.words[x>>6] |= 1 << (x & 63)
+	}
+	t.before = make([]int32, len(t.words))
+	n := int32(0)
+	for w, word := range t.words {
+		t.before[w] = n
+		n += int32(bits.OnesCount64(word))
+	}
+	t.vals = make([]float64, 0, n)
+	for w, word := range t.words {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			t.vals = append(t.vals, float64(t.lo+int64(w)<<6+int64(b)))
+			word &= word - 1
+		}
+	}
+	return true
+}
+
+// rank is v's index in the sorted values, and whether v is one of them.
+func (t *rankTree) rank(v float64) (int, bool) {
+	if t.words == nil {
+		return slices.BinarySearch(t.vals, v)
+	}
+	if v != math.Trunc(v) || v < float64(t.lo) || v >= float64(t.lo)+float64(64*len(t.words)) {
+		i, _ := slices.BinarySearch(t.vals, v)
+		return i, false
+	}
+	x := int64(v) - t.lo
+	word := t.words[x>>6]
+	below := word & (1<<(x&63) - 1)
+	return int(t.before[x>>6]) + bits.OnesCount64(below), word>>(x&63)&1 == 1
+}
+
 func (t *rankTree) add(v float64, d int32) {
-	i, ok := slices.BinarySearch(t.vals, v)
+	i, ok := t.rank(v)
 	if !ok {
 		panic(fmt.Sprintf("segments: value %v not in the rank tree", v))
 	}

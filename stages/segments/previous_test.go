@@ -1,6 +1,7 @@
 package segments
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -142,5 +143,58 @@ func TestNightScoresMatchScratch(t *testing.T) {
 				t.Fatalf("seed %d %s: since %d capped %v, want %d %v", seed, shop[i].ID, past.since[i], past.capped[i], want, capped)
 			}
 		}
+	}
+}
+
+// TestRankTreeForms: the dense form (integers over a narrow span) and the
+// sorted one hold the same values and give every value the same rank and
+// membership, so the nights' thresholds cannot depend on which is used.
+func TestRankTreeForms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	tests := []struct {
+		name      string
+		gen       func() float64
+		wantDense bool
+	}{
+		{"days", func() float64 { return float64(19000 + rng.IntN(1100)) }, true},
+		{"order counts", func() float64 { return float64(1 + rng.IntN(8)) }, true},
+		{"signed cents", func() float64 { return float64(rng.IntN(20001) - 10000) }, true},
+		{"sparse cents", func() float64 { return float64(rng.Int64N(1 << 40)) }, false},
+		{"fractions", func() float64 { return float64(rng.IntN(100)) / 8 }, false},
+		{"negative zero", func() float64 {
+			if rng.IntN(10) == 0 {
+				return math.Copysign(0, -1)
+			}
+			return float64(rng.IntN(50))
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vals := make([]float64, 3000)
+			for i := range vals {
+				vals[i] = tt.gen()
+			}
+			sorted := slices.Compact(slices.Sorted(slices.Values(vals)))
+			tree := newRankTree(slices.Clone(vals), vals)
+			if dense := tree.words != nil; dense != tt.wantDense {
+				t.Fatalf("dense form %v, want %v", dense, tt.wantDense)
+			}
+			if !slices.Equal(tree.vals, sorted) {
+				t.Fatalf("values differ from the sorted distinct ones")
+			}
+			probes := append(slices.Clone(vals), sorted[0]-1, sorted[len(sorted)-1]+1, sorted[0]+0.5, 1e300)
+			for _, v := range probes {
+				i, ok := tree.rank(v)
+				wi, wok := slices.BinarySearch(sorted, v)
+				if i != wi || ok != wok {
+					t.Fatalf("rank(%v) = %d, %v; want %d, %v", v, i, ok, wi, wok)
+				}
+			}
+			for k := int32(1); k <= int32(len(vals)); k += 97 {
+				if got, want := tree.kth(k), slices.Sorted(slices.Values(vals))[k-1]; got != want {
+					t.Fatalf("kth(%d) = %v, want %v", k, got, want)
+				}
+			}
+		})
 	}
 }

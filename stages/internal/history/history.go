@@ -50,7 +50,7 @@ func (w *Walker) Add(rec arrow.Record) error {
 	refunded := rec.Column(5).(*array.Float64).Float64Values()
 	runDateRefunded := rec.Column(6).(*array.Float64).Float64Values()
 	periodLater := rec.Column(7).(*array.Float64).Float64Values()
-	for i := range dates {
+	for i := 0; i < len(dates); {
 		id := ids.Value(i)
 		if !w.open || id != w.cur.ID {
 			if w.open {
@@ -68,16 +68,25 @@ func (w *Walker) Add(rec arrow.Record) error {
 			}
 			w.open = true
 		}
-		day := int32(dates[i])
-		if n := len(w.cur.Days); n > 0 && day <= w.cur.Days[n-1] {
-			return fmt.Errorf("%s is not sorted by activity_date for customer %q", schemas.CustomerActivity.Name, id)
+		// The customer's rows of this batch are a run: its days are
+		// checked one by one, the other columns copied whole.
+		end := i + 1
+		for end < len(dates) && ids.Value(end) == id {
+			end++
 		}
-		w.cur.Days = append(w.cur.Days, day)
-		w.cur.Orders = append(w.cur.Orders, orders[i])
-		w.cur.Revenue = append(w.cur.Revenue, revenue[i])
-		w.cur.Refunded = append(w.cur.Refunded, refunded[i])
-		w.cur.RunDateRefunded = append(w.cur.RunDateRefunded, runDateRefunded[i])
-		w.cur.PeriodDayLaterRefunded = append(w.cur.PeriodDayLaterRefunded, periodLater[i])
+		for _, d := range dates[i:end] {
+			day := int32(d)
+			if n := len(w.cur.Days); n > 0 && day <= w.cur.Days[n-1] {
+				return fmt.Errorf("%s is not sorted by activity_date for customer %q", schemas.CustomerActivity.Name, id)
+			}
+			w.cur.Days = append(w.cur.Days, day)
+		}
+		w.cur.Orders = append(w.cur.Orders, orders[i:end]...)
+		w.cur.Revenue = append(w.cur.Revenue, revenue[i:end]...)
+		w.cur.Refunded = append(w.cur.Refunded, refunded[i:end]...)
+		w.cur.RunDateRefunded = append(w.cur.RunDateRefunded, runDateRefunded[i:end]...)
+		w.cur.PeriodDayLaterRefunded = append(w.cur.PeriodDayLaterRefunded, periodLater[i:end]...)
+		i = end
 	}
 	return nil
 }
