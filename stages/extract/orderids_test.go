@@ -160,24 +160,7 @@ func TestScanOrderIDKeys(t *testing.T) {
 func TestScanOrderIDKeysCorrupt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "o.parquet")
 	writeRowGroups(t, path, 3000, 1000)
-	pr, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := pr.MetaData().RowGroup(2).ColumnChunk(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := cc.DataPageOffset()
-	pr.Close()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copy(raw[off:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corruptChunk(t, path, 2, 0)
 	var keys, rows int
 	handed, err := scanOrderIDKeys(context.Background(), path, "order_id", 2, func(k []uint64, n int) { keys, rows = keys+len(k), rows+n })
 	if err == nil || handed != 2000 || rows != 2000 || keys != 2000 {

@@ -141,11 +141,18 @@ func TestParallelRowGroups(t *testing.T) {
 // reads another column, does not see it.
 func corruptRowGroup(t *testing.T, path string, rg int) {
 	t.Helper()
+	corruptChunk(t, path, rg, 3)
+}
+
+// corruptChunk overwrites the first data page header of column col's chunk
+// in row group rg.
+func corruptChunk(t *testing.T, path string, rg, col int) {
+	t.Helper()
 	pr, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := pr.MetaData().RowGroup(rg).ColumnChunk(3)
+	cc, err := pr.MetaData().RowGroup(rg).ColumnChunk(col)
 	if err != nil {
 		t.Fatal(err)
 	}
