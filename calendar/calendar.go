@@ -67,11 +67,33 @@ func (u Unit) Index(day int32) int {
 		// 1970-01-05 was a Monday, day 4.
 		return int(floorDiv(int64(day)-4, 7))
 	case Quarter:
-		t := Date(day)
-		return t.Year()*4 + int(t.Month()-1)/3
+		y, m := yearMonth(day)
+		return y*4 + (m-1)/3
 	}
-	t := Date(day)
-	return t.Year()*12 + int(t.Month()-1)
+	y, m := yearMonth(day)
+	return y*12 + m - 1
+}
+
+// yearMonth is Date(day)'s year and month (1–12) by integer arithmetic on
+// the proleptic Gregorian calendar (the days-to-civil algorithm of
+// Hinnant's chrono notes): stages ask for a period per purchase day, and
+// going through time.Time costs more than the rest of their work.
+func yearMonth(day int32) (year, month int) {
+	z := int64(day) + 719468 // days since 0000-03-01
+	era := floorDiv(z, 146097)
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365], from March 1
+	mp := (5*doy + 2) / 153                                // [0, 11], March = 0
+	m := mp + 3
+	if mp >= 10 {
+		m = mp - 9
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return int(y), int(m)
 }
 
 func floorDiv(a, b int64) int64 {

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -67,6 +68,30 @@ func TestSameDayBefore(t *testing.T) {
 		got := Date(tt.unit.SameDayBefore(Day(d))).Format(time.DateOnly)
 		if got != tt.want {
 			t.Errorf("%s %s: %s, want %s", tt.unit, tt.day, got, tt.want)
+		}
+	}
+}
+
+// TestIndexMatchesTime: the integer calendar gives time.Time's year and
+// month on every day of 1600–2400 (leap centuries, the epoch, both signs)
+// and at the ends of int32.
+func TestIndexMatchesTime(t *testing.T) {
+	days := []int32{math.MinInt32, math.MinInt32 + 1, math.MaxInt32 - 1, math.MaxInt32}
+	for d := Day(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)); d <= Day(time.Date(2400, 12, 31, 0, 0, 0, 0, time.UTC)); d++ {
+		days = append(days, d)
+	}
+	for _, d := range days {
+		tm := Date(d)
+		for _, c := range []struct {
+			u    Unit
+			want int
+		}{
+			{Month, tm.Year()*12 + int(tm.Month()-1)},
+			{Quarter, tm.Year()*4 + int(tm.Month()-1)/3},
+		} {
+			if got := c.u.Index(d); got != c.want {
+				t.Fatalf("%s.Index(%d) (%s) = %d, want %d", c.u, d, tm.Format(time.DateOnly), got, c.want)
+			}
 		}
 	}
 }

@@ -44,7 +44,7 @@ func Register(r *night.Registry) error {
 const total = "all"
 
 func newStage(rc *night.Context, unit calendar.Unit, churn int32, spend map[string]float64, runDay int32) *stage {
-	s := &stage{rc: rc, unit: unit, churn: churn, spend: spend, runDay: runDay, dims: map[string]*dimension{}, periods: periods{unit: unit}}
+	s := &stage{rc: rc, unit: unit, churn: churn, spend: spend, runDay: runDay, dims: map[string]*dimension{}}
 	s.walk.Visit = s.visit
 	return s
 }
@@ -80,8 +80,7 @@ type stage struct {
 	dims   map[string]*dimension
 	walk   history.Walker
 	// all is dims[total], which every customer adds to.
-	all     *dimension
-	periods periods
+	all *dimension
 	// scratch is top20Share's radix sort buffer, kept across cells.
 	scratch []uint32
 }
@@ -149,64 +148,14 @@ func (d *dimension) get(idx int) *cell {
 	return nil
 }
 
-// periods is calendar.Unit.Index by day for the days the stream has
-// asked for: each purchase day needs its period twice or more, and each
-// answer is a calendar conversion.
-type periods struct {
-	unit calendar.Unit
-	lo   int64   // the day of idx[0]
-	idx  []int32 // may be short of the full range; see index
-}
-
-// maxCachedDays bounds the cache (4 MiB): a day outside it, so far from
-// the others that the table would be larger, is converted each time.
-const maxCachedDays = 1 << 20
-
-func (p *periods) index(day int32) int {
-	if i := int64(day) - p.lo; i >= 0 && i < int64(len(p.idx)) {
-		return int(p.idx[i])
-	}
-	return p.miss(day)
-}
-
-func (p *periods) miss(day int32) int {
-	// A year of slack on the side that grows, so a stream walking through
-	// time widens the table a few times, not once a day.
-	const slack = 366
-	d := int64(day)
-	var lo, hi int64
-	switch {
-	case len(p.idx) == 0:
-		lo, hi = d-slack, d+1+slack
-	case d < p.lo:
-		lo, hi = d-slack, p.lo+int64(len(p.idx))
-	default:
-		lo, hi = p.lo, d+1+slack
-	}
-	lo, hi = max(lo, math.MinInt32), min(hi, math.MaxInt32+1)
-	if hi-lo > maxCachedDays {
-		return p.unit.Index(day)
-	}
-	idx := make([]int32, hi-lo)
-	for i := range idx {
-		if j := lo + int64(i) - p.lo; len(p.idx) > 0 && j >= 0 && j < int64(len(p.idx)) {
-			idx[i] = p.idx[j]
-		} else {
-			idx[i] = int32(p.unit.Index(int32(lo + int64(i))))
-		}
-	}
-	p.lo, p.idx = lo, idx
-	return int(idx[d-lo])
-}
-
 func (s *stage) visit(c *history.Customer) error {
 	dims := s.cellsFor(c)
 	// Order economics per period: days are sorted, so a period's days are adjacent.
 	for i := 0; i < len(c.Days); {
-		idx := s.periods.index(c.Days[i])
+		idx := s.unit.Index(c.Days[i])
 		var orders int64
 		var revenue, refunded float64
-		for ; i < len(c.Days) && s.periods.index(c.Days[i]) == idx; i++ {
+		for ; i < len(c.Days) && s.unit.Index(c.Days[i]) == idx; i++ {
 			orders += c.Orders[i]
 			revenue += c.Revenue[i]
 			refunded += c.Refunded[i]
@@ -227,10 +176,10 @@ func (s *stage) visit(c *history.Customer) error {
 	// span ends (churn) on the first day churn days after its last order.
 	start, end, first := c.Days[0], c.Days[0]+s.churn, true
 	span := func() {
-		from, churned := s.periods.index(start), end <= s.runDay
+		from, churned := s.unit.Index(start), end <= s.runDay
 		to := 0
 		if churned {
-			to = s.periods.index(end)
+			to = s.unit.Index(end)
 		}
 		for _, d := range dims {
 			x := d.at(from)

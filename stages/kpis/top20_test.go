@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"retain/calendar"
 )
 
 // TestTop20ShareMatchesSort: the radix path gives the comparison sort's
@@ -82,23 +80,6 @@ func TestSortKeys(t *testing.T) {
 }
 
 // TestPeriodsIndex: the cached period index is calendar.Unit.Index for
-// days walking forward, back, far out and at the ends of int32.
-func TestPeriodsIndex(t *testing.T) {
-	days := []int32{20_000, 20_001, 20_400, 19_000, 25_000, 0, -1, -800, 20_000 + maxCachedDays, math.MaxInt32, math.MinInt32, 20_500}
-	r := rand.New(rand.NewPCG(7, 8))
-	for range 2_000 {
-		days = append(days, 18_000+int32(r.IntN(4_000)))
-	}
-	for _, u := range []calendar.Unit{calendar.Week, calendar.Month, calendar.Quarter} {
-		p := periods{unit: u}
-		for _, d := range days {
-			if got, want := p.index(d), u.Index(d); got != want {
-				t.Errorf("%s: index(%d) = %d, want %d", u, d, got, want)
-			}
-		}
-	}
-}
-
 // TestDimensionCells: cells grow both ways and keep what they hold.
 func TestDimensionCells(t *testing.T) {
 	var d dimension
