@@ -20,12 +20,14 @@ run: build
 	@echo "tables: $(OUT)/<table>/snapshot_date=$(RUN_DATE)/part-00000.parquet; manifest: $(OUT)/_runs/snapshot_date=$(RUN_DATE)/_manifest.json"
 	@echo "report: $(OUT)/report/snapshot_date=$(RUN_DATE)/report.html"
 
-## test: vet, every test under the race detector (whole-job shops scaled down), the whole-job tests at full size, then DuckDB
+## test: vet, every test under the race detector (whole-job shops scaled down), the whole-job tests at full size, the BTYD
+## coverage studies (skipped under the race detector), then DuckDB
 ## reading the output (types, and SQL cross-checks on CDNOW)
 test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 30m ./...
 	$(GO) test -timeout 30m ./e2e/
+	$(GO) test -run 'Coverage|MasterVsSample' ./btyd/
 	$(PYTHON) scripts/check_dag.py
 	bash scripts/duckdb/run.sh
 

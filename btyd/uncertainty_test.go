@@ -184,6 +184,32 @@ func TestCoverageBGNBD(t *testing.T) {
 	cv.check(t, "bgnbd", 0.85, 0.95)
 }
 
+// TestCoverageMBGNBD is the same study for the modified BG/NBD, at the
+// parameters its recovery test simulates.
+func TestCoverageMBGNBD(t *testing.T) {
+	skipStudy(t)
+	truth := MBGNBD{R: 0.8, Alpha: 25, A: 0.8, B: 2.5}
+	const shops, customers = 200, 5000
+	us := make([]Uncertainty, shops)
+	errs := make([]error, shops)
+	parallel(shops, func(i int) {
+		c := simulateMBGNBD(truth, customers, 730, uint64(2000+i))
+		m, _, err := FitMBGNBD(Compress(c))
+		if err == nil {
+			us[i], err = PurchaseUncertainty(m, c, 0.9)
+		}
+		errs[i] = err
+	})
+	var cv coverageCount
+	for i := range shops {
+		if errs[i] != nil {
+			t.Fatalf("shop %d: %v", i, errs[i])
+		}
+		cv.add(us[i], []float64{truth.R, truth.Alpha, truth.A, truth.B})
+	}
+	cv.check(t, "mbgnbd", 0.85, 0.95)
+}
+
 // TestCoverageGammaGamma is the same study for the spend model, which is
 // cheap to simulate and fit: 300 shops of 2,500 repeat buyers (frequencies
 // geometric from 1, mean 3.5), so the 85–95% band is ±2.9 standard
