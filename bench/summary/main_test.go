@@ -24,6 +24,8 @@ pkg: retain/btyd
 BenchmarkFitAndPredict1M-2   	       3	 1100000000 ns/op
 BenchmarkFit1M/bgnbd-2       	       3	  250000000 ns/op
 BenchmarkFit1M/pareto_nbd-2  	       3	 2000000000 ns/op
+BenchmarkGenShopFit1M/mbgnbd-2         	       3	 216368409 ns/op	         0.3577 cpu-s
+BenchmarkGenShopCLV1M/pareto_nbd-2    	       3	1897661487 ns/op	         3.113 cpu-s	         1.015 fit-s
 ok  	retain/btyd	20.1s
 `
 
@@ -39,9 +41,11 @@ func TestParse(t *testing.T) {
 			"retain-s": 25.4, "retain/duckdb": 1.081, "runs": 3},
 		"job/ChangeTracking1M": {"ns/op": 99e9, "tracked-s": 30.2, "untracked-s": 24.8, "tracked/untracked": 1.218, "tracked-cpu-s": 52.1,
 			"untracked-cpu-s": 41.0, "tracked-RSS-MB": 2950, "untracked-RSS-MB": 2700, "runs": 3},
-		"btyd/FitAndPredict1M":  {"ns/op": 1.1e9},
-		"btyd/Fit1M/bgnbd":      {"ns/op": 2.5e8},
-		"btyd/Fit1M/pareto_nbd": {"ns/op": 2e9},
+		"btyd/FitAndPredict1M":         {"ns/op": 1.1e9},
+		"btyd/Fit1M/bgnbd":             {"ns/op": 2.5e8},
+		"btyd/Fit1M/pareto_nbd":        {"ns/op": 2e9},
+		"btyd/GenShopFit1M/mbgnbd":     {"ns/op": 216368409, "cpu-s": 0.3577},
+		"btyd/GenShopCLV1M/pareto_nbd": {"ns/op": 1897661487, "cpu-s": 3.113, "fit-s": 1.015},
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got %v\nwant %v", r, want)
@@ -96,6 +100,8 @@ GC share, the same with idle marking                                    -
 btyd/Fit1M/bgnbd: time per op                                     0.250 s  <= 0.3 s
 btyd/Fit1M/pareto_nbd: time per op                                2.000 s  <= 1 s
 btyd/FitAndPredict1M: time per op                                 1.100 s
+btyd/GenShopCLV1M/pareto_nbd: time per op                         1.898 s  <= 2 s
+btyd/GenShopFit1M/mbgnbd: time per op                             0.216 s  <= 0.3 s
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
