@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,15 +140,20 @@ type summary struct {
 
 // retainRun runs the job file job on shop into a fresh output folder.
 func retainRun(b *testing.B, job, shop string, env ...string) (child, summary) {
-	cmd := exec.Command(bin, "run", "--job", job, "--input", shop, "--output", b.TempDir(), "--run-date", runDate)
+	return retainRunIn(b, b.TempDir(), job, shop, env...)
+}
+
+// retainRunIn runs the job file job on shop into the output folder out.
+func retainRunIn(tb testing.TB, out, job, shop string, env ...string) (child, summary) {
+	cmd := exec.Command(bin, "run", "--job", job, "--input", shop, "--output", out, "--run-date", runDate)
 	cmd.Env = append(os.Environ(), env...)
 	c, err := run(cmd)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	var s summary
 	if err := json.Unmarshal(c.stdout, &s); err != nil {
-		b.Fatalf("summary line: %v: %s", err, c.stdout)
+		tb.Fatalf("summary line: %v: %s", err, c.stdout)
 	}
 	return c, s
 }
@@ -291,13 +297,21 @@ func stageSeconds(stderr []byte) map[string]float64 {
 // peerScript runs the DuckDB peer; it installs its npm package on first use.
 const peerScript = "../../scripts/duckdb/orders_only.sh"
 
-// peerFigures is the JSON line orders_only.mjs prints.
+// peerFigures is the JSON line orders_only.mjs prints; its money totals
+// add up the customers' values rounded to the cent, as retain publishes
+// them.
 type peerFigures struct {
-	Customers int64              `json:"customers"`
-	Orders    int64              `json:"orders"`
-	Revenue   float64            `json:"revenue"`
-	Seconds   map[string]float64 `json:"seconds"`
-	Compare   string             `json:"compare"`
+	Customers       int64              `json:"customers"`
+	Orders          int64              `json:"orders"`
+	RefundRowsUsed  int64              `json:"refund_rows_used"`
+	RefundedOrders  int64              `json:"refunded_orders"`
+	Revenue         float64            `json:"revenue"`
+	RefundedRevenue float64            `json:"refunded_revenue"`
+	NetRevenue      float64            `json:"net_revenue"`
+	Quarantined     map[string]int64   `json:"quarantined"`
+	Excluded        map[string]int64   `json:"excluded"`
+	Seconds         map[string]float64 `json:"seconds"`
+	Compare         string             `json:"compare"`
 }
 
 func runPeer(tb testing.TB, shop, out string, args ...string) (child, peerFigures) {
@@ -315,7 +329,9 @@ func runPeer(tb testing.TB, shop, out string, args ...string) (child, peerFigure
 // BenchmarkOrdersOnly1MVsDuckDB runs bench/job/orders_only.yaml (FX, no
 // items, no predictive model) and the same work in DuckDB SQL on 2 threads,
 // alternately, so load from beside hits both alike, and reports both medians
-// and their ratio. Target (issue 15): retain/duckdb at most 0.4.
+// and their ratio. After each pair of runs it checks that both did the same
+// work (crossCheck: rows by fate, refunds, money totals), and fails when
+// they did not. Target (issue 15): retain/duckdb at most 0.4.
 func BenchmarkOrdersOnly1MVsDuckDB(b *testing.B) {
 	if _, err := exec.LookPath("node"); err != nil {
 		b.Skip("node is not installed")
@@ -330,14 +346,23 @@ func BenchmarkOrdersOnly1MVsDuckDB(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for r := 0; r < n; r++ {
-			c, s := retainRun(b, "orders_only.yaml", shop)
+			out := b.TempDir()
+			c, s := retainRunIn(b, out, "orders_only.yaml", shop)
 			ours, ourCPU, ourPeaks = append(ours, c.wall), append(ourCPU, c.cpu), append(ourPeaks, c.peakKB)
 			d, f := runPeer(b, shop, b.TempDir())
 			theirs, theirCPU, theirPeaks = append(theirs, d.wall), append(theirCPU, d.cpu), append(theirPeaks, d.peakKB)
-			if f.Customers != s.Tables["customer_summary"] || f.Orders != s.Rows.Used {
-				b.Errorf("duckdb has %d customers and %d orders, retain %d and %d",
-					f.Customers, f.Orders, s.Tables["customer_summary"], s.Rows.Used)
+			// The same work, checked rather than assumed (untimed).
+			b.StopTimer()
+			rf := readRetainFigures(b, out)
+			if rf.customers != s.Tables["customer_summary"] {
+				b.Errorf("customer_summary has %d rows, the run says %d", rf.customers, s.Tables["customer_summary"])
 			}
+			for _, diff := range crossCheck(rf, f) {
+				b.Errorf("run %d: %s", r+1, diff)
+			}
+			b.Logf("run %d: %d customers, %d orders, %d refund rows used, %d refunded orders; revenue %.2f (retain %.2f), refunded %.2f (%.2f), net %.2f (%.2f); quarantined %v, excluded %v",
+				r+1, f.Customers, f.Orders, f.RefundRowsUsed, f.RefundedOrders, f.Revenue, rf.revenue, f.RefundedRevenue, rf.refundedRevenue, f.NetRevenue, rf.netRevenue, f.Quarantined, f.Excluded)
+			b.StartTimer()
 			b.Logf("run %d: retain %.1f s (%.1f CPU s) %.0f MB, duckdb %.1f s (%.1f CPU s) %.0f MB (%v)", r+1,
 				c.wall.Seconds(), c.cpu.Seconds(), mb(c.peakKB), d.wall.Seconds(), d.cpu.Seconds(), mb(d.peakKB), f.Seconds)
 		}
@@ -383,10 +408,12 @@ func BenchmarkNightly1MGCTrace(b *testing.B) {
 	}
 }
 
-// TestOrdersOnlyPeerMatches checks on a small shop that the DuckDB peer does
-// the orders-only job's work: the same customers, orders and revenue, cohort
-// cells and total KPI months, and RFM segment counts within the tolerance
-// orders_only.mjs states. Not a timed test: the timing is the benchmark's.
+// TestOrdersOnlyPeerMatches checks on a small shop, with refundCases added,
+// that the DuckDB peer does the orders-only job's work: the same rows by
+// fate, customers value by value (refunds included), cohort cells and total
+// KPI months, and RFM segment counts within the tolerance orders_only.mjs
+// states; and that the benchmark's crossCheck agrees and catches a
+// difference. Not a timed test: the timing is the benchmark's.
 func TestOrdersOnlyPeerMatches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs node and a job")
@@ -398,12 +425,34 @@ func TestOrdersOnlyPeerMatches(t *testing.T) {
 	if _, err := run(exec.Command(bin, "gen", "--customers", "3000", "--out", shop, "--end-date", runDate, "--seed", "1")); err != nil {
 		t.Fatal(err)
 	}
+	addRefundCases(t, shop)
 	out := filepath.Join(t.TempDir(), "retain")
-	if _, err := run(exec.Command(bin, "run", "--job", "orders_only.yaml", "--input", shop, "--output", out, "--run-date", runDate)); err != nil {
-		t.Fatal(err)
-	}
+	retainRunIn(t, out, "orders_only.yaml", shop)
 	_, f := runPeer(t, shop, t.TempDir(), "--compare", out)
 	if f.Compare != "ok" || f.Customers == 0 || f.Orders <= f.Customers || f.Revenue <= 0 {
 		t.Errorf("peer: %+v", f)
+	}
+	r := readRetainFigures(t, out)
+	// Every refund rule had rows to judge.
+	for _, reason := range []string{"refund_without_order", "refund_customer_mismatch", "refund_before_order", "refund_exceeds_order", "duplicate_order_id"} {
+		if r.Quarantined[reason] == 0 {
+			t.Errorf("retain quarantined no row as %s: %v", reason, r.Quarantined)
+		}
+	}
+	if r.RefundRowsUsed == 0 || r.refundedRevenue <= 0 || r.netRevenue >= r.revenue {
+		t.Errorf("retain used no refunds: %+v", r)
+	}
+	for _, d := range crossCheck(r, f) {
+		t.Error(d)
+	}
+	// The benchmark's check fails on a refund settled differently and on
+	// a row given another fate.
+	g := f
+	g.RefundedRevenue += 0.10
+	g.Quarantined = maps.Clone(f.Quarantined)
+	g.Quarantined["refund_exceeds_order"]--
+	g.Quarantined["refund_before_order"]++
+	if d := crossCheck(r, g); len(d) != 3 {
+		t.Errorf("a peer 10 cents of refunds and one row's reason off: %d differences, want 3: %q", len(d), d)
 	}
 }
