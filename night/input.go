@@ -56,7 +56,7 @@ type BigQuerySource struct {
 	CredentialsFile string `yaml:"credentials_file" doc:"A service-account key file, relative to the job file; empty means Application Default Credentials. Its contents are never logged."`
 	Dataset         string `yaml:"dataset" doc:"The dataset of the table."`
 	Table           string `yaml:"table" doc:"The table, or a view over it."`
-	Pushdown        bool   `yaml:"pushdown" doc:"Orders only: validates the orders and folds them into per-customer daily activity in BigQuery, so only those rows (and rejected rows) come back. Needs typed columns (order_ts a TIMESTAMP, DATETIME or DATE, amount a number) and no timestamp_format; order_items only from a BigQuery table, whose products the queries pair in SQL (not with margin.item_costs); fx_rates only from a BigQuery table (date a DATE, DATETIME or TIMESTAMP, rate a number), which the queries join to convert in SQL."`
+	Pushdown        bool   `yaml:"pushdown" doc:"Orders only: validates the orders and folds them into per-customer daily activity in BigQuery, so only those rows (and rejected rows) come back. Needs typed columns (order_ts a TIMESTAMP, DATETIME or DATE, amount a number) and no timestamp_format; order_items only from a BigQuery table, whose products the queries pair in SQL (not with margin.item_costs); fx_rates from a BigQuery table (date a DATE, DATETIME or TIMESTAMP, rate a number), which the queries join to convert in SQL, or from files, read as validation reads them and sent with the queries as a parameter (at most 40,000 rates from validate.min_order_ts to the run date)."`
 }
 
 // Ref is the source table.
@@ -75,12 +75,11 @@ func checkInput(in *Input, env config.Env) error {
 	if err := in.Orders.check("input.orders", schemas.Orders, env); err != nil {
 		return err
 	}
-	// Pushdown converts currencies in the query that folds the orders, so
-	// it needs the rates as a table that query can join.
-	// It pairs the products of the orders it folds in SQL too, so it
-	// needs the items as a table those queries can join.
-	if bq := in.Orders.BigQuery; bq != nil && bq.Pushdown && ((in.FXRates != nil && in.FXRates.BigQuery == nil) || (in.OrderItems != nil && in.OrderItems.BigQuery == nil) || in.Orders.TimestampFormat != "") {
-		return fmt.Errorf("%w: input.orders.bigquery.pushdown works without timestamp_format, and with order_items and fx_rates only from BigQuery tables", config.ErrInvalid)
+	// Pushdown pairs the products of the orders it folds in SQL, so it
+	// needs the items as a table those queries can join. FX rates may be
+	// files: the queries carry them as a parameter.
+	if bq := in.Orders.BigQuery; bq != nil && bq.Pushdown && ((in.OrderItems != nil && in.OrderItems.BigQuery == nil) || in.Orders.TimestampFormat != "") {
+		return fmt.Errorf("%w: input.orders.bigquery.pushdown works without timestamp_format, and with order_items only from a BigQuery table", config.ErrInvalid)
 	}
 	// Pushdown belongs to the orders read; a side input is read whole.
 	for _, s := range []struct {

@@ -245,19 +245,22 @@ func TestPushdownNeeds(t *testing.T) {
 	if _, err := decode(fxTable, "/"); err != nil {
 		t.Errorf("pushdown with FX rates from BigQuery: %v", err)
 	}
+	fxFiles := strings.Replace(base, "input:\n", "input:\n  fx_rates: {path: fx.csv}\n  reporting_currency: EUR\n", 1)
+	if _, err := decode(fxFiles, "/"); err != nil {
+		t.Errorf("pushdown with FX rates from files: %v", err)
+	}
 	itemsTable := strings.Replace(base, "input:\n", "input:\n  order_items: {bigquery: {project: my-shop-prod, dataset: sales, table: lines}}\n", 1)
 	if _, err := decode(itemsTable, "/"); err != nil {
 		t.Errorf("pushdown with order items from BigQuery: %v", err)
 	}
 	for _, tt := range []struct{ name, from, to string }{
-		{"fx rates", "input:\n", "input:\n  fx_rates: {path: fx.csv}\n  reporting_currency: EUR\n"},
 		{"order items", "input:\n", "input:\n  order_items: {path: items.csv}\n"},
 		{"timestamp format", "columns:", "timestamp_format: '02.01.2006'\n    columns:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := strings.Replace(base, tt.from, tt.to, 1)
 			_, err := decode(src, "/")
-			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "pushdown works without timestamp_format, and with order_items and fx_rates only from BigQuery tables") {
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "pushdown works without timestamp_format, and with order_items only from a BigQuery table") {
 				t.Errorf("pushdown with %s: err = %v", tt.name, err)
 			}
 		})

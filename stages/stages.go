@@ -34,10 +34,13 @@ func RegisterAll(r *night.Registry) error { return RegisterAllWith(r, Options{})
 
 // RegisterAllWith adds every stage to r, configured by o.
 func RegisterAllWith(r *night.Registry, o Options) error {
+	// Pushdown converting with rates from files reads them as validate
+	// does, with validate's reader; files need no warehouse.
+	rates := validate.FileRates(extract.ReadAll)
 	return errors.Join(
-		extract.Register(r, bqsource.New(o.BigQuery)),
-		validate.Register(r, extract.SideInputs(bqsource.ReadTable(o.BigQuery))),
-		extract.RegisterItems(r, bqsource.ReadTable(o.BigQuery)),
+		extract.Register(r, bqsource.New(o.BigQuery, rates)),
+		validate.Register(r, extract.SideInputs(bqsource.ReadTable(o.BigQuery, rates))),
+		extract.RegisterItems(r, bqsource.ReadTable(o.BigQuery, rates)),
 		affinity.Register(r),
 		margin.Register(r),
 		customersummary.Register(r),

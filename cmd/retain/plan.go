@@ -100,6 +100,14 @@ func writePlan(b *strings.Builder, p *bqsource.RunPlan, offlineReason string) {
 	} else {
 		fmt.Fprintf(b, "-- source %s, %s: %d %s\n", p.Table, read, orders, plural(orders, "query", "queries"))
 	}
+	for _, q := range p.Queries {
+		if _, ok := q.ParamNotes[bqsource.ParamFXRate]; ok {
+			// The rates are data, not SQL: the plan names them only.
+			fmt.Fprintf(b, "-- input.fx_rates from files, read as validation reads them and sent with the queries that convert as @%s, @%s and @%s\n",
+				bqsource.ParamFXCurrency, bqsource.ParamFXRateDate, bqsource.ParamFXRate)
+			break
+		}
+	}
 	for i, q := range p.Queries {
 		switch {
 		case !side(q):
@@ -160,6 +168,10 @@ func writePlan(b *strings.Builder, p *bqsource.RunPlan, offlineReason string) {
 	for i, q := range p.Queries {
 		fmt.Fprintf(b, "\n-- query %d of %d: %s\n", i+1, len(p.Queries), q.Name)
 		for _, par := range q.Params {
+			if note, ok := q.ParamNotes[par.Name]; ok {
+				fmt.Fprintf(b, "-- @%s %s\n", par.Name, note)
+				continue
+			}
 			typ, val := paramText(par.Value)
 			fmt.Fprintf(b, "-- @%s %s %s\n", par.Name, typ, val)
 		}

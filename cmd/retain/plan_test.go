@@ -45,6 +45,7 @@ func TestPlanGolden(t *testing.T) {
 		{"plain", writeJob(t, plainJob)},
 		{"pushdown", "testdata/plan/pushdown.yaml"},
 		{"pushdown_fx", "testdata/plan/pushdown_fx.yaml"},
+		{"pushdown_fxfile", "testdata/plan/pushdown_fxfile.yaml"},
 		{"pushdown_items", "testdata/plan/pushdown_items.yaml"},
 		{"bigquery", "../../jobs/bigquery.yaml"},
 		{"files", writeJob(t, sinkJob)},

@@ -23,6 +23,7 @@ import (
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
+	"retain/stages/internal/rules"
 	"retain/warehouse/bqclient"
 	"retain/warehouse/bqident"
 )
@@ -38,10 +39,12 @@ var (
 )
 
 // New returns the extract stage's warehouse reader; opts are extra client
-// options (tests, private endpoints).
-func New(opts bqclient.Options) input.Warehouse {
+// options (tests, private endpoints), rates reads input.fx_rates' files
+// when pushdown converts with them (validate.FileRates; nil refuses such
+// a job).
+func New(opts bqclient.Options, rates rules.FileRates) input.Warehouse {
 	return func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
-		r, err := newReader(ctx, rc, opts)
+		r, err := newReader(ctx, rc, opts, rates)
 		if err != nil {
 			return nil, err // not a nil *reader in a non-nil Stage
 		}
@@ -67,7 +70,7 @@ type reader struct {
 
 // newReader opens the clients and checks the table's columns, so a wrong
 // mapping fails the run before a query is paid for.
-func newReader(ctx context.Context, rc *night.Context, opts bqclient.Options) (*reader, error) {
+func newReader(ctx context.Context, rc *night.Context, opts bqclient.Options, rates rules.FileRates) (*reader, error) {
 	cfg := night.InputOf(rc.Job).Orders.BigQuery
 	c, err := bqclient.OpenStorage(ctx, bqclient.Connection{Project: cfg.Project, Location: cfg.Location, CredentialsFile: cfg.CredentialsFile}, opts)
 	if err != nil {
@@ -88,6 +91,9 @@ func newReader(ctx context.Context, rc *night.Context, opts bqclient.Options) (*
 		fxSchema, err := r.fxSchema(ctx)
 		if err == nil {
 			r.pushdown, err = PlanPushdown(rc, md.Schema, fxSchema)
+		}
+		if err == nil {
+			err = r.pushdown.BindFileRates(ctx, rc, rates)
 		}
 		if err != nil {
 			c.Close()
@@ -144,6 +150,9 @@ type Query struct {
 	Params []bigquery.QueryParameter
 	// Columns are the canonical names selected, in order.
 	Columns []string
+	// ParamNotes are what `retain plan` prints for a parameter in place
+	// of its value, by name: the FX rates of files, too many to list.
+	ParamNotes map[string]string
 
 	// The parts pushdown builds on: the canonical names quoted, and each
 	// canonical column's BigQuery type.

@@ -1,15 +1,21 @@
 package bqsource
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
+	"retain/night"
 	"retain/stages/internal/rules"
 )
 
@@ -170,5 +176,179 @@ func TestFirstConflict(t *testing.T) {
 	defer wrong.Release()
 	if err := collectConflicts(wrong, &cs); !errors.Is(err, ErrPushdown) {
 		t.Errorf("string rates: err = %v, want ErrPushdown", err)
+	}
+}
+
+// fxFileJob is fxJob with the rates read from a file.
+const fxFileJob = `
+name: n
+timezone: Europe/Berlin
+input:
+  orders:
+    bigquery: {project: shop-analytics, dataset: sales, table: orders, location: EU, pushdown: true}
+  fx_rates: {path: fx.csv}
+  reporting_currency: EUR
+validate:
+  min_order_ts: "2025-01-01"
+`
+
+func fileOrders() bigquery.Schema {
+	return bigquery.Schema{
+		{Name: "order_id", Type: bigquery.StringFieldType}, {Name: "customer_id", Type: bigquery.StringFieldType},
+		{Name: "order_ts", Type: bigquery.TimestampFieldType}, {Name: "amount", Type: bigquery.NumericFieldType},
+		{Name: "currency", Type: bigquery.StringFieldType},
+	}
+}
+
+// TestPlanPushdownFXFiles: with rates from files the queries convert with
+// the same SQL as with a table, only the rates CTE reading the parameters
+// instead of the table, and no conflicts query (the read finds them).
+func TestPlanPushdownFXFiles(t *testing.T) {
+	file, err := PlanPushdown(planContext(t, fxFileJob), fileOrders(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := PlanPushdown(planContext(t, strings.Replace(strings.Replace(fxJob, "%s", "EU", 1), "reporting_currency: EUR\n", "reporting_currency: EUR\nvalidate:\n  min_order_ts: \"2025-01-01\"\n", 1)),
+		fileOrders(), bigquery.Schema{{Name: "day", Type: bigquery.DateFieldType}, {Name: "currency", Type: bigquery.StringFieldType}, {Name: "rate", Type: bigquery.FloatFieldType}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file.Conflicts.SQL != "" || len(file.Queries()) != 3 {
+		t.Fatalf("file rates: conflicts %q, %d queries", file.Conflicts.SQL, len(file.Queries()))
+	}
+	const cte = "fx_rates AS (SELECT _fx_code, CAST(@fx_rate_date[OFFSET(_fx_i)] AS DATE) AS _fx_from, CAST(@fx_rate[OFFSET(_fx_i)] AS FLOAT64) AS _fx_rate " +
+		"FROM UNNEST(@fx_currency) AS _fx_code WITH OFFSET AS _fx_i)"
+	// The table's rates CTEs end where fx_days begins.
+	strip := func(sql string) string {
+		from := strings.Index(sql, "fx_src AS (")
+		if from < 0 {
+			from = strings.Index(sql, cte)
+		}
+		to := strings.Index(sql, ", fx_days AS (")
+		if from < 0 || to < from {
+			t.Fatalf("no rates CTE in %s", sql)
+		}
+		return sql[:from] + "<rates>" + sql[to:]
+	}
+	for i, q := range file.Queries() {
+		tq := table.Queries()[i+1] // after fx_conflicts
+		if !strings.Contains(q.SQL, cte) {
+			t.Errorf("%s: no rates from the parameters: %s", q.Name, q.SQL)
+		}
+		if strip(q.SQL) != strip(tq.SQL) {
+			t.Errorf("%s: SQL past the rates differs from the table's:\n%s\n%s", q.Name, strip(q.SQL), strip(tq.SQL))
+		}
+		var names []string
+		for _, par := range q.Params {
+			if strings.HasPrefix(par.Name, "fx_") {
+				names = append(names, par.Name)
+				if v, ok := par.Value.([]string); !ok || len(v) != 0 {
+					t.Errorf("%s: @%s = %#v before the rates are read", q.Name, par.Name, par.Value)
+				}
+			}
+		}
+		if strings.Join(names, " ") != "fx_currency fx_rate_date fx_rate" || len(q.ParamNotes) != 3 {
+			t.Errorf("%s: parameters %v, notes %v", q.Name, names, q.ParamNotes)
+		}
+	}
+}
+
+// TestBindFileRates: the rates read reach every query as three parallel
+// arrays, the rates in their shortest exact decimals and days as validate
+// names them; rates of the reporting currency, after the run date, or
+// before validate.min_order_ts (2025-01-01) but the one then in force are
+// left out; the reader's errors (conflicting rates) fail as they are, and
+// more than MaxFileRates rates is refused.
+func TestBindFileRates(t *testing.T) {
+	day := func(s string) int32 {
+		tm, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int32(tm.Unix() / 86400)
+	}
+	tenth := 0.1 // a variable, so 0.1 + 0.2 is float64's sum, not the constant 0.3
+	rate := func(code, d string, r float64) rules.Rate { return rules.Rate{Currency: code, Day: day(d), Rate: r} }
+	rates := []rules.Rate{
+		rate("EUR", "2025-06-01", 1),
+		rate("GBP", "2024-12-01", 1.1), // the next is on the first day: out
+		rate("GBP", "2025-01-01", 1.2),
+		rate("JPY", "2020-01-01", 0.0061),    // in force on the first day
+		rate("USD", "2024-11-01", 0.9),       // out
+		rate("USD", "2024-12-31", tenth+0.2), // in force on the first day
+		rate("USD", "2025-03-01", 1.0/3),
+		rate("USD", "2026-04-01", 0.95), // after the run date: out
+	}
+	rc := planContext(t, fxFileJob)
+	p, err := PlanPushdown(rc, fileOrders(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(context.Context, *night.Context) ([]rules.Rate, error) { return rates, nil }
+	if err := p.BindFileRates(context.Background(), rc, read); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"fx_currency":  {"GBP", "JPY", "USD", "USD"},
+		"fx_rate_date": {"2025-01-01", "2020-01-01", "2024-12-31", "2025-03-01"},
+		"fx_rate":      {"1.2", "0.0061", "0.30000000000000004", "0.3333333333333333"},
+	}
+	for _, q := range append(p.Queries(), func() []*Query {
+		items, err := PlanItemsPushdown(planContext(t, strings.Replace(fxFileJob, "input:\n", "input:\n  order_items: {bigquery: {project: shop-analytics, dataset: sales, table: lines, location: EU}}\n", 1)), p,
+			bigquery.Schema{{Name: "order_id", Type: bigquery.StringFieldType}, {Name: "sku", Type: bigquery.StringFieldType}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items.Queries()
+	}()...) {
+		got := map[string][]string{}
+		for _, par := range q.Params {
+			if _, ok := want[par.Name]; ok {
+				got[par.Name] = par.Value.([]string)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %v, want %v", q.Name, got, want)
+		}
+		if n := q.ParamNotes["fx_rate"]; !strings.Contains(n, "the 4 rates read from input.fx_rates' files") {
+			t.Errorf("%s: note %q", q.Name, n)
+		}
+	}
+	// Each rate reads back to the float64 it was.
+	for i, s := range want["fx_rate"] {
+		if v, err := strconv.ParseFloat(s, 64); err != nil || v != []float64{1.2, 0.0061, tenth + 0.2, 1.0 / 3}[i] {
+			t.Errorf("rate %s reads back as %v", s, v)
+		}
+	}
+
+	fresh := func() *Pushdown {
+		p, err := PlanPushdown(rc, fileOrders(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	conflict := rules.ConflictingRates("USD", day("2025-03-01"), 0.9, 0.91)
+	err = fresh().BindFileRates(context.Background(), rc, func(context.Context, *night.Context) ([]rules.Rate, error) { return nil, conflict })
+	if !errors.Is(err, rules.ErrConflictingRates) || err.Error() != conflict.Error() {
+		t.Errorf("conflicting rates: err = %v", err)
+	}
+	if err := fresh().BindFileRates(context.Background(), rc, nil); !errors.Is(err, ErrPushdown) {
+		t.Errorf("no reader: err = %v, want ErrPushdown", err)
+	}
+	many := make([]rules.Rate, MaxFileRates+1)
+	for i := range many {
+		many[i] = rules.Rate{Currency: "USD", Day: day("2025-01-01") + int32(i%400), Rate: 1}
+		if i >= 400 {
+			many[i].Currency = fmt.Sprintf("X%02d", i/400)
+		}
+	}
+	err = fresh().BindFileRates(context.Background(), rc, func(context.Context, *night.Context) ([]rules.Rate, error) { return many, nil })
+	if !errors.Is(err, ErrPushdown) || !strings.Contains(err.Error(), "40001 rates") {
+		t.Errorf("%d rates: err = %v, want ErrPushdown", len(many), err)
+	}
+	// Exactly the limit is carried.
+	if err := fresh().BindFileRates(context.Background(), rc, func(context.Context, *night.Context) ([]rules.Rate, error) { return many[:MaxFileRates], nil }); err != nil {
+		t.Errorf("%d rates: %v", MaxFileRates, err)
 	}
 }

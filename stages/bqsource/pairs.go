@@ -120,6 +120,14 @@ func PlanItemsPushdown(rc *night.Context, orders *Pushdown, schema bigquery.Sche
 		bigquery.QueryParameter{Name: "min_pair_orders", Value: int64(affinityconfig.Of(rc.Job).MinPairOrders)})
 	for _, qq := range p.Queries() {
 		qq.Params = usedParams(params, qq.SQL)
+		for name, note := range orders.Counts.ParamNotes {
+			if strings.Contains(qq.SQL, "@"+name) {
+				if qq.ParamNotes == nil {
+					qq.ParamNotes = map[string]string{}
+				}
+				qq.ParamNotes[name] = note
+			}
+		}
 	}
 	return p, nil
 }

@@ -45,7 +45,8 @@ type Pushdown struct {
 	Days Query
 	// Conflicts lists the currencies and days that input.fx_rates gives
 	// two different rates, which fail the run; it is run first, and only
-	// when the rates are a BigQuery table the other queries convert with.
+	// when the rates are a BigQuery table the other queries convert with
+	// (file rates are checked as they are read, see BindFileRates).
 	Conflicts Query
 
 	// with are the common table expressions every query starts with,
@@ -54,6 +55,9 @@ type Pushdown struct {
 	// every parameter they may use. PlanItemsPushdown builds on them.
 	with, counted string
 	params        []bigquery.QueryParameter
+	// fileFX is set when the queries convert with input.fx_rates' files,
+	// which BindFileRates hands them.
+	fileFX bool
 }
 
 // PlanPushdown builds the pushdown queries for the job's source table with
@@ -131,8 +135,7 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 	// whose orders carry several when none is set. The second needs every
 	// order's currency, which folded rows would hide, so pushdown needs
 	// the reporting currency, and rows naming any other go to validate,
-	// unless fx_rates is a BigQuery table and a rate applies: those are
-	// converted here.
+	// unless fx_rates is set and a rate applies: those are converted here.
 	foreign := "`currency` IS NOT NULL AND UPPER(TRIM(`currency`)) != @reporting_currency"
 	reporting := strings.ToUpper(strings.TrimSpace(night.InputOf(rc.Job).ReportingCurrency))
 	if has("currency") {
@@ -206,8 +209,15 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 	}
 	params = append(params, bigquery.QueryParameter{Name: "counted", Value: lowered(vc.CountedStatuses)},
 		bigquery.QueryParameter{Name: "refund", Value: lowered(vc.RefundStatuses)})
+	if fx != nil && fx.file {
+		// Empty until BindFileRates: planning needs no file, and a dry
+		// run's estimate does not depend on the rates.
+		for _, name := range fileRateParams {
+			params = append(params, bigquery.QueryParameter{Name: name, Value: []string{}})
+		}
+	}
 	p := &Pushdown{Counts: Query{Name: QueryCounts, Table: q.Table}, Raw: Query{Name: QueryRaw, Table: q.Table}, Days: Query{Name: QueryDays, Table: q.Table},
-		with: with, counted: counted, params: params}
+		with: with, counted: counted, params: params, fileFX: fx != nil && fx.file}
 	if fx != nil {
 		p.Conflicts = fx.conflicts
 	}
@@ -236,8 +246,84 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 	}
 	for _, qq := range p.Queries() {
 		qq.Params = usedParams(params, qq.SQL)
+		noteFileRates(qq, "the rates read from input.fx_rates' files when the night runs")
 	}
 	return p, nil
+}
+
+// fileRateParams are the parameters of file rates, in their SQL's order.
+var fileRateParams = [...]string{ParamFXCurrency, ParamFXRateDate, ParamFXRate}
+
+// noteFileRates tells `retain plan` what q's file rates parameters hold,
+// if it has them, rather than list every rate.
+func noteFileRates(q *Query, what string) {
+	for _, par := range q.Params {
+		for i, name := range fileRateParams {
+			if par.Name == name {
+				if q.ParamNotes == nil {
+					q.ParamNotes = map[string]string{}
+				}
+				q.ParamNotes[name] = "ARRAY<STRING> " + [...]string{"currency", "day (YYYY-MM-DD)", "rate (shortest exact decimal)"}[i] + " of each of " + what
+			}
+		}
+	}
+}
+
+// BindFileRates reads input.fx_rates' files with read and hands the rates
+// that can matter (see fileRateRows) to the queries as ParamFXCurrency,
+// ParamFXRateDate and ParamFXRate; it does nothing when the queries
+// convert with a table or not at all. The reader runs it before any query
+// is paid for, so conflicting rates fail the run with validate's error,
+// and more than MaxFileRates rates with ErrPushdown, before BigQuery
+// bills a byte.
+func (p *Pushdown) BindFileRates(ctx context.Context, rc *night.Context, read rules.FileRates) error {
+	if !p.fileFX {
+		return nil
+	}
+	if read == nil {
+		return fmt.Errorf("%w: input.fx_rates are files and no reader of them was given", ErrPushdown)
+	}
+	rates, err := read(ctx, rc)
+	if err != nil {
+		return err
+	}
+	rows, err := fileRateRows(rc, rates)
+	if err != nil {
+		return err
+	}
+	p.bindRates(rows)
+	rc.Log.Info().Str("stage", "extract").Int("rates", len(rows.rate)).Int("rates_read", len(rates)).Msg("FX rates from files sent with the pushdown queries")
+	return nil
+}
+
+// bindRates sets the file rates parameters to rows in p's parameters and
+// queries.
+func (p *Pushdown) bindRates(rows fileRates) {
+	bind := func(params []bigquery.QueryParameter) {
+		for i := range params {
+			switch params[i].Name {
+			case ParamFXCurrency:
+				params[i].Value = rows.currency
+			case ParamFXRateDate:
+				params[i].Value = rows.day
+			case ParamFXRate:
+				params[i].Value = rows.rate
+			}
+		}
+	}
+	bind(p.params)
+	n := len(rows.rate)
+	for _, q := range p.Queries() {
+		bind(q.Params)
+		noteFileRates(q, fmt.Sprintf("the %d %s read from input.fx_rates' files", n, plural(n, "rate", "rates")))
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // usedParams are the parameters of params that sql names: BigQuery rejects

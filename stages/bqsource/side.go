@@ -16,6 +16,7 @@ import (
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/input"
+	"retain/stages/internal/rules"
 	"retain/warehouse/bqclient"
 )
 
@@ -52,17 +53,18 @@ func PlanTable(src *night.Source, t schemas.Table, required []string, schema big
 // id (see sortItems), and with pushdown only the rows affinity must judge,
 // then the counts of the others (see ItemsPushdown); other inputs in the
 // order the streams deliver them.
-// Every error it returns names the input.
-func ReadTable(opts bqclient.Options) input.SideInput {
+// Every error it returns names the input. rates reads input.fx_rates'
+// files for the orders' rows the items pushdown judges, as New's.
+func ReadTable(opts bqclient.Options, rates rules.FileRates) input.SideInput {
 	return func(ctx context.Context, rc *night.Context, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
-		if err := readTable(ctx, rc, opts, src, t, required, visit); err != nil {
+		if err := readTable(ctx, rc, opts, rates, src, t, required, visit); err != nil {
 			return fmt.Errorf("input.%s: %w", t.Name, err)
 		}
 		return nil
 	}
 }
 
-func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
+func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, rates rules.FileRates, src *night.Source, t schemas.Table, required []string, visit func(arrow.Record) error) error {
 	cfg := src.BigQuery
 	c, err := bqclient.OpenStorage(ctx, bqclient.Connection{Project: cfg.Project, Location: cfg.Location, CredentialsFile: cfg.CredentialsFile}, opts)
 	if err != nil {
@@ -81,7 +83,7 @@ func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, sr
 		return visit(rec)
 	}
 	if t.Name == schemas.OrderItems.Name && PushesItems(rc) {
-		p, err := s.planItemsPushdown(ctx, md.Schema)
+		p, err := s.planItemsPushdown(ctx, md.Schema, rates)
 		if err != nil {
 			return err
 		}
@@ -114,7 +116,7 @@ func readTable(ctx context.Context, rc *night.Context, opts bqclient.Options, sr
 // planItemsPushdown plans the items pushdown read for an items table with
 // schema, reading the orders' and FX rates' schemas as the orders reader
 // does, so both plan the orders' rows alike.
-func (s *session) planItemsPushdown(ctx context.Context, schema bigquery.Schema) (*ItemsPushdown, error) {
+func (s *session) planItemsPushdown(ctx context.Context, schema bigquery.Schema, rates rules.FileRates) (*ItemsPushdown, error) {
 	md, err := s.tableMetadata(ctx, night.InputOf(s.rc.Job).Orders.BigQuery.Ref())
 	if err != nil {
 		return nil, fmt.Errorf("input.orders: %w", err)
@@ -125,6 +127,9 @@ func (s *session) planItemsPushdown(ctx context.Context, schema bigquery.Schema)
 	}
 	orders, err := PlanPushdown(s.rc, md.Schema, fxSchema)
 	if err != nil {
+		return nil, err
+	}
+	if err := orders.BindFileRates(ctx, s.rc, rates); err != nil {
 		return nil, err
 	}
 	return PlanItemsPushdown(s.rc, orders, schema)

@@ -89,7 +89,7 @@ func TestStage(t *testing.T) {
 			REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(srv.URL)), option.WithoutAuthentication()},
 			Storage: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
 			Retry:   bqclient.Policy{Attempts: 1},
-		})(ctx, rc)
+		}, nil)(ctx, rc)
 	}
 	stagetest.Run(t, stagetest.Config{
 		// In a run the extract stage hands input.orders to this reader; the

@@ -111,7 +111,7 @@ input:
 				REST:    []option.ClientOption{option.WithEndpoint(bqfake.Endpoint(proxy.URL)), option.WithoutAuthentication()},
 				Storage: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
 				Retry:   bqclient.Policy{Attempts: 1},
-			})
+			}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

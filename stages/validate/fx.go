@@ -116,6 +116,26 @@ func loadRates(ctx context.Context, rc *night.Context, read input.SideInput) (*r
 	return r, nil
 }
 
+// FileRates returns the rules.FileRates that reads input.fx_rates with read
+// exactly as the stage does (loadRates), for BigQuery pushdown to convert
+// with: the same checks, errors and local days, so a night converts the
+// same amounts by the same rates wherever the product is taken.
+func FileRates(read input.SideInput) rules.FileRates {
+	return func(ctx context.Context, rc *night.Context) ([]rules.Rate, error) {
+		r, err := loadRates(ctx, rc, read)
+		if err != nil || r == nil {
+			return nil, err
+		}
+		var out []rules.Rate
+		for _, code := range slices.Sorted(maps.Keys(r.byCode)) {
+			for _, p := range r.byCode[code] {
+				out = append(out, rules.Rate{Currency: code, Day: p.day, Rate: p.rate})
+			}
+		}
+		return out, nil
+	}
+}
+
 // convert returns amount in the reporting currency; false when the currency
 // has no rate on or before the order's day. An order without a currency is
 // taken to be in the reporting currency.

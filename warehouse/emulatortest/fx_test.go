@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/apache/arrow/go/v15/arrow"
@@ -29,20 +31,126 @@ import (
 	"retain/warehouse/bqfake"
 )
 
-// fxRates are the rates of the FX test shop (date, currency, rate):
-// weekly USD and GBP rates on Sundays, USD from 2025-06-01 and GBP only
-// from 2025-09-07, the last ones a few days before the run date, and one
-// JPY rate; none is a binary fraction.
+// fxRates are the rates of the FX test shop (date YYYY-MM-DD, currency,
+// rate): weekly USD and GBP rates on Sundays, USD from 2025-06-01 and GBP
+// only from 2025-09-07, the last ones a few days before the run date, and
+// one JPY rate; none is a binary fraction.
 func fxRates() [][]string {
 	var rates [][]string
 	for d := 0; d < 44; d++ {
-		day := fmt.Sprintf("DATE_ADD(DATE '2025-06-01', INTERVAL %d DAY)", 7*d)
+		day := time.Date(2025, 6, 1+7*d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 		rates = append(rates, []string{day, "USD", fmt.Sprintf("0.%d", 851+d*3)})
 		if d >= 14 {
 			rates = append(rates, []string{day, "GBP", fmt.Sprintf("1.1%d", 3+d%7)})
 		}
 	}
-	return append(rates, []string{"DATE '2026-01-01'", "JPY", "0.0061"})
+	return append(rates, []string{"2026-01-01", "JPY", "0.0061"})
+}
+
+// fxCase is one form of the FX test shop's rates, and what pushdown must
+// send back raw for it.
+type fxCase struct {
+	name string
+	// typ is the rates table's date type; sqlDay turns a rate's date
+	// into a value of it, fileDay into the text a CSV export writes.
+	typ             string
+	sqlDay, fileDay func(string) string
+	// raw are the orders in other currencies that come back raw,
+	// unknown how many of them validate finds no rate for.
+	raw     []string
+	unknown int64
+}
+
+// fxCases are the FX test shop's rates as dates, and as timestamps whose
+// local day is not always their UTC day.
+var fxCases = []fxCase{
+	{"date rates", "DATE", func(d string) string { return "DATE '" + d + "'" }, func(d string) string { return d },
+		[]string{"x06", "x08", "x09", "x12", "x21", "x21"}, 3},
+	// 22:30 UTC the evening before: midnight past in Berlin in
+	// summer, so the rate's local day is the date; in winter 23:30,
+	// the day before, so from then the JPY rate applies to x09 too.
+	{"timestamp rates", "TIMESTAMP", func(d string) string {
+		return "TIMESTAMP_SUB(TIMESTAMP(DATE '" + d + "'), INTERVAL 90 MINUTE)"
+	}, func(d string) string {
+		t, _ := time.Parse(time.DateOnly, d)
+		return t.Add(-90 * time.Minute).Format(time.RFC3339)
+	}, []string{"x06", "x08", "x12", "x21", "x21"}, 2},
+}
+
+// fxShop fills the emulator with the FX test shop's orders (shopRows and
+// fxShopRows) and returns its rates with every rate twice, the copies in
+// reverse order, each as (date, currency, rate) with the date by day.
+func fxShop(t *testing.T, c *bigquery.Client, day func(string) string) [][]string {
+	t.Helper()
+	exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, Ctry STRING, Chan STRING, State STRING)")
+	exec(t, c, "INSERT INTO `shop-analytics.sales.orders` (OrderNo, Client, PlacedAt, Total, Cur, Ctry, Chan, State) VALUES "+strings.Join(append(shopRows(), fxShopRows()...), ",\n"))
+	rates := fxRates()
+	var out [][]string
+	for i := range rates {
+		r := rates[len(rates)-1-i]
+		out = append(out, []string{day(rates[i][0]), rates[i][1], rates[i][2]}, []string{day(r[0]), r[1], r[2]})
+	}
+	return out
+}
+
+// checkFXPushdown runs the job as plainYAML and pushedYAML describe it
+// (without and with pushdown) and checks that pushdown sent queries
+// queries, and that both wrote the same tables, quarantine included, and
+// the same row accounting, with tt's orders in other currencies raw.
+func checkFXPushdown(t *testing.T, h *fxHarness, tt fxCase, plainYAML, pushedYAML string, queries int) {
+	t.Helper()
+	plain, pushed := t.TempDir(), t.TempDir()
+	sumPlain := runPipeline(t, plainYAML, plain, h.opts())
+	sent := len(h.fake.Queries)
+	sumPushed := runPipeline(t, pushedYAML, pushed, h.opts())
+	if n := len(h.fake.Queries) - sent; n != queries {
+		t.Fatalf("pushdown sent %d queries, want %d", n, queries)
+	}
+	if sumPlain.Rows != sumPushed.Rows || sumPlain.Rows.Quarantined == 0 {
+		t.Errorf("rows: plain %+v, pushdown %+v", sumPlain.Rows, sumPushed.Rows)
+	}
+	// The raw rows in other currencies are those validate
+	// quarantines: without a rate, or converted above the limit
+	// (x12); and the refunded order's (x21). shopRows' USD order
+	// u1 has a rate.
+	res, cur := h.result(t, "WITH src AS", "WHERE _raw", "currency")
+	_, oid := h.result(t, "WITH src AS", "WHERE _raw", "order_id")
+	var foreign []string
+	for _, r := range res.Rows {
+		if v, ok := r.F[cur].V.(string); ok && strings.ToUpper(strings.TrimSpace(v)) != "EUR" {
+			foreign = append(foreign, r.F[oid].V.(string))
+		}
+	}
+	slices.Sort(foreign)
+	if !slices.Equal(foreign, tt.raw) {
+		t.Errorf("raw rows in other currencies %v, want %v", foreign, tt.raw)
+	}
+	m := manifest(t, pushed)
+	if m.Rows.Quarantined["unknown_currency"] != tt.unknown || m.Rows.Quarantined["amount_out_of_range"] == 0 {
+		t.Errorf("quarantine by reason %v", m.Rows.Quarantined)
+	}
+	if diff := differentTables(t, plain, pushed); len(diff) > 0 {
+		t.Errorf("tables differ with pushdown: %v", diff)
+	}
+	t.Logf("rows %+v; quarantined %v", sumPushed.Rows, m.Rows.Quarantined)
+}
+
+// differentTables are the tables of run b that are not the same file in
+// run a; it fails when the two did not write the same tables.
+func differentTables(t *testing.T, a, b string) []string {
+	t.Helper()
+	want, got := tableFiles(t, a), tableFiles(t, b)
+	if len(want) < 9 || len(got) != len(want) {
+		t.Fatalf("%d tables in %s, %d in %s", len(got), b, len(want), a)
+	}
+	var diff []string
+	for p, raw := range want {
+		if !bytes.Equal(got[p], raw) {
+			diff = append(diff, p)
+		}
+	}
+	slices.Sort(diff)
+	return diff
 }
 
 // fxShopRows are orders in other currencies, of customers of their own
@@ -212,81 +320,64 @@ func (h *fxHarness) result(t *testing.T, prefix, part, name string) (*bq.QueryRe
 // are dates, and then timestamps whose local day is not always their UTC
 // day.
 func TestPushdownConvertsFX(t *testing.T) {
-	tests := []struct {
-		name, typ string
-		// day turns a rate's date expression into a value of typ.
-		day func(string) string
-		// raw are the orders in other currencies that come back raw,
-		// unknown how many of them validate finds no rate for.
-		raw     []string
-		unknown int64
-	}{
-		{"date rates", "DATE", func(d string) string { return d }, []string{"x06", "x08", "x09", "x12", "x21", "x21"}, 3},
-		// 22:30 UTC the evening before: midnight past in Berlin in
-		// summer, so the rate's local day is the date; in winter 23:30,
-		// the day before, so from then the JPY rate applies to x09 too.
-		{"timestamp rates", "TIMESTAMP", func(d string) string {
-			return "TIMESTAMP_SUB(TIMESTAMP(" + d + "), INTERVAL 90 MINUTE)"
-		}, []string{"x06", "x08", "x12", "x21", "x21"}, 2},
-	}
-	for _, tt := range tests {
+	for _, tt := range fxCases {
 		t.Run(tt.name, func(t *testing.T) {
 			c, url := startURL(t)
-			exec(t, c, "CREATE TABLE `shop-analytics.sales.orders` (OrderNo STRING, Client INT64, PlacedAt TIMESTAMP, Total NUMERIC, Cur STRING, Ctry STRING, Chan STRING, State STRING)")
-			exec(t, c, "INSERT INTO `shop-analytics.sales.orders` (OrderNo, Client, PlacedAt, Total, Cur, Ctry, Chan, State) VALUES "+strings.Join(append(shopRows(), fxShopRows()...), ",\n"))
+			rates := fxShop(t, c, tt.sqlDay)
 			exec(t, c, "CREATE TABLE `shop-analytics.finance.rates` (day "+tt.typ+", currency STRING, rate FLOAT64)")
-			rates := fxRates()
 			var vals []string
-			for i := range rates {
-				// Every rate twice, the copies in reverse order.
-				r := rates[len(rates)-1-i]
-				vals = append(vals, fmt.Sprintf("(%s, '%s', %s)", tt.day(rates[i][0]), rates[i][1], rates[i][2]), fmt.Sprintf("(%s, '%s', %s)", tt.day(r[0]), r[1], r[2]))
+			for _, r := range rates {
+				vals = append(vals, fmt.Sprintf("(%s, '%s', %s)", r[0], r[1], r[2]))
 			}
 			exec(t, c, "INSERT INTO `shop-analytics.finance.rates` (day, currency, rate) VALUES "+strings.Join(vals, ",\n"))
 			h := newFXHarness(t, c, url, "sales.orders", "finance.rates")
-
-			plain, pushed := t.TempDir(), t.TempDir()
-			sumPlain := runPipeline(t, fxJobYAML(false), plain, h.opts())
-			sent := len(h.fake.Queries)
-			sumPushed := runPipeline(t, fxJobYAML(true), pushed, h.opts())
 			// fx_conflicts, counts, raw_orders, order_days, and validate's
 			// read of the rates.
-			if n := len(h.fake.Queries) - sent; n != 5 {
-				t.Fatalf("pushdown sent %d queries, want 5", n)
-			}
-			if sumPlain.Rows != sumPushed.Rows || sumPlain.Rows.Quarantined == 0 {
-				t.Errorf("rows: plain %+v, pushdown %+v", sumPlain.Rows, sumPushed.Rows)
-			}
-			// The raw rows in other currencies are those validate
-			// quarantines: without a rate, or converted above the limit
-			// (x12); and the refunded order's (x21). shopRows' USD order
-			// u1 has a rate.
-			res, cur := h.result(t, "WITH src AS", "WHERE _raw", "currency")
-			_, oid := h.result(t, "WITH src AS", "WHERE _raw", "order_id")
-			var foreign []string
-			for _, r := range res.Rows {
-				if v, ok := r.F[cur].V.(string); ok && strings.ToUpper(strings.TrimSpace(v)) != "EUR" {
-					foreign = append(foreign, r.F[oid].V.(string))
+			checkFXPushdown(t, h, tt, fxJobYAML(false), fxJobYAML(true), 5)
+		})
+	}
+}
+
+// fxFileJobYAML is jobYAML with the rates read from the CSV file path.
+func fxFileJobYAML(pushdown bool, path string) string {
+	return strings.Replace(jobYAML(pushdown), "  reporting_currency: EUR\n",
+		"  fx_rates:\n    path: "+path+"\n    columns: {date: day, rate_to_reporting: rate}\n  reporting_currency: EUR\n", 1)
+}
+
+// TestPushdownConvertsFXFiles is TestPushdownConvertsFX with the rates in
+// a local CSV file, sent with the queries as parameters: every table the
+// same with and without pushdown, and only the orders' three queries sent
+// (validate reads the file itself). Rates shifted by one day make the
+// tables differ, so the comparison sees a rate applied a day off.
+func TestPushdownConvertsFXFiles(t *testing.T) {
+	for _, tt := range fxCases {
+		t.Run(tt.name, func(t *testing.T) {
+			c, url := startURL(t)
+			rates := fxShop(t, c, tt.fileDay)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "fx.csv")
+			writeCSV(t, path, "day,currency,rate", rates)
+			h := newFXHarness(t, c, url, "sales.orders")
+			checkFXPushdown(t, h, tt, fxFileJobYAML(false, path), fxFileJobYAML(true, path), 3)
+
+			// Every rate a day later, with pushdown only.
+			var shifted [][]string
+			for _, r := range fxRates() {
+				d, err := time.Parse(time.DateOnly, r[0])
+				if err != nil {
+					t.Fatal(err)
 				}
+				shifted = append(shifted, []string{tt.fileDay(d.AddDate(0, 0, 1).Format(time.DateOnly)), r[1], r[2]})
 			}
-			slices.Sort(foreign)
-			if !slices.Equal(foreign, tt.raw) {
-				t.Errorf("raw rows in other currencies %v, want %v", foreign, tt.raw)
+			late := filepath.Join(dir, "fx_late.csv")
+			writeCSV(t, late, "day,currency,rate", shifted)
+			plain, pushed := t.TempDir(), t.TempDir()
+			runPipeline(t, fxFileJobYAML(false, path), plain, h.opts())
+			runPipeline(t, fxFileJobYAML(true, late), pushed, h.opts())
+			diff := differentTables(t, plain, pushed)
+			if !slices.ContainsFunc(diff, func(p string) bool { return strings.Contains(p, "customer_summary") }) {
+				t.Errorf("rates a day late: only %v differ", diff)
 			}
-			m := manifest(t, pushed)
-			if m.Rows.Quarantined["unknown_currency"] != tt.unknown || m.Rows.Quarantined["amount_out_of_range"] == 0 {
-				t.Errorf("quarantine by reason %v", m.Rows.Quarantined)
-			}
-			want, got := tableFiles(t, plain), tableFiles(t, pushed)
-			if len(want) < 9 || len(got) != len(want) {
-				t.Fatalf("%d tables with pushdown, %d without", len(got), len(want))
-			}
-			for p, raw := range want {
-				if !bytes.Equal(got[p], raw) {
-					t.Errorf("%s differs with pushdown", p)
-				}
-			}
-			t.Logf("rows %+v; quarantined %v", sumPushed.Rows, m.Rows.Quarantined)
 		})
 	}
 }
@@ -306,11 +397,27 @@ func TestPushdownConflictingRates(t *testing.T) {
 		"(DATE '2025-08-03', 'USD', 0.8), (DATE '2025-08-03', 'USD', 0.81), "+
 		"(DATE '2025-09-07', 'GBP', 1.1), (DATE '2025-09-07', 'GBP', 1.2)")
 	h := newFXHarness(t, c, url, "sales.orders", "finance.rates")
+	const msg = "input.fx_rates: conflicting FX rates: GBP has two rates for 2025-09-07 (1.1 and 1.2); keep one"
 	for _, pushdown := range []bool{false, true} {
 		err := runPipelineErr(t, fxJobYAML(pushdown), t.TempDir(), h.opts())
-		const msg = "input.fx_rates: conflicting FX rates: GBP has two rates for 2025-09-07 (1.1 and 1.2); keep one"
 		if !errors.Is(err, validate.ErrConflictingRates) || !strings.Contains(err.Error(), msg) {
 			t.Errorf("pushdown %v: err = %v, want %q", pushdown, err, msg)
+		}
+	}
+	// The same rates in a file: pushdown finds the conflict as it reads
+	// them, with the same error, before it sends a query.
+	path := filepath.Join(t.TempDir(), "fx.csv")
+	writeCSV(t, path, "day,currency,rate", [][]string{{"2025-06-01", "USD", "0.9"}, {"2025-06-01", "USD", "0.9"},
+		{"2025-07-06", "usd", "0.95"}, {"2025-07-06", "USD ", "0.91"}, {"2025-07-06", "USD", "0.93"},
+		{"2025-08-03", "USD", "0.8"}, {"2025-08-03", "USD", "0.81"}, {"2025-09-07", "GBP", "1.1"}, {"2025-09-07", "GBP", "1.2"}})
+	for _, pushdown := range []bool{false, true} {
+		sent := len(h.fake.Queries)
+		err := runPipelineErr(t, fxFileJobYAML(pushdown, path), t.TempDir(), h.opts())
+		if !errors.Is(err, validate.ErrConflictingRates) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("file, pushdown %v: err = %v, want %q", pushdown, err, msg)
+		}
+		if n := len(h.fake.Queries) - sent; pushdown && n != 0 {
+			t.Errorf("file rates in conflict: pushdown sent %d queries", n)
 		}
 	}
 	// The conflicts query on its own: every conflicting day, the two

@@ -88,4 +88,23 @@ func TestPlanDryRunsFX(t *testing.T) {
 	if p.Estimates[0] != 0 || p.Estimates[1] <= 0 || p.Estimates[3] <= 0 || p.Estimates[4] <= 0 {
 		t.Errorf("estimates %v", p.Estimates)
 	}
+	// Rates from files: the plan does not read them, and the queries
+	// dry-run with the rate parameters empty.
+	j, err = jobfile.Parse([]byte(fxFileJobYAML(true, "fx.csv")), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc, err = night.New(j, "plan", "2026-03-31", nil, zerolog.Nop()); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = bqsource.PlanOnline(context.Background(), rc, bqclient.Options{REST: []option.ClientOption{option.WithEndpoint(url), option.WithoutAuthentication()}}); err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	for _, q := range p.Queries {
+		names = append(names, q.Name)
+	}
+	if got := strings.Join(names, " "); got != "counts raw_orders order_days" || len(p.Estimates) != 3 || p.Estimates[0] <= 0 {
+		t.Errorf("file rates: queries %s with estimates %v", got, p.Estimates)
+	}
 }

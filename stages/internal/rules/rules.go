@@ -6,6 +6,7 @@
 package rules
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -60,3 +61,21 @@ func ConflictingRates(code string, day int32, rate, other float64) error {
 	return fmt.Errorf("input.fx_rates: %w: %s has two rates for %s (%g and %g); keep one", ErrConflictingRates,
 		code, time.Unix(int64(day)*86400, 0).UTC().Format(time.DateOnly), rate, other)
 }
+
+// Rate is one FX rate as validation applies it: the rate of Currency
+// (trimmed and upper-cased) into the reporting currency from Day, a day
+// number since 1970-01-01 in the job's zone, until the currency's next
+// rate.
+type Rate struct {
+	Currency string
+	Day      int32
+	Rate     float64
+}
+
+// FileRates reads input.fx_rates from its files with validation's reader
+// and rules: every rate of each currency once, currencies, then days, in
+// ascending order; nil without fx_rates. Two different rates for one
+// currency and day fail with ErrConflictingRates, as validation fails. The
+// validate stage provides it (validate.FileRates) to a warehouse that
+// converts amounts itself, so the two cannot read the rates differently.
+type FileRates func(ctx context.Context, rc *night.Context) ([]Rate, error)
