@@ -121,7 +121,7 @@ func PlanItemsPushdown(rc *night.Context, orders *Pushdown, schema bigquery.Sche
 	for _, qq := range p.Queries() {
 		qq.Params = usedParams(params, qq.SQL)
 		for name, note := range orders.Counts.ParamNotes {
-			if strings.Contains(qq.SQL, "@"+name) {
+			if namesParam(qq.SQL, name) {
 				if qq.ParamNotes == nil {
 					qq.ParamNotes = map[string]string{}
 				}

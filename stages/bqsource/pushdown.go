@@ -331,11 +331,33 @@ func plural(n int, one, many string) string {
 func usedParams(params []bigquery.QueryParameter, sql string) []bigquery.QueryParameter {
 	var out []bigquery.QueryParameter
 	for _, p := range params {
-		if strings.Contains(sql, "@"+p.Name) {
+		if namesParam(sql, p.Name) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// namesParam reports whether sql uses the parameter @name itself, not
+// only one whose name starts with it (@fx_rate in @fx_rate_date).
+func namesParam(sql, name string) bool {
+	ref := "@" + name
+	for i := strings.Index(sql, ref); i >= 0; {
+		end := i + len(ref)
+		if end == len(sql) || !isIdentByte(sql[end]) {
+			return true
+		}
+		next := strings.Index(sql[end:], ref)
+		if next < 0 {
+			return false
+		}
+		i = end + next
+	}
+	return false
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // finishPushdown runs the pushdown queries: raw rows go to validate like a

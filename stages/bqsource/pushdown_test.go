@@ -208,3 +208,21 @@ func TestPlanPushdownCurrency(t *testing.T) {
 		})
 	}
 }
+
+func TestNamesParam(t *testing.T) {
+	for _, tt := range []struct {
+		sql, name string
+		want      bool
+	}{
+		{"SELECT @fx_rate", "fx_rate", true},
+		{"SELECT @fx_rate_date", "fx_rate", false},
+		{"SELECT @fx_rate_date, @fx_rate)", "fx_rate", true},
+		{"WHERE d < @fx_rate2", "fx_rate", false},
+		{"WHERE d < @fx_rate AND", "fx_rate", true},
+		{"SELECT 1", "fx_rate", false},
+	} {
+		if got := namesParam(tt.sql, tt.name); got != tt.want {
+			t.Errorf("namesParam(%q, %q) = %v", tt.sql, tt.name, got)
+		}
+	}
+}
