@@ -147,6 +147,7 @@ func (s *stage) foldOrders(p int, c *customers, rec arrow.Record) {
 	country := col("country").(*array.String)
 	channel := col("channel").(*array.String)
 	loc := s.rc.Job.Location()
+	own := c.run[:0]
 	for i := range ts {
 		id := ids.Value(i)
 		h := maphash.String(s.seed, id)
@@ -154,12 +155,19 @@ func (s *stage) foldOrders(p int, c *customers, rec arrow.Record) {
 			continue
 		}
 		us := int64(ts[i])
-		c.add(order{
+		own = append(own, order{
 			customer: id, hash: h, ts: us, lastTS: us, day: localday.Of(us, loc), orders: 1, amount: exactsum.Of(amounts[i]),
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
 		})
+		if len(own) == prefetchRows {
+			c.addAll(own)
+			own = own[:0]
+		}
 	}
+	c.addAll(own)
+	clear(own[:cap(own)]) // the ids point into rec, which is released next
+	c.run = own[:0]
 }
 
 // foldDays folds worker p's customers' rows of an order_days batch, which a

@@ -191,6 +191,9 @@ type reader struct {
 	// shared are the fingerprints of order ids more than one row of the
 	// input has (see findShared); orders only.
 	shared *fingerprint.Set
+	// orderIDs is how many distinct order ids findShared counted, which
+	// every orders batch carries (input.MetaOrderIDs).
+	orderIDs int
 	// workers is how many row groups of a Parquet file decode at once.
 	workers int
 	// parquetRows is the rows the Parquet files' footers declare, capped
@@ -500,7 +503,12 @@ func (r *reader) emitBatch(ctx context.Context, f *plannedFile, rec arrow.Record
 		cols = append(cols, shared)
 		fields = append(fields, arrow.Field{Name: input.SharedOrderID, Type: shared.DataType()})
 	}
-	renamed := array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+	var renamed arrow.Record = array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+	if r.table == schemas.RawOrders && r.orderIDs > 0 {
+		untagged := renamed
+		renamed = input.WithOrderIDs(untagged, r.orderIDs)
+		untagged.Release()
+	}
 	defer renamed.Release()
 	switch r.table {
 	case schemas.RawOrders:

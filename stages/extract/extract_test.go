@@ -37,6 +37,9 @@ type collector struct {
 	nums   []int64
 	// batches are the emitted batches in order: table, first row, rows.
 	batches []string
+	// orderIDs are the raw orders batches' counts of distinct order ids
+	// (input.MetaOrderIDs), -1 for a batch without one.
+	orderIDs []int
 }
 
 func newCollector() *collector {
@@ -47,6 +50,13 @@ func (c *collector) Emit(_ context.Context, table string, rec arrow.Record) erro
 	c.rows[table] += rec.NumRows()
 	_, first := input.SourceOf(rec)
 	c.batches = append(c.batches, fmt.Sprintf("%s %d %d", table, first, rec.NumRows()))
+	if table == schemas.RawOrders {
+		n, ok := input.OrderIDsOf(rec)
+		if !ok {
+			n = -1
+		}
+		c.orderIDs = append(c.orderIDs, n)
+	}
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var b strings.Builder
 		if table == schemas.RawOrders || table == schemas.RawItems {

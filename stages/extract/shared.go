@@ -47,6 +47,7 @@ func (r *reader) findShared(ctx context.Context) (*fingerprint.Set, error) {
 		}
 	}
 	shared := all.Keep(fingerprint.FlagA)
+	r.orderIDs = all.Len()
 	r.rc.Log.Info().Str("stage", "extract").Str("input", r.where).Int64("rows", rows).Int("order_ids", all.Len()).Int("shared_order_ids", shared.Len()).
 		Dur("took", time.Since(start)).Msg("order ids shared by several rows found")
 	return shared, nil

@@ -18,7 +18,8 @@ import (
 // exactly for rows whose trimmed, non-blank id another row of any file
 // has: across CSV and Parquet files, padded ids alike, integer ids by
 // their text, blank and null ids never; a malformed record, quarantined by
-// the reader, is no row validation sees and shares no id.
+// the reader, is no row validation sees and shares no id. Every batch
+// carries the count of distinct ids (input.MetaOrderIDs).
 func TestSharedOrderID(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "in", "a.csv"), "order_id,customer_id,order_ts,amount\n"+
@@ -80,6 +81,15 @@ func TestSharedOrderID(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A1, B2, U1, 42, M1, U2 and 7: every batch says so.
+	for i, n := range c.orderIDs {
+		if n != 7 {
+			t.Errorf("batch %d says %d distinct order ids, want 7", i, n)
+		}
+	}
+	if len(c.orderIDs) == 0 {
+		t.Error("no raw orders batch")
 	}
 	if rc.Rows.Read != 14 {
 		t.Errorf("rows read %d, want 14 (the malformed record included)", rc.Rows.Read)

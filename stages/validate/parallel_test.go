@@ -174,7 +174,24 @@ func TestWorkersSameTables(t *testing.T) {
 		}
 	}()
 
-	run := func(workers, procs int) ([]string, string) {
+	// The same batches saying how many order ids the input has, which
+	// sizes the order-id set up front: a count too small or too large
+	// only changes the table's layout.
+	hinted := map[int][]arrow.Record{}
+	for _, n := range []int{1, 1 << 20} {
+		for _, r := range recs {
+			hinted[n] = append(hinted[n], input.WithOrderIDs(r, n))
+		}
+	}
+	defer func() {
+		for _, rs := range hinted {
+			for _, r := range rs {
+				r.Release()
+			}
+		}
+	}()
+
+	runOf := func(recs []arrow.Record, workers, procs int) ([]string, string) {
 		defer validate.SetWorkers(workers)()
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		st, rc := newValidator(t, mem, dir, job)
@@ -195,6 +212,7 @@ func TestWorkersSameTables(t *testing.T) {
 		}
 		return out.batchLines(), string(acct)
 	}
+	run := func(workers, procs int) ([]string, string) { return runOf(recs, workers, procs) }
 
 	want, wantAcct := run(1, 1)
 	// The shop must exercise what the workers and the merge split.
@@ -260,6 +278,12 @@ func TestWorkersSameTables(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("%d workers, GOMAXPROCS %d: %d batches emitted differ from the %d of one worker", workers, procs, len(got), len(want))
 			}
+		}
+	}
+	for n, recs := range hinted {
+		got, acct := runOf(recs, 2, 2)
+		if acct != wantAcct || !slices.Equal(got, want) {
+			t.Errorf("batches saying %d order ids: accounting %s and %d batches, want %s and %d", n, acct, len(got), wantAcct, len(want))
 		}
 	}
 }

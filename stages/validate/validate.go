@@ -113,6 +113,9 @@ type validator struct {
 	fx        *rates
 	rc        *night.Context
 	ids       *fingerprint.Set
+	// sized says the first batch was seen, whose count of the input's
+	// order ids, when its reader knew it, sized ids.
+	sized     bool
 	windowEnd int64
 	minTS     int64
 	maxAmount float64
@@ -204,6 +207,13 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 			return err
 		}
 		return fmt.Errorf("%s: %w", file, err)
+	}
+	if !v.sized {
+		// Only merge touches the set, on this goroutine.
+		if n, ok := input.OrderIDsOf(rec); ok {
+			v.ids.Reserve(n)
+		}
+		v.sized = true
 	}
 	v.pool.start(v)
 	rec.Retain()

@@ -224,9 +224,26 @@ func (s *Set) place(v uint64) int {
 	}
 }
 
-func (s *Set) grow() {
+// Reserve makes room for n members in all, so a caller that learns how
+// many it will add only after the set was made (from its first batch, say)
+// grows the table once rather than at every doubling on the way. Members
+// are the same whatever the size; only the layout differs.
+func (s *Set) Reserve(n int) {
+	size := len(s.slots)
+	for size < 1<<40 && n*4 > size*3 {
+		size *= 2
+	}
+	if size > len(s.slots) {
+		s.resize(size)
+	}
+}
+
+func (s *Set) grow() { s.resize(len(s.slots) * 2) }
+
+// resize moves every member into a table of size slots, a power of two.
+func (s *Set) resize(size int) {
 	old, words, ratios := s.slots, s.words, s.ratios
-	s.slots = make([]uint64, len(old)*2)
+	s.slots = make([]uint64, size)
 	if words != nil {
 		s.words, s.ratios = make([]uint64, len(s.slots)), make([]float64, len(s.slots))
 	}

@@ -161,3 +161,35 @@ func TestNewSetFor(t *testing.T) {
 		}
 	}
 }
+
+// TestReserve: a set reserved after members arrived keeps them, their flags
+// and payloads, and takes the rest without growing again.
+func TestReserve(t *testing.T) {
+	s := NewPayloadSet()
+	for i := range 1000 {
+		k := Key(fmt.Sprint("o", i))
+		s.AddKey(k, Flag(i%2)*FlagA)
+		s.SetPayload(k, Payload{Word: uint64(i), Ratio: float64(i) / 4})
+	}
+	s.Reserve(300_000)
+	size := len(s.slots)
+	if size != 1<<19 {
+		t.Fatalf("reserved %d slots for 300,000 members, want %d", size, 1<<19)
+	}
+	for i := 1000; i < 300_000; i++ {
+		s.Add(fmt.Sprint("o", i))
+	}
+	if len(s.slots) != size || s.Len() != 300_000 {
+		t.Fatalf("%d members in %d slots, want 300,000 in %d", s.Len(), len(s.slots), size)
+	}
+	for i := range 1000 {
+		f, p, ok := s.PayloadKey(Key(fmt.Sprint("o", i)))
+		if want := Flag(i%2) * FlagA; !ok || f != want || p != (Payload{Word: uint64(i), Ratio: float64(i) / 4}) {
+			t.Fatalf("o%d: %x %+v %v after Reserve, want %x", i, f, p, ok, want)
+		}
+	}
+	s.Reserve(10)
+	if len(s.slots) != size {
+		t.Errorf("Reserve(10) shrank the table to %d slots", len(s.slots))
+	}
+}

@@ -8,6 +8,7 @@ package input
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -91,8 +92,44 @@ func Tag(rec arrow.Record, source string, firstRow int64) arrow.Record {
 	if kind := AggregateOf(rec); kind != "" {
 		keys, values = append(keys, MetaAggregate), append(values, kind)
 	}
+	if n, ok := OrderIDsOf(rec); ok {
+		keys, values = append(keys, MetaOrderIDs), append(values, strconv.Itoa(n))
+	}
 	md := arrow.NewMetadata(keys, values)
 	return array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
+}
+
+// MetaOrderIDs, on a raw orders batch, is how many distinct order ids
+// (trimmed, non-blank) the whole input has, when its reader counted them
+// before the first row: validation sizes its order-id set from it instead
+// of regrowing a table of millions on the way. A hint only: the set takes
+// any number of ids whatever it says.
+const MetaOrderIDs = "order_ids"
+
+// WithOrderIDs returns rec tagged with n, the input's distinct order ids
+// (see MetaOrderIDs), keeping its other tags; the caller releases it.
+func WithOrderIDs(rec arrow.Record, n int) arrow.Record {
+	md := rec.Schema().Metadata()
+	keys, values := slices.Clone(md.Keys()), slices.Clone(md.Values())
+	if i := md.FindKey(MetaOrderIDs); i >= 0 {
+		values[i] = strconv.Itoa(n)
+	} else {
+		keys, values = append(keys, MetaOrderIDs), append(values, strconv.Itoa(n))
+	}
+	tagged := arrow.NewMetadata(keys, values)
+	return array.NewRecord(arrow.NewSchema(rec.Schema().Fields(), &tagged), rec.Columns(), rec.NumRows())
+}
+
+// OrderIDsOf returns the distinct order ids a raw orders batch says its
+// input has (see MetaOrderIDs), and whether it says.
+func OrderIDsOf(rec arrow.Record) (int, bool) {
+	md := rec.Schema().Metadata()
+	if i := md.FindKey(MetaOrderIDs); i >= 0 {
+		if n, err := strconv.Atoi(md.Values()[i]); err == nil && n >= 0 {
+			return n, true
+		}
+	}
+	return 0, false
 }
 
 // SourceOf returns where a raw batch came from: the source (file path or
