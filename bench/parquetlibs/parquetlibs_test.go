@@ -44,7 +44,10 @@ func TestMain(m *testing.M) {
 // child builds the table as Arrow columns (where retain holds it), then
 // times only the write, including any conversion the library forces.
 func child(lib, path string) error {
-	rec := makeRecord(rows)
+	rec, err := makeRecord(rows)
+	if err != nil {
+		return err
+	}
 	defer rec.Release()
 	runtime.GC()
 	var base syscall.Rusage
@@ -54,7 +57,6 @@ func child(lib, path string) error {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	var err error
 	switch lib {
 	case "pqarrow":
 		err = writePqarrow(rec, path)

@@ -17,7 +17,10 @@ import (
 // TestBothWritersWriteTheSameTable reads both files back with pqarrow: the
 // comparison is only fair if both hold the same rows, values and logical types.
 func TestBothWritersWriteTheSameTable(t *testing.T) {
-	rec := makeRecord(10_000)
+	rec, err := makeRecord(10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer rec.Release()
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")

@@ -11,7 +11,7 @@ import (
 
 // Arrow v15's Parquet writer spends much of the load stage's CPU on two
 // costs that do not shape a single output byte, and it offers no hook to
-// avoid either, so tuneArrow replaces the two private values behind them.
+// avoid either, so TuneArrow replaces the two private values behind them.
 // Both are reached by go:linkname because Arrow v15 has no RegisterCodec
 // and no way to give the writer its scratch buffers; upgrading Arrow is
 // not an option for this job. TestArrowTuned fails if either stops taking
@@ -41,17 +41,19 @@ var arrowBufferPool sync.Pool
 
 var (
 	tuneOnce sync.Once
-	// arrowZstd and arrowPoolNew are what tuneArrow replaced, kept so the
+	// arrowZstd and arrowPoolNew are what TuneArrow replaced, kept so the
 	// tests can compare with Arrow's own code.
 	arrowZstd    compress.Codec
 	arrowPoolNew func() any
 )
 
-// tuneArrow installs reusedZstd and slackAllocator in Arrow, once per
+// TuneArrow installs reusedZstd and slackAllocator in Arrow, once per
 // process. Both are read by Arrow without a lock, so this must run before
 // any Parquet file is read or written: Register calls it, and registries
-// are built before a run starts.
-func tuneArrow() {
+// are built before a run starts; a program that writes with
+// WriterProperties but builds no registry (a benchmark of the write path)
+// calls it itself.
+func TuneArrow() {
 	tuneOnce.Do(func() {
 		arrowZstd = arrowCodecs[compress.Codecs.Zstd]
 		if arrowZstd != nil {

@@ -18,11 +18,11 @@ import (
 )
 
 // withArrowCode runs fn with Arrow's own zstd codec and buffer pool in
-// place of tuneArrow's, so a test can write what Arrow alone writes. No
+// place of TuneArrow's, so a test can write what Arrow alone writes. No
 // test of this package runs in parallel, so nothing else writes Parquet
 // meanwhile.
 func withArrowCode(fn func()) {
-	tuneArrow()
+	TuneArrow()
 	tuned, tunedNew := arrowCodecs[compress.Codecs.Zstd], arrowBufferPool.New
 	arrowCodecs[compress.Codecs.Zstd], arrowBufferPool.New = arrowZstd, arrowPoolNew
 	defer func() {
@@ -34,11 +34,11 @@ func withArrowCode(fn func()) {
 	fn()
 }
 
-// TestArrowTuned fails when tuneArrow stops reaching Arrow: a release
+// TestArrowTuned fails when TuneArrow stops reaching Arrow: a release
 // that renames the codec map or the encoders' buffer pool would otherwise
 // leave the link names pointing at variables of their own, silently.
 func TestArrowTuned(t *testing.T) {
-	tuneArrow()
+	TuneArrow()
 	codec, err := compress.GetCodec(compress.Codecs.Zstd)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestArrowTuned(t *testing.T) {
 	defer release(recs)
 	writeFile(t, recs[0].Schema(), recs, nil, mem)
 	if made.Load() == 0 {
-		t.Fatal("the Parquet writer took no buffer from the pool tuneArrow replaced")
+		t.Fatal("the Parquet writer took no buffer from the pool TuneArrow replaced")
 	}
 
 	// A buffer of the pool grown a little at a time gets slack.
@@ -152,7 +152,7 @@ func zstdInputs() map[string][]byte {
 // TestReusedZstdBytes: the kept encoders give every page the bytes Arrow's
 // codec gives it, at every level, in any order, from several goroutines.
 func TestReusedZstdBytes(t *testing.T) {
-	tuneArrow()
+	TuneArrow()
 	inputs := zstdInputs()
 	names := make([]string, 0, len(inputs))
 	for name := range inputs {
@@ -208,7 +208,7 @@ func TestReusedZstdBytes(t *testing.T) {
 // frame's second block and the next on a frame's third; should that
 // bookkeeping change, the frames still compare with Arrow's.
 func TestReusedZstdWraps(t *testing.T) {
-	tuneArrow()
+	TuneArrow()
 	// One core: one encoder, which every frame goes through.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	z := &reusedZstd{Codec: arrowZstd}
@@ -274,7 +274,7 @@ func TestTunedFilesAsArrows(t *testing.T) {
 			defer release(recs)
 			var want []byte
 			withArrowCode(func() { want = writeFile(t, recs[0].Schema(), recs, nil, mem) })
-			tuneArrow()
+			TuneArrow()
 			if got := writeFile(t, recs[0].Schema(), recs, nil, mem); !bytes.Equal(got, want) {
 				t.Errorf("tuned file of %d bytes differs from Arrow's of %d", len(got), len(want))
 			}
@@ -346,5 +346,5 @@ func BenchmarkWriteFile(b *testing.B) {
 		}
 	}
 	b.Run("arrow", func(b *testing.B) { withArrowCode(func() { write(b) }) })
-	b.Run("tuned", func(b *testing.B) { tuneArrow(); write(b) })
+	b.Run("tuned", func(b *testing.B) { TuneArrow(); write(b) })
 }

@@ -26,7 +26,7 @@ const PartName = "part-00000.parquet"
 
 // Register adds the load stage; it consumes every table in schemas.Outputs.
 func Register(r *night.Registry) error {
-	tuneArrow()
+	TuneArrow()
 	var inputs []string
 	for _, t := range schemas.Outputs() {
 		inputs = append(inputs, t.Name)
