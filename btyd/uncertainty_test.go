@@ -163,12 +163,22 @@ func (cv *coverageCount) check(t *testing.T, model string, lo, hi float64) {
 func TestCoverageBGNBD(t *testing.T) {
 	skipStudy(t)
 	truth := BGNBD{R: 0.25, Alpha: 28, A: 0.8, B: 2.5}
-	const shops, customers = 200, 5000
+	purchaseStudy(t, "bgnbd", 200, []float64{truth.R, truth.Alpha, truth.A, truth.B}, 0.85, 0.95, func(i int) (Estimable, Customers, error) {
+		c, _ := simulateBGNBD(truth, 5000, 730, uint64(1000+i))
+		m, _, err := FitBGNBD(Compress(c))
+		return m, c, err
+	})
+}
+
+// purchaseStudy fits shops simulated shops (shop i from simulate(i)) and
+// checks each parameter's 90% interval holds its truth in a share of them
+// within [lo, hi].
+func purchaseStudy(t *testing.T, model string, shops int, truth []float64, lo, hi float64, simulate func(i int) (Estimable, Customers, error)) {
+	t.Helper()
 	us := make([]Uncertainty, shops)
 	errs := make([]error, shops)
 	parallel(shops, func(i int) {
-		c, _ := simulateBGNBD(truth, customers, 730, uint64(1000+i))
-		m, _, err := FitBGNBD(Compress(c))
+		m, c, err := simulate(i)
 		if err == nil {
 			us[i], err = PurchaseUncertainty(m, c, 0.9)
 		}
@@ -179,9 +189,9 @@ func TestCoverageBGNBD(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("shop %d: %v", i, errs[i])
 		}
-		cv.add(us[i], []float64{truth.R, truth.Alpha, truth.A, truth.B})
+		cv.add(us[i], truth)
 	}
-	cv.check(t, "bgnbd", 0.85, 0.95)
+	cv.check(t, model, lo, hi)
 }
 
 // TestCoverageMBGNBD is the same study for the modified BG/NBD, at the
@@ -189,25 +199,11 @@ func TestCoverageBGNBD(t *testing.T) {
 func TestCoverageMBGNBD(t *testing.T) {
 	skipStudy(t)
 	truth := MBGNBD{R: 0.8, Alpha: 25, A: 0.8, B: 2.5}
-	const shops, customers = 200, 5000
-	us := make([]Uncertainty, shops)
-	errs := make([]error, shops)
-	parallel(shops, func(i int) {
-		c := simulateMBGNBD(truth, customers, 730, uint64(2000+i))
+	purchaseStudy(t, "mbgnbd", 200, []float64{truth.R, truth.Alpha, truth.A, truth.B}, 0.85, 0.95, func(i int) (Estimable, Customers, error) {
+		c := simulateMBGNBD(truth, 5000, 730, uint64(2000+i))
 		m, _, err := FitMBGNBD(Compress(c))
-		if err == nil {
-			us[i], err = PurchaseUncertainty(m, c, 0.9)
-		}
-		errs[i] = err
+		return m, c, err
 	})
-	var cv coverageCount
-	for i := range shops {
-		if errs[i] != nil {
-			t.Fatalf("shop %d: %v", i, errs[i])
-		}
-		cv.add(us[i], []float64{truth.R, truth.Alpha, truth.A, truth.B})
-	}
-	cv.check(t, "mbgnbd", 0.85, 0.95)
 }
 
 // TestCoverageGammaGamma is the same study for the spend model, which is
@@ -280,28 +276,15 @@ func simulateParetoNBDCustomers(m ParetoNBD, n int, maxT float64, seed uint64) C
 func TestCoverageParetoNBD(t *testing.T) {
 	skipStudy(t)
 	truth := ParetoNBD{R: 0.55, Alpha: 74, S: 0.61, Beta: 82}
-	shops, customers, lo, hi := 6, 5000, 4.0/6, 1.0
+	shops, lo, hi := 6, 4.0/6, 1.0
 	if *fullStudies {
-		shops, customers, lo, hi = 200, 5000, 0.85, 0.95
+		shops, lo, hi = 200, 0.85, 0.95
 	}
-	us := make([]Uncertainty, shops)
-	errs := make([]error, shops)
-	parallel(shops, func(i int) {
-		c := simulateParetoNBDCustomers(truth, customers, 730, uint64(5000+i))
+	purchaseStudy(t, "pareto_nbd", shops, []float64{truth.R, truth.Alpha, truth.S, truth.Beta}, lo, hi, func(i int) (Estimable, Customers, error) {
+		c := simulateParetoNBDCustomers(truth, 5000, 730, uint64(5000+i))
 		m, _, err := FitParetoNBD(Compress(c))
-		if err == nil {
-			us[i], err = PurchaseUncertainty(m, c, 0.9)
-		}
-		errs[i] = err
+		return m, c, err
 	})
-	var cv coverageCount
-	for i := range shops {
-		if errs[i] != nil {
-			t.Fatalf("shop %d: %v", i, errs[i])
-		}
-		cv.add(us[i], []float64{truth.R, truth.Alpha, truth.S, truth.Beta})
-	}
-	cv.check(t, "pareto_nbd", lo, hi)
 }
 
 // cdnowFromOrders builds the BTYD inputs in weeks from a CDNOW orders file
