@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/localday"
 	"retain/stages/internal/rules"
 )
 
@@ -175,12 +176,7 @@ func fileRateRows(rc *night.Context, rates []rules.Rate) (fileRates, error) {
 	if err != nil {
 		return fileRates{}, err
 	}
-	loc := rc.Job.Location()
-	dayOf := func(t time.Time) int32 {
-		y, m, d := t.In(loc).Date()
-		return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-	}
-	first, last := dayOf(limits.MinOrderTS), dayOf(rc.RunDate)
+	first, last := localday.Of(limits.MinOrderTS.UnixMicro(), rc.Job.Location()), localday.RunDate(rc)
 	reporting := strings.ToUpper(strings.TrimSpace(night.InputOf(rc.Job).ReportingCurrency))
 	out := fileRates{currency: []string{}, day: []string{}, rate: []string{}}
 	for i, r := range rates {
