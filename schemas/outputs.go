@@ -84,6 +84,32 @@ var CustomerActivity = Table{
 	},
 }
 
+// CustomerPeriods is an intermediate table (not written): one row per
+// customer and cell of the night's grid (stages/internal/periods), sorted
+// by customer_id then first_date. A cell is a run of purchase days inside
+// one kpis.period that no night a stage reports on splits, the customer's
+// first purchase day always a cell of its own; money sums are exact over
+// the cell's orders, rounded once. It carries what the stages after the
+// customer summary read of a customer's history at one row per period
+// rather than per purchase day, so a warehouse can send it folded.
+var CustomerPeriods = Table{
+	Name:  "customer_periods",
+	Grain: "one row per customer and grid cell with at least one used order",
+	Doc:   "Per-customer activity per grid cell, sorted by customer_id then first_date.",
+	Columns: []Column{
+		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
+		{"country", arrow.BinaryTypes.String, true, "Country of the customer's latest order (as in customer_summary)."},
+		{"first_date", arrow.FixedWidthTypes.Date32, false, "The cell's first purchase day (local calendar day)."},
+		{"last_date", arrow.FixedWidthTypes.Date32, false, "The cell's last purchase day."},
+		{"purchase_days", arrow.PrimitiveTypes.Int64, false, "Distinct purchase days in the cell."},
+		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders in the cell."},
+		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount over the cell's orders, exact, rounded once. In the reporting currency."},
+		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Refunds of the cell's orders, whenever they were made. In the reporting currency."},
+		{"run_date_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated on the run date. In the reporting currency."},
+		{"period_day_later_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated after the same day of the previous kpis.period. In the reporting currency."},
+	},
+}
+
 // OrderDays is an intermediate table (not written) that a warehouse source
 // with pushdown emits instead of raw orders: the used orders of each customer
 // and local calendar day, folded in SQL.

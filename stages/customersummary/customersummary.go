@@ -21,6 +21,7 @@ import (
 	"retain/schemas"
 	"retain/stages/internal/exactsum"
 	"retain/stages/internal/localday"
+	"retain/stages/internal/periods"
 )
 
 // BatchRows is the number of customers per emitted batch.
@@ -32,7 +33,7 @@ func Register(r *night.Registry) error {
 		Name:    "customer_summary",
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
 		Inputs:  []string{schemas.Orders.Name, schemas.OrderDays.Name, schemas.Refunds.Name},
-		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name},
+		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name, schemas.CustomerPeriods.Name},
 		// Product affinity holds validation's order-id set (one entry per
 		// order, the largest state of a run) until it has matched every item;
 		// finishing it first frees that set before the per-customer stages
@@ -46,7 +47,7 @@ func Register(r *night.Registry) error {
 			s.start()
 			return s, nil
 		},
-	})
+	}, periods.Sections...)
 }
 
 // workers is how many goroutines fold orders. Each owns the customers
@@ -266,6 +267,9 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		return err
 	}
 	if err := s.emitActivity(ctx, order, out); err != nil {
+		return err
+	}
+	if err := s.emitPeriods(ctx, order, out); err != nil {
 		return err
 	}
 	// Later stages finish with this state no longer needed.
@@ -509,4 +513,97 @@ func emitBuilt(ctx context.Context, out engine.Emitter, table string, b *array.R
 	rec := b.NewRecord()
 	defer rec.Release()
 	return out.Emit(ctx, table, rec)
+}
+
+// periodColumns are one batch of customer_periods, as slices appended to
+// the builders whole.
+type periodColumns struct {
+	ids, countries             []string
+	hasCountry                 []bool
+	first, last                []arrow.Date32
+	days, orders               []int64
+	revenue, refunded, runDate []float64
+	later                      []float64
+}
+
+func (p *periodColumns) reset() {
+	*p = periodColumns{ids: p.ids[:0], countries: p.countries[:0], hasCountry: p.hasCountry[:0], first: p.first[:0], last: p.last[:0],
+		days: p.days[:0], orders: p.orders[:0], revenue: p.revenue[:0], refunded: p.refunded[:0], runDate: p.runDate[:0], later: p.later[:0]}
+}
+
+// emitPeriods writes every customer's cells of the night's grid, a batch
+// of about BatchRows rows at a time, one customer's cells in one batch.
+// Each cell's money is the exact sum of its days', rounded once, so the
+// warehouse summing the same orders in SQL gives the same bits.
+func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitter) error {
+	grid, err := periods.For(s.rc.Job, s.runDay)
+	if err != nil {
+		return err
+	}
+	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerPeriods.Schema())
+	defer b.Release()
+	var cols periodColumns
+	var dayNums []int32
+	flush := func() error {
+		b.Field(0).(*array.StringBuilder).AppendValues(cols.ids, nil)
+		b.Field(1).(*array.StringBuilder).AppendValues(cols.countries, cols.hasCountry)
+		b.Field(2).(*array.Date32Builder).AppendValues(cols.first, nil)
+		b.Field(3).(*array.Date32Builder).AppendValues(cols.last, nil)
+		b.Field(4).(*array.Int64Builder).AppendValues(cols.days, nil)
+		b.Field(5).(*array.Int64Builder).AppendValues(cols.orders, nil)
+		b.Field(6).(*array.Float64Builder).AppendValues(cols.revenue, nil)
+		b.Field(7).(*array.Float64Builder).AppendValues(cols.refunded, nil)
+		b.Field(8).(*array.Float64Builder).AppendValues(cols.runDate, nil)
+		b.Field(9).(*array.Float64Builder).AppendValues(cols.later, nil)
+		cols.reset()
+		return emitBuilt(ctx, out, schemas.CustomerPeriods.Name, b)
+	}
+	for _, sl := range order {
+		c, k := s.parts[sl.part], sl.k
+		id, ctry := c.id(k), c.country(k)
+		days := c.days(k)
+		refunds := c.refundDays(k)
+		dayNums = dayNums[:0]
+		for _, d := range days {
+			dayNums = append(dayNums, d.day)
+		}
+		grid.Cells(dayNums, func(from, to int) {
+			var orders int64
+			var revenue, refunded, runDate, later exactsum.Sum
+			for _, d := range days[from:to] {
+				orders += int64(d.orders)
+				revenue.Merge(c.revenueOf(d))
+				// Both lists are sorted by day: a refunded day is the
+				// next refund's, or has none.
+				for len(refunds) > 0 && refunds[0].day < d.day {
+					refunds = refunds[1:]
+				}
+				if len(refunds) > 0 && refunds[0].day == d.day {
+					refunded.Merge(refunds[0].amount)
+					runDate.Merge(refunds[0].runDate)
+					later.Merge(refunds[0].periodLater)
+				}
+			}
+			cols.ids = append(cols.ids, id)
+			cols.countries = append(cols.countries, ctry)
+			cols.hasCountry = append(cols.hasCountry, ctry != "")
+			cols.first = append(cols.first, arrow.Date32(days[from].day))
+			cols.last = append(cols.last, arrow.Date32(days[to-1].day))
+			cols.days = append(cols.days, int64(to-from))
+			cols.orders = append(cols.orders, orders)
+			cols.revenue = append(cols.revenue, revenue.Float64())
+			cols.refunded = append(cols.refunded, refunded.Float64())
+			cols.runDate = append(cols.runDate, runDate.Float64())
+			cols.later = append(cols.later, later.Float64())
+		})
+		if len(cols.ids) >= BatchRows {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(cols.ids) > 0 {
+		return flush()
+	}
+	return nil
 }

@@ -1,0 +1,120 @@
+package history
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"retain/schemas"
+)
+
+// Cells is one customer's rows of customer_periods, in time order: the
+// customer's history cut at the night's grid (stages/internal/periods).
+// Cell 0 is the first purchase day alone. Its slices are reused for the
+// next customer: copy what must outlive the callback.
+type Cells struct {
+	ID      string
+	Country string // "" when unknown
+	// First and Last are each cell's first and last purchase day, Days
+	// the distinct purchase days it holds.
+	First, Last []int32
+	Days        []int64
+	Orders      []int64
+	Revenue     []float64
+	// Refunded is what each cell's orders had refunded: Revenue − Refunded
+	// is the cell's net value. RunDateRefunded and PeriodDayLaterRefunded
+	// are its parts dated on the run date and after the same day of the
+	// previous kpis.period, as on customer_activity.
+	Refunded               []float64
+	RunDateRefunded        []float64
+	PeriodDayLaterRefunded []float64
+}
+
+// Upto is how many of the customer's cells fall on or before day d: the
+// customer as a run for night d saw them. d must be a night the grid cuts
+// after (periods.For lists them), so no cell holds days on both sides.
+func (c *Cells) Upto(d int32) int {
+	return UptoDay(c.First, d)
+}
+
+// PurchaseDays is the number of distinct purchase days in the first k
+// cells.
+func (c *Cells) PurchaseDays(k int) int64 {
+	var n int64
+	for _, d := range c.Days[:k] {
+		n += d
+	}
+	return n
+}
+
+// PeriodWalker collects customer_periods batches and calls Visit once per
+// customer.
+type PeriodWalker struct {
+	Visit func(*Cells) error
+	cur   Cells
+	open  bool
+}
+
+// Add consumes one customer_periods batch.
+func (w *PeriodWalker) Add(rec arrow.Record) error {
+	ids := rec.Column(0).(*array.String)
+	country := rec.Column(1).(*array.String)
+	first := rec.Column(2).(*array.Date32).Date32Values()
+	last := rec.Column(3).(*array.Date32).Date32Values()
+	days := rec.Column(4).(*array.Int64).Int64Values()
+	orders := rec.Column(5).(*array.Int64).Int64Values()
+	revenue := rec.Column(6).(*array.Float64).Float64Values()
+	refunded := rec.Column(7).(*array.Float64).Float64Values()
+	runDate := rec.Column(8).(*array.Float64).Float64Values()
+	later := rec.Column(9).(*array.Float64).Float64Values()
+	for i := 0; i < len(first); {
+		id := ids.Value(i)
+		if !w.open || id != w.cur.ID {
+			if w.open {
+				if id < w.cur.ID {
+					return fmt.Errorf("%s is not sorted by customer_id: %q after %q", schemas.CustomerPeriods.Name, id, w.cur.ID)
+				}
+				if err := w.Visit(&w.cur); err != nil {
+					return err
+				}
+			}
+			c := &w.cur
+			*c = Cells{ID: string([]byte(id)), First: c.First[:0], Last: c.Last[:0], Days: c.Days[:0], Orders: c.Orders[:0], Revenue: c.Revenue[:0],
+				Refunded: c.Refunded[:0], RunDateRefunded: c.RunDateRefunded[:0], PeriodDayLaterRefunded: c.PeriodDayLaterRefunded[:0]}
+			if country.IsValid(i) {
+				c.Country = country.Value(i)
+			}
+			w.open = true
+		}
+		end := i + 1
+		for end < len(first) && ids.Value(end) == id {
+			end++
+		}
+		for j := i; j < end; j++ {
+			f, l := int32(first[j]), int32(last[j])
+			if n := len(w.cur.Last); l < f || (n > 0 && f <= w.cur.Last[n-1]) {
+				return fmt.Errorf("%s is not sorted by first_date, or has overlapping cells, for customer %q", schemas.CustomerPeriods.Name, id)
+			}
+			w.cur.First = append(w.cur.First, f)
+			w.cur.Last = append(w.cur.Last, l)
+		}
+		w.cur.Days = append(w.cur.Days, days[i:end]...)
+		w.cur.Orders = append(w.cur.Orders, orders[i:end]...)
+		w.cur.Revenue = append(w.cur.Revenue, revenue[i:end]...)
+		w.cur.Refunded = append(w.cur.Refunded, refunded[i:end]...)
+		w.cur.RunDateRefunded = append(w.cur.RunDateRefunded, runDate[i:end]...)
+		w.cur.PeriodDayLaterRefunded = append(w.cur.PeriodDayLaterRefunded, later[i:end]...)
+		i = end
+	}
+	return nil
+}
+
+// Flush visits the last customer.
+func (w *PeriodWalker) Flush() error {
+	if !w.open {
+		return nil
+	}
+	w.open = false
+	return w.Visit(&w.cur)
+}

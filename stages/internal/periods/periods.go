@@ -1,0 +1,140 @@
+// Package periods cuts a customer's history into the cells of the
+// customer_periods table: the grid every stage after the customer summary
+// reads a customer's days through, instead of one row per purchase day.
+//
+// A cell is a run of days inside one reporting period (kpis.period) that
+// no night a stage reports on falls inside: the grid cuts at the day after
+// each such night (the run date's previous night, the same day of the
+// previous period, the end of the holdout's calibration, the actions'
+// windows), makes each day of the nights a stage replays one by one
+// (segments' lookback, the holdout window) a cell of its own, and keeps a
+// cell shorter than kpis.churn_days, so two purchase days of one cell are
+// never a churn apart. A customer's first purchase day is always a cell of
+// its own: the BTYD inputs (frequency, mean repeat value) set it apart.
+//
+// The grid depends on the job file and the run date only, so the local
+// fold and the warehouse's SQL (bqsource) cut the same cells, and a stage
+// that asks the history as of one of the grid's nights gets the answer a
+// run for that night would give.
+package periods
+
+import (
+	"fmt"
+	"slices"
+
+	"retain/calendar"
+	"retain/config"
+	"retain/stages/actions/actionsconfig"
+	"retain/stages/clv/clvconfig"
+	"retain/stages/kpis/kpisconfig"
+	"retain/stages/segments/segmentsconfig"
+)
+
+// Grid is the cell boundaries of one night.
+type Grid struct {
+	// Unit is kpis.period: no cell spans two periods.
+	Unit calendar.Unit
+	// Chunk, when positive, cuts each period into runs of Chunk days from
+	// its start (kpis.churn_days, when a period can be longer).
+	Chunk int32
+	// Cuts are the days, ascending, on which a cell starts whatever the
+	// period.
+	Cuts []int32
+	// DailyFrom is the first day that is a cell of its own, as is every
+	// later day; the run date + 1 when none is.
+	DailyFrom int32
+}
+
+// Sections are the job file's sections the grid reads, for the stage that
+// cuts it to declare.
+var Sections = []config.Section{kpisconfig.Section, actionsconfig.Section, clvconfig.Section, segmentsconfig.Section}
+
+// longest is the most days a period of the unit has.
+func longest(u calendar.Unit) int32 {
+	switch u {
+	case calendar.Week:
+		return 7
+	case calendar.Quarter:
+		return 92
+	}
+	return 31
+}
+
+// For is the grid of the job's night runDay: the union of what every stage
+// reading customer_periods asks of it. A stage that asks a customer's
+// history as of a new night adds that night here; the test beside this
+// file replays each such question on random histories, day by day and
+// cell by cell.
+func For(f *config.File, runDay int32) (Grid, error) {
+	k := kpisconfig.Section.Of(f)
+	u, err := calendar.ParseUnit(k.Period)
+	if err != nil {
+		return Grid{}, fmt.Errorf("kpis.period: %w", err)
+	}
+	g := Grid{Unit: u, DailyFrom: runDay + 1}
+	if c := int32(k.ChurnDays); c < longest(u) {
+		g.Chunk = c
+	}
+	periodDay := u.SameDayBefore(runDay)
+	// The previous night and the same day of the previous period (clv,
+	// segments, report, actions' won-back test).
+	cut := []int32{runDay, periodDay + 1}
+	a := actionsconfig.Section.Of(f)
+	// The decline window's start and the trailing year of the tiers.
+	cut = append(cut, runDay-int32(a.DeclineWindowDays)+1, runDay-364)
+	if h := int32(clvconfig.Section.Of(f).HoldoutDays); h > 0 {
+		// Tonight's holdout is counted day by day; the earlier nights'
+		// calibration ends are cuts.
+		g.DailyFrom = min(g.DailyFrom, runDay-h+1)
+		cut = append(cut, runDay-h, periodDay-h+1)
+	}
+	if s := segmentsconfig.Section.Of(f); s.ChangeTracking {
+		// Segments replays each night of its lookback.
+		g.DailyFrom = min(g.DailyFrom, runDay-int32(s.SinceLookbackDays)+1)
+	}
+	for _, d := range cut {
+		if d < g.DailyFrom {
+			g.Cuts = append(g.Cuts, d)
+		}
+	}
+	slices.Sort(g.Cuts)
+	g.Cuts = slices.Compact(g.Cuts)
+	return g, nil
+}
+
+// Start is the first day of the grid cell holding day (a customer's first
+// purchase day aside, which Cells sets apart).
+func (g *Grid) Start(day int32) int32 {
+	if day >= g.DailyFrom {
+		return day
+	}
+	s := g.Unit.Start(day)
+	if g.Chunk > 0 {
+		s += (day - s) / g.Chunk * g.Chunk
+	}
+	// The last cut on or before day, when it is later than s.
+	i, _ := slices.BinarySearch(g.Cuts, day+1)
+	if i > 0 && g.Cuts[i-1] > s {
+		s = g.Cuts[i-1]
+	}
+	return s
+}
+
+// Cells calls cell once per cell of a customer whose purchase days are
+// days (ascending, distinct) with the half-open range [from, to) of days
+// it holds. The first day is a cell of its own.
+func (g *Grid) Cells(days []int32, cell func(from, to int)) {
+	if len(days) == 0 {
+		return
+	}
+	cell(0, 1)
+	for i := 1; i < len(days); {
+		start := max(g.Start(days[i]), days[0]+1)
+		j := i + 1
+		for j < len(days) && max(g.Start(days[j]), days[0]+1) == start {
+			j++
+		}
+		cell(i, j)
+		i = j
+	}
+}
