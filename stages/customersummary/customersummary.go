@@ -544,6 +544,7 @@ func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitte
 	defer b.Release()
 	var cols periodColumns
 	var dayNums []int32
+	var rows int
 	flush := func() error {
 		b.Field(0).(*array.StringBuilder).AppendValues(cols.ids, nil)
 		b.Field(1).(*array.StringBuilder).AppendValues(cols.countries, cols.hasCountry)
@@ -555,6 +556,7 @@ func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitte
 		b.Field(7).(*array.Float64Builder).AppendValues(cols.refunded, nil)
 		b.Field(8).(*array.Float64Builder).AppendValues(cols.runDate, nil)
 		b.Field(9).(*array.Float64Builder).AppendValues(cols.later, nil)
+		rows += len(cols.ids)
 		cols.reset()
 		return emitBuilt(ctx, out, schemas.CustomerPeriods.Name, b)
 	}
@@ -603,7 +605,13 @@ func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitte
 		}
 	}
 	if len(cols.ids) > 0 {
-		return flush()
+		if err := flush(); err != nil {
+			return err
+		}
 	}
+	// What a warehouse folding by the same grid would send instead of one
+	// row per purchase day.
+	s.rc.Log.Info().Str("stage", "customer_summary").Int("customers", len(order)).Int("cells", rows).
+		Int("daily_from_days_before_run_date", int(s.runDay-grid.DailyFrom)).Msg("customer periods cut")
 	return nil
 }

@@ -120,18 +120,24 @@ func (g *Grid) Start(day int32) int32 {
 	return s
 }
 
+// CellStart is the first day of the cell holding purchase day day of a
+// customer whose first purchase day is first: first's cell is first alone,
+// and the grid cell after it starts no earlier than the day after.
+func (g *Grid) CellStart(day, first int32) int32 {
+	if day == first {
+		return day
+	}
+	return max(g.Start(day), first+1)
+}
+
 // Cells calls cell once per cell of a customer whose purchase days are
 // days (ascending, distinct) with the half-open range [from, to) of days
 // it holds. The first day is a cell of its own.
 func (g *Grid) Cells(days []int32, cell func(from, to int)) {
-	if len(days) == 0 {
-		return
-	}
-	cell(0, 1)
-	for i := 1; i < len(days); {
-		start := max(g.Start(days[i]), days[0]+1)
+	for i := 0; i < len(days); {
+		start := g.CellStart(days[i], days[0])
 		j := i + 1
-		for j < len(days) && max(g.Start(days[j]), days[0]+1) == start {
+		for j < len(days) && g.CellStart(days[j], days[0]) == start {
 			j++
 		}
 		cell(i, j)
