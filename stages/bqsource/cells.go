@@ -16,10 +16,13 @@ import (
 // `retain plan` shows the night's cuts as they are.
 func cellStartSQL(g periods.Grid, day, first string) string {
 	lit := func(d int32) string { return "DATE '" + calendar.Date(d).Format("2006-01-02") + "'" }
-	unit := map[calendar.Unit]string{calendar.Week: "WEEK(MONDAY)", calendar.Month: "MONTH", calendar.Quarter: "QUARTER"}[g.Unit]
-	start := "DATE_TRUNC(" + day + ", " + unit + ")"
+	unit := map[calendar.Unit]string{calendar.Week: "WEEK(MONDAY)", calendar.Month: "MONTH", calendar.Quarter: "QUARTER"}
+	start := "DATE_TRUNC(" + day + ", " + unit[g.Unit] + ")"
 	if g.Chunk > 0 {
 		start = fmt.Sprintf("DATE_ADD(%s, INTERVAL DIV(DATE_DIFF(%s, %s, DAY), %d) * %d DAY)", start, day, start, g.Chunk, g.Chunk)
+	}
+	if g.Cohort != "" {
+		start = "GREATEST(" + start + ", DATE_TRUNC(" + day + ", " + unit[g.Cohort] + "))"
 	}
 	if len(g.Cuts) > 0 {
 		// The last cut on or before day; the earliest cut stands for

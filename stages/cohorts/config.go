@@ -1,12 +1,10 @@
 package cohorts
 
-import "retain/config"
+import "retain/stages/cohorts/cohortsconfig"
 
-// Config configures cohort_retention.
-type Config struct {
-	Period string `yaml:"period" doc:"Customers are grouped by the period of their first order: month, week (ISO, starting Monday) or quarter." enum:"month|week|quarter"`
-}
+// Config configures cohort_retention; it is declared in cohortsconfig, which
+// the grid of customer_periods reads too.
+type Config = cohortsconfig.Config
 
 // Section is the job file's cohorts section.
-var Section = config.NewSpec("cohorts", "The cohort retention table.",
-	func() Config { return Config{Period: "month"} }, nil)
+var Section = cohortsconfig.Section

@@ -22,7 +22,7 @@ import (
 
 // TestCellStartSQL evaluates the SQL of the grid's cell rule on a real
 // SQL engine for many purchase days and first days, under jobs whose grids
-// have each period unit, chunks shorter than a period, cuts and a daily
+// have each period unit, a cohort period unlike the KPIs' one, chunks shorter than a period, cuts and a daily
 // window, and compares it with the rule the local fold applies.
 func TestCellStartSQL(t *testing.T) {
 	jobs := []string{
@@ -30,6 +30,8 @@ func TestCellStartSQL(t *testing.T) {
 		"kpis: {period: week, churn_days: 3}\nsegments: {change_tracking: false}\n",
 		"kpis: {period: quarter, churn_days: 40}\nclv: {holdout_days: 30}\n",
 		"kpis: {churn_days: 10}\nactions: {decline_window_days: 400}\n",
+		"kpis: {period: week}\ncohorts: {period: quarter}\n",
+		"kpis: {period: quarter}\ncohorts: {period: week}\n",
 	}
 	c := start(t)
 	ctx := context.Background()

@@ -118,3 +118,23 @@ func (w *PeriodWalker) Flush() error {
 	w.open = false
 	return w.Visit(&w.cur)
 }
+
+// NetUpto appends to dst the net value of each of the first k cells as the
+// night before the run date saw them, and returns it: Customer.NetUpto,
+// cell by cell.
+func (c *Cells) NetUpto(dst []float64, k int) []float64 {
+	for i := range k {
+		dst = append(dst, c.Revenue[i]-(c.Refunded[i]-c.RunDateRefunded[i]))
+	}
+	return dst
+}
+
+// NetUptoPeriodDay is NetUpto for the same day of the previous
+// kpis.period: Customer.NetUptoPeriodDay, cell by cell. Upto of that day
+// gives k.
+func (c *Cells) NetUptoPeriodDay(dst []float64, k int) []float64 {
+	for i := range k {
+		dst = append(dst, c.Revenue[i]-(c.Refunded[i]-c.PeriodDayLaterRefunded[i]))
+	}
+	return dst
+}

@@ -2,7 +2,8 @@
 // customer_periods table: the grid every stage after the customer summary
 // reads a customer's days through, instead of one row per purchase day.
 //
-// A cell is a run of days inside one reporting period (kpis.period) that
+// A cell is a run of days inside one reporting period (kpis.period) and
+// one cohort period (cohorts.period) that
 // no night a stage reports on falls inside: the grid cuts at the day after
 // each such night (the run date's previous night, the same day of the
 // previous period, the end of the holdout's calibration, the actions'
@@ -26,6 +27,7 @@ import (
 	"retain/config"
 	"retain/stages/actions/actionsconfig"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/cohorts/cohortsconfig"
 	"retain/stages/kpis/kpisconfig"
 	"retain/stages/segments/segmentsconfig"
 )
@@ -34,6 +36,9 @@ import (
 type Grid struct {
 	// Unit is kpis.period: no cell spans two periods.
 	Unit calendar.Unit
+	// Cohort is cohorts.period, when it differs from Unit: no cell spans
+	// two of its periods either.
+	Cohort calendar.Unit
 	// Chunk, when positive, cuts each period into runs of Chunk days from
 	// its start (kpis.churn_days, when a period can be longer).
 	Chunk int32
@@ -47,7 +52,7 @@ type Grid struct {
 
 // Sections are the job file's sections the grid reads, for the stage that
 // cuts it to declare.
-var Sections = []config.Section{kpisconfig.Section, actionsconfig.Section, clvconfig.Section, segmentsconfig.Section}
+var Sections = []config.Section{kpisconfig.Section, cohortsconfig.Section, actionsconfig.Section, clvconfig.Section, segmentsconfig.Section}
 
 // longest is the most days a period of the unit has.
 func longest(u calendar.Unit) int32 {
@@ -72,6 +77,13 @@ func For(f *config.File, runDay int32) (Grid, error) {
 		return Grid{}, fmt.Errorf("kpis.period: %w", err)
 	}
 	g := Grid{Unit: u, DailyFrom: runDay + 1}
+	cu, err := calendar.ParseUnit(cohortsconfig.Section.Of(f).Period)
+	if err != nil {
+		return Grid{}, fmt.Errorf("cohorts.period: %w", err)
+	}
+	if cu != u {
+		g.Cohort = cu
+	}
 	if c := int32(k.ChurnDays); c < longest(u) {
 		g.Chunk = c
 	}
@@ -111,6 +123,9 @@ func (g *Grid) Start(day int32) int32 {
 	s := g.Unit.Start(day)
 	if g.Chunk > 0 {
 		s += (day - s) / g.Chunk * g.Chunk
+	}
+	if g.Cohort != "" {
+		s = max(s, g.Cohort.Start(day))
 	}
 	// The last cut on or before day, when it is later than s.
 	i, _ := slices.BinarySearch(g.Cuts, day+1)

@@ -10,13 +10,14 @@ import (
 	"retain/config"
 	"retain/stages/actions/actionsconfig"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/cohorts/cohortsconfig"
 	"retain/stages/kpis/kpisconfig"
 	"retain/stages/segments/segmentsconfig"
 )
 
 func job(t *testing.T, yaml string) *config.File {
 	t.Helper()
-	f, err := config.Decode([]byte("name: n\n"+yaml), "/", []config.Section{kpisconfig.Section, actionsconfig.Section, clvconfig.Section, segmentsconfig.Section})
+	f, err := config.Decode([]byte("name: n\n"+yaml), "/", Sections)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +57,8 @@ func TestCellsKeepEveryNightApart(t *testing.T) {
 		"kpis: {period: quarter}\nclv: {holdout_days: 30}\n",
 		"clv: {holdout_days: 120}\nactions: {decline_window_days: 400}\n",
 		"segments: {since_lookback_days: 7}\nkpis: {period: week}\n",
+		"kpis: {period: week}\ncohorts: {period: quarter}\n",
+		"kpis: {period: quarter}\ncohorts: {period: week}\n",
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, y := range jobs {
@@ -83,8 +86,11 @@ func TestCellsKeepEveryNightApart(t *testing.T) {
 					if from == 0 && to != 1 {
 						t.Errorf("%q %s: the first day shares its cell", y, run)
 					}
-					if g.Unit.Start(first) != g.Unit.Start(last) {
-						t.Errorf("%q %s: cell %d..%d spans two periods", y, run, first, last)
+					cu, _ := calendar.ParseUnit(cohortsconfig.Section.Of(f).Period)
+					for _, u := range []calendar.Unit{g.Unit, cu} {
+						if u.Start(first) != u.Start(last) {
+							t.Errorf("%q %s: cell %d..%d spans two %s periods", y, run, first, last, u)
+						}
 					}
 					if last-first >= churn {
 						t.Errorf("%q %s: cell %d..%d is a churn (%d) long", y, run, first, last, churn)
