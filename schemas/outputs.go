@@ -110,23 +110,27 @@ var CustomerPeriods = Table{
 	},
 }
 
-// OrderDays is an intermediate table (not written) that a warehouse source
-// with pushdown emits instead of raw orders: the used orders of each customer
-// and local calendar day, folded in SQL.
-var OrderDays = Table{
-	Name:  "order_days",
-	Grain: "one row per customer and local calendar day with at least one used order",
-	Doc:   "Used orders folded per customer and day by the warehouse.",
+// OrderCells is an intermediate table (not written) that a warehouse source
+// with pushdown emits instead of raw orders: each customer's used orders
+// folded in SQL per cell of the night's grid (stages/internal/periods), the
+// same cells customer_periods holds, so at most a few rows per customer
+// cross the network.
+var OrderCells = Table{
+	Name:  "order_cells",
+	Grain: "one row per customer and cell of the night's grid with at least one used order",
+	Doc:   "Used orders folded per customer and grid cell by the warehouse.",
 	Columns: []Column{
 		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
-		{"activity_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the orders."},
-		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders that day."},
-		{"revenue_units", arrow.PrimitiveTypes.Int64, false, "Sum over the day's orders of floor(amount): the whole part of the day's exact revenue sum."},
+		{"first_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the cell's first order."},
+		{"last_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the cell's last order."},
+		{"purchase_days", arrow.PrimitiveTypes.Int64, false, "Distinct local calendar days with a used order in the cell."},
+		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders in the cell."},
+		{"revenue_units", arrow.PrimitiveTypes.Int64, false, "Sum over the cell's orders of floor(amount): the whole part of the cell's exact revenue sum."},
 		{"revenue_frac_hi", arrow.PrimitiveTypes.Int64, false, "Sum of each amount's fraction's top 31 bits, in units of 2^-31."},
 		{"revenue_frac_lo", arrow.PrimitiveTypes.Int64, false, "Sum of each amount's fraction's next 31 bits, in units of 2^-62; revenue is revenue_units + revenue_frac_hi·2^-31 + revenue_frac_lo·2^-62, exact."},
-		{"first_order_at", Timestamp, false, "Time of the day's first order."},
-		{"last_order_at", Timestamp, false, "Time of the day's last order."},
-		{"country", arrow.BinaryTypes.String, true, "Country of the day's latest order (on a tie, the greatest country, then channel; null lowest)."},
+		{"first_order_at", Timestamp, false, "Time of the cell's first order."},
+		{"last_order_at", Timestamp, false, "Time of the cell's last order."},
+		{"country", arrow.BinaryTypes.String, true, "Country of the cell's latest order (on a tie, the greatest country, then channel; null lowest)."},
 		{"channel", arrow.BinaryTypes.String, true, "Channel of the same order as country."},
 	},
 }

@@ -85,8 +85,8 @@ func TestPlanPushdownFX(t *testing.T) {
 				t.Fatalf("queries %v: want the conflicts query on the rates first", qs)
 			}
 			for _, want := range []string{tt.day, "SELECT DISTINCT UPPER(TRIM(`currency`)) AS _fx_code", "`rate_to_reporting` > 0", "FROM `shop-analytics.finance.rates`"} {
-				if !strings.Contains(p.Conflicts.SQL, want) || !strings.Contains(p.Days.SQL, want) {
-					t.Errorf("conflicts or days query lacks %q:\n%s\n%s", want, p.Conflicts.SQL, p.Days.SQL)
+				if !strings.Contains(p.Conflicts.SQL, want) || !strings.Contains(p.Cells.SQL, want) {
+					t.Errorf("conflicts or cells query lacks %q:\n%s\n%s", want, p.Conflicts.SQL, p.Cells.SQL)
 				}
 			}
 			var names []string
@@ -106,15 +106,15 @@ func TestPlanPushdownFX(t *testing.T) {
 				"_amount IS NULL OR _amount > @max_amount",
 				"!= @reporting_currency AND _fx_rate IS NULL",
 			} {
-				for _, q := range []Query{p.Counts, p.Raw, p.Days} {
+				for _, q := range []Query{p.Counts, p.Raw, p.Cells} {
 					if !strings.Contains(q.SQL, want) {
 						t.Errorf("%s query lacks %q: %s", q.Name, want, q.SQL)
 					}
 				}
 			}
 			// Revenue is split from the converted amount.
-			if !strings.Contains(p.Days.SQL, "SUM(CAST(FLOOR(_amount) AS INT64)) AS revenue_units") || strings.Contains(p.Days.SQL, "FLOOR(CAST(`amount` AS FLOAT64))") {
-				t.Errorf("days query does not sum the converted amounts: %s", p.Days.SQL)
+			if !strings.Contains(p.Cells.SQL, "SUM(CAST(FLOOR(_amount) AS INT64)) AS revenue_units") || strings.Contains(p.Cells.SQL, "FLOOR(CAST(`amount` AS FLOAT64))") {
+				t.Errorf("cells query does not sum the converted amounts: %s", p.Cells.SQL)
 			}
 			for _, q := range p.Queries() {
 				for _, par := range q.Params {
@@ -131,8 +131,8 @@ func TestPlanPushdownFX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Conflicts.SQL != "" || len(p.Queries()) != 3 || strings.Contains(p.Days.SQL, "fx") {
-		t.Errorf("orders in one currency: conflicts %q, days %s", p.Conflicts.SQL, p.Days.SQL)
+	if p.Conflicts.SQL != "" || len(p.Queries()) != 3 || strings.Contains(p.Cells.SQL, "fx") {
+		t.Errorf("orders in one currency: conflicts %q, days %s", p.Conflicts.SQL, p.Cells.SQL)
 	}
 }
 

@@ -19,11 +19,11 @@ import (
 const (
 	// QueryOrders is the plain read.
 	QueryOrders = "orders"
-	// QueryCounts, QueryRaw and QueryDays are Pushdown's queries (and
+	// QueryCounts, QueryRaw and QueryCells are Pushdown's queries (and
 	// QueryConflicts, when it converts currencies).
 	QueryCounts = "counts"
 	QueryRaw    = "raw_orders"
-	QueryDays   = "order_days"
+	QueryCells  = "order_cells"
 )
 
 // Queries lists the queries a plain read issues, in the order it issues
@@ -34,7 +34,7 @@ func (q *Query) Queries() []*Query { return []*Query{q} }
 // them. A test checks every Query field of Pushdown is listed, so a query
 // added to the planner shows in `retain plan` and the manifest.
 func (p *Pushdown) Queries() []*Query {
-	qs := []*Query{&p.Counts, &p.Raw, &p.Days}
+	qs := []*Query{&p.Counts, &p.Raw, &p.Cells}
 	if p.Conflicts.SQL != "" {
 		qs = append([]*Query{&p.Conflicts}, qs...)
 	}

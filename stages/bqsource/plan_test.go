@@ -161,7 +161,7 @@ func TestPlanOffline(t *testing.T) {
 		queries  []string
 	}{
 		{"plain", false, []string{QueryOrders}},
-		{"pushdown", true, []string{QueryCounts, QueryRaw, QueryDays}},
+		{"pushdown", true, []string{QueryCounts, QueryRaw, QueryCells}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,8 +29,9 @@ var ErrPushdown = errors.New("BigQuery pushdown")
 // duplicates with their values and counts the ids it trims; and every row
 // of a customer touched by a refund (a refund status, a negative amount, or
 // an order id a negative amount names), since validate matches refunds
-// with their orders. All other rows come back folded per customer and day,
-// in SQL that applies the same rules. No query numbers or orders rows
+// with their orders. All other rows come back folded per customer and cell
+// of the night's grid (stages/internal/periods), in SQL that applies the
+// same rules, so a customer costs a few rows, not one a purchase day. No query numbers or orders rows
 // across the table: every window is partitioned and every result unordered,
 // so BigQuery spreads the work over its workers and the result over
 // several read streams.
@@ -41,8 +42,8 @@ type Pushdown struct {
 	// Raw are the rows validate sees, with the plain read's columns
 	// (input.SharedOrderID included, computed over the whole input).
 	Raw Query
-	// Days are order_days rows.
-	Days Query
+	// Cells are order_cells rows.
+	Cells Query
 	// Conflicts lists the currencies and days that input.fx_rates gives
 	// two different rates, which fail the run; it is run first, and only
 	// when the rates are a BigQuery table the other queries convert with
@@ -216,7 +217,7 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 			params = append(params, bigquery.QueryParameter{Name: name, Value: []string{}})
 		}
 	}
-	p := &Pushdown{Counts: Query{Name: QueryCounts, Table: q.Table}, Raw: Query{Name: QueryRaw, Table: q.Table}, Days: Query{Name: QueryDays, Table: q.Table},
+	p := &Pushdown{Counts: Query{Name: QueryCounts, Table: q.Table}, Raw: Query{Name: QueryRaw, Table: q.Table}, Cells: Query{Name: QueryCells, Table: q.Table},
 		with: with, counted: counted, params: params, fileFX: fx != nil && fx.file}
 	if fx != nil {
 		p.Conflicts = fx.conflicts
@@ -232,17 +233,25 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 	// (BigQuery sorts NULL last in DESC, that is lowest).
 	a := amount
 	frac := "(" + a + " - FLOOR(" + a + "))"
-	p.Days.SQL = with + "SELECT customer_id, activity_date, orders, revenue_units, revenue_frac_hi, revenue_frac_lo, first_order_at, last_order_at, " +
+	// Each row's cell needs the customer's first purchase day, a window
+	// over the customer alone.
+	cell, _, err := CellStart(rc, "_day", "_first")
+	if err != nil {
+		return nil, err
+	}
+	p.Cells.SQL = with + "SELECT customer_id, first_date, last_date, purchase_days, orders, revenue_units, revenue_frac_hi, revenue_frac_lo, first_order_at, last_order_at, " +
 		"latest.country AS country, latest.channel AS channel FROM (" +
-		"SELECT CAST(`customer_id` AS STRING) AS customer_id, DATE(" + ts + ", @tz) AS activity_date, COUNT(*) AS orders, " +
+		"SELECT _cid AS customer_id, MIN(_day) AS first_date, MAX(_day) AS last_date, COUNT(DISTINCT _day) AS purchase_days, COUNT(*) AS orders, " +
 		"SUM(CAST(FLOOR(" + a + ") AS INT64)) AS revenue_units, " +
 		"SUM(CAST(FLOOR(" + frac + " * 2147483648) AS INT64)) AS revenue_frac_hi, " +
 		"SUM(CAST(FLOOR((" + frac + " * 2147483648 - FLOOR(" + frac + " * 2147483648)) * 2147483648) AS INT64)) AS revenue_frac_lo, " +
 		"MIN(" + ts + ") AS first_order_at, MAX(" + ts + ") AS last_order_at, " +
 		"ARRAY_AGG(STRUCT(" + text("country") + " AS country, " + text("channel") + " AS channel) ORDER BY " + ts + " DESC, " + text("country") + " DESC, " + text("channel") + " DESC LIMIT 1)[OFFSET(0)] AS latest " +
-		"FROM routed WHERE NOT _raw AND " + counted + " GROUP BY customer_id, activity_date)"
-	for _, c := range schemas.OrderDays.Columns {
-		p.Days.Columns = append(p.Days.Columns, c.Name)
+		"FROM (SELECT *, " + cell + " AS _cell FROM (SELECT *, MIN(_day) OVER (PARTITION BY _cid) AS _first FROM (" +
+		"SELECT *, CAST(`customer_id` AS STRING) AS _cid, DATE(" + ts + ", @tz) AS _day FROM routed WHERE NOT _raw AND " + counted + "))) " +
+		"GROUP BY _cid, _cell)"
+	for _, c := range schemas.OrderCells.Columns {
+		p.Cells.Columns = append(p.Cells.Columns, c.Name)
 	}
 	for _, qq := range p.Queries() {
 		qq.Params = usedParams(params, qq.SQL)
@@ -361,7 +370,7 @@ func isIdentByte(c byte) bool {
 }
 
 // finishPushdown runs the pushdown queries: raw rows go to validate like a
-// plain read's, folded days straight to the customer summary, and the folded
+// plain read's, folded cells straight to the customer summary, and the folded
 // rows join the row accounting.
 func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	p := r.pushdown
@@ -398,10 +407,10 @@ func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	if err != nil {
 		return err
 	}
-	var days int64
-	err = r.read(ctx, &p.Days, func(rec arrow.Record) error {
-		days += rec.NumRows()
-		return out.Emit(ctx, schemas.OrderDays.Name, rec)
+	var cells int64
+	err = r.read(ctx, &p.Cells, func(rec arrow.Record) error {
+		cells += rec.NumRows()
+		return out.Emit(ctx, schemas.OrderCells.Name, rec)
 	})
 	if err != nil {
 		return err
@@ -409,6 +418,6 @@ func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	r.rc.Rows.Read += folded
 	r.rc.Rows.Used += used
 	r.rc.Rows.Excluded[rules.ExcludedStatusNotCounted] += excluded
-	r.rc.Log.Info().Str("stage", "extract").Int64("rows_folded", folded).Int64("customer_days", days).Msg("BigQuery pushdown read")
+	r.rc.Log.Info().Str("stage", "extract").Int64("rows_folded", folded).Int64("customer_cells", cells).Msg("BigQuery pushdown read")
 	return nil
 }

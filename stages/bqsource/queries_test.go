@@ -103,7 +103,7 @@ func TestQueriesScaleOut(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				queries["counts"], queries["raw"], queries["days"] = p.Counts.SQL, p.Raw.SQL, p.Days.SQL
+				queries["counts"], queries["raw"], queries["cells"] = p.Counts.SQL, p.Raw.SQL, p.Cells.SQL
 				if (p.Conflicts.SQL != "") != (tt.fx != nil) {
 					t.Errorf("conflicts query %q with FX table %v", p.Conflicts.SQL, tt.fx)
 				}
@@ -118,8 +118,8 @@ func TestQueriesScaleOut(t *testing.T) {
 				for _, q := range items.Queries() {
 					queries[q.Name] = q.SQL
 				}
-				if !strings.Contains(p.Days.SQL, "ARRAY_AGG(") {
-					t.Errorf("days query picks the latest order without ARRAY_AGG: %s", p.Days.SQL)
+				if !strings.Contains(p.Cells.SQL, "ARRAY_AGG(") {
+					t.Errorf("cells query picks the latest order without ARRAY_AGG: %s", p.Cells.SQL)
 				}
 			}
 			for name, sql := range queries {

@@ -97,7 +97,7 @@ func TestStage(t *testing.T) {
 		Register: func(r *night.Registry) error {
 			return r.Register(night.Spec{
 				Name:    "bqsource",
-				Outputs: []string{schemas.RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
+				Outputs: []string{schemas.RawOrders, schemas.OrderCells.Name, schemas.Quarantine.Name},
 				New:     warehouse,
 			}, night.InputSection, validateconfig.Section)
 		},

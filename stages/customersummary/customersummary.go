@@ -32,7 +32,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "customer_summary",
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
-		Inputs:  []string{schemas.Orders.Name, schemas.OrderDays.Name, schemas.Refunds.Name},
+		Inputs:  []string{schemas.Orders.Name, schemas.OrderCells.Name, schemas.Refunds.Name},
 		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name, schemas.CustomerPeriods.Name},
 		// Product affinity holds validation's order-id set (one entry per
 		// order, the largest state of a run) until it has matched every item;
@@ -98,8 +98,8 @@ func (s *stage) fold(p int, c *customers, q <-chan batch) {
 	defer s.folding.Done()
 	for b := range q {
 		if !s.stopped.Load() {
-			if b.table == schemas.OrderDays.Name {
-				s.foldDays(p, c, b.rec)
+			if b.table == schemas.OrderCells.Name {
+				s.foldCells(p, c, b.rec)
 			} else {
 				s.foldOrders(p, c, b.rec)
 			}
@@ -124,7 +124,7 @@ func (s *stage) stop(failed bool) {
 	s.folding.Wait()
 }
 
-// Process hands an orders or order_days batch to every worker. It does not
+// Process hands an orders or order_cells batch to every worker. It does not
 // wait on the context: the one a background stage gets may end with the
 // stage that fed it, and the workers always take what they are given.
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
@@ -171,13 +171,15 @@ func (s *stage) foldOrders(p int, c *customers, rec arrow.Record) {
 	c.run = own[:0]
 }
 
-// foldDays folds worker p's customers' rows of an order_days batch, which a
-// warehouse computed with the same rules as foldOrders, its revenue as the
-// exact sum's parts.
-func (s *stage) foldDays(p int, c *customers, rec arrow.Record) {
-	col := func(name string) arrow.Array { return rec.Column(schemas.OrderDays.MustIndex(name)) }
+// foldCells folds worker p's customers' rows of an order_cells batch, which
+// a warehouse computed with the same rules as foldOrders and the night's
+// grid, its revenue as the exact sum's parts.
+func (s *stage) foldCells(p int, c *customers, rec arrow.Record) {
+	col := func(name string) arrow.Array { return rec.Column(schemas.OrderCells.MustIndex(name)) }
 	ids := col("customer_id").(*array.String)
-	days := col("activity_date").(*array.Date32).Date32Values()
+	firstDays := col("first_date").(*array.Date32).Date32Values()
+	lastDays := col("last_date").(*array.Date32).Date32Values()
+	days := col("purchase_days").(*array.Int64).Int64Values()
 	orders := col("orders").(*array.Int64).Int64Values()
 	units := col("revenue_units").(*array.Int64).Int64Values()
 	hi := col("revenue_frac_hi").(*array.Int64).Int64Values()
@@ -186,7 +188,7 @@ func (s *stage) foldDays(p int, c *customers, rec arrow.Record) {
 	last := col("last_order_at").(*array.Timestamp).TimestampValues()
 	country := col("country").(*array.String)
 	channel := col("channel").(*array.String)
-	for i := range days {
+	for i := range firstDays {
 		id := ids.Value(i)
 		h := maphash.String(s.seed, id)
 		if owner(h) != p {
@@ -194,12 +196,12 @@ func (s *stage) foldDays(p int, c *customers, rec arrow.Record) {
 		}
 		var amount exactsum.Sum
 		amount.AddParts(units[i], hi[i], lo[i])
-		c.add(order{
-			customer: id, hash: h, ts: int64(first[i]), lastTS: int64(last[i]), day: int32(days[i]),
+		c.addCell(order{
+			customer: id, hash: h, ts: int64(first[i]), lastTS: int64(last[i]), day: int32(firstDays[i]),
 			orders: int32(orders[i]), amount: amount,
 			country: country.Value(i), hasCtry: country.IsValid(i),
 			channel: channel.Value(i), hasChan: channel.IsValid(i),
-		})
+		}, int32(lastDays[i]), int32(days[i]))
 	}
 }
 
@@ -238,6 +240,9 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	s.refunds = nil
 	n, days, pooled, spilled, bytes := 0, 0, 0, 0, 0
 	for _, c := range s.parts {
+		if c.err != nil {
+			return c.err
+		}
 		if err := c.settleRefunds(); err != nil {
 			return err
 		}
@@ -328,7 +333,7 @@ func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitte
 		for _, sl := range batch {
 			p, k := s.parts[sl.part], sl.k
 			days := p.days(k)
-			f := int64(len(days) - 1)
+			f := p.purchaseDays(k) - 1
 			c.ids = append(c.ids, p.id(k))
 			c.first = append(c.first, arrow.Timestamp(p.slots[k].firstTS))
 			c.last = append(c.last, arrow.Timestamp(p.slots[k].lastTS))
@@ -349,7 +354,7 @@ func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitte
 			}
 			c.refundedOrders = append(c.refundedOrders, r.orders)
 			c.freq = append(c.freq, f)
-			c.recency = append(c.recency, int64(days[len(days)-1].day-days[0].day))
+			c.recency = append(c.recency, int64(p.lastDay(k)-days[0].day))
 			c.tenure = append(c.tenure, int64(s.runDay-days[0].day))
 			if f > 0 {
 				// Monetary value leaves out the first purchase day, and
@@ -569,29 +574,36 @@ func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitte
 		for _, d := range days {
 			dayNums = append(dayNums, d.day)
 		}
+		// A warehouse's folded cell is one entry, its first day standing
+		// for its days; it is a whole cell of the same grid.
 		grid.Cells(dayNums, func(from, to int) {
-			var orders int64
+			var orders, purchaseDays int64
 			var revenue, refunded, runDate, later exactsum.Sum
+			lastDay := days[to-1].day
 			for _, d := range days[from:to] {
 				orders += int64(d.orders)
 				revenue.Merge(c.revenueOf(d))
+				sp := c.spanOf(k, d.day)
+				purchaseDays += int64(sp.days)
+				lastDay = sp.last
 				// Both lists are sorted by day: a refunded day is the
 				// next refund's, or has none.
 				for len(refunds) > 0 && refunds[0].day < d.day {
 					refunds = refunds[1:]
 				}
-				if len(refunds) > 0 && refunds[0].day == d.day {
+				for len(refunds) > 0 && refunds[0].day <= sp.last {
 					refunded.Merge(refunds[0].amount)
 					runDate.Merge(refunds[0].runDate)
 					later.Merge(refunds[0].periodLater)
+					refunds = refunds[1:]
 				}
 			}
 			cols.ids = append(cols.ids, id)
 			cols.countries = append(cols.countries, ctry)
 			cols.hasCountry = append(cols.hasCountry, ctry != "")
 			cols.first = append(cols.first, arrow.Date32(days[from].day))
-			cols.last = append(cols.last, arrow.Date32(days[to-1].day))
-			cols.days = append(cols.days, int64(to-from))
+			cols.last = append(cols.last, arrow.Date32(lastDay))
+			cols.days = append(cols.days, purchaseDays)
 			cols.orders = append(cols.orders, orders)
 			cols.revenue = append(cols.revenue, revenue.Float64())
 			cols.refunded = append(cols.refunded, refunded.Float64())

@@ -66,7 +66,14 @@ type customers struct {
 	names     []string
 	nameIndex map[string]uint32
 	refunds   refundState
-	sink      uint64 // keeps prefetch's reads from being optimised away
+	// spans are the cells of order_cells that hold more than one purchase
+	// day, keyed by spanKey of the customer and the cell's first day, whose
+	// purchase day stands for the whole cell; nil until a warehouse sends
+	// one, so a fold of orders never looks here.
+	spans map[uint64]span
+	// err is the first inconsistency add found in what a warehouse sent.
+	err  error
+	sink uint64 // keeps prefetch's reads from being optimised away
 	// run is the worker's orders of a batch on their way to addAll.
 	run []order
 }
@@ -146,9 +153,94 @@ type order struct {
 	hasChan    bool
 }
 
-// add folds an order (or a customer's day of orders) into its customer's
-// state.
-func (c *customers) add(o order) {
+// span is a cell of order_cells over several purchase days.
+type span struct{ last, days int32 }
+
+func spanKey(k, day int32) uint64 { return uint64(uint32(k))<<32 | uint64(uint32(day)) }
+
+// ErrMixedCells is wrapped when a customer's folded cells and its orders
+// overlap: the warehouse folds every used order of a customer or none, so
+// a day both hold would be counted twice, or a cell's days would be
+// unknown.
+var ErrMixedCells = errors.New("a customer's folded cells overlap its other orders")
+
+// addCell folds a cell of order_cells, o's day being its first purchase
+// day, last its last and days the distinct purchase days it holds.
+func (c *customers) addCell(o order, last, days int32) {
+	if days > 1 || last != o.day {
+		if c.spans == nil {
+			c.spans = map[uint64]span{}
+		}
+	}
+	k, i, merged := c.add(o)
+	if merged {
+		c.fail(fmt.Errorf("%w: customer %q, day %d", ErrMixedCells, o.customer, o.day))
+		return
+	}
+	if days > 1 || last != o.day {
+		c.spans[spanKey(k, o.day)] = span{last: last, days: days}
+		if d := c.days(k); i+1 < len(d) && d[i+1].day <= last {
+			c.fail(fmt.Errorf("%w: customer %q, day %d", ErrMixedCells, o.customer, d[i+1].day))
+		}
+	}
+}
+
+func (c *customers) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// checkSpans fails the state when the purchase day at i of customer k lies
+// inside a folded cell: the one before it, or its own when merged says the
+// day was one already.
+func (c *customers) checkSpans(k int32, i int, merged bool) {
+	d := c.days(k)
+	if _, ok := c.spans[spanKey(k, d[i].day)]; ok && merged {
+		c.fail(fmt.Errorf("%w: customer %q, day %d", ErrMixedCells, c.id(k), d[i].day))
+		return
+	}
+	if i == 0 {
+		return
+	}
+	if sp, ok := c.spans[spanKey(k, d[i-1].day)]; ok && sp.last >= d[i].day {
+		c.fail(fmt.Errorf("%w: customer %q, day %d", ErrMixedCells, c.id(k), d[i].day))
+	}
+}
+
+// lastDay is customer slot k's last purchase day.
+func (c *customers) lastDay(k int32) int32 {
+	d := c.days(k)
+	return c.spanOf(k, d[len(d)-1].day).last
+}
+
+// spanOf is the last day and purchase-day count of customer slot k's
+// entry for day: the day alone unless it starts a folded cell.
+func (c *customers) spanOf(k, day int32) span {
+	if c.spans != nil {
+		if sp, ok := c.spans[spanKey(k, day)]; ok {
+			return sp
+		}
+	}
+	return span{last: day, days: 1}
+}
+
+// purchaseDays is customer slot k's distinct purchase days.
+func (c *customers) purchaseDays(k int32) int64 {
+	d := c.days(k)
+	n := int64(len(d))
+	if c.spans != nil {
+		for _, p := range d {
+			n += int64(c.spanOf(k, p.day).days) - 1
+		}
+	}
+	return n
+}
+
+// add folds an order (or a customer's cell of orders) into its customer's
+// state, and says where: the customer's slot, the index of the order's
+// purchase day, and whether that day was one already.
+func (c *customers) add(o order) (k int32, i int, merged bool) {
 	k, found := c.lookup(o.customer, o.hash)
 	if !found {
 		c.slots = append(c.slots, customer{
@@ -163,7 +255,7 @@ func (c *customers) add(o order) {
 		s.dayOff = c.pool.alloc(0)
 		s.dayLen = 1
 		c.pool.run(s.dayOff, 1)[0] = c.newDay(o)
-		return
+		return k, 0, false
 	}
 	s := &c.slots[k]
 	s.orders += int64(o.orders)
@@ -177,16 +269,24 @@ func (c *customers) add(o order) {
 	switch last := &d[len(d)-1]; {
 	case o.day == last.day:
 		c.addToDay(last, o)
+		i, merged = len(d)-1, true
 	case o.day > last.day:
 		c.insertDay(s, len(d), c.newDay(o))
+		i = len(d)
 	default:
-		i, seen := slices.BinarySearchFunc(d, o.day, func(p purchaseDay, day int32) int { return cmp.Compare(p.day, day) })
+		var seen bool
+		i, seen = slices.BinarySearchFunc(d, o.day, func(p purchaseDay, day int32) int { return cmp.Compare(p.day, day) })
 		if seen {
 			c.addToDay(&d[i], o)
+			merged = true
 		} else {
 			c.insertDay(s, i, c.newDay(o))
 		}
 	}
+	if c.spans != nil {
+		c.checkSpans(k, i, merged)
+	}
+	return k, i, merged
 }
 
 // prefetchRows is how many orders addAll reads ahead for at a time.

@@ -138,3 +138,54 @@ func TestIDPrefixOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestCellsAndOrdersOverlap wants a folded cell and an order of the same
+// customer inside it to fail the state whichever comes first, and cells
+// beside orders of other customers, or of the same customer outside them,
+// to fold.
+func TestCellsAndOrdersOverlap(t *testing.T) {
+	seed := maphash.MakeSeed()
+	ord := func(id string, day int32) order {
+		return order{customer: id, hash: maphash.String(seed, id), day: day, orders: 1, amount: exactsum.Of(1)}
+	}
+	tests := []struct {
+		name      string
+		cellFirst bool
+		day       int32
+		fails     bool
+	}{
+		{"cell then order inside", true, 105, true},
+		{"order inside then cell", false, 105, true},
+		{"cell then order on its first day", true, 100, true},
+		{"order on its first day then cell", false, 100, true},
+		{"cell then order on its last day", true, 110, true},
+		{"cell then order after it", true, 111, false},
+		{"order before it then cell", false, 99, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCustomers(seed)
+			c.addCell(ord("a", 90), 90, 1)
+			if tt.cellFirst {
+				c.addCell(ord("a", 100), 110, 3)
+				c.add(ord("a", tt.day))
+			} else {
+				c.add(ord("a", tt.day))
+				c.addCell(ord("a", 100), 110, 3)
+			}
+			c.add(ord("b", 105))
+			if got := c.err != nil; got != tt.fails {
+				t.Fatalf("err = %v, want failure %v", c.err, tt.fails)
+			}
+			if !tt.fails {
+				k, _ := c.find("a")
+				if n := c.purchaseDays(k); n != 5 {
+					t.Errorf("purchase days %d, want 5", n)
+				}
+				if last := c.lastDay(k); last != max(110, tt.day) {
+					t.Errorf("last day %d", last)
+				}
+			}
+		})
+	}
+}

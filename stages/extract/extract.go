@@ -129,12 +129,12 @@ var ErrNoWarehouse = errors.New("no warehouse reader")
 
 // Register adds the extract stage; wh reads orders when the job file names a
 // BigQuery table (nil: such jobs fail). Only a warehouse reader with
-// pushdown emits order_days.
+// pushdown emits order_cells.
 func Register(r *night.Registry, wh input.Warehouse) error {
 	return r.Register(night.Spec{
 		Name:    "extract",
 		Doc:     "Reads input.orders (Parquet or CSV: a file, folder or glob; or a BigQuery table) and emits its rows with canonical column names.",
-		Outputs: []string{schemas.RawOrders, schemas.OrderDays.Name, schemas.Quarantine.Name},
+		Outputs: []string{schemas.RawOrders, schemas.OrderCells.Name, schemas.Quarantine.Name},
 		New: func(ctx context.Context, rc *night.Context) (engine.Stage, error) {
 			if night.InputOf(rc.Job).Orders.BigQuery != nil {
 				if wh == nil {

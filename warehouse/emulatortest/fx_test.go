@@ -331,7 +331,7 @@ func TestPushdownConvertsFX(t *testing.T) {
 			}
 			exec(t, c, "INSERT INTO `shop-analytics.finance.rates` (day, currency, rate) VALUES "+strings.Join(vals, ",\n"))
 			h := newFXHarness(t, c, url, "sales.orders", "finance.rates")
-			// fx_conflicts, counts, raw_orders, order_days, and validate's
+			// fx_conflicts, counts, raw_orders, order_cells, and validate's
 			// read of the rates.
 			checkFXPushdown(t, h, tt, fxJobYAML(false), fxJobYAML(true), 5)
 		})

@@ -120,7 +120,7 @@ func TestPushdownPairsEqualPlainRead(t *testing.T) {
 	for _, q := range mPushed.Queries {
 		names = append(names, q.Name)
 	}
-	if want := []string{"counts", "raw_orders", "order_days", "item_counts", "raw_items", "item_products", "item_pairs"}; !slices.Equal(names, want) {
+	if want := []string{"counts", "raw_orders", "order_cells", "item_counts", "raw_items", "item_products", "item_pairs"}; !slices.Equal(names, want) {
 		t.Errorf("pushdown queries %v, want %v", names, want)
 	}
 	// Result rows of pushdown's queries: counts, raw orders, days, item

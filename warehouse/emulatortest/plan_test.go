@@ -50,8 +50,8 @@ func TestPlanDryRuns(t *testing.T) {
 	t.Logf("estimates (result bytes on the emulator): %v", estimates)
 	// One row of counts is the smallest result; every row is the largest.
 	orders, counts := estimates[bqsource.QueryOrders], estimates[bqsource.QueryCounts]
-	if counts <= 0 || counts >= estimates[bqsource.QueryRaw] || estimates[bqsource.QueryRaw] >= orders || estimates[bqsource.QueryDays] >= orders {
-		t.Errorf("estimates %v: want counts < raw_orders < orders and order_days < orders", estimates)
+	if counts <= 0 || counts >= estimates[bqsource.QueryRaw] || estimates[bqsource.QueryRaw] >= orders || estimates[bqsource.QueryCells] >= orders {
+		t.Errorf("estimates %v: want counts < raw_orders < orders and order_cells < orders", estimates)
 	}
 }
 
@@ -81,7 +81,7 @@ func TestPlanDryRunsFX(t *testing.T) {
 	for _, q := range p.Queries {
 		names = append(names, q.Name)
 	}
-	if got := strings.Join(names, " "); got != "fx_conflicts counts raw_orders order_days fx_rates" || len(p.Estimates) != 5 {
+	if got := strings.Join(names, " "); got != "fx_conflicts counts raw_orders order_cells fx_rates" || len(p.Estimates) != 5 {
 		t.Fatalf("queries %s with estimates %v", got, p.Estimates)
 	}
 	// No conflicts: an empty result; every other query returns rows.
@@ -104,7 +104,7 @@ func TestPlanDryRunsFX(t *testing.T) {
 	for _, q := range p.Queries {
 		names = append(names, q.Name)
 	}
-	if got := strings.Join(names, " "); got != "counts raw_orders order_days" || len(p.Estimates) != 3 || p.Estimates[0] <= 0 {
+	if got := strings.Join(names, " "); got != "counts raw_orders order_cells" || len(p.Estimates) != 3 || p.Estimates[0] <= 0 {
 		t.Errorf("file rates: queries %s with estimates %v", got, p.Estimates)
 	}
 }

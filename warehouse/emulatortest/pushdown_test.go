@@ -146,7 +146,7 @@ func TestPushdownEqualsPlainRead(t *testing.T) {
 		root  string
 		names []string
 		rows  []int
-	}{{plain, []string{"orders"}, resultRows[:1]}, {pushed, []string{"counts", "raw_orders", "order_days"}, resultRows[1:]}} {
+	}{{plain, []string{"orders"}, resultRows[:1]}, {pushed, []string{"counts", "raw_orders", "order_cells"}, resultRows[1:]}} {
 		raw, err := os.ReadFile(filepath.Join(pipeline.RunDir(c.root, "2026-03-31"), pipeline.ManifestName))
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 	"retain/stages/bqsource"
 )
 
-// TestDaysRevenueExact runs the pushdown's order_days query on a real SQL
+// TestDaysRevenueExact runs the pushdown's order_cells query on a real SQL
 // engine and checks its three revenue parts give the exact sum of the
 // day's amounts as float64 values (FLOAT64 as stored, NUMERIC as its
 // decimal text parses, as validate reads it): no rounding on the way, so
@@ -62,11 +62,11 @@ func TestDaysRevenueExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := c.Query(p.Days.SQL)
-			q.Parameters = p.Days.Params
+			q := c.Query(p.Cells.SQL)
+			q.Parameters = p.Cells.Params
 			it, err := q.Read(ctx)
 			if err != nil {
-				t.Fatalf("%s: %v", p.Days.SQL, err)
+				t.Fatalf("%s: %v", p.Cells.SQL, err)
 			}
 			sum, days, orders := new(big.Int), 0, int64(0)
 			for {

@@ -345,7 +345,7 @@ func TestPlanDryRunsSideInputs(t *testing.T) {
 	for _, q := range p.Queries {
 		names = append(names, q.Name)
 	}
-	want = "fx_conflicts counts raw_orders order_days item_counts raw_items item_products item_pairs fx_rates"
+	want = "fx_conflicts counts raw_orders order_cells item_counts raw_items item_products item_pairs fx_rates"
 	if strings.Join(names, " ") != want || len(p.Estimates) != 9 {
 		t.Errorf("pushdown queries %v with estimates %v, want %s", names, p.Estimates, want)
 	}

@@ -393,7 +393,7 @@ func release(tables map[string][]arrow.Record) {
 
 // intermediate are the tables stages hand each other that schemas.Lookup,
 // which knows the written tables, does not return.
-var intermediate = []schemas.Table{schemas.Orders, schemas.OrderItems, schemas.FXRates, schemas.OrderDays, schemas.Refunds,
+var intermediate = []schemas.Table{schemas.Orders, schemas.OrderItems, schemas.FXRates, schemas.OrderCells, schemas.Refunds,
 	schemas.CustomerActivity, schemas.CustomerPeriods, schemas.CustomerPredictions, schemas.CustomerActions, schemas.PeriodDayPrediction,
 	schemas.CustomerMargins}
 
