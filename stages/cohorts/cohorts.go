@@ -22,7 +22,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "cohorts",
 		Doc:     "cohort_retention: per first-order cohort and period offset, active customers, retention, orders and revenue.",
-		Inputs:  []string{schemas.CustomerActivity.Name},
+		Inputs:  []string{schemas.CustomerPeriods.Name},
 		Outputs: []string{schemas.CohortRetention.Name},
 		// Folding its input needs no emitter, so the runner may run its
 		// Process calls beside the stages that feed it.
@@ -56,15 +56,15 @@ type stage struct {
 	rc      *night.Context
 	unit    calendar.Unit
 	cohorts map[int32]*cohort
-	walk    history.Walker
+	walk    history.PeriodWalker
 }
 
 func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.Emitter) error {
 	return s.walk.Add(rec)
 }
 
-func (s *stage) visit(c *history.Customer) error {
-	start := s.unit.Start(c.Days[0])
+func (s *stage) visit(c *history.Cells) error {
+	start := s.unit.Start(c.First[0])
 	co := s.cohorts[start]
 	if co == nil {
 		co = &cohort{}
@@ -73,7 +73,9 @@ func (s *stage) visit(c *history.Customer) error {
 	co.size++
 	base := s.unit.Index(start)
 	last := -1
-	for i, d := range c.Days {
+	// The grid cuts at cohorts.period too, so a cell's days share one
+	// offset: its first day's.
+	for i, d := range c.First {
 		off := s.unit.Index(d) - base
 		for len(co.cells) <= off {
 			co.cells = append(co.cells, cell{})

@@ -28,14 +28,15 @@ func (d *discard) Emit(_ context.Context, _ string, rec arrow.Record) error {
 	return nil
 }
 
-// activity generates a customer_activity stream of about rows rows in
-// batches of batchRows: customers in id order, each with a few purchase
+// activity generates a customer_periods stream of about rows rows in
+// batches of batchRows, one cell per purchase day (the most rows a
+// history can take): customers in id order, each with a few purchase
 // days over three years before runDay in time order, amounts in cents,
 // a few countries and some unknown.
 func activity(mem memory.Allocator, rows, batchRows int, runDay int32) []arrow.Record {
 	r := rand.New(rand.NewPCG(1, 2))
 	countries := []string{"US", "DE", "FR", "GB", "JP", "SE"}
-	b := array.NewRecordBuilder(mem, schemas.CustomerActivity.Schema())
+	b := array.NewRecordBuilder(mem, schemas.CustomerPeriods.Schema())
 	defer b.Release()
 	var recs []arrow.Record
 	flush := func() {
@@ -54,17 +55,19 @@ func activity(mem memory.Allocator, rows, batchRows int, runDay int32) []arrow.R
 				b.Field(1).(*array.StringBuilder).Append(countries[c%len(countries)])
 			}
 			b.Field(2).(*array.Date32Builder).Append(arrow.Date32(day))
+			b.Field(3).(*array.Date32Builder).Append(arrow.Date32(day))
+			b.Field(4).(*array.Int64Builder).Append(1)
 			orders := int64(1 + r.IntN(3)*r.IntN(2))
-			b.Field(3).(*array.Int64Builder).Append(orders)
+			b.Field(5).(*array.Int64Builder).Append(orders)
 			revenue := float64(r.IntN(30000)) / 100
 			refunded := 0.0
 			if r.IntN(20) == 0 {
 				refunded = revenue / 2
 			}
-			b.Field(4).(*array.Float64Builder).Append(revenue)
-			b.Field(5).(*array.Float64Builder).Append(refunded)
-			b.Field(6).(*array.Float64Builder).Append(0)
-			b.Field(7).(*array.Float64Builder).Append(0)
+			b.Field(6).(*array.Float64Builder).Append(revenue)
+			b.Field(7).(*array.Float64Builder).Append(refunded)
+			b.Field(8).(*array.Float64Builder).Append(0)
+			b.Field(9).(*array.Float64Builder).Append(0)
 			n++
 			if n%batchRows == 0 {
 				flush()
@@ -78,7 +81,7 @@ func activity(mem memory.Allocator, rows, batchRows int, runDay int32) []arrow.R
 	return recs
 }
 
-// BenchmarkStage folds a generated 1M-row customer_activity stream
+// BenchmarkStage folds a generated 1M-row customer_periods stream
 // (customers of up to 18 purchase days each, monthly periods over three
 // years, batches of 64k rows) and builds the retention_kpis rows: Process
 // over every batch, then Finish. Generating the stream is not timed.
@@ -97,7 +100,7 @@ func BenchmarkStage(b *testing.B) {
 	for range b.N {
 		s := newStage(rc, calendar.Month, 180, nil, runDay)
 		for _, rec := range recs {
-			if err := s.Process(context.Background(), schemas.CustomerActivity.Name, rec, nil); err != nil {
+			if err := s.Process(context.Background(), schemas.CustomerPeriods.Name, rec, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -25,7 +25,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "kpis",
 		Doc:     "retention_kpis: per period S, E, N, retention and churn, orders, revenue, AOV, frequency, repeat rate, revenue concentration, retention cost.",
-		Inputs:  []string{schemas.CustomerActivity.Name},
+		Inputs:  []string{schemas.CustomerPeriods.Name},
 		Outputs: []string{schemas.RetentionKPIs.Name},
 		// Folding its input needs no emitter, so the runner may run its
 		// Process calls beside the stages that feed it.
@@ -63,8 +63,8 @@ type cell struct {
 
 type dimension struct {
 	first int32 // earliest first-order day, where the rows start
-	// cells[i] is period base+i (calendar.Unit.Index): every purchase day
-	// looks its cell up twice, and a slice is cheaper to ask than a map.
+	// cells[i] is period base+i (calendar.Unit.Index): every grid cell
+	// looks its period up twice, and a slice is cheaper to ask than a map.
 	cells []*cell
 	base  int
 }
@@ -78,7 +78,7 @@ type stage struct {
 	churn  int32
 	runDay int32
 	dims   map[string]*dimension
-	walk   history.Walker
+	walk   history.PeriodWalker
 	// all is dims[total], which every customer adds to.
 	all *dimension
 	// scratch is top20Share's radix sort buffer, kept across cells.
@@ -89,23 +89,23 @@ func (s *stage) Process(_ context.Context, _ string, rec arrow.Record, _ engine.
 	return s.walk.Add(rec)
 }
 
-func (s *stage) cellsFor(c *history.Customer) [2]*dimension {
+func (s *stage) cellsFor(c *history.Cells) [2]*dimension {
 	country := c.Country
 	if country == "" {
 		country = "unknown"
 	}
 	if s.all == nil {
-		s.all = &dimension{first: c.Days[0]}
+		s.all = &dimension{first: c.First[0]}
 		s.dims[total] = s.all
 	}
 	d := s.dims[country]
 	if d == nil {
-		d = &dimension{first: c.Days[0]}
+		d = &dimension{first: c.First[0]}
 		s.dims[country] = d
 	}
 	out := [2]*dimension{s.all, d}
 	for _, d := range out {
-		d.first = min(d.first, c.Days[0])
+		d.first = min(d.first, c.First[0])
 	}
 	return out
 }
@@ -148,14 +148,15 @@ func (d *dimension) get(idx int) *cell {
 	return nil
 }
 
-func (s *stage) visit(c *history.Customer) error {
+func (s *stage) visit(c *history.Cells) error {
 	dims := s.cellsFor(c)
-	// Order economics per period: days are sorted, so a period's days are adjacent.
-	for i := 0; i < len(c.Days); {
-		idx := s.unit.Index(c.Days[i])
+	// Order economics per period: no cell spans two periods and cells are
+	// in time order, so a period's cells are adjacent.
+	for i := 0; i < len(c.First); {
+		idx := s.unit.Index(c.First[i])
 		var orders int64
 		var revenue, refunded float64
-		for ; i < len(c.Days) && s.unit.Index(c.Days[i]) == idx; i++ {
+		for ; i < len(c.First) && s.unit.Index(c.First[i]) == idx; i++ {
 			orders += c.Orders[i]
 			revenue += c.Revenue[i]
 			refunded += c.Refunded[i]
@@ -174,7 +175,9 @@ func (s *stage) visit(c *history.Customer) error {
 	}
 	// Customer spans: each order keeps the customer for churn days; a
 	// span ends (churn) on the first day churn days after its last order.
-	start, end, first := c.Days[0], c.Days[0]+s.churn, true
+	// A cell is shorter than churn days, so no span ends inside one: a
+	// span breaks only between cells and lasts to its last cell's end.
+	start, end, first := c.First[0], c.Last[0]+s.churn, true
 	span := func() {
 		from, churned := s.unit.Index(start), end <= s.runDay
 		to := 0
@@ -194,13 +197,13 @@ func (s *stage) visit(c *history.Customer) error {
 		}
 		first = false
 	}
-	for _, day := range c.Days[1:] {
-		if day < end {
-			end = day + s.churn
+	for i := 1; i < len(c.First); i++ {
+		if c.First[i] < end {
+			end = c.Last[i] + s.churn
 			continue
 		}
 		span()
-		start, end = day, day+s.churn
+		start, end = c.First[i], c.Last[i]+s.churn
 	}
 	span()
 	return nil

@@ -37,11 +37,11 @@ type nightFigures struct {
 
 // changes gathers the "what changed since yesterday" part of the page in
 // the same pass as the rest: the customers' activity as of each night
-// (history.Customer.Upto, where an amount posted after a night would be
-// left out for it), the predicted value now and before, and the total
+// (history.Cells.Upto: the grid cuts after each of the nights, so a cell
+// is wholly before or after it), the predicted value now and before, and the total
 // segment transitions.
 type changes struct {
-	walk              history.Walker
+	walk              history.PeriodWalker
 	unit              calendar.Unit
 	churn, activeDays int32
 	nights            [nightCount]nightFigures
@@ -74,7 +74,7 @@ func newChanges(runDay int32, jobPeriod string, churnDays int, winback []int, tr
 	return c, nil
 }
 
-func (c *changes) visit(cu *history.Customer) error {
+func (c *changes) visit(cu *history.Cells) error {
 	for k := range c.tracked {
 		n := &c.nights[k]
 		j := cu.Upto(n.day)
@@ -82,7 +82,7 @@ func (c *changes) visit(cu *history.Customer) error {
 			continue
 		}
 		n.customers++
-		if n.day-cu.Days[j-1] < c.activeDays {
+		if n.day-cu.Last[j-1] < c.activeDays {
 			n.active++
 		}
 		for _, r := range cu.Revenue[:j] {
@@ -90,27 +90,28 @@ func (c *changes) visit(cu *history.Customer) error {
 		}
 		// Spans as retention_kpis has them: each purchase day keeps the
 		// customer for churn days, and a span ends (churn) on the first day
-		// churn days after its last order.
+		// churn days after its last order. A cell is shorter than churn
+		// days, so a span breaks only between cells.
 		ps := c.unit.Start(n.day)
-		start, end := cu.Days[0], cu.Days[0]+c.churn
+		start, end := cu.First[0], cu.Last[0]+c.churn
 		span := func() {
 			if start < ps && end >= ps {
 				n.start++
 			}
-			if start >= ps && start != cu.Days[0] {
+			if start >= ps && start != cu.First[0] {
 				n.reactivated++
 			}
 			if end >= ps && end <= n.day {
 				n.churned++
 			}
 		}
-		for _, d := range cu.Days[1:j] {
-			if d < end {
-				end = d + c.churn
+		for i := 1; i < j; i++ {
+			if cu.First[i] < end {
+				end = cu.Last[i] + c.churn
 				continue
 			}
 			span()
-			start, end = d, d+c.churn
+			start, end = cu.First[i], cu.Last[i]+c.churn
 		}
 		span()
 	}

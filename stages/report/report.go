@@ -39,7 +39,7 @@ func Register(r *night.Registry) error {
 		Artifacts: []string{schemas.ReportDir},
 		Inputs: []string{schemas.SegmentSummary.Name, schemas.CohortRetention.Name, schemas.RetentionKPIs.Name,
 			schemas.CustomerSegments.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name,
-			schemas.CustomerActivity.Name, schemas.SegmentTransitions.Name, schemas.PeriodDayPrediction.Name},
+			schemas.CustomerPeriods.Name, schemas.SegmentTransitions.Name, schemas.PeriodDayPrediction.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			tmpl, err := template.New("report").Funcs(template.FuncMap{"pct": pct, "money": money}).Parse(pageTemplate)
 			if err != nil {
@@ -143,7 +143,7 @@ func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ eng
 				s.trend = append(s.trend, point{calendar.Date(int32(start.Value(i))).Format("2006-01"), rate.Value(i)})
 			}
 		}
-	case schemas.CustomerActivity.Name:
+	case schemas.CustomerPeriods.Name:
 		return s.chg.walk.Add(rec)
 	case schemas.SegmentTransitions.Name:
 		s.chg.addTransitions(rec)
