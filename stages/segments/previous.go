@@ -7,6 +7,9 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"time"
+
+	"retain/calendar"
 
 	"retain/schemas"
 	"retain/stages/internal/history"
@@ -19,9 +22,9 @@ import (
 // hold no entries, which keeps memory near one row per customer.
 type nights struct {
 	runDay, firstNight int32 // firstNight = runDay − lookback
-	// idHash is each customer's id hashed, enough to check that the
-	// activity lines up with customer_summary at 8 bytes a customer instead
-	// of a copy of every id.
+	// idHash is each customer's id hashed, enough to check that
+	// customer_periods lines up with customer_summary at 8 bytes a
+	// customer instead of a copy of every id.
 	idHash []uint64
 	seed   maphash.Seed
 	base   []state
@@ -42,12 +45,17 @@ func newNights(runDay int32, lookback int) *nights {
 	return &nights{runDay: runDay, firstNight: runDay - int32(lookback), entOff: []int32{0}, seed: maphash.MakeSeed()}
 }
 
+func date(day int32) string { return calendar.Date(day).Format(time.DateOnly) }
+
 func cents(v float64) float64 { return math.Round(v * 100) }
 
-// visit records one customer of customer_activity. Totals are summed day
-// by day as a run for that night sums them; history.Customer.Upto is the
-// one definition of "as of a night" this mirrors.
-func (n *nights) visit(c *history.Customer) error {
+// visit records one customer of customer_periods. Totals are summed cell
+// by cell, in time order, as a run for that night sums its days. The grid
+// (stages/internal/periods) ends a cell on the lookback's first night and
+// makes every later day a cell of its own, so the base is the cells up to
+// that night (history.Cells.Upto, the one definition of "as of a night")
+// and each later cell is one purchase day: one entry, dated its day.
+func (n *nights) visit(c *history.Cells) error {
 	n.idHash = append(n.idHash, maphash.String(n.seed, c.ID))
 	k := c.Upto(n.firstNight)
 	var orders, revenue float64
@@ -57,13 +65,22 @@ func (n *nights) visit(c *history.Customer) error {
 	}
 	b := state{last: -1}
 	if k > 0 {
-		b = state{last: c.Days[k-1], orders: orders, cents: cents(revenue)}
+		b = state{last: c.Last[k-1], orders: orders, cents: cents(revenue)}
 	}
 	n.base = append(n.base, b)
-	for i := k; i < len(c.Days); i++ {
+	for i := max(k-1, 0); i < len(c.First); i++ {
+		// A cell across the lookback's first night, or of several of its
+		// nights, would date totals to the wrong night.
+		if c.Last[i] > n.firstNight && c.First[i] != c.Last[i] {
+			return fmt.Errorf("%s: customer %q has a cell from %s to %s, across nights segments replays one by one (the lookback from %s)",
+				schemas.CustomerPeriods.Name, c.ID, date(c.First[i]), date(c.Last[i]), date(n.firstNight))
+		}
+		if i < k {
+			continue
+		}
 		orders += float64(c.Orders[i])
 		revenue += c.Revenue[i]
-		n.ent = append(n.ent, state{last: c.Days[i], orders: orders, cents: cents(revenue)})
+		n.ent = append(n.ent, state{last: c.Last[i], orders: orders, cents: cents(revenue)})
 	}
 	n.entOff = append(n.entOff, int32(len(n.ent)))
 	return nil
@@ -352,12 +369,12 @@ func untracked(n int, runDay int32) pastSegments {
 // the first night of the current run in tonight's segment.
 func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segment []string) (pastSegments, error) {
 	if len(n.idHash) != len(c.ids) {
-		return pastSegments{}, fmt.Errorf("%s has %d customers, %s %d", schemas.CustomerActivity.Name, len(n.idHash), schemas.CustomerSummary.Name, len(c.ids))
+		return pastSegments{}, fmt.Errorf("%s has %d customers, %s %d", schemas.CustomerPeriods.Name, len(n.idHash), schemas.CustomerSummary.Name, len(c.ids))
 	}
 	now := make([]state, len(c.ids))
 	for i := range now {
 		if n.idHash[i] != maphash.String(n.seed, c.ids[i]) {
-			return pastSegments{}, fmt.Errorf("%s does not line up with %s at customer %d", schemas.CustomerActivity.Name, schemas.CustomerSummary.Name, i)
+			return pastSegments{}, fmt.Errorf("%s does not line up with %s at customer %d", schemas.CustomerPeriods.Name, schemas.CustomerSummary.Name, i)
 		}
 		// Tonight's state comes from customer_summary, whose scores these
 		// nights must agree with; recency as the last purchase day.

@@ -1,12 +1,14 @@
 package segments
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"retain/stages/internal/history"
+	"retain/stages/internal/periods"
 )
 
 // randomShop is n customers with purchase days up to runDay, drawn from few
@@ -62,6 +64,12 @@ func asOf(c history.Customer, d int32) (since, orders, cts float64, ok bool) {
 // segment and segment_since_date follow from those nights.
 func TestNightScoresMatchScratch(t *testing.T) {
 	const runDay, lookback = 20000, 40
+	// Cut as customer_summary cuts customer_periods, so the lookback's
+	// nights are checked against histories read cell by cell.
+	g, err := periods.For(decodeJob(t, fmt.Sprintf("segments: {since_lookback_days: %d}\n", lookback)), runDay)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for seed := uint64(1); seed <= 5; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		shop := randomShop(rng, 60+int(seed)*37, runDay, lookback)
@@ -69,7 +77,7 @@ func TestNightScoresMatchScratch(t *testing.T) {
 		var c columns
 		var cts []float64
 		for _, cu := range shop {
-			if err := n.visit(&cu); err != nil {
+			if err := n.visit(cellsOf(&g, &cu)); err != nil {
 				t.Fatal(err)
 			}
 			since, orders, m, _ := asOf(cu, runDay)

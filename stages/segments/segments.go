@@ -29,7 +29,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "segments",
 		Doc:     "RFM scores, rfm_segment and historical CLV per customer (customer_segments) with the previous night's segment, segment_summary and segment_transitions.",
-		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name, schemas.CustomerActivity.Name},
+		Inputs:  []string{schemas.CustomerSummary.Name, schemas.CustomerPredictions.Name, schemas.CustomerActions.Name, schemas.CustomerPeriods.Name},
 		Outputs: []string{schemas.CustomerSegments.Name, schemas.SegmentSummary.Name, schemas.SegmentTransitions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			s := &stage{rc: rc, nights: newNights(localday.RunDate(rc), Section.Of(rc.Job).SinceLookbackDays), changeTracking: Section.Of(rc.Job).ChangeTracking}
@@ -55,15 +55,15 @@ type stage struct {
 	// column's batches alive beside the copies until the last column is
 	// done.
 	joined map[string][][]arrow.Array
-	walk   history.Walker
+	walk   history.PeriodWalker
 	nights *nights
-	// changeTracking is segments.change_tracking: without it the activity
-	// is not walked and no earlier night is scored.
+	// changeTracking is segments.change_tracking: without it the customers'
+	// periods are not walked and no earlier night is scored.
 	changeTracking bool
 }
 
 func (s *stage) Process(_ context.Context, table string, rec arrow.Record, _ engine.Emitter) error {
-	if table == schemas.CustomerActivity.Name {
+	if table == schemas.CustomerPeriods.Name {
 		if !s.changeTracking {
 			return nil
 		}
