@@ -30,7 +30,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:    "actions",
 		Doc:     "Win-back stage, declining behaviour, loyalty tier, milestones, anniversaries and new customers per customer.",
-		Inputs:  []string{schemas.CustomerActivity.Name},
+		Inputs:  []string{schemas.CustomerPeriods.Name},
 		Outputs: []string{schemas.CustomerActions.Name},
 		New: func(_ context.Context, rc *night.Context) (engine.Stage, error) {
 			s := &stage{rc: rc, cfg: *actionsconfig.Of(rc.Job), runDay: localday.RunDate(rc), changeTracking: segmentsconfig.Of(rc.Job).ChangeTracking,
@@ -49,7 +49,7 @@ type stage struct {
 	// changeTracking is segments.change_tracking: without it
 	// previous_winback_stage is null.
 	changeTracking bool
-	walk           history.Walker
+	walk           history.PeriodWalker
 	b              *array.RecordBuilder
 	ctx            context.Context
 	out            engine.Emitter
@@ -67,11 +67,16 @@ func (s *stage) Process(ctx context.Context, _ string, rec arrow.Record, out eng
 	return s.walk.Add(rec)
 }
 
-// Customer is what the rules below read of one customer.
+// Customer is what the rules below read of one customer: its history in
+// cells of the night's grid (customer_periods), each from First to Last
+// with the orders and revenue of its days. The grid cuts at the run date,
+// the day after the night before, the decline window's start and the
+// trailing year's, so every sum below is a sum of whole cells; a history
+// of one cell per purchase day is a grid too.
 type Customer struct {
-	Days    []int32
-	Orders  []int64
-	Revenue []float64
+	First, Last []int32
+	Orders      []int64
+	Revenue     []float64
 }
 
 // Row is one customer's action columns.
@@ -94,14 +99,16 @@ type Row struct {
 // Evaluate applies the job's action rules to one customer on runDay.
 func Evaluate(cfg actionsconfig.Actions, runDay int32, c Customer) Row {
 	var r Row
-	first, last := c.Days[0], c.Days[len(c.Days)-1]
+	first, last := c.First[0], c.Last[len(c.Last)-1]
 	r.WinbackStage, r.WinbackEnteredOn = winbackAt(cfg, runDay, last)
-	r.PreviousWinbackStage, r.WonBackToday = previousNight(cfg, runDay, c.Days)
+	r.PreviousWinbackStage, r.WonBackToday = previousNight(cfg, runDay, c.First, c.Last)
 
 	cutoff := runDay - int32(cfg.DeclineWindowDays)
 	var earlyOrders, recentOrders, todayOrders int64
 	var earlyValue, recentValue, total, trailing, todayValue float64
-	for i, d := range c.Days {
+	// A cell lies wholly on one side of each of these days, so its first
+	// day places it.
+	for i, d := range c.First {
 		total += c.Revenue[i]
 		if d <= cutoff {
 			earlyOrders += c.Orders[i]
@@ -198,8 +205,8 @@ func isAnniversary(first, day time.Time) bool {
 
 func leap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
-func (s *stage) visit(c *history.Customer) error {
-	r := Evaluate(s.cfg, s.runDay, Customer{Days: c.Days, Orders: c.Orders, Revenue: c.Revenue})
+func (s *stage) visit(c *history.Cells) error {
+	r := Evaluate(s.cfg, s.runDay, Customer{First: c.First, Last: c.Last, Orders: c.Orders, Revenue: c.Revenue})
 	if !s.changeTracking {
 		r.PreviousWinbackStage = ""
 	}

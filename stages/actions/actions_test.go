@@ -26,11 +26,13 @@ func day(s string) int32 {
 	return calendar.Day(d)
 }
 
-// purchases builds a customer from (date, orders, revenue) triples.
+// purchases builds a customer from (date, orders, revenue) triples, each
+// day a cell of its own.
 func purchases(entries ...any) Customer {
 	var c Customer
 	for i := 0; i < len(entries); i += 3 {
-		c.Days = append(c.Days, day(entries[i].(string)))
+		d := day(entries[i].(string))
+		c.First, c.Last = append(c.First, d), append(c.Last, d)
 		c.Orders = append(c.Orders, int64(entries[i+1].(int)))
 		c.Revenue = append(c.Revenue, float64(entries[i+2].(int)))
 	}

@@ -29,7 +29,7 @@ func TestPreviousNight(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var c Customer
 			for _, d := range tt.days {
-				c.Days = append(c.Days, day(d))
+				c.First, c.Last = append(c.First, day(d)), append(c.Last, day(d))
 				c.Orders = append(c.Orders, 1)
 				c.Revenue = append(c.Revenue, 10)
 			}

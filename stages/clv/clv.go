@@ -53,7 +53,7 @@ func Register(r *night.Registry) error {
 	return r.Register(night.Spec{
 		Name:   "clv",
 		Doc:    "Fits BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma in days; model_fit, model_holdout, model_tracking and per-customer predictions.",
-		Inputs: []string{schemas.CustomerActivity.Name, schemas.CustomerMargins.Name},
+		Inputs: []string{schemas.CustomerPeriods.Name, schemas.CustomerMargins.Name},
 		Outputs: []string{schemas.CustomerPredictions.Name, schemas.ModelFit.Name, schemas.ModelHoldout.Name, schemas.ModelTracking.Name,
 			schemas.PeriodDayPrediction.Name},
 		// Folding its input needs no emitter, so the runner may run its
@@ -88,7 +88,7 @@ type stage struct {
 	rc      *night.Context
 	runDay  int32
 	holdout int
-	walk    history.Walker
+	walk    history.PeriodWalker
 	ids     []string
 	full    inputs
 	// fullHistories is full's compression, made for the fits and kept for
@@ -102,7 +102,7 @@ type stage struct {
 	// the holdout window (index 1 is the day after calibration ends), which
 	// is all model_tracking needs of them.
 	holdoutDays []float64
-	// net is the visited customer's net value per purchase day.
+	// net is the visited customer's net value per cell.
 	net []float64
 	// prev is the night before the run date, period the same day of the
 	// previous kpis.period.
@@ -161,16 +161,17 @@ func (s *stage) marginOf(i int, fallback *float64) (rate float64, fromItems, ok 
 	return 0, false, false
 }
 
-func (s *stage) visit(c *history.Customer) error {
+func (s *stage) visit(c *history.Cells) error {
 	s.ids = append(s.ids, c.ID)
-	first := c.Days[0]
+	first := c.First[0]
 	// The spend model is fitted on what purchases were worth once refunds
 	// are netted off their days.
 	s.net = s.net[:0]
 	for i, r := range c.Revenue {
 		s.net = append(s.net, r-c.Refunded[i])
 	}
-	x, tx, T, m := btydInputs(c.Days, s.net, len(c.Days), s.runDay)
+	n := len(c.First)
+	x, tx, T, m := btydInputs(c, s.net, n, s.runDay)
 	s.full.add(x, tx, T, m)
 	if s.changeTracking {
 		s.visitAsOf(&s.prev, c)
@@ -179,20 +180,25 @@ func (s *stage) visit(c *history.Customer) error {
 	if s.holdout > 0 {
 		calEnd := s.runDay - int32(s.holdout)
 		if first <= calEnd {
-			k := 0
-			for k < len(c.Days) && c.Days[k] <= calEnd {
-				k++
-			}
-			x, tx, T, m := btydInputs(c.Days, s.net, k, calEnd)
+			// The grid cuts after calEnd, and each day of the holdout
+			// window is a cell of its own.
+			k := c.Upto(calEnd)
+			x, tx, T, m := btydInputs(c, s.net, k, calEnd)
 			s.cal.add(x, tx, T, m)
-			s.actual = append(s.actual, float64(len(c.Days)-k))
+			s.actual = append(s.actual, float64(c.PurchaseDays(n)-c.PurchaseDays(k)))
 			if s.holdoutDays == nil {
 				s.holdoutDays = make([]float64, s.holdout+1)
 			}
-			for _, d := range c.Days[k:] {
-				if off := int(d - calEnd); off <= s.holdout {
-					s.holdoutDays[off]++
+			for j := k; j < n; j++ {
+				off := int(c.First[j] - calEnd)
+				if off > s.holdout {
+					break
 				}
+				if c.Last[j] != c.First[j] {
+					return fmt.Errorf("%s: customer %q has a cell of several days in the holdout window, from %s", schemas.CustomerPeriods.Name, c.ID,
+						calendar.Date(c.First[j]).Format(time.DateOnly))
+				}
+				s.holdoutDays[off]++
 			}
 		}
 	}
@@ -200,15 +206,16 @@ func (s *stage) visit(c *history.Customer) error {
 }
 
 // btydInputs are frequency, recency, T and mean repeat spend (of values,
-// one per purchase day) from the first k purchase days, observed until day
-// end.
-func btydInputs(days []int32, revenue []float64, k int, end int32) (x, tx, T, m float64) {
-	x = float64(k - 1)
-	tx = float64(days[k-1] - days[0])
-	T = float64(end - days[0])
+// one per cell) from the first k cells, observed until day end. The first
+// purchase day is a cell of its own, so the repeat purchase days are the
+// days of cells 1 to k−1 and their value is those cells' sum.
+func btydInputs(c *history.Cells, value []float64, k int, end int32) (x, tx, T, m float64) {
+	x = float64(c.PurchaseDays(k) - 1)
+	tx = float64(c.Last[k-1] - c.First[0])
+	T = float64(end - c.First[0])
 	if k > 1 {
 		var sum float64
-		for _, r := range revenue[1:k] {
+		for _, r := range value[1:k] {
 			sum += r
 		}
 		m = sum / x

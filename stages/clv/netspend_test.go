@@ -12,7 +12,7 @@ import (
 // TestNetSpendFit: in testdata/net_spend (the forty histories of
 // testdata/fitted, with refunds) Gamma-Gamma is fitted on net values. The
 // repeat buyers' net monetary values are stated here, worked out from the
-// case's customer_activity.csv by hand: mean over the days after the first
+// case's purchase days by hand: mean over the days after the first
 // of revenue − refunded_revenue. Every fourth customer had the whole of its
 // last day refunded, and C01 5.27 of its second day (15.27 − 5.27 = 10, so
 // (10 + 27.31) / 2 = 18.655). C04, C20, C32, C36 and C40, whose only repeat

@@ -35,7 +35,7 @@ type previous struct {
 	// fits by model and fit scope, as model_fit names them; a missing key
 	// is a fit the previous night did not make.
 	fits map[[2]string]prevFit
-	// net is the visited customer's net value per purchase day as the
+	// net is the visited customer's net value per cell as the
 	// previous night saw it, reused from customer to customer.
 	net []float64
 	p   btyd.Predictions
@@ -54,8 +54,9 @@ type prevFit struct {
 
 // visitAsOf adds the customer as of night p.day: the same inputs a run for
 // that night computes, on net values as that night saw them (refunds dated
-// after it left out).
-func (s *stage) visitAsOf(p *previous, c *history.Customer) {
+// after it left out). The grid cuts after the night and after its
+// calibration end, so both are whole cells.
+func (s *stage) visitAsOf(p *previous, c *history.Cells) {
 	end := p.day
 	k := c.Upto(end)
 	// Only the previous night is looked up per customer.
@@ -73,14 +74,14 @@ func (s *stage) visitAsOf(p *previous, c *history.Customer) {
 	} else {
 		p.net = c.NetUpto(p.net[:0], k)
 	}
-	x, tx, T, m := btydInputs(c.Days, p.net, k, end)
+	x, tx, T, m := btydInputs(c, p.net, k, end)
 	p.full.add(x, tx, T, m)
 	if s.holdout > 0 {
 		calEnd := end - int32(s.holdout)
 		if j := c.Upto(calEnd); j > 0 {
-			x, tx, T, m := btydInputs(c.Days, p.net, j, calEnd)
+			x, tx, T, m := btydInputs(c, p.net, j, calEnd)
 			p.cal.add(x, tx, T, m)
-			p.actual = append(p.actual, float64(k-j))
+			p.actual = append(p.actual, float64(c.PurchaseDays(k)-c.PurchaseDays(j)))
 		}
 	}
 }

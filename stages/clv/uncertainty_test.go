@@ -19,25 +19,40 @@ import (
 // At the optimum the two agree to the optimiser's tolerance.
 func TestFittedCaseStandardErrors(t *testing.T) {
 	runDay, _ := time.Parse(time.DateOnly, "2026-11-22")
-	days := map[string][]float64{}
+	// Per customer: purchase days, and the first and last purchase day in
+	// days from the run date, from the case's cells.
+	type span struct{ n, first, last float64 }
+	spans := map[string]*span{}
 	var order []string
-	for _, r := range stagetest.Rows(t, "testdata/fitted/in/customer_activity.csv") {
-		d, err := time.Parse(time.DateOnly, r["activity_date"])
+	for _, r := range stagetest.Rows(t, "testdata/fitted/in/customer_periods.csv") {
+		first, err := time.Parse(time.DateOnly, r["first_date"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, err := time.Parse(time.DateOnly, r["last_date"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.Atoi(r["purchase_days"])
 		if err != nil {
 			t.Fatal(err)
 		}
 		id := r["customer_id"]
-		if days[id] == nil {
+		s := spans[id]
+		if s == nil {
+			s = &span{first: first.Sub(runDay).Hours() / 24}
+			spans[id] = s
 			order = append(order, id)
 		}
-		days[id] = append(days[id], d.Sub(runDay).Hours()/24)
+		s.n += float64(n)
+		s.last = last.Sub(runDay).Hours() / 24
 	}
 	var c btyd.Customers
 	for _, id := range order {
-		d := days[id]
-		c.Frequency = append(c.Frequency, float64(len(d)-1))
-		c.Recency = append(c.Recency, d[len(d)-1]-d[0])
-		c.T = append(c.T, -d[0])
+		s := spans[id]
+		c.Frequency = append(c.Frequency, s.n-1)
+		c.Recency = append(c.Recency, s.last-s.first)
+		c.T = append(c.T, -s.first)
 	}
 	var row map[string]string
 	for _, r := range stagetest.Rows(t, "testdata/fitted/expected/model_fit.csv") {
