@@ -64,30 +64,10 @@ var CustomerSummary = Table{
 	},
 }
 
-// CustomerActivity is an intermediate table (not written): one row per
-// customer and purchase day, sorted by customer_id then activity_date, so
-// cohort and KPI stages see each customer's history contiguously and in time
-// order without holding orders.
-var CustomerActivity = Table{
-	Name:  "customer_activity",
-	Grain: "one row per customer and local calendar day with at least one used order",
-	Doc:   "Per-customer daily activity, sorted by customer_id then activity_date.",
-	Columns: []Column{
-		{"customer_id", arrow.BinaryTypes.String, false, "Customer identifier."},
-		{"country", arrow.BinaryTypes.String, true, "Country of the customer's latest order (as in customer_summary)."},
-		{"activity_date", arrow.FixedWidthTypes.Date32, false, "Local calendar day of the orders."},
-		{"orders", arrow.PrimitiveTypes.Int64, false, "Used orders that day."},
-		{"revenue", arrow.PrimitiveTypes.Float64, false, "Sum of amount that day. In the reporting currency."},
-		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Refunds of that day's orders, whenever they were made; revenue − refunded_revenue is the day's net value. In the reporting currency."},
-		{"run_date_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated on the run date, which the night before does not see. In the reporting currency."},
-		{"period_day_later_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated after the same day of the previous kpis.period, which a run for that day does not see. In the reporting currency."},
-	},
-}
-
 // CustomerPeriods is an intermediate table (not written): one row per
 // customer and cell of the night's grid (stages/internal/periods), sorted
 // by customer_id then first_date. A cell is a run of purchase days inside
-// one kpis.period that no night a stage reports on splits, the customer's
+// one kpis.period and one cohorts.period that no night a stage reports on splits, the customer's
 // first purchase day always a cell of its own; money sums are exact over
 // the cell's orders, rounded once. It carries what the stages after the
 // customer summary read of a customer's history at one row per period

@@ -31,7 +31,7 @@ func TestPublishedLayout(t *testing.T) {
 			t.Errorf("%s: file schema %d fields", tbl.Name, s.NumFields())
 		}
 	}
-	if CustomerActivity.PartitionKey() != "" || len(CustomerActivity.FileColumns()) != len(CustomerActivity.Columns) {
+	if CustomerPeriods.PartitionKey() != "" || len(CustomerPeriods.FileColumns()) != len(CustomerPeriods.Columns) {
 		t.Error("an intermediate table without snapshot_date has no partition key")
 	}
 }

@@ -24,7 +24,7 @@ import (
 	"retain/stages/internal/periods"
 )
 
-// purchaseDay is one customer_activity row: a customer's orders of one day.
+// purchaseDay is a customer's orders of one day.
 type purchaseDay struct {
 	day                          int32
 	orders                       int64
@@ -149,8 +149,8 @@ func periodsRecord(mem memory.Allocator, shoppers []shopper, cells func(days []i
 	return b.NewRecord()
 }
 
-// daily cuts every purchase day into a cell of its own: customer_activity
-// as customer_periods.
+// daily cuts every purchase day into a cell of its own: the per-day
+// history as customer_periods.
 func daily(days []int32, cell func(from, to int)) {
 	for i := range days {
 		cell(i, i+1)

@@ -14,8 +14,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/bitutil"
-	"github.com/apache/arrow/go/v15/arrow/memory"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
@@ -33,7 +31,7 @@ func Register(r *night.Registry) error {
 		Name:    "customer_summary",
 		Doc:     "One row per customer: first/last order, orders, revenue, and BTYD frequency, recency, T and monetary value in days.",
 		Inputs:  []string{schemas.Orders.Name, schemas.OrderCells.Name, schemas.Refunds.Name},
-		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerActivity.Name, schemas.CustomerPeriods.Name},
+		Outputs: []string{schemas.CustomerSummary.Name, schemas.CustomerPeriods.Name},
 		// Product affinity holds validation's order-id set (one entry per
 		// order, the largest state of a run) until it has matched every item;
 		// finishing it first frees that set before the per-customer stages
@@ -271,9 +269,6 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err := s.emitSummary(ctx, order, out); err != nil {
 		return err
 	}
-	if err := s.emitActivity(ctx, order, out); err != nil {
-		return err
-	}
 	if err := s.emitPeriods(ctx, order, out); err != nil {
 		return err
 	}
@@ -396,122 +391,6 @@ func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitte
 		}
 	}
 	return nil
-}
-
-// emitActivity writes every customer's purchase days, a batch of about
-// BatchRows rows at a time. It fills the columns' buffers directly: the
-// table has some ten rows per customer, and a builder's per-value append
-// (bounds, capacity and validity checks on each of eight columns) cost more
-// than the rest of the stage's Finish.
-func (s *stage) emitActivity(ctx context.Context, order []slot, out engine.Emitter) error {
-	for from := 0; from < len(order); {
-		// A batch ends with the customer that brings it to BatchRows rows,
-		// so one customer's days stay in one batch.
-		to, rows, idBytes, ctryBytes := from, 0, 0, 0
-		for to < len(order) && rows < BatchRows {
-			c, k := s.parts[order[to].part], order[to].k
-			n := int(c.slots[k].dayLen)
-			rows += n
-			idBytes += n * int(c.slots[k].idLen)
-			ctryBytes += n * len(c.country(k))
-			to++
-		}
-		rec := s.activityBatch(order[from:to], rows, idBytes, ctryBytes)
-		err := out.Emit(ctx, schemas.CustomerActivity.Name, rec)
-		rec.Release()
-		if err != nil {
-			return err
-		}
-		from = to
-	}
-	return nil
-}
-
-// activityBatch is the customer_activity rows of the customers in order,
-// which have rows days and the given bytes of ids and countries over them.
-func (s *stage) activityBatch(order []slot, rows, idBytes, ctryBytes int) arrow.Record {
-	mem := s.rc.Mem
-	buf := func(n int) *memory.Buffer {
-		b := memory.NewResizableBuffer(mem)
-		b.Resize(n)
-		return b
-	}
-	idOffs, idData := buf(4*(rows+1)), buf(idBytes)
-	ctryValid, ctryOffs, ctryData := buf(int(bitutil.BytesForBits(int64(rows)))), buf(4*(rows+1)), buf(ctryBytes)
-	dateBuf, ordersBuf := buf(4*rows), buf(8*rows)
-	revenueBuf, refundedBuf, runDateBuf, laterBuf := buf(8*rows), buf(8*rows), buf(8*rows), buf(8*rows)
-
-	idOff, idDst := arrow.Int32Traits.CastFromBytes(idOffs.Bytes()), idData.Bytes()
-	valid, ctryOff, ctryDst := ctryValid.Bytes(), arrow.Int32Traits.CastFromBytes(ctryOffs.Bytes()), ctryData.Bytes()
-	clear(valid)
-	dates, orders := arrow.Date32Traits.CastFromBytes(dateBuf.Bytes()), arrow.Int64Traits.CastFromBytes(ordersBuf.Bytes())
-	revenue, refunded := arrow.Float64Traits.CastFromBytes(revenueBuf.Bytes()), arrow.Float64Traits.CastFromBytes(refundedBuf.Bytes())
-	runDate, later := arrow.Float64Traits.CastFromBytes(runDateBuf.Bytes()), arrow.Float64Traits.CastFromBytes(laterBuf.Bytes())
-
-	row, idAt, ctryAt, nulls := 0, 0, 0, 0
-	for _, sl := range order {
-		c, k := s.parts[sl.part], sl.k
-		id, ctry := c.id(k), c.country(k)
-		refunds := c.refundDays(k)
-		for _, d := range c.days(k) {
-			idOff[row] = int32(idAt)
-			idAt += copy(idDst[idAt:], id)
-			ctryOff[row] = int32(ctryAt)
-			if ctry == "" {
-				nulls++
-			} else {
-				bitutil.SetBit(valid, row)
-				ctryAt += copy(ctryDst[ctryAt:], ctry)
-			}
-			dates[row] = arrow.Date32(d.day)
-			orders[row] = int64(d.orders)
-			revenue[row] = c.revenueFloat(d)
-			// Both lists are sorted by day: a refunded day is the next
-			// refund's, or has none.
-			for len(refunds) > 0 && refunds[0].day < d.day {
-				refunds = refunds[1:]
-			}
-			if len(refunds) > 0 && refunds[0].day == d.day {
-				r := &refunds[0]
-				refunded[row], runDate[row], later[row] = r.amount.Float64(), r.runDate.Float64(), r.periodLater.Float64()
-			} else {
-				refunded[row], runDate[row], later[row] = 0, 0, 0
-			}
-			row++
-		}
-	}
-	idOff[row], ctryOff[row] = int32(idAt), int32(ctryAt)
-
-	if nulls == 0 {
-		ctryValid.Release()
-		ctryValid = nil
-	}
-	schema := schemas.CustomerActivity.Schema()
-	cols := []arrow.ArrayData{
-		array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{nil, idOffs, idData}, nil, 0, 0),
-		array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{ctryValid, ctryOffs, ctryData}, nil, nulls, 0),
-		array.NewData(arrow.FixedWidthTypes.Date32, rows, []*memory.Buffer{nil, dateBuf}, nil, 0, 0),
-		array.NewData(arrow.PrimitiveTypes.Int64, rows, []*memory.Buffer{nil, ordersBuf}, nil, 0, 0),
-		array.NewData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{nil, revenueBuf}, nil, 0, 0),
-		array.NewData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{nil, refundedBuf}, nil, 0, 0),
-		array.NewData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{nil, runDateBuf}, nil, 0, 0),
-		array.NewData(arrow.PrimitiveTypes.Float64, rows, []*memory.Buffer{nil, laterBuf}, nil, 0, 0),
-	}
-	arrays := make([]arrow.Array, len(cols))
-	for i, d := range cols {
-		arrays[i] = array.MakeFromData(d)
-		d.Release()
-	}
-	for _, b := range []*memory.Buffer{idOffs, idData, ctryValid, ctryOffs, ctryData, dateBuf, ordersBuf, revenueBuf, refundedBuf, runDateBuf, laterBuf} {
-		if b != nil {
-			b.Release()
-		}
-	}
-	rec := array.NewRecord(schema, arrays, int64(rows))
-	for _, a := range arrays {
-		a.Release()
-	}
-	return rec
 }
 
 func emitBuilt(ctx context.Context, out engine.Emitter, table string, b *array.RecordBuilder) error {

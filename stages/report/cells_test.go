@@ -21,7 +21,7 @@ import (
 	"retain/stages/internal/periods"
 )
 
-// purchaseDay is one customer's purchase day, as customer_activity held it.
+// purchaseDay is one customer's purchase day.
 type purchaseDay struct {
 	day                               int32
 	orders                            int64

@@ -18,11 +18,11 @@ import (
 func BenchmarkPreviousNights(b *testing.B) {
 	const runDay, customers = 20000, 1_000_000
 	rng := rand.New(rand.NewPCG(1, 2))
-	var shop []history.Customer
+	var shop []dayHistory
 	var c columns
 	var cts []float64
 	for i := 0; i < customers; i++ {
-		cu := history.Customer{ID: fmt.Sprintf("C%08d", i)}
+		cu := dayHistory{ID: fmt.Sprintf("C%08d", i)}
 		for d := runDay - int32(rng.IntN(1100)); d <= runDay; d += 1 + int32(rng.ExpFloat64()*60) {
 			cu.Days = append(cu.Days, d)
 			cu.Orders = append(cu.Orders, 1)

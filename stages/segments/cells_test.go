@@ -25,9 +25,21 @@ import (
 	"retain/stages/internal/periods"
 )
 
+// dayHistory is one customer's purchase days in time order, one entry a
+// day, which the tests cut into the grid's cells.
+type dayHistory struct {
+	ID, Country string
+	Days        []int32
+	Orders      []int64
+	Revenue     []float64
+	// Refunded, RunDateRefunded and PeriodDayLaterRefunded are each day's
+	// refunds, as customer_periods sums them per cell.
+	Refunded, RunDateRefunded, PeriodDayLaterRefunded []float64
+}
+
 // cellsOf is customer c cut at grid g, as customer_summary writes it to
 // customer_periods: money summed exactly per cell, rounded once.
-func cellsOf(g *periods.Grid, c *history.Customer) *history.Cells {
+func cellsOf(g *periods.Grid, c *dayHistory) *history.Cells {
 	out := &history.Cells{ID: c.ID, Country: c.Country}
 	money := func(v []float64, from, to int) float64 {
 		var s exactsum.Sum
@@ -54,7 +66,7 @@ func cellsOf(g *periods.Grid, c *history.Customer) *history.Cells {
 }
 
 // everyDay is the grid that makes each purchase day a cell of its own: the
-// per-day history, as customer_activity held it.
+// per-day history.
 var everyDay = periods.Grid{Unit: calendar.Month, DailyFrom: math.MinInt32}
 
 // decodeJob is the job file of yaml with the sections the stage and the
@@ -83,10 +95,10 @@ func decodeJob(t testing.TB, yaml string) *config.File {
 // randomHistory is n customers' purchase days up to runDay, several in the
 // lookback for some, with amounts in cents whose sums in another order
 // differ in the last bits, and refunds on some days.
-func randomHistory(rng *rand.Rand, n int, runDay int32) []history.Customer {
-	out := make([]history.Customer, n)
+func randomHistory(rng *rand.Rand, n int, runDay int32) []dayHistory {
+	out := make([]dayHistory, n)
 	for i := range out {
-		c := history.Customer{ID: fmt.Sprintf("C%04d", i)}
+		c := dayHistory{ID: fmt.Sprintf("C%04d", i)}
 		if rng.IntN(4) > 0 {
 			c.Country = []string{"DE", "FR", "US"}[rng.IntN(3)]
 		}
@@ -158,7 +170,7 @@ func build(mem memory.Allocator, t schemas.Table, n int, fill func(col string, i
 
 // runStage runs the segments stage on shop for the job's night runDay,
 // with customer_periods cut at grid g, and returns its output tables.
-func runStage(t *testing.T, mem memory.Allocator, f *config.File, runDay int32, shop []history.Customer, g *periods.Grid) map[string][]arrow.Record {
+func runStage(t *testing.T, mem memory.Allocator, f *config.File, runDay int32, shop []dayHistory, g *periods.Grid) map[string][]arrow.Record {
 	t.Helper()
 	ctx := context.Background()
 	rc, err := night.New(f, "equivalence", calendar.Date(runDay).Format(time.DateOnly), mem, zerolog.Nop())

@@ -15,10 +15,10 @@ import (
 // values so that recency, orders and revenue tie often. About a third
 // stopped buying before the lookback, so nothing moves them from night to
 // night but the thresholds.
-func randomShop(rng *rand.Rand, n int, runDay, lookback int32) []history.Customer {
-	var out []history.Customer
+func randomShop(rng *rand.Rand, n int, runDay, lookback int32) []dayHistory {
+	var out []dayHistory
 	for i := 0; i < n; i++ {
-		c := history.Customer{ID: string(rune('A'+i/26)) + string(rune('a'+i%26))}
+		c := dayHistory{ID: string(rune('A'+i/26)) + string(rune('a'+i%26))}
 		last := runDay
 		if rng.IntN(3) == 0 {
 			last = runDay - lookback - 1 - int32(rng.IntN(60))
@@ -33,7 +33,7 @@ func randomShop(rng *rand.Rand, n int, runDay, lookback int32) []history.Custome
 		}
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b history.Customer) int {
+	slices.SortFunc(out, func(a, b dayHistory) int {
 		if a.ID < b.ID {
 			return -1
 		}
@@ -44,8 +44,8 @@ func randomShop(rng *rand.Rand, n int, runDay, lookback int32) []history.Custome
 
 // asOf is customer c's days since the last order, orders and cents as of
 // night d, scored from scratch; false before the first order.
-func asOf(c history.Customer, d int32) (since, orders, cts float64, ok bool) {
-	k := c.Upto(d)
+func asOf(c dayHistory, d int32) (since, orders, cts float64, ok bool) {
+	k := history.UptoDay(c.Days, d)
 	if k == 0 {
 		return 0, 0, 0, false
 	}

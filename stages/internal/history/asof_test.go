@@ -5,12 +5,13 @@ import (
 	"testing"
 )
 
-// TestNetUpto: the night before the run date sees each day's revenue less
+// TestNetUpto: the night before the run date sees each cell's revenue less
 // the refunds made by then, so a refund dated on the run date is not yet
-// taken off the order's day.
+// taken off the order's cell.
 func TestNetUpto(t *testing.T) {
-	c := Customer{
-		Days:            []int32{10, 15, 22},
+	c := Cells{
+		First:           []int32{10, 15, 22},
+		Last:            []int32{12, 15, 22},
 		Revenue:         []float64{100, 40, 25},
 		Refunded:        []float64{50, 40, 5},
 		RunDateRefunded: []float64{20, 0, 5},
@@ -36,8 +37,9 @@ func TestNetUpto(t *testing.T) {
 // TestNetUptoPeriodDay: a run for the same day of the previous period sees
 // none of the refunds dated after it, the run date's included.
 func TestNetUptoPeriodDay(t *testing.T) {
-	c := Customer{
-		Days:                   []int32{10, 15, 22},
+	c := Cells{
+		First:                  []int32{10, 15, 22},
+		Last:                   []int32{12, 15, 22},
 		Revenue:                []float64{100, 40, 25},
 		Refunded:               []float64{50, 40, 5},
 		RunDateRefunded:        []float64{20, 0, 5},

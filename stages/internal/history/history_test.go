@@ -16,13 +16,14 @@ import (
 
 type row struct {
 	id, country string
-	day         int32
+	first, last int32
+	days        int64
 	orders      int64
 	revenue     float64
 }
 
-func activity(mem memory.Allocator, rows []row) arrow.Record {
-	b := array.NewRecordBuilder(mem, schemas.CustomerActivity.Schema())
+func periods(mem memory.Allocator, rows []row) arrow.Record {
+	b := array.NewRecordBuilder(mem, schemas.CustomerPeriods.Schema())
 	defer b.Release()
 	for i, r := range rows {
 		b.Field(0).(*array.StringBuilder).Append(r.id)
@@ -31,28 +32,31 @@ func activity(mem memory.Allocator, rows []row) arrow.Record {
 		} else {
 			b.Field(1).(*array.StringBuilder).Append(r.country)
 		}
-		b.Field(2).(*array.Date32Builder).Append(arrow.Date32(r.day))
-		b.Field(3).(*array.Int64Builder).Append(r.orders)
-		b.Field(4).(*array.Float64Builder).Append(r.revenue)
-		b.Field(5).(*array.Float64Builder).Append(float64(i))
-		b.Field(6).(*array.Float64Builder).Append(float64(10 * i))
-		b.Field(7).(*array.Float64Builder).Append(float64(100 * i))
+		b.Field(2).(*array.Date32Builder).Append(arrow.Date32(r.first))
+		b.Field(3).(*array.Date32Builder).Append(arrow.Date32(r.last))
+		b.Field(4).(*array.Int64Builder).Append(r.days)
+		b.Field(5).(*array.Int64Builder).Append(r.orders)
+		b.Field(6).(*array.Float64Builder).Append(r.revenue)
+		b.Field(7).(*array.Float64Builder).Append(float64(i))
+		b.Field(8).(*array.Float64Builder).Append(float64(10 * i))
+		b.Field(9).(*array.Float64Builder).Append(float64(100 * i))
 	}
 	return b.NewRecord()
 }
 
-// TestWalker regroups rows into customers across batch boundaries, the
-// refund columns following their rows, and rejects unsorted input.
-func TestWalker(t *testing.T) {
+// TestPeriodWalker regroups rows into customers across batch boundaries,
+// the refund columns following their rows, and rejects unsorted or
+// overlapping cells.
+func TestPeriodWalker(t *testing.T) {
 	rows := []row{
-		{"A", "DE", 1, 1, 10}, {"A", "DE", 3, 2, 20},
-		{"B", "", 2, 1, 5},
-		{"C", "FR", 1, 1, 1}, {"C", "FR", 4, 3, 2}, {"C", "FR", 9, 1, 3},
+		{"A", "DE", 1, 1, 1, 1, 10}, {"A", "DE", 3, 7, 2, 2, 20},
+		{"B", "", 2, 2, 1, 1, 5},
+		{"C", "FR", 1, 1, 1, 1, 1}, {"C", "FR", 4, 4, 1, 3, 2}, {"C", "FR", 9, 20, 5, 6, 3},
 	}
 	want := []string{
-		"A DE [1 3] [1 2] [10 20] [0 1] [0 10] [0 100]",
-		"B  [2] [1] [5] [2] [20] [200]",
-		"C FR [1 4 9] [1 3 1] [1 2 3] [3 4 5] [30 40 50] [300 400 500]",
+		"A DE [1 3] [1 7] [1 2] [1 2] [10 20] [0 1] [0 10] [0 100] 3",
+		"B  [2] [2] [1] [1] [5] [2] [20] [200] 1",
+		"C FR [1 4 9] [1 4 20] [1 1 5] [1 3 6] [1 2 3] [3 4 5] [30 40 50] [300 400 500] 7",
 	}
 	tests := []struct {
 		name    string
@@ -64,21 +68,24 @@ func TestWalker(t *testing.T) {
 		{"one batch", rows, nil, want, ""},
 		{"a batch per row", rows, []int{1, 2, 3, 4, 5}, want, ""},
 		{"customers split across batches", rows, []int{1, 4}, want, ""},
-		{"ids out of order", []row{{"B", "", 1, 1, 1}, {"A", "", 1, 1, 1}}, nil, nil, "not sorted by customer_id"},
-		{"days out of order across batches", []row{{"A", "", 2, 1, 1}, {"A", "", 2, 1, 1}}, []int{1}, nil, "not sorted by activity_date"},
-		{"days out of order in a run", []row{{"A", "", 1, 1, 1}, {"A", "", 3, 1, 1}, {"A", "", 2, 1, 1}}, nil, nil, "not sorted by activity_date"},
+		{"ids out of order", []row{{"B", "", 1, 1, 1, 1, 1}, {"A", "", 1, 1, 1, 1, 1}}, nil, nil, "not sorted by customer_id"},
+		{"cells out of order across batches", []row{{"A", "", 2, 2, 1, 1, 1}, {"A", "", 2, 2, 1, 1, 1}}, []int{1}, nil, "not sorted by first_date"},
+		{"cells out of order in a run", []row{{"A", "", 1, 1, 1, 1, 1}, {"A", "", 3, 3, 1, 1, 1}, {"A", "", 2, 2, 1, 1, 1}}, nil, nil, "not sorted by first_date"},
+		{"overlapping cells", []row{{"A", "", 1, 5, 2, 2, 1}, {"A", "", 5, 6, 2, 2, 1}}, nil, nil, "overlapping cells"},
+		{"a cell ending before it starts", []row{{"A", "", 5, 4, 2, 2, 1}}, nil, nil, "overlapping cells"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			var got []string
-			w := Walker{Visit: func(c *Customer) error {
-				got = append(got, strings.TrimSpace(fmt.Sprint(c.ID, " ", c.Country, " ", c.Days, " ", c.Orders, " ", c.Revenue, " ", c.Refunded, " ", c.RunDateRefunded, " ", c.PeriodDayLaterRefunded)))
+			w := PeriodWalker{Visit: func(c *Cells) error {
+				got = append(got, strings.TrimSpace(fmt.Sprint(c.ID, " ", c.Country, " ", c.First, " ", c.Last, " ", c.Days, " ", c.Orders, " ", c.Revenue, " ",
+					c.Refunded, " ", c.RunDateRefunded, " ", c.PeriodDayLaterRefunded, " ", c.PurchaseDays(len(c.Days)))))
 				return nil
 			}}
 			// Refund columns number rows over the whole input.
-			all := activity(mem, tt.rows)
+			all := periods(mem, tt.rows)
 			defer all.Release()
 			var err error
 			from := 0
@@ -107,18 +114,19 @@ func TestWalker(t *testing.T) {
 	}
 }
 
-// BenchmarkWalker regroups 200,000 customers of one to twenty purchase
-// days each, in batches of 64k rows, as customer_activity arrives.
-func BenchmarkWalker(b *testing.B) {
+// BenchmarkPeriodWalker regroups 200,000 customers of one to twenty cells
+// each, in batches of 64k rows, as customer_periods arrives.
+func BenchmarkPeriodWalker(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	var rows []row
 	for c := range 200_000 {
 		id := fmt.Sprintf("C%08d", c)
 		for d := range 1 + rng.IntN(20) {
-			rows = append(rows, row{id, "DE", int32(19000 + 3*d), 1, 10})
+			day := int32(19000 + 3*d)
+			rows = append(rows, row{id, "DE", day, day + 1, 2, 2, 10})
 		}
 	}
-	all := activity(memory.DefaultAllocator, rows)
+	all := periods(memory.DefaultAllocator, rows)
 	defer all.Release()
 	var batches []arrow.Record
 	for from := 0; from < len(rows); from += 64 * 1024 {
@@ -126,15 +134,15 @@ func BenchmarkWalker(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		days := 0
-		w := Walker{Visit: func(c *Customer) error { days += len(c.Days); return nil }}
+		cells := 0
+		w := PeriodWalker{Visit: func(c *Cells) error { cells += len(c.First); return nil }}
 		for _, rec := range batches {
 			if err := w.Add(rec); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if err := w.Flush(); err != nil || days != len(rows) {
-			b.Fatal(err, days)
+		if err := w.Flush(); err != nil || cells != len(rows) {
+			b.Fatal(err, cells)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")

@@ -1,7 +1,12 @@
+// Package history regroups the customer_periods table into one purchase
+// history per customer, for stages that reason about a customer's days in
+// order. It relies on the table's documented order (customer_id, then
+// first_date) and holds one customer at a time.
 package history
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -25,15 +30,22 @@ type Cells struct {
 	// Refunded is what each cell's orders had refunded: Revenue − Refunded
 	// is the cell's net value. RunDateRefunded and PeriodDayLaterRefunded
 	// are its parts dated on the run date and after the same day of the
-	// previous kpis.period, as on customer_activity.
+	// previous kpis.period: a run for the night before, or for that day,
+	// on the same input does not see them.
 	Refunded               []float64
 	RunDateRefunded        []float64
 	PeriodDayLaterRefunded []float64
 }
 
 // Upto is how many of the customer's cells fall on or before day d: the
-// customer as a run for night d saw them. d must be a night the grid cuts
-// after (periods.For lists them), so no cell holds days on both sides.
+// customer as a run for night d saw them, since that run excludes every
+// later row. d must be a night the grid cuts after (periods.For lists
+// them), so no cell holds days on both sides. Every stage that reports a
+// previous night reads its state through here, so the nights agree across
+// stages.
+//
+// Amounts posted after d that change a day on or before d (a refund dated
+// later than its order) belong to the later night: NetUpto leaves them out.
 func (c *Cells) Upto(d int32) int {
 	return UptoDay(c.First, d)
 }
@@ -120,8 +132,12 @@ func (w *PeriodWalker) Flush() error {
 }
 
 // NetUpto appends to dst the net value of each of the first k cells as the
-// night before the run date saw them, and returns it: Customer.NetUpto,
-// cell by cell.
+// night before the run date saw them, and returns it: revenue less the
+// refunds made by then. Refunds dated on the run date took their money off
+// on the run date, not on the order's day, so that night does not see
+// them. Only the run date, the night before and the same day of the
+// previous kpis.period (NetUptoPeriodDay) are known apart; no other night
+// is.
 func (c *Cells) NetUpto(dst []float64, k int) []float64 {
 	for i := range k {
 		dst = append(dst, c.Revenue[i]-(c.Refunded[i]-c.RunDateRefunded[i]))
@@ -130,11 +146,19 @@ func (c *Cells) NetUpto(dst []float64, k int) []float64 {
 }
 
 // NetUptoPeriodDay is NetUpto for the same day of the previous
-// kpis.period: Customer.NetUptoPeriodDay, cell by cell. Upto of that day
-// gives k.
+// kpis.period: the refunds dated after that day are left out. Upto of that
+// day gives k.
 func (c *Cells) NetUptoPeriodDay(dst []float64, k int) []float64 {
 	for i := range k {
 		dst = append(dst, c.Revenue[i]-(c.Refunded[i]-c.PeriodDayLaterRefunded[i]))
 	}
 	return dst
+}
+
+// UptoDay is Upto on a bare slice of days in time order.
+func UptoDay(days []int32, d int32) int {
+	if n := len(days); n == 0 || days[n-1] <= d {
+		return n
+	}
+	return sort.Search(len(days), func(i int) bool { return days[i] > d })
 }

@@ -394,7 +394,7 @@ func release(tables map[string][]arrow.Record) {
 // intermediate are the tables stages hand each other that schemas.Lookup,
 // which knows the written tables, does not return.
 var intermediate = []schemas.Table{schemas.Orders, schemas.OrderItems, schemas.FXRates, schemas.OrderCells, schemas.Refunds,
-	schemas.CustomerActivity, schemas.CustomerPeriods, schemas.CustomerPredictions, schemas.CustomerActions, schemas.PeriodDayPrediction,
+	schemas.CustomerPeriods, schemas.CustomerPredictions, schemas.CustomerActions, schemas.PeriodDayPrediction,
 	schemas.CustomerMargins}
 
 // declared is the schema of a table as the job shapes it, or nil.
