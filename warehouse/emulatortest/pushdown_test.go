@@ -127,12 +127,12 @@ func TestPushdownEqualsPlainRead(t *testing.T) {
 	if sumPlain.Rows != sumPushed.Rows || sumPlain.Rows.Quarantined == 0 || sumPlain.Rows.Excluded == 0 {
 		t.Errorf("rows: plain %+v, pushdown %+v", sumPlain.Rows, sumPushed.Rows)
 	}
-	// Result rows of the plain read, then of counts, raw rows and days:
+	// Result rows of the plain read, then of counts, raw rows and cells:
 	// fewer rows come back, most of them folded.
 	if n := resultRows; len(n) != 4 || n[0] != int(sumPlain.Rows.Read) || n[1] != 1 || n[2] >= n[0]/2 || n[2]+n[3] >= n[0] {
 		t.Errorf("result rows %v: want most of %d rows folded", n, sumPlain.Rows.Read)
 	}
-	t.Logf("rows %+v; result rows (plain, counts, raw, days) %v", sumPushed.Rows, resultRows)
+	t.Logf("rows %+v; result rows (plain, counts, raw, cells) %v", sumPushed.Rows, resultRows)
 	// No query looked ordered to the client, which would have read it
 	// through one stream.
 	for i, s := range storage.Sessions {
