@@ -87,6 +87,15 @@ var CustomerPeriods = Table{
 		{"refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Refunds of the cell's orders, whenever they were made. In the reporting currency."},
 		{"run_date_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated on the run date. In the reporting currency."},
 		{"period_day_later_refunded_revenue", arrow.PrimitiveTypes.Float64, false, "Of refunded_revenue, the refunds dated after the same day of the previous kpis.period. In the reporting currency."},
+		// A customer's cells differ from night to night and with the job's
+		// settings, and a float sum of rounded cells would differ in its
+		// last bits with them; a column plus its residual is the cell's
+		// exact sum, so a sum over cells can be exact and every night
+		// agrees on it.
+		{"revenue_residual", arrow.PrimitiveTypes.Float64, true, "The exact sum of the cell's amounts less revenue; null when revenue is exact."},
+		{"refunded_revenue_residual", arrow.PrimitiveTypes.Float64, true, "The exact refunds less refunded_revenue; null when exact."},
+		{"run_date_refunded_revenue_residual", arrow.PrimitiveTypes.Float64, true, "The exact run-date refunds less run_date_refunded_revenue; null when exact."},
+		{"period_day_later_refunded_revenue_residual", arrow.PrimitiveTypes.Float64, true, "The exact later refunds less period_day_later_refunded_revenue; null when exact."},
 	},
 }
 

@@ -147,6 +147,11 @@ func periodsRecord(mem memory.Allocator, shoppers []shopper, cells func(days []i
 			b.Field(5).(*array.Int64Builder).Append(orders)
 			for k, v := range []exactsum.Sum{rev, ref, run, late} {
 				b.Field(6 + k).(*array.Float64Builder).Append(v.Float64())
+				if r, ok := exactsum.Residual(v); ok {
+					b.Field(10 + k).(*array.Float64Builder).Append(r)
+				} else {
+					b.Field(10 + k).(*array.Float64Builder).AppendNull()
+				}
 			}
 		})
 	}

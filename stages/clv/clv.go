@@ -22,6 +22,7 @@ import (
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/internal/exactsum"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
@@ -102,8 +103,8 @@ type stage struct {
 	// the holdout window (index 1 is the day after calibration ends), which
 	// is all model_tracking needs of them.
 	holdoutDays []float64
-	// net is the visited customer's net value per cell.
-	net []float64
+	// net is the visited customer's exact net value per cell.
+	net []exactsum.Sum
 	// prev is the night before the run date, period the same day of the
 	// previous kpis.period.
 	prev, period previous
@@ -166,11 +167,8 @@ func (s *stage) visit(c *history.Cells) error {
 	first := c.First[0]
 	// The spend model is fitted on what purchases were worth once refunds
 	// are netted off their days.
-	s.net = s.net[:0]
-	for i, r := range c.Revenue {
-		s.net = append(s.net, r-c.Refunded[i])
-	}
 	n := len(c.First)
+	s.net = c.NetSums(s.net[:0], n)
 	x, tx, T, m := btydInputs(c, s.net, n, s.runDay)
 	s.full.add(x, tx, T, m)
 	if s.changeTracking {
@@ -209,16 +207,18 @@ func (s *stage) visit(c *history.Cells) error {
 // one per cell) from the first k cells, observed until day end. The first
 // purchase day is a cell of its own, so the repeat purchase days are the
 // days of cells 1 to k−1 and their value is those cells' sum.
-func btydInputs(c *history.Cells, value []float64, k int, end int32) (x, tx, T, m float64) {
+func btydInputs(c *history.Cells, value []exactsum.Sum, k int, end int32) (x, tx, T, m float64) {
 	x = float64(c.PurchaseDays(k) - 1)
 	tx = float64(c.Last[k-1] - c.First[0])
 	T = float64(end - c.First[0])
 	if k > 1 {
-		var sum float64
+		// Summed exactly and rounded once: a run for another night cuts
+		// the same days into other cells, and must get the same bits.
+		var sum exactsum.Sum
 		for _, r := range value[1:k] {
-			sum += r
+			sum.Merge(r)
 		}
-		m = sum / x
+		m = sum.Float64() / x
 	}
 	return x, tx, T, m
 }

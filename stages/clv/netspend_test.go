@@ -68,8 +68,16 @@ func TestNetSpendFit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The stage sums the same values per customer in another order.
-		if math.Abs(got-p.want) > 1e-6*p.want {
+		// The stage sums each customer's values exactly, the stated ones
+		// are rounded to 17 digits. On these 27 customers q and gamma lie on
+		// a flat ridge of the likelihood (q's standard error is some twenty
+		// times q), where a last-digit change in one mean moves them by
+		// about 2e-5 of themselves; p is well determined.
+		tol := 1e-6
+		if p.name != "p" {
+			tol = 1e-4
+		}
+		if math.Abs(got-p.want) > tol*p.want {
 			t.Errorf("%s = %v, want %v from the stated net values", p.name, got, p.want)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"retain/btyd"
 	"retain/schemas"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/internal/exactsum"
 	"retain/stages/internal/history"
 )
 
@@ -37,7 +38,7 @@ type previous struct {
 	fits map[[2]string]prevFit
 	// net is the visited customer's net value per cell as the
 	// previous night saw it, reused from customer to customer.
-	net []float64
+	net []exactsum.Sum
 	p   btyd.Predictions
 	// has: a purchase model was selected; hasValue: Gamma-Gamma fitted too.
 	has, hasValue bool
@@ -70,9 +71,9 @@ func (s *stage) visitAsOf(p *previous, c *history.Cells) {
 		p.at = append(p.at, int32(len(p.full.Frequency)))
 	}
 	if p.periodDay {
-		p.net = c.NetUptoPeriodDay(p.net[:0], k)
+		p.net = c.NetUptoPeriodDaySums(p.net[:0], k)
 	} else {
-		p.net = c.NetUpto(p.net[:0], k)
+		p.net = c.NetUptoSums(p.net[:0], k)
 	}
 	x, tx, T, m := btydInputs(c, p.net, k, end)
 	p.full.add(x, tx, T, m)

@@ -408,11 +408,18 @@ type periodColumns struct {
 	days, orders               []int64
 	revenue, refunded, runDate []float64
 	later                      []float64
+	// residuals are the four money columns' residuals, valid where set.
+	residuals [4][]float64
+	hasResid  [4][]bool
 }
 
 func (p *periodColumns) reset() {
 	*p = periodColumns{ids: p.ids[:0], countries: p.countries[:0], hasCountry: p.hasCountry[:0], first: p.first[:0], last: p.last[:0],
-		days: p.days[:0], orders: p.orders[:0], revenue: p.revenue[:0], refunded: p.refunded[:0], runDate: p.runDate[:0], later: p.later[:0]}
+		days: p.days[:0], orders: p.orders[:0], revenue: p.revenue[:0], refunded: p.refunded[:0], runDate: p.runDate[:0], later: p.later[:0],
+		residuals: p.residuals, hasResid: p.hasResid}
+	for i := range p.residuals {
+		p.residuals[i], p.hasResid[i] = p.residuals[i][:0], p.hasResid[i][:0]
+	}
 }
 
 // emitPeriods writes every customer's cells of the night's grid, a batch
@@ -440,6 +447,9 @@ func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitte
 		b.Field(7).(*array.Float64Builder).AppendValues(cols.refunded, nil)
 		b.Field(8).(*array.Float64Builder).AppendValues(cols.runDate, nil)
 		b.Field(9).(*array.Float64Builder).AppendValues(cols.later, nil)
+		for i := range cols.residuals {
+			b.Field(10+i).(*array.Float64Builder).AppendValues(cols.residuals[i], cols.hasResid[i])
+		}
 		rows += len(cols.ids)
 		cols.reset()
 		return emitBuilt(ctx, out, schemas.CustomerPeriods.Name, b)
@@ -488,6 +498,10 @@ func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitte
 			cols.refunded = append(cols.refunded, refunded.Float64())
 			cols.runDate = append(cols.runDate, runDate.Float64())
 			cols.later = append(cols.later, later.Float64())
+			for i, sum := range []exactsum.Sum{revenue, refunded, runDate, later} {
+				r, ok := exactsum.Residual(sum)
+				cols.residuals[i], cols.hasResid[i] = append(cols.residuals[i], r), append(cols.hasResid[i], ok)
+			}
 		})
 		if len(cols.ids) >= BatchRows {
 			if err := flush(); err != nil {

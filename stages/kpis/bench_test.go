@@ -68,6 +68,9 @@ func activity(mem memory.Allocator, rows, batchRows int, runDay int32) []arrow.R
 			b.Field(7).(*array.Float64Builder).Append(refunded)
 			b.Field(8).(*array.Float64Builder).Append(0)
 			b.Field(9).(*array.Float64Builder).Append(0)
+			for j := 10; j < 14; j++ {
+				b.Field(j).(*array.Float64Builder).AppendNull()
+			}
 			n++
 			if n%batchRows == 0 {
 				flush()

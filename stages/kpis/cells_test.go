@@ -87,6 +87,11 @@ func periodsTable(mem memory.Allocator, cs []customer, g *periods.Grid, batchRow
 		b.Field(5).(*array.Int64Builder).Append(orders)
 		for i := range sums {
 			b.Field(6 + i).(*array.Float64Builder).Append(sums[i].Float64())
+			if r, ok := exactsum.Residual(sums[i]); ok {
+				b.Field(10 + i).(*array.Float64Builder).Append(r)
+			} else {
+				b.Field(10 + i).(*array.Float64Builder).AppendNull()
+			}
 		}
 		if rows++; rows%batchRows == 0 {
 			recs = append(recs, b.NewRecord())

@@ -250,6 +250,7 @@ func runStage(t *testing.T, mem memory.Allocator, f *config.File, runDay int32, 
 			cells.Field(5).(*array.Int64Builder).Append(c.Orders[j])
 			for k, v := range [][]float64{c.Revenue, c.Refunded, c.RunDateRefunded, c.PeriodDayLaterRefunded} {
 				cells.Field(6 + k).(*array.Float64Builder).Append(v[j])
+				cells.Field(10 + k).(*array.Float64Builder).AppendNull()
 			}
 		}
 	}

@@ -123,14 +123,14 @@ func TestPushdownPairsEqualPlainRead(t *testing.T) {
 	if want := []string{"counts", "raw_orders", "order_cells", "item_counts", "raw_items", "item_products", "item_pairs"}; !slices.Equal(names, want) {
 		t.Errorf("pushdown queries %v, want %v", names, want)
 	}
-	// Result rows of pushdown's queries: counts, raw orders, days, item
+	// Result rows of pushdown's queries: counts, raw orders, cells, item
 	// counts, raw items, products, pairs. Far fewer item rows than the
 	// table holds come back.
 	got := resultRows[before:]
 	if len(got) != 7 || got[3] != 1 || got[4] >= len(items)/2 {
 		t.Errorf("pushdown result rows %v for %d item rows", got, len(items))
 	}
-	t.Logf("items %+v; pushdown result rows (counts, raw, days, item counts, raw items, products, pairs) %v of %d item rows", mPushed.ItemRows, got, len(items))
+	t.Logf("items %+v; pushdown result rows (counts, raw, cells, item counts, raw items, products, pairs) %v of %d item rows", mPushed.ItemRows, got, len(items))
 	want, gotFiles := tableFiles(t, plain), tableFiles(t, pushed)
 	if len(want) < 9 || len(gotFiles) != len(want) {
 		t.Fatalf("%d tables with pushdown, %d without", len(gotFiles), len(want))

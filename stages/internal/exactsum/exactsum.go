@@ -143,3 +143,30 @@ func shr128(hi, lo uint64, shift uint) (m, rem, half uint64) {
 	}
 	return m, h<<1 | sticky, 1 << s
 }
+
+// Residual is what s exceeds s.Float64() by, and whether it is not zero:
+// the float64 and the residual together are s exactly while s is below
+// about 2^43 (the residual then needs at most 53 bits above 2^-62), so a
+// sum of both over several values is their exact sum.
+func Residual(s Sum) (float64, bool) {
+	r := s
+	r.Merge(Of(s.Float64()).Neg())
+	if r.IsZero() {
+		return 0, false
+	}
+	return r.Float64(), true
+}
+
+// OfPair is the exact sum of v and its residual r (see Residual). A
+// negative residual is added as its negation taken off: Split is exact for
+// values of at least 0, while one in (-1, 0) rounds.
+func OfPair(v, r float64) Sum {
+	s := Of(v)
+	switch {
+	case r > 0:
+		s.Add(r)
+	case r < 0:
+		s.Merge(Of(-r).Neg())
+	}
+	return s
+}

@@ -222,3 +222,45 @@ func BenchmarkFloat64(b *testing.B) {
 	}
 	_ = x
 }
+
+// TestResidualRoundTrip: a float64 and its residual give back the exact
+// sum, for sums of amounts whose float sum rounds, both signs of residual
+// and a sum of cells grouped two ways.
+func TestResidualRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		var s Sum
+		var parts []Sum
+		var part Sum
+		for j := range 1 + rng.IntN(8) {
+			v := float64(rng.IntN(100000)) / 100 // cents, rarely binary fractions
+			if rng.IntN(5) == 0 {
+				v = -v
+			}
+			s.Add(v)
+			part.Add(v)
+			if j%3 == 2 {
+				parts = append(parts, part)
+				part = Sum{}
+			}
+		}
+		parts = append(parts, part)
+		r, ok := Residual(s)
+		if ok != (r != 0) {
+			t.Fatalf("residual %v, ok %v", r, ok)
+		}
+		if got := OfPair(s.Float64(), r); got != s {
+			t.Fatalf("OfPair(%v, %v) = %+v, want %+v", s.Float64(), r, got, s)
+		}
+		// Cells of the same amounts, each rounded with its residual, sum
+		// back to the same exact total.
+		var back Sum
+		for _, p := range parts {
+			r, _ := Residual(p)
+			back.Merge(OfPair(p.Float64(), r))
+		}
+		if back.Float64() != s.Float64() {
+			t.Fatalf("cells sum to %v, the amounts to %v", back.Float64(), s.Float64())
+		}
+	}
+}

@@ -40,6 +40,9 @@ func periods(mem memory.Allocator, rows []row) arrow.Record {
 		b.Field(7).(*array.Float64Builder).Append(float64(i))
 		b.Field(8).(*array.Float64Builder).Append(float64(10 * i))
 		b.Field(9).(*array.Float64Builder).Append(float64(100 * i))
+		for j := 10; j < 14; j++ {
+			b.Field(j).(*array.Float64Builder).AppendNull()
+		}
 	}
 	return b.NewRecord()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"retain/schemas"
+	"retain/stages/internal/exactsum"
 )
 
 // Cells is one customer's rows of customer_periods, in time order: the
@@ -35,6 +36,10 @@ type Cells struct {
 	Refunded               []float64
 	RunDateRefunded        []float64
 	PeriodDayLaterRefunded []float64
+	// Residuals are the four money columns' residuals, in the order
+	// Revenue, Refunded, RunDateRefunded, PeriodDayLaterRefunded: each
+	// value plus its residual is the cell's exact sum (0 when exact).
+	Residuals [4][]float64
 }
 
 // Upto is how many of the customer's cells fall on or before day d: the
@@ -80,6 +85,10 @@ func (w *PeriodWalker) Add(rec arrow.Record) error {
 	refunded := rec.Column(7).(*array.Float64).Float64Values()
 	runDate := rec.Column(8).(*array.Float64).Float64Values()
 	later := rec.Column(9).(*array.Float64).Float64Values()
+	var resid [4]*array.Float64
+	for i := range resid {
+		resid[i] = rec.Column(10 + i).(*array.Float64)
+	}
 	for i := 0; i < len(first); {
 		id := ids.Value(i)
 		if !w.open || id != w.cur.ID {
@@ -93,7 +102,10 @@ func (w *PeriodWalker) Add(rec arrow.Record) error {
 			}
 			c := &w.cur
 			*c = Cells{ID: string([]byte(id)), First: c.First[:0], Last: c.Last[:0], Days: c.Days[:0], Orders: c.Orders[:0], Revenue: c.Revenue[:0],
-				Refunded: c.Refunded[:0], RunDateRefunded: c.RunDateRefunded[:0], PeriodDayLaterRefunded: c.PeriodDayLaterRefunded[:0]}
+				Refunded: c.Refunded[:0], RunDateRefunded: c.RunDateRefunded[:0], PeriodDayLaterRefunded: c.PeriodDayLaterRefunded[:0], Residuals: c.Residuals}
+			for i := range c.Residuals {
+				c.Residuals[i] = c.Residuals[i][:0]
+			}
 			if country.IsValid(i) {
 				c.Country = country.Value(i)
 			}
@@ -117,6 +129,19 @@ func (w *PeriodWalker) Add(rec arrow.Record) error {
 		w.cur.Refunded = append(w.cur.Refunded, refunded[i:end]...)
 		w.cur.RunDateRefunded = append(w.cur.RunDateRefunded, runDate[i:end]...)
 		w.cur.PeriodDayLaterRefunded = append(w.cur.PeriodDayLaterRefunded, later[i:end]...)
+		for r, col := range resid {
+			if col.NullN() == 0 {
+				w.cur.Residuals[r] = append(w.cur.Residuals[r], col.Float64Values()[i:end]...)
+				continue
+			}
+			for j := i; j < end; j++ {
+				v := 0.0
+				if col.IsValid(j) {
+					v = col.Value(j)
+				}
+				w.cur.Residuals[r] = append(w.cur.Residuals[r], v)
+			}
+		}
 		i = end
 	}
 	return nil
@@ -161,4 +186,47 @@ func UptoDay(days []int32, d int32) int {
 		return n
 	}
 	return sort.Search(len(days), func(i int) bool { return days[i] > d })
+}
+
+// exact is cell i's exact sum of money column m (0 Revenue, 1 Refunded,
+// 2 RunDateRefunded, 3 PeriodDayLaterRefunded).
+func (c *Cells) exact(m, i int) exactsum.Sum {
+	v := [...][]float64{c.Revenue, c.Refunded, c.RunDateRefunded, c.PeriodDayLaterRefunded}[m][i]
+	return exactsum.OfPair(v, c.Residuals[m][i])
+}
+
+// NetSums appends to dst the exact net value (revenue less refunds) of
+// each of the first k cells, as the run date sees them. Summed, they give
+// the same bits whichever grid cut the days: a previous night's run, with
+// other cells, sums the same orders.
+func (c *Cells) NetSums(dst []exactsum.Sum, k int) []exactsum.Sum {
+	for i := range k {
+		s := c.exact(0, i)
+		s.Merge(c.exact(1, i).Neg())
+		dst = append(dst, s)
+	}
+	return dst
+}
+
+// NetUptoSums is NetUpto, exact: NetSums as the night before the run date
+// saw them.
+func (c *Cells) NetUptoSums(dst []exactsum.Sum, k int) []exactsum.Sum {
+	for i := range k {
+		s := c.exact(0, i)
+		s.Merge(c.exact(1, i).Neg())
+		s.Merge(c.exact(2, i))
+		dst = append(dst, s)
+	}
+	return dst
+}
+
+// NetUptoPeriodDaySums is NetUptoPeriodDay, exact.
+func (c *Cells) NetUptoPeriodDaySums(dst []exactsum.Sum, k int) []exactsum.Sum {
+	for i := range k {
+		s := c.exact(0, i)
+		s.Merge(c.exact(1, i).Neg())
+		s.Merge(c.exact(3, i))
+		dst = append(dst, s)
+	}
+	return dst
 }
