@@ -199,33 +199,27 @@ func (c *Cells) exact(m, i int) exactsum.Sum {
 // each of the first k cells, as the run date sees them. Summed, they give
 // the same bits whichever grid cut the days: a previous night's run, with
 // other cells, sums the same orders.
-func (c *Cells) NetSums(dst []exactsum.Sum, k int) []exactsum.Sum {
-	for i := range k {
-		s := c.exact(0, i)
-		s.Merge(c.exact(1, i).Neg())
-		dst = append(dst, s)
-	}
-	return dst
-}
+func (c *Cells) NetSums(dst []exactsum.Sum, k int) []exactsum.Sum { return c.netSums(dst, k, -1) }
 
 // NetUptoSums is NetUpto, exact: NetSums as the night before the run date
 // saw them.
-func (c *Cells) NetUptoSums(dst []exactsum.Sum, k int) []exactsum.Sum {
-	for i := range k {
-		s := c.exact(0, i)
-		s.Merge(c.exact(1, i).Neg())
-		s.Merge(c.exact(2, i))
-		dst = append(dst, s)
-	}
-	return dst
-}
+func (c *Cells) NetUptoSums(dst []exactsum.Sum, k int) []exactsum.Sum { return c.netSums(dst, k, 2) }
 
 // NetUptoPeriodDaySums is NetUptoPeriodDay, exact.
 func (c *Cells) NetUptoPeriodDaySums(dst []exactsum.Sum, k int) []exactsum.Sum {
+	return c.netSums(dst, k, 3)
+}
+
+// netSums is revenue less refunds, with the refunds of money column unseen
+// (those a night before the run date does not see yet, see exact) given
+// back; none when unseen is -1.
+func (c *Cells) netSums(dst []exactsum.Sum, k, unseen int) []exactsum.Sum {
 	for i := range k {
 		s := c.exact(0, i)
 		s.Merge(c.exact(1, i).Neg())
-		s.Merge(c.exact(3, i))
+		if unseen >= 0 {
+			s.Merge(c.exact(unseen, i))
+		}
 		dst = append(dst, s)
 	}
 	return dst
