@@ -246,7 +246,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		}
 		n += c.len()
 		for k := range c.slots {
-			days += int(c.slots[k].dayLen)
+			days += int(c.purchaseDays(int32(k)))
 		}
 		pooled += c.pool.len()
 		spilled += len(c.spill)

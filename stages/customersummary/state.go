@@ -167,17 +167,16 @@ var ErrMixedCells = errors.New("a customer's folded cells overlap its other orde
 // addCell folds a cell of order_cells, o's day being its first purchase
 // day, last its last and days the distinct purchase days it holds.
 func (c *customers) addCell(o order, last, days int32) {
-	if days > 1 || last != o.day {
-		if c.spans == nil {
-			c.spans = map[uint64]span{}
-		}
+	multi := days > 1 || last != o.day
+	if multi && c.spans == nil {
+		c.spans = map[uint64]span{}
 	}
 	k, i, merged := c.add(o)
 	if merged {
 		c.fail(fmt.Errorf("%w: customer %q, day %d", ErrMixedCells, o.customer, o.day))
 		return
 	}
-	if days > 1 || last != o.day {
+	if multi {
 		c.spans[spanKey(k, o.day)] = span{last: last, days: days}
 		if d := c.days(k); i+1 < len(d) && d[i+1].day <= last {
 			c.fail(fmt.Errorf("%w: customer %q, day %d", ErrMixedCells, o.customer, d[i+1].day))
