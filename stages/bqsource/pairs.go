@@ -26,7 +26,7 @@ const (
 
 // ItemsPushdown reads input.order_items with pushdown: BigQuery matches the
 // items with the orders pushdown folds, by the same rule (an order is used
-// when its one valid row is folded and its status counts), and counts the
+// when its id's winning row is folded and its status counts), and counts the
 // used orders per product and per pair of products, so those items never
 // cross the network. Item rows product affinity must judge come back as
 // they are: rows without an order id or SKU, which it quarantines, and the
@@ -90,9 +90,9 @@ func PlanItemsPushdown(rc *night.Context, orders *Pushdown, schema bigquery.Sche
 		"used_ids AS (SELECT DISTINCT TRIM(CAST(`order_id` AS STRING)) AS _oid FROM routed WHERE NOT _raw AND " + orders.counted + "), " +
 		"raw_ids AS (SELECT DISTINCT TRIM(CAST(`order_id` AS STRING)) AS _oid FROM routed WHERE _raw), " +
 		"item_rows AS (SELECT *, TRIM(CAST(`order_id` AS STRING)) AS _oid, TRIM(CAST(`sku` AS STRING)) AS _sku FROM items), " +
-		// An order with a folded row has no other valid row (or all its
-		// rows would go to validate as duplicates), so its items are
-		// counted here even when a rejected row shares its id.
+		// An order with a folded row is its id's winner, so its items
+		// are counted here even when rejected rows or losing
+		// duplicates share its id.
 		"judged AS (SELECT i.*, i._oid IS NULL OR i._oid = '' OR i._sku IS NULL OR i._sku = '' AS _bad_item, " +
 		"u._oid IS NOT NULL AS _used, u._oid IS NULL AND r._oid IS NOT NULL AS _raw_item " +
 		"FROM item_rows AS i LEFT JOIN used_ids AS u ON u._oid = i._oid LEFT JOIN raw_ids AS r ON r._oid = i._oid), " +

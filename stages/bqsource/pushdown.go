@@ -13,6 +13,7 @@ import (
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/ids"
 	"retain/stages/internal/input"
 	"retain/stages/internal/rules"
 	"retain/stages/validate/validateconfig"
@@ -24,23 +25,27 @@ var ErrPushdown = errors.New("BigQuery pushdown")
 // Pushdown is a read that leaves validation and the per-customer daily fold
 // to BigQuery. Rows that need validate's judgement come back as they are:
 // rows failing a check (validate.min_order_ts and validate.max_amount
-// included), and every row of a customer touched by a duplicate order id
-// or an id with blanks around it, since validate quarantines the losing
-// duplicates with their values and counts the ids it trims; and every row
-// of a customer touched by a refund (a refund status, a negative amount, or
-// an order id a negative amount names), since validate matches refunds
-// with their orders. All other rows come back folded per customer and cell
-// of the night's grid (stages/internal/periods), in SQL that applies the
-// same rules, so a customer costs a few rows, not one a purchase day. No query numbers or orders rows
-// across the table: every window is partitioned and every result unordered,
-// so BigQuery spreads the work over its workers and the result over
-// several read streams.
+// included), and refunds (negative amounts), which validate matches with
+// their orders. Duplicate order ids are settled in SQL by rule R1, per
+// order id: the losing rows come back flagged input.LostDuplicate for
+// validate to quarantine with their values. Every used order (the winner
+// of its id, with a counted or refund status) is folded per customer and
+// cell of the night's grid (stages/internal/periods), in SQL that applies
+// validate's rules, so a customer costs a few rows, not one a purchase
+// day; an order a refund names, or with a refund status, also comes back
+// flagged input.FoldedOrder for validate to match and file refunds
+// against. No query numbers or orders rows across the table: every
+// window is partitioned by order id or customer and every result
+// unordered, so BigQuery spreads the work over its workers and the result
+// over several read streams.
 type Pushdown struct {
-	// Counts has one row: folded rows, and of those the used ones and the
-	// ones excluded for their status.
+	// Counts has one row: the rows that do not come back (folded), the
+	// used and excluded rows folded (with those flagged
+	// input.FoldedOrder), and the ids trimmed among the folded rows.
 	Counts Query
 	// Raw are the rows validate sees, with the plain read's columns
-	// (input.SharedOrderID included, computed over the whole input).
+	// (input.SharedOrderID included, computed over the whole input) and
+	// the flags input.LostDuplicate and input.FoldedOrder.
 	Raw Query
 	// Cells are order_cells rows.
 	Cells Query
@@ -123,11 +128,6 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 		// No rate, or a product beyond float64.
 		bad[3] = "`amount` IS NULL OR `amount` < 0 OR " + amount + " IS NULL OR " + amount + " > @max_amount"
 	}
-	// validate trims ids and counts the ones it trims, so rows with a
-	// padded id go to it, and ids compare trimmed when finding duplicates
-	// and customers.
-	padded := "CAST(`order_id` AS STRING) != TRIM(CAST(`order_id` AS STRING)) OR " +
-		"CAST(`customer_id` AS STRING) != TRIM(CAST(`customer_id` AS STRING))"
 	if amountType == bigquery.FloatFieldType {
 		bad = append(bad, "IS_NAN(`amount`) OR IS_INF(`amount`)")
 	}
@@ -151,22 +151,31 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 			bad = append(bad, foreign)
 		}
 	}
+	// A row is used when its status counts or is a refund status (an
+	// order refunded in full is still bought, and refunded in the refunds
+	// table); others are excluded.
 	counted := "TRUE"
-	if has("status") {
-		counted = "(`status` IS NULL OR LOWER(TRIM(`status`)) IN UNNEST(@counted))"
-	}
-	// A refund sends its customer, and the customer of the order it names,
-	// to validate, which matches refunds with their orders; the SQL only
-	// has to find them. With refunds off a negative amount is a bad row
-	// like any other.
 	vc := validateconfig.Of(rc.Job)
-	refund, refundID := "FALSE", "FALSE"
-	if vc.RefundsOn() {
-		refund = "COALESCE(`amount` < 0, FALSE)"
-		if has("status") {
-			refund += " OR COALESCE(LOWER(TRIM(`status`)) IN UNNEST(@refund), FALSE)"
+	if has("status") {
+		counted = "(`status` IS NULL OR LOWER(TRIM(`status`)) IN UNNEST(@counted)"
+		if vc.RefundsOn() {
+			counted += " OR LOWER(TRIM(`status`)) IN UNNEST(@refund)"
 		}
-		refundID = "COALESCE(LOGICAL_OR(`amount` < 0) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING))), FALSE)"
+		counted += ")"
+	}
+	// Validate matches refunds with the used orders they name. A refund
+	// row (a negative amount; _bad here, as it is no order) goes to it;
+	// the winner of an id a negative amount names, and an order with a
+	// refund status (refunded in full), are folded here like any used
+	// order and also sent to it flagged input.FoldedOrder, for it to
+	// remember and file the refund. With refunds off a negative amount is
+	// a bad row like any other.
+	named, refundStatus := "FALSE", "FALSE"
+	if vc.RefundsOn() {
+		named = "COALESCE(LOGICAL_OR(`amount` < 0) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING))), FALSE)"
+		if has("status") {
+			refundStatus = "COALESCE(LOWER(TRIM(`status`)) IN UNNEST(@refund), FALSE)"
+		}
 	}
 	text := func(c string) string {
 		if has(c) {
@@ -174,6 +183,18 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 		}
 		return "CAST(NULL AS STRING)"
 	}
+	// Rule R1 (validate's compareDuplicates) as an ORDER BY of the rows
+	// of one order id: the instant, the trimmed customer, the amount as
+	// read (-0 before 0, which only FLOAT64 holds), then currency,
+	// status, country and channel as read, NULL first as in ASC, then the
+	// rest as read. Rows equal in all of them are equal in every column
+	// BigQuery gives validate, so either may win.
+	r1 := []string{ts, "TRIM(CAST(`customer_id` AS STRING))", "CAST(`amount` AS FLOAT64)"}
+	if amountType == bigquery.FloatFieldType {
+		r1 = append(r1, "IEEE_DIVIDE(1, `amount`)")
+	}
+	r1 = append(r1, text("currency"), text("status"), text("country"), text("channel"),
+		"CAST(`order_id` AS STRING)", "CAST(`customer_id` AS STRING)", "`order_ts`", "`amount`")
 	// The rows are the plain read's, so its _shared_order_id sees every
 	// row of the input, not only the ones that come back.
 	with := "WITH src AS (" + q.SQL + "), "
@@ -188,12 +209,16 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 			"SAFE_MULTIPLY(CAST(`amount` AS FLOAT64), _fx_rate), CAST(`amount` AS FLOAT64)) AS _amount FROM src " +
 			"LEFT JOIN fx ON _fx_code = UPPER(TRIM(`currency`)) AND _fx_day = DATE(" + ts + ", @tz)), "
 	}
-	with += "checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad, " + padded + " AS _pad FROM " + src + "), " +
-		// Duplicates count among rows that passed the checks, as validate
-		// only remembers ids of those.
-		"flagged AS (SELECT *, NOT _bad AND COUNTIF(NOT _bad) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING))) > 1 AS _dup, " +
-		"(" + refund + ") OR " + refundID + " AS _ref FROM checked), " +
-		"routed AS (SELECT *, _bad OR COALESCE(LOGICAL_OR(_dup OR _pad OR _ref) OVER (PARTITION BY TRIM(CAST(`customer_id` AS STRING))), FALSE) AS _raw FROM flagged) "
+	// Ids compare trimmed, as validate trims them; the counts query counts
+	// the trimmed ones among the rows that never reach it.
+	with += "checked AS (SELECT *, (" + strings.Join(bad, ") OR (") + ") AS _bad FROM " + src + "), " +
+		// Duplicates are settled among rows that passed the checks, as
+		// validate only compares those: the first row by R1 wins, every
+		// other goes to validate flagged input.LostDuplicate.
+		"ranked AS (SELECT *, IF(_bad, 0, ROW_NUMBER() OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING)), _bad ORDER BY " + strings.Join(r1, ", ") + ")) AS _rank, " +
+		named + " AS _named FROM checked), " +
+		"routed AS (SELECT *, _bad OR _rank > 1 AS _raw, _rank > 1 AS _lost, " +
+		"_rank = 1 AND " + counted + " AND (_named OR " + refundStatus + ") AS _ledger FROM ranked) "
 
 	params := append([]bigquery.QueryParameter(nil), q.Params...)
 	params = append(params, bigquery.QueryParameter{Name: "reporting_currency", Value: reporting},
@@ -222,11 +247,17 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 	if fx != nil {
 		p.Conflicts = fx.conflicts
 	}
-	p.Counts.SQL = with + "SELECT COUNTIF(NOT _raw) AS folded, COUNTIF(NOT _raw AND " + counted + ") AS used, " +
-		"COUNTIF(NOT _raw AND NOT " + counted + ") AS excluded FROM routed"
-	p.Counts.Columns = []string{"folded", "used", "excluded"}
-	p.Raw.SQL = with + "SELECT " + strings.Join(q.names, ", ") + ", `" + input.SharedOrderID + "` FROM routed WHERE _raw"
-	p.Raw.Columns = append([]string(nil), q.Columns...)
+	// Folded rows are the ones that do not come back at all; the used and
+	// excluded ones include those that come back flagged
+	// input.FoldedOrder, which validate does not count again.
+	trimmed := func(c string) string {
+		return "COUNTIF(NOT _raw AND NOT _ledger AND CAST(`" + c + "` AS STRING) != TRIM(CAST(`" + c + "` AS STRING))) AS trimmed_" + c
+	}
+	p.Counts.SQL = with + "SELECT COUNTIF(NOT _raw AND NOT _ledger) AS folded, COUNTIF(NOT _raw AND " + counted + ") AS used, " +
+		"COUNTIF(NOT _raw AND NOT " + counted + ") AS excluded, " + trimmed("order_id") + ", " + trimmed("customer_id") + " FROM routed"
+	p.Counts.Columns = []string{"folded", "used", "excluded", "trimmed_order_id", "trimmed_customer_id"}
+	p.Raw.SQL = with + "SELECT " + strings.Join(q.names, ", ") + ", `" + input.SharedOrderID + "`, _lost AS `" + input.LostDuplicate + "`, _ledger AS `" + input.FoldedOrder + "` FROM routed WHERE _raw OR _ledger"
+	p.Raw.Columns = append(append([]string(nil), q.Columns...), input.LostDuplicate, input.FoldedOrder)
 	// Revenue comes back as the three exact integer parts of each amount
 	// summed, so the order BigQuery adds them in cannot show; the latest
 	// order names country and channel, the greatest of them on a tie
@@ -248,7 +279,7 @@ func PlanPushdown(rc *night.Context, schema, fxSchema bigquery.Schema) (*Pushdow
 		"MIN(" + ts + ") AS first_order_at, MAX(" + ts + ") AS last_order_at, " +
 		"ARRAY_AGG(STRUCT(" + text("country") + " AS country, " + text("channel") + " AS channel) ORDER BY " + ts + " DESC, " + text("country") + " DESC, " + text("channel") + " DESC LIMIT 1)[OFFSET(0)] AS latest " +
 		"FROM (SELECT *, " + cell + " AS _cell FROM (SELECT *, MIN(_day) OVER (PARTITION BY _cid) AS _first FROM (" +
-		"SELECT *, CAST(`customer_id` AS STRING) AS _cid, DATE(" + ts + ", @tz) AS _day FROM routed WHERE NOT _raw AND " + counted + "))) " +
+		"SELECT *, TRIM(CAST(`customer_id` AS STRING)) AS _cid, DATE(" + ts + ", @tz) AS _day FROM routed WHERE NOT _raw AND " + counted + "))) " +
 		"GROUP BY _cid, _cell)"
 	for _, c := range schemas.OrderCells.Columns {
 		p.Cells.Columns = append(p.Cells.Columns, c.Name)
@@ -383,12 +414,12 @@ func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 			return err
 		}
 	}
-	var folded, used, excluded int64
+	var folded, used, excluded, trimmedOrder, trimmedCustomer int64
 	err := r.read(ctx, &p.Counts, func(rec arrow.Record) error {
 		if rec.NumRows() != 1 {
 			return fmt.Errorf("%w: counts query returned %d rows", ErrPushdown, rec.NumRows())
 		}
-		for i, v := range []*int64{&folded, &used, &excluded} {
+		for i, v := range []*int64{&folded, &used, &excluded, &trimmedOrder, &trimmedCustomer} {
 			c, ok := rec.Column(i).(*array.Int64)
 			if !ok {
 				return fmt.Errorf("%w: counts column %d is %s", ErrPushdown, i, rec.Column(i).DataType())
@@ -418,6 +449,8 @@ func (r *reader) finishPushdown(ctx context.Context, out engine.Emitter) error {
 	r.rc.Rows.Read += folded
 	r.rc.Rows.Used += used
 	r.rc.Rows.Excluded[rules.ExcludedStatusNotCounted] += excluded
+	ids.AddCount(r.rc.Rows.Trimmed, "order_id", trimmedOrder)
+	ids.AddCount(r.rc.Rows.Trimmed, "customer_id", trimmedCustomer)
 	r.rc.Log.Info().Str("stage", "extract").Int64("rows_folded", folded).Int64("customer_cells", cells).Msg("BigQuery pushdown read")
 	return nil
 }

@@ -99,23 +99,40 @@ input:
 					t.Errorf("cells query lacks %q: %s", want, p.Cells.SQL)
 				}
 			}
-			// validate's range checks and id trimming hold in SQL too.
-			for _, want := range []string{"< @min_order_ts", "> @max_amount", "PARTITION BY TRIM(CAST(`order_id` AS STRING))",
-				"PARTITION BY TRIM(CAST(`customer_id` AS STRING))", "!= TRIM(CAST(`order_id` AS STRING))",
-				// a refund's customers, and its order's, go to validate
-				"COALESCE(`amount` < 0, FALSE)", "LOGICAL_OR(`amount` < 0) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING)))", "_dup OR _pad OR _ref"} {
+			// validate's range checks hold in SQL too; ids compare
+			// trimmed; R1 settles an id's rows, the instant first, and
+			// losers and folded orders a refund names come back flagged.
+			r1 := "ROW_NUMBER() OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING)), _bad ORDER BY `order_ts`, TRIM(CAST(`customer_id` AS STRING)), CAST(`amount` AS FLOAT64), "
+			if tt.ts != bigquery.TimestampFieldType {
+				r1 = strings.Replace(r1, "ORDER BY `order_ts`", "ORDER BY TIMESTAMP(`order_ts`, @tz)", 1)
+			}
+			if tt.amount == bigquery.FloatFieldType {
+				r1 += "IEEE_DIVIDE(1, `amount`), " // -0 before 0
+			}
+			for _, want := range []string{"< @min_order_ts", "> @max_amount", r1,
+				"LOGICAL_OR(`amount` < 0) OVER (PARTITION BY TRIM(CAST(`order_id` AS STRING)))",
+				"_lost AS `_lost_duplicate`, _ledger AS `_folded_order` FROM routed WHERE _raw OR _ledger"} {
 				if !strings.Contains(p.Raw.SQL, want) {
 					t.Errorf("raw rows query lacks %q: %s", want, p.Raw.SQL)
 				}
+			}
+			if !strings.Contains(p.Cells.SQL, "TRIM(CAST(`customer_id` AS STRING)) AS _cid") {
+				t.Errorf("cells not per trimmed customer: %s", p.Cells.SQL)
+			}
+			if !strings.Contains(p.Counts.SQL, "COUNTIF(NOT _raw AND NOT _ledger AND CAST(`order_id` AS STRING) != TRIM(CAST(`order_id` AS STRING))) AS trimmed_order_id") {
+				t.Errorf("counts lack the trimmed order ids: %s", p.Counts.SQL)
+			}
+			if strings.Contains(p.Raw.SQL, "PARTITION BY TRIM(CAST(`customer_id` AS STRING))") {
+				t.Errorf("rows routed per customer: %s", p.Raw.SQL)
 			}
 		})
 	}
 }
 
-// TestPlanPushdownRefunds: with a status column, rows of a refund status
-// send their customer to validate, through a parameter; with refunds off
-// (refund_statuses empty) nothing routes for refunds, and a negative amount
-// is only a bad row.
+// TestPlanPushdownRefunds: with a status column, orders of a refund status
+// are used (folded) and come back flagged for validate to file their
+// refund, through a parameter; with refunds off (refund_statuses empty)
+// nothing routes for refunds, and a negative amount is only a bad row.
 func TestPlanPushdownRefunds(t *testing.T) {
 	schema := bigquery.Schema{
 		{Name: "order_id", Type: bigquery.StringFieldType}, {Name: "customer_id", Type: bigquery.StringFieldType},
@@ -152,6 +169,9 @@ func TestPlanPushdownRefunds(t *testing.T) {
 			}
 			if got := strings.Contains(p.Raw.SQL, "IN UNNEST(@refund)"); got != tt.refunds {
 				t.Errorf("refund statuses routed: %v, want %v: %s", got, tt.refunds, p.Raw.SQL)
+			}
+			if got := strings.Contains(p.Cells.SQL, "OR LOWER(TRIM(`status`)) IN UNNEST(@refund))"); got != tt.refunds {
+				t.Errorf("refund statuses folded as used: %v, want %v: %s", got, tt.refunds, p.Cells.SQL)
 			}
 			if tt.refunds && (len(refund) != 2 || refund[0] != "refunded" || refund[1] != "returned") {
 				t.Errorf("@refund = %v, want [refunded returned]", refund)

@@ -675,7 +675,11 @@ func (c *customers) settleRefunds() error {
 		if !found {
 			return fmt.Errorf("%w: customer %q has no used order", ErrRefundOfUnknownDay, p.customer)
 		}
-		if _, seen := slices.BinarySearchFunc(c.days(k), p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) }); !seen {
+		// The day is an entry's, or inside a folded cell that starts
+		// before it.
+		days := c.days(k)
+		i, seen := slices.BinarySearchFunc(days, p.day, func(d purchaseDay, day int32) int { return cmp.Compare(d.day, day) })
+		if !seen && (i == 0 || c.spanOf(k, days[i-1].day).last < p.day) {
 			return fmt.Errorf("%w: customer %q has no used order on day %d", ErrRefundOfUnknownDay, p.customer, p.day)
 		}
 		r.days = append(r.days, dayRefund{customer: k, day: p.day, orders: 1, amount: exactsum.Of(p.amount), runDate: exactsum.Of(p.runDate), periodLater: exactsum.Of(p.periodLater)})

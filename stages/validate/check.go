@@ -181,7 +181,10 @@ type checked struct {
 	file     string
 	firstRow int64
 	shared   *array.Boolean
-	raw      map[string]arrow.Array
+	// lost and folded are the warehouse's flags (input.LostDuplicate,
+	// input.FoldedOrder), nil when the batch has none.
+	lost, folded *array.Boolean
+	raw          map[string]arrow.Array
 	// cands are the rows that passed every check and are not held, in
 	// row order: the order-id set decides whether each is a duplicate.
 	cands []candidate
@@ -373,6 +376,16 @@ func (ck *checker) check(c *checked) {
 			} else {
 				c.refunds = append(c.refunds, hold(fingerprint.Key(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
 			}
+			continue
+		case c.lost != nil && c.lost.Value(i):
+			// The warehouse compared it with its id's other rows.
+			reason = ReasonDuplicateOrderID
+		case c.folded != nil && c.folded.Value(i):
+			// Counted and folded by the warehouse; held for refunds
+			// to be matched against (see settleDuplicates).
+			h := hold(fingerprint.Key(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i)
+			h.folded = true
+			c.dups = append(c.dups, h)
 			continue
 		case shared.Value(i):
 			// Which of the id's rows wins is known once every row is.

@@ -3,6 +3,7 @@ package validate
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"retain/schemas"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/ids"
+	"retain/stages/internal/input"
 	"retain/stages/internal/rules"
 )
 
@@ -107,14 +109,30 @@ func (v *validator) settleDuplicates(ctx context.Context, out engine.Emitter) er
 	oText := []*array.StringBuilder{ob.Field(4).(*array.StringBuilder), ob.Field(5).(*array.StringBuilder), ob.Field(6).(*array.StringBuilder), ob.Field(7).(*array.StringBuilder)}
 	texts := [...]int{currencyColumn, countryColumn, channelColumn, statusColumn}
 	var replaced [len(textColumns)]int64
+	var winner *heldRow
 	for i, h := range order {
 		if i > 0 && order[i-1].orderID == h.orderID {
+			if h.folded || winner.folded {
+				// The warehouse settled the id and flagged every loser.
+				return fmt.Errorf("%w: order id %q has a row flagged %s and another row that is not flagged %s", ErrWarehouseFlags, h.orderID, input.FoldedOrder, input.LostDuplicate)
+			}
 			v.duplicate(h)
 			continue
 		}
+		winner = h
 		var used fingerprint.Flag
 		if h.kind != statusOther {
 			used = flagUsed
+		}
+		if h.folded {
+			if h.kind == statusOther {
+				return fmt.Errorf("%w: order id %q is flagged %s but its status does not count", ErrWarehouseFlags, h.orderID, input.FoldedOrder)
+			}
+			// Counted by the warehouse already (a fingerprint shared with
+			// another id cannot quarantine it now).
+			v.ids.AddKey(h.key, used)
+			v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, h.kind, h.raw[currencyColumn], h.has[currencyColumn], true, loc)
+			continue
 		}
 		if !v.ids.AddKey(h.key, used) {
 			// Another id with the same fingerprint is used already.
@@ -126,6 +144,7 @@ func (v *validator) settleDuplicates(ctx context.Context, out engine.Emitter) er
 			continue
 		}
 		v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, h.kind, h.raw[currencyColumn], h.has[currencyColumn], true, loc)
+		rows.Used++
 		oID.Append(h.orderID)
 		oCust.Append(h.customer)
 		oTS.Append(arrow.Timestamp(h.ts))

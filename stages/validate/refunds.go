@@ -170,8 +170,10 @@ type heldRow struct {
 	file     string
 	row      int64
 	kind     int // see statusKind
-	raw      [len(rawColumns)]string
-	has      [len(rawColumns)]bool
+	// folded is set for a row flagged input.FoldedOrder.
+	folded bool
+	raw    [len(rawColumns)]string
+	has    [len(rawColumns)]bool
 }
 
 // rawColumns are the columns a held refund keeps as read.

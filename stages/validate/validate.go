@@ -61,6 +61,14 @@ const (
 // a duplicated order id wins would depend on the order rows arrive in.
 var ErrNoSharedOrderID = errors.New("raw orders without " + input.SharedOrderID)
 
+// ErrWarehouseFlags is wrapped when a raw orders batch's
+// input.LostDuplicate or input.FoldedOrder column is not a BOOLEAN
+// without nulls, or the rows it flags contradict each other: a row
+// flagged folded that loses its id, or an unflagged row of a folded id.
+// The warehouse settled those ids and counted their winners, so judging
+// them again here would count an order twice or not at all.
+var ErrWarehouseFlags = errors.New("raw orders with broken warehouse flags")
+
 // Register adds the validate stage; read reads input.fx_rates when the job
 // converts currencies (extract.SideInputs in a full run: files or BigQuery).
 func Register(r *night.Registry, read input.SideInput) error {
@@ -201,6 +209,13 @@ func column(rec arrow.Record, name string) arrow.Array {
 func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out engine.Emitter) error {
 	file, firstRow := input.SourceOf(rec)
 	shared, err := sharedColumn(rec)
+	var lost, folded *array.Boolean
+	if err == nil {
+		lost, err = flagColumn(rec, input.LostDuplicate)
+	}
+	if err == nil {
+		folded, err = flagColumn(rec, input.FoldedOrder)
+	}
 	if err != nil {
 		// The batches before it are merged first, as if checked in turn.
 		if err := v.drain(ctx, out); err != nil {
@@ -217,7 +232,7 @@ func (v *validator) Process(ctx context.Context, _ string, rec arrow.Record, out
 	}
 	v.pool.start(v)
 	rec.Retain()
-	c := &checked{rec: rec, file: file, firstRow: firstRow, shared: shared, done: make(chan struct{})}
+	c := &checked{rec: rec, file: file, firstRow: firstRow, shared: shared, lost: lost, folded: folded, done: make(chan struct{})}
 	v.pool.submit(c)
 	for {
 		c := v.pool.next(false)
@@ -315,6 +330,7 @@ func (v *validator) merge(ctx context.Context, c *checked, out engine.Emitter) e
 		o := orow
 		orow++
 		v.useOrder(cd.key, oID.Value(o), oCust.Value(o), int64(oTS.Value(o)), oAmt.Value(o), cd.orig, kind, oCur.Value(o), oCur.IsValid(o), false, loc)
+		rows.Used++
 		for t := range replaced {
 			if cd.replaced&(1<<t) != 0 {
 				replaced[t]++
@@ -403,7 +419,25 @@ func sharedColumn(rec arrow.Record) (*array.Boolean, error) {
 	return b, nil
 }
 
-// useOrder counts a used order; the caller appends it to the orders table.
+// flagColumn is a batch's optional warehouse flag column name: nil when
+// absent, else a BOOLEAN without nulls.
+func flagColumn(rec arrow.Record, name string) (*array.Boolean, error) {
+	a := column(rec, name)
+	if a == nil {
+		return nil, nil
+	}
+	b, isBool := a.(*array.Boolean)
+	switch {
+	case !isBool:
+		return nil, fmt.Errorf("%w: %s is %s, want bool", ErrWarehouseFlags, name, a.DataType())
+	case b.NullN() > 0:
+		return nil, fmt.Errorf("%w: %d of the %d values of %s are null", ErrWarehouseFlags, b.NullN(), b.Len(), name)
+	}
+	return b, nil
+}
+
+// useOrder remembers a used order for refunds and items; the caller counts
+// it and appends it to the orders table, unless a warehouse folded it.
 // currency is as read, has false for null. shared is true for an order
 // whose id other rows have too: only such an order can be named by a
 // refund, whose row has the id as well, so only it goes into the ledger
@@ -435,7 +469,6 @@ func (v *validator) useOrder(key uint64, oid, cid string, ts int64, amt, orig fl
 	if v.fx == nil {
 		v.noteCode(currency, has)
 	}
-	v.rc.Rows.Used++
 }
 
 // textColumns are the descriptive columns of a used order, in the orders

@@ -267,9 +267,35 @@ func shopRows() []string {
 		}
 		rows = append(rows, fmt.Sprintf("(%s, %s, %s, %s, 'EUR', %s, %s, %s)", lit(id), client, ts, total, lit(country), lit(channel), state2))
 	}
-	// Refunds send every row of the customers they touch to validate, so
-	// they are kept to customers of their own.
+	// Refunds come back alone, with the orders they name flagged
+	// _folded_order; the rest of their customers' orders fold.
 	return append(rows,
+		// Customer 90 buys on several days of November 2025, one cell of
+		// the grid; the refund of its 10 November order is netted inside
+		// that cell.
+		"('m1', 90, TIMESTAMP '2025-10-01 10:00:00+00', 10, 'EUR', 'SE', 'web', 'completed')",
+		"('m2', 90, TIMESTAMP '2025-11-03 10:00:00+00', 20.5, 'EUR', 'SE', 'web', 'completed')",
+		"('m3', 90, TIMESTAMP '2025-11-10 10:00:00+00', 30.25, 'EUR', 'SE', 'app', 'completed')",
+		"('m4', 90, TIMESTAMP '2025-11-17 10:00:00+00', 40, 'EUR', 'SE', 'app', 'shipped')",
+		"('m3', 90, TIMESTAMP '2025-12-01 10:00:00+00', -4.5, 'EUR', 'SE', 'app', 'completed')",
+		// Duplicate ids that tie on the instant: rule R1 settles each in
+		// SQL as validate does, by the trimmed customer (byte order:
+		// '10' before '9'), then the smaller amount, then the status
+		// (NULL first, 'cancelled' before 'completed'), then the country;
+		// and a refund names an id whose winner only R1 decides.
+		"('d1', 9, TIMESTAMP '2026-01-15 10:00:00+00', 5, 'EUR', 'DE', 'web', 'completed')",
+		"('d1', 10, TIMESTAMP '2026-01-15 10:00:00+00', 50, 'EUR', 'DE', 'web', 'completed')",
+		"('d2', 11, TIMESTAMP '2026-01-16 10:00:00+00', 8, 'EUR', 'DE', 'web', 'completed')",
+		"('d2', 11, TIMESTAMP '2026-01-16 10:00:00+00', 7.5, 'EUR', 'DE', 'web', 'completed')",
+		"('d3', 12, TIMESTAMP '2026-01-17 10:00:00+00', 9, 'EUR', 'DE', 'web', 'completed')",
+		"('d3', 12, TIMESTAMP '2026-01-17 10:00:00+00', 9, 'EUR', 'DE', 'web', NULL)",
+		"('d4', 13, TIMESTAMP '2026-01-18 10:00:00+00', 9, 'EUR', 'DE', 'web', 'completed')",
+		"('d4', 13, TIMESTAMP '2026-01-18 10:00:00+00', 9, 'EUR', 'DE', 'web', 'cancelled')",
+		"('d5', 14, TIMESTAMP '2026-01-19 10:00:00+00', 9, 'EUR', 'FR', 'web', 'completed')",
+		"('d5', 14, TIMESTAMP '2026-01-19 10:00:00+00', 9, 'EUR', NULL, 'web', 'completed')",
+		"('d6', 15, TIMESTAMP '2026-01-20 10:00:00+00', 6, 'EUR', 'DE', 'app', 'completed')",
+		"('d6', 15, TIMESTAMP '2026-01-20 10:00:00+00', 6, 'EUR', 'DE', 'app', 'completed')",
+		"('d1', 10, TIMESTAMP '2026-01-25 10:00:00+00', -3, 'EUR', 'DE', 'web', 'completed')",
 		"('r1', 81, TIMESTAMP '2026-02-03 10:00:00+00', -20.50, 'EUR', 'DE', 'web', 'completed')", // before its order in the input
 		"('r1', 81, TIMESTAMP '2026-02-01 10:00:00+00', 100.25, 'EUR', 'DE', 'web', 'completed')",
 		"('r1', 81, TIMESTAMP '2026-02-05 10:00:00+00', -90.25, 'EUR', 'DE', 'web', 'completed')", // beyond what is left

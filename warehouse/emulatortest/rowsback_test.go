@@ -17,9 +17,11 @@ import (
 
 // TestRowsBack counts the rows that cross the network when pushdown reads
 // a generated shop: 300 customers, most buying in bursts (several orders a
-// day, several days a week), over 22 months, with cancelled orders and rows
-// validate rejects. The rows back must be the one counts row, the rejected
-// rows, and one row per customer and cell of the night's grid — exactly the
+// day, several days a week), over 22 months, with cancelled orders, rows
+// validate rejects, duplicate order ids and refunds. The rows back must be
+// the one counts row, the rejected rows (the losing duplicates among them),
+// each refund row and the order it names, and one row per customer and
+// cell of the night's grid — exactly the
 // cells the job's own rule cuts from the used orders — which is at most the
 // customers (their first day) plus their active months plus, with change
 // tracking, their purchase days in segments' lookback, which is replayed
@@ -72,9 +74,11 @@ segments: {change_tracking: %t}
 				window = run - 90 + 1 // segments.since_lookback_days' default
 			}
 			first := map[int]int32{}
-			var rejected int64
+			var rejected, refunds int64
 			for _, o := range orders {
 				switch {
+				case o.refund:
+					refunds++
 				case o.bad:
 					rejected++
 				case o.used:
@@ -102,11 +106,13 @@ segments: {change_tracking: %t}
 				}
 			}
 			customers := int64(len(first))
-			if sum.Rows.Used != used || sum.Rows.Quarantined != rejected {
-				t.Fatalf("rows %+v, want %d used and %d quarantined", sum.Rows, used, rejected)
+			if sum.Rows.Used != used+refunds || sum.Rows.Quarantined != rejected {
+				t.Fatalf("rows %+v, want %d used (%d of them refunds) and %d quarantined", sum.Rows, used+refunds, refunds, rejected)
 			}
-			if back["counts"] != 1 || back["raw_orders"] != rejected || back["order_cells"] != int64(len(cells)) {
-				t.Errorf("rows back %v, want 1 count, %d rejected rows and %d cells", back, rejected, len(cells))
+			// Raw rows: the rejected ones (losing duplicates included),
+			// each refund, and the order each refund names.
+			if back["counts"] != 1 || back["raw_orders"] != rejected+2*refunds || back["order_cells"] != int64(len(cells)) {
+				t.Errorf("rows back %v, want 1 count, %d rejected rows + 2 × %d refunds and %d cells", back, rejected, refunds, len(cells))
 			}
 			bound := customers + int64(len(months)) + int64(len(windowDays))
 			if got := back["order_cells"]; got > bound {
@@ -117,6 +123,9 @@ segments: {change_tracking: %t}
 			}
 			t.Logf("%d order rows, %d used by %d customers on %d customer-days; back: %d cells, %d raw rows (bound %d customers + %d customer-months + %d lookback days)",
 				len(orders), used, customers, len(days), back["order_cells"], back["raw_orders"], customers, len(months), len(windowDays))
+			if refunds == 0 || rejected == 0 {
+				t.Fatalf("the shop has %d refunds and %d rejected rows", refunds, rejected)
+			}
 		})
 	}
 }
@@ -126,6 +135,8 @@ type rowsBackOrder struct {
 	client    int
 	day       int32
 	used, bad bool
+	// refund is a refund row of the order before it.
+	refund bool
 }
 
 // rowsBackShop generates the shop's SQL row literals and what each row is.
@@ -156,6 +167,17 @@ func rowsBackShop() ([]string, []rowsBackOrder) {
 				}
 				rows = append(rows, fmt.Sprintf("('r%05d', %d, TIMESTAMP '%s+00', %s, '%s')", n, client, at.Format("2006-01-02 15:04:05"), total, status))
 				orders = append(orders, o)
+				switch {
+				case o.used && n%30 == 0:
+					// A later copy of the order, which loses its id and
+					// comes back as a rejected row.
+					rows = append(rows, fmt.Sprintf("('r%05d', %d, TIMESTAMP '%s+00', %s, '%s')", n, client, at.Add(time.Minute).Format("2006-01-02 15:04:05"), total, status))
+					orders = append(orders, rowsBackOrder{client: client, day: calendar.Day(at.Add(time.Minute)), bad: true})
+				case o.used && n%45 == 0 && at.Before(end.Add(-48*time.Hour)):
+					// A refund, which comes back with the order it names.
+					rows = append(rows, fmt.Sprintf("('r%05d', %d, TIMESTAMP '%s+00', -1, 'completed')", n, client, at.Add(24*time.Hour).Format("2006-01-02 15:04:05")))
+					orders = append(orders, rowsBackOrder{client: client, refund: true})
+				}
 			}
 		}
 	}

@@ -34,6 +34,21 @@ const (
 // rather than judge duplicates by arrival.
 const SharedOrderID = "_shared_order_id"
 
+// Columns a warehouse that settles duplicates and folds used orders itself
+// (BigQuery pushdown) may add to a raw orders batch, both BOOLEAN. A row
+// with LostDuplicate true passed every check and lost its order id to
+// another row by rule R1 (the README's "Duplicate order ids"), which the
+// warehouse applied to every row of the id: validation quarantines it as a
+// duplicate without seeing the winner. A row with FoldedOrder true is the
+// winner of its id, a used order the warehouse has already counted and
+// folded, sent only because a refund may name it: validation remembers it
+// to match refunds (and files a refund status's full refund) but neither
+// counts it nor emits it as an order. Absent columns are all false.
+const (
+	LostDuplicate = "_lost_duplicate"
+	FoldedOrder   = "_folded_order"
+)
+
 // NoRow is the first row of a batch whose rows have no position in their
 // source: a warehouse table has no row order, so its rows' source_row in
 // quarantine is NULL. Positions otherwise count from 1 (0 in stage test
