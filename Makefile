@@ -34,7 +34,7 @@ test:
 ## test-bigquery: the BigQuery source and sink SQL against goccy/bigquery-emulator, a
 ## module of its own (first build about 6 minutes and 6 GB; cached afterwards)
 test-bigquery:
-	cd warehouse/emulatortest && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd warehouse/emulatortest && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
 ## bench: the job on 1M and 2M generated customers (10.6M and 21.2M orders), the
 ## orders-only job beside DuckDB SQL, the 1M job with and without change tracking
