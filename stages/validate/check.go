@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/bitutil"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"retain/schemas"
-	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/ids"
 	"retain/stages/internal/input"
 	"retain/stages/internal/localday"
@@ -374,7 +373,7 @@ func (ck *checker) check(c *checked) {
 			if kind == statusOther {
 				c.refundsNotCounted++
 			} else {
-				c.refunds = append(c.refunds, hold(fingerprint.Key(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
+				c.refunds = append(c.refunds, hold(orderKey(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
 			}
 			continue
 		case c.lost != nil && c.lost.Value(i):
@@ -383,20 +382,20 @@ func (ck *checker) check(c *checked) {
 		case c.folded != nil && c.folded.Value(i):
 			// Counted and folded by the warehouse; held for refunds
 			// to be matched against (see settleDuplicates).
-			h := hold(fingerprint.Key(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i)
+			h := hold(orderKey(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i)
 			h.folded = true
 			c.dups = append(c.dups, h)
 			continue
 		case shared.Value(i):
 			// Which of the id's rows wins is known once every row is.
-			c.dups = append(c.dups, hold(fingerprint.Key(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
+			c.dups = append(c.dups, hold(orderKey(oid), oid, cid, ts, amt, orig, kind, file, input.RowOf(firstRow, i), raw, i))
 			continue
 		}
 		if reason != "" {
 			c.rejected = append(c.rejected, rejected{row: i, reason: reason})
 			continue
 		}
-		cd := candidate{row: int32(i), key: fingerprint.Key(oid), orig: orig, kind: uint8(kind)}
+		cd := candidate{row: int32(i), key: orderKey(oid), orig: orig, kind: uint8(kind)}
 		if kind != statusOther {
 			oID.take(i, oid)
 			oCust.take(i, cid)

@@ -128,10 +128,13 @@ func (v *validator) settleDuplicates(ctx context.Context, out engine.Emitter) er
 			if h.kind == statusOther {
 				return fmt.Errorf("%w: order id %q is flagged %s but its status does not count", ErrWarehouseFlags, h.orderID, input.FoldedOrder)
 			}
-			// Counted by the warehouse already (a fingerprint shared with
-			// another id cannot quarantine it now).
-			v.ids.AddKey(h.key, used)
-			v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, h.kind, h.raw[currencyColumn], h.has[currencyColumn], true, loc)
+			// Counted by the warehouse already, so a fingerprint shared
+			// with another used id cannot quarantine it now: one of the
+			// two would take the other's refunds.
+			if !v.ids.AddKey(h.key, used) {
+				return fmt.Errorf("%w: order id %q, folded by the warehouse, shares its fingerprint with another order id", ErrFingerprintCollision, h.orderID)
+			}
+			v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, int(h.kind), h.raw[currencyColumn], h.has[currencyColumn], true, loc)
 			continue
 		}
 		if !v.ids.AddKey(h.key, used) {
@@ -143,7 +146,7 @@ func (v *validator) settleDuplicates(ctx context.Context, out engine.Emitter) er
 			rows.Excluded[rules.ExcludedStatusNotCounted]++
 			continue
 		}
-		v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, h.kind, h.raw[currencyColumn], h.has[currencyColumn], true, loc)
+		v.useOrder(h.key, h.orderID, h.customer, h.ts, h.amount, h.orig, int(h.kind), h.raw[currencyColumn], h.has[currencyColumn], true, loc)
 		rows.Used++
 		oID.Append(h.orderID)
 		oCust.Append(h.customer)

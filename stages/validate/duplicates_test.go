@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"retain/schemas"
+	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/input"
 	"retain/stages/internal/stagetest"
 	"retain/stages/validate"
@@ -205,16 +208,121 @@ func TestSharedOrderIDRequired(t *testing.T) {
 		{"a null", withNull, "1 of its 10 values are null"},
 		{"not bool", textFlag, "want bool"},
 	} {
+		t.Run(tc.name, func(t *testing.T) { refused(t, mem, tc.rec, validate.ErrNoSharedOrderID, tc.want) })
+	}
+}
+
+// refused checks that the stage refuses rec with an error wrapping want
+// and saying text, before it counts any row.
+func refused(t *testing.T, mem memory.Allocator, rec arrow.Record, want error, text string) {
+	t.Helper()
+	st, rc := newValidator(t, mem, t.TempDir(), ordersJob)
+	ctx := context.Background()
+	defer st.Close(ctx)
+	err := st.Process(ctx, schemas.RawOrders, rec, &textOut{})
+	if !errors.Is(err, want) || !strings.Contains(err.Error(), text) {
+		t.Errorf("err = %v, want %v saying %q", err, want, text)
+	}
+	if rc.Rows.Used != 0 || rc.Rows.TotalQuarantined() != 0 {
+		t.Errorf("rows used %d, quarantined %d before the error; want none", rc.Rows.Used, rc.Rows.TotalQuarantined())
+	}
+}
+
+func TestWarehouseFlagsChecked(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	recs, err := stagetest.ReadCSV("testdata_warehouse/warehouse_flags/in/orders_raw.csv", flaggedOf(), 0, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recs[0].Release()
+	rec := recs[0]
+	// replaced is rec with its column name swapped for a.
+	replaced := func(name string, a arrow.Array) arrow.Record {
+		i := rec.Schema().FieldIndices(name)[0]
+		fields, cols := slices.Clone(rec.Schema().Fields()), slices.Clone(rec.Columns())
+		fields[i], cols[i] = arrow.Field{Name: name, Type: a.DataType(), Nullable: true}, a
+		return array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+	}
+	nb := array.NewBooleanBuilder(mem)
+	for i := range rec.NumRows() {
+		if i == 3 {
+			nb.AppendNull()
+			continue
+		}
+		nb.Append(false)
+	}
+	nulls := nb.NewArray()
+	nb.Release()
+	defer nulls.Release()
+	text := rec.Column(0) // order ids: a text column where a BOOLEAN belongs
+
+	for _, tc := range []struct {
+		name string
+		rec  arrow.Record
+		want string
+	}{
+		{"lost as text", replaced(input.LostDuplicate, text), input.LostDuplicate + " is utf8, want bool"},
+		{"folded as text", replaced(input.FoldedOrder, text), input.FoldedOrder + " is utf8, want bool"},
+		{"lost with a null", replaced(input.LostDuplicate, nulls), "1 of the 21 values of " + input.LostDuplicate + " are null"},
+		{"folded with a null", replaced(input.FoldedOrder, nulls), "1 of the 21 values of " + input.FoldedOrder + " are null"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
+			defer tc.rec.Release()
+			refused(t, mem, tc.rec, validate.ErrWarehouseFlags, tc.want)
+		})
+	}
+}
+
+// A folded order's id sharing a fingerprint with another used id fails the
+// night: the local path would quarantine the later id, but the warehouse
+// counted the folded one already.
+func TestFoldedFingerprintCollision(t *testing.T) {
+	defer validate.SetOrderKey(func(id string) uint64 {
+		if id == "B7" {
+			id = "A1"
+		}
+		return fingerprint.Key(id)
+	})()
+	const csv = `order_id,customer_id,order_ts,amount,currency,country,channel,status,_shared_order_id,_lost_duplicate,_folded_order
+B7,b,2026-11-01T09:00:00Z,40,EUR,DE,web,completed,false,false,false
+A1,a,2026-11-02T09:00:00Z,100,EUR,DE,web,completed,true,false,true
+A1,a,2026-11-04T10:00:00Z,-20,EUR,DE,web,completed,true,false,false
+`
+	for _, collide := range []bool{true, false} {
+		t.Run(fmt.Sprint("collide=", collide), func(t *testing.T) {
+			if !collide {
+				defer validate.SetOrderKey(fingerprint.Key)()
+			}
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			path := filepath.Join(t.TempDir(), "orders_raw.csv")
+			if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			recs, err := stagetest.ReadCSV(path, flaggedOf(), 0, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer recs[0].Release()
 			st, rc := newValidator(t, mem, t.TempDir(), ordersJob)
 			ctx := context.Background()
 			defer st.Close(ctx)
-			err := st.Process(ctx, schemas.RawOrders, tc.rec, &textOut{})
-			if !errors.Is(err, validate.ErrNoSharedOrderID) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v, want ErrNoSharedOrderID saying %q", err, tc.want)
+			out := &textOut{}
+			err = st.Process(ctx, schemas.RawOrders, recs[0], out)
+			if err == nil {
+				err = st.Finish(ctx, out)
 			}
-			if rc.Rows.Used != 0 || rc.Rows.TotalQuarantined() != 0 {
-				t.Errorf("rows used %d, quarantined %d before the error; want none", rc.Rows.Used, rc.Rows.TotalQuarantined())
+			if !collide {
+				// Without the collision: B7 used, A1's refund applied
+				// against the folded order, nothing quarantined.
+				if err != nil || rc.Rows.Used != 2 || rc.Rows.TotalQuarantined() != 0 {
+					t.Fatalf("err %v, rows used %d, quarantined %d; want nil, 2 and 0", err, rc.Rows.Used, rc.Rows.TotalQuarantined())
+				}
+				return
+			}
+			if !errors.Is(err, validate.ErrFingerprintCollision) || !strings.Contains(err.Error(), `order id "A1"`) {
+				t.Errorf("err = %v, want ErrFingerprintCollision naming A1", err)
 			}
 		})
 	}

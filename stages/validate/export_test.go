@@ -7,3 +7,11 @@ func SetWorkers(n int) func() {
 	workers = n
 	return func() { workers = old }
 }
+
+// SetOrderKey replaces the order-id fingerprint of raw rows until the
+// returned func restores it.
+func SetOrderKey(key func(string) uint64) func() {
+	old := orderKey
+	orderKey = key
+	return func() { orderKey = old }
+}

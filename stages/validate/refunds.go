@@ -169,7 +169,8 @@ type heldRow struct {
 	orig     float64 // positive, in its own currency
 	file     string
 	row      int64
-	kind     int // see statusKind
+	// kind (see statusKind) is an int32 so that folded shares its word.
+	kind int32
 	// folded is set for a row flagged input.FoldedOrder.
 	folded bool
 	raw    [len(rawColumns)]string
@@ -192,7 +193,7 @@ const (
 // trimmed id is kept once: ten copies of a few bytes each would cost more
 // in allocation headers and size classes than in text.
 func hold(key uint64, oid, cid string, ts int64, amount, orig float64, kind int, file string, row int64, raw map[string]arrow.Array, i int) heldRow {
-	h := heldRow{key: key, ts: ts, amount: amount, orig: orig, kind: kind, file: file, row: row}
+	h := heldRow{key: key, ts: ts, amount: amount, orig: orig, kind: int32(kind), file: file, row: row}
 	n := len(oid) + len(cid)
 	for k, name := range rawColumns {
 		if s, ok := quarantine.RawText(raw[name], i); ok {

@@ -53,13 +53,18 @@ func csvSideInput(_ context.Context, rc *night.Context, src *night.Source, t sch
 // TestStage runs the cases under testdata/, and those under
 // testdata_warehouse/, whose raw rows carry a warehouse's flags
 // (input.LostDuplicate, input.FoldedOrder) as BigQuery pushdown sends them.
+// flaggedOf is the raw orders schema as BigQuery pushdown sends it, with
+// the warehouse's flags.
+func flaggedOf() *arrow.Schema {
+	return arrow.NewSchema(append(rawOf().Fields(),
+		arrow.Field{Name: input.LostDuplicate, Type: arrow.FixedWidthTypes.Boolean},
+		arrow.Field{Name: input.FoldedOrder, Type: arrow.FixedWidthTypes.Boolean}), nil)
+}
+
 func TestStage(t *testing.T) {
 	register := func(r *night.Registry) error { return validate.Register(r, csvSideInput) }
 	stagetest.Run(t, stagetest.Config{Register: register, Schemas: map[string]*arrow.Schema{schemas.RawOrders: rawOf()}})
-	flagged := arrow.NewSchema(append(rawOf().Fields(),
-		arrow.Field{Name: input.LostDuplicate, Type: arrow.FixedWidthTypes.Boolean},
-		arrow.Field{Name: input.FoldedOrder, Type: arrow.FixedWidthTypes.Boolean}), nil)
 	t.Run("warehouse", func(t *testing.T) {
-		stagetest.Run(t, stagetest.Config{Register: register, Schemas: map[string]*arrow.Schema{schemas.RawOrders: flagged}, Dir: "testdata_warehouse"})
+		stagetest.Run(t, stagetest.Config{Register: register, Schemas: map[string]*arrow.Schema{schemas.RawOrders: flaggedOf()}, Dir: "testdata_warehouse"})
 	})
 }

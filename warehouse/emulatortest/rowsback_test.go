@@ -50,8 +50,9 @@ segments: {change_tracking: %t}
 `, tracking)
 			out := t.TempDir()
 			sum := runPipeline(t, job, out, h.opts())
+			m := manifest(t, out)
 			back := map[string]int64{}
-			for _, q := range manifest(t, out).Queries {
+			for _, q := range m.Queries {
 				back[q.Name] = q.Rows
 			}
 
@@ -106,6 +107,13 @@ segments: {change_tracking: %t}
 				}
 			}
 			customers := int64(len(first))
+			// Pushdown's accounting alone: every row of the table read once,
+			// the folded ones and the ones that also came back raw alike.
+			cancelled := int64(len(orders)) - used - refunds - rejected
+			if r := m.Rows; r.Read != int64(len(orders)) || r.Used != used+refunds || r.RefundsUsed != refunds || r.TotalQuarantined() != rejected ||
+				r.Excluded["status_not_counted"] != cancelled || r.TotalExcluded() != cancelled || len(r.Trimmed) != 0 {
+				t.Fatalf("rows %+v, want %d read = %d used (%d of them refunds) + %d quarantined + %d excluded as not counted", r, len(orders), used+refunds, refunds, rejected, cancelled)
+			}
 			if sum.Rows.Used != used+refunds || sum.Rows.Quarantined != rejected {
 				t.Fatalf("rows %+v, want %d used (%d of them refunds) and %d quarantined", sum.Rows, used+refunds, refunds, rejected)
 			}
