@@ -266,15 +266,119 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		}
 		return strings.Compare(s.parts[a.part].id(a.k), s.parts[b.part].id(b.k))
 	})
-	if err := s.emitSummary(ctx, order, out); err != nil {
+	grid, err := periods.For(s.rc.Job, s.runDay)
+	if err != nil {
 		return err
 	}
-	if err := s.emitPeriods(ctx, order, out); err != nil {
+	free, cut, done := make(chan *periodColumns, periodBuffers), make(chan *periodColumns), make(chan struct{})
+	for range periodBuffers {
+		free <- &periodColumns{}
+	}
+	var cutting sync.WaitGroup
+	cutting.Add(1)
+	go func() {
+		defer cutting.Done()
+		s.cutPeriods(grid, order, free, cut, done)
+	}()
+	err = s.emitSummary(ctx, order, out)
+	if err == nil {
+		err = s.emitPeriods(ctx, grid, order, cut, free, out)
+	}
+	close(done)
+	cutting.Wait()
+	if err != nil {
 		return err
 	}
 	// Later stages finish with this state no longer needed.
 	s.parts = nil
 	return nil
+}
+
+// cutPeriods cuts every customer's cells, in order, into batches it takes
+// from free and sends on cut, which it closes at the end; it stops early
+// when done is closed. It only reads the customers' state.
+func (s *stage) cutPeriods(grid periods.Grid, order []slot, free <-chan *periodColumns, cut chan<- *periodColumns, done <-chan struct{}) {
+	defer close(cut)
+	// send hands a full batch on and returns an empty one, or nil once
+	// the emitter has stopped.
+	send := func(cols *periodColumns) *periodColumns {
+		select {
+		case cut <- cols:
+		case <-done:
+			return nil
+		}
+		select {
+		case next := <-free:
+			return next
+		case <-done:
+			return nil
+		}
+	}
+	var cols *periodColumns
+	select {
+	case cols = <-free:
+	case <-done:
+		return
+	}
+	var dayNums []int32
+	for _, sl := range order {
+		c, k := s.parts[sl.part], sl.k
+		id, ctry := c.id(k), c.country(k)
+		days := c.days(k)
+		refunds := c.refundDays(k)
+		dayNums = dayNums[:0]
+		for _, d := range days {
+			dayNums = append(dayNums, d.day)
+		}
+		// A warehouse's folded cell is one entry, its first day standing
+		// for its days; it is a whole cell of the same grid.
+		grid.Cells(dayNums, func(from, to int) {
+			var orders, purchaseDays int64
+			var revenue, refunded, runDate, later exactsum.Sum
+			lastDay := days[to-1].day
+			for _, d := range days[from:to] {
+				orders += int64(d.orders)
+				revenue.Merge(c.revenueOf(d))
+				sp := c.spanOf(k, d.day)
+				purchaseDays += int64(sp.days)
+				lastDay = sp.last
+				// Both lists are sorted by day: a refunded day is the
+				// next refund's, or has none.
+				for len(refunds) > 0 && refunds[0].day < d.day {
+					refunds = refunds[1:]
+				}
+				for len(refunds) > 0 && refunds[0].day <= sp.last {
+					refunded.Merge(refunds[0].amount)
+					runDate.Merge(refunds[0].runDate)
+					later.Merge(refunds[0].periodLater)
+					refunds = refunds[1:]
+				}
+			}
+			cols.ids = append(cols.ids, id)
+			cols.countries = append(cols.countries, ctry)
+			cols.hasCountry = append(cols.hasCountry, ctry != "")
+			cols.first = append(cols.first, arrow.Date32(days[from].day))
+			cols.last = append(cols.last, arrow.Date32(lastDay))
+			cols.days = append(cols.days, purchaseDays)
+			cols.orders = append(cols.orders, orders)
+			cols.revenue = append(cols.revenue, revenue.Float64())
+			cols.refunded = append(cols.refunded, refunded.Float64())
+			cols.runDate = append(cols.runDate, runDate.Float64())
+			cols.later = append(cols.later, later.Float64())
+			for i, sum := range []exactsum.Sum{revenue, refunded, runDate, later} {
+				r, ok := exactsum.Residual(sum)
+				cols.residuals[i], cols.hasResid[i] = append(cols.residuals[i], r), append(cols.hasResid[i], ok)
+			}
+		})
+		if len(cols.ids) >= BatchRows {
+			if cols = send(cols); cols == nil {
+				return
+			}
+		}
+	}
+	if len(cols.ids) > 0 {
+		send(cols)
+	}
 }
 
 // summaryColumns are one batch of customer_summary's computed columns, as
@@ -422,21 +526,24 @@ func (p *periodColumns) reset() {
 	}
 }
 
+// periodBuffers is how many batches of customer_periods are being cut or
+// emitted at once: one being cut, one being emitted, one waiting.
+const periodBuffers = 3
+
 // emitPeriods writes every customer's cells of the night's grid, a batch
 // of about BatchRows rows at a time, one customer's cells in one batch.
 // Each cell's money is the exact sum of its days', rounded once, so the
 // warehouse summing the same orders in SQL gives the same bits.
-func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitter) error {
-	grid, err := periods.For(s.rc.Job, s.runDay)
-	if err != nil {
-		return err
-	}
+//
+// The cells are cut on a goroutine of their own (see cutPeriods), started
+// before the summary is emitted, while this one emits: the stages that
+// read customer_periods run inside Emit, so cutting and reading them
+// would otherwise take turns on one core.
+func (s *stage) emitPeriods(ctx context.Context, grid periods.Grid, order []slot, cut <-chan *periodColumns, free chan<- *periodColumns, out engine.Emitter) error {
 	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerPeriods.Schema())
 	defer b.Release()
-	var cols periodColumns
-	var dayNums []int32
-	var rows int
-	flush := func() error {
+	rows := 0
+	for cols := range cut {
 		b.Field(0).(*array.StringBuilder).AppendValues(cols.ids, nil)
 		b.Field(1).(*array.StringBuilder).AppendValues(cols.countries, cols.hasCountry)
 		b.Field(2).(*array.Date32Builder).AppendValues(cols.first, nil)
@@ -452,65 +559,8 @@ func (s *stage) emitPeriods(ctx context.Context, order []slot, out engine.Emitte
 		}
 		rows += len(cols.ids)
 		cols.reset()
-		return emitBuilt(ctx, out, schemas.CustomerPeriods.Name, b)
-	}
-	for _, sl := range order {
-		c, k := s.parts[sl.part], sl.k
-		id, ctry := c.id(k), c.country(k)
-		days := c.days(k)
-		refunds := c.refundDays(k)
-		dayNums = dayNums[:0]
-		for _, d := range days {
-			dayNums = append(dayNums, d.day)
-		}
-		// A warehouse's folded cell is one entry, its first day standing
-		// for its days; it is a whole cell of the same grid.
-		grid.Cells(dayNums, func(from, to int) {
-			var orders, purchaseDays int64
-			var revenue, refunded, runDate, later exactsum.Sum
-			lastDay := days[to-1].day
-			for _, d := range days[from:to] {
-				orders += int64(d.orders)
-				revenue.Merge(c.revenueOf(d))
-				sp := c.spanOf(k, d.day)
-				purchaseDays += int64(sp.days)
-				lastDay = sp.last
-				// Both lists are sorted by day: a refunded day is the
-				// next refund's, or has none.
-				for len(refunds) > 0 && refunds[0].day < d.day {
-					refunds = refunds[1:]
-				}
-				for len(refunds) > 0 && refunds[0].day <= sp.last {
-					refunded.Merge(refunds[0].amount)
-					runDate.Merge(refunds[0].runDate)
-					later.Merge(refunds[0].periodLater)
-					refunds = refunds[1:]
-				}
-			}
-			cols.ids = append(cols.ids, id)
-			cols.countries = append(cols.countries, ctry)
-			cols.hasCountry = append(cols.hasCountry, ctry != "")
-			cols.first = append(cols.first, arrow.Date32(days[from].day))
-			cols.last = append(cols.last, arrow.Date32(lastDay))
-			cols.days = append(cols.days, purchaseDays)
-			cols.orders = append(cols.orders, orders)
-			cols.revenue = append(cols.revenue, revenue.Float64())
-			cols.refunded = append(cols.refunded, refunded.Float64())
-			cols.runDate = append(cols.runDate, runDate.Float64())
-			cols.later = append(cols.later, later.Float64())
-			for i, sum := range []exactsum.Sum{revenue, refunded, runDate, later} {
-				r, ok := exactsum.Residual(sum)
-				cols.residuals[i], cols.hasResid[i] = append(cols.residuals[i], r), append(cols.hasResid[i], ok)
-			}
-		})
-		if len(cols.ids) >= BatchRows {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if len(cols.ids) > 0 {
-		if err := flush(); err != nil {
+		free <- cols
+		if err := emitBuilt(ctx, out, schemas.CustomerPeriods.Name, b); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,7 @@ package periods
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"retain/calendar"
@@ -48,7 +49,18 @@ type Grid struct {
 	// DailyFrom is the first day that is a cell of its own, as is every
 	// later day; the run date + 1 when none is.
 	DailyFrom int32
+
+	// starts[i] is Start(startsFrom + i), filled by For: the local fold
+	// asks it for every purchase day, and a lookup costs a tenth of the
+	// calendar arithmetic. A Grid changed after For, or built by hand,
+	// has none and computes every start.
+	starts     []int32
+	startsFrom int32
 }
+
+// tableDays is how many days before DailyFrom For tabulates: 40 years, so
+// any shop's history fits, for 58 KB a night. Earlier days are computed.
+const tableDays = 40 * 366
 
 // Sections are the job file's sections the grid reads, for the stage that
 // cuts it to declare.
@@ -111,12 +123,34 @@ func For(f *config.File, runDay int32) (Grid, error) {
 	}
 	slices.Sort(g.Cuts)
 	g.Cuts = slices.Compact(g.Cuts)
+	g.tabulate()
 	return g, nil
+}
+
+// tabulate fills g.starts for the tableDays days before g.DailyFrom.
+func (g *Grid) tabulate() {
+	from := int64(g.DailyFrom) - tableDays
+	if from < math.MinInt32 {
+		from = math.MinInt32
+	}
+	starts := make([]int32, int64(g.DailyFrom)-from)
+	for i := range starts {
+		starts[i] = g.start(int32(from + int64(i)))
+	}
+	g.starts, g.startsFrom = starts, int32(from)
 }
 
 // Start is the first day of the grid cell holding day (a customer's first
 // purchase day aside, which Cells sets apart).
 func (g *Grid) Start(day int32) int32 {
+	if i := int64(day) - int64(g.startsFrom); i >= 0 && i < int64(len(g.starts)) {
+		return g.starts[i]
+	}
+	return g.start(day)
+}
+
+// start is Start computed from the calendar.
+func (g *Grid) start(day int32) int32 {
 	if day >= g.DailyFrom {
 		return day
 	}

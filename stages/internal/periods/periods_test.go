@@ -1,6 +1,7 @@
 package periods
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -145,4 +146,42 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return tm
+}
+
+// TestStartTable checks the tabulated starts are the computed ones, on
+// both edges of the table and past them, under every job of
+// TestCellsKeepEveryNightApart, and that a grid built by hand computes.
+func TestStartTable(t *testing.T) {
+	jobs := []string{
+		"",
+		"kpis: {churn_days: 10}\n",
+		"kpis: {period: week, churn_days: 3}\nsegments: {change_tracking: false}\n",
+		"kpis: {period: quarter}\nclv: {holdout_days: 30}\n",
+		"clv: {holdout_days: 120}\nactions: {decline_window_days: 400}\n",
+		"kpis: {period: week}\ncohorts: {period: quarter}\n",
+		"kpis: {period: quarter}\ncohorts: {period: week}\n",
+	}
+	for _, y := range jobs {
+		f := job(t, y)
+		for _, run := range []string{"2026-11-22", "2024-02-29", "1970-01-01"} {
+			g, err := For(f, calendar.Day(mustTime(t, run)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(g.starts) != tableDays || g.startsFrom != g.DailyFrom-tableDays {
+				t.Fatalf("%q %s: %d starts from %d, want %d from %d", y, run, len(g.starts), g.startsFrom, tableDays, g.DailyFrom-tableDays)
+			}
+			for d := g.startsFrom - 400; d < g.DailyFrom+40; d++ {
+				if got, want := g.Start(d), g.start(d); got != want {
+					t.Fatalf("%q %s: Start(%d) = %d, computed %d", y, run, d, got, want)
+				}
+			}
+			bare := Grid{Unit: g.Unit, Cohort: g.Cohort, Chunk: g.Chunk, Cuts: g.Cuts, DailyFrom: g.DailyFrom}
+			for _, d := range []int32{g.startsFrom, g.DailyFrom - 1, math.MinInt32, math.MaxInt32} {
+				if bare.Start(d) != g.start(d) {
+					t.Errorf("%q %s: a grid without a table starts day %d at %d, want %d", y, run, d, bare.Start(d), g.start(d))
+				}
+			}
+		}
+	}
 }

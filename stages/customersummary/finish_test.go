@@ -1,0 +1,120 @@
+package customersummary
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/rs/zerolog"
+
+	"retain/config"
+	"retain/engine/enginetest"
+	"retain/night"
+	"retain/schemas"
+	"retain/stages/internal/exactsum"
+	"retain/stages/internal/periods"
+)
+
+// countingOut counts the rows of each customer_periods batch, checks the
+// customers come in id order, and fails the batch numbered failAt (from
+// 1; 0 never).
+type countingOut struct {
+	enginetest.Unused
+	failAt  int
+	batches []int64
+	lastID  string
+	ordered bool
+}
+
+var errRefused = errors.New("refused")
+
+func (o *countingOut) Emit(_ context.Context, table string, rec arrow.Record) error {
+	if table != schemas.CustomerPeriods.Name {
+		return nil
+	}
+	o.batches = append(o.batches, rec.NumRows())
+	if len(o.batches) == o.failAt {
+		return errRefused
+	}
+	ids := rec.Column(0).(*array.String)
+	for i := range ids.Len() {
+		if ids.Value(i) < o.lastID {
+			o.ordered = false
+		}
+		o.lastID = ids.Value(i)
+	}
+	return nil
+}
+
+// TestFinishPipelinesPeriods runs Finish over more customers than the
+// cells' batch buffers hold: the batches arrive whole and in id order, and
+// an emitter failing on one stops the cutting goroutine.
+func TestFinishPipelinesPeriods(t *testing.T) {
+	const n = (periodBuffers + 2) * BatchRows
+	for _, failAt := range []int{0, 1, 3} {
+		t.Run(fmt.Sprint("fail_at=", failAt), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			j, err := config.Decode([]byte("name: t\ninput: {orders: {path: orders.csv}}\n"), t.TempDir(), append([]config.Section{night.InputSection}, periods.Sections...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &stage{rc: rc, runDay: 20_000}
+			s.start()
+			s.stop(false)
+			for i := range n {
+				// Two purchase days each, so two cells a customer.
+				id := fmt.Sprintf("c%07d", i)
+				for _, day := range []int32{19_000, 19_500} {
+					o := order{customer: id, day: day, orders: 1, amount: exactsum.Of(1)}
+					o.hash = maphash.String(s.seed, id)
+					s.parts[owner(o.hash)].add(o)
+				}
+			}
+			before := runtime.NumGoroutine()
+			out := &countingOut{failAt: failAt, ordered: true}
+			err = s.Finish(context.Background(), out)
+			switch {
+			case failAt == 0 && err != nil:
+				t.Fatal(err)
+			case failAt > 0 && !errors.Is(err, errRefused):
+				t.Fatalf("err = %v, want the emitter's", err)
+			}
+			want := int(2 * n / BatchRows)
+			if failAt > 0 {
+				want = failAt
+			}
+			if len(out.batches) != want || !out.ordered {
+				t.Errorf("%d batches (%v), in order %v; want %d in order", len(out.batches), out.batches, out.ordered, want)
+			}
+			for i, rows := range out.batches {
+				if rows != BatchRows && !(i == len(out.batches)-1 && failAt == 0) {
+					t.Errorf("batch %d has %d rows, want %d", i, rows, BatchRows)
+				}
+			}
+			if failAt == 0 && !slices.Equal(out.batches, slices.Repeat([]int64{BatchRows}, want)) {
+				t.Errorf("batches %v", out.batches)
+			}
+			// The cutting goroutine has ended.
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if g := runtime.NumGoroutine(); g > before {
+				t.Errorf("%d goroutines after Finish, %d before", g, before)
+			}
+		})
+	}
+}
