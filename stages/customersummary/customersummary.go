@@ -527,8 +527,9 @@ func (p *periodColumns) reset() {
 }
 
 // periodBuffers is how many batches of customer_periods are being cut or
-// emitted at once: one being cut, one being emitted, one waiting.
-const periodBuffers = 3
+// emitted at once: one being cut while the other is emitted. A third
+// bought no time on the 1M shop, and each costs about 8 MB.
+const periodBuffers = 2
 
 // emitPeriods writes every customer's cells of the night's grid, a batch
 // of about BatchRows rows at a time, one customer's cells in one batch.
