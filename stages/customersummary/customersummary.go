@@ -14,12 +14,14 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/internal/exactsum"
 	"retain/stages/internal/localday"
 	"retain/stages/internal/periods"
+	"retain/stages/internal/recovered"
 )
 
 // BatchRows is the number of customers per emitted batch.
@@ -270,35 +272,71 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err != nil {
 		return err
 	}
-	free, cut, done := make(chan *periodColumns, periodBuffers), make(chan *periodColumns), make(chan struct{})
-	for range periodBuffers {
-		free <- &periodColumns{}
-	}
-	var cutting sync.WaitGroup
-	cutting.Add(1)
-	go func() {
-		defer cutting.Done()
-		s.cutPeriods(grid, order, free, cut, done)
-	}()
+	cells := s.startCutting(grid, order)
 	err = s.emitSummary(ctx, order, out)
+	var rows int
 	if err == nil {
-		err = s.emitPeriods(ctx, grid, order, cut, free, out)
+		rows, err = emitPeriods(ctx, s.rc.Mem, cells, out)
 	}
-	close(done)
-	cutting.Wait()
+	// A cutter that failed ended customer_periods early, which the
+	// emitter cannot tell from its end: its error comes first.
+	if cutErr := cells.stop(); cutErr != nil {
+		return cutErr
+	}
 	if err != nil {
 		return err
 	}
+	// What a warehouse folding by the same grid would send instead of one
+	// row per purchase day.
+	s.rc.Log.Info().Str("stage", "customer_summary").Int("customers", len(order)).Int("cells", rows).
+		Int("daily_from_days_before_run_date", int(s.runDay-grid.DailyFrom)).Msg("customer periods cut")
 	// Later stages finish with this state no longer needed.
 	s.parts = nil
 	return nil
 }
 
+// cutter is the goroutine cutting customer_periods' batches (see
+// cutPeriods) while Finish emits them: the stages that read
+// customer_periods run inside Emit, so cutting and reading would otherwise
+// take turns on one core.
+type cutter struct {
+	free, cut chan *periodColumns
+	done      chan struct{}
+	running   sync.WaitGroup
+	err       error
+}
+
+// startCutting starts cutting the cells of the customers in order.
+func (s *stage) startCutting(grid periods.Grid, order []slot) *cutter {
+	c := &cutter{free: make(chan *periodColumns, periodBuffers), cut: make(chan *periodColumns), done: make(chan struct{})}
+	for range periodBuffers {
+		c.free <- &periodColumns{}
+	}
+	c.running.Add(1)
+	go func() {
+		defer c.running.Done()
+		defer close(c.cut)
+		// A panic here would end the process with no status line.
+		c.err = recovered.Call("customer_periods cutter", nil, func() error {
+			s.cutPeriods(grid, order, c.free, c.cut, c.done)
+			return nil
+		})
+	}()
+	return c
+}
+
+// stop ends the cutting, early if it has not finished, and returns why it
+// failed.
+func (c *cutter) stop() error {
+	close(c.done)
+	c.running.Wait()
+	return c.err
+}
+
 // cutPeriods cuts every customer's cells, in order, into batches it takes
-// from free and sends on cut, which it closes at the end; it stops early
-// when done is closed. It only reads the customers' state.
+// from free and sends on cut; it stops early when done is closed. It only
+// reads the customers' state.
 func (s *stage) cutPeriods(grid periods.Grid, order []slot, free <-chan *periodColumns, cut chan<- *periodColumns, done <-chan struct{}) {
-	defer close(cut)
 	// send hands a full batch on and returns an empty one, or nil once
 	// the emitter has stopped.
 	send := func(cols *periodColumns) *periodColumns {
@@ -531,20 +569,16 @@ func (p *periodColumns) reset() {
 // bought no time on the 1M shop, and each costs about 8 MB.
 const periodBuffers = 2
 
-// emitPeriods writes every customer's cells of the night's grid, a batch
-// of about BatchRows rows at a time, one customer's cells in one batch.
-// Each cell's money is the exact sum of its days', rounded once, so the
-// warehouse summing the same orders in SQL gives the same bits.
-//
-// The cells are cut on a goroutine of their own (see cutPeriods), started
-// before the summary is emitted, while this one emits: the stages that
-// read customer_periods run inside Emit, so cutting and reading them
-// would otherwise take turns on one core.
-func (s *stage) emitPeriods(ctx context.Context, grid periods.Grid, order []slot, cut <-chan *periodColumns, free chan<- *periodColumns, out engine.Emitter) error {
-	b := array.NewRecordBuilder(s.rc.Mem, schemas.CustomerPeriods.Schema())
+// emitPeriods emits the batches of customer_periods the cutter cuts and
+// returns their rows: a batch of about BatchRows rows at a time, one
+// customer's cells in one batch. Each cell's money is the exact sum of its
+// days', rounded once, so the warehouse summing the same orders in SQL
+// gives the same bits.
+func emitPeriods(ctx context.Context, mem memory.Allocator, c *cutter, out engine.Emitter) (int, error) {
+	b := array.NewRecordBuilder(mem, schemas.CustomerPeriods.Schema())
 	defer b.Release()
 	rows := 0
-	for cols := range cut {
+	for cols := range c.cut {
 		b.Field(0).(*array.StringBuilder).AppendValues(cols.ids, nil)
 		b.Field(1).(*array.StringBuilder).AppendValues(cols.countries, cols.hasCountry)
 		b.Field(2).(*array.Date32Builder).AppendValues(cols.first, nil)
@@ -560,14 +594,10 @@ func (s *stage) emitPeriods(ctx context.Context, grid periods.Grid, order []slot
 		}
 		rows += len(cols.ids)
 		cols.reset()
-		free <- cols
+		c.free <- cols
 		if err := emitBuilt(ctx, out, schemas.CustomerPeriods.Name, b); err != nil {
-			return err
+			return rows, err
 		}
 	}
-	// What a warehouse folding by the same grid would send instead of one
-	// row per purchase day.
-	s.rc.Log.Info().Str("stage", "customer_summary").Int("customers", len(order)).Int("cells", rows).
-		Int("daily_from_days_before_run_date", int(s.runDay-grid.DailyFrom)).Msg("customer periods cut")
-	return nil
+	return rows, nil
 }

@@ -278,12 +278,13 @@ func TestWarehouseFlagsChecked(t *testing.T) {
 // night: the local path would quarantine the later id, but the warehouse
 // counted the folded one already.
 func TestFoldedFingerprintCollision(t *testing.T) {
-	defer validate.SetOrderKey(func(id string) uint64 {
+	// B7's fingerprint is A1's.
+	colliding := func(id string) uint64 {
 		if id == "B7" {
 			id = "A1"
 		}
 		return fingerprint.Key(id)
-	})()
+	}
 	const csv = `order_id,customer_id,order_ts,amount,currency,country,channel,status,_shared_order_id,_lost_duplicate,_folded_order
 B7,b,2026-11-01T09:00:00Z,40,EUR,DE,web,completed,false,false,false
 A1,a,2026-11-02T09:00:00Z,100,EUR,DE,web,completed,true,false,true
@@ -291,8 +292,8 @@ A1,a,2026-11-04T10:00:00Z,-20,EUR,DE,web,completed,true,false,false
 `
 	for _, collide := range []bool{true, false} {
 		t.Run(fmt.Sprint("collide=", collide), func(t *testing.T) {
-			if !collide {
-				defer validate.SetOrderKey(fingerprint.Key)()
+			if collide {
+				defer validate.SetOrderKey(colliding)()
 			}
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)

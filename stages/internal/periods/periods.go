@@ -51,9 +51,10 @@ type Grid struct {
 	DailyFrom int32
 
 	// starts[i] is Start(startsFrom + i), filled by For: the local fold
-	// asks it for every purchase day, and a lookup costs a tenth of the
-	// calendar arithmetic. A Grid changed after For, or built by hand,
-	// has none and computes every start.
+	// asks it for every purchase day, and a lookup is cheaper than the
+	// calendar arithmetic (BenchmarkStart). A Grid built by hand has none
+	// and computes every start; one from For must not have its fields
+	// changed, or the table disagrees with them.
 	starts     []int32
 	startsFrom int32
 }

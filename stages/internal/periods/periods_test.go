@@ -185,3 +185,31 @@ func TestStartTable(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStart is Start over two years of days before the lookback, from
+// the table and computed, on the default job.
+func BenchmarkStart(b *testing.B) {
+	f, err := config.Decode([]byte("name: n\n"), "/", Sections)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := For(f, calendar.Day(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := Grid{Unit: g.Unit, Cohort: g.Cohort, Chunk: g.Chunk, Cuts: g.Cuts, DailyFrom: g.DailyFrom}
+	for _, c := range []struct {
+		name string
+		g    *Grid
+	}{{"table", &g}, {"computed", &bare}} {
+		b.Run(c.name, func(b *testing.B) {
+			var sum int32
+			for i := range b.N {
+				sum += c.g.Start(g.DailyFrom - 1 - int32(i%730))
+			}
+			if sum == 1 {
+				b.Log(sum)
+			}
+		})
+	}
+}
