@@ -110,14 +110,27 @@ type stage struct {
 	// held are rejected rows without a source position, emitted sorted
 	// at Finish.
 	held *quarantine.Builder
+	// counter counts the accepted rows; every field above from products
+	// on is its goroutine's until Finish has waited for it.
+	counter counter
+	// lastOrder is the order id of the latest accepted item, once
+	// accepted is set: the checks' copy, as open belongs to the counter.
+	lastOrder []byte
+	accepted  bool
 }
 
 func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out engine.Emitter) error {
 	if err := s.borrow(out); err != nil {
 		return err
 	}
+	j, err := s.take()
+	if err != nil {
+		return err
+	}
 	if kind := input.AggregateOf(rec); kind != "" {
-		return s.aggregate(kind, rec)
+		j.kind = kind
+		s.counter.send(j, rec)
+		return nil
 	}
 	cols := map[string]arrow.Array{}
 	for i, f := range rec.Schema().Fields() {
@@ -136,9 +149,9 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		if !skuCol.IsNull(i) {
 			sku = ids.Trim(skus(i), &trimmedSKU)
 		}
-		// The order of the latest item's basket passed every check when
-		// the basket opened; most items are of that order.
-		same := s.last >= 0 && order == string(s.open[s.last].order)
+		// Most items are of the order of the item accepted before them,
+		// whose id was valid then.
+		same := s.accepted && order == string(s.lastOrder)
 		switch {
 		case order == "":
 			rejected = append(rejected, rejectedItem{i, ReasonMissingOrderID})
@@ -153,12 +166,12 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 			rejected = append(rejected, rejectedItem{i, ReasonInvalidUnitCost})
 			continue
 		}
-		slot := s.last
 		if !same {
-			slot = s.openBasket(order)
+			s.lastOrder, s.accepted = append(s.lastOrder[:0], order...), true
 		}
-		s.open[slot].items = append(s.open[slot].items, s.product(sku))
+		j.orders, j.skus = append(j.orders, order), append(j.skus, sku)
 	}
+	s.counter.send(j, rec)
 	ids.AddCount(s.rc.Items.Trimmed, "order_id", trimmedOrder)
 	ids.AddCount(s.rc.Items.Trimmed, "sku", trimmedSKU)
 	if len(rejected) > 0 {
@@ -286,8 +299,10 @@ func (s *stage) quarantine(ctx context.Context, rec arrow.Record, cols map[strin
 	return q.Emit(ctx, out)
 }
 
-// Close releases quarantine rows still held after a failed run.
+// Close stops the counter and releases quarantine rows still held after
+// a failed run; the counter's error went back through Process or Finish.
 func (s *stage) Close(context.Context) error {
+	_ = s.counter.wait()
 	if s.held != nil {
 		s.held.Release()
 		s.held = nil
@@ -524,6 +539,9 @@ type pair struct {
 func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if !s.items {
 		return s.emit(ctx, out, nil)
+	}
+	if err := s.counter.wait(); err != nil {
+		return err
 	}
 	for s.nOpen > 0 {
 		s.closeOldest()

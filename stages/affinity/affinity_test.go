@@ -41,6 +41,25 @@ func (u usedSet) Claim(ids []string, used, claimed []bool) {
 	}
 }
 
+// newTestStage builds the stage for a job whose affinity section is
+// settings.
+func newTestStage(t *testing.T, mem memory.Allocator, settings string) *stage {
+	t.Helper()
+	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {"+settings+"}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := New(context.Background(), rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.(*stage)
+}
+
 func (c *collect) Emit(_ context.Context, _ string, rec arrow.Record) error {
 	rec.Retain()
 	c.rec = rec
@@ -54,19 +73,9 @@ func (c *collect) Emit(_ context.Context, _ string, rec arrow.Record) error {
 func TestPrunedCountsStayWithinBound(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1, top_k: 100000, max_pairs: 1000}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := New(context.Background(), rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := st.(*stage)
+	st := newTestStage(t, mem, "min_pair_orders: 1, top_k: 100000, max_pairs: 1000")
+	rc := st.rc
+	s := st
 
 	const orders = 20_000
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -173,19 +182,9 @@ func (ts tables) release() {
 func TestItemTextChecks(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := New(context.Background(), rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.(*stage).used = usedSet{"O1": false, "O2": false}
+	st := newTestStage(t, mem, "min_pair_orders: 1")
+	rc := st.rc
+	st.used = usedSet{"O1": false, "O2": false}
 	items := [][2]string{
 		{"O1", "A1"}, {"O1 ", " B1"}, {"O2", "A1 "}, {" O2", "B1"},
 		{"O1", "C\xff\xfe"}, {"O2\xff", "A1"},
@@ -252,20 +251,10 @@ func TestWarehouseQuarantineIgnoresArrival(t *testing.T) {
 	}
 	sc := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String, Nullable: true}, {Name: "sku", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
 	run := func(batches [][][2]string) []string {
-		j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 1}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := New(context.Background(), rc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := newTestStage(t, mem, "min_pair_orders: 1")
+		rc := st.rc
 		defer st.Close(context.Background())
-		st.(*stage).used = usedSet{"O1": false, "O2": false}
+		st.used = usedSet{"O1": false, "O2": false}
 		out := tables{}
 		defer out.release()
 		ctx := context.Background()
@@ -345,24 +334,14 @@ func TestAggregatesEqualItems(t *testing.T) {
 	order := []string{"O1", "O2", "O3", "O4", "O5", "O6", "O7", "O8"}
 	itemSchema := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "sku", Type: arrow.BinaryTypes.String}}, nil)
 	run := func(aggregated []string) (string, night.Accounting) {
-		j, err := config.Decode([]byte("name: t\ninput: {orders: {path: o.csv}, order_items: {path: i.csv}}\naffinity: {min_pair_orders: 2, top_k: 2}\n"), t.TempDir(), []config.Section{night.InputSection, Section})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := night.New(j, "t", "2026-11-22", mem, zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := New(context.Background(), rc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := newTestStage(t, mem, "min_pair_orders: 2, top_k: 2")
+		rc := st.rc
 		defer st.Close(context.Background())
 		used := usedSet{}
 		for _, o := range order {
 			used[o] = false
 		}
-		st.(*stage).used = used
+		st.used = used
 		ctx := context.Background()
 		out := tables{}
 		defer out.release()
