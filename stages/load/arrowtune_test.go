@@ -322,29 +322,39 @@ func release(recs []arrow.Record) {
 
 // BenchmarkWriteFile writes a table of nullable columns, sparse nulls as
 // in customer_summary's optional columns, through the load stage's
-// writer: with Arrow's own codec and buffers, and tuned. The ratio of the
-// two is the gain; the files are the same (TestTunedFilesAsArrows).
+// writer: with Arrow's own codec and buffers, tuned, and tuned with a row
+// group's columns encoded at once (columnWriter, as the stage writes). The
+// ratios between them are the gains; the files are the same
+// (TestTunedFilesAsArrows, TestColumnsWriteArrowsBytes).
 func BenchmarkWriteFile(b *testing.B) {
 	mem := memory.NewGoAllocator()
 	recs := nullableBatches(mem, 500_000, 7)
 	defer release(recs)
-	write := func(b *testing.B) {
+	write := func(b *testing.B, columns bool) {
 		for b.Loop() {
 			var buf bytes.Buffer
 			fw, err := newFileWriter(recs[0].Schema(), &buf, 256*1024, mem)
 			if err != nil {
 				b.Fatal(err)
 			}
+			cw := newColumnWriter(fw, recs[0].Schema(), arrowProperties(mem), 256*1024)
 			for _, rec := range recs {
-				if err := fw.WriteBuffered(rec); err != nil {
+				if columns {
+					err = cw.WriteBuffered(rec)
+				} else {
+					err = fw.WriteBuffered(rec)
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 			}
+			cw.release()
 			if err := fw.Close(); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	b.Run("arrow", func(b *testing.B) { withArrowCode(func() { write(b) }) })
-	b.Run("tuned", func(b *testing.B) { TuneArrow(); write(b) })
+	b.Run("arrow", func(b *testing.B) { withArrowCode(func() { write(b, false) }) })
+	b.Run("tuned", func(b *testing.B) { TuneArrow(); write(b, false) })
+	b.Run("tuned_columns", func(b *testing.B) { TuneArrow(); write(b, true) })
 }

@@ -68,8 +68,10 @@ type tableWriter struct {
 	file  io.WriteCloser
 	buf   *bufio.Writer
 	fw    *pqarrow.FileWriter
-	recs  chan arrow.Record
-	done  chan struct{}
+	// cols writes the batches into fw, a row group's columns at once.
+	cols *columnWriter
+	recs chan arrow.Record
+	done chan struct{}
 	// failed is closed at the first write error, so the next batch offered
 	// returns it instead of the run reading the rest of its input first.
 	failed chan struct{}
@@ -101,9 +103,10 @@ const queuedBatches = 4
 
 func (w *tableWriter) run() {
 	defer close(w.done)
+	defer w.cols.release()
 	for rec := range w.recs {
 		if w.err == nil {
-			err := guard(func() error { return w.fw.WriteBuffered(rec) })
+			err := guard(func() error { return w.cols.WriteBuffered(rec) })
 			if err == nil {
 				err = w.sink.err
 			}
@@ -169,8 +172,11 @@ func WriterProperties(rowGroupRows int64) *parquet.WriterProperties {
 // Arrow schema carries the column descriptions and the UTC zone of
 // timestamps to Arrow-based readers.
 func newFileWriter(schema *arrow.Schema, w io.Writer, rowGroupRows int64, mem memory.Allocator) (*pqarrow.FileWriter, error) {
-	return pqarrow.NewFileWriter(schema, w, WriterProperties(rowGroupRows),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
+	return pqarrow.NewFileWriter(schema, w, WriterProperties(rowGroupRows), arrowProperties(mem))
+}
+
+func arrowProperties(mem memory.Allocator) pqarrow.ArrowWriterProperties {
+	return pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem))
 }
 
 func (l *loader) open(table string, out engine.Emitter) (*tableWriter, error) {
@@ -189,8 +195,9 @@ func (l *loader) open(table string, out engine.Emitter) (*tableWriter, error) {
 	// The sticky writer also hides Close from the Parquet writer, which
 	// keeps the file open for the flush and fsync that must follow the footer.
 	sink := &stickyWriter{w: buf}
+	rowGroupRows := night.OutputSection.Of(l.rc.Job).RowGroupRows
 	fw, err := guardValue(func() (*pqarrow.FileWriter, error) {
-		return newFileWriter(t.FileSchema(), sink, night.OutputSection.Of(l.rc.Job).RowGroupRows, l.rc.Mem)
+		return newFileWriter(t.FileSchema(), sink, rowGroupRows, l.rc.Mem)
 	})
 	if err != nil {
 		f.Close()
@@ -200,7 +207,8 @@ func (l *loader) open(table string, out engine.Emitter) (*tableWriter, error) {
 	// folded from them), so the night's currency is settled by the time
 	// its first batch opens the file.
 	pub := newPublisher(t, l.rc.Currency(), l.rc.Mem)
-	w := &tableWriter{table: table, file: f, buf: buf, sink: sink, fw: fw, pub: pub, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{}), failed: make(chan struct{})}
+	cols := newColumnWriter(fw, t.FileSchema(), arrowProperties(l.rc.Mem), rowGroupRows)
+	w := &tableWriter{table: table, file: f, buf: buf, sink: sink, fw: fw, cols: cols, pub: pub, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{}), failed: make(chan struct{})}
 	go w.run()
 	l.writers[table] = w
 	return w, nil

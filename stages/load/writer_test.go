@@ -38,7 +38,7 @@ func TestWriterFailsPromptly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &tableWriter{table: "t", fw: fw, sink: sink, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{}), failed: make(chan struct{})}
+	w := &tableWriter{table: "t", fw: fw, cols: newColumnWriter(fw, schema, arrowProperties(mem), 1024), sink: sink, recs: make(chan arrow.Record, queuedBatches), done: make(chan struct{}), failed: make(chan struct{})}
 	go w.run()
 	b := array.NewInt64Builder(mem)
 	defer b.Release()
