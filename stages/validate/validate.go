@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -176,11 +177,14 @@ func (v *validator) Finish(ctx context.Context, out engine.Emitter) error {
 		return err
 	}
 	if night.InputOf(v.rc.Job).OrderItems != nil {
-		if err := handover.UsedOrders.Provide(out, &usedOrders{ids: v.ids}); err != nil {
+		// Affinity claims orders on a goroutine of its own while margin
+		// looks them up on the runner's, in the same set: one lock for both.
+		mu := &sync.Mutex{}
+		if err := handover.UsedOrders.Provide(out, &usedOrders{ids: v.ids, mu: mu}); err != nil {
 			return err
 		}
 		if v.ids.HasPayloads() {
-			if err := handover.OrderCustomers.Provide(out, &orderCustomers{ids: v.ids}); err != nil {
+			if err := handover.OrderCustomers.Provide(out, &orderCustomers{ids: v.ids, mu: mu}); err != nil {
 				return err
 			}
 		}
@@ -505,6 +509,7 @@ const (
 // usedOrders lends the order-id set to the stage that reads order items.
 type usedOrders struct {
 	ids  *fingerprint.Set
+	mu   *sync.Mutex // guards ids, shared with orderCustomers
 	keys []uint64
 }
 
@@ -514,6 +519,8 @@ func (u *usedOrders) Claim(ids []string, used, claimed []bool) {
 	for _, id := range ids {
 		u.keys = append(u.keys, orderKey(id))
 	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.ids.Touch(u.keys)
 	for i, k := range u.keys {
 		before, found := u.ids.MarkKey(k, flagClaimed)
@@ -526,6 +533,7 @@ func (u *usedOrders) Claim(ids []string, used, claimed []bool) {
 // and exchange rate (see useOrder), to the margin stage.
 type orderCustomers struct {
 	ids  *fingerprint.Set
+	mu   *sync.Mutex // guards ids, shared with usedOrders
 	keys []uint64
 }
 
@@ -535,6 +543,8 @@ func (o *orderCustomers) Customers(ids []string, got []handover.OrderCustomer) {
 	for _, id := range ids {
 		o.keys = append(o.keys, orderKey(id))
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.ids.Touch(o.keys)
 	for i, k := range o.keys {
 		f, p, found := o.ids.PayloadKey(k)
