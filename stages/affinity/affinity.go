@@ -171,9 +171,8 @@ func (s *stage) Process(ctx context.Context, table string, rec arrow.Record, out
 		}
 		j.orders, j.skus = append(j.orders, order), append(j.skus, sku)
 	}
+	j.trimmedOrder, j.trimmedSKU = trimmedOrder, trimmedSKU
 	s.counter.send(j, rec)
-	ids.AddCount(s.rc.Items.Trimmed, "order_id", trimmedOrder)
-	ids.AddCount(s.rc.Items.Trimmed, "sku", trimmedSKU)
 	if len(rejected) > 0 {
 		return s.quarantine(ctx, rec, cols, rejected, out)
 	}

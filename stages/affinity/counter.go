@@ -2,6 +2,7 @@ package affinity
 
 import (
 	"github.com/apache/arrow/go/v15/arrow"
+	"retain/stages/internal/ids"
 	"retain/stages/internal/recovered"
 )
 
@@ -35,6 +36,9 @@ type countJob struct {
 	rec          arrow.Record
 	kind         string
 	orders, skus []string
+	// trimmedOrder and trimmedSKU are the batch's ids that lost spaces,
+	// added to the items' accounting here, where aggregates add theirs.
+	trimmedOrder, trimmedSKU int64
 }
 
 // take returns a free job, starting the goroutine on the first call, or
@@ -81,7 +85,11 @@ func (s *stage) countAll(c *counter) {
 			}
 		}
 		j.rec.Release() // after a failure, drain so the runner never blocks
+		// Cleared so the views do not keep released batches' buffers alive.
+		clear(j.orders)
+		clear(j.skus)
 		j.rec, j.kind, j.orders, j.skus = nil, "", j.orders[:0], j.skus[:0]
+		j.trimmedOrder, j.trimmedSKU = 0, 0
 		c.free <- j
 	}
 }
@@ -90,6 +98,8 @@ func (s *stage) countJob(j *countJob) error {
 	if j.kind != "" {
 		return s.aggregate(j.kind, j.rec)
 	}
+	ids.AddCount(s.rc.Items.Trimmed, "order_id", j.trimmedOrder)
+	ids.AddCount(s.rc.Items.Trimmed, "sku", j.trimmedSKU)
 	for i, order := range j.orders {
 		slot := s.last
 		if slot < 0 || order != string(s.open[slot].order) {

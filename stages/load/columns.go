@@ -139,8 +139,9 @@ func (w *columnWriter) writeColumns(rec arrow.Record) error {
 				return
 			}
 			for ; at < i; at++ {
+				// Only the column taken is this goroutine's to report on.
 				if err := guard(func() error { return fw.WriteColumnChunked(w.none[at], 0, 0) }); err != nil {
-					errs[at] = err
+					errs[i] = err
 					return
 				}
 			}

@@ -330,7 +330,7 @@ func (l *loader) Close(context.Context) error {
 	for _, w := range l.writers {
 		close(w.recs)
 		<-w.done
-		w.fw.Close()
+		_ = guard(w.fw.Close)
 		w.file.Close()
 	}
 	return nil
