@@ -90,6 +90,7 @@ type paretoData struct {
 	// alone, and scratch per distinct value.
 	xs, ts                table
 	leadX, lsxX, lnA, lnB []float64
+	rowTerms              []float64 // scratch, per row, for small data sets
 }
 
 func newParetoData(c Customers) *paretoData {
@@ -137,11 +138,26 @@ func (d *paretoData) logLikelihood(m ParetoNBD) float64 {
 		lead[p], dead[p], lsx[p] = d.leadX[jx], -(r+x)*d.lnA[jt]-s*d.lnB[jt], d.lsxX[jx]
 	})
 	c := d.c
+	row := func(i int) float64 {
+		pt := d.rowT[i]
+		a0 := a0FromTerms(terms[d.rowTx[i]], terms[pt])
+		return c.weight(i) * (lead[pt] + logAddExp(dead[pt], lsx[pt]+a0))
+	}
+	if rows := c.Len(); rows < serialSumRows {
+		// sumChunks adds so few rows on one goroutine, as the warm-up
+		// slice's hundreds of evaluations have them; their terms are
+		// computed on every core and added in the same order instead.
+		d.rowTerms = slices.Grow(d.rowTerms[:0], rows)[:rows]
+		parallel(rows, func(i int) { d.rowTerms[i] = row(i) })
+		var sum float64
+		for _, v := range d.rowTerms {
+			sum += v
+		}
+		return sum
+	}
 	sums := sumChunks(c.Len(), func(lo, hi int) (acc [5]float64) {
 		for i := lo; i < hi; i++ {
-			pt := d.rowT[i]
-			a0 := a0FromTerms(terms[d.rowTx[i]], terms[pt])
-			acc[0] += c.weight(i) * (lead[pt] + logAddExp(dead[pt], lsx[pt]+a0))
+			acc[0] += row(i)
 		}
 		return acc
 	})
@@ -168,8 +184,14 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 		return ParetoNBD{}, Fit{Model: "pareto_nbd"}, err
 	}
 	search := c
+	var full chan *paretoData
 	if k := c.Len() / ParetoMaxRows; k > 1 {
 		search = c.subsample(k + 1)
+		// The log-likelihood over every customer needs their pairs, which
+		// do not depend on the fit: they are found while the search's
+		// serial stretches leave a core to spare.
+		full = make(chan *paretoData, 1)
+		go func() { full <- newParetoData(c) }()
 	}
 	f, weight := paretoObjective(search)
 	scale := meanOf(c.T, c) / 4
@@ -211,7 +233,7 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 	}
 	m := ParetoNBD{fit.Params[0], fit.Params[1], fit.Params[2], fit.Params[3]}
 	if search.Len() != c.Len() {
-		fit.LogLikelihood, fit.Customers = m.LogLikelihood(c), 0
+		fit.LogLikelihood, fit.Customers = (<-full).logLikelihood(m), 0
 		for i := 0; i < c.Len(); i++ {
 			fit.Customers += c.weight(i)
 		}

@@ -237,12 +237,16 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// serialSumRows is the size below which sumChunks calls f once, on its
+// caller's goroutine.
+const serialSumRows = 5_000
+
 // sumChunks adds up f over 0..n−1 in a fixed number of chunks run in
 // parallel and summed in order, so a fit gives the same bits on any number
 // of CPUs.
 func sumChunks(n int, f func(lo, hi int) [5]float64) [5]float64 {
 	const chunks = 8
-	if n < 5_000 {
+	if n < serialSumRows {
 		return f(0, n)
 	}
 	parts := make([][5]float64, chunks)
