@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -89,15 +88,7 @@ func TestPreviousNightFromSameInput(t *testing.T) {
 		}
 		outs[parallel] = out
 	}
-	a, b := snapshot(t, outs[3], exceptRunVariant), snapshot(t, outs[1], exceptRunVariant)
-	if len(a) != len(b) {
-		t.Fatalf("%d files in parallel, %d sequential", len(a), len(b))
-	}
-	for p, raw := range a {
-		if !bytes.Equal(b[p], raw) {
-			t.Errorf("%s differs between --parallel 3 and a sequential backfill", p)
-		}
-	}
+	sameFiles(t, snapshot(t, outs[3], exceptRunVariant), snapshot(t, outs[1], exceptRunVariant), "--parallel 3", "a sequential backfill")
 
 	out := outs[3]
 	lookback := int32(segments.DefaultSinceLookbackDays)

@@ -189,14 +189,7 @@ func TestItemTextChecks(t *testing.T) {
 		{"O1", "A1"}, {"O1 ", " B1"}, {"O2", "A1 "}, {" O2", "B1"},
 		{"O1", "C\xff\xfe"}, {"O2\xff", "A1"},
 	}
-	sc := arrow.NewSchema([]arrow.Field{{Name: "order_id", Type: arrow.BinaryTypes.String}, {Name: "sku", Type: arrow.BinaryTypes.String}}, nil)
-	b := array.NewRecordBuilder(mem, sc)
-	defer b.Release()
-	for _, it := range items {
-		b.Field(0).(*array.StringBuilder).Append(it[0])
-		b.Field(1).(*array.StringBuilder).Append(it[1])
-	}
-	rec := b.NewRecord()
+	rec := itemBatch(mem, items)
 	defer rec.Release()
 	out := tables{}
 	defer out.release()
