@@ -24,7 +24,19 @@ type Spend struct {
 // RepeatBuyers picks the customers Gamma-Gamma models: frequency > 0 and a
 // positive mean spend (a zero spend has no Gamma density).
 func RepeatBuyers(frequency, monetary []float64) Spend {
+	// Counted first: growing two slices of a million entries by append
+	// costs more than this whole pass.
+	n := 0
+	for i, x := range frequency {
+		if x > 0 && monetary[i] > 0 {
+			n++
+		}
+	}
 	var s Spend
+	if n == 0 {
+		return s
+	}
+	s.Frequency, s.Monetary = make([]float64, 0, n), make([]float64, 0, n)
 	for i, x := range frequency {
 		if x > 0 && monetary[i] > 0 {
 			s.Frequency = append(s.Frequency, x)

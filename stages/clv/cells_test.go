@@ -202,11 +202,12 @@ func runStage(t *testing.T, f *config.File, runDate string, mem memory.Allocator
 		}
 	}
 	s := st.(*stage)
-	// The last customer is visited on Flush, which Finish calls again to
-	// no effect; Finish lets go of the period day's inputs once fitted.
+	// The last customer is visited on Flush, which Finish calls again,
+	// as it does joinVisits, to no effect; Finish lets go of the period day's inputs once fitted.
 	if err := s.walk.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	s.joinVisits()
 	v := visited{full: s.full, cal: s.cal, actual: s.actual, holdout: s.holdoutDays, prev: s.prev, period: s.period}
 	if err := st.Finish(ctx, out); err != nil {
 		t.Fatal(err)

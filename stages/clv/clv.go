@@ -22,6 +22,7 @@ import (
 	"retain/night"
 	"retain/schemas"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/internal/chunked"
 	"retain/stages/internal/exactsum"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/history"
@@ -71,17 +72,44 @@ func Register(r *night.Registry) error {
 	}, clvconfig.Section, kpisconfig.Section, segmentsconfig.Section)
 }
 
-// inputs are BTYD inputs in days, one entry per customer.
+// inputs are BTYD inputs in days, one entry per customer. add fills them
+// a customer at a time and join, once the last is in, makes Customers and
+// monetary of them; both are empty until then.
 type inputs struct {
 	btyd.Customers
-	monetary []float64
+	monetary    []float64
+	x, tx, t, m chunked.Slice[float64]
 }
 
 func (in *inputs) add(x, tx, T, m float64) {
-	in.Frequency = append(in.Frequency, x)
-	in.Recency = append(in.Recency, tx)
-	in.T = append(in.T, T)
-	in.monetary = append(in.monetary, m)
+	in.x.Append(x)
+	in.tx.Append(tx)
+	in.t.Append(T)
+	in.m.Append(m)
+}
+
+// added is the number of customers added and not yet joined.
+func (in *inputs) added() int { return in.x.Len() }
+
+func (in *inputs) join() {
+	in.Frequency, in.Recency, in.T, in.monetary = in.x.Join(), in.tx.Join(), in.t.Join(), in.m.Join()
+}
+
+// joinVisits ends the customers' visits: what they added becomes the
+// slices Finish reads. Only the first call joins.
+func (s *stage) joinVisits() {
+	if s.joined {
+		return
+	}
+	s.joined = true
+	s.ids = s.idsAdded.Join()
+	s.full.join()
+	s.cal.join()
+	for _, p := range []*previous{&s.prev, &s.period} {
+		p.at = p.atAdded.Join()
+		p.full.join()
+		p.cal.join()
+	}
 }
 
 type stage struct {
@@ -90,8 +118,11 @@ type stage struct {
 	runDay  int32
 	holdout int
 	walk    history.PeriodWalker
-	ids     []string
-	full    inputs
+	// ids are the customers' ids in customer order, built in idsAdded.
+	ids      []string
+	idsAdded chunked.Slice[string]
+	joined   bool // joinVisits ran
+	full     inputs
 	// fullHistories is full's compression, made for the fits and kept for
 	// the predictions; nil once they are done.
 	fullHistories *histories
@@ -163,7 +194,7 @@ func (s *stage) marginOf(i int, fallback *float64) (rate float64, fromItems, ok 
 }
 
 func (s *stage) visit(c *history.Cells) error {
-	s.ids = append(s.ids, c.ID)
+	s.idsAdded.Append(c.ID)
 	first := c.First[0]
 	// The spend model is fitted on what purchases were worth once refunds
 	// are netted off their days.
@@ -300,6 +331,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 	if err := s.walk.Flush(); err != nil {
 		return err
 	}
+	s.joinVisits()
 	cfg := clvconfig.Of(s.rc.Job)
 	log := s.rc.Log.With().Str("stage", "clv").Logger()
 	var candidates []string

@@ -56,6 +56,7 @@ func TestInfinitePredictionsAreNull(t *testing.T) {
 	s.ids = []string{"A", "B"}
 	s.full.add(3, 40, 100, 25)
 	s.full.add(0, 0, 100, 0)
+	s.full.join()
 	out := enginetest.NewEmitter()
 	defer out.Release()
 	if err := s.emitPredictions(context.Background(), out, &fitted{name: "bgnbd", model: edgeModel{}}, spendFit{}, func() {}); err != nil {

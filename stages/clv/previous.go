@@ -13,6 +13,7 @@ import (
 	"retain/btyd"
 	"retain/schemas"
 	"retain/stages/clv/clvconfig"
+	"retain/stages/internal/chunked"
 	"retain/stages/internal/exactsum"
 	"retain/stages/internal/history"
 )
@@ -29,10 +30,11 @@ type previous struct {
 	periodDay bool
 	// at is, per customer of the run in id order, the customer's index in
 	// full, or −1 for a customer whose first order is on the run date.
-	at     []int32
-	full   inputs
-	cal    inputs
-	actual []float64
+	at      []int32
+	atAdded chunked.Slice[int32] // at, as visitAsOf builds it
+	full    inputs
+	cal     inputs
+	actual  []float64
 	// fits by model and fit scope, as model_fit names them; a missing key
 	// is a fit the previous night did not make.
 	fits map[[2]string]prevFit
@@ -63,12 +65,12 @@ func (s *stage) visitAsOf(p *previous, c *history.Cells) {
 	// Only the previous night is looked up per customer.
 	if k == 0 {
 		if !p.periodDay {
-			p.at = append(p.at, -1)
+			p.atAdded.Append(-1)
 		}
 		return
 	}
 	if !p.periodDay {
-		p.at = append(p.at, int32(len(p.full.Frequency)))
+		p.atAdded.Append(int32(p.full.added()))
 	}
 	if p.periodDay {
 		p.net = c.NetUptoPeriodDaySums(p.net[:0], k)

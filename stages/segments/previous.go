@@ -12,6 +12,7 @@ import (
 	"retain/calendar"
 
 	"retain/schemas"
+	"retain/stages/internal/chunked"
 	"retain/stages/internal/history"
 )
 
@@ -30,6 +31,14 @@ type nights struct {
 	base   []state
 	entOff []int32 // entries of customer i: entOff[i]:entOff[i+1]
 	ent    []state
+	// building holds the four slices while visit fills them, a customer
+	// at a time; join hands them over.
+	building struct {
+		idHash chunked.Slice[uint64]
+		base   chunked.Slice[state]
+		entOff chunked.Slice[int32]
+		ent    chunked.Slice[state]
+	}
 }
 
 // state is a customer as of one night: the last purchase day (R, later is
@@ -42,7 +51,20 @@ type state struct {
 }
 
 func newNights(runDay int32, lookback int) *nights {
-	return &nights{runDay: runDay, firstNight: runDay - int32(lookback), entOff: []int32{0}, seed: maphash.MakeSeed()}
+	n := &nights{runDay: runDay, firstNight: runDay - int32(lookback), seed: maphash.MakeSeed()}
+	n.building.entOff.Append(0)
+	return n
+}
+
+// join ends the visits: the slices visit built are the ones the nights
+// are read from. The readers below call it, so it may run more than once;
+// every visit comes before the first.
+func (n *nights) join() {
+	b := &n.building
+	if b.entOff.Len() == 0 {
+		return
+	}
+	n.idHash, n.base, n.entOff, n.ent = b.idHash.Join(), b.base.Join(), b.entOff.Join(), b.ent.Join()
 }
 
 func date(day int32) string { return calendar.Date(day).Format(time.DateOnly) }
@@ -56,7 +78,8 @@ func cents(v float64) float64 { return math.Round(v * 100) }
 // that night (history.Cells.Upto, the one definition of "as of a night")
 // and each later cell is one purchase day: one entry, dated its day.
 func (n *nights) visit(c *history.Cells) error {
-	n.idHash = append(n.idHash, maphash.String(n.seed, c.ID))
+	bu := &n.building
+	bu.idHash.Append(maphash.String(n.seed, c.ID))
 	k := c.Upto(n.firstNight)
 	var orders, revenue float64
 	for i := 0; i < k; i++ {
@@ -67,7 +90,7 @@ func (n *nights) visit(c *history.Cells) error {
 	if k > 0 {
 		b = state{last: c.Last[k-1], orders: orders, cents: cents(revenue)}
 	}
-	n.base = append(n.base, b)
+	bu.base.Append(b)
 	for i := max(k-1, 0); i < len(c.First); i++ {
 		// A cell across the lookback's first night, or of several of its
 		// nights, would date totals to the wrong night.
@@ -80,9 +103,9 @@ func (n *nights) visit(c *history.Cells) error {
 		}
 		orders += float64(c.Orders[i])
 		revenue += c.Revenue[i]
-		n.ent = append(n.ent, state{last: c.Last[i], orders: orders, cents: cents(revenue)})
+		bu.ent.Append(state{last: c.Last[i], orders: orders, cents: cents(revenue)})
 	}
-	n.entOff = append(n.entOff, int32(len(n.ent)))
+	bu.entOff.Append(int32(bu.ent.Len()))
 	return nil
 }
 
@@ -263,6 +286,7 @@ func (n *nights) at(i int, j int32, now state) (state, bool) {
 // night has exactly tonight's values there; recency is last-day based, in
 // which a customer's value does not move from night to night.
 func (n *nights) nightThresholds(now []state) []thresholds {
+	n.join()
 	count := int(n.runDay - n.firstNight)
 	out := make([]thresholds, count)
 	// Events by day, counting-sorted: the customers with an entry on day
@@ -368,6 +392,7 @@ func untracked(n int, runDay int32) pastSegments {
 // segmentHistory computes, per customer, the previous night's segment and
 // the first night of the current run in tonight's segment.
 func (n *nights) segmentHistory(rules []Rule, c columns, cents []float64, segment []string) (pastSegments, error) {
+	n.join()
 	if len(n.idHash) != len(c.ids) {
 		return pastSegments{}, fmt.Errorf("%s has %d customers, %s %d", schemas.CustomerPeriods.Name, len(n.idHash), schemas.CustomerSummary.Name, len(c.ids))
 	}

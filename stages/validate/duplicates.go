@@ -86,8 +86,7 @@ func compareRaw(a, b *heldRow, k int) int {
 // duplicate_order_id. Winners go into the orders table sorted by order id,
 // before refunds are matched with their orders.
 func (v *validator) settleDuplicates(ctx context.Context, out engine.Emitter) error {
-	held := v.dups
-	v.dups = nil
+	held := v.dups.Join()
 	v.rc.Log.Info().Str("stage", "validate").Int("shared_id_rows_held", len(held)).
 		Int64("held_bytes", heldBytes(held)).Msg("deciding duplicate order ids")
 	if len(held) == 0 {

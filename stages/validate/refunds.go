@@ -303,8 +303,7 @@ func exceeds(refunded, amount float64) bool {
 // the refunds table, sorted by customer and order. (Orders with a refund
 // status went into it as they were read: nothing is left to add to them.)
 func (v *validator) settleRefunds(ctx context.Context, out engine.Emitter) error {
-	held := v.refunds
-	v.refunds = nil
+	held := v.refunds.Join()
 	if v.refundsOn {
 		v.rc.Log.Info().Str("stage", "validate").Int("refund_rows_held", len(held)).Int("orders_remembered", v.used.n).
 			Int64("ledger_bytes", int64(len(v.used.chunks))*int64(unsafe.Sizeof(usedOrders30{}))).Msg("matching refunds with their orders")

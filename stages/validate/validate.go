@@ -20,6 +20,7 @@ import (
 	"retain/engine"
 	"retain/night"
 	"retain/schemas"
+	"retain/stages/internal/chunked"
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/handover"
 	"retain/stages/internal/ids"
@@ -145,12 +146,12 @@ type validator struct {
 	// used is what partial refunds are checked against, refunds the
 	// partial refund rows held until every order row is seen.
 	used       ledger
-	refunds    []heldRow
+	refunds    chunked.Slice[heldRow]
 	refundRows *array.RecordBuilder
 	// dups are the rows of shared order ids that passed every check, held
 	// until the input ends, when R1 picks each id's winner (see
 	// settleDuplicates).
-	dups []heldRow
+	dups chunked.Slice[heldRow]
 	keys []uint64 // a batch's candidates' order-id fingerprints
 	// currencies seen when the job converts none; more than one fails.
 	currencies   map[string]bool
@@ -288,12 +289,8 @@ func (v *validator) merge(ctx context.Context, c *checked, out engine.Emitter) e
 	loc := v.rc.Job.Location()
 	ids.AddCount(rows.Excluded, rules.ExcludedAfterRunDate, c.afterRunDate)
 	ids.AddCount(rows.Excluded, rules.ExcludedStatusNotCounted, c.refundsNotCounted)
-	for i := range c.refunds {
-		v.refunds = append(v.refunds, c.refunds[i])
-	}
-	for i := range c.dups {
-		v.dups = append(v.dups, c.dups[i])
-	}
+	v.refunds.AppendSlice(c.refunds)
+	v.dups.AppendSlice(c.dups)
 	keys := v.keys[:0]
 	for i := range c.cands {
 		keys = append(keys, c.cands[i].key)
