@@ -247,7 +247,7 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			return err
 		}
 		n += c.len()
-		for k := range c.slots {
+		for k := range c.len() {
 			days += int(c.purchaseDays(int32(k)))
 		}
 		pooled += c.pool.len()
@@ -471,14 +471,15 @@ func (s *stage) emitSummary(ctx context.Context, order []slot, out engine.Emitte
 			p, k := s.parts[sl.part], sl.k
 			days := p.days(k)
 			f := p.purchaseDays(k) - 1
+			cu := p.slots.At(int(k))
 			c.ids = append(c.ids, p.id(k))
-			c.first = append(c.first, arrow.Timestamp(p.slots[k].firstTS))
-			c.last = append(c.last, arrow.Timestamp(p.slots[k].lastTS))
-			c.orders = append(c.orders, p.slots[k].orders)
+			c.first = append(c.first, arrow.Timestamp(cu.firstTS))
+			c.last = append(c.last, arrow.Timestamp(cu.lastTS))
+			c.orders = append(c.orders, cu.orders)
 			total := p.totalOf(k)
 			gross := total.Float64()
 			c.revenue = append(c.revenue, gross)
-			c.aov = append(c.aov, gross/float64(p.slots[k].orders))
+			c.aov = append(c.aov, gross/float64(cu.orders))
 			r := p.refundsOf(k)
 			net := total
 			net.Merge(r.amount.Neg())

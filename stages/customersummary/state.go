@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"retain/schemas"
+	"retain/stages/internal/chunked"
 	"retain/stages/internal/exactsum"
 )
 
@@ -56,7 +57,9 @@ type customer struct {
 // table need when input is not sorted by time. A customer's revenue is the
 // exact sum of its days', taken when it is written.
 type customers struct {
-	slots   []customer
+	// slots are updated in place as orders fold in, so they stay in
+	// chunks rather than move at every doubling.
+	slots   chunked.Slice[customer]
 	idBytes []byte
 	index   idIndex
 	pool    dayPool
@@ -86,19 +89,19 @@ func newCustomers(seed maphash.Seed) *customers {
 	return c
 }
 
-func (c *customers) len() int { return len(c.slots) }
+func (c *customers) len() int { return c.slots.Len() }
 
 // bytes is what the state's arrays hold, capacity included, but for the
 // names and refunds, which do not grow with customers.
 func (c *customers) bytes() int {
-	return cap(c.slots)*int(unsafe.Sizeof(customer{})) + cap(c.idBytes) + cap(c.index.entries)*8 +
+	return c.slots.Cap()*int(unsafe.Sizeof(customer{})) + cap(c.idBytes) + cap(c.index.entries)*8 +
 		c.pool.len()*int(unsafe.Sizeof(purchaseDay{})) + cap(c.spill)*int(unsafe.Sizeof(exactsum.Sum{}))
 }
 
 // id is customer slot k's id. It points into idBytes, which must not grow
 // while the string is in use: Finish reads ids once every order is folded.
 func (c *customers) id(k int32) string {
-	s := &c.slots[k]
+	s := c.slots.At(int(k))
 	if s.idLen == 0 {
 		return ""
 	}
@@ -107,12 +110,12 @@ func (c *customers) id(k int32) string {
 
 // days is customer slot k's purchase days, valid until the next add.
 func (c *customers) days(k int32) []purchaseDay {
-	s := &c.slots[k]
+	s := c.slots.At(int(k))
 	return c.pool.run(s.dayOff, s.dayLen)
 }
 
-func (c *customers) country(k int32) string { return c.names[c.slots[k].country] }
-func (c *customers) channel(k int32) string { return c.names[c.slots[k].channel] }
+func (c *customers) country(k int32) string { return c.names[c.slots.At(int(k)).country] }
+func (c *customers) channel(k int32) string { return c.names[c.slots.At(int(k)).channel] }
 
 func (c *customers) intern(s string, valid bool) uint32 {
 	if !valid || s == "" {
@@ -242,7 +245,7 @@ func (c *customers) purchaseDays(k int32) int64 {
 func (c *customers) add(o order) (k int32, i int, merged bool) {
 	k, found := c.lookup(o.customer, o.hash)
 	if !found {
-		c.slots = append(c.slots, customer{
+		c.slots.Append(customer{
 			firstTS: o.ts, lastTS: o.lastTS, orders: int64(o.orders),
 			idOff: int64(len(c.idBytes)), idLen: uint32(len(o.customer)),
 			country: c.intern(o.country, o.hasCtry), channel: c.intern(o.channel, o.hasChan),
@@ -250,13 +253,13 @@ func (c *customers) add(o order) (k int32, i int, merged bool) {
 		// The id's bytes belong to an Arrow buffer that is released after
 		// the batch; the arena keeps a copy.
 		c.idBytes = append(c.idBytes, o.customer...)
-		s := &c.slots[k]
+		s := c.slots.At(int(k))
 		s.dayOff = c.pool.alloc(0)
 		s.dayLen = 1
 		c.pool.run(s.dayOff, 1)[0] = c.newDay(o)
 		return k, 0, false
 	}
-	s := &c.slots[k]
+	s := c.slots.At(int(k))
 	s.orders += int64(o.orders)
 	s.firstTS = min(s.firstTS, o.ts)
 	if c.latest(s, o) {
@@ -323,12 +326,12 @@ func (c *customers) prefetch(os []order) {
 		ks[i] = -1
 		if e := x.entries[os[i].hash&x.mask]; e != 0 && e&^lowHalf == os[i].hash&^lowHalf {
 			ks[i] = int32(e&lowHalf) - 1
-			sink ^= uint64(c.slots[ks[i]].idLen)
+			sink ^= uint64(c.slots.At(int(ks[i])).idLen)
 		}
 	}
 	for i := range os {
 		if k := ks[i]; k >= 0 {
-			s := &c.slots[k]
+			s := c.slots.At(int(k))
 			if s.idLen > 0 {
 				sink ^= uint64(c.idBytes[s.idOff])
 			}
@@ -458,7 +461,7 @@ func (c *customers) lookup(id string, h uint64) (int32, bool) {
 	for i := h & x.mask; ; i = (i + 1) & x.mask {
 		e := x.entries[i]
 		if e == 0 {
-			k := int32(len(c.slots))
+			k := int32(c.slots.Len())
 			x.entries[i] = tag | uint64(k+1)
 			x.n++
 			return k, false

@@ -70,8 +70,8 @@ func testStateAgainstMaps(t *testing.T, shift uint) {
 			}
 			orders += int64(days[d].orders)
 		}
-		if c.slots[k].orders != orders {
-			t.Fatalf("%q: %d orders, want %d", id, c.slots[k].orders, orders)
+		if c.slots.At(int(k)).orders != orders {
+			t.Fatalf("%q: %d orders, want %d", id, c.slots.At(int(k)).orders, orders)
 		}
 	}
 	if _, ok := c.find("absent"); ok {

@@ -18,18 +18,21 @@ type huge struct {
 	pad [chunkBytes]byte
 }
 
-func TestChunkLen(t *testing.T) {
-	if got := chunkLen[uint64](); got != chunkBytes/8 {
-		t.Errorf("uint64: %d entries a chunk, want %d", got, chunkBytes/8)
-	}
-	if got := chunkLen[wide](); got != 256 {
-		t.Errorf("4 KiB entries: %d a chunk, want 256", got)
-	}
-	if got := chunkLen[huge](); got != 1 {
-		t.Errorf("entries wider than a chunk: %d a chunk, want 1", got)
-	}
-	if got := chunkLen[struct{}](); got != chunkBytes {
-		t.Errorf("zero-size entries: %d a chunk, want %d", got, chunkBytes)
+func TestChunkShift(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		got  uint
+		want int
+	}{
+		{"uint64", chunkShift[uint64](), chunkBytes / 8},
+		{"4 KiB entries", chunkShift[wide](), 256},
+		{"24-byte entries: the power of two below 43,690", chunkShift[state](), 32768},
+		{"entries wider than a chunk", chunkShift[huge](), 1},
+		{"zero-size entries", chunkShift[struct{}](), chunkBytes},
+	} {
+		if 1<<tt.got != tt.want {
+			t.Errorf("%s: %d entries a chunk, want %d", tt.name, 1<<tt.got, tt.want)
+		}
 	}
 }
 
@@ -65,7 +68,7 @@ func TestJoin(t *testing.T) {
 
 func TestAppendSliceAcrossChunks(t *testing.T) {
 	var s Slice[uint64]
-	size := chunkLen[uint64]()
+	size := 1 << chunkShift[uint64]()
 	var want []uint64
 	next := uint64(0)
 	// Runs shorter than, equal to and longer than a chunk, and single
@@ -87,6 +90,39 @@ func TestAppendSliceAcrossChunks(t *testing.T) {
 	}
 	if got := s.Join(); !slices.Equal(got, want) {
 		t.Fatalf("joined %d entries, not the %d appended in order", len(got), len(want))
+	}
+}
+
+func TestAtInPlace(t *testing.T) {
+	var s Slice[wide]
+	var kept []*wide // pointers taken while the Slice was shorter
+	for i := range 2000 {
+		s.Append(wide{v: i})
+		if s.At(i).v != i {
+			t.Fatalf("At(%d) holds %d right after its Append", i, s.At(i).v)
+		}
+		if i%97 == 0 {
+			kept = append(kept, s.At(i))
+		}
+	}
+	// The first chunk moves while it doubles, up to 256 entries; entries
+	// from there on stay put.
+	for _, p := range kept {
+		if p.v >= 256 {
+			p.v = -p.v
+		}
+	}
+	for i := range s.Len() {
+		want := i
+		if i >= 256 && i%97 == 0 {
+			want = -i
+		}
+		if s.At(i).v != want {
+			t.Fatalf("At(%d) holds %d, want %d", i, s.At(i).v, want)
+		}
+	}
+	if s.Cap() != 2048 {
+		t.Errorf("Cap %d with 2,000 entries in chunks of 256, want 2048", s.Cap())
 	}
 }
 
