@@ -150,3 +150,81 @@ func BenchmarkPeriodWalker(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
 }
+
+// TestPeriodWalkerResiduals follows the residual columns in each of the
+// ways a batch holds them (no nulls, all null, some null) through views of
+// one batch and copies across batches: a null is an exact sum, residual 0.
+func TestPeriodWalkerResiduals(t *testing.T) {
+	ids := []string{"A", "A", "B", "C", "C", "C", "D"}
+	// valid says which rows of residual column r are set; row j's value is
+	// j + 0.25·(r+1).
+	valid := [4]func(j int) bool{
+		func(int) bool { return true },
+		func(int) bool { return false },
+		func(j int) bool { return j%2 == 1 },
+		func(j int) bool { return j == 4 },
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := array.NewRecordBuilder(mem, schemas.CustomerPeriods.Schema())
+	defer b.Release()
+	for j, id := range ids {
+		b.Field(0).(*array.StringBuilder).Append(id)
+		b.Field(1).(*array.StringBuilder).AppendNull()
+		b.Field(2).(*array.Date32Builder).Append(arrow.Date32(10 * j))
+		b.Field(3).(*array.Date32Builder).Append(arrow.Date32(10*j + 1))
+		for f := 4; f < 6; f++ {
+			b.Field(f).(*array.Int64Builder).Append(1)
+		}
+		for f := 6; f < 10; f++ {
+			b.Field(f).(*array.Float64Builder).Append(float64(j))
+		}
+		for r, ok := range valid {
+			if ok(j) {
+				b.Field(10 + r).(*array.Float64Builder).Append(float64(j) + 0.25*float64(r+1))
+			} else {
+				b.Field(10 + r).(*array.Float64Builder).AppendNull()
+			}
+		}
+	}
+	all := b.NewRecord()
+	defer all.Release()
+	want := map[string][4][]float64{}
+	for j, id := range ids {
+		w := want[id]
+		for r, ok := range valid {
+			v := 0.0
+			if ok(j) {
+				v = float64(j) + 0.25*float64(r+1)
+			}
+			w[r] = append(w[r], v)
+		}
+		want[id] = w
+	}
+	for _, splits := range [][]int{nil, {1}, {2, 3}, {4}, {1, 2, 3, 4, 5, 6}} {
+		got := map[string][4][]float64{}
+		w := PeriodWalker{Visit: func(c *Cells) error {
+			var r4 [4][]float64
+			for r := range r4 {
+				r4[r] = slices.Clone(c.Residuals[r])
+			}
+			got[c.ID] = r4
+			return nil
+		}}
+		from := 0
+		for _, to := range append(slices.Clone(splits), len(ids)) {
+			rec := all.NewSlice(int64(from), int64(to))
+			if err := w.Add(rec); err != nil {
+				t.Fatal(err)
+			}
+			rec.Release()
+			from = to
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("batches split at %v: residuals\n%v\nwant\n%v", splits, got, want)
+		}
+	}
+}

@@ -6,7 +6,9 @@ package history
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -66,83 +68,180 @@ func (c *Cells) PurchaseDays(k int) int64 {
 }
 
 // PeriodWalker collects customer_periods batches and calls Visit once per
-// customer.
+// customer. A customer whose rows all lie inside one batch is visited with
+// views of the batch's columns, a dozen slice headers, rather than copies:
+// every stage that reads the table walks it, so copying each cell's
+// columns for each was a copy of the table per stage. Only the last
+// customer of a batch, who may go on in the next, is copied.
 type PeriodWalker struct {
 	Visit func(*Cells) error
-	cur   Cells
-	open  bool
+	// cur is the customer carried over from the previous batch, in
+	// buffers of the walker's own, when open.
+	cur  Cells
+	open bool
+	// view is the customer visited in place.
+	view Cells
+	// dense holds a batch's residual columns that have nulls, as 0s.
+	dense [4][]float64
+	zeros []float64
+}
+
+// periodColumns are one customer_periods batch's columns.
+type periodColumns struct {
+	ids, country                      *array.String
+	first, last                       []int32
+	days, orders                      []int64
+	revenue, refunded, runDate, later []float64
+	resid                             [4][]float64
+}
+
+func (w *PeriodWalker) columns(rec arrow.Record) periodColumns {
+	date := func(i int) []int32 {
+		v := rec.Column(i).(*array.Date32).Date32Values()
+		// arrow.Date32 is an int32: the same memory, typed as the Cells'.
+		return unsafe.Slice((*int32)(unsafe.SliceData(v)), len(v))
+	}
+	c := periodColumns{
+		ids:      rec.Column(0).(*array.String),
+		country:  rec.Column(1).(*array.String),
+		first:    date(2),
+		last:     date(3),
+		days:     rec.Column(4).(*array.Int64).Int64Values(),
+		orders:   rec.Column(5).(*array.Int64).Int64Values(),
+		revenue:  rec.Column(6).(*array.Float64).Float64Values(),
+		refunded: rec.Column(7).(*array.Float64).Float64Values(),
+		runDate:  rec.Column(8).(*array.Float64).Float64Values(),
+		later:    rec.Column(9).(*array.Float64).Float64Values(),
+	}
+	n := int(rec.NumRows())
+	for r := range c.resid {
+		col := rec.Column(10 + r).(*array.Float64)
+		switch col.NullN() {
+		case 0:
+			c.resid[r] = col.Float64Values()
+		case n:
+			// Most batches: every cell's sum is exact.
+			if len(w.zeros) < n {
+				w.zeros = make([]float64, n)
+			}
+			c.resid[r] = w.zeros[:n]
+		default:
+			d := slices.Grow(w.dense[r][:0], n)[:n]
+			for j := range d {
+				d[j] = 0
+				if col.IsValid(j) {
+					d[j] = col.Value(j)
+				}
+			}
+			w.dense[r], c.resid[r] = d, d
+		}
+	}
+	return c
 }
 
 // Add consumes one customer_periods batch.
 func (w *PeriodWalker) Add(rec arrow.Record) error {
-	ids := rec.Column(0).(*array.String)
-	country := rec.Column(1).(*array.String)
-	first := rec.Column(2).(*array.Date32).Date32Values()
-	last := rec.Column(3).(*array.Date32).Date32Values()
-	days := rec.Column(4).(*array.Int64).Int64Values()
-	orders := rec.Column(5).(*array.Int64).Int64Values()
-	revenue := rec.Column(6).(*array.Float64).Float64Values()
-	refunded := rec.Column(7).(*array.Float64).Float64Values()
-	runDate := rec.Column(8).(*array.Float64).Float64Values()
-	later := rec.Column(9).(*array.Float64).Float64Values()
-	var resid [4]*array.Float64
-	for i := range resid {
-		resid[i] = rec.Column(10 + i).(*array.Float64)
-	}
-	for i := 0; i < len(first); {
-		id := ids.Value(i)
-		if !w.open || id != w.cur.ID {
-			if w.open {
-				if id < w.cur.ID {
-					return fmt.Errorf("%s is not sorted by customer_id: %q after %q", schemas.CustomerPeriods.Name, id, w.cur.ID)
-				}
-				if err := w.Visit(&w.cur); err != nil {
-					return err
-				}
-			}
-			c := &w.cur
-			*c = Cells{ID: string([]byte(id)), First: c.First[:0], Last: c.Last[:0], Days: c.Days[:0], Orders: c.Orders[:0], Revenue: c.Revenue[:0],
-				Refunded: c.Refunded[:0], RunDateRefunded: c.RunDateRefunded[:0], PeriodDayLaterRefunded: c.PeriodDayLaterRefunded[:0], Residuals: c.Residuals}
-			for i := range c.Residuals {
-				c.Residuals[i] = c.Residuals[i][:0]
-			}
-			if country.IsValid(i) {
-				c.Country = country.Value(i)
-			}
-			w.open = true
-		}
+	c := w.columns(rec)
+	n := len(c.first)
+	for i := 0; i < n; {
+		id := c.ids.Value(i)
 		end := i + 1
-		for end < len(first) && ids.Value(end) == id {
+		for end < n && c.ids.Value(end) == id {
 			end++
 		}
-		for j := i; j < end; j++ {
-			f, l := int32(first[j]), int32(last[j])
-			if n := len(w.cur.Last); l < f || (n > 0 && f <= w.cur.Last[n-1]) {
-				return fmt.Errorf("%s is not sorted by first_date, or has overlapping cells, for customer %q", schemas.CustomerPeriods.Name, id)
+		if w.open && id == w.cur.ID {
+			// The carried-over customer goes on.
+			if err := appendRun(&w.cur, &c, i, end); err != nil {
+				return err
 			}
-			w.cur.First = append(w.cur.First, f)
-			w.cur.Last = append(w.cur.Last, l)
+			i = end
+			continue
 		}
-		w.cur.Days = append(w.cur.Days, days[i:end]...)
-		w.cur.Orders = append(w.cur.Orders, orders[i:end]...)
-		w.cur.Revenue = append(w.cur.Revenue, revenue[i:end]...)
-		w.cur.Refunded = append(w.cur.Refunded, refunded[i:end]...)
-		w.cur.RunDateRefunded = append(w.cur.RunDateRefunded, runDate[i:end]...)
-		w.cur.PeriodDayLaterRefunded = append(w.cur.PeriodDayLaterRefunded, later[i:end]...)
-		for r, col := range resid {
-			if col.NullN() == 0 {
-				w.cur.Residuals[r] = append(w.cur.Residuals[r], col.Float64Values()[i:end]...)
-				continue
+		if w.open {
+			if id < w.cur.ID {
+				return unsorted(id, w.cur.ID)
 			}
-			for j := i; j < end; j++ {
-				v := 0.0
-				if col.IsValid(j) {
-					v = col.Value(j)
-				}
-				w.cur.Residuals[r] = append(w.cur.Residuals[r], v)
+			w.open = false
+			if err := w.Visit(&w.cur); err != nil {
+				return err
 			}
+		}
+		country := ""
+		if c.country.IsValid(i) {
+			country = c.country.Value(i)
+		}
+		if end == n {
+			// The batch's last customer may go on in the next one.
+			cu := &w.cur
+			*cu = Cells{ID: string([]byte(id)), Country: country, First: cu.First[:0], Last: cu.Last[:0], Days: cu.Days[:0], Orders: cu.Orders[:0], Revenue: cu.Revenue[:0],
+				Refunded: cu.Refunded[:0], RunDateRefunded: cu.RunDateRefunded[:0], PeriodDayLaterRefunded: cu.PeriodDayLaterRefunded[:0], Residuals: cu.Residuals}
+			for r := range cu.Residuals {
+				cu.Residuals[r] = cu.Residuals[r][:0]
+			}
+			if err := appendRun(cu, &c, i, end); err != nil {
+				return err
+			}
+			w.open = true
+			return nil
+		}
+		if err := checkRun(&c, i, end, -1, id); err != nil {
+			return err
+		}
+		// A customer is visited once the next is known to sort after it.
+		if next := c.ids.Value(end); next < id {
+			return unsorted(next, id)
+		}
+		v := &w.view
+		*v = Cells{ID: string([]byte(id)), Country: country, First: c.first[i:end], Last: c.last[i:end], Days: c.days[i:end], Orders: c.orders[i:end],
+			Revenue: c.revenue[i:end], Refunded: c.refunded[i:end], RunDateRefunded: c.runDate[i:end], PeriodDayLaterRefunded: c.later[i:end]}
+		for r := range v.Residuals {
+			v.Residuals[r] = c.resid[r][i:end]
+		}
+		if err := w.Visit(v); err != nil {
+			return err
 		}
 		i = end
+	}
+	return nil
+}
+
+func unsorted(id, after string) error {
+	return fmt.Errorf("%s is not sorted by customer_id: %q after %q", schemas.CustomerPeriods.Name, id, after)
+}
+
+// checkRun checks that rows i to end of one customer are cells in time
+// order that do not overlap, after a cell ending on day after (−1 for
+// none).
+func checkRun(c *periodColumns, i, end int, after int32, id string) error {
+	for j := i; j < end; j++ {
+		f, l := c.first[j], c.last[j]
+		if l < f || f <= after {
+			return fmt.Errorf("%s is not sorted by first_date, or has overlapping cells, for customer %q", schemas.CustomerPeriods.Name, id)
+		}
+		after = l
+	}
+	return nil
+}
+
+// appendRun copies rows i to end, of cu's customer, into cu's own buffers.
+func appendRun(cu *Cells, c *periodColumns, i, end int) error {
+	after := int32(-1)
+	if k := len(cu.Last); k > 0 {
+		after = cu.Last[k-1]
+	}
+	if err := checkRun(c, i, end, after, cu.ID); err != nil {
+		return err
+	}
+	cu.First = append(cu.First, c.first[i:end]...)
+	cu.Last = append(cu.Last, c.last[i:end]...)
+	cu.Days = append(cu.Days, c.days[i:end]...)
+	cu.Orders = append(cu.Orders, c.orders[i:end]...)
+	cu.Revenue = append(cu.Revenue, c.revenue[i:end]...)
+	cu.Refunded = append(cu.Refunded, c.refunded[i:end]...)
+	cu.RunDateRefunded = append(cu.RunDateRefunded, c.runDate[i:end]...)
+	cu.PeriodDayLaterRefunded = append(cu.PeriodDayLaterRefunded, c.later[i:end]...)
+	for r := range cu.Residuals {
+		cu.Residuals[r] = append(cu.Residuals[r], c.resid[r][i:end]...)
 	}
 	return nil
 }
