@@ -194,7 +194,7 @@ func (s *stage) marginOf(i int, fallback *float64) (rate float64, fromItems, ok 
 }
 
 func (s *stage) visit(c *history.Cells) error {
-	s.idsAdded.Append(c.ID)
+	s.idsAdded.Append(strings.Clone(c.ID))
 	first := c.First[0]
 	// The spend model is fitted on what purchases were worth once refunds
 	// are netted off their days.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -101,7 +102,7 @@ func (s *stage) cellsFor(c *history.Cells) [2]*dimension {
 	d := s.dims[country]
 	if d == nil {
 		d = &dimension{first: c.First[0]}
-		s.dims[country] = d
+		s.dims[strings.Clone(country)] = d // the batch's memory otherwise
 	}
 	out := [2]*dimension{s.all, d}
 	for _, d := range out {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -19,8 +20,10 @@ import (
 
 // Cells is one customer's rows of customer_periods, in time order: the
 // customer's history cut at the night's grid (stages/internal/periods).
-// Cell 0 is the first purchase day alone. Its slices are reused for the
-// next customer: copy what must outlive the callback.
+// Cell 0 is the first purchase day alone. Its slices and its ID and
+// Country are the batch's own memory or buffers reused for the next
+// customer: copy what must outlive the callback (strings.Clone for the
+// ID).
 type Cells struct {
 	ID      string
 	Country string // "" when unknown
@@ -173,7 +176,8 @@ func (w *PeriodWalker) Add(rec arrow.Record) error {
 		if end == n {
 			// The batch's last customer may go on in the next one.
 			cu := &w.cur
-			*cu = Cells{ID: string([]byte(id)), Country: country, First: cu.First[:0], Last: cu.Last[:0], Days: cu.Days[:0], Orders: cu.Orders[:0], Revenue: cu.Revenue[:0],
+			// Copied: the batch is released before the customer's visit.
+			*cu = Cells{ID: strings.Clone(id), Country: strings.Clone(country), First: cu.First[:0], Last: cu.Last[:0], Days: cu.Days[:0], Orders: cu.Orders[:0], Revenue: cu.Revenue[:0],
 				Refunded: cu.Refunded[:0], RunDateRefunded: cu.RunDateRefunded[:0], PeriodDayLaterRefunded: cu.PeriodDayLaterRefunded[:0], Residuals: cu.Residuals}
 			for r := range cu.Residuals {
 				cu.Residuals[r] = cu.Residuals[r][:0]
@@ -192,7 +196,7 @@ func (w *PeriodWalker) Add(rec arrow.Record) error {
 			return unsorted(next, id)
 		}
 		v := &w.view
-		*v = Cells{ID: string([]byte(id)), Country: country, First: c.first[i:end], Last: c.last[i:end], Days: c.days[i:end], Orders: c.orders[i:end],
+		*v = Cells{ID: id, Country: country, First: c.first[i:end], Last: c.last[i:end], Days: c.days[i:end], Orders: c.orders[i:end],
 			Revenue: c.revenue[i:end], Refunded: c.refunded[i:end], RunDateRefunded: c.runDate[i:end], PeriodDayLaterRefunded: c.later[i:end]}
 		for r := range v.Residuals {
 			v.Residuals[r] = c.resid[r][i:end]
