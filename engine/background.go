@@ -81,7 +81,7 @@ func (b *background) run(ctx context.Context, out Emitter) {
 	for q := range b.queue {
 		if b.err == nil {
 			start := time.Now()
-			b.err = b.inner.Process(ctx, q.table, q.rec, out)
+			b.err = protect(func() error { return b.inner.Process(ctx, q.table, q.rec, out) })
 			b.busy += time.Since(start)
 			if b.err != nil {
 				close(b.failed)

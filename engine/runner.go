@@ -68,7 +68,12 @@ func newStage[E any](ctx context.Context, env E, spec Spec[E]) (Stage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return spec.New(ctx, env)
+	var s Stage
+	err := protect(func() (err error) {
+		s, err = spec.New(ctx, env)
+		return err
+	})
+	return s, err
 }
 
 // Stages are the instantiated stages of a graph, in graph order.
@@ -80,7 +85,7 @@ type Stages []Stage
 func (st Stages) Close(ctx context.Context) error {
 	var errs []error
 	for i := len(st) - 1; i >= 0; i-- {
-		errs = append(errs, st[i].Close(ctx))
+		errs = append(errs, protect(func() error { return st[i].Close(ctx) }))
 	}
 	return errors.Join(errs...)
 }
@@ -137,7 +142,7 @@ func Execute[E any](ctx context.Context, g *Graph[E], st Stages, o Options) (*Re
 // otherwise stay alive through every later stage and add to the run's
 // peak. Close then skips it.
 func (st Stages) release(ctx context.Context, i int) error {
-	err := st[i].Close(ctx)
+	err := protect(func() error { return st[i].Close(ctx) })
 	st[i] = released{}
 	return err
 }
@@ -240,7 +245,7 @@ func (r *run[E]) ready(c int) bool {
 func (r *run[E]) call(idx int, fn func() error) error {
 	start := time.Now()
 	r.nested = append(r.nested, 0)
-	err := fn()
+	err := protect(fn)
 	elapsed := time.Since(start)
 	inner := r.nested[len(r.nested)-1]
 	r.nested = r.nested[:len(r.nested)-1]

@@ -25,6 +25,8 @@ var (
 	// ErrNotProvided is returned to a stage that needs a hand-over its
 	// provider finished without giving.
 	ErrNotProvided = errors.New("hand-over not provided")
+	// ErrStagePanicked is wrapped (by a *PanicError) when a stage panics.
+	ErrStagePanicked = errors.New("the stage panicked")
 )
 
 // Emitter is how a stage passes on what it made: batches of the tables it

@@ -20,6 +20,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"retain/engine"
 	"retain/jobfile"
 	"retain/lineage"
 	"retain/night"
@@ -331,7 +332,12 @@ func runJob(fs *flag.FlagSet) func(stdout, stderr io.Writer) error {
 			status = "no_input"
 			log.Warn().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("no input for this date; nothing replaced")
 		} else {
-			log.Error().Str("run_id", *runID).Str("run_date", *runDate).Err(err).Msg("run failed")
+			ev := log.Error().Str("run_id", *runID).Str("run_date", *runDate).Err(err)
+			// A panic is a bug: where it happened is worth the log line.
+			if p := (*engine.PanicError)(nil); errors.As(err, &p) {
+				ev = ev.Str("stack", string(p.Stack))
+			}
+			ev.Msg("run failed")
 		}
 		name := ""
 		if o.Job != nil {
