@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"sync"
 )
 
 // Sentinel errors; a failed fit wraps one of them with the model and reason.
@@ -345,14 +344,10 @@ func compressPackedBuckets(c Customers) (Customers, []int32) {
 		}
 		weights[p] = w
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		work(1, split, maxT+1)
-	}()
+	var g group
+	g.Go(func() { work(1, split, maxT+1) })
 	work(0, 0, split)
-	wg.Wait()
+	g.Wait()
 	m0 := len(weights[0])
 	m := m0 + len(weights[1])
 	out := Customers{Frequency: make([]float64, m), Recency: make([]float64, m), T: make([]float64, m), Weight: make([]float64, m)}

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
@@ -278,11 +277,9 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 		tri = newLinearTriples(u.Len())
 	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
+	var g group
 	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() {
 			w := newIntervalWork(k, len(hz.ts))
 			w.logs, w.life, w.lin = logs, lifetimes, lin
 			for {
@@ -389,9 +386,9 @@ func predictIntervals(pm Estimable, pu Uncertainty, gg GammaGamma, gu Uncertaint
 					}
 				}
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	if tri != nil {
 		tri.customers(&out, lin, gg, spendAxes, c.Frequency, monetary, rows, point)
 	}
@@ -426,14 +423,10 @@ func tripleOrder(u Customers) []int32 {
 	}
 	byKey := func(a, b keyed) int { return cmp.Compare(a.key, b.key) }
 	half := n / 2
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		slices.SortFunc(keys[:half], byKey)
-	}()
+	var g group
+	g.Go(func() { slices.SortFunc(keys[:half], byKey) })
 	slices.SortFunc(keys[half:], byKey)
-	wg.Wait()
+	g.Wait()
 	a, b := keys[:half], keys[half:]
 	for j := range order {
 		if len(b) == 0 || (len(a) > 0 && a[0].key < b[0].key) {

@@ -184,14 +184,14 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 		return ParetoNBD{}, Fit{Model: "pareto_nbd"}, err
 	}
 	search := c
-	var full chan *paretoData
+	var full *paretoData
+	var pairs group
 	if k := c.Len() / ParetoMaxRows; k > 1 {
 		search = c.subsample(k + 1)
 		// The log-likelihood over every customer needs their pairs, which
 		// do not depend on the fit: they are found while the search's
 		// serial stretches leave a core to spare.
-		full = make(chan *paretoData, 1)
-		go func() { full <- newParetoData(c) }()
+		pairs.Go(func() { full = newParetoData(c) })
 	}
 	f, weight := paretoObjective(search)
 	scale := meanOf(c.T, c) / 4
@@ -228,12 +228,14 @@ func FitParetoNBD(c Customers) (ParetoNBD, Fit, error) {
 	}
 	if !ok {
 		if fit, err = minimize("pareto_nbd", names, start, weight, f, false); err != nil {
+			pairs.Wait() // no goroutine outlives the call, and none panics unseen
 			return ParetoNBD{}, fit, err
 		}
 	}
 	m := ParetoNBD{fit.Params[0], fit.Params[1], fit.Params[2], fit.Params[3]}
 	if search.Len() != c.Len() {
-		fit.LogLikelihood, fit.Customers = (<-full).logLikelihood(m), 0
+		pairs.Wait()
+		fit.LogLikelihood, fit.Customers = full.logLikelihood(m), 0
 		for i := 0; i < c.Len(); i++ {
 			fit.Customers += c.weight(i)
 		}

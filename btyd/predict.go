@@ -3,7 +3,6 @@ package btyd
 import (
 	"math"
 	"runtime"
-	"sync"
 )
 
 // PurchaseModel is a fitted BG/NBD, MBG/NBD or Pareto/NBD model.
@@ -224,17 +223,16 @@ func expectedCompressed(pm PurchaseModel, c Customers, horizon float64, h Custom
 func parallel(n int, f func(i int)) {
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (n + workers - 1) / workers
-	var wg sync.WaitGroup
+	var g group
 	for start := 0; start < n; start += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
+		lo, hi := start, min(start+chunk, n)
+		g.Go(func() {
 			for i := lo; i < hi; i++ {
 				f(i)
 			}
-		}(start, min(start+chunk, n))
+		})
 	}
-	wg.Wait()
+	g.Wait()
 }
 
 // serialSumRows is the size below which sumChunks calls f once, on its
@@ -251,15 +249,11 @@ func sumChunks(n int, f func(lo, hi int) [5]float64) [5]float64 {
 	}
 	parts := make([][5]float64, chunks)
 	chunk := (n + chunks - 1) / chunks
-	var wg sync.WaitGroup
+	var g group
 	for w := 0; w < chunks; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			parts[w] = f(min(w*chunk, n), min((w+1)*chunk, n))
-		}(w)
+		g.Go(func() { parts[w] = f(min(w*chunk, n), min((w+1)*chunk, n)) })
 	}
-	wg.Wait()
+	g.Wait()
 	var total [5]float64
 	for _, p := range parts {
 		for k := range total {

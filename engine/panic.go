@@ -26,11 +26,19 @@ func (p *PanicError) Unwrap() error { return ErrStagePanicked }
 
 // protect calls fn and returns a *PanicError when it panics. The engine
 // calls every method of a stage through it, on the runner's goroutine and
-// on a background stage's.
+// on a background stage's. A panic raised again from another goroutine
+// (one a stage's library waited for) keeps the stack it first had when its
+// value says what it was, through a PanicStack method.
 func protect(fn func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: debug.Stack()}
+			p := &PanicError{Value: v}
+			if s, ok := v.(interface{ PanicStack() []byte }); ok {
+				p.Stack = s.PanicStack()
+			} else {
+				p.Stack = debug.Stack()
+			}
+			err = p
 		}
 	}()
 	return fn()

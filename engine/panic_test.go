@@ -115,3 +115,19 @@ func TestStagePanics(t *testing.T) {
 		})
 	}
 }
+
+// carried is a panic value raised again away from where it happened.
+type carried struct{ stack []byte }
+
+func (c carried) String() string     { return "worker: boom" }
+func (c carried) PanicStack() []byte { return c.stack }
+
+// TestProtectKeepsACarriedStack: a value that carries the stack of the
+// goroutine it first panicked on keeps it, and its message is its own.
+func TestProtectKeepsACarriedStack(t *testing.T) {
+	err := protect(func() error { panic(carried{stack: []byte("goroutine 7 [running]:\nworker.go:12")}) })
+	var pe *PanicError
+	if !errors.As(err, &pe) || string(pe.Stack) != "goroutine 7 [running]:\nworker.go:12" || err.Error() != "the stage panicked: worker: boom" {
+		t.Errorf("got %v with stack %q", err, pe.Stack)
+	}
+}
