@@ -97,12 +97,17 @@ func owner(h uint64) int { return int((h >> 31) % uint64(workers)) }
 func (s *stage) fold(p int, c *customers, q <-chan batch) {
 	defer s.folding.Done()
 	for b := range q {
-		if !s.stopped.Load() {
-			if b.table == schemas.OrderCells.Name {
-				s.foldCells(p, c, b.rec)
-			} else {
-				s.foldOrders(p, c, b.rec)
-			}
+		if !s.stopped.Load() && c.err == nil {
+			// A panic here would end the process: this goroutine is the
+			// stage's own, out of the engine's reach.
+			c.fail(recovered.Call("customer fold", nil, func() error {
+				if b.table == schemas.OrderCells.Name {
+					s.foldCells(p, c, b.rec)
+				} else {
+					s.foldOrders(p, c, b.rec)
+				}
+				return nil
+			}))
 		}
 		b.rec.Release()
 	}

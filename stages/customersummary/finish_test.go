@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,31 @@ func TestCutterPanicIsAnError(t *testing.T) {
 	var p *recovered.Panic
 	if stopErr := c.stop(); rows != 0 || err != nil || !errors.As(stopErr, &p) {
 		t.Fatalf("rows %d, emit error %v, cutter error %v; want 0, nil and a recovered panic", rows, err, stopErr)
+	}
+}
+
+// A panic while folding, on a worker's goroutine, fails the night with an
+// error at Finish, not the process.
+func TestFoldPanicIsAnError(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	s := &stage{}
+	s.start()
+	// A batch of the wrong shape: its one column is not customer_id's.
+	b := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil))
+	b.Field(0).(*array.Int64Builder).Append(1)
+	rec := b.NewRecord()
+	b.Release()
+	if err := s.Process(context.Background(), schemas.Orders.Name, rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	err := s.Finish(context.Background(), &countingOut{})
+	var p *recovered.Panic
+	if !errors.As(err, &p) || !strings.Contains(err.Error(), "the customer fold panicked") {
+		t.Fatalf("Finish: %v; want the fold's recovered panic", err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Error(err)
 	}
 }
