@@ -27,6 +27,7 @@ import (
 	"retain/stages/internal/fingerprint"
 	"retain/stages/internal/history"
 	"retain/stages/internal/localday"
+	"retain/stages/internal/recovered"
 	"retain/stages/kpis/kpisconfig"
 	"retain/stages/segments/segmentsconfig"
 )
@@ -352,7 +353,12 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 		go func() {
 			defer func() { prevDone <- struct{}{} }()
 			start := time.Now()
-			s.fitAsOf(p, candidates, log)
+			// A panic on this goroutine would end the process; waitEarlier
+			// raises it again where the engine recovers it.
+			p.panicked = recovered.Call("earlier night's fit", nil, func() error {
+				s.fitAsOf(p, candidates, log)
+				return nil
+			})
 			// What each earlier night costs, for sizing change tracking.
 			log.Info().Str("as_of", calendar.Date(p.day).Format(time.DateOnly)).Int("customers", p.customers).
 				Float64("seconds", time.Since(start).Seconds()).Msg("earlier night fitted")
@@ -410,6 +416,11 @@ func (s *stage) Finish(ctx context.Context, out engine.Emitter) error {
 			waited = true
 			for range earlier {
 				<-prevDone
+			}
+			for _, p := range earlier {
+				if p.panicked != nil {
+					panic(p.panicked)
+				}
 			}
 		}
 	}

@@ -48,6 +48,8 @@ type previous struct {
 	// the previous period's day keeps once fitted (see periodTotal).
 	customers int
 	total     float64
+	// panicked is the fit's panic, recovered on its goroutine.
+	panicked error
 }
 
 type prevFit struct {

@@ -30,6 +30,10 @@ func (p *Panic) Error() string {
 	return msg
 }
 
+// PanicStack is where it panicked: a Panic raised again on another
+// goroutine keeps it (see engine.PanicError).
+func (p *Panic) PanicStack() []byte { return p.Stack }
+
 // Unwrap lets errors.Is match the sentinel.
 func (p *Panic) Unwrap() error { return p.Is }
 
