@@ -76,6 +76,8 @@ func TestPeriodWalker(t *testing.T) {
 		{"cells out of order in a run", []row{{"A", "", 1, 1, 1, 1, 1}, {"A", "", 3, 3, 1, 1, 1}, {"A", "", 2, 2, 1, 1, 1}}, nil, nil, "not sorted by first_date"},
 		{"overlapping cells", []row{{"A", "", 1, 5, 2, 2, 1}, {"A", "", 5, 6, 2, 2, 1}}, nil, nil, "overlapping cells"},
 		{"a cell ending before it starts", []row{{"A", "", 5, 4, 2, 2, 1}}, nil, nil, "overlapping cells"},
+		{"days before 1970", []row{{"A", "", -40, -40, 1, 1, 1}, {"A", "", -3, 2, 2, 2, 1}, {"B", "", -1, -1, 1, 1, 1}}, []int{1},
+			[]string{"A  [-40 -3] [-40 2] [1 2] [1 2] [1 1] [0 1] [0 10] [0 100] 3", "B  [-1] [-1] [1] [1] [1] [2] [20] [200] 1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,11 +182,9 @@ func TestPeriodWalkerResiduals(t *testing.T) {
 			b.Field(f).(*array.Float64Builder).Append(float64(j))
 		}
 		for r, ok := range valid {
-			if ok(j) {
-				b.Field(10 + r).(*array.Float64Builder).Append(float64(j) + 0.25*float64(r+1))
-			} else {
-				b.Field(10 + r).(*array.Float64Builder).AppendNull()
-			}
+			// AppendValues stores the value behind a null too, so a walker
+			// that read a null slot's value would see it.
+			b.Field(10+r).(*array.Float64Builder).AppendValues([]float64{float64(j) + 0.25*float64(r+1)}, []bool{ok(j)})
 		}
 	}
 	all := b.NewRecord()

@@ -6,6 +6,7 @@ package history
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -188,7 +189,7 @@ func (w *PeriodWalker) Add(rec arrow.Record) error {
 			w.open = true
 			return nil
 		}
-		if err := checkRun(&c, i, end, -1, id); err != nil {
+		if err := checkRun(&c, i, end, noCell, id); err != nil {
 			return err
 		}
 		// A customer is visited once the next is known to sort after it.
@@ -213,8 +214,12 @@ func unsorted(id, after string) error {
 	return fmt.Errorf("%s is not sorted by customer_id: %q after %q", schemas.CustomerPeriods.Name, id, after)
 }
 
+// noCell is checkRun's after when no cell comes before: below every day
+// a Date32 holds, those before 1970 (negative) included.
+const noCell = math.MinInt32
+
 // checkRun checks that rows i to end of one customer are cells in time
-// order that do not overlap, after a cell ending on day after (−1 for
+// order that do not overlap, after a cell ending on day after (noCell for
 // none).
 func checkRun(c *periodColumns, i, end int, after int32, id string) error {
 	for j := i; j < end; j++ {
@@ -229,7 +234,7 @@ func checkRun(c *periodColumns, i, end int, after int32, id string) error {
 
 // appendRun copies rows i to end, of cu's customer, into cu's own buffers.
 func appendRun(cu *Cells, c *periodColumns, i, end int) error {
-	after := int32(-1)
+	after := int32(noCell)
 	if k := len(cu.Last); k > 0 {
 		after = cu.Last[k-1]
 	}
